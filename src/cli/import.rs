@@ -1,0 +1,104 @@
+//! `aispend import`: add records to the ledger, atomically and idempotently.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::usage::source_by_name;
+use super::Context;
+use crate::error::{Error, Result};
+use crate::input::{read_inputs, FileSummary, ReadOptions};
+use crate::report::render::count_human;
+
+const LONG_ABOUT: &str = "\
+Add usage records to the ledger.
+
+Each file's format is detected from its content (see `aispend sources`), or forced with --source.
+Folders recurse; .gz files are read transparently; `-` reads standard input.
+
+The import is one transaction: if any record is malformed, the command stops with `file:line: what is
+wrong`, exits 2 and the ledger is left exactly as it was (use --skip-invalid to skip and count bad
+records instead). Records are keyed by a stable id (the provider's own id where there is one), so
+importing the same data twice, or two exports that overlap, adds nothing twice. Two imports run at the
+same time take turns.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  aispend import gateway-logs/2026-10-*.jsonl.gz
+  aispend import ~/.claude/projects
+  aispend import --source openai-usage usage-page.json
+  aispend import --dry-run exports/      check files without writing";
+
+/// Add records to the ledger (deduplicated, atomic)
+#[derive(Debug, clap::Args)]
+#[command(long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+pub struct Args {
+    /// Files or folders to import
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Read PATHs as this format instead of detecting it
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Skip malformed records (counted per file) instead of failing the import
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Read and check everything, then roll back: nothing is written
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
+    super::check_paths(&args.paths)?;
+    let options = ReadOptions { source: source_by_name(args.source.as_deref())?, skip_invalid: args.skip_invalid };
+    let mut ledger = ctx.open_ledger()?;
+    let mut lines: Vec<FileSummary> = Vec::new();
+    let summary = ledger.write(!args.dry_run, |writer| {
+        read_inputs(&args.paths, options, writer, &mut |f| {
+            ctx.detail(format_args!("{}: {}", f.path, f.source));
+            lines.push(f.clone());
+        })
+    })?;
+    for path in &summary.unrecognised {
+        ctx.detail(format_args!("{path}: not a recognised usage file, skipped"));
+    }
+    if summary.files.is_empty() {
+        return Err(Error::usage("no usage files found in the given PATHs (see `aispend sources` for the formats read)"));
+    }
+    if !ctx.global.quiet {
+        let verb = if args.dry_run { "would add" } else { "added" };
+        let mut totals = FileSummary::default();
+        for f in &lines {
+            write!(
+                out,
+                "{}: {} {verb} {}, {} duplicate",
+                f.path,
+                f.source,
+                count_human(f.added),
+                count_human(f.duplicates + f.replaced)
+            )?;
+            if f.replaced > 0 {
+                write!(out, " ({} merged into a larger copy)", count_human(f.replaced))?;
+            }
+            writeln!(out, ", {} skipped", count_human(f.skipped))?;
+            if let Some(first) = &f.first_skipped {
+                writeln!(out, "  first skipped: {first}")?;
+            }
+            totals.added += f.added;
+            totals.duplicates += f.duplicates + f.replaced;
+            totals.skipped += f.skipped;
+        }
+        if lines.len() > 1 {
+            writeln!(
+                out,
+                "total: {} files, {verb} {}, {} duplicate, {} skipped",
+                lines.len(),
+                count_human(totals.added),
+                count_human(totals.duplicates),
+                count_human(totals.skipped)
+            )?;
+        }
+        if args.dry_run {
+            writeln!(out, "dry run: nothing was written to {}", ledger.path().display())?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,198 @@
+//! The command line: global options, the subcommands (one file each), and the context they share
+//! (config, price tables, ledger location, output stream).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ledger::Ledger;
+use crate::pricing::PriceBook;
+use crate::report::render::Style;
+
+pub mod completions;
+pub mod import;
+pub mod ledger;
+pub mod pricing;
+pub mod report;
+pub mod sources;
+pub mod usage;
+
+const ABOUT: &str = "AI spend cost intelligence: import provider usage, price it exactly, report it";
+
+const AFTER_HELP: &str = "\
+Examples:
+  aispend report exports/                      cost per model of the newest month in a folder of exports
+  aispend import usage/*.jsonl.gz              add API logs to the ledger (deduplicated, atomic)
+  aispend report --month 2026-10 --by team,model --format json
+  aispend pricing show claude-sonnet-4-5-20250929
+
+Exit codes: 0 success · 1 a budget breached · 2 bad usage or bad input · 3 internal failure";
+
+#[derive(Debug, Parser)]
+#[command(name = "aispend", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Ledger file [default: $AISPEND_LEDGER, else `ledger` in the config, else $XDG_DATA_HOME/aispend/ledger.db]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+    /// Config file [default: ./aispend.toml if present]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Extra price table file or folder of .toml files; overrides built-in entries with the same id
+    /// (repeatable, later wins)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub pricing: Vec<PathBuf>,
+    /// Print only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail (files read, records skipped)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// When to use colour (NO_COLOR in the environment turns `auto` off)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Import(import::Args),
+    Report(report::Args),
+    #[command(subcommand)]
+    Pricing(pricing::Command),
+    #[command(subcommand)]
+    Ledger(ledger::Command),
+    Sources(sources::Args),
+    Completions(completions::Args),
+}
+
+/// What every command gets: parsed global options and lazily loaded config and price tables.
+pub struct Context {
+    pub global: GlobalArgs,
+    pub config: Config,
+    pub stdout_is_tty: bool,
+}
+
+impl Context {
+    pub fn new(global: GlobalArgs) -> Result<Context> {
+        let config = Config::load(global.config.as_deref())?;
+        Ok(Context { global, config, stdout_is_tty: std::io::stdout().is_terminal() })
+    }
+
+    /// The ledger path (SPEC "The ledger": flag, env, config, platform data directory).
+    pub fn ledger_path(&self) -> Result<PathBuf> {
+        if let Some(p) = &self.global.ledger {
+            return Ok(p.clone());
+        }
+        if let Some(p) = std::env::var_os("AISPEND_LEDGER").filter(|v| !v.is_empty()) {
+            return Ok(PathBuf::from(p));
+        }
+        if let Some(p) = &self.config.ledger {
+            return Ok(p.clone());
+        }
+        let data = std::env::var_os("XDG_DATA_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(dirs::data_dir)
+            .ok_or_else(|| Error::usage("cannot find a data directory for the ledger: pass --ledger PATH"))?;
+        Ok(data.join("aispend").join("ledger.db"))
+    }
+
+    pub fn open_ledger(&self) -> Result<Ledger> {
+        Ledger::open(&self.ledger_path()?)
+    }
+
+    pub fn open_existing_ledger(&self) -> Result<Ledger> {
+        Ledger::open_existing(&self.ledger_path()?)
+    }
+
+    pub fn price_book(&self) -> Result<PriceBook> {
+        PriceBook::load(&self.global.pricing)
+    }
+
+    /// Whether to colour output written to standard output.
+    pub fn color(&self) -> bool {
+        match self.global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => self.stdout_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+
+    pub fn style(&self) -> Style {
+        let width = if self.stdout_is_tty {
+            terminal_width().or(Some(120))
+        } else {
+            None
+        };
+        Style { color: self.color(), width }
+    }
+
+    /// A note for the user on standard error (suppressed by `--quiet`).
+    pub fn note(&self, message: impl std::fmt::Display) {
+        if !self.global.quiet {
+            eprintln!("{message}");
+        }
+    }
+
+    /// A detail shown with `--verbose` only.
+    pub fn detail(&self, message: impl std::fmt::Display) {
+        if self.global.verbose {
+            eprintln!("{message}");
+        }
+    }
+}
+
+fn terminal_width() -> Option<u16> {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or_else(|| {
+        comfy_table::Table::new().width()
+    })
+}
+
+/// Buffered standard output. Write errors propagate as `Error::Output`; a closed pipe is turned into a
+/// quiet success by `main`.
+pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock())
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<i32> {
+    let ctx = Context::new(cli.global)?;
+    let mut out = stdout();
+    let code = match cli.command {
+        Command::Import(args) => import::run(&ctx, args, &mut out)?,
+        Command::Report(args) => report::run(&ctx, args, &mut out)?,
+        Command::Pricing(cmd) => pricing::run(&ctx, cmd, &mut out)?,
+        Command::Ledger(cmd) => ledger::run(&ctx, cmd, &mut out)?,
+        Command::Sources(args) => sources::run(&ctx, args, &mut out)?,
+        Command::Completions(args) => completions::run(args, &mut out)?,
+    };
+    out.flush()?;
+    Ok(code)
+}
+
+/// Checks that every PATH exists before any work starts (`-` is standard input).
+pub fn check_paths(paths: &[PathBuf]) -> Result<()> {
+    for p in paths {
+        if p.as_os_str() != "-" && !Path::new(p).exists() {
+            return Err(Error::usage(format!("{}: no such file or directory", p.display())));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! `aispend pricing`: inspect the price tables and find models without a price.
+
+use std::io::Write;
+
+use chrono::{NaiveDate, Utc};
+use comfy_table::{presets, Table};
+
+use super::usage::{feed, InputArgs};
+use super::Context;
+use crate::error::{Error, Result};
+use crate::period::PeriodSpec;
+use crate::pricing::{MatchKind, ModelPrice, PriceBook, PricePeriod, RateClass, Rates, Tier, TierPrice};
+use crate::report::render::{count_human, money_exact};
+use crate::report::{Aggregator, Dim, ReportQuery};
+
+/// Inspect price tables (list, show a model, find unpriced models)
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// List every priced model with its current rates (USD per million tokens)
+    List {
+        /// Only this provider's models
+        #[arg(long)]
+        provider: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Show how a model name resolves and every price period of its entry
+    #[command(after_help = "Example:\n  aispend pricing show us.anthropic.claude-sonnet-4-5-20250929-v1:0")]
+    Show {
+        /// A model name as logs report it (snapshots, provider prefixes, Bedrock and Vertex ids work)
+        model: String,
+    },
+    /// List models in the ledger (or PATHs) that have no price, with their usage
+    Missing {
+        #[command(flatten)]
+        input: InputArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
+    let book = ctx.price_book()?;
+    match cmd {
+        Command::List { provider, format } => list(&book, provider.as_deref(), format, out),
+        Command::Show { model } => show(&book, &model, out),
+        Command::Missing { input } => missing(ctx, &book, &input, out),
+    }
+}
+
+fn rate(r: &Rates, class: RateClass) -> String {
+    r.get(class).map(money_exact).unwrap_or_else(|| "-".into())
+}
+
+fn tiers_of(p: &PricePeriod) -> String {
+    let mut names: Vec<&str> = Tier::ALL.iter().filter(|t| p.tier(**t).is_some()).map(|t| t.key()).collect();
+    if p.long_context.is_some() {
+        names.push("long-context");
+    }
+    names.join(", ")
+}
+
+fn list(book: &PriceBook, provider: Option<&str>, format: ListFormat, out: &mut dyn Write) -> Result<i32> {
+    let today = Utc::now().date_naive();
+    let models: Vec<&ModelPrice> =
+        book.models().iter().filter(|m| provider.is_none_or(|p| m.provider.eq_ignore_ascii_case(p))).collect();
+    if format == ListFormat::Json {
+        let rows: Vec<serde_json::Value> = models
+            .iter()
+            .map(|m| {
+                let p = m.period_at(today);
+                let mut rates = serde_json::Map::new();
+                for c in RateClass::ALL {
+                    if let Some(r) = p.rates.get(c) {
+                        rates.insert(c.key().into(), serde_json::json!(money_exact(r)));
+                    }
+                }
+                serde_json::json!({
+                    "provider": m.provider, "model": m.id, "names": m.names, "effective": p.effective.to_string(),
+                    "rates": rates, "tiers": Tier::ALL.iter().filter(|t| p.tier(**t).is_some()).map(|t| t.key()).collect::<Vec<_>>(),
+                    "long_context_threshold": p.long_context.as_ref().map(|l| l.threshold),
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({"schema": "aispend.pricing.v1", "unit": "USD per 1M tokens", "models": rows}))
+            .map_err(std::io::Error::from)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
+    let mut table = Table::new();
+    table.load_preset(presets::UTF8_FULL_CONDENSED).force_no_tty();
+    table.set_header(["provider", "model", "since", "input", "cache read", "write 5m", "write 1h", "output", "tiers"]);
+    for m in models {
+        let p = m.period_at(today);
+        table.add_row([
+            m.provider.clone(),
+            m.id.clone(),
+            p.effective.to_string(),
+            rate(&p.rates, RateClass::Input),
+            rate(&p.rates, RateClass::CacheRead),
+            rate(&p.rates, RateClass::CacheWrite5m),
+            rate(&p.rates, RateClass::CacheWrite1h),
+            rate(&p.rates, RateClass::Output),
+            tiers_of(p),
+        ]);
+    }
+    writeln!(out, "Rates in USD per million tokens, in force today ({today}).")?;
+    writeln!(out, "{table}")?;
+    Ok(0)
+}
+
+fn show(book: &PriceBook, name: &str, out: &mut dyn Write) -> Result<i32> {
+    let Some(m) = book.resolve(name) else {
+        return Err(Error::usage(format!(
+            "no price for '{name}' (looked up as '{}'): add one with --pricing (see pricing/README.md)",
+            crate::pricing::resolve::normalize(name)
+        )));
+    };
+    let model = book.model(m.index);
+    let how = match &m.kind {
+        MatchKind::Exact if m.normalized == model.id => "its canonical id".to_string(),
+        MatchKind::Exact => format!("the name '{}'", m.normalized),
+        MatchKind::Pattern(p) => format!("the pattern '{p}'"),
+        MatchKind::Snapshot => format!("'{}' with its snapshot suffix removed", m.normalized),
+    };
+    writeln!(out, "{name} → {} ({}), matched by {how}", model.id, model.provider)?;
+    if !model.names.is_empty() {
+        writeln!(out, "also answers to: {}", model.names.join(", "))?;
+    }
+    if let Some(note) = &model.note {
+        writeln!(out, "note: {note}")?;
+    }
+    writeln!(out, "from: {}", model.origin)?;
+    for (i, p) in model.periods.iter().enumerate() {
+        let until = model.periods.get(i + 1).map(|n| n.effective.pred_opt().unwrap_or(n.effective));
+        writeln!(out, "\nprices from {}{} (USD per 1M tokens; web_search per 1k):", p.effective, until.map(|u: NaiveDate| format!(" to {u}")).unwrap_or_default())?;
+        write_rates(out, "  standard", &p.rates)?;
+        if let Some(lc) = &p.long_context {
+            write_rates(out, &format!("  long context (whole request above {} input tokens)", count_human(lc.threshold)), &lc.rates)?;
+        }
+        for tier in Tier::ALL {
+            match p.tier(tier) {
+                None => {}
+                Some(TierPrice::Multiplier(f)) => writeln!(out, "  {}: {} × the rates above", tier.key(), money_exact(*f))?,
+                Some(TierPrice::Rates { rates, long_context }) => {
+                    write_rates(out, &format!("  {}", tier.key()), rates)?;
+                    if let Some(lc) = long_context {
+                        write_rates(out, &format!("  {} long context", tier.key()), lc)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn write_rates(out: &mut dyn Write, label: &str, r: &Rates) -> std::io::Result<()> {
+    let parts: Vec<String> =
+        RateClass::ALL.iter().filter_map(|c| r.get(*c).map(|v| format!("{} {}", c.key(), money_exact(v)))).collect();
+    writeln!(out, "{label}: {}", parts.join(", "))
+}
+
+fn missing(ctx: &Context, book: &PriceBook, input: &InputArgs, out: &mut dyn Write) -> Result<i32> {
+    let all_time = PeriodSpec::Dates {
+        since: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN),
+        until: NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or(NaiveDate::MAX),
+    };
+    let query = ReportQuery { group_by: vec![Dim::Provider], filters: vec![], period: all_time, tz: chrono_tz::Tz::UTC, top: None };
+    let mut agg = Aggregator::new(&query, &ctx.config.teams, book, !input.paths.is_empty(), None);
+    feed(ctx, input, &mut agg)?;
+    let report = agg.finish();
+    if report.unpriced.is_empty() {
+        writeln!(out, "Every model read has a price.")?;
+        return Ok(0);
+    }
+    let mut table = Table::new();
+    table.load_preset(presets::UTF8_FULL_CONDENSED).force_no_tty();
+    table.set_header(["provider", "model", "requests", "input tokens", "output tokens", "why"]);
+    for u in &report.unpriced {
+        let t = &u.totals;
+        table.add_row([
+            u.provider.clone(),
+            u.model.clone(),
+            count_human(t.requests),
+            count_human(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens),
+            count_human(t.output_tokens),
+            u.reason.clone(),
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    writeln!(out, "Add prices in a TOML file (format: pricing/README.md) and pass it with --pricing FILE.")?;
+    Ok(0)
+}

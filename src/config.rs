@@ -1,0 +1,238 @@
+//! `aispend.toml`: where the ledger lives and how records are attributed to teams (SPEC "Config file").
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use wildmatch::WildMatch;
+
+use crate::error::{Error, Result};
+use crate::record::UsageRecord;
+
+/// The team of records that no rule and no own field assign.
+pub const UNASSIGNED: &str = "unassigned";
+
+#[derive(Debug, Default)]
+pub struct Config {
+    pub ledger: Option<PathBuf>,
+    pub teams: TeamRules,
+    /// The file it came from, if any.
+    pub origin: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    ledger: Option<PathBuf>,
+    #[serde(default)]
+    teams: Option<TeamsSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamsSection {
+    #[serde(default)]
+    rules: Vec<RuleSpec>,
+}
+
+/// One value or a list of values; `*` matches any run of characters.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    team: String,
+    provider: Option<OneOrMany>,
+    model: Option<OneOrMany>,
+    project: Option<OneOrMany>,
+    api_key: Option<OneOrMany>,
+    workspace: Option<OneOrMany>,
+    user: Option<OneOrMany>,
+    source: Option<OneOrMany>,
+    #[serde(default)]
+    tag: BTreeMap<String, OneOrMany>,
+}
+
+/// Patterns for one field: the field matches when any pattern does.
+#[derive(Debug)]
+struct Patterns(Vec<WildMatch>);
+
+impl Patterns {
+    fn new(spec: Option<OneOrMany>) -> Option<Patterns> {
+        let values = match spec? {
+            OneOrMany::One(v) => vec![v],
+            OneOrMany::Many(v) => v,
+        };
+        Some(Patterns(values.iter().map(|v| WildMatch::new(v)).collect()))
+    }
+
+    fn matches(&self, value: Option<&str>) -> bool {
+        value.is_some_and(|v| self.0.iter().any(|p| p.matches(v)))
+    }
+}
+
+/// A team rule: every field it names must match.
+#[derive(Debug)]
+struct Rule {
+    team: String,
+    fields: Vec<(Field, Patterns)>,
+    tags: Vec<(String, Patterns)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Field {
+    Provider,
+    Model,
+    Project,
+    ApiKey,
+    Workspace,
+    User,
+    Source,
+}
+
+impl Field {
+    fn value(self, r: &UsageRecord) -> Option<&str> {
+        match self {
+            Field::Provider => Some(r.provider.as_str()),
+            Field::Model => Some(&r.model),
+            Field::Project => r.project.as_deref(),
+            Field::ApiKey => r.api_key.as_deref(),
+            Field::Workspace => r.workspace.as_deref(),
+            Field::User => r.user.as_deref(),
+            Field::Source => Some(r.source),
+        }
+    }
+}
+
+/// Ordered team rules: the first that matches wins.
+#[derive(Debug, Default)]
+pub struct TeamRules(Vec<Rule>);
+
+impl TeamRules {
+    /// The record's team: the first matching rule, else its own team field, else `unassigned`.
+    pub fn team_of<'r>(&'r self, record: &'r UsageRecord) -> &'r str {
+        for rule in &self.0 {
+            let fields = rule.fields.iter().all(|(f, p)| p.matches(f.value(record)));
+            let tags = rule.tags.iter().all(|(k, p)| p.matches(record.tags.get(k).map(String::as_str)));
+            if fields && tags {
+                return &rule.team;
+            }
+        }
+        match record.team.as_deref() {
+            Some(t) if !t.is_empty() => t,
+            _ => UNASSIGNED,
+        }
+    }
+
+    /// Every team a rule names.
+    pub fn teams(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|r| r.team.as_str())
+    }
+}
+
+impl Config {
+    /// Loads `path`; a missing file is an error when it was asked for explicitly, else an empty config
+    /// (for the default `./aispend.toml`).
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let (path, explicit) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("aispend.toml"), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        Config::parse(&text, &path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let err = |message: String| Error::Config { file: path.display().to_string(), message };
+        let file: ConfigFile = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+        let mut rules = Vec::new();
+        for (i, spec) in file.teams.map(|t| t.rules).unwrap_or_default().into_iter().enumerate() {
+            if spec.team.trim().is_empty() {
+                return Err(err(format!("teams rule {} has an empty `team`", i + 1)));
+            }
+            let fields: Vec<(Field, Patterns)> = [
+                (Field::Provider, spec.provider),
+                (Field::Model, spec.model),
+                (Field::Project, spec.project),
+                (Field::ApiKey, spec.api_key),
+                (Field::Workspace, spec.workspace),
+                (Field::User, spec.user),
+                (Field::Source, spec.source),
+            ]
+            .into_iter()
+            .filter_map(|(f, s)| Patterns::new(s).map(|p| (f, p)))
+            .collect();
+            let tags: Vec<(String, Patterns)> =
+                spec.tag.into_iter().filter_map(|(k, v)| Patterns::new(Some(v)).map(|p| (k, p))).collect();
+            if fields.is_empty() && tags.is_empty() {
+                return Err(err(format!(
+                    "teams rule {} (team '{}') matches nothing: give at least one of provider, model, project, \
+                     api_key, workspace, user, source, tag",
+                    i + 1,
+                    spec.team
+                )));
+            }
+            rules.push(Rule { team: spec.team, fields, tags });
+        }
+        // A relative ledger path is relative to the config file's folder.
+        let ledger = file.ledger.map(|l| match path.parent() {
+            Some(dir) if l.is_relative() && !dir.as_os_str().is_empty() => dir.join(l),
+            _ => l,
+        });
+        Ok(Config { ledger, teams: TeamRules(rules), origin: Some(path.to_path_buf()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Provenance, Provider};
+    use chrono::Utc;
+
+    fn record() -> UsageRecord {
+        let at = Provenance { file: "f".into(), line: 1 };
+        UsageRecord::new("id".into(), "api-log", Provider::OpenAI, "gpt-4o".into(), Utc::now(), at)
+    }
+
+    const RULES: &str = r#"
+[teams]
+rules = [
+  { team = "search",  project = ["proj_Ab12Cd34", "proj_Ef56"] },
+  { team = "support", api_key = "key_Xy98*" },
+  { team = "platform", tag = { env = "prod" } },
+]
+"#;
+
+    #[test]
+    fn first_matching_rule_wins_then_own_field_then_unassigned() {
+        let c = Config::parse(RULES, Path::new("aispend.toml")).unwrap();
+        let mut r = record();
+        assert_eq!(c.teams.team_of(&r), UNASSIGNED);
+        r.team = Some("growth".into());
+        assert_eq!(c.teams.team_of(&r), "growth");
+        r.api_key = Some("key_Xy98Zw76".into());
+        assert_eq!(c.teams.team_of(&r), "support");
+        r.project = Some("proj_Ef56".into());
+        assert_eq!(c.teams.team_of(&r), "search");
+        let mut r = record();
+        r.tags.insert("env".into(), "prod".into());
+        assert_eq!(c.teams.team_of(&r), "platform");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let e = Config::parse("[teams]\nrules = [{ team = \"a\", projekt = \"x\" }]", Path::new("a.toml")).unwrap_err();
+        assert!(e.to_string().contains("projekt"), "{e}");
+        let e = Config::parse("[teams]\nrules = [{ team = \"a\" }]", Path::new("a.toml")).unwrap_err();
+        assert!(e.to_string().contains("matches nothing"), "{e}");
+    }
+}

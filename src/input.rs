@@ -1,0 +1,351 @@
+//! Reading input PATHs: walking folders, gunzipping, detecting each file's format, cutting JSON Lines into
+//! chunks that are parsed in parallel, and handing records, in file order, to a [`RecordSink`].
+//!
+//! Memory stays flat whatever the input size: a file is read in chunks of a few MiB, at most a small batch
+//! of chunks is in flight, and records go to the sink as soon as their batch is parsed.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, RecordError, Result};
+use crate::record::{Provenance, UsageRecord};
+use crate::sources::{self, Framing, Parsed, Source};
+
+/// Bytes looked at to detect a file's format.
+const HEAD_BYTES: usize = 64 * 1024;
+/// Target size of one chunk of JSON Lines handed to a parser thread.
+const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+
+/// What the sink did with a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    Added,
+    /// Already present (same id); nothing changed.
+    Duplicate,
+    /// Already present with fewer tokens; the larger copy replaced it (streaming partials, grown buckets).
+    Replaced,
+}
+
+/// Where records go: the ledger on import, an aggregation on `report PATH…`.
+pub trait RecordSink {
+    fn accept(&mut self, record: UsageRecord) -> Result<Accepted>;
+}
+
+/// How to read the inputs.
+#[derive(Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Force one importer instead of detecting.
+    pub source: Option<&'static dyn Source>,
+    /// Skip malformed records (and count them) instead of failing.
+    pub skip_invalid: bool,
+}
+
+/// What happened to one input file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileSummary {
+    pub path: String,
+    pub source: &'static str,
+    pub added: u64,
+    pub duplicates: u64,
+    /// Records that replaced a smaller copy of themselves.
+    pub replaced: u64,
+    /// Malformed records skipped under `--skip-invalid`.
+    pub skipped: u64,
+    /// The first skipped record's error, to show the user what was wrong.
+    pub first_skipped: Option<String>,
+    pub bytes: u64,
+}
+
+/// Files found under a folder that no importer recognised (reported, not fatal).
+#[derive(Debug, Clone, Default)]
+pub struct ReadSummary {
+    pub files: Vec<FileSummary>,
+    pub unrecognised: Vec<String>,
+}
+
+impl ReadSummary {
+    pub fn records(&self) -> u64 {
+        self.files.iter().map(|f| f.added + f.duplicates + f.replaced).sum()
+    }
+}
+
+/// One input: a file (found by walking a folder or named directly) or standard input.
+#[derive(Debug, Clone)]
+struct Input {
+    path: PathBuf,
+    /// Named on the command line (an unrecognised format is then an error, not a skip).
+    explicit: bool,
+}
+
+/// Expands PATHs into files: folders recurse (sorted, hidden entries skipped), `-` is standard input.
+fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(Input { path: path.clone(), explicit: true });
+            continue;
+        }
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if !meta.is_dir() {
+            inputs.push(Input { path: path.clone(), explicit: true });
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(path)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for entry in walker {
+            let entry = entry.map_err(|e| {
+                let p = e.path().unwrap_or(path).to_path_buf();
+                Error::io(p, e.into_io_error().unwrap_or_else(|| io::Error::other("cannot walk folder")))
+            })?;
+            if entry.file_type().is_file() {
+                inputs.push(Input { path: entry.into_path(), explicit: false });
+            }
+        }
+    }
+    Ok(inputs)
+}
+
+/// Opens a file (or stdin for `-`), transparently gunzipping when it starts with the gzip magic bytes.
+fn open(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+    let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path).map_err(|e| Error::io(path, e))?)
+    };
+    let mut reader = BufReader::with_capacity(256 * 1024, raw);
+    let magic = reader.fill_buf().map_err(|e| Error::io(path, e))?;
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        let gz = flate2::bufread::MultiGzDecoder::new(reader);
+        Ok(Box::new(BufReader::with_capacity(256 * 1024, gz)))
+    } else {
+        Ok(Box::new(reader))
+    }
+}
+
+/// Reads up to `n` bytes (fewer only at end of input).
+fn read_up_to(reader: &mut dyn Read, buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
+    let start = buf.len();
+    buf.resize(start + n, 0);
+    let mut filled = start;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(filled);
+                return Err(e);
+            }
+        }
+    }
+    buf.truncate(filled);
+    Ok(())
+}
+
+fn display(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Reads every input and hands each record to `sink`. `on_file` sees each file's summary when it is done.
+/// The first malformed record stops everything with an error naming file and line, unless
+/// `skip_invalid`; the caller decides what a failure means for what the sink already took (the ledger
+/// rolls back).
+pub fn read_inputs(
+    paths: &[PathBuf],
+    options: ReadOptions,
+    sink: &mut dyn RecordSink,
+    on_file: &mut dyn FnMut(&FileSummary),
+) -> Result<ReadSummary> {
+    let mut summary = ReadSummary::default();
+    for input in expand(paths)? {
+        let name = display(&input.path);
+        let mut reader = open(&input.path)?;
+        let mut head = Vec::with_capacity(HEAD_BYTES);
+        read_up_to(&mut reader, &mut head, HEAD_BYTES).map_err(|e| Error::io(&input.path, e))?;
+        let source = match options.source {
+            Some(s) => s,
+            None => match sources::detect(&input.path, &head) {
+                Some(s) => s,
+                None if head.trim_ascii().is_empty() => {
+                    // An empty file holds no records, whatever its format.
+                    continue;
+                }
+                None if input.explicit => {
+                    return Err(Error::Input {
+                        file: name,
+                        record: RecordError::new(
+                            1,
+                            "cannot tell which format this file is in; name it with --source \
+                             (see `aispend sources`)",
+                        ),
+                    })
+                }
+                None => {
+                    summary.unrecognised.push(name);
+                    continue;
+                }
+            },
+        };
+        let file: Arc<str> = Arc::from(name.as_str());
+        let mut fs = FileSummary { path: name, source: source.name(), ..FileSummary::default() };
+        match source.framing() {
+            Framing::JsonLines => read_lines(source, &file, head, reader, options, sink, &mut fs)?,
+            Framing::Document => {
+                let mut bytes = head;
+                reader.read_to_end(&mut bytes).map_err(|e| Error::io(&input.path, e))?;
+                fs.bytes = bytes.len() as u64;
+                let mut parsed = Parsed::default();
+                source
+                    .parse_document(&bytes, &file, &mut parsed)
+                    .map_err(|record| Error::Input { file: fs.path.clone(), record })?;
+                parsed.errors.sort_by_key(|e| e.line);
+                take_errors(parsed.errors, options, &mut fs)?;
+                for record in parsed.records {
+                    count(sink.accept(record)?, &mut fs);
+                }
+            }
+        }
+        on_file(&fs);
+        summary.files.push(fs);
+    }
+    Ok(summary)
+}
+
+fn count(accepted: Accepted, fs: &mut FileSummary) {
+    match accepted {
+        Accepted::Added => fs.added += 1,
+        Accepted::Duplicate => fs.duplicates += 1,
+        Accepted::Replaced => fs.replaced += 1,
+    }
+}
+
+/// Fails on the first error, or counts them all under `--skip-invalid`.
+fn take_errors(errors: Vec<RecordError>, options: ReadOptions, fs: &mut FileSummary) -> Result<()> {
+    if let Some(first) = errors.first() {
+        if !options.skip_invalid {
+            return Err(Error::Input { file: fs.path.clone(), record: first.clone() });
+        }
+        if fs.first_skipped.is_none() {
+            fs.first_skipped = Some(format!("{}:{}", fs.path, first));
+        }
+        fs.skipped += errors.len() as u64;
+    }
+    Ok(())
+}
+
+/// A run of whole lines and the number of the first.
+struct Chunk {
+    first_line: u64,
+    bytes: Vec<u8>,
+}
+
+#[derive(Default)]
+struct ChunkResult {
+    records: Vec<UsageRecord>,
+    errors: Vec<RecordError>,
+}
+
+fn parse_chunk(source: &dyn Source, file: &Arc<str>, chunk: &Chunk) -> ChunkResult {
+    let mut result = ChunkResult::default();
+    let mut line_no = chunk.first_line;
+    let mut rest: &[u8] = &chunk.bytes;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &[][..]),
+        };
+        rest = next;
+        let mut line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line_no == 1 {
+            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        }
+        if !line.iter().all(u8::is_ascii_whitespace) {
+            let at = Provenance { file: file.clone(), line: line_no };
+            if let Err(e) = source.parse_line(line, &at, &mut result.records) {
+                result.errors.push(e);
+            }
+        }
+        line_no += 1;
+    }
+    result
+}
+
+fn read_lines(
+    source: &dyn Source,
+    file: &Arc<str>,
+    head: Vec<u8>,
+    mut reader: Box<dyn BufRead + Send>,
+    options: ReadOptions,
+    sink: &mut dyn RecordSink,
+    fs: &mut FileSummary,
+) -> Result<()> {
+    let batch_size = rayon::current_num_threads().max(1) * 2;
+    let mut carry = head;
+    let mut next_line = 1u64;
+    let mut eof = false;
+    while !eof {
+        let mut batch = Vec::with_capacity(batch_size);
+        while batch.len() < batch_size && !eof {
+            let mut buf = std::mem::take(&mut carry);
+            if buf.len() < CHUNK_BYTES {
+                let want = CHUNK_BYTES - buf.len();
+                read_up_to(&mut reader, &mut buf, want).map_err(|e| Error::io(fs.path.as_str(), e))?;
+            }
+            let cut = if buf.len() < CHUNK_BYTES {
+                eof = true;
+                buf.len()
+            } else {
+                match memchr::memrchr(b'\n', &buf) {
+                    Some(i) => i + 1,
+                    // One line longer than a chunk: keep reading until it ends.
+                    None => {
+                        carry = buf;
+                        let mut more = Vec::new();
+                        read_up_to(&mut reader, &mut more, CHUNK_BYTES)
+                            .map_err(|e| Error::io(fs.path.as_str(), e))?;
+                        let ended = more.is_empty();
+                        carry.extend_from_slice(&more);
+                        if ended {
+                            eof = true;
+                            let bytes = std::mem::take(&mut carry);
+                            push_chunk(&mut batch, &mut next_line, bytes, fs);
+                        }
+                        continue;
+                    }
+                }
+            };
+            carry = buf.split_off(cut);
+            push_chunk(&mut batch, &mut next_line, buf, fs);
+        }
+        let results: Vec<ChunkResult> = batch.par_iter().map(|c| parse_chunk(source, file, c)).collect();
+        for result in results {
+            take_errors(result.errors, options, fs)?;
+            for record in result.records {
+                count(sink.accept(record)?, fs);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn push_chunk(batch: &mut Vec<Chunk>, next_line: &mut u64, bytes: Vec<u8>, fs: &mut FileSummary) {
+    if bytes.is_empty() {
+        return;
+    }
+    let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+    let first_line = *next_line;
+    *next_line += lines;
+    fs.bytes += bytes.len() as u64;
+    batch.push(Chunk { first_line, bytes });
+}

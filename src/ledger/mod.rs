@@ -1,0 +1,286 @@
+//! The ledger: normalized usage records in one SQLite file.
+//!
+//! Imports run in one `BEGIN IMMEDIATE` transaction: a failure rolls everything back, and two imports at
+//! once take turns (the second waits for the first) instead of corrupting or double counting. Records are
+//! keyed by their stable id, so importing the same data twice adds nothing. Costs are not stored: they are
+//! computed when read, so corrected price tables apply to history.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+
+use crate::error::{Error, Result};
+use crate::input::{Accepted, RecordSink};
+use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::sources::common::parse_decimal;
+
+mod schema;
+
+/// An open ledger file.
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Counts for `aispend ledger stats`.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerStats {
+    pub records: u64,
+    pub requests: u64,
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+    /// (source, provider, records, requests)
+    pub by_source: Vec<(String, String, u64, u64)>,
+    pub schema_version: i64,
+    pub file_bytes: u64,
+}
+
+impl Ledger {
+    /// Opens (creating if needed) the ledger at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Ledger> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let conn = Connection::open(path).map_err(|e| ledger_error(path, e))?;
+        let ledger = Ledger { conn, path: path.to_path_buf() };
+        ledger.configure()?;
+        schema::migrate(&ledger.conn).map_err(|e| ledger_error(path, e))?;
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger; a missing file is a usage error that says how to create one.
+    pub fn open_existing(path: &Path) -> Result<Ledger> {
+        if !path.exists() {
+            return Err(Error::usage(format!(
+                "no ledger at {}: import usage first (`aispend import PATH…`), or pass PATHs to read files directly",
+                path.display()
+            )));
+        }
+        Ledger::open(path)
+    }
+
+    fn configure(&self) -> Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(60)).map_err(|e| self.error(e))?;
+        self.conn
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| self.error(e))
+    }
+
+    fn error(&self, e: rusqlite::Error) -> Error {
+        ledger_error(&self.path, e)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` with a writer inside one transaction: committed when `f` succeeds (and `commit` is true),
+    /// rolled back otherwise.
+    pub fn write<T>(&mut self, commit: bool, f: impl FnOnce(&mut LedgerWriter<'_>) -> Result<T>) -> Result<T> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| ledger_error(&path, e))?;
+        let mut writer = LedgerWriter { tx, path: path.clone() };
+        let value = f(&mut writer)?;
+        if commit {
+            writer.tx.commit().map_err(|e| ledger_error(&path, e))?;
+        }
+        Ok(value)
+    }
+
+    /// The newest record's start time.
+    pub fn newest(&self) -> Result<Option<DateTime<Utc>>> {
+        let ms: Option<i64> = self
+            .conn
+            .query_row("SELECT max(start_ms) FROM records", [], |r| r.get(0))
+            .map_err(|e| self.error(e))?;
+        Ok(ms.and_then(|m| Utc.timestamp_millis_opt(m).single()))
+    }
+
+    /// Calls `f` with every record whose start is in `[start, end)` (all records when `None`), oldest first.
+    pub fn for_each(
+        &self,
+        range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        f: &mut dyn FnMut(UsageRecord) -> Result<()>,
+    ) -> Result<()> {
+        let (lo, hi) = match range {
+            Some((a, b)) => (a.timestamp_millis(), b.timestamp_millis()),
+            None => (i64::MIN, i64::MAX),
+        };
+        let sql = format!("SELECT {} FROM records WHERE start_ms >= ?1 AND start_ms < ?2 ORDER BY start_ms", schema::COLUMNS);
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.error(e))?;
+        let mut rows = stmt.query(params![lo, hi]).map_err(|e| self.error(e))?;
+        let mut files: BTreeMap<String, Arc<str>> = BTreeMap::new();
+        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
+            let record = record_from_row(row, &mut files).map_err(|e| self.error(e))?;
+            f(record)?;
+        }
+        Ok(())
+    }
+
+    pub fn stats(&self) -> Result<LedgerStats> {
+        let mut stats = LedgerStats { schema_version: schema::version(&self.conn).map_err(|e| self.error(e))?, ..Default::default() };
+        let (records, requests, first, last): (i64, Option<i64>, Option<i64>, Option<i64>) = self
+            .conn
+            .query_row("SELECT count(*), sum(requests), min(start_ms), max(start_ms) FROM records", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map_err(|e| self.error(e))?;
+        stats.records = records as u64;
+        stats.requests = requests.unwrap_or(0) as u64;
+        stats.first = first.and_then(|m| Utc.timestamp_millis_opt(m).single());
+        stats.last = last.and_then(|m| Utc.timestamp_millis_opt(m).single());
+        let mut stmt = self
+            .conn
+            .prepare("SELECT source, provider, count(*), sum(requests) FROM records GROUP BY source, provider ORDER BY source, provider")
+            .map_err(|e| self.error(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64)))
+            .map_err(|e| self.error(e))?;
+        for row in rows {
+            stats.by_source.push(row.map_err(|e| self.error(e))?);
+        }
+        stats.file_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        Ok(stats)
+    }
+}
+
+fn ledger_error(path: &Path, e: rusqlite::Error) -> Error {
+    Error::Ledger { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// Writes records inside an import's transaction.
+pub struct LedgerWriter<'c> {
+    tx: Transaction<'c>,
+    path: PathBuf,
+}
+
+impl RecordSink for LedgerWriter<'_> {
+    fn accept(&mut self, r: UsageRecord) -> Result<Accepted> {
+        let path = &self.path;
+        let err = |e| ledger_error(path, e);
+        let tags = if r.tags.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&r.tags).map_err(|e| Error::Ledger { path: path.display().to_string(), message: e.to_string() })?)
+        };
+        let t = &r.tokens;
+        let weight = r.dedup_weight() as i64;
+        let values = params![
+            r.id,
+            r.source,
+            r.provider.as_str(),
+            r.model,
+            r.start.timestamp_millis(),
+            r.end.map(|e| e.timestamp_millis()),
+            r.service_tier,
+            r.batch,
+            r.region,
+            r.long_context,
+            r.team,
+            r.project,
+            r.user,
+            r.api_key,
+            r.workspace,
+            tags,
+            t.input as i64,
+            t.cache_read as i64,
+            t.cache_write_5m as i64,
+            t.cache_write_1h as i64,
+            t.output as i64,
+            t.reasoning as i64,
+            t.audio_input as i64,
+            t.audio_output as i64,
+            t.image_input as i64,
+            t.image_output as i64,
+            t.web_search_requests as i64,
+            t.images as i64,
+            t.seconds as i64,
+            r.requests as i64,
+            r.reported_cost.map(|c| c.to_string()),
+            r.reported_currency,
+            r.status,
+            r.failed,
+            r.latency_ms.map(|l| l as i64),
+            &*r.provenance.file,
+            r.provenance.line as i64,
+            weight,
+        ];
+        let mut insert = self.tx.prepare_cached(schema::INSERT).map_err(err)?;
+        if insert.execute(values).map_err(err)? == 1 {
+            return Ok(Accepted::Added);
+        }
+        if r.dedup == DedupPolicy::KeepLargest {
+            let mut replace = self.tx.prepare_cached(schema::REPLACE).map_err(err)?;
+            if replace.execute(values).map_err(err)? == 1 {
+                return Ok(Accepted::Replaced);
+            }
+        }
+        Ok(Accepted::Duplicate)
+    }
+}
+
+fn record_from_row(row: &Row<'_>, files: &mut BTreeMap<String, Arc<str>>) -> rusqlite::Result<UsageRecord> {
+    let ms = |v: i64| Utc.timestamp_millis_opt(v).single().unwrap_or_default();
+    let u = |i: usize| -> rusqlite::Result<u64> { Ok(row.get::<_, i64>(i)?.max(0) as u64) };
+    let source: String = row.get(1)?;
+    let provider: String = row.get(2)?;
+    let tags: Option<String> = row.get(15)?;
+    let file: String = row.get(35)?;
+    let file = files.entry(file).or_insert_with_key(|k| Arc::from(k.as_str())).clone();
+    let reported: Option<String> = row.get(30)?;
+    Ok(UsageRecord {
+        id: row.get(0)?,
+        source: crate::sources::by_name(&source).map(|s| s.name()).unwrap_or("other"),
+        provider: Provider::parse(&provider).unwrap_or(Provider::Other),
+        model: row.get(3)?,
+        start: ms(row.get(4)?),
+        end: row.get::<_, Option<i64>>(5)?.map(ms),
+        service_tier: row.get(6)?,
+        batch: row.get(7)?,
+        region: row.get(8)?,
+        long_context: row.get(9)?,
+        team: row.get(10)?,
+        project: row.get(11)?,
+        user: row.get(12)?,
+        api_key: row.get(13)?,
+        workspace: row.get(14)?,
+        tags: tags.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+        tokens: TokenCounts {
+            input: u(16)?,
+            cache_read: u(17)?,
+            cache_write_5m: u(18)?,
+            cache_write_1h: u(19)?,
+            output: u(20)?,
+            reasoning: u(21)?,
+            audio_input: u(22)?,
+            audio_output: u(23)?,
+            image_input: u(24)?,
+            image_output: u(25)?,
+            web_search_requests: u(26)?,
+            images: u(27)?,
+            seconds: u(28)?,
+        },
+        requests: u(29)?,
+        reported_cost: reported.as_deref().and_then(parse_decimal),
+        reported_currency: row.get(31)?,
+        status: row.get(32)?,
+        failed: row.get(33)?,
+        latency_ms: row.get::<_, Option<i64>>(34)?.map(|l| l.max(0) as u64),
+        provenance: Provenance { file, line: u(36)? },
+        dedup: DedupPolicy::KeepFirst,
+    })
+}
+
+/// Whether a ledger row exists with this id (tests and diagnostics).
+pub fn contains(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT 1 FROM records WHERE id = ?1", [id], |_| Ok(()))
+        .optional()
+        .map(|o| o.is_some())
+}

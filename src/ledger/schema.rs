@@ -1,0 +1,103 @@
+//! The ledger's SQL schema and its migrations (`PRAGMA user_version` counts the ones applied).
+
+use rusqlite::Connection;
+
+/// Each entry moves the schema one version forward. Never edit a shipped entry: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the records table.
+    "CREATE TABLE records (
+        id TEXT PRIMARY KEY NOT NULL,
+        source TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER,
+        service_tier TEXT,
+        batch INTEGER NOT NULL DEFAULT 0,
+        region TEXT,
+        long_context INTEGER,
+        team TEXT,
+        project TEXT,
+        user TEXT,
+        api_key TEXT,
+        workspace TEXT,
+        tags TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_write_5m_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+        audio_input_tokens INTEGER NOT NULL DEFAULT 0,
+        audio_output_tokens INTEGER NOT NULL DEFAULT 0,
+        image_input_tokens INTEGER NOT NULL DEFAULT 0,
+        image_output_tokens INTEGER NOT NULL DEFAULT 0,
+        web_search_requests INTEGER NOT NULL DEFAULT 0,
+        images INTEGER NOT NULL DEFAULT 0,
+        seconds INTEGER NOT NULL DEFAULT 0,
+        requests INTEGER NOT NULL DEFAULT 1,
+        reported_cost TEXT,
+        reported_currency TEXT,
+        status INTEGER,
+        failed INTEGER NOT NULL DEFAULT 0,
+        latency_ms INTEGER,
+        file TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        weight INTEGER NOT NULL DEFAULT 0,
+        imported_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER))
+    ) WITHOUT ROWID;
+    CREATE INDEX records_start ON records (start_ms);",
+];
+
+/// The columns read back, in `record_from_row` order.
+pub const COLUMNS: &str = "id, source, provider, model, start_ms, end_ms, service_tier, batch, region, long_context, \
+    team, project, user, api_key, workspace, tags, input_tokens, cache_read_tokens, cache_write_5m_tokens, \
+    cache_write_1h_tokens, output_tokens, reasoning_tokens, audio_input_tokens, audio_output_tokens, \
+    image_input_tokens, image_output_tokens, web_search_requests, images, seconds, requests, reported_cost, \
+    reported_currency, status, failed, latency_ms, file, line";
+
+/// Adds a record unless its id is present.
+pub const INSERT: &str = "INSERT INTO records (id, source, provider, model, start_ms, end_ms, service_tier, batch, \
+    region, long_context, team, project, user, api_key, workspace, tags, input_tokens, cache_read_tokens, \
+    cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, audio_input_tokens, \
+    audio_output_tokens, image_input_tokens, image_output_tokens, web_search_requests, images, seconds, requests, \
+    reported_cost, reported_currency, status, failed, latency_ms, file, line, weight) VALUES (?1, ?2, ?3, ?4, ?5, \
+    ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, \
+    ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38) ON CONFLICT (id) DO NOTHING";
+
+/// Replaces a record with a heavier copy of itself (streaming partials, re-exported buckets that grew).
+pub const REPLACE: &str = "UPDATE records SET source = ?2, provider = ?3, model = ?4, start_ms = ?5, end_ms = ?6, \
+    service_tier = ?7, batch = ?8, region = ?9, long_context = ?10, team = ?11, project = ?12, user = ?13, \
+    api_key = ?14, workspace = ?15, tags = ?16, input_tokens = ?17, cache_read_tokens = ?18, \
+    cache_write_5m_tokens = ?19, cache_write_1h_tokens = ?20, output_tokens = ?21, reasoning_tokens = ?22, \
+    audio_input_tokens = ?23, audio_output_tokens = ?24, image_input_tokens = ?25, image_output_tokens = ?26, \
+    web_search_requests = ?27, images = ?28, seconds = ?29, requests = ?30, reported_cost = ?31, \
+    reported_currency = ?32, status = ?33, failed = ?34, latency_ms = ?35, file = ?36, line = ?37, weight = ?38 \
+    WHERE id = ?1 AND weight < ?38";
+
+pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Applies the migrations the file has not seen, each in its own transaction.
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let current = version(conn)?;
+    if current > MIGRATIONS.len() as i64 {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "ledger schema version {current} is newer than this aispend understands ({}); upgrade aispend",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let batch = format!("BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;", i + 1);
+        if let Err(e) = conn.execute_batch(&batch) {
+            let _ = conn.execute_batch("ROLLBACK");
+            // Another process may have migrated meanwhile.
+            if version(conn)? > i as i64 {
+                continue;
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
+}

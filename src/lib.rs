@@ -1,0 +1,16 @@
+//! `aispend`: AI spend cost intelligence.
+//!
+//! Data flows one way: [`sources`] read provider exports and API logs into [`record::UsageRecord`]s
+//! (driven by [`input`]), the [`ledger`] stores them, the [`pricing`] engine prices each record when it is
+//! read, and [`report`] aggregates and renders.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod input;
+pub mod ledger;
+pub mod period;
+pub mod pricing;
+pub mod record;
+pub mod report;
+pub mod sources;

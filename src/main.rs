@@ -1,0 +1,24 @@
+//! The `aispend` binary: parse the command line, run it, map errors to exit codes.
+
+use clap::Parser;
+
+fn main() {
+    let cli = match aispend::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version are successes; every other parse error is bad usage (exit 2).
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let code = match aispend::cli::run(cli) {
+        Ok(code) => code,
+        Err(e) if e.is_broken_pipe() => 0,
+        Err(e) => {
+            eprintln!("aispend: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

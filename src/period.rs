@@ -1,0 +1,154 @@
+//! Reporting periods and calendar buckets, in UTC or a `--timezone`.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::error::{Error, Result};
+
+/// A half-open interval of time `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Period {
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.start <= t && t < self.end
+    }
+}
+
+/// Which period a command covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeriodSpec {
+    /// The calendar month holding the newest record read (the default).
+    NewestMonth,
+    /// One calendar month: `--month 2026-10`.
+    Month { year: i32, month: u32 },
+    /// Inclusive dates: `--since 2026-10-01 --until 2026-10-15`.
+    Dates { since: NaiveDate, until: NaiveDate },
+}
+
+impl PeriodSpec {
+    /// Builds the spec from the command-line flags, validating them.
+    pub fn from_flags(month: Option<&str>, since: Option<&str>, until: Option<&str>) -> Result<PeriodSpec> {
+        if let Some(m) = month {
+            if since.is_some() || until.is_some() {
+                return Err(Error::usage("--month cannot be combined with --since/--until"));
+            }
+            let (year, month) = parse_month(m)?;
+            return Ok(PeriodSpec::Month { year, month });
+        }
+        match (since, until) {
+            (None, None) => Ok(PeriodSpec::NewestMonth),
+            (Some(s), Some(u)) => {
+                let (since, until) = (parse_date(s, "--since")?, parse_date(u, "--until")?);
+                if until < since {
+                    return Err(Error::usage(format!("--until {u} is before --since {s}")));
+                }
+                Ok(PeriodSpec::Dates { since, until })
+            }
+            (Some(s), None) => {
+                let since = parse_date(s, "--since")?;
+                Ok(PeriodSpec::Dates { since, until: NaiveDate::MAX.pred_opt().unwrap_or(NaiveDate::MAX) })
+            }
+            (None, Some(u)) => {
+                let until = parse_date(u, "--until")?;
+                Ok(PeriodSpec::Dates { since: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN), until })
+            }
+        }
+    }
+
+    /// The period, given the newest record's time (for `NewestMonth`; `None` when nothing was read).
+    pub fn resolve(&self, tz: Tz, newest: Option<DateTime<Utc>>) -> Period {
+        match *self {
+            PeriodSpec::NewestMonth => {
+                let t = newest.unwrap_or_else(Utc::now).with_timezone(&tz);
+                month_period(tz, t.year(), t.month())
+            }
+            PeriodSpec::Month { year, month } => month_period(tz, year, month),
+            PeriodSpec::Dates { since, until } => Period {
+                start: day_start(tz, since),
+                end: day_start(tz, until.succ_opt().unwrap_or(until)),
+            },
+        }
+    }
+
+    /// Whether the period is known before the data is read.
+    pub fn is_fixed(&self) -> bool {
+        !matches!(self, PeriodSpec::NewestMonth)
+    }
+}
+
+/// `YYYY-MM`.
+pub fn parse_month(s: &str) -> Result<(i32, u32)> {
+    let bad = || Error::usage(format!("invalid month '{s}': expected YYYY-MM, e.g. 2026-10"));
+    let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
+    let (y, m): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if !(1..=12).contains(&m) || !(1970..=9999).contains(&y) {
+        return Err(bad());
+    }
+    Ok((y, m))
+}
+
+/// `YYYY-MM-DD`.
+pub fn parse_date(s: &str, flag: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| Error::usage(format!("invalid date '{s}' for {flag}: expected YYYY-MM-DD, e.g. 2026-10-01")))
+}
+
+pub fn parse_timezone(s: &str) -> Result<Tz> {
+    s.parse::<Tz>()
+        .map_err(|_| Error::usage(format!("unknown time zone '{s}': use an IANA name such as UTC or Europe/Berlin")))
+}
+
+/// Midnight of `date` in `tz`, as UTC. On a DST gap the earliest valid instant is taken.
+pub fn day_start(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    match tz.from_local_datetime(&naive) {
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+        chrono::LocalResult::None => tz
+            .from_local_datetime(&(naive + Duration::hours(1)))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| Utc.from_utc_datetime(&naive)),
+    }
+}
+
+pub fn month_period(tz: Tz, year: i32, month: u32) -> Period {
+    let first = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or_default();
+    let next = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)
+    }
+    .unwrap_or_default();
+    Period { start: day_start(tz, first), end: day_start(tz, next) }
+}
+
+/// A month as one integer (`year × 12 + month − 1`), for bucketing.
+pub fn month_index(tz: Tz, t: DateTime<Utc>) -> i32 {
+    let local = t.with_timezone(&tz);
+    local.year() * 12 + local.month0() as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_and_dates() {
+        let p = PeriodSpec::from_flags(Some("2026-10"), None, None).unwrap().resolve(Tz::UTC, None);
+        assert_eq!(p.start.to_rfc3339(), "2026-10-01T00:00:00+00:00");
+        assert_eq!(p.end.to_rfc3339(), "2026-11-01T00:00:00+00:00");
+        let p = PeriodSpec::from_flags(None, Some("2026-10-01"), Some("2026-10-15")).unwrap().resolve(Tz::UTC, None);
+        assert_eq!(p.end.to_rfc3339(), "2026-10-16T00:00:00+00:00");
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let p = PeriodSpec::from_flags(Some("2026-10"), None, None).unwrap().resolve(berlin, None);
+        assert_eq!(p.start.to_rfc3339(), "2026-09-30T22:00:00+00:00");
+        assert_eq!(p.end.to_rfc3339(), "2026-10-31T23:00:00+00:00");
+        assert!(PeriodSpec::from_flags(Some("2026-13"), None, None).is_err());
+        assert!(PeriodSpec::from_flags(None, Some("2026-10-32"), Some("2026-11-01")).is_err());
+        assert!(PeriodSpec::from_flags(None, Some("2026-10-05"), Some("2026-10-01")).is_err());
+    }
+}

@@ -1,0 +1,410 @@
+//! Price tables: the TOML files in `pricing/` (schema in `pricing/README.md`), loaded and validated into
+//! [`ModelPrice`] entries. Every rate is an exact decimal per million tokens (`web_search`: per 1,000).
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use toml::{Table, Value};
+
+use crate::error::{Error, Result};
+use crate::sources::common::parse_decimal;
+
+/// A billable class of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateClass {
+    Input,
+    CacheRead,
+    CacheWrite5m,
+    CacheWrite1h,
+    Output,
+    Reasoning,
+    AudioInput,
+    AudioOutput,
+    ImageInput,
+    ImageOutput,
+    WebSearch,
+}
+
+impl RateClass {
+    pub const ALL: [RateClass; 11] = [
+        RateClass::Input,
+        RateClass::CacheRead,
+        RateClass::CacheWrite5m,
+        RateClass::CacheWrite1h,
+        RateClass::Output,
+        RateClass::Reasoning,
+        RateClass::AudioInput,
+        RateClass::AudioOutput,
+        RateClass::ImageInput,
+        RateClass::ImageOutput,
+        RateClass::WebSearch,
+    ];
+
+    /// The key used in price table files.
+    pub fn key(self) -> &'static str {
+        match self {
+            RateClass::Input => "input",
+            RateClass::CacheRead => "cache_read",
+            RateClass::CacheWrite5m => "cache_write_5m",
+            RateClass::CacheWrite1h => "cache_write_1h",
+            RateClass::Output => "output",
+            RateClass::Reasoning => "reasoning",
+            RateClass::AudioInput => "audio_input",
+            RateClass::AudioOutput => "audio_output",
+            RateClass::ImageInput => "image_input",
+            RateClass::ImageOutput => "image_output",
+            RateClass::WebSearch => "web_search",
+        }
+    }
+
+    fn from_key(key: &str) -> Option<RateClass> {
+        RateClass::ALL.into_iter().find(|c| c.key() == key)
+    }
+}
+
+/// Rates of one price period (or tier, or long-context block), per class. `None`: the class has no rate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rates([Option<Decimal>; 11]);
+
+impl Rates {
+    pub fn get(&self, class: RateClass) -> Option<Decimal> {
+        self.0[class as usize]
+    }
+
+    pub fn set(&mut self, class: RateClass, rate: Decimal) {
+        self.0[class as usize] = Some(rate);
+    }
+
+    /// Every token rate multiplied by `factor` (a batch or flex discount); per-request fees (web search)
+    /// are not discounted.
+    pub fn scaled(&self, factor: Decimal) -> Rates {
+        let mut scaled = Rates(self.0.map(|r| r.map(|r| r * factor)));
+        scaled.0[RateClass::WebSearch as usize] = self.get(RateClass::WebSearch);
+        scaled
+    }
+
+    /// Classes missing here take the rate from `fallback`.
+    fn or(mut self, fallback: &Rates) -> Rates {
+        for (mine, theirs) in self.0.iter_mut().zip(fallback.0.iter()) {
+            if mine.is_none() {
+                *mine = *theirs;
+            }
+        }
+        self
+    }
+
+    /// Fills cache classes from the input rate by the file's `[derive]` factors.
+    fn derived(mut self, derive: &Rates) -> Rates {
+        if let Some(input) = self.get(RateClass::Input) {
+            for class in [RateClass::CacheRead, RateClass::CacheWrite5m, RateClass::CacheWrite1h] {
+                if let (None, Some(f)) = (self.get(class), derive.get(class)) {
+                    self.set(class, input * f);
+                }
+            }
+        }
+        self
+    }
+}
+
+/// A named service tier with its own pricing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tier {
+    Batch,
+    Flex,
+    Priority,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Batch, Tier::Flex, Tier::Priority];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Tier::Batch => "batch",
+            Tier::Flex => "flex",
+            Tier::Priority => "priority",
+        }
+    }
+}
+
+/// How a tier prices: a factor on the period's rates, or its own rates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TierPrice {
+    Multiplier(Decimal),
+    Rates { rates: Rates, long_context: Option<Rates> },
+}
+
+/// The whole-request long-context tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LongContext {
+    /// Input tokens (uncached + cache read + cache writes) above which the whole request is repriced.
+    pub threshold: u64,
+    pub rates: Rates,
+}
+
+/// Rates in force from `effective` until the next period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricePeriod {
+    pub effective: NaiveDate,
+    pub rates: Rates,
+    pub long_context: Option<LongContext>,
+    pub tiers: [Option<TierPrice>; 3],
+}
+
+impl PricePeriod {
+    pub fn tier(&self, tier: Tier) -> Option<&TierPrice> {
+        self.tiers[tier as usize].as_ref()
+    }
+}
+
+/// One model's prices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelPrice {
+    pub id: String,
+    pub provider: String,
+    pub names: Vec<String>,
+    pub patterns: Vec<String>,
+    pub note: Option<String>,
+    /// Oldest first.
+    pub periods: Vec<PricePeriod>,
+    /// The file the entry came from.
+    pub origin: String,
+}
+
+impl ModelPrice {
+    /// The period in force on `date` (the first one for dates before it).
+    pub fn period_at(&self, date: NaiveDate) -> &PricePeriod {
+        let i = self.periods.partition_point(|p| p.effective <= date);
+        &self.periods[i.saturating_sub(1)]
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    provider: String,
+    #[serde(default)]
+    reviewed: Option<Value>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    derive: Option<Table>,
+    #[serde(default, rename = "model")]
+    models: Vec<ModelSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelSpec {
+    id: String,
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    patterns: Vec<String>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default, rename = "price")]
+    prices: Vec<Table>,
+}
+
+/// Parses and validates one price table file. `origin` names it in errors.
+pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
+    let err = |message: String| Error::Config { file: origin.to_string(), message };
+    let spec: FileSpec = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+    let _ = (&spec.reviewed, &spec.source);
+    let derive = match &spec.derive {
+        Some(t) => rates_from(t, &[], "[derive]").map_err(err)?,
+        None => Rates::default(),
+    };
+    let mut models = Vec::with_capacity(spec.models.len());
+    for m in spec.models {
+        let ctx = format!("model '{}'", m.id);
+        if m.id.trim().is_empty() {
+            return Err(err("a model has an empty id".into()));
+        }
+        if m.prices.is_empty() {
+            return Err(err(format!("{ctx} has no [[model.price]] period")));
+        }
+        let mut periods = Vec::with_capacity(m.prices.len());
+        for (i, table) in m.prices.iter().enumerate() {
+            let ctx = format!("{ctx}, price period {}", i + 1);
+            periods.push(period_from(table, &derive, &ctx).map_err(err)?);
+        }
+        for pair in periods.windows(2) {
+            if pair[0].effective >= pair[1].effective {
+                return Err(err(format!("{ctx}: price periods must be in ascending `effective` order")));
+            }
+        }
+        models.push(ModelPrice {
+            id: m.id.to_ascii_lowercase(),
+            provider: spec.provider.clone(),
+            names: m.names.iter().map(|n| n.to_ascii_lowercase()).collect(),
+            patterns: m.patterns.iter().map(|n| n.to_ascii_lowercase()).collect(),
+            note: m.note,
+            periods,
+            origin: origin.to_string(),
+        });
+    }
+    Ok(models)
+}
+
+const PERIOD_KEYS: &[&str] = &["effective", "long_context", "batch", "flex", "priority"];
+
+fn period_from(table: &Table, derive: &Rates, ctx: &str) -> std::result::Result<PricePeriod, String> {
+    let effective = match table.get("effective") {
+        Some(v) => date_from(v).ok_or_else(|| format!("{ctx}: `effective` must be a date like \"2025-06-10\""))?,
+        None => return Err(format!("{ctx}: missing `effective` date")),
+    };
+    let base = rates_from(table, PERIOD_KEYS, ctx)?;
+    if base.get(RateClass::Input).is_none() || base.get(RateClass::Output).is_none() {
+        return Err(format!("{ctx}: needs at least `input` and `output` rates"));
+    }
+    let rates = base.derived(derive);
+    let long_context = match table.get("long_context") {
+        None => None,
+        Some(Value::Table(t)) => {
+            let ctx = format!("{ctx}, long_context");
+            let threshold = match t.get("threshold") {
+                Some(Value::Integer(n)) if *n > 0 => *n as u64,
+                _ => return Err(format!("{ctx}: needs `threshold`, a positive number of input tokens")),
+            };
+            let lc = rates_from(t, &["threshold"], &ctx)?;
+            Some(LongContext { threshold, rates: lc.derived(derive).or(&rates) })
+        }
+        Some(_) => return Err(format!("{ctx}: `long_context` must be a table")),
+    };
+    let mut tiers: [Option<TierPrice>; 3] = Default::default();
+    for tier in Tier::ALL {
+        let Some(v) = table.get(tier.key()) else { continue };
+        let ctx = format!("{ctx}, tier {}", tier.key());
+        tiers[tier as usize] = Some(match v {
+            Value::String(s) => TierPrice::Multiplier(
+                parse_rate(s).ok_or_else(|| format!("{ctx}: not a decimal multiplier: {s:?}"))?,
+            ),
+            Value::Table(t) => {
+                let own = rates_from(t, &["long_context"], &ctx)?;
+                if own.get(RateClass::Input).is_none() || own.get(RateClass::Output).is_none() {
+                    return Err(format!("{ctx}: needs at least `input` and `output` rates"));
+                }
+                let own = own.derived(derive);
+                let lc = match t.get("long_context") {
+                    None => None,
+                    Some(Value::Table(lt)) => Some(rates_from(lt, &[], &ctx)?.derived(derive).or(&own)),
+                    Some(_) => return Err(format!("{ctx}: `long_context` must be a table")),
+                };
+                TierPrice::Rates { rates: own, long_context: lc }
+            }
+            _ => return Err(format!("{ctx}: a tier is a multiplier string (\"0.5\") or a table of rates")),
+        });
+    }
+    Ok(PricePeriod { effective, rates, long_context, tiers })
+}
+
+fn rates_from(table: &Table, extra: &[&str], ctx: &str) -> std::result::Result<Rates, String> {
+    let mut rates = Rates::default();
+    for (key, value) in table {
+        if extra.contains(&key.as_str()) {
+            continue;
+        }
+        let class = RateClass::from_key(key).ok_or_else(|| {
+            let known: Vec<&str> = RateClass::ALL.iter().map(|c| c.key()).chain(extra.iter().copied()).collect();
+            format!("{ctx}: unknown key `{key}` (expected one of: {})", known.join(", "))
+        })?;
+        let rate = match value {
+            Value::String(s) => parse_rate(s),
+            _ => None,
+        }
+        .ok_or_else(|| format!("{ctx}: `{key}` must be a decimal string such as \"2.50\", not {value}"))?;
+        rates.set(class, rate);
+    }
+    Ok(rates)
+}
+
+fn parse_rate(s: &str) -> Option<Decimal> {
+    parse_decimal(s).filter(|d| !d.is_sign_negative())
+}
+
+fn date_from(v: &Value) -> Option<NaiveDate> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        Value::Datetime(d) => d.to_string(),
+        _ => return None,
+    };
+    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    const SAMPLE: &str = r#"
+provider = "anthropic"
+[derive]
+cache_read = "0.1"
+cache_write_5m = "1.25"
+cache_write_1h = "2"
+
+[[model]]
+id = "claude-sonnet-4-5"
+names = ["claude-sonnet-4-5-20250929"]
+[[model.price]]
+effective = "2025-09-29"
+input = "3"
+output = "15"
+batch = "0.5"
+priority = { input = "6", output = "30" }
+long_context = { threshold = 200000, input = "6", output = "22.5" }
+"#;
+
+    #[test]
+    fn derives_cache_rates_from_input() {
+        let models = parse_table(SAMPLE, "t.toml").unwrap();
+        let p = &models[0].periods[0];
+        // 3 × 0.1 = 0.3; 3 × 1.25 = 3.75; 3 × 2 = 6
+        assert_eq!(p.rates.get(RateClass::CacheRead), Some(dec!(0.3)));
+        assert_eq!(p.rates.get(RateClass::CacheWrite5m), Some(dec!(3.75)));
+        assert_eq!(p.rates.get(RateClass::CacheWrite1h), Some(dec!(6)));
+        // long context: 6 × 0.1 = 0.6 cache read, 6 × 1.25 = 7.5, output as given
+        let lc = p.long_context.as_ref().unwrap();
+        assert_eq!(lc.threshold, 200_000);
+        assert_eq!(lc.rates.get(RateClass::CacheRead), Some(dec!(0.6)));
+        assert_eq!(lc.rates.get(RateClass::CacheWrite5m), Some(dec!(7.5)));
+        assert_eq!(lc.rates.get(RateClass::Output), Some(dec!(22.5)));
+        assert_eq!(p.tier(Tier::Batch), Some(&TierPrice::Multiplier(dec!(0.5))));
+        assert!(p.tier(Tier::Flex).is_none());
+    }
+
+    #[test]
+    fn rejects_floats_unknown_keys_and_disorder() {
+        let e = parse_table(&SAMPLE.replace("input = \"3\"", "input = 3.0"), "t.toml").unwrap_err();
+        assert!(e.to_string().contains("`input` must be a decimal string"), "{e}");
+        let e = parse_table(&SAMPLE.replace("output = \"15\"", "output = \"15\"\ncached = \"1\""), "t.toml")
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown key `cached`"), "{e}");
+        let two = format!("{SAMPLE}\n[[model.price]]\neffective = \"2024-01-01\"\ninput = \"1\"\noutput = \"2\"\n");
+        let e = parse_table(&two, "t.toml").unwrap_err();
+        assert!(e.to_string().contains("ascending"), "{e}");
+    }
+
+    #[test]
+    fn period_at_picks_the_rate_in_force() {
+        let text = r#"
+provider = "openai"
+[[model]]
+id = "o3"
+[[model.price]]
+effective = "2025-04-16"
+input = "10"
+output = "40"
+[[model.price]]
+effective = "2025-06-10"
+input = "2"
+output = "8"
+"#;
+        let m = &parse_table(text, "t.toml").unwrap()[0];
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(m.period_at(d("2025-06-09")).rates.get(RateClass::Input), Some(dec!(10)));
+        assert_eq!(m.period_at(d("2025-06-10")).rates.get(RateClass::Input), Some(dec!(2)));
+        assert_eq!(m.period_at(d("2020-01-01")).rates.get(RateClass::Input), Some(dec!(10)));
+    }
+}

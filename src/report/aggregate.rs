@@ -1,0 +1,258 @@
+//! Aggregation: every record is attributed (team), priced (per request), filtered and added to its group.
+//!
+//! When reading files directly, the aggregator is also the deduplicator: ids are remembered as 128-bit
+//! hashes, and a `KeepLargest` record that grows (a streaming partial, a re-exported bucket) takes back
+//! what its smaller copy added before adding itself. Memory grows with the number of distinct groups and
+//! a few bytes per distinct record id, not with input size.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+
+use super::{Dim, Filter, Report, Row, Totals, UnpricedRow};
+use crate::config::TeamRules;
+use crate::error::Result;
+use crate::input::{Accepted, RecordSink};
+use crate::period::{month_index, Period, PeriodSpec};
+use crate::pricing::{PriceBook, Priced, Pricer};
+use crate::record::{DedupPolicy, UsageRecord};
+
+/// What to report.
+#[derive(Debug)]
+pub struct ReportQuery {
+    pub group_by: Vec<Dim>,
+    pub filters: Vec<Filter>,
+    pub period: PeriodSpec,
+    pub tz: Tz,
+    pub top: Option<usize>,
+}
+
+/// Where a record's numbers went, so that a larger copy can take them back.
+#[derive(Debug, Clone)]
+enum Slot {
+    Group(usize),
+    Unpriced(usize),
+}
+
+#[derive(Debug)]
+struct Seen {
+    weight: u64,
+    applied: Option<(Slot, Totals)>,
+}
+
+/// Group key: the month bucket (0 when the period is fixed) and the dimension values.
+type Key = (i32, Vec<String>);
+
+pub struct Aggregator<'a> {
+    query: &'a ReportQuery,
+    rules: &'a TeamRules,
+    pricer: Pricer<'a>,
+    /// Fixed period, or `None` while the newest month is not yet known.
+    fixed: Option<Period>,
+    dedup: bool,
+    groups: Vec<(Key, Totals)>,
+    group_index: HashMap<Key, usize>,
+    unpriced: Vec<((i32, String, String, String), Totals)>,
+    unpriced_index: HashMap<(i32, String, String, String), usize>,
+    seen_first: HashSet<u128>,
+    seen_largest: HashMap<u128, Seen>,
+    newest: Option<DateTime<Utc>>,
+    records: u64,
+}
+
+impl<'a> Aggregator<'a> {
+    /// `dedup`: remember ids (reading files directly); the ledger is already deduplicated.
+    /// `newest`: the newest record's time when known up front (the ledger), fixing the default month.
+    pub fn new(
+        query: &'a ReportQuery,
+        rules: &'a TeamRules,
+        book: &'a PriceBook,
+        dedup: bool,
+        newest: Option<DateTime<Utc>>,
+    ) -> Aggregator<'a> {
+        let fixed = if query.period.is_fixed() || newest.is_some() {
+            Some(query.period.resolve(query.tz, newest))
+        } else {
+            None
+        };
+        Aggregator {
+            query,
+            rules,
+            pricer: Pricer::new(book),
+            fixed,
+            dedup,
+            groups: Vec::new(),
+            group_index: HashMap::new(),
+            unpriced: Vec::new(),
+            unpriced_index: HashMap::new(),
+            seen_first: HashSet::new(),
+            seen_largest: HashMap::new(),
+            newest,
+            records: 0,
+        }
+    }
+
+    /// The period to read from the ledger, when it is known before reading.
+    pub fn fixed_period(&self) -> Option<Period> {
+        self.fixed
+    }
+
+    fn bucket(&self, t: DateTime<Utc>) -> Option<i32> {
+        match self.fixed {
+            Some(p) => p.contains(t).then_some(0),
+            None => Some(month_index(self.query.tz, t)),
+        }
+    }
+
+    /// Attributes, prices, filters and adds one record; returns where it went.
+    fn apply(&mut self, r: &UsageRecord) -> Option<(Slot, Totals)> {
+        let bucket = self.bucket(r.start)?;
+        let team = self.rules.team_of(r);
+        let priced = self.pricer.price(r);
+        let book = self.pricer.book();
+        let model: &str = match &priced {
+            Priced::Cost { model, .. } | Priced::Unpriced { model: Some(model), .. } => &book.model(*model).id,
+            Priced::Unpriced { model: None, .. } => &r.model,
+        };
+        let tz = self.query.tz;
+        for dim_filters in self.query.filters.chunk_by(|a, b| a.dim == b.dim) {
+            let value = dim_filters[0].dim.value(r, team, model, tz);
+            let also_reported = dim_filters[0].dim == Dim::Model;
+            if !dim_filters
+                .iter()
+                .any(|f| f.pattern.matches(&value) || (also_reported && f.pattern.matches(&r.model)))
+            {
+                return None;
+            }
+        }
+        match priced {
+            // A request with nothing billable (a failed request) costs nothing, whatever its model.
+            Priced::Unpriced { .. } if r.tokens.is_empty() => {}
+            Priced::Unpriced { reason, .. } => {
+                let totals = Totals::of(r, Decimal::ZERO);
+                let key = (bucket, r.provider.as_str().to_string(), model.to_string(), reason.to_string());
+                let i = match self.unpriced_index.get(&key) {
+                    Some(&i) => i,
+                    None => {
+                        self.unpriced.push((key.clone(), Totals::default()));
+                        self.unpriced_index.insert(key, self.unpriced.len() - 1);
+                        self.unpriced.len() - 1
+                    }
+                };
+                self.unpriced[i].1.add(&totals);
+                return Some((Slot::Unpriced(i), totals));
+            }
+            Priced::Cost { .. } => {}
+        }
+        let cost = match priced {
+            Priced::Cost { cost, .. } => cost,
+            Priced::Unpriced { .. } => Decimal::ZERO,
+        };
+        let values: Vec<String> = self.query.group_by.iter().map(|d| d.value(r, team, model, tz)).collect();
+        let key = (bucket, values);
+        let totals = Totals::of(r, cost);
+        let i = match self.group_index.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.groups.push((key.clone(), Totals::default()));
+                self.group_index.insert(key, self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        self.groups[i].1.add(&totals);
+        Some((Slot::Group(i), totals))
+    }
+
+    fn retract(&mut self, applied: Option<(Slot, Totals)>) {
+        match applied {
+            Some((Slot::Group(i), t)) => self.groups[i].1.subtract(&t),
+            Some((Slot::Unpriced(i), t)) => self.unpriced[i].1.subtract(&t),
+            None => {}
+        }
+    }
+
+    /// Builds the report: picks the newest month when the period was not fixed, sorts by cost, folds
+    /// rows past `--top` into one `(other)` row.
+    pub fn finish(self) -> Report {
+        let period = self.query.period.resolve(self.query.tz, self.newest);
+        let bucket = match self.fixed {
+            Some(_) => 0,
+            None => self.newest.map(|t| month_index(self.query.tz, t)).unwrap_or(0),
+        };
+        let mut rows: Vec<Row> = self
+            .groups
+            .into_iter()
+            .filter(|((b, _), t)| *b == bucket && !t.is_empty())
+            .map(|((_, values), totals)| Row { values, totals })
+            .collect();
+        rows.sort_by(|a, b| b.totals.cost.cmp(&a.totals.cost).then_with(|| a.values.cmp(&b.values)));
+        if let Some(top) = self.query.top {
+            if rows.len() > top {
+                let mut other = Totals::default();
+                for row in rows.drain(top..) {
+                    other.add(&row.totals);
+                }
+                let values = vec![super::OTHER.to_string(); self.query.group_by.len()];
+                rows.push(Row { values, totals: other });
+            }
+        }
+        let mut total = Totals::default();
+        for row in &rows {
+            total.add(&row.totals);
+        }
+        let mut unpriced: Vec<UnpricedRow> = self
+            .unpriced
+            .into_iter()
+            .filter(|((b, ..), t)| *b == bucket && !t.is_empty())
+            .map(|((_, provider, model, reason), totals)| UnpricedRow { provider, model, reason, totals })
+            .collect();
+        unpriced.sort_by(|a, b| b.totals.requests.cmp(&a.totals.requests).then_with(|| a.model.cmp(&b.model)));
+        Report { period, group_by: self.query.group_by.clone(), rows, total, unpriced, records_read: self.records, currency: "USD" }
+    }
+}
+
+impl RecordSink for Aggregator<'_> {
+    fn accept(&mut self, r: UsageRecord) -> Result<Accepted> {
+        if self.newest.is_none_or(|n| r.start > n) && self.fixed.is_none() {
+            self.newest = Some(r.start);
+        }
+        if !self.dedup {
+            self.records += 1;
+            self.apply(&r);
+            return Ok(Accepted::Added);
+        }
+        let id = xxhash_rust::xxh3::xxh3_128(r.id.as_bytes());
+        match r.dedup {
+            DedupPolicy::KeepFirst => {
+                if !self.seen_first.insert(id) {
+                    return Ok(Accepted::Duplicate);
+                }
+                self.records += 1;
+                self.apply(&r);
+                Ok(Accepted::Added)
+            }
+            DedupPolicy::KeepLargest => {
+                let weight = r.dedup_weight();
+                let outcome = match self.seen_largest.remove(&id) {
+                    Some(seen) if seen.weight >= weight => {
+                        self.seen_largest.insert(id, seen);
+                        return Ok(Accepted::Duplicate);
+                    }
+                    Some(seen) => {
+                        self.retract(seen.applied);
+                        Accepted::Replaced
+                    }
+                    None => {
+                        self.records += 1;
+                        Accepted::Added
+                    }
+                };
+                let applied = self.apply(&r);
+                self.seen_largest.insert(id, Seen { weight, applied });
+                Ok(outcome)
+            }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Reports: aggregation of priced records by dimensions, then one renderer per output format.
+
+use chrono::Datelike;
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+
+use crate::error::{Error, Result};
+use crate::period::Period;
+use crate::record::UsageRecord;
+
+pub mod aggregate;
+pub mod render;
+
+pub use aggregate::{Aggregator, ReportQuery};
+
+/// A dimension to group or filter by (SPEC "DIMS").
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Dim {
+    Provider,
+    Model,
+    Team,
+    Project,
+    User,
+    ApiKey,
+    Workspace,
+    ServiceTier,
+    Source,
+    Day,
+    Week,
+    Month,
+    Tag(String),
+}
+
+/// The value shown for a record that has no value in a dimension.
+pub const NONE: &str = "(none)";
+
+impl Dim {
+    pub const NAMES: &'static str =
+        "provider, model, team, project, user, api_key, workspace, service_tier, source, day, week, month, tag:KEY";
+
+    pub fn parse(s: &str) -> Result<Dim> {
+        let s = s.trim();
+        Ok(match s {
+            "provider" => Dim::Provider,
+            "model" => Dim::Model,
+            "team" => Dim::Team,
+            "project" => Dim::Project,
+            "user" => Dim::User,
+            "api_key" => Dim::ApiKey,
+            "workspace" => Dim::Workspace,
+            "service_tier" => Dim::ServiceTier,
+            "source" => Dim::Source,
+            "day" => Dim::Day,
+            "week" => Dim::Week,
+            "month" => Dim::Month,
+            _ => match s.strip_prefix("tag:") {
+                Some(k) if !k.is_empty() => Dim::Tag(k.to_string()),
+                _ => return Err(Error::usage(format!("unknown dimension '{s}': expected one of {}", Dim::NAMES))),
+            },
+        })
+    }
+
+    /// Parses a comma list (`team,model`).
+    pub fn parse_list(s: &str) -> Result<Vec<Dim>> {
+        let dims: Vec<Dim> = s.split(',').filter(|p| !p.trim().is_empty()).map(Dim::parse).collect::<Result<_>>()?;
+        if dims.is_empty() {
+            return Err(Error::usage(format!("--by needs at least one dimension: {}", Dim::NAMES)));
+        }
+        Ok(dims)
+    }
+
+    /// The field name in JSON and CSV output.
+    pub fn name(&self) -> String {
+        match self {
+            Dim::Provider => "provider".into(),
+            Dim::Model => "model".into(),
+            Dim::Team => "team".into(),
+            Dim::Project => "project".into(),
+            Dim::User => "user".into(),
+            Dim::ApiKey => "api_key".into(),
+            Dim::Workspace => "workspace".into(),
+            Dim::ServiceTier => "service_tier".into(),
+            Dim::Source => "source".into(),
+            Dim::Day => "day".into(),
+            Dim::Week => "week".into(),
+            Dim::Month => "month".into(),
+            Dim::Tag(k) => format!("tag:{k}"),
+        }
+    }
+
+    /// The record's value in this dimension. `team` and `model` come from attribution and pricing.
+    pub fn value(&self, r: &UsageRecord, team: &str, model: &str, tz: Tz) -> String {
+        let opt = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).unwrap_or(NONE).to_string();
+        match self {
+            Dim::Provider => r.provider.as_str().to_string(),
+            Dim::Model => model.to_string(),
+            Dim::Team => team.to_string(),
+            Dim::Project => opt(&r.project),
+            Dim::User => opt(&r.user),
+            Dim::ApiKey => opt(&r.api_key),
+            Dim::Workspace => opt(&r.workspace),
+            Dim::ServiceTier => {
+                if r.batch {
+                    "batch".to_string()
+                } else {
+                    opt(&r.service_tier)
+                }
+            }
+            Dim::Source => r.source.to_string(),
+            Dim::Day => r.start.with_timezone(&tz).format("%Y-%m-%d").to_string(),
+            Dim::Week => {
+                let w = r.start.with_timezone(&tz).iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            }
+            Dim::Month => r.start.with_timezone(&tz).format("%Y-%m").to_string(),
+            Dim::Tag(k) => r.tags.get(k).filter(|v| !v.is_empty()).map(String::as_str).unwrap_or(NONE).to_string(),
+        }
+    }
+}
+
+/// `--where DIM=VALUE`: values may use `*`. Filters on the same dimension are alternatives; filters on
+/// different dimensions must all hold.
+#[derive(Debug)]
+pub struct Filter {
+    pub dim: Dim,
+    pub pattern: wildmatch::WildMatch,
+}
+
+impl Filter {
+    pub fn parse(s: &str) -> Result<Filter> {
+        let (dim, value) = s
+            .split_once('=')
+            .ok_or_else(|| Error::usage(format!("invalid --where '{s}': expected DIM=VALUE, e.g. team=search")))?;
+        Ok(Filter { dim: Dim::parse(dim)?, pattern: wildmatch::WildMatch::new(value.trim()) })
+    }
+}
+
+/// Sums over a set of records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub requests: u64,
+    pub failed_requests: u64,
+    pub input_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_tokens: u64,
+    pub cost: Decimal,
+    /// Sum of provider-reported costs, over `reported_records` records.
+    pub reported_cost: Decimal,
+    pub reported_records: u64,
+}
+
+impl Totals {
+    pub fn of(r: &UsageRecord, cost: Decimal) -> Totals {
+        let t = &r.tokens;
+        Totals {
+            requests: r.requests,
+            failed_requests: if r.failed { r.requests } else { 0 },
+            input_tokens: t.input,
+            cache_read_tokens: t.cache_read,
+            cache_write_tokens: t.cache_write(),
+            output_tokens: t.output,
+            reasoning_tokens: t.reasoning,
+            cost,
+            reported_cost: r.reported_cost.unwrap_or_default(),
+            reported_records: u64::from(r.reported_cost.is_some()),
+        }
+    }
+
+    pub fn add(&mut self, o: &Totals) {
+        self.requests += o.requests;
+        self.failed_requests += o.failed_requests;
+        self.input_tokens += o.input_tokens;
+        self.cache_read_tokens += o.cache_read_tokens;
+        self.cache_write_tokens += o.cache_write_tokens;
+        self.output_tokens += o.output_tokens;
+        self.reasoning_tokens += o.reasoning_tokens;
+        self.cost += o.cost;
+        self.reported_cost += o.reported_cost;
+        self.reported_records += o.reported_records;
+    }
+
+    pub fn subtract(&mut self, o: &Totals) {
+        self.requests = self.requests.saturating_sub(o.requests);
+        self.failed_requests = self.failed_requests.saturating_sub(o.failed_requests);
+        self.input_tokens = self.input_tokens.saturating_sub(o.input_tokens);
+        self.cache_read_tokens = self.cache_read_tokens.saturating_sub(o.cache_read_tokens);
+        self.cache_write_tokens = self.cache_write_tokens.saturating_sub(o.cache_write_tokens);
+        self.output_tokens = self.output_tokens.saturating_sub(o.output_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_sub(o.reasoning_tokens);
+        self.cost -= o.cost;
+        self.reported_cost -= o.reported_cost;
+        self.reported_records = self.reported_records.saturating_sub(o.reported_records);
+    }
+
+    /// The reported cost, when any record of the group carried one.
+    pub fn reported(&self) -> Option<Decimal> {
+        (self.reported_records > 0).then_some(self.reported_cost)
+    }
+
+    /// Whether nothing was counted (a group emptied by deduplication).
+    pub fn is_empty(&self) -> bool {
+        self.requests == 0 && self.reported_records == 0 && self.cost.is_zero() && self.input_tokens == 0 && self.output_tokens == 0
+    }
+}
+
+/// One group of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// Values of the report's dimensions, in `--by` order.
+    pub values: Vec<String>,
+    pub totals: Totals,
+}
+
+/// Records that could not be priced, per provider, model and reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnpricedRow {
+    pub provider: String,
+    pub model: String,
+    pub reason: String,
+    pub totals: Totals,
+}
+
+/// A finished report, ready to render.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub period: Period,
+    pub group_by: Vec<Dim>,
+    pub rows: Vec<Row>,
+    pub total: Totals,
+    pub unpriced: Vec<UnpricedRow>,
+    /// Records read (after deduplication), whether or not they fell in the period.
+    pub records_read: u64,
+    pub currency: &'static str,
+}
+
+impl Report {
+    /// Whether any row carries a provider-reported cost (then renderers show the column).
+    pub fn has_reported(&self) -> bool {
+        self.total.reported_records > 0 || self.unpriced.iter().any(|u| u.totals.reported_records > 0)
+    }
+}
+
+/// Dimension value of the row that folds everything past `--top`.
+pub const OTHER: &str = "(other)";

@@ -1,0 +1,25 @@
+//! `--format csv`: one line per row, dimension columns first; money exact. Unpriced records are not rows
+//! (they have no cost): the command warns about them on standard error.
+
+use std::io::Write;
+
+use super::{counts, money_exact, COUNT_FIELDS};
+use crate::report::Report;
+
+pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();
+    header.extend(COUNT_FIELDS.iter().map(|s| s.to_string()));
+    header.extend(["failed_requests", "cost", "reported_cost"].map(String::from));
+    w.write_record(&header)?;
+    for row in &report.rows {
+        let t = &row.totals;
+        let mut fields = row.values.clone();
+        fields.extend(counts(t).iter().map(u64::to_string));
+        fields.push(t.failed_requests.to_string());
+        fields.push(money_exact(t.cost));
+        fields.push(t.reported().map(money_exact).unwrap_or_default());
+        w.write_record(&fields)?;
+    }
+    w.flush()
+}

@@ -1,0 +1,66 @@
+//! `--format json`: the stable machine interface, schema `aispend.report.v1`. Money is a decimal string.
+
+use std::io::Write;
+
+use serde_json::{json, Map, Value};
+
+use super::{counts, money_exact, COUNT_FIELDS};
+use crate::report::{Report, Totals};
+
+pub const SCHEMA: &str = "aispend.report.v1";
+
+fn totals_fields(t: &Totals, map: &mut Map<String, Value>) {
+    for (name, n) in COUNT_FIELDS.iter().zip(counts(t)) {
+        map.insert((*name).to_string(), json!(n));
+    }
+    map.insert("failed_requests".into(), json!(t.failed_requests));
+    map.insert("cost".into(), json!(money_exact(t.cost)));
+    map.insert("reported_cost".into(), t.reported().map_or(Value::Null, |c| json!(money_exact(c))));
+}
+
+pub fn to_value(report: &Report) -> Value {
+    let rows: Vec<Value> = report
+        .rows
+        .iter()
+        .map(|row| {
+            let mut map = Map::new();
+            for (dim, value) in report.group_by.iter().zip(&row.values) {
+                map.insert(dim.name(), json!(value));
+            }
+            totals_fields(&row.totals, &mut map);
+            Value::Object(map)
+        })
+        .collect();
+    let mut total = Map::new();
+    totals_fields(&report.total, &mut total);
+    let unpriced: Vec<Value> = report
+        .unpriced
+        .iter()
+        .map(|u| {
+            let t = &u.totals;
+            json!({
+                "provider": u.provider, "model": u.model, "reason": u.reason, "requests": t.requests,
+                "input_tokens": t.input_tokens, "cache_read_tokens": t.cache_read_tokens,
+                "cache_write_tokens": t.cache_write_tokens, "output_tokens": t.output_tokens,
+                "reported_cost": t.reported().map_or(Value::Null, |c| json!(money_exact(c))),
+            })
+        })
+        .collect();
+    json!({
+        "schema": SCHEMA,
+        "currency": report.currency,
+        "period": {
+            "start": report.period.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "end": report.period.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        },
+        "group_by": report.group_by.iter().map(|d| d.name()).collect::<Vec<_>>(),
+        "rows": rows,
+        "total": total,
+        "unpriced": unpriced,
+    })
+}
+
+pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &to_value(report)).map_err(std::io::Error::from)?;
+    writeln!(out)
+}

@@ -1,0 +1,97 @@
+//! One renderer per output format. A renderer only formats a finished [`Report`]: it never prices or
+//! aggregates.
+
+use std::io::Write;
+
+use rust_decimal::Decimal;
+
+use super::Report;
+
+pub mod csv;
+pub mod json;
+pub mod markdown;
+pub mod table;
+
+/// An output format (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+}
+
+/// Terminal details a renderer may use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Style {
+    pub color: bool,
+    /// Terminal width, when writing to one.
+    pub width: Option<u16>,
+}
+
+/// Writes a report in one format.
+pub fn render(format: Format, report: &Report, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
+    match format {
+        Format::Table => table::render(report, style, out),
+        Format::Json => json::render(report, out),
+        Format::Csv => csv::render(report, out),
+        Format::Markdown => markdown::render(report, out),
+    }
+}
+
+/// Exact money for machine formats: every digit the computation produced, no exponent, no trailing zeros.
+pub fn money_exact(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+/// Money for people: `$1,234.57`; amounts under a cent keep four decimals (`$0.0042`).
+pub fn money_human(d: Decimal) -> String {
+    let places = if !d.is_zero() && d.abs() < Decimal::new(1, 2) { 4 } else { 2 };
+    let rounded = d.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let text = format!("{:.*}", places as usize, rounded.abs());
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let sign = if rounded.is_sign_negative() && !rounded.is_zero() { "-" } else { "" };
+    format!("{sign}${}.{frac}", group_thousands(int))
+}
+
+/// `1234567` → `1,234,567`.
+pub fn count_human(n: u64) -> String {
+    group_thousands(&n.to_string())
+}
+
+fn group_thousands(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The numeric columns every format shows, with their JSON/CSV names.
+pub const COUNT_FIELDS: [&str; 6] =
+    ["requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens"];
+
+pub fn counts(t: &super::Totals) -> [u64; 6] {
+    [t.requests, t.input_tokens, t.cache_read_tokens, t.cache_write_tokens, t.output_tokens, t.reasoning_tokens]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn money_formats() {
+        assert_eq!(money_human(dec!(1234.565)), "$1,234.57");
+        assert_eq!(money_human(dec!(0.00421)), "$0.0042");
+        assert_eq!(money_human(dec!(0)), "$0.00");
+        assert_eq!(money_human(dec!(-12.5)), "-$12.50");
+        assert_eq!(money_exact(dec!(41.2500)), "41.25");
+        assert_eq!(money_exact(dec!(0.000001250)), "0.00000125");
+        assert_eq!(count_human(1234567), "1,234,567");
+        assert_eq!(count_human(999), "999");
+    }
+}

@@ -1,0 +1,623 @@
+//! `api-log`: JSON lines of API calls (SPEC "API log lines"). A line is a raw provider response (OpenAI chat
+//! completion, OpenAI Responses, Anthropic message, Gemini `generateContent`) or an envelope around one:
+//!
+//! ```json
+//! {"timestamp": "2026-10-03T14:22:05Z", "team": "search", "project": "ranker", "user": "u-42",
+//!  "tags": {"env": "prod"}, "provider": "anthropic", "status": 200, "latency_ms": 812,
+//!  "request_id": "req_…", "response": { …raw response… }}
+//! ```
+//!
+//! Each line is parsed once, into one struct holding the envelope keys and the response keys (the response
+//! keys are read by [`RawResponse::read_value`], shared with every reader of response shapes). Tokens are
+//! mapped by `response.rs` (the overlaps differ per shape). The envelope's `timestamp` wins over the
+//! response's own; its `provider` wins over the shape (an `azure` envelope around an OpenAI response is
+//! Azure, read as OpenAI). A failed request (status >= 400 or an `error`) is kept with zero tokens.
+//! Kept: `team`, `project`, `user`, `tags`, `status`, `latency_ms`, `request_id` (only inside the record id);
+//! every other key, and all text, is skipped without being copied.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::Path;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+
+use super::common::{self, Timestamp};
+use super::response::{self, Key, KeyName, Label, RawResponse, ResponseKey, Shape};
+use super::{Framing, Source};
+use crate::error::RecordError;
+use crate::record::{content_id, DedupPolicy, Provenance, Provider, UsageRecord};
+
+/// Reads API log lines: raw provider responses or envelopes around them.
+pub struct ApiLog;
+
+const NAME: &str = "api-log";
+
+impl Source for ApiLog {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn reads(&self) -> &'static str {
+        "API log lines (JSONL): raw OpenAI chat/Responses, Anthropic or Gemini responses, or envelopes \
+         {timestamp, team, project, user, tags, provider, status, latency_ms, request_id, response}"
+    }
+
+    fn detected_by(&self) -> &'static str {
+        "JSON lines with a \"response\" key, or raw responses (\"object\":\"chat.completion\"/\"response\", \
+         \"type\":\"message\" with usage, usageMetadata); not lines with a sessionId"
+    }
+
+    fn detect(&self, _path: &Path, head: &[u8]) -> bool {
+        let lines = common::head_lines(head, 5);
+        if lines.is_empty() {
+            return false;
+        }
+        let mut has_response = false;
+        for line in lines {
+            let line = strip_bom(line);
+            if line.first() != Some(&b'{') || common::has_key(line, "sessionId") {
+                return false;
+            }
+            if common::has_key(line, "response") || response::looks_like_raw_response(line) {
+                has_response = true;
+            } else if !ENVELOPE_KEYS.iter().any(|k| common::has_key(line, k)) {
+                return false;
+            }
+        }
+        has_response
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::JsonLines
+    }
+
+    fn parse_line(
+        &self,
+        line: &[u8],
+        at: &Provenance,
+        out: &mut Vec<UsageRecord>,
+    ) -> Result<(), RecordError> {
+        let line = strip_bom(line);
+        let log: LogLine = common::parse_json(line, at.line)?;
+        if let Some(record) = log.into_record(line, at)? {
+            out.push(record);
+        }
+        Ok(())
+    }
+}
+
+/// Envelope keys that, without a `response`, still mark a log line (a failed request with no body).
+const ENVELOPE_KEYS: [&str; 4] = ["timestamp", "request_id", "status", "provider"];
+
+fn strip_bom(line: &[u8]) -> &[u8] {
+    line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+}
+
+/// The keys of an API log line: the envelope's, and (for a raw line, or `model`/`error` of an envelope)
+/// the response's.
+#[derive(Clone, Copy)]
+enum LineKey {
+    Timestamp,
+    Team,
+    Project,
+    User,
+    Tags,
+    Provider,
+    Status,
+    LatencyMs,
+    RequestId,
+    Response,
+    Raw(ResponseKey),
+}
+
+impl KeyName for LineKey {
+    fn from_name(name: &str) -> Option<LineKey> {
+        Some(match name {
+            "timestamp" => LineKey::Timestamp,
+            "team" => LineKey::Team,
+            "project" => LineKey::Project,
+            "user" => LineKey::User,
+            "tags" => LineKey::Tags,
+            "provider" => LineKey::Provider,
+            "status" => LineKey::Status,
+            "latency_ms" => LineKey::LatencyMs,
+            "request_id" => LineKey::RequestId,
+            "response" => LineKey::Response,
+            other => LineKey::Raw(ResponseKey::from_name(other)?),
+        })
+    }
+}
+
+/// One line, envelope and response keys together.
+#[derive(Default)]
+struct LogLine<'a> {
+    timestamp: Option<Timestamp>,
+    team: Option<Label<'a>>,
+    project: Option<Label<'a>>,
+    user: Option<Label<'a>>,
+    tags: Option<Tags>,
+    provider: Option<Label<'a>>,
+    status: Option<HttpStatus>,
+    latency_ms: Option<Millis>,
+    request_id: Option<Label<'a>>,
+    /// The wrapped response of an envelope.
+    response: Option<RawResponse<'a>>,
+    /// Response keys at the top level: the whole response of a raw line, or an envelope's `model`/`error`.
+    top: RawResponse<'a>,
+    /// Whether any envelope key was present.
+    envelope: bool,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for LogLine<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<LogLine<'a>, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = LogLine<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object (a provider response or a log envelope)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LogLine<'a>, A::Error> {
+                let mut l = LogLine::default();
+                while let Some(Key(key)) = map.next_key::<Key<LineKey>>()? {
+                    let Some(key) = key else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    l.envelope |= !matches!(key, LineKey::Raw(_));
+                    match key {
+                        LineKey::Timestamp => l.timestamp = map.next_value()?,
+                        LineKey::Team => l.team = map.next_value()?,
+                        LineKey::Project => l.project = map.next_value()?,
+                        LineKey::User => l.user = map.next_value()?,
+                        LineKey::Tags => l.tags = map.next_value()?,
+                        LineKey::Provider => l.provider = map.next_value()?,
+                        LineKey::Status => l.status = map.next_value()?,
+                        LineKey::LatencyMs => l.latency_ms = map.next_value()?,
+                        LineKey::RequestId => l.request_id = map.next_value()?,
+                        LineKey::Response => l.response = map.next_value()?,
+                        LineKey::Raw(key) => l.top.read_value(key, &mut map)?,
+                    }
+                }
+                Ok(l)
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+impl LogLine<'_> {
+    fn into_record(self, line: &[u8], at: &Provenance) -> Result<Option<UsageRecord>, RecordError> {
+        let LogLine { timestamp, team, project, user, tags, provider, status, latency_ms, request_id, response, top, envelope } =
+            self;
+        // `raw` is the provider response; `top` keeps an envelope's own `model`, `error` and timestamps.
+        let (raw, base, top) = match response {
+            Some(inner) => (inner, "response", Some(top)),
+            None => (top, "", None),
+        };
+
+        let hint = match &provider {
+            Some(name) => Some(Provider::parse(name.as_str()).ok_or_else(|| {
+                RecordError::field(
+                    at.line,
+                    "provider",
+                    format!(
+                        "unknown provider {:?}: expected one of openai, anthropic, google, bedrock, azure, \
+                         openrouter, other",
+                        name.as_str()
+                    ),
+                )
+            })?),
+            None => None,
+        };
+
+        let status_code = status.and_then(|s| s.0);
+        let failed = status_code.is_some_and(|s| s >= 400)
+            || raw.error.0
+            || top.as_ref().is_some_and(|t| t.error.0);
+
+        // Streaming chunks before the last carry no usage: not a request of their own.
+        if raw.is_chunk() && !raw.has_usage() && !failed {
+            return Ok(None);
+        }
+        let shape = Shape::of(&raw, hint);
+        if !envelope && shape.is_none() && !raw.has_usage() && !failed {
+            return Err(RecordError::new(
+                at.line,
+                "not an API log line: expected a provider response (\"object\":\"chat.completion\" or \
+                 \"response\", \"type\":\"message\", usageMetadata) or an envelope with \"response\"",
+            ));
+        }
+
+        let start = timestamp
+            .or_else(|| raw.timestamp())
+            .or_else(|| top.as_ref().and_then(RawResponse::timestamp))
+            .ok_or_else(|| {
+                RecordError::field(
+                    at.line,
+                    "timestamp",
+                    "no timestamp: add \"timestamp\" (RFC 3339, or unix seconds or milliseconds) to the log \
+                     envelope; only OpenAI (created, created_at) and Gemini (createTime) responses carry their own",
+                )
+            })?;
+
+        let tokens = match shape {
+            _ if failed => Default::default(),
+            Some(shape) => raw.tokens(shape, base, at.line)?,
+            None if raw.has_usage() => {
+                return Err(RecordError::field(
+                    at.line,
+                    response::join(base, "usage"),
+                    "cannot tell the response's shape, so not whether input_tokens includes cached tokens \
+                     (OpenAI) or not (Anthropic): name the \"provider\" in the envelope, or keep the \
+                     response's \"object\" or \"type\"",
+                ));
+            }
+            None => Default::default(),
+        };
+        let provider = hint.or(shape.map(Shape::provider)).unwrap_or(Provider::Other);
+
+        let id = match (raw.response_id(), request_id.as_ref().and_then(Label::to_nonempty)) {
+            (Some(id), _) => format!("{provider}:{id}"),
+            (None, Some(req)) => format!("{provider}:req:{req}"),
+            (None, None) => content_id(NAME, line),
+        };
+        let model = raw
+            .model()
+            .or_else(|| top.as_ref().and_then(RawResponse::model))
+            .unwrap_or("unknown")
+            .to_owned();
+
+        let mut record = UsageRecord::new(id, NAME, provider, model, start.0, at.clone());
+        record.tokens = tokens;
+        record.service_tier = shape.and_then(|s| raw.service_tier(s)).map(str::to_owned);
+        record.region = raw.region().map(str::to_owned);
+        record.team = team.as_ref().and_then(Label::to_nonempty);
+        record.project = project.as_ref().and_then(Label::to_nonempty);
+        record.user = user.as_ref().and_then(Label::to_nonempty);
+        record.tags = tags.map(|t| t.0).unwrap_or_default();
+        record.status = status_code;
+        record.failed = failed;
+        record.latency_ms = latency_ms.map(|m| m.0);
+        record.requests = 1;
+        record.dedup = DedupPolicy::KeepFirst;
+        Ok(Some(record))
+    }
+}
+
+/// `tags`: a map of strings (numbers and booleans are kept as their text, `null` values dropped).
+struct Tags(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for Tags {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Tags, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Tags;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of tag names to strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tags, A::Error> {
+                let mut tags = BTreeMap::new();
+                while let Some(key) = map.next_key::<Label>()? {
+                    if let Some(value) = map.next_value::<Option<Label>>()? {
+                        tags.insert(key.0.into_owned(), value.0.into_owned());
+                    }
+                }
+                Ok(Tags(tags))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `status`: an HTTP status code (a number or numeric string). Text such as the Responses API's own
+/// `"status":"completed"` is not an HTTP status and is ignored.
+#[derive(Clone, Copy)]
+struct HttpStatus(Option<u16>);
+
+impl<'de> Deserialize<'de> for HttpStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<HttpStatus, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = HttpStatus;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an HTTP status code")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<HttpStatus, E> {
+                match u16::try_from(n) {
+                    Ok(code) if code <= 999 => Ok(HttpStatus(Some(code))),
+                    _ => Err(E::custom(format!("{n} is not an HTTP status code"))),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<HttpStatus, E> {
+                Err(E::custom(format!("{n} is not an HTTP status code")))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<HttpStatus, E> {
+                match s.trim().parse::<u64>() {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Ok(HttpStatus(None)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `latency_ms`: non-negative milliseconds, integer or fractional (rounded).
+#[derive(Clone, Copy)]
+struct Millis(u64);
+
+impl<'de> Deserialize<'de> for Millis {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Millis, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Millis;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a non-negative number of milliseconds")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Millis, E> {
+                Ok(Millis(n))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Millis, E> {
+                u64::try_from(n).map(Millis).map_err(|_| E::custom(format!("negative latency: {n}")))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Millis, E> {
+                if n.is_finite() && n >= 0.0 && n < 1e18 {
+                    Ok(Millis(n.round() as u64))
+                } else {
+                    Err(E::custom(format!("not a valid latency: {n}")))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use std::sync::Arc;
+
+    fn at(line: u64) -> Provenance {
+        Provenance { file: Arc::from("log.jsonl"), line }
+    }
+
+    fn parse(json: &str) -> Result<Vec<UsageRecord>, RecordError> {
+        let mut out = Vec::new();
+        ApiLog.parse_line(json.as_bytes(), &at(7), &mut out)?;
+        Ok(out)
+    }
+
+    fn one(json: &str) -> UsageRecord {
+        let mut records = parse(json).unwrap();
+        assert_eq!(records.len(), 1, "{json}");
+        records.remove(0)
+    }
+
+    #[test]
+    fn raw_openai_chat_line() {
+        let r = one(
+            r#"{"id":"chatcmpl-AbC","object":"chat.completion","created":1791037325,"model":"gpt-4o-2024-08-06",
+            "service_tier":"default","choices":[{"index":0,"message":{"role":"assistant","content":"secret"}}],
+            "usage":{"prompt_tokens":1200,"completion_tokens":300,"prompt_tokens_details":{"cached_tokens":1024}}}"#,
+        );
+        assert_eq!(r.id, "openai:chatcmpl-AbC");
+        assert_eq!(r.source, "api-log");
+        assert_eq!(r.provider, Provider::OpenAI);
+        assert_eq!(r.model, "gpt-4o-2024-08-06");
+        assert_eq!(r.start, Utc.with_ymd_and_hms(2026, 10, 3, 14, 22, 5).unwrap());
+        // 1_200 prompt − 1_024 cached = 176 uncached
+        assert_eq!((r.tokens.input, r.tokens.cache_read, r.tokens.output), (176, 1_024, 300));
+        assert_eq!(r.service_tier.as_deref(), Some("default"));
+        assert_eq!(r.requests, 1);
+        assert_eq!(r.dedup, DedupPolicy::KeepFirst);
+        assert_eq!(r.provenance.line, 7);
+        assert!(!r.failed);
+        assert_eq!(r.status, None);
+    }
+
+    #[test]
+    fn envelope_around_anthropic_message() {
+        let r = one(
+            r#"{"timestamp": "2026-10-03T14:22:05Z", "team": "search", "project": "ranker", "user": "u-42",
+             "tags": {"env": "prod", "shard": 3, "gone": null}, "provider": "anthropic", "status": 200,
+             "latency_ms": 812, "request_id": "req_1", "api_key": "sk-ant-secret", "prompt": "secret",
+             "response": {"id": "msg_01X", "type": "message", "model": "claude-sonnet-4-5-20250929",
+               "content": [{"type": "text", "text": "secret"}],
+               "usage": {"input_tokens": 50, "cache_read_input_tokens": 2000, "cache_creation_input_tokens": 300,
+                         "output_tokens": 120, "service_tier": "standard", "inference_geo": "us"}}}"#,
+        );
+        assert_eq!(r.id, "anthropic:msg_01X");
+        assert_eq!(r.provider, Provider::Anthropic);
+        assert_eq!(r.model, "claude-sonnet-4-5-20250929");
+        assert_eq!(r.start, Utc.with_ymd_and_hms(2026, 10, 3, 14, 22, 5).unwrap());
+        // Anthropic input is uncached already: 50; 300 written without a split = 5m
+        assert_eq!(r.tokens.input, 50);
+        assert_eq!(r.tokens.cache_read, 2_000);
+        assert_eq!(r.tokens.cache_write_5m, 300);
+        assert_eq!(r.tokens.output, 120);
+        assert_eq!(r.service_tier.as_deref(), Some("standard"));
+        assert_eq!(r.region.as_deref(), Some("us"));
+        assert_eq!(r.team.as_deref(), Some("search"));
+        assert_eq!(r.project.as_deref(), Some("ranker"));
+        assert_eq!(r.user.as_deref(), Some("u-42"));
+        assert_eq!(r.tags.len(), 2);
+        assert_eq!(r.tags["env"], "prod");
+        assert_eq!(r.tags["shard"], "3");
+        assert_eq!(r.status, Some(200));
+        assert_eq!(r.latency_ms, Some(812));
+        // never the api key
+        assert_eq!(r.api_key, None);
+    }
+
+    #[test]
+    fn envelope_timestamp_wins_over_the_responses_own() {
+        // envelope unix milliseconds 1791037325000 = 2026-10-03T14:22:05Z; response created an hour earlier
+        let r = one(
+            r#"{"timestamp":1791037325000,"response":{"id":"resp_9","object":"response","created_at":1791033725,
+            "model":"gpt-5","usage":{"input_tokens":10,"output_tokens":2}}}"#,
+        );
+        assert_eq!(r.start, Utc.with_ymd_and_hms(2026, 10, 3, 14, 22, 5).unwrap());
+        assert_eq!(r.id, "openai:resp_9");
+        // Without the envelope timestamp the response's created_at is used.
+        let r = one(
+            r#"{"team":"a","response":{"object":"response","created_at":1791033725,"usage":{"input_tokens":10}}}"#,
+        );
+        assert_eq!(r.start, Utc.with_ymd_and_hms(2026, 10, 3, 13, 22, 5).unwrap());
+    }
+
+    #[test]
+    fn azure_envelope_reads_openai_shape() {
+        let r = one(
+            r#"{"timestamp":"2026-10-03T14:22:05Z","provider":"azure","request_id":"r1","response":
+            {"id":"chatcmpl-9","object":"chat.completion","model":"gpt-4o","usage":{"prompt_tokens":100,
+            "completion_tokens":20,"prompt_tokens_details":{"cached_tokens":60}}}}"#,
+        );
+        assert_eq!(r.provider, Provider::Azure);
+        assert_eq!(r.id, "azure:chatcmpl-9");
+        // 100 prompt − 60 cached = 40 uncached
+        assert_eq!((r.tokens.input, r.tokens.cache_read), (40, 60));
+    }
+
+    #[test]
+    fn gemini_raw_line() {
+        let r = one(
+            r#"{"candidates":[{"content":{"parts":[{"text":"secret"}]}}],"modelVersion":"gemini-2.5-flash",
+            "responseId":"rid-1","createTime":"2026-10-03T14:22:05Z","usageMetadata":{"promptTokenCount":900,
+            "cachedContentTokenCount":400,"candidatesTokenCount":100,"thoughtsTokenCount":50,
+            "trafficType":"ON_DEMAND"}}"#,
+        );
+        assert_eq!(r.provider, Provider::Google);
+        assert_eq!(r.id, "google:rid-1");
+        assert_eq!(r.model, "gemini-2.5-flash");
+        // 900 prompt − 400 cached = 500; 100 candidates + 50 thoughts = 150 output
+        assert_eq!((r.tokens.input, r.tokens.cache_read, r.tokens.output, r.tokens.reasoning), (500, 400, 150, 50));
+        assert_eq!(r.service_tier.as_deref(), Some("ON_DEMAND"));
+    }
+
+    #[test]
+    fn failed_requests_are_kept_with_zero_tokens() {
+        let r = one(
+            r#"{"timestamp":"2026-10-03T14:22:05Z","provider":"openai","model":"gpt-4o","status":429,
+            "latency_ms":31.6,"request_id":"req_429","error":{"message":"Rate limit","type":"rate_limit"}}"#,
+        );
+        assert!(r.failed);
+        assert_eq!(r.status, Some(429));
+        assert_eq!(r.latency_ms, Some(32));
+        assert_eq!(r.model, "gpt-4o");
+        assert_eq!(r.id, "openai:req:req_429");
+        assert!(r.tokens.is_empty());
+        assert_eq!(r.requests, 1);
+
+        // An error in the response body, even with usage: zero tokens, model from the response.
+        let r = one(
+            r#"{"timestamp":"2026-10-03T14:22:05Z","status":200,"response":{"object":"response","model":"o3",
+            "status":"failed","error":{"code":"server_error"},"usage":{"input_tokens":10,"output_tokens":0}}}"#,
+        );
+        assert!(r.failed);
+        assert_eq!(r.model, "o3");
+        assert!(r.tokens.is_empty());
+        assert!(r.id.starts_with("api-log:"), "{}", r.id);
+
+        // A 500 with no body and no provider: provider other, model unknown.
+        let r = one(r#"{"timestamp":1791037325,"status":500}"#);
+        assert!(r.failed);
+        assert_eq!(r.provider, Provider::Other);
+        assert_eq!(r.model, "unknown");
+
+        // A raw Anthropic error body.
+        let r = one(
+            r#"{"timestamp":1791037325,"response":{"type":"error","error":{"type":"overloaded_error","message":"x"}}}"#,
+        );
+        assert!(r.failed);
+        assert_eq!(r.provider, Provider::Anthropic);
+    }
+
+    #[test]
+    fn ids_fall_back_to_request_id_then_content_hash() {
+        let line = r#"{"timestamp":1791037325,"provider":"anthropic","response":{"type":"message","usage":{"input_tokens":1}}}"#;
+        let a = one(line);
+        assert_eq!(a.id, content_id("api-log", line.as_bytes()));
+        assert_eq!(one(line).id, a.id, "stable across reads");
+        let r = one(
+            r#"{"timestamp":1791037325,"request_id":"req_77","response":{"type":"message","usage":{"input_tokens":1}}}"#,
+        );
+        assert_eq!(r.id, "anthropic:req:req_77");
+    }
+
+    #[test]
+    fn missing_timestamp_names_the_field() {
+        // Anthropic messages carry no time of their own.
+        let e = parse(r#"{"id":"msg_1","type":"message","usage":{"input_tokens":1}}"#).unwrap_err();
+        assert_eq!(e.line, 7);
+        assert_eq!(e.field.as_deref(), Some("timestamp"));
+        assert!(e.message.contains("add \"timestamp\""), "{}", e.message);
+        let e = parse(r#"{"timestamp":"yesterday","response":{}}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("timestamp"));
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let e = parse(
+            r#"{"timestamp":1791037325,"response":{"object":"chat.completion","usage":{"prompt_tokens":"12"}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("response.usage.prompt_tokens"));
+        let e = parse(r#"{"timestamp":1791037325,"provider":"acme","response":{"object":"response"}}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("provider"));
+        assert!(e.message.contains("acme"));
+        let e = parse(
+            r#"{"timestamp":1791037325,"response":{"object":"chat.completion","usage":{"prompt_tokens":5,
+            "prompt_tokens_details":{"cached_tokens":6}}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("response.usage.prompt_tokens_details.cached_tokens"));
+        let e = parse(r#"{"timestamp":1791037325,"tags":{"env":{"nested":1}},"response":{}}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("tags.env"));
+        let e = parse(r#"{"timestamp":1791037325,"response":{"usage":{"input_tokens":3,"output_tokens":1}}}"#)
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("response.usage"));
+        let e = parse(r#"{"timestamp":1791037325,"status":200,"#).unwrap_err();
+        assert!(e.message.starts_with("not valid JSON"), "{}", e.message);
+        let e = parse(r#"{"hello":"world"}"#).unwrap_err();
+        assert!(e.message.starts_with("not an API log line"), "{}", e.message);
+        let e = parse(r#"[1,2]"#).unwrap_err();
+        assert_eq!(e.line, 7);
+    }
+
+    #[test]
+    fn chunks_without_usage_produce_nothing() {
+        let out = parse(r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1791037325,"choices":[{"delta":{"content":"x"}}]}"#)
+            .unwrap();
+        assert!(out.is_empty());
+        let r = one(
+            r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1791037325,"model":"gpt-4o","choices":[],
+            "usage":{"prompt_tokens":10,"completion_tokens":3}}"#,
+        );
+        assert_eq!((r.tokens.input, r.tokens.output), (10, 3));
+    }
+
+    #[test]
+    fn detection() {
+        let p = Path::new("x.jsonl");
+        let envelope = b"{\"timestamp\":\"2026-10-03T14:22:05Z\",\"provider\":\"openai\",\"response\":{\"object\":\"chat.completion\"}}\n\
+                         {\"timestamp\":1791037325,\"status\":500,\"error\":{}}\n";
+        assert!(ApiLog.detect(p, envelope));
+        assert!(ApiLog.detect(p, b"{\"id\":\"msg_1\", \"type\": \"message\", \"usage\": {\"input_tokens\": 1}}\n"));
+        assert!(ApiLog.detect(p, b"{\"object\":\"response\",\"usage\":{}}\n{\"object\":\"response\",\"usa"));
+        assert!(ApiLog.detect(p, b"{\"usageMetadata\":{\"promptTokenCount\":1},\"responseId\":\"x\"}\n"));
+        // Claude Code lines embed an Anthropic message with usage, but have a sessionId.
+        let claude = b"{\"sessionId\":\"s1\",\"type\":\"assistant\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"usage\":{\"input_tokens\":1}}}\n";
+        assert!(!ApiLog.detect(p, claude));
+        // Usage API pages, Anthropic usage reports, CSV, arbitrary JSON lines: not ours.
+        assert!(!ApiLog.detect(p, b"{\"object\":\"page\",\"data\":[{\"object\":\"bucket\",\"results\":[{\"num_model_requests\":1}]}]}\n"));
+        assert!(!ApiLog.detect(p, b"{\"data\":[{\"starting_at\":\"2026-08-20T00:00:00Z\",\"results\":[{\"uncached_input_tokens\":1}]}]}\n"));
+        assert!(!ApiLog.detect(p, b"start_time,end_time,input_tokens\n1,2,3\n"));
+        assert!(!ApiLog.detect(p, b"{\"hello\":\"world\"}\n"));
+        assert!(!ApiLog.detect(p, b""));
+        // one failed-request envelope alone is not enough evidence
+        assert!(!ApiLog.detect(p, b"{\"timestamp\":1791037325,\"status\":500}\n"));
+    }
+}

@@ -1,0 +1,257 @@
+//! Pieces every importer needs: JSON parsing with field-path errors, timestamps in their many spellings,
+//! exact decimals from JSON numbers, and content sniffing for detection.
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use rust_decimal::Decimal;
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::Deserialize;
+use std::str::FromStr;
+
+use crate::error::RecordError;
+
+/// Parses one JSON value. On failure, parses again to find the path of the offending field, so the error
+/// reads `field 'usage.prompt_tokens': invalid type: string "12", expected u64`.
+pub fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8], line: u64) -> Result<T, RecordError> {
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(v) => Ok(v),
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            match serde_path_to_error::deserialize::<_, T>(&mut de) {
+                Ok(v) => Ok(v),
+                Err(e) => Err(json_error(e.path().to_string(), e.inner(), line)),
+            }
+        }
+    }
+}
+
+/// Like [`parse_json`] for a whole document: the error's line is the line inside the document.
+pub fn parse_json_document<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RecordError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let line = e.inner().line().max(1) as u64;
+            Err(json_error(e.path().to_string(), e.inner(), line))
+        }
+    }
+}
+
+fn json_error(path: String, inner: &serde_json::Error, line: u64) -> RecordError {
+    let message = strip_position(&inner.to_string());
+    let message = if inner.is_syntax() || inner.is_eof() {
+        format!("not valid JSON: {message}")
+    } else {
+        message
+    };
+    if path.is_empty() || path == "." || inner.is_syntax() || inner.is_eof() {
+        RecordError::new(line, message)
+    } else {
+        RecordError::field(line, path, message)
+    }
+}
+
+/// Drops serde_json's " at line 1 column 42" suffix: we report our own line.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// A point in time as logs write it: RFC 3339 / ISO 8601 text (with or without zone, taken as UTC),
+/// or unix seconds or milliseconds (as an integer, a float or a numeric string).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Timestamp {
+    pub fn parse_str(s: &str) -> Option<Timestamp> {
+        let s = s.trim();
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Some(Timestamp(t.with_timezone(&Utc)));
+        }
+        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f UTC"] {
+            if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+                return Some(Timestamp(Utc.from_utc_datetime(&t)));
+            }
+        }
+        if let Ok(t) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f %z") {
+            return Some(Timestamp(t.with_timezone(&Utc)));
+        }
+        if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return Some(Timestamp(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?)));
+        }
+        if let Ok(n) = s.parse::<i64>() {
+            return Timestamp::from_unix(n);
+        }
+        None
+    }
+
+    /// Unix seconds, or milliseconds when the value is too large to be seconds (after the year 5138).
+    pub fn from_unix(n: i64) -> Option<Timestamp> {
+        let ms = if n.abs() >= 100_000_000_000 { n } else { n.checked_mul(1000)? };
+        Utc.timestamp_millis_opt(ms).single().map(Timestamp)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an RFC 3339 time or unix seconds/milliseconds")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Timestamp, E> {
+                Timestamp::parse_str(s).ok_or_else(|| E::custom(format!("not a valid time: {s:?}")))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Timestamp, E> {
+                Timestamp::from_unix(n).ok_or_else(|| E::custom(format!("time out of range: {n}")))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Timestamp, E> {
+                let n = i64::try_from(n).map_err(|_| E::custom(format!("time out of range: {n}")))?;
+                self.visit_i64(n)
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Timestamp, E> {
+                // Fractional unix seconds (`1730000000.123`): a time, not money.
+                if !n.is_finite() {
+                    return Err(E::custom("time is not a finite number"));
+                }
+                let ms = if n.abs() >= 1e11 { n } else { n * 1000.0 };
+                Utc.timestamp_millis_opt(ms.round() as i64)
+                    .single()
+                    .map(Timestamp)
+                    .ok_or_else(|| E::custom(format!("time out of range: {n}")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An exact decimal read from a JSON number's own text (or a numeric string), never through `f64`.
+/// Used with `&RawValue` fields: `"costUSD": 0.0123` keeps every digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonDecimal(pub Decimal);
+
+impl<'de> Deserialize<'de> for JsonDecimal {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<JsonDecimal, D::Error> {
+        let raw: &serde_json::value::RawValue = Deserialize::deserialize(d)?;
+        let text = raw.get().trim();
+        let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+        parse_decimal(text)
+            .map(JsonDecimal)
+            .ok_or_else(|| de::Error::custom(format!("not a decimal number: {text}")))
+    }
+}
+
+/// Parses decimal text, including exponent notation (`1.5e-7`).
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    Decimal::from_str(text).ok().or_else(|| Decimal::from_scientific(text).ok())
+}
+
+/// The complete lines at the start of `head` (the last one may be cut off, so it is dropped unless `head`
+/// ends with a newline), skipping blank lines. At most `max` lines.
+pub fn head_lines(head: &[u8], max: usize) -> Vec<&[u8]> {
+    let mut lines: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
+    if !head.ends_with(b"\n") && lines.len() > 1 {
+        lines.pop();
+    }
+    lines.into_iter().map(trim_ascii).filter(|l| !l.is_empty()).take(max).collect()
+}
+
+/// `bytes` without leading and trailing ASCII white space (including `\r`).
+pub fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    bytes.trim_ascii()
+}
+
+/// Whether `haystack` contains `needle`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(haystack, needle).is_some()
+}
+
+/// Whether the start of a document (after white space and a UTF-8 BOM) is `{` or `[`.
+pub fn looks_like_json(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    matches!(trim_ascii(head).first(), Some(b'{') | Some(b'['))
+}
+
+/// A key as it appears in compact or spaced JSON: `"key":` or `"key" :`.
+pub fn has_key(haystack: &[u8], key: &str) -> bool {
+    let quoted = format!("\"{key}\"");
+    let mut rest = haystack;
+    while let Some(i) = memchr::memmem::find(rest, quoted.as_bytes()) {
+        let after = trim_ascii_start(&rest[i + quoted.len()..]);
+        if after.first() == Some(&b':') {
+            return true;
+        }
+        rest = &rest[i + quoted.len()..];
+    }
+    false
+}
+
+fn trim_ascii_start(bytes: &[u8]) -> &[u8] {
+    bytes.trim_ascii_start()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_in_every_spelling() {
+        let want = Utc.with_ymd_and_hms(2026, 10, 3, 14, 22, 5).unwrap();
+        for s in [
+            "\"2026-10-03T14:22:05Z\"",
+            "\"2026-10-03T14:22:05.000+00:00\"",
+            "\"2026-10-03T16:22:05+02:00\"",
+            "\"2026-10-03 14:22:05\"",
+            "1791037325",
+            "1791037325000",
+            "\"1791037325\"",
+        ] {
+            let t: Timestamp = serde_json::from_str(s).unwrap();
+            assert_eq!(t.0, want, "{s}");
+        }
+        assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
+    }
+
+    #[test]
+    fn decimals_keep_every_digit() {
+        let d: JsonDecimal = serde_json::from_str("0.1234567890123456789").unwrap();
+        assert_eq!(d.0.to_string(), "0.1234567890123456789");
+        let d: JsonDecimal = serde_json::from_str("1.5e-7").unwrap();
+        assert_eq!(d.0, Decimal::new(15, 8));
+        let d: JsonDecimal = serde_json::from_str("\"123.78912\"").unwrap();
+        assert_eq!(d.0, Decimal::new(12378912, 5));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct U {
+            prompt_tokens: u64,
+        }
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct R {
+            usage: U,
+        }
+        let e = parse_json::<R>(br#"{"usage":{"prompt_tokens":"12"}}"#, 7).unwrap_err();
+        assert_eq!(e.line, 7);
+        assert_eq!(e.field.as_deref(), Some("usage.prompt_tokens"));
+        assert!(e.message.contains("expected u64"), "{}", e.message);
+        let e = parse_json::<R>(br#"{"usage":{"prompt_tokens":1"#, 3).unwrap_err();
+        assert!(e.message.starts_with("not valid JSON"), "{}", e.message);
+    }
+
+    #[test]
+    fn keys_in_compact_and_spaced_json() {
+        assert!(has_key(br#"{"type":"assistant"}"#, "type"));
+        assert!(has_key(br#"{"type" : "assistant"}"#, "type"));
+        assert!(!has_key(br#"{"x":"type"}"#, "type"));
+    }
+}

@@ -1,0 +1,87 @@
+//! Importers: one module per input format, all behind the [`Source`] trait.
+//!
+//! A source says whether a file is its own (`detect`, by content first), and turns the file's lines or
+//! document into [`UsageRecord`]s. Walking folders, gunzipping, parallel parsing, deduplication and writing
+//! are shared (see `crate::input`), so adding a format means writing one module and one line in [`all`].
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::RecordError;
+use crate::record::{Provenance, UsageRecord};
+
+pub mod anthropic_usage;
+pub mod api_log;
+pub mod claude_code;
+pub mod common;
+pub mod openai_usage;
+pub mod response;
+
+/// How a source's files are cut into units to parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// One JSON value per line; lines are parsed independently (and in parallel).
+    JsonLines,
+    /// The whole file is one document (a JSON page, a CSV file).
+    Document,
+}
+
+/// What parsing a document produced: records, and the record-level errors that `--skip-invalid` may skip.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub records: Vec<UsageRecord>,
+    pub errors: Vec<RecordError>,
+}
+
+/// One input format.
+pub trait Source: Send + Sync {
+    /// The name used by `--source` and shown in reports (`api-log`).
+    fn name(&self) -> &'static str;
+    /// One line for `aispend sources`: what the source reads.
+    fn reads(&self) -> &'static str;
+    /// One line for `aispend sources`: how auto-detection recognises it.
+    fn detected_by(&self) -> &'static str;
+    /// Whether a file is in this format. `head` is the start of the (decompressed) content, up to 64 KiB,
+    /// possibly cut in the middle of a line.
+    fn detect(&self, path: &Path, head: &[u8]) -> bool;
+    fn framing(&self) -> Framing;
+
+    /// `Framing::JsonLines`: parses one line (no trailing newline, never blank). A line that is valid but
+    /// holds no usage (a user turn in a chat log) produces nothing.
+    fn parse_line(
+        &self,
+        line: &[u8],
+        at: &Provenance,
+        out: &mut Vec<UsageRecord>,
+    ) -> Result<(), RecordError> {
+        let _ = (line, out);
+        Err(RecordError::new(at.line, format!("{} does not read line by line", self.name())))
+    }
+
+    /// `Framing::Document`: parses a whole file. Errors in single records go to `out.errors` (they can be
+    /// skipped); an error returned means the document as a whole could not be read.
+    fn parse_document(&self, bytes: &[u8], file: &Arc<str>, out: &mut Parsed) -> Result<(), RecordError> {
+        let _ = (bytes, file, out);
+        Err(RecordError::new(1, format!("{} does not read whole documents", self.name())))
+    }
+}
+
+/// Every importer, in detection order (the most specific first).
+pub fn all() -> &'static [&'static dyn Source] {
+    &[
+        &claude_code::ClaudeCode,
+        &openai_usage::OpenAiUsage,
+        &anthropic_usage::AnthropicUsage,
+        &api_log::ApiLog,
+    ]
+}
+
+/// Looks an importer up by its `--source` name.
+pub fn by_name(name: &str) -> Option<&'static dyn Source> {
+    all().iter().copied().find(|s| s.name() == name)
+}
+
+/// The importer whose `detect` accepts the file, if any.
+pub fn detect(path: &Path, head: &[u8]) -> Option<&'static dyn Source> {
+    all().iter().copied().find(|s| s.detect(path, head))
+}

@@ -1,0 +1,924 @@
+//! The one reader of provider response shapes: OpenAI chat completions, the OpenAI Responses API, Anthropic
+//! messages and Gemini `generateContent`. API logs use it today; LiteLLM and OpenRouter payloads carry the
+//! same shapes and reuse it.
+//!
+//! [`RawResponse`] keeps only the metadata we store (`id`, `object`, `type`, `model`, timestamps, service tier,
+//! `usage`/`usageMetadata`, `error`). Every other key, including all prompt and completion text, is skipped
+//! by serde without being copied. Strings are borrowed from the input when they have no escapes.
+//!
+//! Each shape counts tokens differently; [`RawResponse::tokens`] maps them onto the disjoint classes of
+//! [`TokenCounts`] (reference/provider-formats.md §0):
+//!
+//! | shape | uncached input | cache read / write | output | reasoning |
+//! |---|---|---|---|---|
+//! | OpenAI chat | `prompt_tokens` − cached − cache write − audio | `cached_tokens` / `cache_write_tokens` (5m) | `completion_tokens` − audio | `reasoning_tokens` (inside output) |
+//! | OpenAI Responses | `input_tokens` − cached − cache write | `cached_tokens` / `cache_write_tokens` (5m) | `output_tokens` | `reasoning_tokens` (inside output) |
+//! | Anthropic | `input_tokens` (already uncached) | `cache_read_input_tokens` / `cache_creation` 5m + 1h | `output_tokens` | `thinking_tokens` (inside output) |
+//! | Gemini | `promptTokenCount` − cached + `toolUsePromptTokenCount` | `cachedContentTokenCount` / – | `candidatesTokenCount` + `thoughtsTokenCount` | `thoughtsTokenCount` |
+//!
+//! A part larger than its total (more cached tokens than prompt tokens) is an input error naming the field,
+//! never a wrapped-around count.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use super::common::{self, Timestamp};
+use crate::error::RecordError;
+use crate::record::{Provider, TokenCounts};
+
+/// A short string field (id, model, name) borrowed from the input when it has no escapes. Numbers and
+/// booleans are accepted as their text (`"user": 42` is user `42`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Label<'a>(pub Cow<'a, str>);
+
+impl Label<'_> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text as an owned string, or `None` when it is empty or only white space.
+    pub fn to_nonempty(&self) -> Option<String> {
+        let s = self.0.trim();
+        (!s.is_empty()).then(|| s.to_owned())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Label<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Label<'a>, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Label<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Label<'a>, E> {
+                Ok(Label(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Label<'a>, E> {
+                Ok(Label(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Label<'a>, E> {
+                Ok(Label(Cow::Owned(s)))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Label<'a>, E> {
+                Ok(Label(Cow::Owned(n.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Label<'a>, E> {
+                Ok(Label(Cow::Owned(n.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<Label<'a>, E> {
+                Ok(Label(Cow::Borrowed(if b { "true" } else { "false" })))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// Whether an `error` key holds an error: `null`, `false`, `""`, `{}` and `[]` do not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ErrorFlag(pub bool);
+
+impl<'de> Deserialize<'de> for ErrorFlag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ErrorFlag, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ErrorFlag;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an error object")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ErrorFlag, E> {
+                Ok(ErrorFlag(false))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<ErrorFlag, E> {
+                Ok(ErrorFlag(false))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<ErrorFlag, D::Error> {
+                d.deserialize_any(V)
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<ErrorFlag, E> {
+                Ok(ErrorFlag(b))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<ErrorFlag, E> {
+                Ok(ErrorFlag(n != 0))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<ErrorFlag, E> {
+                Ok(ErrorFlag(n != 0))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<ErrorFlag, E> {
+                Ok(ErrorFlag(n != 0.0))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<ErrorFlag, E> {
+                Ok(ErrorFlag(!s.trim().is_empty()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ErrorFlag, A::Error> {
+                let mut any = false;
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                    any = true;
+                }
+                Ok(ErrorFlag(any))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ErrorFlag, A::Error> {
+                let mut any = false;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    any = true;
+                }
+                Ok(ErrorFlag(any))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Names of the keys a hand-written map visitor reads; every other key is skipped.
+pub trait KeyName: Sized {
+    fn from_name(name: &str) -> Option<Self>;
+}
+
+/// A map key, recognised by `K::from_name` (`None`: a key to skip) without allocating.
+pub struct Key<K>(pub Option<K>);
+
+impl<'de, K: KeyName> Deserialize<'de> for Key<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key<K>, D::Error> {
+        struct V<K>(PhantomData<K>);
+        impl<K: KeyName> Visitor<'_> for V<K> {
+            type Value = Key<K>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<K>, E> {
+                Ok(Key(K::from_name(s)))
+            }
+        }
+        d.deserialize_identifier(V(PhantomData))
+    }
+}
+
+/// The keys of a raw provider response that we keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseKey {
+    Id,
+    Object,
+    Type,
+    Model,
+    Created,
+    CreatedAt,
+    CreateTime,
+    ServiceTier,
+    Usage,
+    UsageMetadata,
+    ModelVersion,
+    ResponseId,
+    Error,
+}
+
+impl KeyName for ResponseKey {
+    fn from_name(name: &str) -> Option<ResponseKey> {
+        Some(match name {
+            "id" => ResponseKey::Id,
+            "object" => ResponseKey::Object,
+            "type" => ResponseKey::Type,
+            "model" => ResponseKey::Model,
+            "created" => ResponseKey::Created,
+            "created_at" => ResponseKey::CreatedAt,
+            "createTime" => ResponseKey::CreateTime,
+            "service_tier" => ResponseKey::ServiceTier,
+            "usage" => ResponseKey::Usage,
+            "usageMetadata" => ResponseKey::UsageMetadata,
+            "modelVersion" => ResponseKey::ModelVersion,
+            "responseId" => ResponseKey::ResponseId,
+            "error" => ResponseKey::Error,
+            _ => return None,
+        })
+    }
+}
+
+/// A provider response with only the fields we keep. Deserializes from any of the four shapes.
+#[derive(Debug, Default)]
+pub struct RawResponse<'a> {
+    /// `chatcmpl-…`, `resp_…`, `msg_…`.
+    pub id: Option<Label<'a>>,
+    /// OpenAI: `chat.completion`, `chat.completion.chunk`, `response`.
+    pub object: Option<Label<'a>>,
+    /// Anthropic: `message` (or `error`).
+    pub kind: Option<Label<'a>>,
+    pub model: Option<Label<'a>>,
+    /// OpenAI chat (unix seconds).
+    pub created: Option<Timestamp>,
+    /// OpenAI Responses (unix seconds).
+    pub created_at: Option<Timestamp>,
+    /// Gemini / Vertex (RFC 3339).
+    pub create_time: Option<Timestamp>,
+    /// OpenAI: the tier that served the request.
+    pub service_tier: Option<Label<'a>>,
+    pub usage: Option<Usage<'a>>,
+    pub usage_metadata: Option<UsageMetadata<'a>>,
+    pub model_version: Option<Label<'a>>,
+    pub response_id: Option<Label<'a>>,
+    pub error: ErrorFlag,
+}
+
+impl<'a> RawResponse<'a> {
+    /// Reads the value of one kept key from `map`. Readers that parse an envelope and the response fields in
+    /// one pass (API log lines) call this for the response's keys instead of copying the field list.
+    pub fn read_value<'de: 'a, A: MapAccess<'de>>(
+        &mut self,
+        key: ResponseKey,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        match key {
+            ResponseKey::Id => self.id = map.next_value()?,
+            ResponseKey::Object => self.object = map.next_value()?,
+            ResponseKey::Type => self.kind = map.next_value()?,
+            ResponseKey::Model => self.model = map.next_value()?,
+            ResponseKey::Created => self.created = map.next_value()?,
+            ResponseKey::CreatedAt => self.created_at = map.next_value()?,
+            ResponseKey::CreateTime => self.create_time = map.next_value()?,
+            ResponseKey::ServiceTier => self.service_tier = map.next_value()?,
+            ResponseKey::Usage => self.usage = map.next_value()?,
+            ResponseKey::UsageMetadata => self.usage_metadata = map.next_value()?,
+            ResponseKey::ModelVersion => self.model_version = map.next_value()?,
+            ResponseKey::ResponseId => self.response_id = map.next_value()?,
+            ResponseKey::Error => self.error = map.next_value()?,
+        }
+        Ok(())
+    }
+
+    /// The response's own time: `created`, `created_at` or `createTime`.
+    pub fn timestamp(&self) -> Option<Timestamp> {
+        self.created.or(self.created_at).or(self.create_time)
+    }
+
+    /// The provider's id of the response (`chatcmpl-…`, `resp_…`, `msg_…`, Gemini `responseId`).
+    pub fn response_id(&self) -> Option<&str> {
+        nonempty(self.id.as_ref()).or_else(|| nonempty(self.response_id.as_ref()))
+    }
+
+    /// The model as reported: `model`, else Gemini `modelVersion`.
+    pub fn model(&self) -> Option<&str> {
+        nonempty(self.model.as_ref()).or_else(|| nonempty(self.model_version.as_ref()))
+    }
+
+    /// Whether the response carries token counts at all.
+    pub fn has_usage(&self) -> bool {
+        self.usage.is_some() || self.usage_metadata.is_some()
+    }
+
+    /// A streaming chunk (`chat.completion.chunk`): only the last one carries usage.
+    pub fn is_chunk(&self) -> bool {
+        self.object.as_ref().is_some_and(|o| o.as_str() == "chat.completion.chunk")
+    }
+
+    /// Token counts in disjoint classes. `base` is the path of this response in its line (`""` for a raw
+    /// line, `"response"` inside an envelope), used to name fields in errors.
+    pub fn tokens(&self, shape: Shape, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
+        let usage_base = join(base, "usage");
+        match (shape, &self.usage, &self.usage_metadata) {
+            (Shape::OpenAiChat, Some(u), _) => openai_chat_tokens(u, &usage_base, line),
+            (Shape::OpenAiResponses, Some(u), _) => openai_responses_tokens(u, &usage_base, line),
+            (Shape::Anthropic, Some(u), _) => anthropic_tokens(u, &usage_base, line),
+            (Shape::Gemini, _, Some(m)) => gemini_tokens(m, &join(base, "usageMetadata"), line),
+            _ => Ok(TokenCounts::default()),
+        }
+    }
+
+    /// The service tier that served the request: OpenAI top-level `service_tier`, Anthropic
+    /// `usage.service_tier`, Gemini `usageMetadata.trafficType` (as reported, e.g. `ON_DEMAND`).
+    pub fn service_tier(&self, shape: Shape) -> Option<&str> {
+        let usage_tier = || nonempty(self.usage.as_ref().and_then(|u| u.service_tier.as_ref()));
+        match shape {
+            Shape::OpenAiChat | Shape::OpenAiResponses => {
+                nonempty(self.service_tier.as_ref()).or_else(usage_tier)
+            }
+            Shape::Anthropic => usage_tier().or_else(|| nonempty(self.service_tier.as_ref())),
+            Shape::Gemini => nonempty(self.usage_metadata.as_ref().and_then(|m| m.traffic_type.as_ref())),
+        }
+    }
+
+    /// Where the request ran, when the response says: Anthropic `usage.inference_geo`.
+    pub fn region(&self) -> Option<&str> {
+        nonempty(self.usage.as_ref().and_then(|u| u.inference_geo.as_ref()))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawResponse<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawResponse<'a>, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = RawResponse<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a provider response object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawResponse<'a>, A::Error> {
+                let mut raw = RawResponse::default();
+                while let Some(Key(key)) = map.next_key::<Key<ResponseKey>>()? {
+                    match key {
+                        Some(key) => raw.read_value(key, &mut map)?,
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(raw)
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// `usage` of OpenAI chat, OpenAI Responses and Anthropic messages (one struct: the keys do not clash).
+#[derive(Debug, Default, Deserialize)]
+pub struct Usage<'a> {
+    // OpenAI chat: prompt_tokens is the total, details are subsets.
+    pub prompt_tokens: Option<u64>,
+    pub completion_tokens: Option<u64>,
+    pub prompt_tokens_details: Option<InputDetails>,
+    pub completion_tokens_details: Option<OutputDetails>,
+    // OpenAI Responses (input_tokens total) and Anthropic (input_tokens uncached only).
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub input_tokens_details: Option<InputDetails>,
+    pub output_tokens_details: Option<OutputDetails>,
+    // Anthropic.
+    pub cache_read_input_tokens: Option<u64>,
+    pub cache_creation_input_tokens: Option<u64>,
+    pub cache_creation: Option<CacheCreation>,
+    pub server_tool_use: Option<ServerToolUse>,
+    #[serde(borrow)]
+    pub service_tier: Option<Label<'a>>,
+    #[serde(borrow)]
+    pub inference_geo: Option<Label<'a>>,
+}
+
+impl Usage<'_> {
+    /// The shape these keys belong to, when they say (`prompt_tokens`: OpenAI chat; cache keys: Anthropic;
+    /// `input_tokens_details`: Responses). Bare `input_tokens`/`output_tokens` are ambiguous.
+    pub fn shape(&self) -> Option<Shape> {
+        if self.prompt_tokens.is_some()
+            || self.completion_tokens.is_some()
+            || self.prompt_tokens_details.is_some()
+            || self.completion_tokens_details.is_some()
+        {
+            Some(Shape::OpenAiChat)
+        } else if self.cache_read_input_tokens.is_some()
+            || self.cache_creation_input_tokens.is_some()
+            || self.cache_creation.is_some()
+            || self.server_tool_use.is_some()
+            || self.inference_geo.is_some()
+            || self.output_tokens_details.as_ref().is_some_and(|d| d.thinking_tokens.is_some())
+        {
+            Some(Shape::Anthropic)
+        } else if self.input_tokens_details.is_some() || self.output_tokens_details.is_some() {
+            Some(Shape::OpenAiResponses)
+        } else {
+            None
+        }
+    }
+}
+
+/// `prompt_tokens_details` (chat) / `input_tokens_details` (Responses).
+#[derive(Debug, Default, Deserialize)]
+pub struct InputDetails {
+    pub cached_tokens: Option<u64>,
+    pub cache_write_tokens: Option<u64>,
+    pub audio_tokens: Option<u64>,
+}
+
+/// `completion_tokens_details` (chat) / `output_tokens_details` (Responses, Anthropic).
+#[derive(Debug, Default, Deserialize)]
+pub struct OutputDetails {
+    pub reasoning_tokens: Option<u64>,
+    pub audio_tokens: Option<u64>,
+    /// Anthropic's name for reasoning.
+    pub thinking_tokens: Option<u64>,
+}
+
+/// Anthropic `cache_creation`: the split of `cache_creation_input_tokens` by cache lifetime.
+#[derive(Debug, Default, Deserialize)]
+pub struct CacheCreation {
+    pub ephemeral_5m_input_tokens: Option<u64>,
+    pub ephemeral_1h_input_tokens: Option<u64>,
+}
+
+/// Anthropic `server_tool_use`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ServerToolUse {
+    pub web_search_requests: Option<u64>,
+}
+
+/// Gemini / Vertex `usageMetadata`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageMetadata<'a> {
+    /// Total prompt, cached tokens included.
+    pub prompt_token_count: Option<u64>,
+    pub cached_content_token_count: Option<u64>,
+    pub candidates_token_count: Option<u64>,
+    /// Billed as output on top of `candidatesTokenCount`.
+    pub thoughts_token_count: Option<u64>,
+    /// Billed as input.
+    pub tool_use_prompt_token_count: Option<u64>,
+    /// Vertex: `ON_DEMAND`, `ON_DEMAND_PRIORITY`, `ON_DEMAND_FLEX`, `PROVISIONED_THROUGHPUT`.
+    #[serde(borrow)]
+    pub traffic_type: Option<Label<'a>>,
+}
+
+/// The response shapes we read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    OpenAiChat,
+    OpenAiResponses,
+    Anthropic,
+    Gemini,
+}
+
+impl Shape {
+    /// The provider that produces this shape natively.
+    pub fn provider(self) -> Provider {
+        match self {
+            Shape::OpenAiChat | Shape::OpenAiResponses => Provider::OpenAI,
+            Shape::Anthropic => Provider::Anthropic,
+            Shape::Gemini => Provider::Google,
+        }
+    }
+
+    /// The shape of a response: its own markers first (`object`, `type`, Gemini keys), then the provider
+    /// named by the log (`hint`), then the usage keys. `None` when nothing tells.
+    pub fn of(raw: &RawResponse, hint: Option<Provider>) -> Option<Shape> {
+        match raw.object.as_ref().map(Label::as_str) {
+            Some("chat.completion" | "chat.completion.chunk") => return Some(Shape::OpenAiChat),
+            Some("response") => return Some(Shape::OpenAiResponses),
+            _ => {}
+        }
+        if let Some("message" | "error") = raw.kind.as_ref().map(Label::as_str) {
+            return Some(Shape::Anthropic);
+        }
+        if raw.usage_metadata.is_some() || raw.response_id.is_some() || raw.model_version.is_some() {
+            return Some(Shape::Gemini);
+        }
+        match hint {
+            Some(Provider::Anthropic) => return Some(Shape::Anthropic),
+            Some(Provider::Google) => return Some(Shape::Gemini),
+            _ => {}
+        }
+        let by_keys = raw.usage.as_ref().and_then(Usage::shape);
+        match (by_keys, hint) {
+            (Some(shape), _) => Some(shape),
+            // The OpenAI family writes bare input_tokens/output_tokens only in the Responses API.
+            (None, Some(Provider::OpenAI | Provider::Azure)) if raw.usage.is_some() => {
+                Some(Shape::OpenAiResponses)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// OpenAI chat `usage`: `prompt_tokens` includes cached, cache-write and audio tokens (cache write is taken
+/// as a subset too: the reference marks it uncertain, and counting it twice would overcharge);
+/// `completion_tokens` includes audio and reasoning.
+pub fn openai_chat_tokens(u: &Usage, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
+    let d = u.prompt_tokens_details.as_ref();
+    let cached = d.and_then(|d| d.cached_tokens).unwrap_or(0);
+    let written = d.and_then(|d| d.cache_write_tokens).unwrap_or(0);
+    let audio_in = d.and_then(|d| d.audio_tokens).unwrap_or(0);
+    let input = subtract(
+        (u.prompt_tokens.unwrap_or(0), "prompt_tokens"),
+        &[
+            (cached, "prompt_tokens_details.cached_tokens"),
+            (written, "prompt_tokens_details.cache_write_tokens"),
+            (audio_in, "prompt_tokens_details.audio_tokens"),
+        ],
+        base,
+        line,
+    )?;
+    let o = u.completion_tokens_details.as_ref();
+    let audio_out = o.and_then(|o| o.audio_tokens).unwrap_or(0);
+    let reasoning = o.and_then(|o| o.reasoning_tokens).unwrap_or(0);
+    // completion = text output (reasoning inside it) + audio output.
+    let non_reasoning = subtract(
+        (u.completion_tokens.unwrap_or(0), "completion_tokens"),
+        &[
+            (audio_out, "completion_tokens_details.audio_tokens"),
+            (reasoning, "completion_tokens_details.reasoning_tokens"),
+        ],
+        base,
+        line,
+    )?;
+    let output = non_reasoning.saturating_add(reasoning);
+    Ok(TokenCounts {
+        input,
+        cache_read: cached,
+        cache_write_5m: written,
+        output,
+        reasoning,
+        audio_input: audio_in,
+        audio_output: audio_out,
+        ..TokenCounts::default()
+    })
+}
+
+/// OpenAI Responses `usage`: `input_tokens` includes cached and cache-write tokens; `output_tokens`
+/// includes reasoning.
+pub fn openai_responses_tokens(u: &Usage, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
+    let d = u.input_tokens_details.as_ref();
+    let cached = d.and_then(|d| d.cached_tokens).unwrap_or(0);
+    let written = d.and_then(|d| d.cache_write_tokens).unwrap_or(0);
+    let input = subtract(
+        (u.input_tokens.unwrap_or(0), "input_tokens"),
+        &[
+            (cached, "input_tokens_details.cached_tokens"),
+            (written, "input_tokens_details.cache_write_tokens"),
+        ],
+        base,
+        line,
+    )?;
+    let output = u.output_tokens.unwrap_or(0);
+    let reasoning = u.output_tokens_details.as_ref().and_then(|o| o.reasoning_tokens).unwrap_or(0);
+    subtract(
+        (output, "output_tokens"),
+        &[(reasoning, "output_tokens_details.reasoning_tokens")],
+        base,
+        line,
+    )?;
+    Ok(TokenCounts {
+        input,
+        cache_read: cached,
+        cache_write_5m: written,
+        output,
+        reasoning,
+        ..TokenCounts::default()
+    })
+}
+
+/// Anthropic `usage` (Messages API, Claude Code logs): `input_tokens` is already uncached; cache reads and
+/// writes are separate. `cache_creation_input_tokens` = 5m + 1h writes: the `cache_creation` split when
+/// present (a remainder of the total beyond the split counts as 5m), else all of it as 5m.
+pub fn anthropic_tokens(u: &Usage, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
+    let split = u.cache_creation.as_ref();
+    let split_5m = split.and_then(|c| c.ephemeral_5m_input_tokens).unwrap_or(0);
+    let split_1h = split.and_then(|c| c.ephemeral_1h_input_tokens).unwrap_or(0);
+    let (cache_write_5m, cache_write_1h) = match u.cache_creation_input_tokens {
+        Some(total) => {
+            let remainder = subtract(
+                (total, "cache_creation_input_tokens"),
+                &[
+                    (split_1h, "cache_creation.ephemeral_1h_input_tokens"),
+                    (split_5m, "cache_creation.ephemeral_5m_input_tokens"),
+                ],
+                base,
+                line,
+            )?;
+            (split_5m.saturating_add(remainder), split_1h)
+        }
+        None => (split_5m, split_1h),
+    };
+    let output = u.output_tokens.unwrap_or(0);
+    let reasoning = u.output_tokens_details.as_ref().and_then(|o| o.thinking_tokens).unwrap_or(0);
+    subtract(
+        (output, "output_tokens"),
+        &[(reasoning, "output_tokens_details.thinking_tokens")],
+        base,
+        line,
+    )?;
+    Ok(TokenCounts {
+        input: u.input_tokens.unwrap_or(0),
+        cache_read: u.cache_read_input_tokens.unwrap_or(0),
+        cache_write_5m,
+        cache_write_1h,
+        output,
+        reasoning,
+        web_search_requests: u.server_tool_use.as_ref().and_then(|s| s.web_search_requests).unwrap_or(0),
+        ..TokenCounts::default()
+    })
+}
+
+/// Gemini `usageMetadata`: `promptTokenCount` includes cached tokens; thoughts are billed as output on top
+/// of the candidates; tool-use prompt tokens are billed as input.
+pub fn gemini_tokens(m: &UsageMetadata, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
+    let cached = m.cached_content_token_count.unwrap_or(0);
+    let uncached = subtract(
+        (m.prompt_token_count.unwrap_or(0), "promptTokenCount"),
+        &[(cached, "cachedContentTokenCount")],
+        base,
+        line,
+    )?;
+    let thoughts = m.thoughts_token_count.unwrap_or(0);
+    Ok(TokenCounts {
+        input: uncached.saturating_add(m.tool_use_prompt_token_count.unwrap_or(0)),
+        cache_read: cached,
+        output: m.candidates_token_count.unwrap_or(0).saturating_add(thoughts),
+        reasoning: thoughts,
+        ..TokenCounts::default()
+    })
+}
+
+/// `total` minus each part in turn; a part that takes the running total below zero is an error naming it.
+/// Field names are relative to `base` (`usage`, `response.usage`, …).
+pub fn subtract(
+    total: (u64, &str),
+    parts: &[(u64, &str)],
+    base: &str,
+    line: u64,
+) -> Result<u64, RecordError> {
+    let mut left = total.0;
+    for (i, &(value, name)) in parts.iter().enumerate() {
+        match left.checked_sub(value) {
+            Some(rest) => left = rest,
+            None => {
+                let earlier: Vec<String> = parts[..i]
+                    .iter()
+                    .filter(|p| p.0 > 0)
+                    .map(|p| format!("`{}` = {}", join(base, p.1), p.0))
+                    .collect();
+                let with = if earlier.is_empty() {
+                    String::new()
+                } else {
+                    format!(" plus {}", earlier.join(" plus "))
+                };
+                let message = format!(
+                    "`{}` = {value}{with} exceeds `{}` = {}: a part cannot be larger than its total",
+                    join(base, name),
+                    join(base, total.1),
+                    total.0,
+                );
+                return Err(RecordError::field(line, join(base, name), message));
+            }
+        }
+    }
+    Ok(left)
+}
+
+/// `base.rest`, or `rest` when `base` is empty.
+pub fn join(base: &str, rest: &str) -> String {
+    if base.is_empty() {
+        rest.to_owned()
+    } else {
+        format!("{base}.{rest}")
+    }
+}
+
+fn nonempty<'s>(label: Option<&'s Label<'_>>) -> Option<&'s str> {
+    label.map(|l| l.as_str().trim()).filter(|s| !s.is_empty())
+}
+
+/// Whether `line` has `"key":"value"` (compact or spaced JSON) anywhere, at any depth.
+pub fn has_key_value(line: &[u8], key: &str, value: &str) -> bool {
+    let quoted = format!("\"{key}\"");
+    let mut rest = line;
+    while let Some(i) = memchr::memmem::find(rest, quoted.as_bytes()) {
+        rest = &rest[i + quoted.len()..];
+        let after = rest.trim_ascii_start();
+        if let Some(after) = after.strip_prefix(b":") {
+            let after = after.trim_ascii_start();
+            if let Some(v) = after.strip_prefix(b"\"") {
+                if v.starts_with(value.as_bytes()) && v.get(value.len()) == Some(&b'"') {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Whether one JSON line looks like a raw provider response: an OpenAI chat completion (or chunk) or
+/// Responses object, an Anthropic message with usage, or a Gemini response with `usageMetadata`.
+pub fn looks_like_raw_response(line: &[u8]) -> bool {
+    has_key_value(line, "object", "chat.completion")
+        || has_key_value(line, "object", "chat.completion.chunk")
+        || has_key_value(line, "object", "response")
+        || (has_key_value(line, "type", "message") && common::has_key(line, "usage"))
+        || common::has_key(line, "usageMetadata")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(json: &str) -> RawResponse<'_> {
+        common::parse_json(json.as_bytes(), 1).unwrap()
+    }
+
+    fn tokens(json: &str) -> Result<TokenCounts, RecordError> {
+        let r = raw(json);
+        let shape = Shape::of(&r, None).expect("shape");
+        r.tokens(shape, "", 1)
+    }
+
+    #[test]
+    fn openai_chat_subtracts_cached_write_and_audio() {
+        let t = tokens(
+            r#"{"id":"chatcmpl-1","object":"chat.completion","created":1791037325,"model":"gpt-4o",
+            "choices":[{"message":{"content":"secret text"}}],
+            "usage":{"prompt_tokens":120000,"completion_tokens":9500,"total_tokens":129500,
+            "prompt_tokens_details":{"cached_tokens":48000,"cache_write_tokens":2000,"audio_tokens":1000},
+            "completion_tokens_details":{"reasoning_tokens":4000,"audio_tokens":500}}}"#,
+        )
+        .unwrap();
+        // 120_000 total − 48_000 cached − 2_000 written − 1_000 audio = 69_000 uncached
+        assert_eq!(t.input, 69_000);
+        assert_eq!(t.cache_read, 48_000);
+        assert_eq!(t.cache_write_5m, 2_000);
+        assert_eq!(t.audio_input, 1_000);
+        // 9_500 completion − 500 audio = 9_000 output, of which 4_000 reasoning
+        assert_eq!(t.output, 9_000);
+        assert_eq!(t.reasoning, 4_000);
+        assert_eq!(t.audio_output, 500);
+        // Disjoint classes add back up to the provider's totals: 69_000 + 48_000 + 2_000 + 1_000 = 120_000
+        assert_eq!(t.prompt_total(), 120_000);
+        assert_eq!(t.total(), 129_500);
+    }
+
+    #[test]
+    fn openai_chat_with_null_details() {
+        let t = tokens(
+            r#"{"object":"chat.completion","usage":{"prompt_tokens":10,"completion_tokens":5,
+            "prompt_tokens_details":null,"completion_tokens_details":{"reasoning_tokens":null}}}"#,
+        )
+        .unwrap();
+        assert_eq!((t.input, t.output, t.cache_read, t.reasoning), (10, 5, 0, 0));
+    }
+
+    #[test]
+    fn openai_responses_subtracts_cached() {
+        let t = tokens(
+            r#"{"id":"resp_1","object":"response","created_at":1791037325,"model":"o4-mini",
+            "output":[{"content":[{"text":"hidden"}]}],"status":"completed",
+            "usage":{"input_tokens":5000,"input_tokens_details":{"cached_tokens":3000,"cache_write_tokens":500},
+            "output_tokens":2000,"output_tokens_details":{"reasoning_tokens":1500},"total_tokens":7000}}"#,
+        )
+        .unwrap();
+        // 5_000 total − 3_000 cached − 500 written = 1_500 uncached
+        assert_eq!(t.input, 1_500);
+        assert_eq!(t.cache_read, 3_000);
+        assert_eq!(t.cache_write_5m, 500);
+        // output 2_000 includes 1_500 reasoning: not added again
+        assert_eq!((t.output, t.reasoning), (2_000, 1_500));
+        assert_eq!(t.total(), 7_000);
+    }
+
+    #[test]
+    fn anthropic_input_is_already_uncached_and_cache_write_splits() {
+        let t = tokens(
+            r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5",
+            "content":[{"type":"text","text":"hi"}],
+            "usage":{"input_tokens":1200,"cache_read_input_tokens":40000,"cache_creation_input_tokens":9000,
+            "cache_creation":{"ephemeral_5m_input_tokens":3000,"ephemeral_1h_input_tokens":5000},
+            "output_tokens":800,"output_tokens_details":{"thinking_tokens":300},
+            "server_tool_use":{"web_search_requests":2},"service_tier":"priority","inference_geo":"us"}}"#,
+        )
+        .unwrap();
+        // input_tokens is uncached already: nothing subtracted
+        assert_eq!(t.input, 1_200);
+        assert_eq!(t.cache_read, 40_000);
+        // 9_000 written − 5_000 (1h) − 3_000 (5m) = 1_000 unsplit, counted as 5m: 3_000 + 1_000 = 4_000
+        assert_eq!(t.cache_write_5m, 4_000);
+        assert_eq!(t.cache_write_1h, 5_000);
+        assert_eq!((t.output, t.reasoning), (800, 300));
+        assert_eq!(t.web_search_requests, 2);
+        let r = raw(
+            r#"{"type":"message","usage":{"input_tokens":1,"service_tier":"priority","inference_geo":"us"}}"#,
+        );
+        assert_eq!(r.service_tier(Shape::Anthropic), Some("priority"));
+        assert_eq!(r.region(), Some("us"));
+    }
+
+    #[test]
+    fn anthropic_cache_write_without_split_is_5m() {
+        let t = tokens(
+            r#"{"type":"message","usage":{"input_tokens":10,"cache_creation_input_tokens":7000,"output_tokens":1}}"#,
+        )
+        .unwrap();
+        // no split: all 7_000 written tokens at the 5-minute rate
+        assert_eq!((t.cache_write_5m, t.cache_write_1h), (7_000, 0));
+    }
+
+    #[test]
+    fn gemini_thoughts_on_top_of_candidates() {
+        let r = raw(
+            r#"{"candidates":[{"content":{"parts":[{"text":"secret"}]}}],"modelVersion":"gemini-2.5-pro",
+            "responseId":"abc123","createTime":"2026-10-03T14:22:05.123456Z",
+            "usageMetadata":{"promptTokenCount":10000,"cachedContentTokenCount":6000,"candidatesTokenCount":700,
+            "thoughtsTokenCount":1300,"toolUsePromptTokenCount":250,"totalTokenCount":12250,
+            "trafficType":"ON_DEMAND"}}"#,
+        );
+        let shape = Shape::of(&r, None).unwrap();
+        assert_eq!(shape, Shape::Gemini);
+        let t = r.tokens(shape, "", 1).unwrap();
+        // 10_000 prompt − 6_000 cached + 250 tool-use prompt = 4_250 uncached input
+        assert_eq!(t.input, 4_250);
+        assert_eq!(t.cache_read, 6_000);
+        // 700 candidates + 1_300 thoughts = 2_000 output, 1_300 of it reasoning
+        assert_eq!((t.output, t.reasoning), (2_000, 1_300));
+        assert_eq!(t.total(), 12_250);
+        assert_eq!(r.service_tier(shape), Some("ON_DEMAND"));
+        assert_eq!(r.model(), Some("gemini-2.5-pro"));
+        assert_eq!(r.response_id(), Some("abc123"));
+        assert!(r.timestamp().is_some());
+    }
+
+    #[test]
+    fn parts_larger_than_totals_are_errors_naming_the_field() {
+        let e = tokens(
+            r#"{"object":"chat.completion","usage":{"prompt_tokens":40,"completion_tokens":1,
+            "prompt_tokens_details":{"cached_tokens":50}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("usage.prompt_tokens_details.cached_tokens"));
+        assert!(e.message.contains("exceeds `usage.prompt_tokens` = 40"), "{}", e.message);
+
+        // 30 cached fits in 40, but 30 + 20 written does not
+        let e = tokens(
+            r#"{"object":"chat.completion","usage":{"prompt_tokens":40,
+            "prompt_tokens_details":{"cached_tokens":30,"cache_write_tokens":20}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("usage.prompt_tokens_details.cache_write_tokens"));
+        assert!(e.message.contains("plus `usage.prompt_tokens_details.cached_tokens` = 30"), "{}", e.message);
+
+        let e = tokens(
+            r#"{"object":"chat.completion","usage":{"prompt_tokens":1,"completion_tokens":10,
+            "completion_tokens_details":{"reasoning_tokens":11}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("usage.completion_tokens_details.reasoning_tokens"));
+
+        let e = tokens(r#"{"object":"response","usage":{"input_tokens":5,"input_tokens_details":{"cached_tokens":6}}}"#)
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("usage.input_tokens_details.cached_tokens"));
+
+        let e = tokens(
+            r#"{"type":"message","usage":{"cache_creation_input_tokens":10,
+            "cache_creation":{"ephemeral_5m_input_tokens":8,"ephemeral_1h_input_tokens":8}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("usage.cache_creation.ephemeral_5m_input_tokens"));
+
+        let r = raw(r#"{"usageMetadata":{"promptTokenCount":5,"cachedContentTokenCount":9}}"#);
+        let e = r.tokens(Shape::Gemini, "response", 4).unwrap_err();
+        assert_eq!(e.line, 4);
+        assert_eq!(e.field.as_deref(), Some("response.usageMetadata.cachedContentTokenCount"));
+    }
+
+    #[test]
+    fn counts_must_be_non_negative_integers() {
+        for (json, field) in [
+            (r#"{"usage":{"prompt_tokens":"12"}}"#, "usage.prompt_tokens"),
+            (r#"{"usage":{"prompt_tokens":12.5}}"#, "usage.prompt_tokens"),
+            (r#"{"usage":{"input_tokens":-1}}"#, "usage.input_tokens"),
+            (r#"{"usage":{"prompt_tokens_details":{"cached_tokens":"3"}}}"#, "usage.prompt_tokens_details.cached_tokens"),
+            (r#"{"usageMetadata":{"thoughtsTokenCount":1.0}}"#, "usageMetadata.thoughtsTokenCount"),
+        ] {
+            let e = common::parse_json::<RawResponse>(json.as_bytes(), 3).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{json}: {e}");
+            assert_eq!(e.line, 3);
+        }
+    }
+
+    #[test]
+    fn shapes_from_markers_hints_and_usage_keys() {
+        let shape = |json: &str, hint| Shape::of(&raw(json), hint);
+        assert_eq!(shape(r#"{"object":"chat.completion.chunk"}"#, None), Some(Shape::OpenAiChat));
+        assert_eq!(shape(r#"{"object":"response"}"#, None), Some(Shape::OpenAiResponses));
+        assert_eq!(shape(r#"{"type":"message"}"#, None), Some(Shape::Anthropic));
+        assert_eq!(shape(r#"{"type":"error","error":{"type":"overloaded_error"}}"#, None), Some(Shape::Anthropic));
+        assert_eq!(shape(r#"{"responseId":"x"}"#, None), Some(Shape::Gemini));
+        // an Azure (OpenAI-shaped) response is read as OpenAI chat
+        assert_eq!(shape(r#"{"object":"chat.completion"}"#, Some(Provider::Azure)), Some(Shape::OpenAiChat));
+        assert_eq!(shape(r#"{"usage":{"prompt_tokens":1}}"#, None), Some(Shape::OpenAiChat));
+        assert_eq!(shape(r#"{"usage":{"input_tokens":1,"cache_read_input_tokens":0}}"#, None), Some(Shape::Anthropic));
+        // bare input/output tokens: ambiguous unless the provider is named
+        assert_eq!(shape(r#"{"usage":{"input_tokens":1,"output_tokens":1}}"#, None), None);
+        assert_eq!(
+            shape(r#"{"usage":{"input_tokens":1,"output_tokens":1}}"#, Some(Provider::OpenAI)),
+            Some(Shape::OpenAiResponses)
+        );
+        assert_eq!(
+            shape(r#"{"usage":{"input_tokens":1,"output_tokens":1}}"#, Some(Provider::Anthropic)),
+            Some(Shape::Anthropic)
+        );
+    }
+
+    #[test]
+    fn strings_are_borrowed_unless_escaped() {
+        let r = raw(r#"{"id":"chatcmpl-1","model":"gpt\u002d4o","error":null}"#);
+        assert!(matches!(r.id.as_ref().unwrap().0, Cow::Borrowed("chatcmpl-1")));
+        assert_eq!(r.model(), Some("gpt-4o"));
+        assert!(!r.error.0);
+        assert!(raw(r#"{"error":{"message":"rate limited"}}"#).error.0);
+        assert!(!raw(r#"{"error":{}}"#).error.0);
+    }
+
+    #[test]
+    fn raw_response_detection() {
+        assert!(looks_like_raw_response(br#"{"id":"x","object": "chat.completion","usage":{}}"#));
+        assert!(looks_like_raw_response(br#"{"object":"response","usage":{}}"#));
+        assert!(looks_like_raw_response(br#"{"type":"message","usage":{"input_tokens":1}}"#));
+        assert!(looks_like_raw_response(br#"{"usageMetadata":{}}"#));
+        assert!(!looks_like_raw_response(br#"{"object":"page","data":[]}"#));
+        assert!(!looks_like_raw_response(br#"{"object":"chat.completions.list"}"#));
+        assert!(!looks_like_raw_response(br#"{"type":"message"}"#));
+    }
+}
