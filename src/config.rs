@@ -118,7 +118,10 @@ impl TeamRules {
     pub fn team_of<'r>(&'r self, record: &'r UsageRecord) -> &'r str {
         for rule in &self.0 {
             let fields = rule.fields.iter().all(|(f, p)| p.matches(f.value(record)));
-            let tags = rule.tags.iter().all(|(k, p)| p.matches(record.tags.get(k).map(String::as_str)));
+            let tags = rule
+                .tags
+                .iter()
+                .all(|(k, p)| p.matches(record.tags.get(k).map(String::as_str)));
             if fields && tags {
                 return &rule.team;
             }
@@ -145,17 +148,29 @@ impl Config {
         };
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Config::default())
+            }
             Err(e) => return Err(Error::io(&path, e)),
         };
         Config::parse(&text, &path)
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let err = |message: String| Error::Config { file: path.display().to_string(), message };
-        let file: ConfigFile = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+        let err = |message: String| Error::Config {
+            file: path.display().to_string(),
+            message,
+        };
+        let file: ConfigFile =
+            toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
         let mut rules = Vec::new();
-        for (i, spec) in file.teams.map(|t| t.rules).unwrap_or_default().into_iter().enumerate() {
+        for (i, spec) in file
+            .teams
+            .map(|t| t.rules)
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             if spec.team.trim().is_empty() {
                 return Err(err(format!("teams rule {} has an empty `team`", i + 1)));
             }
@@ -171,8 +186,11 @@ impl Config {
             .into_iter()
             .filter_map(|(f, s)| Patterns::new(s).map(|p| (f, p)))
             .collect();
-            let tags: Vec<(String, Patterns)> =
-                spec.tag.into_iter().filter_map(|(k, v)| Patterns::new(Some(v)).map(|p| (k, p))).collect();
+            let tags: Vec<(String, Patterns)> = spec
+                .tag
+                .into_iter()
+                .filter_map(|(k, v)| Patterns::new(Some(v)).map(|p| (k, p)))
+                .collect();
             if fields.is_empty() && tags.is_empty() {
                 return Err(err(format!(
                     "teams rule {} (team '{}') matches nothing: give at least one of provider, model, project, \
@@ -181,14 +199,22 @@ impl Config {
                     spec.team
                 )));
             }
-            rules.push(Rule { team: spec.team, fields, tags });
+            rules.push(Rule {
+                team: spec.team,
+                fields,
+                tags,
+            });
         }
         // A relative ledger path is relative to the config file's folder.
         let ledger = file.ledger.map(|l| match path.parent() {
             Some(dir) if l.is_relative() && !dir.as_os_str().is_empty() => dir.join(l),
             _ => l,
         });
-        Ok(Config { ledger, teams: TeamRules(rules), origin: Some(path.to_path_buf()) })
+        Ok(Config {
+            ledger,
+            teams: TeamRules(rules),
+            origin: Some(path.to_path_buf()),
+        })
     }
 }
 
@@ -199,8 +225,18 @@ mod tests {
     use chrono::Utc;
 
     fn record() -> UsageRecord {
-        let at = Provenance { file: "f".into(), line: 1 };
-        UsageRecord::new("id".into(), "api-log", Provider::OpenAI, "gpt-4o".into(), Utc::now(), at)
+        let at = Provenance {
+            file: "f".into(),
+            line: 1,
+        };
+        UsageRecord::new(
+            "id".into(),
+            "api-log",
+            Provider::OpenAI,
+            "gpt-4o".into(),
+            Utc::now(),
+            at,
+        )
     }
 
     const RULES: &str = r#"
@@ -230,9 +266,14 @@ rules = [
 
     #[test]
     fn unknown_keys_are_errors() {
-        let e = Config::parse("[teams]\nrules = [{ team = \"a\", projekt = \"x\" }]", Path::new("a.toml")).unwrap_err();
+        let e = Config::parse(
+            "[teams]\nrules = [{ team = \"a\", projekt = \"x\" }]",
+            Path::new("a.toml"),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("projekt"), "{e}");
-        let e = Config::parse("[teams]\nrules = [{ team = \"a\" }]", Path::new("a.toml")).unwrap_err();
+        let e =
+            Config::parse("[teams]\nrules = [{ team = \"a\" }]", Path::new("a.toml")).unwrap_err();
         assert!(e.to_string().contains("matches nothing"), "{e}");
     }
 }

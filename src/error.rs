@@ -15,11 +15,19 @@ pub struct RecordError {
 
 impl RecordError {
     pub fn new(line: u64, message: impl Into<String>) -> RecordError {
-        RecordError { line, field: None, message: message.into() }
+        RecordError {
+            line,
+            field: None,
+            message: message.into(),
+        }
     }
 
     pub fn field(line: u64, field: impl Into<String>, message: impl Into<String>) -> RecordError {
-        RecordError { line, field: Some(field.into()), message: message.into() }
+        RecordError {
+            line,
+            field: Some(field.into()),
+            message: message.into(),
+        }
     }
 }
 
@@ -69,7 +77,10 @@ impl Error {
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// The process exit code for this error (SPEC "Exit codes").

@@ -69,7 +69,10 @@ pub struct ReadSummary {
 
 impl ReadSummary {
     pub fn records(&self) -> u64 {
-        self.files.iter().map(|f| f.added + f.duplicates + f.replaced).sum()
+        self.files
+            .iter()
+            .map(|f| f.added + f.duplicates + f.replaced)
+            .sum()
     }
 }
 
@@ -86,12 +89,18 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
-            inputs.push(Input { path: path.clone(), explicit: true });
+            inputs.push(Input {
+                path: path.clone(),
+                explicit: true,
+            });
             continue;
         }
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if !meta.is_dir() {
-            inputs.push(Input { path: path.clone(), explicit: true });
+            inputs.push(Input {
+                path: path.clone(),
+                explicit: true,
+            });
             continue;
         }
         let walker = walkdir::WalkDir::new(path)
@@ -102,10 +111,17 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
         for entry in walker {
             let entry = entry.map_err(|e| {
                 let p = e.path().unwrap_or(path).to_path_buf();
-                Error::io(p, e.into_io_error().unwrap_or_else(|| io::Error::other("cannot walk folder")))
+                Error::io(
+                    p,
+                    e.into_io_error()
+                        .unwrap_or_else(|| io::Error::other("cannot walk folder")),
+                )
             })?;
             if entry.file_type().is_file() {
-                inputs.push(Input { path: entry.into_path(), explicit: false });
+                inputs.push(Input {
+                    path: entry.into_path(),
+                    explicit: false,
+                });
             }
         }
     }
@@ -198,17 +214,26 @@ pub fn read_inputs(
             },
         };
         let file: Arc<str> = Arc::from(name.as_str());
-        let mut fs = FileSummary { path: name, source: source.name(), ..FileSummary::default() };
+        let mut fs = FileSummary {
+            path: name,
+            source: source.name(),
+            ..FileSummary::default()
+        };
         match source.framing() {
             Framing::JsonLines => read_lines(source, &file, head, reader, options, sink, &mut fs)?,
             Framing::Document => {
                 let mut bytes = head;
-                reader.read_to_end(&mut bytes).map_err(|e| Error::io(&input.path, e))?;
+                reader
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| Error::io(&input.path, e))?;
                 fs.bytes = bytes.len() as u64;
                 let mut parsed = Parsed::default();
                 source
                     .parse_document(&bytes, &file, &mut parsed)
-                    .map_err(|record| Error::Input { file: fs.path.clone(), record })?;
+                    .map_err(|record| Error::Input {
+                        file: fs.path.clone(),
+                        record,
+                    })?;
                 parsed.errors.sort_by_key(|e| e.line);
                 take_errors(parsed.errors, options, &mut fs)?;
                 for record in parsed.records {
@@ -234,7 +259,10 @@ fn count(accepted: Accepted, fs: &mut FileSummary) {
 fn take_errors(errors: Vec<RecordError>, options: ReadOptions, fs: &mut FileSummary) -> Result<()> {
     if let Some(first) = errors.first() {
         if !options.skip_invalid {
-            return Err(Error::Input { file: fs.path.clone(), record: first.clone() });
+            return Err(Error::Input {
+                file: fs.path.clone(),
+                record: first.clone(),
+            });
         }
         if fs.first_skipped.is_none() {
             fs.first_skipped = Some(format!("{}:{}", fs.path, first));
@@ -271,7 +299,10 @@ fn parse_chunk(source: &dyn Source, file: &Arc<str>, chunk: &Chunk) -> ChunkResu
             line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         }
         if !line.iter().all(u8::is_ascii_whitespace) {
-            let at = Provenance { file: file.clone(), line: line_no };
+            let at = Provenance {
+                file: file.clone(),
+                line: line_no,
+            };
             if let Err(e) = source.parse_line(line, &at, &mut result.records) {
                 result.errors.push(e);
             }
@@ -300,7 +331,8 @@ fn read_lines(
             let mut buf = std::mem::take(&mut carry);
             if buf.len() < CHUNK_BYTES {
                 let want = CHUNK_BYTES - buf.len();
-                read_up_to(&mut reader, &mut buf, want).map_err(|e| Error::io(fs.path.as_str(), e))?;
+                read_up_to(&mut reader, &mut buf, want)
+                    .map_err(|e| Error::io(fs.path.as_str(), e))?;
             }
             let cut = if buf.len() < CHUNK_BYTES {
                 eof = true;
@@ -328,7 +360,10 @@ fn read_lines(
             carry = buf.split_off(cut);
             push_chunk(&mut batch, &mut next_line, buf, fs);
         }
-        let results: Vec<ChunkResult> = batch.par_iter().map(|c| parse_chunk(source, file, c)).collect();
+        let results: Vec<ChunkResult> = batch
+            .par_iter()
+            .map(|c| parse_chunk(source, file, c))
+            .collect();
         for result in results {
             take_errors(result.errors, options, fs)?;
             for record in result.records {

@@ -31,10 +31,16 @@ pub enum PeriodSpec {
 
 impl PeriodSpec {
     /// Builds the spec from the command-line flags, validating them.
-    pub fn from_flags(month: Option<&str>, since: Option<&str>, until: Option<&str>) -> Result<PeriodSpec> {
+    pub fn from_flags(
+        month: Option<&str>,
+        since: Option<&str>,
+        until: Option<&str>,
+    ) -> Result<PeriodSpec> {
         if let Some(m) = month {
             if since.is_some() || until.is_some() {
-                return Err(Error::usage("--month cannot be combined with --since/--until"));
+                return Err(Error::usage(
+                    "--month cannot be combined with --since/--until",
+                ));
             }
             let (year, month) = parse_month(m)?;
             return Ok(PeriodSpec::Month { year, month });
@@ -50,11 +56,17 @@ impl PeriodSpec {
             }
             (Some(s), None) => {
                 let since = parse_date(s, "--since")?;
-                Ok(PeriodSpec::Dates { since, until: NaiveDate::MAX.pred_opt().unwrap_or(NaiveDate::MAX) })
+                Ok(PeriodSpec::Dates {
+                    since,
+                    until: NaiveDate::MAX.pred_opt().unwrap_or(NaiveDate::MAX),
+                })
             }
             (None, Some(u)) => {
                 let until = parse_date(u, "--until")?;
-                Ok(PeriodSpec::Dates { since: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN), until })
+                Ok(PeriodSpec::Dates {
+                    since: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN),
+                    until,
+                })
             }
         }
     }
@@ -82,7 +94,11 @@ impl PeriodSpec {
 
 /// `YYYY-MM`.
 pub fn parse_month(s: &str) -> Result<(i32, u32)> {
-    let bad = || Error::usage(format!("invalid month '{s}': expected YYYY-MM, e.g. 2026-10"));
+    let bad = || {
+        Error::usage(format!(
+            "invalid month '{s}': expected YYYY-MM, e.g. 2026-10"
+        ))
+    };
     let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
     let (y, m): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
     if !(1..=12).contains(&m) || !(1970..=9999).contains(&y) {
@@ -93,20 +109,28 @@ pub fn parse_month(s: &str) -> Result<(i32, u32)> {
 
 /// `YYYY-MM-DD`.
 pub fn parse_date(s: &str, flag: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| Error::usage(format!("invalid date '{s}' for {flag}: expected YYYY-MM-DD, e.g. 2026-10-01")))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        Error::usage(format!(
+            "invalid date '{s}' for {flag}: expected YYYY-MM-DD, e.g. 2026-10-01"
+        ))
+    })
 }
 
 pub fn parse_timezone(s: &str) -> Result<Tz> {
-    s.parse::<Tz>()
-        .map_err(|_| Error::usage(format!("unknown time zone '{s}': use an IANA name such as UTC or Europe/Berlin")))
+    s.parse::<Tz>().map_err(|_| {
+        Error::usage(format!(
+            "unknown time zone '{s}': use an IANA name such as UTC or Europe/Berlin"
+        ))
+    })
 }
 
 /// Midnight of `date` in `tz`, as UTC. On a DST gap the earliest valid instant is taken.
 pub fn day_start(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
     let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
     match tz.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => {
+            t.with_timezone(&Utc)
+        }
         chrono::LocalResult::None => tz
             .from_local_datetime(&(naive + Duration::hours(1)))
             .earliest()
@@ -123,7 +147,10 @@ pub fn month_period(tz: Tz, year: i32, month: u32) -> Period {
         NaiveDate::from_ymd_opt(year, month + 1, 1)
     }
     .unwrap_or_default();
-    Period { start: day_start(tz, first), end: day_start(tz, next) }
+    Period {
+        start: day_start(tz, first),
+        end: day_start(tz, next),
+    }
 }
 
 /// A month as one integer (`year × 12 + month − 1`), for bucketing.
@@ -138,13 +165,19 @@ mod tests {
 
     #[test]
     fn months_and_dates() {
-        let p = PeriodSpec::from_flags(Some("2026-10"), None, None).unwrap().resolve(Tz::UTC, None);
+        let p = PeriodSpec::from_flags(Some("2026-10"), None, None)
+            .unwrap()
+            .resolve(Tz::UTC, None);
         assert_eq!(p.start.to_rfc3339(), "2026-10-01T00:00:00+00:00");
         assert_eq!(p.end.to_rfc3339(), "2026-11-01T00:00:00+00:00");
-        let p = PeriodSpec::from_flags(None, Some("2026-10-01"), Some("2026-10-15")).unwrap().resolve(Tz::UTC, None);
+        let p = PeriodSpec::from_flags(None, Some("2026-10-01"), Some("2026-10-15"))
+            .unwrap()
+            .resolve(Tz::UTC, None);
         assert_eq!(p.end.to_rfc3339(), "2026-10-16T00:00:00+00:00");
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        let p = PeriodSpec::from_flags(Some("2026-10"), None, None).unwrap().resolve(berlin, None);
+        let p = PeriodSpec::from_flags(Some("2026-10"), None, None)
+            .unwrap()
+            .resolve(berlin, None);
         assert_eq!(p.start.to_rfc3339(), "2026-09-30T22:00:00+00:00");
         assert_eq!(p.end.to_rfc3339(), "2026-10-31T23:00:00+00:00");
         assert!(PeriodSpec::from_flags(Some("2026-13"), None, None).is_err());

@@ -51,7 +51,9 @@ impl Provider {
         Some(match lower.as_str() {
             "openai" => Provider::OpenAI,
             "anthropic" | "claude" => Provider::Anthropic,
-            "google" | "gemini" | "vertex" | "vertex_ai" | "vertexai" | "google-vertex" => Provider::Google,
+            "google" | "gemini" | "vertex" | "vertex_ai" | "vertexai" | "google-vertex" => {
+                Provider::Google
+            }
             "bedrock" | "aws" | "aws-bedrock" | "amazon-bedrock" => Provider::Bedrock,
             "azure" | "azure_openai" | "azure-openai" => Provider::Azure,
             "openrouter" => Provider::OpenRouter,

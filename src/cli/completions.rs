@@ -8,7 +8,9 @@ use crate::error::Result;
 
 /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Example:\n  aispend completions bash > ~/.local/share/bash-completion/completions/aispend")]
+#[command(
+    after_help = "Example:\n  aispend completions bash > ~/.local/share/bash-completion/completions/aispend"
+)]
 pub struct Args {
     /// The shell
     #[arg(value_enum)]

@@ -48,7 +48,10 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     super::check_paths(&args.paths)?;
-    let options = ReadOptions { source: source_by_name(args.source.as_deref())?, skip_invalid: args.skip_invalid };
+    let options = ReadOptions {
+        source: source_by_name(args.source.as_deref())?,
+        skip_invalid: args.skip_invalid,
+    };
     let mut ledger = ctx.open_ledger()?;
     let mut lines: Vec<FileSummary> = Vec::new();
     let summary = ledger.write(!args.dry_run, |writer| {
@@ -61,7 +64,9 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         ctx.detail(format_args!("{path}: not a recognised usage file, skipped"));
     }
     if summary.files.is_empty() {
-        return Err(Error::usage("no usage files found in the given PATHs (see `aispend sources` for the formats read)"));
+        return Err(Error::usage(
+            "no usage files found in the given PATHs (see `aispend sources` for the formats read)",
+        ));
     }
     if !ctx.global.quiet {
         let verb = if args.dry_run { "would add" } else { "added" };
@@ -76,7 +81,11 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
                 count_human(f.duplicates + f.replaced)
             )?;
             if f.replaced > 0 {
-                write!(out, " ({} merged into a larger copy)", count_human(f.replaced))?;
+                write!(
+                    out,
+                    " ({} merged into a larger copy)",
+                    count_human(f.replaced)
+                )?;
             }
             writeln!(out, ", {} skipped", count_human(f.skipped))?;
             if let Some(first) = &f.first_skipped {
@@ -97,7 +106,11 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             )?;
         }
         if args.dry_run {
-            writeln!(out, "dry run: nothing was written to {}", ledger.path().display())?;
+            writeln!(
+                out,
+                "dry run: nothing was written to {}",
+                ledger.path().display()
+            )?;
         }
     }
     Ok(0)

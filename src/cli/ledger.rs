@@ -26,15 +26,30 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
             writeln!(out, "records:  {}", count_human(s.records))?;
             writeln!(out, "requests: {}", count_human(s.requests))?;
             if let (Some(a), Some(b)) = (s.first, s.last) {
-                writeln!(out, "from:     {}", a.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))?;
-                writeln!(out, "to:       {}", b.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))?;
+                writeln!(
+                    out,
+                    "from:     {}",
+                    a.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )?;
+                writeln!(
+                    out,
+                    "to:       {}",
+                    b.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )?;
             }
             if !s.by_source.is_empty() {
                 let mut table = Table::new();
-                table.load_preset(presets::UTF8_FULL_CONDENSED).force_no_tty();
+                table
+                    .load_preset(presets::UTF8_FULL_CONDENSED)
+                    .force_no_tty();
                 table.set_header(["source", "provider", "records", "requests"]);
                 for (source, provider, records, requests) in &s.by_source {
-                    table.add_row([source.clone(), provider.clone(), count_human(*records), count_human(*requests)]);
+                    table.add_row([
+                        source.clone(),
+                        provider.clone(),
+                        count_human(*records),
+                        count_human(*requests),
+                    ]);
                 }
                 writeln!(out, "{table}")?;
             }

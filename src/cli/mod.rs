@@ -20,7 +20,8 @@ pub mod report;
 pub mod sources;
 pub mod usage;
 
-const ABOUT: &str = "AI spend cost intelligence: import provider usage, price it exactly, report it";
+const ABOUT: &str =
+    "AI spend cost intelligence: import provider usage, price it exactly, report it";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -92,7 +93,11 @@ pub struct Context {
 impl Context {
     pub fn new(global: GlobalArgs) -> Result<Context> {
         let config = Config::load(global.config.as_deref())?;
-        Ok(Context { global, config, stdout_is_tty: std::io::stdout().is_terminal() })
+        Ok(Context {
+            global,
+            config,
+            stdout_is_tty: std::io::stdout().is_terminal(),
+        })
     }
 
     /// The ledger path (SPEC "The ledger": flag, env, config, platform data directory).
@@ -110,7 +115,9 @@ impl Context {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(dirs::data_dir)
-            .ok_or_else(|| Error::usage("cannot find a data directory for the ledger: pass --ledger PATH"))?;
+            .ok_or_else(|| {
+                Error::usage("cannot find a data directory for the ledger: pass --ledger PATH")
+            })?;
         Ok(data.join("aispend").join("ledger.db"))
     }
 
@@ -131,7 +138,9 @@ impl Context {
         match self.global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => self.stdout_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            ColorChoice::Auto => {
+                self.stdout_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
         }
     }
 
@@ -141,7 +150,10 @@ impl Context {
         } else {
             None
         };
-        Style { color: self.color(), width }
+        Style {
+            color: self.color(),
+            width,
+        }
     }
 
     /// A note for the user on standard error (suppressed by `--quiet`).
@@ -160,9 +172,10 @@ impl Context {
 }
 
 fn terminal_width() -> Option<u16> {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).or_else(|| {
-        comfy_table::Table::new().width()
-    })
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .or_else(|| comfy_table::Table::new().width())
 }
 
 /// Buffered standard output. Write errors propagate as `Error::Output`; a closed pipe is turned into a
@@ -191,7 +204,10 @@ pub fn run(cli: Cli) -> Result<i32> {
 pub fn check_paths(paths: &[PathBuf]) -> Result<()> {
     for p in paths {
         if p.as_os_str() != "-" && !Path::new(p).exists() {
-            return Err(Error::usage(format!("{}: no such file or directory", p.display())));
+            return Err(Error::usage(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
         }
     }
     Ok(())

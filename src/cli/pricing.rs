@@ -9,7 +9,9 @@ use super::usage::{feed, InputArgs};
 use super::Context;
 use crate::error::{Error, Result};
 use crate::period::PeriodSpec;
-use crate::pricing::{MatchKind, ModelPrice, PriceBook, PricePeriod, RateClass, Rates, Tier, TierPrice};
+use crate::pricing::{
+    MatchKind, ModelPrice, PriceBook, PricePeriod, RateClass, Rates, Tier, TierPrice,
+};
 use crate::report::render::{count_human, money_exact};
 use crate::report::{Aggregator, Dim, ReportQuery};
 
@@ -26,7 +28,9 @@ pub enum Command {
         format: ListFormat,
     },
     /// Show how a model name resolves and every price period of its entry
-    #[command(after_help = "Example:\n  aispend pricing show us.anthropic.claude-sonnet-4-5-20250929-v1:0")]
+    #[command(
+        after_help = "Example:\n  aispend pricing show us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    )]
     Show {
         /// A model name as logs report it (snapshots, provider prefixes, Bedrock and Vertex ids work)
         model: String,
@@ -58,17 +62,29 @@ fn rate(r: &Rates, class: RateClass) -> String {
 }
 
 fn tiers_of(p: &PricePeriod) -> String {
-    let mut names: Vec<&str> = Tier::ALL.iter().filter(|t| p.tier(**t).is_some()).map(|t| t.key()).collect();
+    let mut names: Vec<&str> = Tier::ALL
+        .iter()
+        .filter(|t| p.tier(**t).is_some())
+        .map(|t| t.key())
+        .collect();
     if p.long_context.is_some() {
         names.push("long-context");
     }
     names.join(", ")
 }
 
-fn list(book: &PriceBook, provider: Option<&str>, format: ListFormat, out: &mut dyn Write) -> Result<i32> {
+fn list(
+    book: &PriceBook,
+    provider: Option<&str>,
+    format: ListFormat,
+    out: &mut dyn Write,
+) -> Result<i32> {
     let today = Utc::now().date_naive();
-    let models: Vec<&ModelPrice> =
-        book.models().iter().filter(|m| provider.is_none_or(|p| m.provider.eq_ignore_ascii_case(p))).collect();
+    let models: Vec<&ModelPrice> = book
+        .models()
+        .iter()
+        .filter(|m| provider.is_none_or(|p| m.provider.eq_ignore_ascii_case(p)))
+        .collect();
     if format == ListFormat::Json {
         let rows: Vec<serde_json::Value> = models
             .iter()
@@ -93,8 +109,20 @@ fn list(book: &PriceBook, provider: Option<&str>, format: ListFormat, out: &mut 
         return Ok(0);
     }
     let mut table = Table::new();
-    table.load_preset(presets::UTF8_FULL_CONDENSED).force_no_tty();
-    table.set_header(["provider", "model", "since", "input", "cache read", "write 5m", "write 1h", "output", "tiers"]);
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .force_no_tty();
+    table.set_header([
+        "provider",
+        "model",
+        "since",
+        "input",
+        "cache read",
+        "write 5m",
+        "write 1h",
+        "output",
+        "tiers",
+    ]);
     for m in models {
         let p = m.period_at(today);
         table.add_row([
@@ -109,7 +137,10 @@ fn list(book: &PriceBook, provider: Option<&str>, format: ListFormat, out: &mut 
             tiers_of(p),
         ]);
     }
-    writeln!(out, "Rates in USD per million tokens, in force today ({today}).")?;
+    writeln!(
+        out,
+        "Rates in USD per million tokens, in force today ({today})."
+    )?;
     writeln!(out, "{table}")?;
     Ok(0)
 }
@@ -128,7 +159,11 @@ fn show(book: &PriceBook, name: &str, out: &mut dyn Write) -> Result<i32> {
         MatchKind::Pattern(p) => format!("the pattern '{p}'"),
         MatchKind::Snapshot => format!("'{}' with its snapshot suffix removed", m.normalized),
     };
-    writeln!(out, "{name} → {} ({}), matched by {how}", model.id, model.provider)?;
+    writeln!(
+        out,
+        "{name} → {} ({}), matched by {how}",
+        model.id, model.provider
+    )?;
     if !model.names.is_empty() {
         writeln!(out, "also answers to: {}", model.names.join(", "))?;
     }
@@ -137,17 +172,42 @@ fn show(book: &PriceBook, name: &str, out: &mut dyn Write) -> Result<i32> {
     }
     writeln!(out, "from: {}", model.origin)?;
     for (i, p) in model.periods.iter().enumerate() {
-        let until = model.periods.get(i + 1).map(|n| n.effective.pred_opt().unwrap_or(n.effective));
-        writeln!(out, "\nprices from {}{} (USD per 1M tokens; web_search per 1k):", p.effective, until.map(|u: NaiveDate| format!(" to {u}")).unwrap_or_default())?;
+        let until = model
+            .periods
+            .get(i + 1)
+            .map(|n| n.effective.pred_opt().unwrap_or(n.effective));
+        writeln!(
+            out,
+            "\nprices from {}{} (USD per 1M tokens; web_search per 1k):",
+            p.effective,
+            until
+                .map(|u: NaiveDate| format!(" to {u}"))
+                .unwrap_or_default()
+        )?;
         write_rates(out, "  standard", &p.rates)?;
         if let Some(lc) = &p.long_context {
-            write_rates(out, &format!("  long context (whole request above {} input tokens)", count_human(lc.threshold)), &lc.rates)?;
+            write_rates(
+                out,
+                &format!(
+                    "  long context (whole request above {} input tokens)",
+                    count_human(lc.threshold)
+                ),
+                &lc.rates,
+            )?;
         }
         for tier in Tier::ALL {
             match p.tier(tier) {
                 None => {}
-                Some(TierPrice::Multiplier(f)) => writeln!(out, "  {}: {} × the rates above", tier.key(), money_exact(*f))?,
-                Some(TierPrice::Rates { rates, long_context }) => {
+                Some(TierPrice::Multiplier(f)) => writeln!(
+                    out,
+                    "  {}: {} × the rates above",
+                    tier.key(),
+                    money_exact(*f)
+                )?,
+                Some(TierPrice::Rates {
+                    rates,
+                    long_context,
+                }) => {
                     write_rates(out, &format!("  {}", tier.key()), rates)?;
                     if let Some(lc) = long_context {
                         write_rates(out, &format!("  {} long context", tier.key()), lc)?;
@@ -160,8 +220,10 @@ fn show(book: &PriceBook, name: &str, out: &mut dyn Write) -> Result<i32> {
 }
 
 fn write_rates(out: &mut dyn Write, label: &str, r: &Rates) -> std::io::Result<()> {
-    let parts: Vec<String> =
-        RateClass::ALL.iter().filter_map(|c| r.get(*c).map(|v| format!("{} {}", c.key(), money_exact(v)))).collect();
+    let parts: Vec<String> = RateClass::ALL
+        .iter()
+        .filter_map(|c| r.get(*c).map(|v| format!("{} {}", c.key(), money_exact(v))))
+        .collect();
     writeln!(out, "{label}: {}", parts.join(", "))
 }
 
@@ -170,8 +232,20 @@ fn missing(ctx: &Context, book: &PriceBook, input: &InputArgs, out: &mut dyn Wri
         since: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN),
         until: NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or(NaiveDate::MAX),
     };
-    let query = ReportQuery { group_by: vec![Dim::Provider], filters: vec![], period: all_time, tz: chrono_tz::Tz::UTC, top: None };
-    let mut agg = Aggregator::new(&query, &ctx.config.teams, book, !input.paths.is_empty(), None);
+    let query = ReportQuery {
+        group_by: vec![Dim::Provider],
+        filters: vec![],
+        period: all_time,
+        tz: chrono_tz::Tz::UTC,
+        top: None,
+    };
+    let mut agg = Aggregator::new(
+        &query,
+        &ctx.config.teams,
+        book,
+        !input.paths.is_empty(),
+        None,
+    );
     feed(ctx, input, &mut agg)?;
     let report = agg.finish();
     if report.unpriced.is_empty() {
@@ -179,8 +253,17 @@ fn missing(ctx: &Context, book: &PriceBook, input: &InputArgs, out: &mut dyn Wri
         return Ok(0);
     }
     let mut table = Table::new();
-    table.load_preset(presets::UTF8_FULL_CONDENSED).force_no_tty();
-    table.set_header(["provider", "model", "requests", "input tokens", "output tokens", "why"]);
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .force_no_tty();
+    table.set_header([
+        "provider",
+        "model",
+        "requests",
+        "input tokens",
+        "output tokens",
+        "why",
+    ]);
     for u in &report.unpriced {
         let t = &u.totals;
         table.add_row([
@@ -193,6 +276,9 @@ fn missing(ctx: &Context, book: &PriceBook, input: &InputArgs, out: &mut dyn Wri
         ]);
     }
     writeln!(out, "{table}")?;
-    writeln!(out, "Add prices in a TOML file (format: pricing/README.md) and pass it with --pricing FILE.")?;
+    writeln!(
+        out,
+        "Add prices in a TOML file (format: pricing/README.md) and pass it with --pricing FILE."
+    )?;
     Ok(0)
 }

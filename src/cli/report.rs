@@ -54,12 +54,28 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let (period, tz) = args.period.spec()?;
-    let mut filters = args.filters.iter().map(|f| Filter::parse(f)).collect::<Result<Vec<_>>>()?;
+    let mut filters = args
+        .filters
+        .iter()
+        .map(|f| Filter::parse(f))
+        .collect::<Result<Vec<_>>>()?;
     filters.sort_by_key(|f| f.dim.name());
-    let query = ReportQuery { group_by: Dim::parse_list(&args.by)?, filters, period, tz, top: args.top };
+    let query = ReportQuery {
+        group_by: Dim::parse_list(&args.by)?,
+        filters,
+        period,
+        tz,
+        top: args.top,
+    };
     let book = ctx.price_book()?;
     let newest = ledger_newest(ctx, &args.input, &query.period)?;
-    let mut agg = Aggregator::new(&query, &ctx.config.teams, &book, !args.input.paths.is_empty(), newest);
+    let mut agg = Aggregator::new(
+        &query,
+        &ctx.config.teams,
+        &book,
+        !args.input.paths.is_empty(),
+        newest,
+    );
     feed(ctx, &args.input, &mut agg)?;
     let report = agg.finish();
     let format = args.format.unwrap_or(Format::Table);

@@ -11,7 +11,10 @@ use crate::sources;
 pub struct Args {}
 
 pub fn run(_ctx: &Context, _args: Args, out: &mut dyn Write) -> Result<i32> {
-    writeln!(out, "Formats are detected from file content; force one with --source NAME.\n")?;
+    writeln!(
+        out,
+        "Formats are detected from file content; force one with --source NAME.\n"
+    )?;
     for s in sources::all() {
         writeln!(out, "{}", s.name())?;
         writeln!(out, "  reads:    {}", s.reads())?;

@@ -28,7 +28,10 @@ pub struct InputArgs {
 
 impl InputArgs {
     pub fn read_options(&self) -> Result<ReadOptions> {
-        Ok(ReadOptions { source: source_by_name(self.source.as_deref())?, skip_invalid: self.skip_invalid })
+        Ok(ReadOptions {
+            source: source_by_name(self.source.as_deref())?,
+            skip_invalid: self.skip_invalid,
+        })
     }
 }
 
@@ -37,7 +40,10 @@ pub fn source_by_name(name: Option<&str>) -> Result<Option<&'static dyn Source>>
         None => Ok(None),
         Some(n) => sources::by_name(n).map(Some).ok_or_else(|| {
             let names: Vec<&str> = sources::all().iter().map(|s| s.name()).collect();
-            Error::usage(format!("unknown source '{n}': expected one of {}", names.join(", ")))
+            Error::usage(format!(
+                "unknown source '{n}': expected one of {}",
+                names.join(", ")
+            ))
         }),
     }
 }
@@ -61,7 +67,11 @@ pub struct PeriodArgs {
 
 impl PeriodArgs {
     pub fn spec(&self) -> Result<(PeriodSpec, Tz)> {
-        let spec = PeriodSpec::from_flags(self.month.as_deref(), self.since.as_deref(), self.until.as_deref())?;
+        let spec = PeriodSpec::from_flags(
+            self.month.as_deref(),
+            self.since.as_deref(),
+            self.until.as_deref(),
+        )?;
         Ok((spec, parse_timezone(&self.timezone)?))
     }
 }
@@ -71,7 +81,9 @@ impl PeriodArgs {
 pub fn feed(ctx: &Context, input: &InputArgs, agg: &mut Aggregator<'_>) -> Result<()> {
     if input.paths.is_empty() {
         if input.source.is_some() || input.skip_invalid {
-            return Err(Error::usage("--source and --skip-invalid apply to PATHs; none were given"));
+            return Err(Error::usage(
+                "--source and --skip-invalid apply to PATHs; none were given",
+            ));
         }
         let ledger = ctx.open_existing_ledger()?;
         let range = agg.fixed_period().map(|p| (p.start, p.end));
@@ -85,7 +97,13 @@ pub fn feed(ctx: &Context, input: &InputArgs, agg: &mut Aggregator<'_>) -> Resul
 pub fn read_paths(ctx: &Context, input: &InputArgs, sink: &mut dyn RecordSink) -> Result<()> {
     super::check_paths(&input.paths)?;
     let summary = read_inputs(&input.paths, input.read_options()?, sink, &mut |f| {
-        ctx.detail(format_args!("{}: {} ({} records, {} bytes)", f.path, f.source, f.added + f.duplicates + f.replaced, f.bytes));
+        ctx.detail(format_args!(
+            "{}: {} ({} records, {} bytes)",
+            f.path,
+            f.source,
+            f.added + f.duplicates + f.replaced,
+            f.bytes
+        ));
         if f.skipped > 0 {
             ctx.note(format_args!(
                 "warning: {}: skipped {} invalid record(s); first: {}",
@@ -110,7 +128,11 @@ pub fn uses_ledger(input: &InputArgs) -> bool {
 }
 
 /// The newest record's time in the ledger, when the period depends on it.
-pub fn ledger_newest(ctx: &Context, input: &InputArgs, spec: &PeriodSpec) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+pub fn ledger_newest(
+    ctx: &Context,
+    input: &InputArgs,
+    spec: &PeriodSpec,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
     if !uses_ledger(input) || spec.is_fixed() {
         return Ok(None);
     }

@@ -46,7 +46,10 @@ impl Ledger {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         let conn = Connection::open(path).map_err(|e| ledger_error(path, e))?;
-        let ledger = Ledger { conn, path: path.to_path_buf() };
+        let ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+        };
         ledger.configure()?;
         schema::migrate(&ledger.conn).map_err(|e| ledger_error(path, e))?;
         Ok(ledger)
@@ -64,9 +67,13 @@ impl Ledger {
     }
 
     fn configure(&self) -> Result<()> {
-        self.conn.busy_timeout(Duration::from_secs(60)).map_err(|e| self.error(e))?;
         self.conn
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .busy_timeout(Duration::from_secs(60))
+            .map_err(|e| self.error(e))?;
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
             .map_err(|e| self.error(e))
     }
 
@@ -80,13 +87,20 @@ impl Ledger {
 
     /// Runs `f` with a writer inside one transaction: committed when `f` succeeds (and `commit` is true),
     /// rolled back otherwise.
-    pub fn write<T>(&mut self, commit: bool, f: impl FnOnce(&mut LedgerWriter<'_>) -> Result<T>) -> Result<T> {
+    pub fn write<T>(
+        &mut self,
+        commit: bool,
+        f: impl FnOnce(&mut LedgerWriter<'_>) -> Result<T>,
+    ) -> Result<T> {
         let path = self.path.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| ledger_error(&path, e))?;
-        let mut writer = LedgerWriter { tx, path: path.clone() };
+        let mut writer = LedgerWriter {
+            tx,
+            path: path.clone(),
+        };
         let value = f(&mut writer)?;
         if commit {
             writer.tx.commit().map_err(|e| ledger_error(&path, e))?;
@@ -113,7 +127,10 @@ impl Ledger {
             Some((a, b)) => (a.timestamp_millis(), b.timestamp_millis()),
             None => (i64::MIN, i64::MAX),
         };
-        let sql = format!("SELECT {} FROM records WHERE start_ms >= ?1 AND start_ms < ?2 ORDER BY start_ms", schema::COLUMNS);
+        let sql = format!(
+            "SELECT {} FROM records WHERE start_ms >= ?1 AND start_ms < ?2 ORDER BY start_ms",
+            schema::COLUMNS
+        );
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.error(e))?;
         let mut rows = stmt.query(params![lo, hi]).map_err(|e| self.error(e))?;
         let mut files: BTreeMap<String, Arc<str>> = BTreeMap::new();
@@ -125,12 +142,17 @@ impl Ledger {
     }
 
     pub fn stats(&self) -> Result<LedgerStats> {
-        let mut stats = LedgerStats { schema_version: schema::version(&self.conn).map_err(|e| self.error(e))?, ..Default::default() };
+        let mut stats = LedgerStats {
+            schema_version: schema::version(&self.conn).map_err(|e| self.error(e))?,
+            ..Default::default()
+        };
         let (records, requests, first, last): (i64, Option<i64>, Option<i64>, Option<i64>) = self
             .conn
-            .query_row("SELECT count(*), sum(requests), min(start_ms), max(start_ms) FROM records", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
+            .query_row(
+                "SELECT count(*), sum(requests), min(start_ms), max(start_ms) FROM records",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
             .map_err(|e| self.error(e))?;
         stats.records = records as u64;
         stats.requests = requests.unwrap_or(0) as u64;
@@ -141,7 +163,14 @@ impl Ledger {
             .prepare("SELECT source, provider, count(*), sum(requests) FROM records GROUP BY source, provider ORDER BY source, provider")
             .map_err(|e| self.error(e))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64)))
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get::<_, i64>(2)? as u64,
+                    r.get::<_, i64>(3)? as u64,
+                ))
+            })
             .map_err(|e| self.error(e))?;
         for row in rows {
             stats.by_source.push(row.map_err(|e| self.error(e))?);
@@ -152,7 +181,10 @@ impl Ledger {
 }
 
 fn ledger_error(path: &Path, e: rusqlite::Error) -> Error {
-    Error::Ledger { path: path.display().to_string(), message: e.to_string() }
+    Error::Ledger {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// Writes records inside an import's transaction.
@@ -168,7 +200,10 @@ impl RecordSink for LedgerWriter<'_> {
         let tags = if r.tags.is_empty() {
             None
         } else {
-            Some(serde_json::to_string(&r.tags).map_err(|e| Error::Ledger { path: path.display().to_string(), message: e.to_string() })?)
+            Some(serde_json::to_string(&r.tags).map_err(|e| Error::Ledger {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?)
         };
         let t = &r.tokens;
         let weight = r.dedup_weight() as i64;
@@ -226,18 +261,26 @@ impl RecordSink for LedgerWriter<'_> {
     }
 }
 
-fn record_from_row(row: &Row<'_>, files: &mut BTreeMap<String, Arc<str>>) -> rusqlite::Result<UsageRecord> {
+fn record_from_row(
+    row: &Row<'_>,
+    files: &mut BTreeMap<String, Arc<str>>,
+) -> rusqlite::Result<UsageRecord> {
     let ms = |v: i64| Utc.timestamp_millis_opt(v).single().unwrap_or_default();
     let u = |i: usize| -> rusqlite::Result<u64> { Ok(row.get::<_, i64>(i)?.max(0) as u64) };
     let source: String = row.get(1)?;
     let provider: String = row.get(2)?;
     let tags: Option<String> = row.get(15)?;
     let file: String = row.get(35)?;
-    let file = files.entry(file).or_insert_with_key(|k| Arc::from(k.as_str())).clone();
+    let file = files
+        .entry(file)
+        .or_insert_with_key(|k| Arc::from(k.as_str()))
+        .clone();
     let reported: Option<String> = row.get(30)?;
     Ok(UsageRecord {
         id: row.get(0)?,
-        source: crate::sources::by_name(&source).map(|s| s.name()).unwrap_or("other"),
+        source: crate::sources::by_name(&source)
+            .map(|s| s.name())
+            .unwrap_or("other"),
         provider: Provider::parse(&provider).unwrap_or(Provider::Other),
         model: row.get(3)?,
         start: ms(row.get(4)?),
@@ -251,7 +294,9 @@ fn record_from_row(row: &Row<'_>, files: &mut BTreeMap<String, Arc<str>>) -> rus
         user: row.get(12)?,
         api_key: row.get(13)?,
         workspace: row.get(14)?,
-        tags: tags.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+        tags: tags
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default(),
         tokens: TokenCounts {
             input: u(16)?,
             cache_read: u(17)?,

@@ -6,7 +6,9 @@
 //! another's price.
 
 /// Region prefixes of Bedrock cross-region inference profiles.
-const REGION_PREFIXES: &[&str] = &["us-gov.", "us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "ap."];
+const REGION_PREFIXES: &[&str] = &[
+    "us-gov.", "us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "ap.",
+];
 /// Vendor prefixes of Bedrock model ids.
 const VENDOR_PREFIXES: &[&str] = &[
     "anthropic.",
@@ -79,7 +81,13 @@ pub fn strip_snapshot(name: &str) -> Option<&str> {
     // -YYYY-MM-DD
     if bytes.len() > 11 {
         let tail = &bytes[bytes.len() - 11..];
-        if tail[0] == b'-' && digits(&tail[1..5]) && tail[5] == b'-' && digits(&tail[6..8]) && tail[8] == b'-' && digits(&tail[9..]) {
+        if tail[0] == b'-'
+            && digits(&tail[1..5])
+            && tail[5] == b'-'
+            && digits(&tail[6..8])
+            && tail[8] == b'-'
+            && digits(&tail[9..])
+        {
             return Some(&name[..name.len() - 11]);
         }
     }
@@ -133,7 +141,10 @@ mod tests {
     #[test]
     fn strips_snapshot_dates_only() {
         assert_eq!(strip_snapshot("gpt-4o-2024-08-06"), Some("gpt-4o"));
-        assert_eq!(strip_snapshot("claude-sonnet-4-5-20250929"), Some("claude-sonnet-4-5"));
+        assert_eq!(
+            strip_snapshot("claude-sonnet-4-5-20250929"),
+            Some("claude-sonnet-4-5")
+        );
         assert_eq!(strip_snapshot("gemini-1.5-pro-002"), Some("gemini-1.5-pro"));
         assert_eq!(strip_snapshot("gpt-4o"), None);
         assert_eq!(strip_snapshot("claude-3-5-sonnet"), None);

@@ -96,7 +96,11 @@ impl Rates {
     /// Fills cache classes from the input rate by the file's `[derive]` factors.
     fn derived(mut self, derive: &Rates) -> Rates {
         if let Some(input) = self.get(RateClass::Input) {
-            for class in [RateClass::CacheRead, RateClass::CacheWrite5m, RateClass::CacheWrite1h] {
+            for class in [
+                RateClass::CacheRead,
+                RateClass::CacheWrite5m,
+                RateClass::CacheWrite1h,
+            ] {
                 if let (None, Some(f)) = (self.get(class), derive.get(class)) {
                     self.set(class, input * f);
                 }
@@ -130,7 +134,10 @@ impl Tier {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TierPrice {
     Multiplier(Decimal),
-    Rates { rates: Rates, long_context: Option<Rates> },
+    Rates {
+        rates: Box<Rates>,
+        long_context: Option<Box<Rates>>,
+    },
 }
 
 /// The whole-request long-context tier.
@@ -208,8 +215,12 @@ struct ModelSpec {
 
 /// Parses and validates one price table file. `origin` names it in errors.
 pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
-    let err = |message: String| Error::Config { file: origin.to_string(), message };
-    let spec: FileSpec = toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+    let err = |message: String| Error::Config {
+        file: origin.to_string(),
+        message,
+    };
+    let spec: FileSpec =
+        toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
     let _ = (&spec.reviewed, &spec.source);
     let derive = match &spec.derive {
         Some(t) => rates_from(t, &[], "[derive]").map_err(err)?,
@@ -231,7 +242,9 @@ pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
         }
         for pair in periods.windows(2) {
             if pair[0].effective >= pair[1].effective {
-                return Err(err(format!("{ctx}: price periods must be in ascending `effective` order")));
+                return Err(err(format!(
+                    "{ctx}: price periods must be in ascending `effective` order"
+                )));
             }
         }
         models.push(ModelPrice {
@@ -249,9 +262,14 @@ pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
 
 const PERIOD_KEYS: &[&str] = &["effective", "long_context", "batch", "flex", "priority"];
 
-fn period_from(table: &Table, derive: &Rates, ctx: &str) -> std::result::Result<PricePeriod, String> {
+fn period_from(
+    table: &Table,
+    derive: &Rates,
+    ctx: &str,
+) -> std::result::Result<PricePeriod, String> {
     let effective = match table.get("effective") {
-        Some(v) => date_from(v).ok_or_else(|| format!("{ctx}: `effective` must be a date like \"2025-06-10\""))?,
+        Some(v) => date_from(v)
+            .ok_or_else(|| format!("{ctx}: `effective` must be a date like \"2025-06-10\""))?,
         None => return Err(format!("{ctx}: missing `effective` date")),
     };
     let base = rates_from(table, PERIOD_KEYS, ctx)?;
@@ -265,16 +283,25 @@ fn period_from(table: &Table, derive: &Rates, ctx: &str) -> std::result::Result<
             let ctx = format!("{ctx}, long_context");
             let threshold = match t.get("threshold") {
                 Some(Value::Integer(n)) if *n > 0 => *n as u64,
-                _ => return Err(format!("{ctx}: needs `threshold`, a positive number of input tokens")),
+                _ => {
+                    return Err(format!(
+                        "{ctx}: needs `threshold`, a positive number of input tokens"
+                    ))
+                }
             };
             let lc = rates_from(t, &["threshold"], &ctx)?;
-            Some(LongContext { threshold, rates: lc.derived(derive).or(&rates) })
+            Some(LongContext {
+                threshold,
+                rates: lc.derived(derive).or(&rates),
+            })
         }
         Some(_) => return Err(format!("{ctx}: `long_context` must be a table")),
     };
     let mut tiers: [Option<TierPrice>; 3] = Default::default();
     for tier in Tier::ALL {
-        let Some(v) = table.get(tier.key()) else { continue };
+        let Some(v) = table.get(tier.key()) else {
+            continue;
+        };
         let ctx = format!("{ctx}, tier {}", tier.key());
         tiers[tier as usize] = Some(match v {
             Value::String(s) => TierPrice::Multiplier(
@@ -288,15 +315,29 @@ fn period_from(table: &Table, derive: &Rates, ctx: &str) -> std::result::Result<
                 let own = own.derived(derive);
                 let lc = match t.get("long_context") {
                     None => None,
-                    Some(Value::Table(lt)) => Some(rates_from(lt, &[], &ctx)?.derived(derive).or(&own)),
+                    Some(Value::Table(lt)) => {
+                        Some(rates_from(lt, &[], &ctx)?.derived(derive).or(&own))
+                    }
                     Some(_) => return Err(format!("{ctx}: `long_context` must be a table")),
                 };
-                TierPrice::Rates { rates: own, long_context: lc }
+                TierPrice::Rates {
+                    rates: Box::new(own),
+                    long_context: lc.map(Box::new),
+                }
             }
-            _ => return Err(format!("{ctx}: a tier is a multiplier string (\"0.5\") or a table of rates")),
+            _ => {
+                return Err(format!(
+                    "{ctx}: a tier is a multiplier string (\"0.5\") or a table of rates"
+                ))
+            }
         });
     }
-    Ok(PricePeriod { effective, rates, long_context, tiers })
+    Ok(PricePeriod {
+        effective,
+        rates,
+        long_context,
+        tiers,
+    })
 }
 
 fn rates_from(table: &Table, extra: &[&str], ctx: &str) -> std::result::Result<Rates, String> {
@@ -306,14 +347,23 @@ fn rates_from(table: &Table, extra: &[&str], ctx: &str) -> std::result::Result<R
             continue;
         }
         let class = RateClass::from_key(key).ok_or_else(|| {
-            let known: Vec<&str> = RateClass::ALL.iter().map(|c| c.key()).chain(extra.iter().copied()).collect();
-            format!("{ctx}: unknown key `{key}` (expected one of: {})", known.join(", "))
+            let known: Vec<&str> = RateClass::ALL
+                .iter()
+                .map(|c| c.key())
+                .chain(extra.iter().copied())
+                .collect();
+            format!(
+                "{ctx}: unknown key `{key}` (expected one of: {})",
+                known.join(", ")
+            )
         })?;
         let rate = match value {
             Value::String(s) => parse_rate(s),
             _ => None,
         }
-        .ok_or_else(|| format!("{ctx}: `{key}` must be a decimal string such as \"2.50\", not {value}"))?;
+        .ok_or_else(|| {
+            format!("{ctx}: `{key}` must be a decimal string such as \"2.50\", not {value}")
+        })?;
         rates.set(class, rate);
     }
     Ok(rates)
@@ -377,9 +427,15 @@ long_context = { threshold = 200000, input = "6", output = "22.5" }
     #[test]
     fn rejects_floats_unknown_keys_and_disorder() {
         let e = parse_table(&SAMPLE.replace("input = \"3\"", "input = 3.0"), "t.toml").unwrap_err();
-        assert!(e.to_string().contains("`input` must be a decimal string"), "{e}");
-        let e = parse_table(&SAMPLE.replace("output = \"15\"", "output = \"15\"\ncached = \"1\""), "t.toml")
-            .unwrap_err();
+        assert!(
+            e.to_string().contains("`input` must be a decimal string"),
+            "{e}"
+        );
+        let e = parse_table(
+            &SAMPLE.replace("output = \"15\"", "output = \"15\"\ncached = \"1\""),
+            "t.toml",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("unknown key `cached`"), "{e}");
         let two = format!("{SAMPLE}\n[[model.price]]\neffective = \"2024-01-01\"\ninput = \"1\"\noutput = \"2\"\n");
         let e = parse_table(&two, "t.toml").unwrap_err();
@@ -403,8 +459,17 @@ output = "8"
 "#;
         let m = &parse_table(text, "t.toml").unwrap()[0];
         let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        assert_eq!(m.period_at(d("2025-06-09")).rates.get(RateClass::Input), Some(dec!(10)));
-        assert_eq!(m.period_at(d("2025-06-10")).rates.get(RateClass::Input), Some(dec!(2)));
-        assert_eq!(m.period_at(d("2020-01-01")).rates.get(RateClass::Input), Some(dec!(10)));
+        assert_eq!(
+            m.period_at(d("2025-06-09")).rates.get(RateClass::Input),
+            Some(dec!(10))
+        );
+        assert_eq!(
+            m.period_at(d("2025-06-10")).rates.get(RateClass::Input),
+            Some(dec!(2))
+        );
+        assert_eq!(
+            m.period_at(d("2020-01-01")).rates.get(RateClass::Input),
+            Some(dec!(10))
+        );
     }
 }

@@ -113,17 +113,19 @@ impl<'a> Aggregator<'a> {
         let priced = self.pricer.price(r);
         let book = self.pricer.book();
         let model: &str = match &priced {
-            Priced::Cost { model, .. } | Priced::Unpriced { model: Some(model), .. } => &book.model(*model).id,
+            Priced::Cost { model, .. }
+            | Priced::Unpriced {
+                model: Some(model), ..
+            } => &book.model(*model).id,
             Priced::Unpriced { model: None, .. } => &r.model,
         };
         let tz = self.query.tz;
         for dim_filters in self.query.filters.chunk_by(|a, b| a.dim == b.dim) {
             let value = dim_filters[0].dim.value(r, team, model, tz);
             let also_reported = dim_filters[0].dim == Dim::Model;
-            if !dim_filters
-                .iter()
-                .any(|f| f.pattern.matches(&value) || (also_reported && f.pattern.matches(&r.model)))
-            {
+            if !dim_filters.iter().any(|f| {
+                f.pattern.matches(&value) || (also_reported && f.pattern.matches(&r.model))
+            }) {
                 return None;
             }
         }
@@ -132,7 +134,12 @@ impl<'a> Aggregator<'a> {
             Priced::Unpriced { .. } if r.tokens.is_empty() => {}
             Priced::Unpriced { reason, .. } => {
                 let totals = Totals::of(r, Decimal::ZERO);
-                let key = (bucket, r.provider.as_str().to_string(), model.to_string(), reason.to_string());
+                let key = (
+                    bucket,
+                    r.provider.as_str().to_string(),
+                    model.to_string(),
+                    reason.to_string(),
+                );
                 let i = match self.unpriced_index.get(&key) {
                     Some(&i) => i,
                     None => {
@@ -150,7 +157,12 @@ impl<'a> Aggregator<'a> {
             Priced::Cost { cost, .. } => cost,
             Priced::Unpriced { .. } => Decimal::ZERO,
         };
-        let values: Vec<String> = self.query.group_by.iter().map(|d| d.value(r, team, model, tz)).collect();
+        let values: Vec<String> = self
+            .query
+            .group_by
+            .iter()
+            .map(|d| d.value(r, team, model, tz))
+            .collect();
         let key = (bucket, values);
         let totals = Totals::of(r, cost);
         let i = match self.group_index.get(&key) {
@@ -179,7 +191,10 @@ impl<'a> Aggregator<'a> {
         let period = self.query.period.resolve(self.query.tz, self.newest);
         let bucket = match self.fixed {
             Some(_) => 0,
-            None => self.newest.map(|t| month_index(self.query.tz, t)).unwrap_or(0),
+            None => self
+                .newest
+                .map(|t| month_index(self.query.tz, t))
+                .unwrap_or(0),
         };
         let mut rows: Vec<Row> = self
             .groups
@@ -187,7 +202,12 @@ impl<'a> Aggregator<'a> {
             .filter(|((b, _), t)| *b == bucket && !t.is_empty())
             .map(|((_, values), totals)| Row { values, totals })
             .collect();
-        rows.sort_by(|a, b| b.totals.cost.cmp(&a.totals.cost).then_with(|| a.values.cmp(&b.values)));
+        rows.sort_by(|a, b| {
+            b.totals
+                .cost
+                .cmp(&a.totals.cost)
+                .then_with(|| a.values.cmp(&b.values))
+        });
         if let Some(top) = self.query.top {
             if rows.len() > top {
                 let mut other = Totals::default();
@@ -195,7 +215,10 @@ impl<'a> Aggregator<'a> {
                     other.add(&row.totals);
                 }
                 let values = vec![super::OTHER.to_string(); self.query.group_by.len()];
-                rows.push(Row { values, totals: other });
+                rows.push(Row {
+                    values,
+                    totals: other,
+                });
             }
         }
         let mut total = Totals::default();
@@ -206,10 +229,28 @@ impl<'a> Aggregator<'a> {
             .unpriced
             .into_iter()
             .filter(|((b, ..), t)| *b == bucket && !t.is_empty())
-            .map(|((_, provider, model, reason), totals)| UnpricedRow { provider, model, reason, totals })
+            .map(|((_, provider, model, reason), totals)| UnpricedRow {
+                provider,
+                model,
+                reason,
+                totals,
+            })
             .collect();
-        unpriced.sort_by(|a, b| b.totals.requests.cmp(&a.totals.requests).then_with(|| a.model.cmp(&b.model)));
-        Report { period, group_by: self.query.group_by.clone(), rows, total, unpriced, records_read: self.records, currency: "USD" }
+        unpriced.sort_by(|a, b| {
+            b.totals
+                .requests
+                .cmp(&a.totals.requests)
+                .then_with(|| a.model.cmp(&b.model))
+        });
+        Report {
+            period,
+            group_by: self.query.group_by.clone(),
+            rows,
+            total,
+            unpriced,
+            records_read: self.records,
+            currency: "USD",
+        }
     }
 }
 

@@ -55,16 +55,28 @@ impl Dim {
             "month" => Dim::Month,
             _ => match s.strip_prefix("tag:") {
                 Some(k) if !k.is_empty() => Dim::Tag(k.to_string()),
-                _ => return Err(Error::usage(format!("unknown dimension '{s}': expected one of {}", Dim::NAMES))),
+                _ => {
+                    return Err(Error::usage(format!(
+                        "unknown dimension '{s}': expected one of {}",
+                        Dim::NAMES
+                    )))
+                }
             },
         })
     }
 
     /// Parses a comma list (`team,model`).
     pub fn parse_list(s: &str) -> Result<Vec<Dim>> {
-        let dims: Vec<Dim> = s.split(',').filter(|p| !p.trim().is_empty()).map(Dim::parse).collect::<Result<_>>()?;
+        let dims: Vec<Dim> = s
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(Dim::parse)
+            .collect::<Result<_>>()?;
         if dims.is_empty() {
-            return Err(Error::usage(format!("--by needs at least one dimension: {}", Dim::NAMES)));
+            return Err(Error::usage(format!(
+                "--by needs at least one dimension: {}",
+                Dim::NAMES
+            )));
         }
         Ok(dims)
     }
@@ -90,7 +102,12 @@ impl Dim {
 
     /// The record's value in this dimension. `team` and `model` come from attribution and pricing.
     pub fn value(&self, r: &UsageRecord, team: &str, model: &str, tz: Tz) -> String {
-        let opt = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).unwrap_or(NONE).to_string();
+        let opt = |v: &Option<String>| {
+            v.as_deref()
+                .filter(|s| !s.is_empty())
+                .unwrap_or(NONE)
+                .to_string()
+        };
         match self {
             Dim::Provider => r.provider.as_str().to_string(),
             Dim::Model => model.to_string(),
@@ -113,7 +130,13 @@ impl Dim {
                 format!("{}-W{:02}", w.year(), w.week())
             }
             Dim::Month => r.start.with_timezone(&tz).format("%Y-%m").to_string(),
-            Dim::Tag(k) => r.tags.get(k).filter(|v| !v.is_empty()).map(String::as_str).unwrap_or(NONE).to_string(),
+            Dim::Tag(k) => r
+                .tags
+                .get(k)
+                .filter(|v| !v.is_empty())
+                .map(String::as_str)
+                .unwrap_or(NONE)
+                .to_string(),
         }
     }
 }
@@ -128,10 +151,15 @@ pub struct Filter {
 
 impl Filter {
     pub fn parse(s: &str) -> Result<Filter> {
-        let (dim, value) = s
-            .split_once('=')
-            .ok_or_else(|| Error::usage(format!("invalid --where '{s}': expected DIM=VALUE, e.g. team=search")))?;
-        Ok(Filter { dim: Dim::parse(dim)?, pattern: wildmatch::WildMatch::new(value.trim()) })
+        let (dim, value) = s.split_once('=').ok_or_else(|| {
+            Error::usage(format!(
+                "invalid --where '{s}': expected DIM=VALUE, e.g. team=search"
+            ))
+        })?;
+        Ok(Filter {
+            dim: Dim::parse(dim)?,
+            pattern: wildmatch::WildMatch::new(value.trim()),
+        })
     }
 }
 
@@ -201,7 +229,11 @@ impl Totals {
 
     /// Whether nothing was counted (a group emptied by deduplication).
     pub fn is_empty(&self) -> bool {
-        self.requests == 0 && self.reported_records == 0 && self.cost.is_zero() && self.input_tokens == 0 && self.output_tokens == 0
+        self.requests == 0
+            && self.reported_records == 0
+            && self.cost.is_zero()
+            && self.input_tokens == 0
+            && self.output_tokens == 0
     }
 }
 
@@ -238,7 +270,8 @@ pub struct Report {
 impl Report {
     /// Whether any row carries a provider-reported cost (then renderers show the column).
     pub fn has_reported(&self) -> bool {
-        self.total.reported_records > 0 || self.unpriced.iter().any(|u| u.totals.reported_records > 0)
+        self.total.reported_records > 0
+            || self.unpriced.iter().any(|u| u.totals.reported_records > 0)
     }
 }
 

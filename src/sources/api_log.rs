@@ -189,8 +189,20 @@ impl<'de: 'a, 'a> Deserialize<'de> for LogLine<'a> {
 
 impl LogLine<'_> {
     fn into_record(self, line: &[u8], at: &Provenance) -> Result<Option<UsageRecord>, RecordError> {
-        let LogLine { timestamp, team, project, user, tags, provider, status, latency_ms, request_id, response, top, envelope } =
-            self;
+        let LogLine {
+            timestamp,
+            team,
+            project,
+            user,
+            tags,
+            provider,
+            status,
+            latency_ms,
+            request_id,
+            response,
+            top,
+            envelope,
+        } = self;
         // `raw` is the provider response; `top` keeps an envelope's own `model`, `error` and timestamps.
         let (raw, base, top) = match response {
             Some(inner) => (inner, "response", Some(top)),
@@ -256,9 +268,14 @@ impl LogLine<'_> {
             }
             None => Default::default(),
         };
-        let provider = hint.or(shape.map(Shape::provider)).unwrap_or(Provider::Other);
+        let provider = hint
+            .or(shape.map(Shape::provider))
+            .unwrap_or(Provider::Other);
 
-        let id = match (raw.response_id(), request_id.as_ref().and_then(Label::to_nonempty)) {
+        let id = match (
+            raw.response_id(),
+            request_id.as_ref().and_then(Label::to_nonempty),
+        ) {
             (Some(id), _) => format!("{provider}:{id}"),
             (None, Some(req)) => format!("{provider}:req:{req}"),
             (None, None) => content_id(NAME, line),
@@ -360,10 +377,12 @@ impl<'de> Deserialize<'de> for Millis {
                 Ok(Millis(n))
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<Millis, E> {
-                u64::try_from(n).map(Millis).map_err(|_| E::custom(format!("negative latency: {n}")))
+                u64::try_from(n)
+                    .map(Millis)
+                    .map_err(|_| E::custom(format!("negative latency: {n}")))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<Millis, E> {
-                if n.is_finite() && n >= 0.0 && n < 1e18 {
+                if (0.0..1e18).contains(&n) {
                     Ok(Millis(n.round() as u64))
                 } else {
                     Err(E::custom(format!("not a valid latency: {n}")))
@@ -381,7 +400,10 @@ mod tests {
     use std::sync::Arc;
 
     fn at(line: u64) -> Provenance {
-        Provenance { file: Arc::from("log.jsonl"), line }
+        Provenance {
+            file: Arc::from("log.jsonl"),
+            line,
+        }
     }
 
     fn parse(json: &str) -> Result<Vec<UsageRecord>, RecordError> {
@@ -407,9 +429,15 @@ mod tests {
         assert_eq!(r.source, "api-log");
         assert_eq!(r.provider, Provider::OpenAI);
         assert_eq!(r.model, "gpt-4o-2024-08-06");
-        assert_eq!(r.start, Utc.with_ymd_and_hms(2026, 10, 3, 14, 22, 5).unwrap());
+        assert_eq!(
+            r.start,
+            Utc.with_ymd_and_hms(2026, 10, 3, 14, 22, 5).unwrap()
+        );
         // 1_200 prompt − 1_024 cached = 176 uncached
-        assert_eq!((r.tokens.input, r.tokens.cache_read, r.tokens.output), (176, 1_024, 300));
+        assert_eq!(
+            (r.tokens.input, r.tokens.cache_read, r.tokens.output),
+            (176, 1_024, 300)
+        );
         assert_eq!(r.service_tier.as_deref(), Some("default"));
         assert_eq!(r.requests, 1);
         assert_eq!(r.dedup, DedupPolicy::KeepFirst);
@@ -432,7 +460,10 @@ mod tests {
         assert_eq!(r.id, "anthropic:msg_01X");
         assert_eq!(r.provider, Provider::Anthropic);
         assert_eq!(r.model, "claude-sonnet-4-5-20250929");
-        assert_eq!(r.start, Utc.with_ymd_and_hms(2026, 10, 3, 14, 22, 5).unwrap());
+        assert_eq!(
+            r.start,
+            Utc.with_ymd_and_hms(2026, 10, 3, 14, 22, 5).unwrap()
+        );
         // Anthropic input is uncached already: 50; 300 written without a split = 5m
         assert_eq!(r.tokens.input, 50);
         assert_eq!(r.tokens.cache_read, 2_000);
@@ -459,13 +490,19 @@ mod tests {
             r#"{"timestamp":1791037325000,"response":{"id":"resp_9","object":"response","created_at":1791033725,
             "model":"gpt-5","usage":{"input_tokens":10,"output_tokens":2}}}"#,
         );
-        assert_eq!(r.start, Utc.with_ymd_and_hms(2026, 10, 3, 14, 22, 5).unwrap());
+        assert_eq!(
+            r.start,
+            Utc.with_ymd_and_hms(2026, 10, 3, 14, 22, 5).unwrap()
+        );
         assert_eq!(r.id, "openai:resp_9");
         // Without the envelope timestamp the response's created_at is used.
         let r = one(
             r#"{"team":"a","response":{"object":"response","created_at":1791033725,"usage":{"input_tokens":10}}}"#,
         );
-        assert_eq!(r.start, Utc.with_ymd_and_hms(2026, 10, 3, 13, 22, 5).unwrap());
+        assert_eq!(
+            r.start,
+            Utc.with_ymd_and_hms(2026, 10, 3, 13, 22, 5).unwrap()
+        );
     }
 
     #[test]
@@ -493,7 +530,15 @@ mod tests {
         assert_eq!(r.id, "google:rid-1");
         assert_eq!(r.model, "gemini-2.5-flash");
         // 900 prompt − 400 cached = 500; 100 candidates + 50 thoughts = 150 output
-        assert_eq!((r.tokens.input, r.tokens.cache_read, r.tokens.output, r.tokens.reasoning), (500, 400, 150, 50));
+        assert_eq!(
+            (
+                r.tokens.input,
+                r.tokens.cache_read,
+                r.tokens.output,
+                r.tokens.reasoning
+            ),
+            (500, 400, 150, 50)
+        );
         assert_eq!(r.service_tier.as_deref(), Some("ON_DEMAND"));
     }
 
@@ -565,7 +610,9 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("response.usage.prompt_tokens"));
-        let e = parse(r#"{"timestamp":1791037325,"provider":"acme","response":{"object":"response"}}"#).unwrap_err();
+        let e =
+            parse(r#"{"timestamp":1791037325,"provider":"acme","response":{"object":"response"}}"#)
+                .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("provider"));
         assert!(e.message.contains("acme"));
         let e = parse(
@@ -573,16 +620,26 @@ mod tests {
             "prompt_tokens_details":{"cached_tokens":6}}}}"#,
         )
         .unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("response.usage.prompt_tokens_details.cached_tokens"));
-        let e = parse(r#"{"timestamp":1791037325,"tags":{"env":{"nested":1}},"response":{}}"#).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("tags.env"));
-        let e = parse(r#"{"timestamp":1791037325,"response":{"usage":{"input_tokens":3,"output_tokens":1}}}"#)
+        assert_eq!(
+            e.field.as_deref(),
+            Some("response.usage.prompt_tokens_details.cached_tokens")
+        );
+        let e = parse(r#"{"timestamp":1791037325,"tags":{"env":{"nested":1}},"response":{}}"#)
             .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("tags.env"));
+        let e = parse(
+            r#"{"timestamp":1791037325,"response":{"usage":{"input_tokens":3,"output_tokens":1}}}"#,
+        )
+        .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("response.usage"));
         let e = parse(r#"{"timestamp":1791037325,"status":200,"#).unwrap_err();
         assert!(e.message.starts_with("not valid JSON"), "{}", e.message);
         let e = parse(r#"{"hello":"world"}"#).unwrap_err();
-        assert!(e.message.starts_with("not an API log line"), "{}", e.message);
+        assert!(
+            e.message.starts_with("not an API log line"),
+            "{}",
+            e.message
+        );
         let e = parse(r#"[1,2]"#).unwrap_err();
         assert_eq!(e.line, 7);
     }
@@ -605,9 +662,18 @@ mod tests {
         let envelope = b"{\"timestamp\":\"2026-10-03T14:22:05Z\",\"provider\":\"openai\",\"response\":{\"object\":\"chat.completion\"}}\n\
                          {\"timestamp\":1791037325,\"status\":500,\"error\":{}}\n";
         assert!(ApiLog.detect(p, envelope));
-        assert!(ApiLog.detect(p, b"{\"id\":\"msg_1\", \"type\": \"message\", \"usage\": {\"input_tokens\": 1}}\n"));
-        assert!(ApiLog.detect(p, b"{\"object\":\"response\",\"usage\":{}}\n{\"object\":\"response\",\"usa"));
-        assert!(ApiLog.detect(p, b"{\"usageMetadata\":{\"promptTokenCount\":1},\"responseId\":\"x\"}\n"));
+        assert!(ApiLog.detect(
+            p,
+            b"{\"id\":\"msg_1\", \"type\": \"message\", \"usage\": {\"input_tokens\": 1}}\n"
+        ));
+        assert!(ApiLog.detect(
+            p,
+            b"{\"object\":\"response\",\"usage\":{}}\n{\"object\":\"response\",\"usa"
+        ));
+        assert!(ApiLog.detect(
+            p,
+            b"{\"usageMetadata\":{\"promptTokenCount\":1},\"responseId\":\"x\"}\n"
+        ));
         // Claude Code lines embed an Anthropic message with usage, but have a sessionId.
         let claude = b"{\"sessionId\":\"s1\",\"type\":\"assistant\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"usage\":{\"input_tokens\":1}}}\n";
         assert!(!ApiLog.detect(p, claude));
@@ -619,5 +685,38 @@ mod tests {
         assert!(!ApiLog.detect(p, b""));
         // one failed-request envelope alone is not enough evidence
         assert!(!ApiLog.detect(p, b"{\"timestamp\":1791037325,\"status\":500}\n"));
+    }
+
+    #[test]
+    fn each_format_is_claimed_by_its_own_importer() {
+        let samples: [(&str, &str); 7] = [
+            (
+                "api-log",
+                "{\"timestamp\":1791037325,\"provider\":\"openai\",\"response\":{\"object\":\"chat.completion\",\"usage\":{}}}\n",
+            ),
+            ("api-log", "{\"id\":\"msg_1\",\"type\":\"message\",\"model\":\"m\",\"usage\":{\"input_tokens\":1}}\n"),
+            (
+                "api-log",
+                "{\"id\":\"resp_1\",\"object\":\"response\",\"output\":[{\"type\":\"message\",\"role\":\"assistant\"}],\"usage\":{}}\n",
+            ),
+            (
+                "claude-code",
+                "{\"cwd\":\"/w\",\"sessionId\":\"s\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"usage\":{}},\"type\":\"assistant\"}\n",
+            ),
+            (
+                "openai-usage",
+                "{\"object\":\"page\",\"data\":[{\"object\":\"bucket\",\"start_time\":1,\"end_time\":2,\"results\":[{\"object\":\"organization.usage.completions.result\",\"input_tokens\":1,\"num_model_requests\":1}]}]}",
+            ),
+            (
+                "anthropic-usage",
+                "{\"data\":[{\"starting_at\":\"2026-08-20T00:00:00Z\",\"ending_at\":\"2026-08-21T00:00:00Z\",\"results\":[{\"uncached_input_tokens\":1}]}]}",
+            ),
+            ("none", "date,model,cost\n2026-10-01,gpt-4o,1.00\n"),
+        ];
+        for (want, head) in samples {
+            let got = crate::sources::detect(Path::new("input"), head.as_bytes())
+                .map_or("none", |s| s.name());
+            assert_eq!(got, want, "{head}");
+        }
     }
 }

@@ -37,7 +37,10 @@ pub fn parse_json_document<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Recor
 }
 
 fn json_error(path: String, inner: &serde_json::Error, line: u64) -> RecordError {
-    let message = strip_position(&inner.to_string());
+    let message = strip_position(&inner.to_string())
+        .replace("expected u64", "expected a non-negative integer")
+        .replace("expected u32", "expected a non-negative integer")
+        .replace("expected u16", "expected a non-negative integer");
     let message = if inner.is_syntax() || inner.is_eof() {
         format!("not valid JSON: {message}")
     } else {
@@ -69,7 +72,11 @@ impl Timestamp {
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             return Some(Timestamp(t.with_timezone(&Utc)));
         }
-        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f UTC"] {
+        for fmt in [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%d %H:%M:%S%.f UTC",
+        ] {
             if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
                 return Some(Timestamp(Utc.from_utc_datetime(&t)));
             }
@@ -88,7 +95,11 @@ impl Timestamp {
 
     /// Unix seconds, or milliseconds when the value is too large to be seconds (after the year 5138).
     pub fn from_unix(n: i64) -> Option<Timestamp> {
-        let ms = if n.abs() >= 100_000_000_000 { n } else { n.checked_mul(1000)? };
+        let ms = if n.abs() >= 100_000_000_000 {
+            n
+        } else {
+            n.checked_mul(1000)?
+        };
         Utc.timestamp_millis_opt(ms).single().map(Timestamp)
     }
 }
@@ -108,7 +119,8 @@ impl<'de> Deserialize<'de> for Timestamp {
                 Timestamp::from_unix(n).ok_or_else(|| E::custom(format!("time out of range: {n}")))
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<Timestamp, E> {
-                let n = i64::try_from(n).map_err(|_| E::custom(format!("time out of range: {n}")))?;
+                let n =
+                    i64::try_from(n).map_err(|_| E::custom(format!("time out of range: {n}")))?;
                 self.visit_i64(n)
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<Timestamp, E> {
@@ -136,7 +148,10 @@ impl<'de> Deserialize<'de> for JsonDecimal {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<JsonDecimal, D::Error> {
         let raw: &serde_json::value::RawValue = Deserialize::deserialize(d)?;
         let text = raw.get().trim();
-        let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+        let text = text
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .unwrap_or(text);
         parse_decimal(text)
             .map(JsonDecimal)
             .ok_or_else(|| de::Error::custom(format!("not a decimal number: {text}")))
@@ -149,7 +164,9 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
     if text.is_empty() {
         return None;
     }
-    Decimal::from_str(text).ok().or_else(|| Decimal::from_scientific(text).ok())
+    Decimal::from_str(text)
+        .ok()
+        .or_else(|| Decimal::from_scientific(text).ok())
 }
 
 /// The complete lines at the start of `head` (the last one may be cut off, so it is dropped unless `head`
@@ -159,7 +176,12 @@ pub fn head_lines(head: &[u8], max: usize) -> Vec<&[u8]> {
     if !head.ends_with(b"\n") && lines.len() > 1 {
         lines.pop();
     }
-    lines.into_iter().map(trim_ascii).filter(|l| !l.is_empty()).take(max).collect()
+    lines
+        .into_iter()
+        .map(trim_ascii)
+        .filter(|l| !l.is_empty())
+        .take(max)
+        .collect()
 }
 
 /// `bytes` without leading and trailing ASCII white space (including `\r`).
@@ -243,7 +265,11 @@ mod tests {
         let e = parse_json::<R>(br#"{"usage":{"prompt_tokens":"12"}}"#, 7).unwrap_err();
         assert_eq!(e.line, 7);
         assert_eq!(e.field.as_deref(), Some("usage.prompt_tokens"));
-        assert!(e.message.contains("expected u64"), "{}", e.message);
+        assert!(
+            e.message.contains("expected a non-negative integer"),
+            "{}",
+            e.message
+        );
         let e = parse_json::<R>(br#"{"usage":{"prompt_tokens":1"#, 3).unwrap_err();
         assert!(e.message.starts_with("not valid JSON"), "{}", e.message);
     }

@@ -55,14 +55,25 @@ pub trait Source: Send + Sync {
         out: &mut Vec<UsageRecord>,
     ) -> Result<(), RecordError> {
         let _ = (line, out);
-        Err(RecordError::new(at.line, format!("{} does not read line by line", self.name())))
+        Err(RecordError::new(
+            at.line,
+            format!("{} does not read line by line", self.name()),
+        ))
     }
 
     /// `Framing::Document`: parses a whole file. Errors in single records go to `out.errors` (they can be
     /// skipped); an error returned means the document as a whole could not be read.
-    fn parse_document(&self, bytes: &[u8], file: &Arc<str>, out: &mut Parsed) -> Result<(), RecordError> {
+    fn parse_document(
+        &self,
+        bytes: &[u8],
+        file: &Arc<str>,
+        out: &mut Parsed,
+    ) -> Result<(), RecordError> {
         let _ = (bytes, file, out);
-        Err(RecordError::new(1, format!("{} does not read whole documents", self.name())))
+        Err(RecordError::new(
+            1,
+            format!("{} does not read whole documents", self.name()),
+        ))
     }
 }
 

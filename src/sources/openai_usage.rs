@@ -1,11 +1,607 @@
-//! placeholder
+//! `openai-usage`: pages of the OpenAI Usage API, `GET /v1/organization/usage/completions` (and the
+//! embeddings and moderations endpoints), as saved by `curl` or `aispend pull`:
+//! `{object:"page", data:[{object:"bucket", start_time, end_time, results:[…]}], has_more, next_page}`.
+//! A file holds one page, a JSON array of pages, or one page per line.
+//!
+//! One record per result (bucket × group). Tokens, for both generations of the API:
+//! - since 2026-07-15 (`input_uncached_tokens` present): input = `input_uncached_tokens` − uncached audio,
+//!   cache read = `input_cached_tokens`, cache write (5m) = `input_cache_write_tokens`;
+//! - before (legacy, `input_tokens` = text input incl. cached): input = `input_tokens` − `input_cached_tokens`
+//!   − `input_cache_write_tokens`;
+//! - both: audio input = `input_audio_tokens` − `input_cached_audio_tokens`, output = `output_tokens` −
+//!   `output_audio_tokens`, audio output = `output_audio_tokens`, requests = `num_model_requests`.
+//!
+//! Embeddings and moderations results give input tokens and requests; other kinds (images, audio, web
+//! search) are skipped for now. A result not grouped by model has model `unknown`. Re-pulled buckets keep
+//! their id (bucket and group key) and the largest copy wins.
+//!
+//! The page walking ([`for_each_result`]) is shared with `anthropic-usage`, whose reports have the same
+//! envelope.
+
 use std::path::Path;
-use super::{Framing, Source};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::common::{self, Timestamp};
+use super::response::{self, has_key_value, Label};
+use super::{Framing, Parsed, Source};
+use crate::error::RecordError;
+use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+
+/// Reads OpenAI Usage API pages.
 pub struct OpenAiUsage;
+
+const NAME: &str = "openai-usage";
+
 impl Source for OpenAiUsage {
-    fn name(&self) -> &'static str { "openai_usage" }
-    fn reads(&self) -> &'static str { "" }
-    fn detected_by(&self) -> &'static str { "" }
-    fn detect(&self, _path: &Path, _head: &[u8]) -> bool { false }
-    fn framing(&self) -> Framing { Framing::JsonLines }
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn reads(&self) -> &'static str {
+        "OpenAI Usage API pages (/v1/organization/usage/completions, embeddings, moderations): one page, \
+         an array of pages, or one page per line"
+    }
+
+    fn detected_by(&self) -> &'static str {
+        "JSON with \"organization.usage.completions.result\", or \"object\":\"page\"/\"bucket\" with \
+         num_model_requests"
+    }
+
+    fn detect(&self, _path: &Path, head: &[u8]) -> bool {
+        common::looks_like_json(head)
+            && (common::contains(head, b"\"organization.usage.completions.result\"")
+                || ((has_key_value(head, "object", "page")
+                    || has_key_value(head, "object", "bucket"))
+                    && common::has_key(head, "num_model_requests")))
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::Document
+    }
+
+    fn parse_document(
+        &self,
+        bytes: &[u8],
+        file: &Arc<str>,
+        out: &mut Parsed,
+    ) -> Result<(), RecordError> {
+        for_each_result(bytes, |at| match read_result(&at, file) {
+            Ok(Some(record)) => out.records.push(record),
+            Ok(None) => {}
+            Err(e) => out.errors.push(e),
+        })
+    }
+}
+
+/// One result of a usage page, with its bucket and where it sits in the file.
+pub(crate) struct ResultAt<'a> {
+    pub raw: &'a RawValue,
+    pub start: Timestamp,
+    pub end: Option<Timestamp>,
+    /// JSON path of the result (`data[2].results[0]`, `[1].data[0].results[3]` in an array of pages).
+    pub path: String,
+    /// 1-based line of the file where the result starts (always known: results are read in place; if it
+    /// ever were not, this would fall back to the 1-based index of the result in the document).
+    pub line: u64,
+}
+
+impl<'a> ResultAt<'a> {
+    /// Parses the result as `T`. An error names the field by its path in the document
+    /// (`data[2].results[0].num_model_requests`) and the line of that field.
+    pub fn parse<T: Deserialize<'a>>(&self) -> Result<T, RecordError> {
+        let text = self.raw.get().as_bytes();
+        common::parse_json::<T>(text, self.line).map_err(|mut e| {
+            // The line of the offending field: the result's first line plus the lines before it within the result.
+            if let Err(inner) = serde_json::from_slice::<T>(text) {
+                e.line = self
+                    .line
+                    .saturating_add((inner.line() as u64).saturating_sub(1));
+            }
+            e.field = Some(match e.field.take() {
+                Some(field) => format!("{}.{field}", self.path),
+                None => self.path.clone(),
+            });
+            e
+        })
+    }
+}
+
+/// A usage page: OpenAI `{object:"page", data, has_more, next_page}`, Anthropic `{data, has_more, next_page}`.
+#[derive(Deserialize)]
+struct Page<'a> {
+    #[serde(borrow)]
+    data: Vec<Bucket<'a>>,
+}
+
+/// A bucket: OpenAI `start_time`/`end_time` (unix seconds), Anthropic `starting_at`/`ending_at` (RFC 3339).
+#[derive(Deserialize)]
+struct Bucket<'a> {
+    #[serde(alias = "starting_at")]
+    start_time: Timestamp,
+    #[serde(alias = "ending_at")]
+    end_time: Option<Timestamp>,
+    /// Each result is kept as raw text and parsed on its own, so one bad result is one record error.
+    #[serde(borrow)]
+    results: Option<Vec<&'a RawValue>>,
+}
+
+/// Calls `f` for every result of every bucket of every page in `bytes`: one page, a JSON array of pages,
+/// or pages one per line. A document that does not parse as pages is an error with serde's line.
+pub(crate) fn for_each_result<'a>(
+    bytes: &'a [u8],
+    mut f: impl FnMut(ResultAt<'a>),
+) -> Result<(), RecordError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut lines = LineCounter::new(bytes);
+    let mut index = 0u64;
+    let mut visit = |page_path: Option<usize>, page: Page<'a>| {
+        for (b, bucket) in page.data.into_iter().enumerate() {
+            for (r, raw) in bucket.results.unwrap_or_default().into_iter().enumerate() {
+                index += 1;
+                let path = match page_path {
+                    Some(p) => format!("[{p}].data[{b}].results[{r}]"),
+                    None => format!("data[{b}].results[{r}]"),
+                };
+                let line = lines.line_of(raw.get().as_ptr()).unwrap_or(index);
+                f(ResultAt {
+                    raw,
+                    start: bucket.start_time,
+                    end: bucket.end_time,
+                    path,
+                    line,
+                });
+            }
+        }
+    };
+    if bytes.trim_ascii_start().first() == Some(&b'[') {
+        let pages: Vec<Page<'a>> = match serde_json::from_slice(bytes) {
+            Ok(pages) => pages,
+            Err(e) => return Err(page_error::<Vec<Page>>(bytes, &e)),
+        };
+        for (p, page) in pages.into_iter().enumerate() {
+            visit(Some(p), page);
+        }
+        return Ok(());
+    }
+    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Page<'a>>();
+    loop {
+        let offset = stream.byte_offset();
+        match stream.next() {
+            None => return Ok(()),
+            Some(Ok(page)) => visit(None, page),
+            Some(Err(e)) => {
+                return Err(page_error::<Page>(
+                    bytes.get(offset..).unwrap_or_default(),
+                    &e,
+                ))
+            }
+        }
+    }
+}
+
+/// The error for a page that does not parse: serde's line (of the whole file), and the field path found by
+/// parsing `value` (the text from the failing page on) again with path tracking.
+fn page_error<'a, T: Deserialize<'a>>(value: &'a [u8], e: &serde_json::Error) -> RecordError {
+    let mut message = e.to_string();
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    let line = (e.line() as u64).max(1);
+    if e.is_syntax() || e.is_eof() {
+        return RecordError::new(line, format!("not valid JSON: {message}"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(value);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(pe) if !pe.path().to_string().is_empty() && pe.path().to_string() != "." => {
+            RecordError::field(line, pe.path().to_string(), message)
+        }
+        _ => RecordError::new(line, message),
+    }
+}
+
+/// Line numbers of positions in a document, counted incrementally (results come in order).
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> LineCounter<'a> {
+        LineCounter {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of `ptr`, or `None` when it does not point into the document.
+    fn line_of(&mut self, ptr: *const u8) -> Option<u64> {
+        let offset = (ptr as usize).checked_sub(self.bytes.as_ptr() as usize)?;
+        if offset > self.bytes.len() {
+            return None;
+        }
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        let newlines = memchr::memchr_iter(b'\n', &self.bytes[self.offset..offset]).count();
+        self.line = self.line.saturating_add(newlines as u64);
+        self.offset = offset;
+        Some(self.line)
+    }
+}
+
+/// One Usage API result, any kind (all fields optional: kinds differ).
+#[derive(Deserialize)]
+struct UsageResult<'a> {
+    #[serde(borrow)]
+    object: Option<Label<'a>>,
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    num_model_requests: Option<u64>,
+    input_cached_tokens: Option<u64>,
+    input_cache_write_tokens: Option<u64>,
+    input_uncached_tokens: Option<u64>,
+    input_audio_tokens: Option<u64>,
+    input_cached_audio_tokens: Option<u64>,
+    output_audio_tokens: Option<u64>,
+    #[serde(borrow)]
+    project_id: Option<Label<'a>>,
+    #[serde(borrow)]
+    user_id: Option<Label<'a>>,
+    #[serde(borrow)]
+    api_key_id: Option<Label<'a>>,
+    #[serde(borrow)]
+    model: Option<Label<'a>>,
+    batch: Option<bool>,
+    #[serde(borrow)]
+    service_tier: Option<Label<'a>>,
+}
+
+/// Only the kind of a result: read when a result fails to parse, to skip kinds we do not import.
+#[derive(Deserialize)]
+struct ResultKind<'a> {
+    #[serde(borrow)]
+    object: Option<Label<'a>>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Completions,
+    Embeddings,
+    Moderations,
+}
+
+impl Kind {
+    /// The kind from a result's `object`; a result with no `object` is taken as completions.
+    fn of(object: Option<&Label>) -> Option<Kind> {
+        match object.map(Label::as_str) {
+            None | Some("organization.usage.completions.result") => Some(Kind::Completions),
+            Some("organization.usage.embeddings.result") => Some(Kind::Embeddings),
+            Some("organization.usage.moderations.result") => Some(Kind::Moderations),
+            Some(_) => None,
+        }
+    }
+}
+
+fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<Option<UsageRecord>, RecordError> {
+    let r: UsageResult = match at.parse() {
+        Ok(r) => r,
+        Err(e) => {
+            // A kind we do not import must not fail the file, whatever its fields hold.
+            return match serde_json::from_str::<ResultKind>(at.raw.get()) {
+                Ok(k) if Kind::of(k.object.as_ref()).is_none() => Ok(None),
+                _ => Err(e),
+            };
+        }
+    };
+    let Some(kind) = Kind::of(r.object.as_ref()) else {
+        return Ok(None);
+    };
+    let base = at.path.as_str();
+    let tokens = match kind {
+        Kind::Completions => completion_tokens(&r, base, at.line)?,
+        Kind::Embeddings | Kind::Moderations => TokenCounts {
+            input: r.input_tokens.unwrap_or(0),
+            ..TokenCounts::default()
+        },
+    };
+
+    let dim = |l: &Option<Label>| l.as_ref().and_then(Label::to_nonempty);
+    let project = dim(&r.project_id);
+    let user = dim(&r.user_id);
+    let api_key = dim(&r.api_key_id);
+    let model = dim(&r.model);
+    let service_tier = dim(&r.service_tier);
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let kind_prefix = match kind {
+        Kind::Completions => "",
+        Kind::Embeddings => "embeddings:",
+        Kind::Moderations => "moderations:",
+    };
+    // Completions keep the documented id; other kinds are prefixed so that, ungrouped by model, an
+    // embeddings row never collides with the completions row of the same bucket.
+    let id = format!(
+        "{NAME}:{kind_prefix}{}:{}:{}:{}:{}:{}:{}:{}",
+        at.start.0.timestamp(),
+        at.end
+            .map_or_else(|| "-".to_owned(), |e| e.0.timestamp().to_string()),
+        or_dash(&project),
+        or_dash(&user),
+        or_dash(&api_key),
+        or_dash(&model),
+        r.batch.map_or("-", |b| if b { "true" } else { "false" }),
+        or_dash(&service_tier),
+    );
+
+    let provenance = Provenance {
+        file: file.clone(),
+        line: at.line,
+    };
+    let model = model.unwrap_or_else(|| "unknown".to_owned());
+    let mut record = UsageRecord::new(id, NAME, Provider::OpenAI, model, at.start.0, provenance);
+    record.end = at.end.map(|e| e.0);
+    record.tokens = tokens;
+    record.requests = r.num_model_requests.unwrap_or(0);
+    record.batch = r.batch.unwrap_or(false);
+    record.service_tier = service_tier;
+    record.project = project;
+    record.user = user;
+    record.api_key = api_key;
+    record.dedup = DedupPolicy::KeepLargest;
+    Ok(Some(record))
+}
+
+/// Completions tokens in disjoint classes, for both generations of the API (see the module doc).
+fn completion_tokens(r: &UsageResult, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
+    let audio_total = r.input_audio_tokens.unwrap_or(0);
+    let cached_audio = r.input_cached_audio_tokens.unwrap_or(0);
+    let audio_input = response::subtract(
+        (audio_total, "input_audio_tokens"),
+        &[(cached_audio, "input_cached_audio_tokens")],
+        base,
+        line,
+    )?;
+    let cached = r.input_cached_tokens.unwrap_or(0);
+    let written = r.input_cache_write_tokens.unwrap_or(0);
+    let input = match r.input_uncached_tokens {
+        Some(uncached) => response::subtract(
+            (uncached, "input_uncached_tokens"),
+            &[(audio_input, "input_audio_tokens")],
+            base,
+            line,
+        )?,
+        None => response::subtract(
+            (r.input_tokens.unwrap_or(0), "input_tokens"),
+            &[
+                (cached, "input_cached_tokens"),
+                (written, "input_cache_write_tokens"),
+            ],
+            base,
+            line,
+        )?,
+    };
+    let audio_output = r.output_audio_tokens.unwrap_or(0);
+    let output = response::subtract(
+        (r.output_tokens.unwrap_or(0), "output_tokens"),
+        &[(audio_output, "output_audio_tokens")],
+        base,
+        line,
+    )?;
+    Ok(TokenCounts {
+        input,
+        cache_read: cached,
+        cache_write_5m: written,
+        output,
+        audio_input,
+        audio_output,
+        ..TokenCounts::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn parse(doc: &str) -> Result<Parsed, RecordError> {
+        let mut out = Parsed::default();
+        OpenAiUsage.parse_document(doc.as_bytes(), &Arc::from("usage.json"), &mut out)?;
+        Ok(out)
+    }
+
+    const CURRENT: &str = r#"{"object":"page","has_more":false,"next_page":null,"data":[{"object":"bucket","start_time":1755648000,"end_time":1755734400,"results":[
+ {"object":"organization.usage.completions.result","input_tokens":120000,"input_uncached_tokens":70000,"input_cached_tokens":48000,
+  "input_cache_write_tokens":2000,"output_tokens":9500,"num_model_requests":42,"project_id":"proj_Ab12Cd34","user_id":null,
+  "api_key_id":"key_Xy98Zw76","model":"gpt-4o-mini-2024-07-18","batch":false,"service_tier":"default"}]}]}"#;
+
+    #[test]
+    fn current_spec_uses_the_explicit_split() {
+        let out = parse(CURRENT).unwrap();
+        assert!(out.errors.is_empty());
+        let r = &out.records[0];
+        // input_uncached_tokens 70_000 = 120_000 total − 48_000 cached − 2_000 written
+        assert_eq!(r.tokens.input, 70_000);
+        assert_eq!(r.tokens.cache_read, 48_000);
+        assert_eq!(r.tokens.cache_write_5m, 2_000);
+        assert_eq!(r.tokens.output, 9_500);
+        assert_eq!(r.tokens.prompt_total(), 120_000);
+        assert_eq!(r.requests, 42);
+        assert_eq!(r.model, "gpt-4o-mini-2024-07-18");
+        assert_eq!(r.project.as_deref(), Some("proj_Ab12Cd34"));
+        assert_eq!(r.user, None);
+        assert_eq!(r.api_key.as_deref(), Some("key_Xy98Zw76"));
+        assert_eq!(r.service_tier.as_deref(), Some("default"));
+        assert!(!r.batch);
+        assert_eq!(r.start, Utc.with_ymd_and_hms(2025, 8, 20, 0, 0, 0).unwrap());
+        assert_eq!(
+            r.end,
+            Some(Utc.with_ymd_and_hms(2025, 8, 21, 0, 0, 0).unwrap())
+        );
+        assert_eq!(
+            r.id,
+            "openai-usage:1755648000:1755734400:proj_Ab12Cd34:-:key_Xy98Zw76:gpt-4o-mini-2024-07-18:false:default"
+        );
+        assert_eq!(r.dedup, DedupPolicy::KeepLargest);
+        assert_eq!(r.provider, Provider::OpenAI);
+        assert_eq!(r.provenance.line, 2, "the result starts on line 2");
+    }
+
+    #[test]
+    fn legacy_spec_subtracts_cached_from_input() {
+        let out = parse(
+            r#"{"object":"page","data":[{"object":"bucket","start_time":1750000000,"end_time":1750086400,"results":[
+            {"object":"organization.usage.completions.result","input_tokens":50000,"input_cached_tokens":20000,
+            "output_tokens":3000,"input_audio_tokens":1500,"input_cached_audio_tokens":500,"output_audio_tokens":700,
+            "num_model_requests":9,"model":"gpt-4o-audio-preview","batch":null}]}]}"#,
+        )
+        .unwrap();
+        let r = &out.records[0];
+        // legacy: 50_000 input (cached included) − 20_000 cached = 30_000 uncached
+        assert_eq!(r.tokens.input, 30_000);
+        assert_eq!(r.tokens.cache_read, 20_000);
+        // 1_500 audio in − 500 cached audio = 1_000 uncached audio
+        assert_eq!(r.tokens.audio_input, 1_000);
+        // 3_000 output − 700 audio = 2_300 text output
+        assert_eq!((r.tokens.output, r.tokens.audio_output), (2_300, 700));
+        assert_eq!(r.requests, 9);
+        assert!(r.id.ends_with(":gpt-4o-audio-preview:-:-"), "{}", r.id);
+    }
+
+    #[test]
+    fn current_spec_subtracts_uncached_audio() {
+        let out = parse(
+            r#"{"object":"page","data":[{"start_time":1755648000,"end_time":1755734400,"results":[
+            {"input_tokens":1000,"input_uncached_tokens":800,"input_cached_tokens":200,"input_audio_tokens":300,
+            "input_cached_audio_tokens":100,"output_tokens":50,"num_model_requests":1}]}]}"#,
+        )
+        .unwrap();
+        let r = &out.records[0];
+        // 300 audio − 100 cached audio = 200 uncached audio; 800 uncached − 200 audio = 600 text input
+        assert_eq!(
+            (r.tokens.input, r.tokens.audio_input, r.tokens.cache_read),
+            (600, 200, 200)
+        );
+    }
+
+    #[test]
+    fn arrays_of_pages_and_pages_per_line() {
+        let line = CURRENT.replace('\n', "");
+        let jsonl = format!("{line}\n\n{}\n", line.replace("1755648000", "1755561600"));
+        let out = parse(&jsonl).unwrap();
+        assert_eq!(out.records.len(), 2);
+        assert_eq!(out.records[1].provenance.line, 3);
+        assert_ne!(out.records[0].id, out.records[1].id);
+
+        let array = format!("[{CURRENT},\n{CURRENT}]");
+        let out = parse(&array).unwrap();
+        assert_eq!(out.records.len(), 2);
+        assert_eq!(
+            out.records[0].id, out.records[1].id,
+            "the same bucket twice: the driver keeps one"
+        );
+        assert_eq!(
+            out.records[1].provenance.line, 6,
+            "line 5 opens the second page, its result starts on line 6"
+        );
+    }
+
+    #[test]
+    fn empty_buckets_ungrouped_models_and_other_kinds() {
+        let out = parse(
+            r#"{"object":"page","data":[
+            {"object":"bucket","start_time":1755648000,"end_time":1755734400,"results":[]},
+            {"object":"bucket","start_time":1755734400,"end_time":1755820800,"results":[
+              {"object":"organization.usage.completions.result","input_tokens":10,"output_tokens":5,"num_model_requests":2,"model":null},
+              {"object":"organization.usage.embeddings.result","input_tokens":4000,"num_model_requests":8,"model":null},
+              {"object":"organization.usage.images.result","images":3,"size":"1024x1024","source":"image.generation","num_model_requests":"3"},
+              {"object":"organization.usage.audio_transcriptions.result","seconds":20,"num_model_requests":1}]}]}"#,
+        )
+        .unwrap();
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.records.len(), 2);
+        assert_eq!(out.records[0].model, "unknown");
+        assert_eq!(out.records[1].tokens.input, 4_000);
+        assert_eq!(out.records[1].requests, 8);
+        assert!(out.records[1].id.starts_with("openai-usage:embeddings:"));
+        assert_ne!(out.records[0].id, out.records[1].id);
+    }
+
+    #[test]
+    fn bad_results_are_record_errors_with_path_and_line() {
+        let out = parse(
+            "{\"object\":\"page\",\"data\":[\n\
+             {\"start_time\":1755648000,\"end_time\":1755734400,\"results\":[]},\n\
+             {\"start_time\":1755648000,\"end_time\":1755734400,\"results\":[]},\n\
+             {\"start_time\":1755648000,\"end_time\":1755734400,\"results\":[\n\
+             {\"input_tokens\":1,\n\"num_model_requests\":\"7\"},\n\
+             {\"input_tokens\":5,\"input_cached_tokens\":6,\"num_model_requests\":1},\n\
+             {\"input_tokens\":5,\"num_model_requests\":1}]}]}",
+        )
+        .unwrap();
+        assert_eq!(out.records.len(), 1, "the good result is kept");
+        assert_eq!(out.errors.len(), 2);
+        let e = &out.errors[0];
+        assert_eq!(
+            e.field.as_deref(),
+            Some("data[2].results[0].num_model_requests")
+        );
+        assert_eq!(e.line, 6, "the line of the bad field");
+        let e = &out.errors[1];
+        assert_eq!(
+            e.field.as_deref(),
+            Some("data[2].results[1].input_cached_tokens")
+        );
+        assert!(
+            e.message
+                .contains("exceeds `data[2].results[1].input_tokens` = 5"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.line, 7);
+    }
+
+    #[test]
+    fn broken_documents_are_errors_with_serdes_line() {
+        let e =
+            parse("{\"object\":\"page\",\n\"data\":[{\"start_time\":1755648000,\n\"results\":[}]}")
+                .unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.starts_with("not valid JSON"), "{}", e.message);
+        let e =
+            parse("{\"object\":\"page\",\n\"data\":[{\"start_time\":\"soon\",\"results\":[]}]}")
+                .unwrap_err();
+        assert_eq!(e.line, 2);
+        assert_eq!(e.field.as_deref(), Some("data[0].start_time"));
+        let e = parse("[{\"data\":[]},\n{\"data\":{}}]").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert_eq!(e.field.as_deref(), Some("[1].data"));
+        let e = parse("{\"data\":[]}\n{\"object\":\"page\"}\n").unwrap_err();
+        assert!(e.message.contains("missing field `data`"), "{}", e.message);
+        assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn detection() {
+        let p = Path::new("usage.json");
+        assert!(OpenAiUsage.detect(p, CURRENT.as_bytes()));
+        assert!(OpenAiUsage.detect(
+            p,
+            br#"{"object": "page", "data": [{"object": "bucket", "results": [{"num_model_requests": 1}]}]}"#
+        ));
+        assert!(!OpenAiUsage.detect(
+            p,
+            br#"{"data":[{"starting_at":"2026-08-20T00:00:00Z","results":[{"uncached_input_tokens":1}]}]}"#
+        ));
+        assert!(!OpenAiUsage.detect(
+            p,
+            br#"{"id":"chatcmpl-1","object":"chat.completion","usage":{}}"#
+        ));
+        assert!(!OpenAiUsage.detect(p, br#"{"sessionId":"s","type":"assistant"}"#));
+        assert!(!OpenAiUsage.detect(p, b"start_time,num_model_requests\n"));
+    }
 }

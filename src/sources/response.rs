@@ -269,7 +269,9 @@ impl<'a> RawResponse<'a> {
 
     /// A streaming chunk (`chat.completion.chunk`): only the last one carries usage.
     pub fn is_chunk(&self) -> bool {
-        self.object.as_ref().is_some_and(|o| o.as_str() == "chat.completion.chunk")
+        self.object
+            .as_ref()
+            .is_some_and(|o| o.as_str() == "chat.completion.chunk")
     }
 
     /// Token counts in disjoint classes. `base` is the path of this response in its line (`""` for a raw
@@ -294,7 +296,11 @@ impl<'a> RawResponse<'a> {
                 nonempty(self.service_tier.as_ref()).or_else(usage_tier)
             }
             Shape::Anthropic => usage_tier().or_else(|| nonempty(self.service_tier.as_ref())),
-            Shape::Gemini => nonempty(self.usage_metadata.as_ref().and_then(|m| m.traffic_type.as_ref())),
+            Shape::Gemini => nonempty(
+                self.usage_metadata
+                    .as_ref()
+                    .and_then(|m| m.traffic_type.as_ref()),
+            ),
         }
     }
 
@@ -368,7 +374,10 @@ impl Usage<'_> {
             || self.cache_creation.is_some()
             || self.server_tool_use.is_some()
             || self.inference_geo.is_some()
-            || self.output_tokens_details.as_ref().is_some_and(|d| d.thinking_tokens.is_some())
+            || self
+                .output_tokens_details
+                .as_ref()
+                .is_some_and(|d| d.thinking_tokens.is_some())
         {
             Some(Shape::Anthropic)
         } else if self.input_tokens_details.is_some() || self.output_tokens_details.is_some() {
@@ -456,7 +465,8 @@ impl Shape {
         if let Some("message" | "error") = raw.kind.as_ref().map(Label::as_str) {
             return Some(Shape::Anthropic);
         }
-        if raw.usage_metadata.is_some() || raw.response_id.is_some() || raw.model_version.is_some() {
+        if raw.usage_metadata.is_some() || raw.response_id.is_some() || raw.model_version.is_some()
+        {
             return Some(Shape::Gemini);
         }
         match hint {
@@ -522,7 +532,11 @@ pub fn openai_chat_tokens(u: &Usage, base: &str, line: u64) -> Result<TokenCount
 
 /// OpenAI Responses `usage`: `input_tokens` includes cached and cache-write tokens; `output_tokens`
 /// includes reasoning.
-pub fn openai_responses_tokens(u: &Usage, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
+pub fn openai_responses_tokens(
+    u: &Usage,
+    base: &str,
+    line: u64,
+) -> Result<TokenCounts, RecordError> {
     let d = u.input_tokens_details.as_ref();
     let cached = d.and_then(|d| d.cached_tokens).unwrap_or(0);
     let written = d.and_then(|d| d.cache_write_tokens).unwrap_or(0);
@@ -536,7 +550,11 @@ pub fn openai_responses_tokens(u: &Usage, base: &str, line: u64) -> Result<Token
         line,
     )?;
     let output = u.output_tokens.unwrap_or(0);
-    let reasoning = u.output_tokens_details.as_ref().and_then(|o| o.reasoning_tokens).unwrap_or(0);
+    let reasoning = u
+        .output_tokens_details
+        .as_ref()
+        .and_then(|o| o.reasoning_tokens)
+        .unwrap_or(0);
     subtract(
         (output, "output_tokens"),
         &[(reasoning, "output_tokens_details.reasoning_tokens")],
@@ -576,7 +594,11 @@ pub fn anthropic_tokens(u: &Usage, base: &str, line: u64) -> Result<TokenCounts,
         None => (split_5m, split_1h),
     };
     let output = u.output_tokens.unwrap_or(0);
-    let reasoning = u.output_tokens_details.as_ref().and_then(|o| o.thinking_tokens).unwrap_or(0);
+    let reasoning = u
+        .output_tokens_details
+        .as_ref()
+        .and_then(|o| o.thinking_tokens)
+        .unwrap_or(0);
     subtract(
         (output, "output_tokens"),
         &[(reasoning, "output_tokens_details.thinking_tokens")],
@@ -590,7 +612,11 @@ pub fn anthropic_tokens(u: &Usage, base: &str, line: u64) -> Result<TokenCounts,
         cache_write_1h,
         output,
         reasoning,
-        web_search_requests: u.server_tool_use.as_ref().and_then(|s| s.web_search_requests).unwrap_or(0),
+        web_search_requests: u
+            .server_tool_use
+            .as_ref()
+            .and_then(|s| s.web_search_requests)
+            .unwrap_or(0),
         ..TokenCounts::default()
     })
 }
@@ -609,7 +635,10 @@ pub fn gemini_tokens(m: &UsageMetadata, base: &str, line: u64) -> Result<TokenCo
     Ok(TokenCounts {
         input: uncached.saturating_add(m.tool_use_prompt_token_count.unwrap_or(0)),
         cache_read: cached,
-        output: m.candidates_token_count.unwrap_or(0).saturating_add(thoughts),
+        output: m
+            .candidates_token_count
+            .unwrap_or(0)
+            .saturating_add(thoughts),
         reasoning: thoughts,
         ..TokenCounts::default()
     })
@@ -738,7 +767,10 @@ mod tests {
             "prompt_tokens_details":null,"completion_tokens_details":{"reasoning_tokens":null}}}"#,
         )
         .unwrap();
-        assert_eq!((t.input, t.output, t.cache_read, t.reasoning), (10, 5, 0, 0));
+        assert_eq!(
+            (t.input, t.output, t.cache_read, t.reasoning),
+            (10, 5, 0, 0)
+        );
     }
 
     #[test]
@@ -826,8 +858,15 @@ mod tests {
             "prompt_tokens_details":{"cached_tokens":50}}}"#,
         )
         .unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("usage.prompt_tokens_details.cached_tokens"));
-        assert!(e.message.contains("exceeds `usage.prompt_tokens` = 40"), "{}", e.message);
+        assert_eq!(
+            e.field.as_deref(),
+            Some("usage.prompt_tokens_details.cached_tokens")
+        );
+        assert!(
+            e.message.contains("exceeds `usage.prompt_tokens` = 40"),
+            "{}",
+            e.message
+        );
 
         // 30 cached fits in 40, but 30 + 20 written does not
         let e = tokens(
@@ -835,31 +874,51 @@ mod tests {
             "prompt_tokens_details":{"cached_tokens":30,"cache_write_tokens":20}}}"#,
         )
         .unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("usage.prompt_tokens_details.cache_write_tokens"));
-        assert!(e.message.contains("plus `usage.prompt_tokens_details.cached_tokens` = 30"), "{}", e.message);
+        assert_eq!(
+            e.field.as_deref(),
+            Some("usage.prompt_tokens_details.cache_write_tokens")
+        );
+        assert!(
+            e.message
+                .contains("plus `usage.prompt_tokens_details.cached_tokens` = 30"),
+            "{}",
+            e.message
+        );
 
         let e = tokens(
             r#"{"object":"chat.completion","usage":{"prompt_tokens":1,"completion_tokens":10,
             "completion_tokens_details":{"reasoning_tokens":11}}}"#,
         )
         .unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("usage.completion_tokens_details.reasoning_tokens"));
+        assert_eq!(
+            e.field.as_deref(),
+            Some("usage.completion_tokens_details.reasoning_tokens")
+        );
 
         let e = tokens(r#"{"object":"response","usage":{"input_tokens":5,"input_tokens_details":{"cached_tokens":6}}}"#)
             .unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("usage.input_tokens_details.cached_tokens"));
+        assert_eq!(
+            e.field.as_deref(),
+            Some("usage.input_tokens_details.cached_tokens")
+        );
 
         let e = tokens(
             r#"{"type":"message","usage":{"cache_creation_input_tokens":10,
             "cache_creation":{"ephemeral_5m_input_tokens":8,"ephemeral_1h_input_tokens":8}}}"#,
         )
         .unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("usage.cache_creation.ephemeral_5m_input_tokens"));
+        assert_eq!(
+            e.field.as_deref(),
+            Some("usage.cache_creation.ephemeral_5m_input_tokens")
+        );
 
         let r = raw(r#"{"usageMetadata":{"promptTokenCount":5,"cachedContentTokenCount":9}}"#);
         let e = r.tokens(Shape::Gemini, "response", 4).unwrap_err();
         assert_eq!(e.line, 4);
-        assert_eq!(e.field.as_deref(), Some("response.usageMetadata.cachedContentTokenCount"));
+        assert_eq!(
+            e.field.as_deref(),
+            Some("response.usageMetadata.cachedContentTokenCount")
+        );
     }
 
     #[test]
@@ -868,8 +927,14 @@ mod tests {
             (r#"{"usage":{"prompt_tokens":"12"}}"#, "usage.prompt_tokens"),
             (r#"{"usage":{"prompt_tokens":12.5}}"#, "usage.prompt_tokens"),
             (r#"{"usage":{"input_tokens":-1}}"#, "usage.input_tokens"),
-            (r#"{"usage":{"prompt_tokens_details":{"cached_tokens":"3"}}}"#, "usage.prompt_tokens_details.cached_tokens"),
-            (r#"{"usageMetadata":{"thoughtsTokenCount":1.0}}"#, "usageMetadata.thoughtsTokenCount"),
+            (
+                r#"{"usage":{"prompt_tokens_details":{"cached_tokens":"3"}}}"#,
+                "usage.prompt_tokens_details.cached_tokens",
+            ),
+            (
+                r#"{"usageMetadata":{"thoughtsTokenCount":1.0}}"#,
+                "usageMetadata.thoughtsTokenCount",
+            ),
         ] {
             let e = common::parse_json::<RawResponse>(json.as_bytes(), 3).unwrap_err();
             assert_eq!(e.field.as_deref(), Some(field), "{json}: {e}");
@@ -880,23 +945,56 @@ mod tests {
     #[test]
     fn shapes_from_markers_hints_and_usage_keys() {
         let shape = |json: &str, hint| Shape::of(&raw(json), hint);
-        assert_eq!(shape(r#"{"object":"chat.completion.chunk"}"#, None), Some(Shape::OpenAiChat));
-        assert_eq!(shape(r#"{"object":"response"}"#, None), Some(Shape::OpenAiResponses));
+        assert_eq!(
+            shape(r#"{"object":"chat.completion.chunk"}"#, None),
+            Some(Shape::OpenAiChat)
+        );
+        assert_eq!(
+            shape(r#"{"object":"response"}"#, None),
+            Some(Shape::OpenAiResponses)
+        );
         assert_eq!(shape(r#"{"type":"message"}"#, None), Some(Shape::Anthropic));
-        assert_eq!(shape(r#"{"type":"error","error":{"type":"overloaded_error"}}"#, None), Some(Shape::Anthropic));
+        assert_eq!(
+            shape(
+                r#"{"type":"error","error":{"type":"overloaded_error"}}"#,
+                None
+            ),
+            Some(Shape::Anthropic)
+        );
         assert_eq!(shape(r#"{"responseId":"x"}"#, None), Some(Shape::Gemini));
         // an Azure (OpenAI-shaped) response is read as OpenAI chat
-        assert_eq!(shape(r#"{"object":"chat.completion"}"#, Some(Provider::Azure)), Some(Shape::OpenAiChat));
-        assert_eq!(shape(r#"{"usage":{"prompt_tokens":1}}"#, None), Some(Shape::OpenAiChat));
-        assert_eq!(shape(r#"{"usage":{"input_tokens":1,"cache_read_input_tokens":0}}"#, None), Some(Shape::Anthropic));
-        // bare input/output tokens: ambiguous unless the provider is named
-        assert_eq!(shape(r#"{"usage":{"input_tokens":1,"output_tokens":1}}"#, None), None);
         assert_eq!(
-            shape(r#"{"usage":{"input_tokens":1,"output_tokens":1}}"#, Some(Provider::OpenAI)),
+            shape(r#"{"object":"chat.completion"}"#, Some(Provider::Azure)),
+            Some(Shape::OpenAiChat)
+        );
+        assert_eq!(
+            shape(r#"{"usage":{"prompt_tokens":1}}"#, None),
+            Some(Shape::OpenAiChat)
+        );
+        assert_eq!(
+            shape(
+                r#"{"usage":{"input_tokens":1,"cache_read_input_tokens":0}}"#,
+                None
+            ),
+            Some(Shape::Anthropic)
+        );
+        // bare input/output tokens: ambiguous unless the provider is named
+        assert_eq!(
+            shape(r#"{"usage":{"input_tokens":1,"output_tokens":1}}"#, None),
+            None
+        );
+        assert_eq!(
+            shape(
+                r#"{"usage":{"input_tokens":1,"output_tokens":1}}"#,
+                Some(Provider::OpenAI)
+            ),
             Some(Shape::OpenAiResponses)
         );
         assert_eq!(
-            shape(r#"{"usage":{"input_tokens":1,"output_tokens":1}}"#, Some(Provider::Anthropic)),
+            shape(
+                r#"{"usage":{"input_tokens":1,"output_tokens":1}}"#,
+                Some(Provider::Anthropic)
+            ),
             Some(Shape::Anthropic)
         );
     }
@@ -904,7 +1002,10 @@ mod tests {
     #[test]
     fn strings_are_borrowed_unless_escaped() {
         let r = raw(r#"{"id":"chatcmpl-1","model":"gpt\u002d4o","error":null}"#);
-        assert!(matches!(r.id.as_ref().unwrap().0, Cow::Borrowed("chatcmpl-1")));
+        assert!(matches!(
+            r.id.as_ref().unwrap().0,
+            Cow::Borrowed("chatcmpl-1")
+        ));
         assert_eq!(r.model(), Some("gpt-4o"));
         assert!(!r.error.0);
         assert!(raw(r#"{"error":{"message":"rate limited"}}"#).error.0);
@@ -913,12 +1014,20 @@ mod tests {
 
     #[test]
     fn raw_response_detection() {
-        assert!(looks_like_raw_response(br#"{"id":"x","object": "chat.completion","usage":{}}"#));
-        assert!(looks_like_raw_response(br#"{"object":"response","usage":{}}"#));
-        assert!(looks_like_raw_response(br#"{"type":"message","usage":{"input_tokens":1}}"#));
+        assert!(looks_like_raw_response(
+            br#"{"id":"x","object": "chat.completion","usage":{}}"#
+        ));
+        assert!(looks_like_raw_response(
+            br#"{"object":"response","usage":{}}"#
+        ));
+        assert!(looks_like_raw_response(
+            br#"{"type":"message","usage":{"input_tokens":1}}"#
+        ));
         assert!(looks_like_raw_response(br#"{"usageMetadata":{}}"#));
         assert!(!looks_like_raw_response(br#"{"object":"page","data":[]}"#));
-        assert!(!looks_like_raw_response(br#"{"object":"chat.completions.list"}"#));
+        assert!(!looks_like_raw_response(
+            br#"{"object":"chat.completions.list"}"#
+        ));
         assert!(!looks_like_raw_response(br#"{"type":"message"}"#));
     }
 }

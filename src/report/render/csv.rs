@@ -11,7 +11,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();
     header.extend(COUNT_FIELDS.iter().map(|s| s.to_string()));
     header.extend(["failed_requests", "cost", "reported_cost"].map(String::from));
-    w.write_record(&header)?;
+    w.write_record(&header).map_err(io_error)?;
     for row in &report.rows {
         let t = &row.totals;
         let mut fields = row.values.clone();
@@ -19,7 +19,15 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         fields.push(t.failed_requests.to_string());
         fields.push(money_exact(t.cost));
         fields.push(t.reported().map(money_exact).unwrap_or_default());
-        w.write_record(&fields)?;
+        w.write_record(&fields).map_err(io_error)?;
     }
     w.flush()
+}
+
+/// Keeps the io::Error kind (a closed pipe must stay recognisable as one).
+fn io_error(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
 }

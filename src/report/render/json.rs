@@ -15,7 +15,10 @@ fn totals_fields(t: &Totals, map: &mut Map<String, Value>) {
     }
     map.insert("failed_requests".into(), json!(t.failed_requests));
     map.insert("cost".into(), json!(money_exact(t.cost)));
-    map.insert("reported_cost".into(), t.reported().map_or(Value::Null, |c| json!(money_exact(c))));
+    map.insert(
+        "reported_cost".into(),
+        t.reported().map_or(Value::Null, |c| json!(money_exact(c))),
+    );
 }
 
 pub fn to_value(report: &Report) -> Value {

@@ -19,13 +19,25 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         (report.period.end - chrono::Duration::seconds(1)).format("%Y-%m-%d")
     )?;
     let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();
-    header.extend(["requests", "input", "cache read", "cache write", "output", "cost"].map(String::from));
+    header.extend(
+        [
+            "requests",
+            "input",
+            "cache read",
+            "cache write",
+            "output",
+            "cost",
+        ]
+        .map(String::from),
+    );
     if reported {
         header.push("reported".into());
     }
     let dims = report.group_by.len();
     writeln!(out, "| {} |", header.join(" | "))?;
-    let align: Vec<&str> = (0..header.len()).map(|i| if i < dims { "---" } else { "---:" }).collect();
+    let align: Vec<&str> = (0..header.len())
+        .map(|i| if i < dims { "---" } else { "---:" })
+        .collect();
     writeln!(out, "| {} |", align.join(" | "))?;
     let line = |values: Vec<String>, t: &crate::report::Totals| {
         let mut cells = values;
@@ -53,7 +65,10 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let cells = line(total_values, &report.total);
     writeln!(out, "| {} |", cells.join(" | "))?;
     if !report.unpriced.is_empty() {
-        writeln!(out, "\n**Unpriced** (not in the total: add a price with `--pricing`):\n")?;
+        writeln!(
+            out,
+            "\n**Unpriced** (not in the total: add a price with `--pricing`):\n"
+        )?;
         for u in &report.unpriced {
             writeln!(
                 out,
@@ -61,7 +76,11 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 cell(&u.model),
                 u.provider,
                 count_human(u.totals.requests),
-                count_human(u.totals.input_tokens + u.totals.cache_read_tokens + u.totals.cache_write_tokens),
+                count_human(
+                    u.totals.input_tokens
+                        + u.totals.cache_read_tokens
+                        + u.totals.cache_write_tokens
+                ),
                 count_human(u.totals.output_tokens),
                 u.reason
             )?;

@@ -30,7 +30,12 @@ pub struct Style {
 }
 
 /// Writes a report in one format.
-pub fn render(format: Format, report: &Report, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn render(
+    format: Format,
+    report: &Report,
+    style: Style,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     match format {
         Format::Table => table::render(report, style, out),
         Format::Json => json::render(report, out),
@@ -46,11 +51,20 @@ pub fn money_exact(d: Decimal) -> String {
 
 /// Money for people: `$1,234.57`; amounts under a cent keep four decimals (`$0.0042`).
 pub fn money_human(d: Decimal) -> String {
-    let places = if !d.is_zero() && d.abs() < Decimal::new(1, 2) { 4 } else { 2 };
-    let rounded = d.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let places = if !d.is_zero() && d.abs() < Decimal::new(1, 2) {
+        4
+    } else {
+        2
+    };
+    let rounded =
+        d.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     let text = format!("{:.*}", places as usize, rounded.abs());
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let sign = if rounded.is_sign_negative() && !rounded.is_zero() { "-" } else { "" };
+    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
+        "-"
+    } else {
+        ""
+    };
     format!("{sign}${}.{frac}", group_thousands(int))
 }
 
@@ -71,11 +85,24 @@ fn group_thousands(digits: &str) -> String {
 }
 
 /// The numeric columns every format shows, with their JSON/CSV names.
-pub const COUNT_FIELDS: [&str; 6] =
-    ["requests", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens"];
+pub const COUNT_FIELDS: [&str; 6] = [
+    "requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+];
 
 pub fn counts(t: &super::Totals) -> [u64; 6] {
-    [t.requests, t.input_tokens, t.cache_read_tokens, t.cache_write_tokens, t.output_tokens, t.reasoning_tokens]
+    [
+        t.requests,
+        t.input_tokens,
+        t.cache_read_tokens,
+        t.cache_write_tokens,
+        t.output_tokens,
+        t.reasoning_tokens,
+    ]
 }
 
 #[cfg(test)]

@@ -13,7 +13,9 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Re
     table.load_preset(presets::UTF8_FULL_CONDENSED);
     match style.width {
         Some(w) => {
-            table.set_content_arrangement(ContentArrangement::Dynamic).set_width(w);
+            table
+                .set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(w);
         }
         None => {
             table.set_content_arrangement(ContentArrangement::Disabled);
@@ -32,8 +34,19 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Re
             c
         }
     };
-    let mut header: Vec<Cell> = report.group_by.iter().map(|d| header_cell(&d.name())).collect();
-    for h in ["requests", "input", "cache read", "cache write", "output", "cost"] {
+    let mut header: Vec<Cell> = report
+        .group_by
+        .iter()
+        .map(|d| header_cell(&d.name()))
+        .collect();
+    for h in [
+        "requests",
+        "input",
+        "cache read",
+        "cache write",
+        "output",
+        "cost",
+    ] {
         header.push(header_cell(h));
     }
     if reported {
@@ -52,7 +65,9 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Re
         if reported {
             cells.push(t.reported().map(money_human).unwrap_or_else(|| "-".into()));
         }
-        cells.into_iter().map(|s| Cell::new(s).set_alignment(CellAlignment::Right))
+        cells
+            .into_iter()
+            .map(|s| Cell::new(s).set_alignment(CellAlignment::Right))
     };
     for row in &report.rows {
         let mut cells: Vec<Cell> = row.values.iter().map(Cell::new).collect();
@@ -60,7 +75,15 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Re
         table.add_row(cells);
     }
     let dims = report.group_by.len();
-    let mut total: Vec<Cell> = (0..dims).map(|i| if i == 0 { header_cell("total") } else { Cell::new("") }).collect();
+    let mut total: Vec<Cell> = (0..dims)
+        .map(|i| {
+            if i == 0 {
+                header_cell("total")
+            } else {
+                Cell::new("")
+            }
+        })
+        .collect();
     total.extend(numbers(&report.total));
     table.add_row(total);
 

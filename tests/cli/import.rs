@@ -1,0 +1,131 @@
+//! `aispend import` and the ledger: atomic, idempotent, concurrent-safe.
+
+use crate::{fixture, money, Workdir};
+
+fn count_records(w: &Workdir) -> u64 {
+    let out = w.stdout(&["ledger", "stats"]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("records:"))
+        .expect("records line");
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn import_is_idempotent_and_reports_match_direct_reads() {
+    let w = Workdir::new();
+    let out = w.stdout(&["import", &fixture("api-log/openai-chat.jsonl")]);
+    assert!(out.contains("added 5, 0 duplicate, 0 skipped"), "{out}");
+    let again = w.stdout(&[
+        "import",
+        &fixture("api-log/openai-chat.jsonl"),
+        &fixture("api-log/openai-chat.jsonl.gz"),
+    ]);
+    assert!(again.contains("added 0, 5 duplicate"), "{again}");
+    assert_eq!(count_records(&w), 5);
+    let from_ledger = w.json(&["report"]);
+    let direct = w.json(&["report", &fixture("api-log/openai-chat.jsonl")]);
+    assert_eq!(from_ledger, direct);
+    assert_eq!(money(&from_ledger["total"]["cost"]), "0.0952");
+}
+
+#[test]
+fn streaming_partials_and_grown_buckets_keep_the_largest() {
+    let w = Workdir::new();
+    let out = w.stdout(&["import", &fixture("claude-code/projects")]);
+    assert!(out.contains("merged into a larger copy"), "{out}");
+    assert_eq!(count_records(&w), 5);
+    let r = w.json(&["report", "--by", "project"]);
+    assert_eq!(money(&r["total"]["cost"]), "0.134023");
+    // importing again changes nothing
+    w.stdout(&["import", &fixture("claude-code/projects")]);
+    assert_eq!(w.json(&["report", "--by", "project"]), r);
+}
+
+#[test]
+fn a_bad_record_writes_nothing() {
+    let w = Workdir::new();
+    w.stdout(&["import", &fixture("api-log/openai-chat.jsonl")]);
+    let before = w.json(&["report"]);
+    // a good file first, then a broken one, in the same import: the whole import rolls back
+    let out = w.run(&[
+        "import",
+        &fixture("api-log/anthropic-messages.jsonl"),
+        &fixture("api-log/broken/bad-field.jsonl"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(count_records(&w), 5);
+    assert_eq!(w.json(&["report"]), before);
+    // --skip-invalid imports the good records and counts the bad one
+    let out = w.stdout(&[
+        "import",
+        "--skip-invalid",
+        &fixture("api-log/broken/bad-field.jsonl"),
+    ]);
+    assert!(out.contains("added 1, 0 duplicate, 1 skipped"), "{out}");
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let w = Workdir::new();
+    let out = w.stdout(&["import", "--dry-run", &fixture("api-log/openai-chat.jsonl")]);
+    assert!(out.contains("would add 5"), "{out}");
+    assert_eq!(count_records(&w), 0);
+}
+
+#[test]
+fn concurrent_imports_neither_corrupt_nor_double_count() {
+    let w = Workdir::new();
+    let folder = fixture("api-log");
+    // the broken/ subfolder would fail the import: read the good files only
+    let files: Vec<String> = [
+        "openai-chat.jsonl",
+        "openai-responses.jsonl",
+        "anthropic-messages.jsonl",
+        "gemini.jsonl",
+    ]
+    .iter()
+    .map(|f| format!("{folder}/{f}"))
+    .collect();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("aispend"));
+            cmd.arg("--ledger")
+                .arg(w.ledger())
+                .arg("import")
+                .args(&files);
+            cmd.stdout(std::process::Stdio::null()).spawn().unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    // 5 chat + 3 responses + 6 messages + 4 gemini
+    assert_eq!(count_records(&w), 18);
+}
+
+#[test]
+fn ledger_location_from_environment_and_config() {
+    let w = Workdir::new();
+    let env_ledger = w.path().join("env.db");
+    let mut cmd = assert_cmd::Command::cargo_bin("aispend").unwrap();
+    cmd.current_dir(w.path())
+        .env("AISPEND_LEDGER", &env_ledger)
+        .args(["import", &fixture("api-log/gemini.jsonl")])
+        .assert()
+        .success();
+    assert!(env_ledger.exists());
+    w.write("aispend.toml", "ledger = \"spend/ledger.db\"\n");
+    let mut cmd = assert_cmd::Command::cargo_bin("aispend").unwrap();
+    cmd.current_dir(w.path())
+        .env_remove("AISPEND_LEDGER")
+        .args(["import", &fixture("api-log/gemini.jsonl")])
+        .assert()
+        .success();
+    assert!(w.path().join("spend/ledger.db").exists());
+}
