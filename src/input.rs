@@ -312,75 +312,117 @@ fn parse_chunk(source: &dyn Source, file: &Arc<str>, chunk: &Chunk) -> ChunkResu
     result
 }
 
+/// One parsed batch of chunks, in file order, and how many bytes it covered.
+type Batch = io::Result<(Vec<ChunkResult>, u64)>;
+
+/// Reads and parses JSON Lines on a producer thread (which fans each batch of chunks out to the rayon
+/// pool), while this thread hands the previous batch's records to the sink: parsing and aggregating or
+/// writing overlap. At most one parsed batch waits in the channel, so memory stays bounded.
 fn read_lines(
     source: &dyn Source,
     file: &Arc<str>,
     head: Vec<u8>,
-    mut reader: Box<dyn BufRead + Send>,
+    reader: Box<dyn BufRead + Send>,
     options: ReadOptions,
     sink: &mut dyn RecordSink,
     fs: &mut FileSummary,
 ) -> Result<()> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
+    let path = fs.path.clone();
+    std::thread::scope(|scope| {
+        scope.spawn(move || produce_batches(source, file, head, reader, tx));
+        // Returning early drops `rx`, which stops the producer at its next send.
+        for batch in rx {
+            let (results, bytes) = batch.map_err(|e| Error::io(path.as_str(), e))?;
+            fs.bytes += bytes;
+            for result in results {
+                take_errors(result.errors, options, fs)?;
+                for record in result.records {
+                    count(sink.accept(record)?, fs);
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The producer side of [`read_lines`]: cuts the input into chunks of whole lines, parses a batch of
+/// them in parallel, sends the results, and reuses the chunk buffers.
+fn produce_batches(
+    source: &dyn Source,
+    file: &Arc<str>,
+    head: Vec<u8>,
+    mut reader: Box<dyn BufRead + Send>,
+    tx: std::sync::mpsc::SyncSender<Batch>,
+) {
     let batch_size = rayon::current_num_threads().max(1) * 2;
+    let mut pool: Vec<Vec<u8>> = Vec::new();
     let mut carry = head;
     let mut next_line = 1u64;
     let mut eof = false;
     while !eof {
-        let mut batch = Vec::with_capacity(batch_size);
+        let mut batch: Vec<Chunk> = Vec::with_capacity(batch_size);
         while batch.len() < batch_size && !eof {
-            let mut buf = std::mem::take(&mut carry);
+            let mut buf = std::mem::replace(&mut carry, pool.pop().unwrap_or_default());
             if buf.len() < CHUNK_BYTES {
                 let want = CHUNK_BYTES - buf.len();
-                read_up_to(&mut reader, &mut buf, want)
-                    .map_err(|e| Error::io(fs.path.as_str(), e))?;
+                if let Err(e) = read_up_to(&mut reader, &mut buf, want) {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
             }
-            let cut = if buf.len() < CHUNK_BYTES {
+            if buf.len() < CHUNK_BYTES {
                 eof = true;
-                buf.len()
-            } else {
-                match memchr::memrchr(b'\n', &buf) {
-                    Some(i) => i + 1,
-                    // One line longer than a chunk: keep reading until it ends.
-                    None => {
-                        carry = buf;
-                        let mut more = Vec::new();
-                        read_up_to(&mut reader, &mut more, CHUNK_BYTES)
-                            .map_err(|e| Error::io(fs.path.as_str(), e))?;
-                        let ended = more.is_empty();
+                push_chunk(&mut batch, &mut next_line, buf);
+                continue;
+            }
+            match memchr::memrchr(b'\n', &buf) {
+                Some(i) => {
+                    carry.extend_from_slice(&buf[i + 1..]);
+                    buf.truncate(i + 1);
+                    push_chunk(&mut batch, &mut next_line, buf);
+                }
+                // One line longer than a chunk: keep reading until it ends.
+                None => {
+                    let spare = std::mem::replace(&mut carry, buf);
+                    pool.push(spare);
+                    let mut more = Vec::new();
+                    if let Err(e) = read_up_to(&mut reader, &mut more, CHUNK_BYTES) {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                    if more.is_empty() {
+                        eof = true;
+                        let last = std::mem::take(&mut carry);
+                        push_chunk(&mut batch, &mut next_line, last);
+                    } else {
                         carry.extend_from_slice(&more);
-                        if ended {
-                            eof = true;
-                            let bytes = std::mem::take(&mut carry);
-                            push_chunk(&mut batch, &mut next_line, bytes, fs);
-                        }
-                        continue;
                     }
                 }
-            };
-            carry = buf.split_off(cut);
-            push_chunk(&mut batch, &mut next_line, buf, fs);
+            }
         }
         let results: Vec<ChunkResult> = batch
             .par_iter()
             .map(|c| parse_chunk(source, file, c))
             .collect();
-        for result in results {
-            take_errors(result.errors, options, fs)?;
-            for record in result.records {
-                count(sink.accept(record)?, fs);
-            }
+        let bytes = batch.iter().map(|c| c.bytes.len() as u64).sum();
+        for chunk in batch {
+            let mut buf = chunk.bytes;
+            buf.clear();
+            pool.push(buf);
+        }
+        if tx.send(Ok((results, bytes))).is_err() {
+            return;
         }
     }
-    Ok(())
 }
 
-fn push_chunk(batch: &mut Vec<Chunk>, next_line: &mut u64, bytes: Vec<u8>, fs: &mut FileSummary) {
+fn push_chunk(batch: &mut Vec<Chunk>, next_line: &mut u64, bytes: Vec<u8>) {
     if bytes.is_empty() {
         return;
     }
     let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
     let first_line = *next_line;
     *next_line += lines;
-    fs.bytes += bytes.len() as u64;
     batch.push(Chunk { first_line, bytes });
 }

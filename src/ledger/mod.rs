@@ -72,7 +72,7 @@ impl Ledger {
             .map_err(|e| self.error(e))?;
         self.conn
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;",
             )
             .map_err(|e| self.error(e))
     }

@@ -4,9 +4,10 @@ use rusqlite::Connection;
 
 /// Each entry moves the schema one version forward. Never edit a shipped entry: append a new one.
 const MIGRATIONS: &[&str] = &[
-    // 1: the records table.
+    // 1: the records table, clustered by time so that a period is one sequential range, and unique on
+    // the record id, which is what deduplicates.
     "CREATE TABLE records (
-        id TEXT PRIMARY KEY NOT NULL,
+        id TEXT NOT NULL,
         source TEXT NOT NULL,
         provider TEXT NOT NULL,
         model TEXT NOT NULL,
@@ -44,9 +45,10 @@ const MIGRATIONS: &[&str] = &[
         file TEXT NOT NULL,
         line INTEGER NOT NULL,
         weight INTEGER NOT NULL DEFAULT 0,
-        imported_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER))
+        imported_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER)),
+        PRIMARY KEY (start_ms, id)
     ) WITHOUT ROWID;
-    CREATE INDEX records_start ON records (start_ms);",
+    CREATE UNIQUE INDEX records_id ON records (id);",
 ];
 
 /// The columns read back, in `record_from_row` order.

@@ -6,6 +6,7 @@
 //! a few bytes per distinct record id, not with input size.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -42,8 +43,8 @@ struct Seen {
     applied: Option<(Slot, Totals)>,
 }
 
-/// Group key: the month bucket (0 when the period is fixed) and the dimension values.
-type Key = (i32, Vec<String>);
+/// Separates dimension values inside a group key.
+const SEP: char = '\u{1f}';
 
 pub struct Aggregator<'a> {
     query: &'a ReportQuery,
@@ -52,8 +53,11 @@ pub struct Aggregator<'a> {
     /// Fixed period, or `None` while the newest month is not yet known.
     fixed: Option<Period>,
     dedup: bool,
-    groups: Vec<(Key, Totals)>,
-    group_index: HashMap<Key, usize>,
+    /// (month bucket, dimension values, totals); the bucket is 0 when the period is fixed.
+    groups: Vec<(i32, Vec<String>, Totals)>,
+    /// `bucket SEP value SEP value …` → index in `groups`, looked up without allocating.
+    group_index: HashMap<String, usize>,
+    key: String,
     unpriced: Vec<((i32, String, String, String), Totals)>,
     unpriced_index: HashMap<(i32, String, String, String), usize>,
     seen_first: HashSet<u128>,
@@ -85,6 +89,7 @@ impl<'a> Aggregator<'a> {
             dedup,
             groups: Vec::new(),
             group_index: HashMap::new(),
+            key: String::new(),
             unpriced: Vec::new(),
             unpriced_index: HashMap::new(),
             seen_first: HashSet::new(),
@@ -157,29 +162,30 @@ impl<'a> Aggregator<'a> {
             Priced::Cost { cost, .. } => cost,
             Priced::Unpriced { .. } => Decimal::ZERO,
         };
-        let values: Vec<String> = self
-            .query
-            .group_by
-            .iter()
-            .map(|d| d.value(r, team, model, tz))
-            .collect();
-        let key = (bucket, values);
+        self.key.clear();
+        let _ = write!(self.key, "{bucket}");
+        for dim in &self.query.group_by {
+            self.key.push(SEP);
+            dim.write_value(r, team, model, tz, &mut self.key);
+        }
         let totals = Totals::of(r, cost);
-        let i = match self.group_index.get(&key) {
+        let i = match self.group_index.get(self.key.as_str()) {
             Some(&i) => i,
             None => {
-                self.groups.push((key.clone(), Totals::default()));
-                self.group_index.insert(key, self.groups.len() - 1);
+                let values = self.key.split(SEP).skip(1).map(str::to_string).collect();
+                self.groups.push((bucket, values, Totals::default()));
+                self.group_index
+                    .insert(self.key.clone(), self.groups.len() - 1);
                 self.groups.len() - 1
             }
         };
-        self.groups[i].1.add(&totals);
+        self.groups[i].2.add(&totals);
         Some((Slot::Group(i), totals))
     }
 
     fn retract(&mut self, applied: Option<(Slot, Totals)>) {
         match applied {
-            Some((Slot::Group(i), t)) => self.groups[i].1.subtract(&t),
+            Some((Slot::Group(i), t)) => self.groups[i].2.subtract(&t),
             Some((Slot::Unpriced(i), t)) => self.unpriced[i].1.subtract(&t),
             None => {}
         }
@@ -199,8 +205,8 @@ impl<'a> Aggregator<'a> {
         let mut rows: Vec<Row> = self
             .groups
             .into_iter()
-            .filter(|((b, _), t)| *b == bucket && !t.is_empty())
-            .map(|((_, values), totals)| Row { values, totals })
+            .filter(|(b, _, t)| *b == bucket && !t.is_empty())
+            .map(|(_, values, totals)| Row { values, totals })
             .collect();
         rows.sort_by(|a, b| {
             b.totals

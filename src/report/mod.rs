@@ -102,42 +102,54 @@ impl Dim {
 
     /// The record's value in this dimension. `team` and `model` come from attribution and pricing.
     pub fn value(&self, r: &UsageRecord, team: &str, model: &str, tz: Tz) -> String {
-        let opt = |v: &Option<String>| {
-            v.as_deref()
-                .filter(|s| !s.is_empty())
-                .unwrap_or(NONE)
-                .to_string()
-        };
-        match self {
-            Dim::Provider => r.provider.as_str().to_string(),
-            Dim::Model => model.to_string(),
-            Dim::Team => team.to_string(),
+        let mut out = String::new();
+        self.write_value(r, team, model, tz, &mut out);
+        out
+    }
+
+    /// Appends the record's value in this dimension to `out` (no allocation on the hot path).
+    pub fn write_value(&self, r: &UsageRecord, team: &str, model: &str, tz: Tz, out: &mut String) {
+        use std::fmt::Write;
+        fn opt(v: &Option<String>) -> &str {
+            v.as_deref().filter(|s| !s.is_empty()).unwrap_or(NONE)
+        }
+        let text: &str = match self {
+            Dim::Provider => r.provider.as_str(),
+            Dim::Model => model,
+            Dim::Team => team,
             Dim::Project => opt(&r.project),
             Dim::User => opt(&r.user),
             Dim::ApiKey => opt(&r.api_key),
             Dim::Workspace => opt(&r.workspace),
-            Dim::ServiceTier => {
-                if r.batch {
-                    "batch".to_string()
-                } else {
-                    opt(&r.service_tier)
-                }
+            Dim::ServiceTier if r.batch => "batch",
+            Dim::ServiceTier => opt(&r.service_tier),
+            Dim::Source => r.source,
+            Dim::Day | Dim::Week | Dim::Month => {
+                let local = r.start.with_timezone(&tz);
+                let _ = match self {
+                    Dim::Day => write!(
+                        out,
+                        "{:04}-{:02}-{:02}",
+                        local.year(),
+                        local.month(),
+                        local.day()
+                    ),
+                    Dim::Month => write!(out, "{:04}-{:02}", local.year(), local.month()),
+                    _ => {
+                        let w = local.iso_week();
+                        write!(out, "{:04}-W{:02}", w.year(), w.week())
+                    }
+                };
+                return;
             }
-            Dim::Source => r.source.to_string(),
-            Dim::Day => r.start.with_timezone(&tz).format("%Y-%m-%d").to_string(),
-            Dim::Week => {
-                let w = r.start.with_timezone(&tz).iso_week();
-                format!("{}-W{:02}", w.year(), w.week())
-            }
-            Dim::Month => r.start.with_timezone(&tz).format("%Y-%m").to_string(),
             Dim::Tag(k) => r
                 .tags
                 .get(k)
-                .filter(|v| !v.is_empty())
                 .map(String::as_str)
-                .unwrap_or(NONE)
-                .to_string(),
-        }
+                .filter(|v| !v.is_empty())
+                .unwrap_or(NONE),
+        };
+        out.push_str(text);
     }
 }
 
