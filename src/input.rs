@@ -221,6 +221,31 @@ pub fn read_inputs(
         };
         match source.framing() {
             Framing::JsonLines => read_lines(source, &file, head, reader, options, sink, &mut fs)?,
+            Framing::Stream => {
+                let mut stream = std::io::Cursor::new(head).chain(reader);
+                let mut failure: Option<Error> = None;
+                let mut emit = |item: std::result::Result<UsageRecord, RecordError>| {
+                    let step = match item {
+                        Ok(record) => sink.accept(record).map(|a| count(a, &mut fs)),
+                        Err(e) => take_errors(vec![e], options, &mut fs),
+                    };
+                    match step {
+                        Ok(()) => true,
+                        Err(e) => {
+                            failure = Some(e);
+                            false
+                        }
+                    }
+                };
+                let outcome = source.parse_stream(&mut stream, &file, &mut emit);
+                if let Some(e) = failure {
+                    return Err(e);
+                }
+                outcome.map_err(|record| Error::Input {
+                    file: fs.path.clone(),
+                    record,
+                })?;
+            }
             Framing::Document => {
                 let mut bytes = head;
                 reader

@@ -22,9 +22,16 @@ pub mod response;
 pub enum Framing {
     /// One JSON value per line; lines are parsed independently (and in parallel).
     JsonLines,
-    /// The whole file is one document (a JSON page, a CSV file).
+    /// The whole file is one document (a JSON page): it is read into memory, so keep to small files.
     Document,
+    /// The source reads the file as a stream (CSV exports that can be large): see
+    /// [`Source::parse_stream`].
+    Stream,
 }
+
+/// What a streaming source hands back for each record: the record, or the error of a malformed one
+/// (which `--skip-invalid` may skip). Returns `false` when reading should stop (a fatal error was met).
+pub type Emit<'a> = dyn FnMut(Result<UsageRecord, RecordError>) -> bool + 'a;
 
 /// What parsing a document produced: records, and the record-level errors that `--skip-invalid` may skip.
 #[derive(Debug, Default)]
@@ -75,6 +82,24 @@ pub trait Source: Send + Sync {
             format!("{} does not read whole documents", self.name()),
         ))
     }
+
+    /// `Framing::Stream`: reads the file from `reader` (already gunzipped), calling `emit` for each record
+    /// or record-level error, in file order, until it returns `false`. An error returned means the file as
+    /// a whole could not be read (a CSV without the expected header).
+    fn parse_stream(
+        &self,
+        reader: &mut dyn std::io::Read,
+        file: &Arc<str>,
+        emit: &mut Emit<'_>,
+    ) -> Result<(), RecordError> {
+        let _ = (reader, file, emit);
+        Err(not_a_stream(self.name()))
+    }
+}
+
+/// Default for sources that are not streams.
+fn not_a_stream(name: &str) -> RecordError {
+    RecordError::new(1, format!("{name} does not read streams"))
 }
 
 /// Every importer, in detection order (the most specific first).
