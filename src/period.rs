@@ -86,6 +86,30 @@ impl PeriodSpec {
         }
     }
 
+    /// The period of equal length just before `current` (the previous calendar month for months, the
+    /// same number of days before for date ranges), for `--compare`.
+    pub fn previous(&self, tz: Tz, current: Period) -> Period {
+        match *self {
+            PeriodSpec::NewestMonth | PeriodSpec::Month { .. } => {
+                let local = current.start.with_timezone(&tz);
+                let (y, m) = if local.month() == 1 {
+                    (local.year() - 1, 12)
+                } else {
+                    (local.year(), local.month() - 1)
+                };
+                month_period(tz, y, m)
+            }
+            PeriodSpec::Dates { since, until } => {
+                let days = (until - since).num_days() + 1;
+                let start = since - Duration::days(days);
+                Period {
+                    start: day_start(tz, start),
+                    end: day_start(tz, since),
+                }
+            }
+        }
+    }
+
     /// Whether the period is known before the data is read.
     pub fn is_fixed(&self) -> bool {
         !matches!(self, PeriodSpec::NewestMonth)
@@ -181,6 +205,18 @@ mod tests {
         assert_eq!(p.start.to_rfc3339(), "2026-09-30T22:00:00+00:00");
         assert_eq!(p.end.to_rfc3339(), "2026-10-31T23:00:00+00:00");
         assert!(PeriodSpec::from_flags(Some("2026-13"), None, None).is_err());
+        // previous periods: the month before (across a year), or as many days before
+        let jan = PeriodSpec::Month {
+            year: 2026,
+            month: 1,
+        };
+        let prev = jan.previous(Tz::UTC, jan.resolve(Tz::UTC, None));
+        assert_eq!(prev.start.to_rfc3339(), "2025-12-01T00:00:00+00:00");
+        assert_eq!(prev.end.to_rfc3339(), "2026-01-01T00:00:00+00:00");
+        let week = PeriodSpec::from_flags(None, Some("2026-10-08"), Some("2026-10-14")).unwrap();
+        let prev = week.previous(Tz::UTC, week.resolve(Tz::UTC, None));
+        assert_eq!(prev.start.to_rfc3339(), "2026-10-01T00:00:00+00:00");
+        assert_eq!(prev.end.to_rfc3339(), "2026-10-08T00:00:00+00:00");
         assert!(PeriodSpec::from_flags(None, Some("2026-10-32"), Some("2026-11-01")).is_err());
         assert!(PeriodSpec::from_flags(None, Some("2026-10-05"), Some("2026-10-01")).is_err());
     }

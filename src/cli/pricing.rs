@@ -238,6 +238,8 @@ fn missing(ctx: &Context, book: &PriceBook, input: &InputArgs, out: &mut dyn Wri
         period: all_time,
         tz: chrono_tz::Tz::UTC,
         top: None,
+        compare: false,
+        sort: crate::report::SortBy::Cost,
     };
     let mut agg = Aggregator::new(
         &query,

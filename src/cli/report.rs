@@ -4,9 +4,9 @@ use std::io::Write;
 
 use super::usage::{feed, ledger_newest, InputArgs, PeriodArgs};
 use super::Context;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::report::render::{self, Format};
-use crate::report::{Aggregator, Dim, Filter, ReportQuery};
+use crate::report::{Aggregator, Dim, Filter, ReportQuery, SortBy};
 
 const LONG_ABOUT: &str = "\
 Cost report for a period, grouped by any combination of dimensions.
@@ -26,6 +26,7 @@ Examples:
   aispend report fixtures/demo
   aispend report --month 2026-10 --by team,model --top 10
   aispend report --since 2026-10-01 --until 2026-10-07 --by day --format csv > week.csv
+  aispend report --month 2026-10 --by team --compare --sort change     what grew most since September
   aispend report --where team=search --where provider=openai --by model --format json | jq '.rows[]'";
 
 /// Cost report for a period (per model, team, project, provider, day, …)
@@ -44,6 +45,13 @@ pub struct Args {
     /// Show the N most expensive rows and fold the rest into one `(other)` row
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
+    /// Add the previous period of equal length to every row: previous cost, change and change %
+    #[arg(long)]
+    pub compare: bool,
+    /// Row order: cost (most expensive first), change (largest absolute change first, with --compare),
+    /// name
+    #[arg(long, value_enum, default_value_t = SortBy::Cost, value_name = "ORDER")]
+    pub sort: SortBy,
     /// Output format: table (sized and coloured for a terminal), json (the stable machine interface), csv,
     /// markdown
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -66,7 +74,12 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         period,
         tz,
         top: args.top,
+        compare: args.compare,
+        sort: args.sort,
     };
+    if args.sort == SortBy::Change && !args.compare {
+        return Err(Error::usage("--sort change needs --compare"));
+    }
     let book = ctx.price_book()?;
     let newest = ledger_newest(ctx, &args.input, &query.period)?;
     let mut agg = Aggregator::new(

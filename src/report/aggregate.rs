@@ -28,6 +28,29 @@ pub struct ReportQuery {
     pub period: PeriodSpec,
     pub tz: Tz,
     pub top: Option<usize>,
+    /// Also aggregate the previous period of equal length (`--compare`).
+    pub compare: bool,
+    pub sort: SortBy,
+}
+
+/// Row order (`--sort`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortBy {
+    /// Most expensive first.
+    #[default]
+    Cost,
+    /// Largest absolute change against the previous period first (with `--compare`).
+    Change,
+    /// By dimension values.
+    Name,
+}
+
+/// The periods being aggregated: the report's own (bucket 0) and, with `--compare`, the one before it
+/// (bucket 1).
+#[derive(Debug, Clone, Copy)]
+struct Windows {
+    current: Period,
+    previous: Option<Period>,
 }
 
 /// Where a record's numbers went, so that a larger copy can take them back.
@@ -50,8 +73,8 @@ pub struct Aggregator<'a> {
     query: &'a ReportQuery,
     rules: &'a TeamRules,
     pricer: Pricer<'a>,
-    /// Fixed period, or `None` while the newest month is not yet known.
-    fixed: Option<Period>,
+    /// Fixed periods, or `None` while the newest month is not yet known (then buckets are months).
+    fixed: Option<Windows>,
     dedup: bool,
     /// (month bucket, dimension values, totals); the bucket is 0 when the period is fixed.
     groups: Vec<(i32, Vec<String>, Totals)>,
@@ -77,7 +100,11 @@ impl<'a> Aggregator<'a> {
         newest: Option<DateTime<Utc>>,
     ) -> Aggregator<'a> {
         let fixed = if query.period.is_fixed() || newest.is_some() {
-            Some(query.period.resolve(query.tz, newest))
+            let current = query.period.resolve(query.tz, newest);
+            let previous = query
+                .compare
+                .then(|| query.period.previous(query.tz, current));
+            Some(Windows { current, previous })
         } else {
             None
         };
@@ -99,14 +126,21 @@ impl<'a> Aggregator<'a> {
         }
     }
 
-    /// The period to read from the ledger, when it is known before reading.
+    /// The span to read from the ledger (both periods with `--compare`), when known before reading.
     pub fn fixed_period(&self) -> Option<Period> {
-        self.fixed
+        self.fixed.map(|w| match w.previous {
+            Some(p) => Period {
+                start: p.start.min(w.current.start),
+                end: p.end.max(w.current.end),
+            },
+            None => w.current,
+        })
     }
 
     fn bucket(&self, t: DateTime<Utc>) -> Option<i32> {
         match self.fixed {
-            Some(p) => p.contains(t).then_some(0),
+            Some(w) if w.current.contains(t) => Some(0),
+            Some(w) => w.previous.filter(|p| p.contains(t)).map(|_| 1),
             None => Some(month_index(self.query.tz, t)),
         }
     }
@@ -191,50 +225,77 @@ impl<'a> Aggregator<'a> {
         }
     }
 
-    /// Builds the report: picks the newest month when the period was not fixed, sorts by cost, folds
-    /// rows past `--top` into one `(other)` row.
+    /// Builds the report: picks the newest month when the period was not fixed, attaches the previous
+    /// period with `--compare`, sorts, and folds rows past `--top` into one `(other)` row.
     pub fn finish(self) -> Report {
-        let period = self.query.period.resolve(self.query.tz, self.newest);
-        let bucket = match self.fixed {
-            Some(_) => 0,
-            None => self
-                .newest
-                .map(|t| month_index(self.query.tz, t))
-                .unwrap_or(0),
+        let query = self.query;
+        let period = query.period.resolve(query.tz, self.newest);
+        let previous_period = query
+            .compare
+            .then(|| query.period.previous(query.tz, period));
+        let (current, before) = match self.fixed {
+            Some(_) => (0, 1),
+            None => {
+                let m = self.newest.map(|t| month_index(query.tz, t)).unwrap_or(0);
+                (m, m - 1)
+            }
         };
-        let mut rows: Vec<Row> = self
-            .groups
-            .into_iter()
-            .filter(|(b, _, t)| *b == bucket && !t.is_empty())
-            .map(|(_, values, totals)| Row { values, totals })
-            .collect();
-        rows.sort_by(|a, b| {
-            b.totals
-                .cost
-                .cmp(&a.totals.cost)
-                .then_with(|| a.values.cmp(&b.values))
-        });
-        if let Some(top) = self.query.top {
-            if rows.len() > top {
-                let mut other = Totals::default();
-                for row in rows.drain(top..) {
-                    other.add(&row.totals);
-                }
-                let values = vec![super::OTHER.to_string(); self.query.group_by.len()];
+        let mut rows: Vec<Row> = Vec::new();
+        let mut previous: HashMap<Vec<String>, Totals> = HashMap::new();
+        for (bucket, values, totals) in self.groups {
+            if totals.is_empty() {
+                continue;
+            }
+            if bucket == current {
                 rows.push(Row {
                     values,
-                    totals: other,
+                    totals,
+                    previous: None,
                 });
+            } else if query.compare && bucket == before {
+                previous.insert(values, totals);
+            }
+        }
+        if query.compare {
+            for row in &mut rows {
+                row.previous = Some(previous.remove(&row.values).unwrap_or_default());
+            }
+            // Groups that spent before and nothing now are part of the change too.
+            rows.extend(previous.into_iter().map(|(values, totals)| Row {
+                values,
+                totals: Totals::default(),
+                previous: Some(totals),
+            }));
+        }
+        sort_rows(&mut rows, query.sort);
+        if let Some(top) = query.top {
+            if rows.len() > top {
+                let mut other = Row {
+                    values: vec![super::OTHER.to_string(); query.group_by.len()],
+                    totals: Totals::default(),
+                    previous: query.compare.then(Totals::default),
+                };
+                for row in rows.drain(top..) {
+                    other.totals.add(&row.totals);
+                    if let (Some(p), Some(rp)) = (other.previous.as_mut(), row.previous.as_ref()) {
+                        p.add(rp);
+                    }
+                }
+                rows.push(other);
             }
         }
         let mut total = Totals::default();
+        let mut total_previous = query.compare.then(Totals::default);
         for row in &rows {
             total.add(&row.totals);
+            if let (Some(p), Some(rp)) = (total_previous.as_mut(), row.previous.as_ref()) {
+                p.add(rp);
+            }
         }
         let mut unpriced: Vec<UnpricedRow> = self
             .unpriced
             .into_iter()
-            .filter(|((b, ..), t)| *b == bucket && !t.is_empty())
+            .filter(|((b, ..), t)| *b == current && !t.is_empty())
             .map(|((_, provider, model, reason), totals)| UnpricedRow {
                 provider,
                 model,
@@ -250,13 +311,35 @@ impl<'a> Aggregator<'a> {
         });
         Report {
             period,
-            group_by: self.query.group_by.clone(),
+            previous_period,
+            group_by: query.group_by.clone(),
             rows,
             total,
+            total_previous,
             unpriced,
             records_read: self.records,
             currency: "USD",
         }
+    }
+}
+
+fn sort_rows(rows: &mut [Row], sort: SortBy) {
+    match sort {
+        SortBy::Cost => rows.sort_by(|a, b| {
+            b.totals
+                .cost
+                .cmp(&a.totals.cost)
+                .then_with(|| a.values.cmp(&b.values))
+        }),
+        SortBy::Change => rows.sort_by(|a, b| {
+            b.change()
+                .unwrap_or_default()
+                .abs()
+                .cmp(&a.change().unwrap_or_default().abs())
+                .then_with(|| b.totals.cost.cmp(&a.totals.cost))
+                .then_with(|| a.values.cmp(&b.values))
+        }),
+        SortBy::Name => rows.sort_by(|a, b| a.values.cmp(&b.values)),
     }
 }
 

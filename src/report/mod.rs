@@ -11,7 +11,7 @@ use crate::record::UsageRecord;
 pub mod aggregate;
 pub mod render;
 
-pub use aggregate::{Aggregator, ReportQuery};
+pub use aggregate::{Aggregator, ReportQuery, SortBy};
 
 /// A dimension to group or filter by (SPEC "DIMS").
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -255,6 +255,23 @@ pub struct Row {
     /// Values of the report's dimensions, in `--by` order.
     pub values: Vec<String>,
     pub totals: Totals,
+    /// The same group in the previous period (`--compare`).
+    pub previous: Option<Totals>,
+}
+
+impl Row {
+    /// Cost now minus cost in the previous period (`--compare`).
+    pub fn change(&self) -> Option<Decimal> {
+        self.previous.as_ref().map(|p| self.totals.cost - p.cost)
+    }
+}
+
+/// The change from `previous` to `now` in percent, one decimal; `None` when there was nothing before.
+pub fn change_percent(now: Decimal, previous: Decimal) -> Option<Decimal> {
+    if previous.is_zero() {
+        return None;
+    }
+    Some(((now - previous) * Decimal::ONE_HUNDRED / previous).round_dp(1))
 }
 
 /// Records that could not be priced, per provider, model and reason.
@@ -270,9 +287,13 @@ pub struct UnpricedRow {
 #[derive(Debug, Clone)]
 pub struct Report {
     pub period: Period,
+    /// The period compared against (`--compare`).
+    pub previous_period: Option<Period>,
     pub group_by: Vec<Dim>,
     pub rows: Vec<Row>,
     pub total: Totals,
+    /// Totals of the previous period (`--compare`).
+    pub total_previous: Option<Totals>,
     pub unpriced: Vec<UnpricedRow>,
     /// Records read (after deduplication), whether or not they fell in the period.
     pub records_read: u64,

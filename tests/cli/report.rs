@@ -321,3 +321,66 @@ fn period_selection() {
     let r = w.json(&["report", &f, "--by", "day"]);
     assert_eq!(money(&row(&r, "day", "2026-10-01")["cost"]), "1.5915");
 }
+
+#[test]
+fn compare_with_the_previous_period() {
+    let w = Workdir::new();
+    let f = fixture("openai-usage/page-2026.json");
+    // 2026-10-02 against the day before (2026-10-01)
+    let r = w.json(&[
+        "report",
+        &f,
+        "--since",
+        "2026-10-02",
+        "--until",
+        "2026-10-02",
+        "--compare",
+        "--sort",
+        "change",
+    ]);
+    assert_eq!(r["previous_period"]["start"], "2026-10-01T00:00:00Z");
+    assert_eq!(r["previous_period"]["end"], "2026-10-02T00:00:00Z");
+    let order: Vec<&str> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["model"].as_str().unwrap())
+        .collect();
+    // |changes|: gpt-4o-mini −0.5775, gpt-5 −0.425, o3 −0.345, gpt-4.1-mini +0.28, gpt-4.1 −0.244
+    assert_eq!(
+        order,
+        ["gpt-4o-mini", "gpt-5", "o3", "gpt-4.1-mini", "gpt-4.1"]
+    );
+    let mini = row(&r, "model", "gpt-4.1-mini");
+    assert_eq!(money(&mini["previous_cost"]), "0");
+    assert_eq!(money(&mini["change"]), "0.28");
+    assert!(
+        mini["change_pct"].is_null(),
+        "nothing before: no percentage"
+    );
+    let gpt41 = row(&r, "model", "gpt-4.1");
+    assert_eq!(money(&gpt41["cost"]), "0");
+    assert_eq!(money(&gpt41["change"]), "-0.244");
+    assert_eq!(gpt41["change_pct"], "-100");
+    // total: 0.28 now against 1.5915 before: −1.3115, −82.4 %
+    assert_eq!(money(&r["total"]["previous_cost"]), "1.5915");
+    assert_eq!(money(&r["total"]["change"]), "-1.3115");
+    assert_eq!(r["total"]["change_pct"], "-82.4");
+    let table = w.stdout(&[
+        "report",
+        &f,
+        "--since",
+        "2026-10-02",
+        "--until",
+        "2026-10-02",
+        "--compare",
+        "--format",
+        "table",
+    ]);
+    assert!(
+        table.contains("change %") && table.contains("-82.4%") && table.contains("new"),
+        "{table}"
+    );
+    let bad = w.run(&["report", &f, "--sort", "change"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

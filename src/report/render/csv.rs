@@ -4,13 +4,17 @@
 use std::io::Write;
 
 use super::{counts, money_exact, COUNT_FIELDS};
-use crate::report::Report;
+use crate::report::{change_percent, Report};
 
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();
     header.extend(COUNT_FIELDS.iter().map(|s| s.to_string()));
     header.extend(["failed_requests", "cost", "reported_cost"].map(String::from));
+    let compare = report.previous_period.is_some();
+    if compare {
+        header.extend(["previous_cost", "change", "change_pct"].map(String::from));
+    }
     w.write_record(&header).map_err(io_error)?;
     for row in &report.rows {
         let t = &row.totals;
@@ -19,6 +23,15 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         fields.push(t.failed_requests.to_string());
         fields.push(money_exact(t.cost));
         fields.push(t.reported().map(money_exact).unwrap_or_default());
+        if let Some(p) = row.previous.as_ref().filter(|_| compare) {
+            fields.push(money_exact(p.cost));
+            fields.push(money_exact(t.cost - p.cost));
+            fields.push(
+                change_percent(t.cost, p.cost)
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+            );
+        }
         w.write_record(&fields).map_err(io_error)?;
     }
     w.flush()

@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::{json, Map, Value};
 
 use super::{counts, money_exact, COUNT_FIELDS};
-use crate::report::{Report, Totals};
+use crate::report::{change_percent, Report, Totals};
 
 pub const SCHEMA: &str = "aispend.report.v1";
 
@@ -21,6 +21,18 @@ fn totals_fields(t: &Totals, map: &mut Map<String, Value>) {
     );
 }
 
+/// `previous_cost`, `change`, `change_pct` (null when nothing was spent before) for `--compare`.
+fn change_fields(now: &Totals, previous: Option<&Totals>, map: &mut Map<String, Value>) {
+    if let Some(p) = previous {
+        map.insert("previous_cost".into(), json!(money_exact(p.cost)));
+        map.insert("change".into(), json!(money_exact(now.cost - p.cost)));
+        map.insert(
+            "change_pct".into(),
+            change_percent(now.cost, p.cost).map_or(Value::Null, |c| json!(c.to_string())),
+        );
+    }
+}
+
 pub fn to_value(report: &Report) -> Value {
     let rows: Vec<Value> = report
         .rows
@@ -31,11 +43,13 @@ pub fn to_value(report: &Report) -> Value {
                 map.insert(dim.name(), json!(value));
             }
             totals_fields(&row.totals, &mut map);
+            change_fields(&row.totals, row.previous.as_ref(), &mut map);
             Value::Object(map)
         })
         .collect();
     let mut total = Map::new();
     totals_fields(&report.total, &mut total);
+    change_fields(&report.total, report.total_previous.as_ref(), &mut total);
     let unpriced: Vec<Value> = report
         .unpriced
         .iter()
@@ -49,17 +63,26 @@ pub fn to_value(report: &Report) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "schema": SCHEMA,
         "currency": report.currency,
-        "period": {
-            "start": report.period.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "end": report.period.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        },
+        "period": period_value(&report.period),
         "group_by": report.group_by.iter().map(|d| d.name()).collect::<Vec<_>>(),
         "rows": rows,
         "total": total,
         "unpriced": unpriced,
+    });
+    if let Some(p) = &report.previous_period {
+        doc["previous_period"] = period_value(p);
+    }
+    doc
+}
+
+/// `{"start": …, "end": …}` in RFC 3339 UTC.
+pub fn period_value(p: &crate::period::Period) -> Value {
+    json!({
+        "start": p.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "end": p.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     })
 }
 

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{count_human, money_human};
+use super::{count_human, HumanColumns};
 use crate::report::Report;
 
 /// Escapes a cell so that `|` and new lines do not break the table.
@@ -11,58 +11,31 @@ pub fn cell(s: &str) -> String {
 }
 
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let reported = report.has_reported();
     writeln!(
         out,
         "### AI spend {} – {}\n",
         report.period.start.format("%Y-%m-%d"),
         (report.period.end - chrono::Duration::seconds(1)).format("%Y-%m-%d")
     )?;
+    let columns = HumanColumns::of(report);
     let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();
-    header.extend(
-        [
-            "requests",
-            "input",
-            "cache read",
-            "cache write",
-            "output",
-            "cost",
-        ]
-        .map(String::from),
-    );
-    if reported {
-        header.push("reported".into());
-    }
+    header.extend(columns.headers().into_iter().map(String::from));
     let dims = report.group_by.len();
     writeln!(out, "| {} |", header.join(" | "))?;
     let align: Vec<&str> = (0..header.len())
         .map(|i| if i < dims { "---" } else { "---:" })
         .collect();
     writeln!(out, "| {} |", align.join(" | "))?;
-    let line = |values: Vec<String>, t: &crate::report::Totals| {
-        let mut cells = values;
-        cells.extend([
-            count_human(t.requests),
-            count_human(t.input_tokens),
-            count_human(t.cache_read_tokens),
-            count_human(t.cache_write_tokens),
-            count_human(t.output_tokens),
-            money_human(t.cost),
-        ]);
-        if reported {
-            cells.push(t.reported().map(money_human).unwrap_or_default());
-        }
-        cells
-    };
     for row in &report.rows {
-        let cells = line(row.values.iter().map(|v| cell(v)).collect(), &row.totals);
+        let mut cells: Vec<String> = row.values.iter().map(|v| cell(v)).collect();
+        cells.extend(columns.cells(&row.totals, row.previous.as_ref()));
         writeln!(out, "| {} |", cells.join(" | "))?;
     }
-    let mut total_values = vec![String::new(); dims];
-    if let Some(first) = total_values.first_mut() {
+    let mut cells = vec![String::new(); dims];
+    if let Some(first) = cells.first_mut() {
         *first = "**total**".into();
     }
-    let cells = line(total_values, &report.total);
+    cells.extend(columns.cells(&report.total, report.total_previous.as_ref()));
     writeln!(out, "| {} |", cells.join(" | "))?;
     if !report.unpriced.is_empty() {
         writeln!(

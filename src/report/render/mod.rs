@@ -105,6 +105,69 @@ pub fn counts(t: &super::Totals) -> [u64; 6] {
     ]
 }
 
+/// The numeric columns of the human formats (table, Markdown), which depend on the report: `failed`
+/// when requests failed, `reported` when a source carried its own cost, the change columns with
+/// `--compare`.
+pub struct HumanColumns {
+    failed: bool,
+    reported: bool,
+    compare: bool,
+}
+
+impl HumanColumns {
+    pub fn of(report: &Report) -> HumanColumns {
+        HumanColumns {
+            failed: report.total.failed_requests > 0,
+            reported: report.has_reported(),
+            compare: report.previous_period.is_some(),
+        }
+    }
+
+    pub fn headers(&self) -> Vec<&'static str> {
+        let mut h = vec!["requests"];
+        if self.failed {
+            h.push("failed");
+        }
+        h.extend(["input", "cache read", "cache write", "output", "cost"]);
+        if self.reported {
+            h.push("reported");
+        }
+        if self.compare {
+            h.extend(["previous", "change", "change %"]);
+        }
+        h
+    }
+
+    pub fn cells(&self, t: &super::Totals, previous: Option<&super::Totals>) -> Vec<String> {
+        let mut c = vec![count_human(t.requests)];
+        if self.failed {
+            c.push(count_human(t.failed_requests));
+        }
+        c.extend([
+            count_human(t.input_tokens),
+            count_human(t.cache_read_tokens),
+            count_human(t.cache_write_tokens),
+            count_human(t.output_tokens),
+            money_human(t.cost),
+        ]);
+        if self.reported {
+            c.push(t.reported().map(money_human).unwrap_or_else(|| "-".into()));
+        }
+        if self.compare {
+            let p = previous.map(|p| p.cost).unwrap_or_default();
+            let change = t.cost - p;
+            let sign = if change > Decimal::ZERO { "+" } else { "" };
+            c.push(money_human(p));
+            c.push(format!("{sign}{}", money_human(change)));
+            c.push(match super::change_percent(t.cost, p) {
+                Some(pct) => format!("{}{pct}%", if pct > Decimal::ZERO { "+" } else { "" }),
+                None => "new".into(),
+            });
+        }
+        c
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,11 +4,10 @@ use std::io::Write;
 
 use comfy_table::{presets, Attribute, Cell, CellAlignment, ContentArrangement, Table};
 
-use super::{count_human, money_human, Style};
+use super::{count_human, HumanColumns, Style};
 use crate::report::{Report, Totals};
 
 pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
-    let reported = report.has_reported();
     let mut table = Table::new();
     table.load_preset(presets::UTF8_FULL_CONDENSED);
     match style.width {
@@ -34,44 +33,23 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Re
             c
         }
     };
+    let columns = HumanColumns::of(report);
     let mut header: Vec<Cell> = report
         .group_by
         .iter()
         .map(|d| header_cell(&d.name()))
         .collect();
-    for h in [
-        "requests",
-        "input",
-        "cache read",
-        "cache write",
-        "output",
-        "cost",
-    ] {
-        header.push(header_cell(h));
-    }
-    if reported {
-        header.push(header_cell("reported"));
-    }
+    header.extend(columns.headers().into_iter().map(header_cell));
     table.set_header(header);
-    let numbers = |t: &Totals| {
-        let mut cells = vec![
-            count_human(t.requests),
-            count_human(t.input_tokens),
-            count_human(t.cache_read_tokens),
-            count_human(t.cache_write_tokens),
-            count_human(t.output_tokens),
-            money_human(t.cost),
-        ];
-        if reported {
-            cells.push(t.reported().map(money_human).unwrap_or_else(|| "-".into()));
-        }
-        cells
+    let numbers = |t: &Totals, previous: Option<&Totals>| {
+        columns
+            .cells(t, previous)
             .into_iter()
             .map(|s| Cell::new(s).set_alignment(CellAlignment::Right))
     };
     for row in &report.rows {
         let mut cells: Vec<Cell> = row.values.iter().map(Cell::new).collect();
-        cells.extend(numbers(&row.totals));
+        cells.extend(numbers(&row.totals, row.previous.as_ref()));
         table.add_row(cells);
     }
     let dims = report.group_by.len();
@@ -84,7 +62,7 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Re
             }
         })
         .collect();
-    total.extend(numbers(&report.total));
+    total.extend(numbers(&report.total, report.total_previous.as_ref()));
     table.add_row(total);
 
     writeln!(
