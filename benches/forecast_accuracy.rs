@@ -1,0 +1,2 @@
+//! Forecast accuracy benchmark (placeholder until the forecast engine lands).
+fn main() {}
