@@ -1,4 +1,5 @@
-//! `aispend.toml`: where the ledger lives and how records are attributed to teams (SPEC "Config file").
+//! `aispend.toml`: where the ledger lives, how records are attributed to teams (SPEC "Config file"), and
+//! which model each Azure OpenAI deployment runs (`[azure] deployments`, used by the pricing engine).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,9 @@ pub const UNASSIGNED: &str = "unassigned";
 pub struct Config {
     pub ledger: Option<PathBuf>,
     pub teams: TeamRules,
+    /// Azure deployment name → model (`[azure] deployments = { "prod-gpt4o" = "gpt-4o" }`): Azure records
+    /// keep the deployment name as reported; the price book resolves it through this map.
+    pub azure_deployments: BTreeMap<String, String>,
     /// The file it came from, if any.
     pub origin: Option<PathBuf>,
 }
@@ -26,6 +30,15 @@ struct ConfigFile {
     ledger: Option<PathBuf>,
     #[serde(default)]
     teams: Option<TeamsSection>,
+    #[serde(default)]
+    azure: Option<AzureSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AzureSection {
+    #[serde(default)]
+    deployments: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -205,6 +218,14 @@ impl Config {
                 tags,
             });
         }
+        let azure_deployments = file.azure.map(|a| a.deployments).unwrap_or_default();
+        for (deployment, model) in &azure_deployments {
+            if deployment.trim().is_empty() || model.trim().is_empty() {
+                return Err(err(format!(
+                    "[azure] deployments: '{deployment}' = '{model}': neither the deployment nor the model may be empty"
+                )));
+            }
+        }
         // A relative ledger path is relative to the config file's folder.
         let ledger = file.ledger.map(|l| match path.parent() {
             Some(dir) if l.is_relative() && !dir.as_os_str().is_empty() => dir.join(l),
@@ -213,6 +234,7 @@ impl Config {
         Ok(Config {
             ledger,
             teams: TeamRules(rules),
+            azure_deployments,
             origin: Some(path.to_path_buf()),
         })
     }
@@ -275,5 +297,27 @@ rules = [
         let e =
             Config::parse("[teams]\nrules = [{ team = \"a\" }]", Path::new("a.toml")).unwrap_err();
         assert!(e.to_string().contains("matches nothing"), "{e}");
+        let e = Config::parse(
+            "[azure]\ndeployment = { a = \"gpt-4o\" }",
+            Path::new("a.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("deployment"), "{e}");
+    }
+
+    #[test]
+    fn azure_deployments_map_to_models() {
+        let c = Config::parse(
+            "[azure]\ndeployments = { \"prod-gpt4o\" = \"gpt-4o\", \"chat-mini\" = \"gpt-4o-mini\" }",
+            Path::new("a.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.azure_deployments["prod-gpt4o"], "gpt-4o");
+        assert_eq!(c.azure_deployments.len(), 2);
+        assert!(Config::parse(
+            "[azure]\ndeployments = { \"x\" = \"\" }",
+            Path::new("a.toml")
+        )
+        .is_err());
     }
 }

@@ -4,13 +4,16 @@
 //! (driven by [`input`]), the [`ledger`] stores them, the [`pricing`] engine prices each record when it is
 //! read, and [`report`] aggregates and renders.
 
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod forecast;
 pub mod input;
 pub mod ledger;
 pub mod period;
 pub mod pricing;
+pub mod pull;
 pub mod record;
 pub mod report;
 pub mod sources;

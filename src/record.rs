@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 /// The provider that served (and bills) a request.
@@ -215,12 +216,21 @@ impl UsageRecord {
         }
     }
 
-    /// The value that decides which copy wins under `DedupPolicy::KeepLargest`.
+    /// The value that decides which copy wins under `DedupPolicy::KeepLargest`: the usage it counts
+    /// (tokens, searches, requests), or, for invoice-side records that count none (a Costs API row), the
+    /// amount in nano-dollars, so that a re-pulled day that grew replaces the first pull.
     pub fn dedup_weight(&self) -> u64 {
-        self.tokens
+        let usage = self
+            .tokens
             .total()
             .saturating_add(self.tokens.web_search_requests)
-            .saturating_add(self.requests)
+            .saturating_add(self.requests);
+        if usage > 0 {
+            return usage;
+        }
+        self.reported_cost
+            .and_then(|c| (c.abs() * Decimal::from(1_000_000_000u64)).trunc().to_u64())
+            .unwrap_or(0)
     }
 }
 

@@ -12,10 +12,13 @@ use crate::ledger::Ledger;
 use crate::pricing::PriceBook;
 use crate::report::render::Style;
 
+pub mod budget;
 pub mod completions;
+pub mod forecast;
 pub mod import;
 pub mod ledger;
 pub mod pricing;
+pub mod pull;
 pub mod report;
 pub mod sources;
 pub mod usage;
@@ -74,7 +77,11 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Import(import::Args),
+    Pull(pull::Args),
     Report(report::Args),
+    Forecast(forecast::Args),
+    #[command(subcommand)]
+    Budget(budget::Command),
     #[command(subcommand)]
     Pricing(pricing::Command),
     #[command(subcommand)]
@@ -130,7 +137,8 @@ impl Context {
     }
 
     pub fn price_book(&self) -> Result<PriceBook> {
-        PriceBook::load(&self.global.pricing)
+        Ok(PriceBook::load(&self.global.pricing)?
+            .with_azure_deployments(&self.config.azure_deployments))
     }
 
     /// Whether to colour output written to standard output.
@@ -190,7 +198,10 @@ pub fn run(cli: Cli) -> Result<i32> {
     let mut out = stdout();
     let code = match cli.command {
         Command::Import(args) => import::run(&ctx, args, &mut out)?,
+        Command::Pull(args) => pull::run(&ctx, args, &mut out)?,
         Command::Report(args) => report::run(&ctx, args, &mut out)?,
+        Command::Forecast(args) => forecast::run(&ctx, args, &mut out)?,
+        Command::Budget(cmd) => budget::run(&ctx, cmd, &mut out)?,
         Command::Pricing(cmd) => pricing::run(&ctx, cmd, &mut out)?,
         Command::Ledger(cmd) => ledger::run(&ctx, cmd, &mut out)?,
         Command::Sources(args) => sources::run(&ctx, args, &mut out)?,

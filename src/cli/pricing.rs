@@ -12,6 +12,7 @@ use crate::period::PeriodSpec;
 use crate::pricing::{
     MatchKind, ModelPrice, PriceBook, PricePeriod, RateClass, Rates, Tier, TierPrice,
 };
+use crate::record::Provider;
 use crate::report::render::{count_human, money_exact};
 use crate::report::{Aggregator, Dim, ReportQuery};
 
@@ -34,6 +35,10 @@ pub enum Command {
     Show {
         /// A model name as logs report it (snapshots, provider prefixes, Bedrock and Vertex ids work)
         model: String,
+        /// Resolve as a record of this provider does (its own table first, then the first-party ones;
+        /// `azure` also maps deployment names through the config's `[azure] deployments`)
+        #[arg(long)]
+        provider: Option<String>,
     },
     /// List models in the ledger (or PATHs) that have no price, with their usage
     Missing {
@@ -52,7 +57,18 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
     let book = ctx.price_book()?;
     match cmd {
         Command::List { provider, format } => list(&book, provider.as_deref(), format, out),
-        Command::Show { model } => show(&book, &model, out),
+        Command::Show { model, provider } => {
+            let provider = match provider {
+                None => None,
+                Some(p) => Some(Provider::parse(&p).ok_or_else(|| {
+                    Error::usage(format!(
+                        "unknown provider '{p}' (expected one of: {})",
+                        Provider::ALL.map(Provider::as_str).join(", ")
+                    ))
+                })?),
+            };
+            show(&book, &model, provider, out)
+        }
         Command::Missing { input } => missing(ctx, &book, &input, out),
     }
 }
@@ -145,8 +161,17 @@ fn list(
     Ok(0)
 }
 
-fn show(book: &PriceBook, name: &str, out: &mut dyn Write) -> Result<i32> {
-    let Some(m) = book.resolve(name) else {
+fn show(
+    book: &PriceBook,
+    name: &str,
+    provider: Option<Provider>,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let resolved = match provider {
+        Some(p) => book.resolve_for(p, name),
+        None => book.resolve(name),
+    };
+    let Some(m) = resolved else {
         return Err(Error::usage(format!(
             "no price for '{name}' (looked up as '{}'): add one with --pricing (see pricing/README.md)",
             crate::pricing::resolve::normalize(name)
@@ -164,6 +189,13 @@ fn show(book: &PriceBook, name: &str, out: &mut dyn Write) -> Result<i32> {
         "{name} → {} ({}), matched by {how}",
         model.id, model.provider
     )?;
+    if let Some(d) = &m.deployment {
+        writeln!(
+            out,
+            "Azure deployment '{d}' runs '{}' ([azure] deployments in the config)",
+            m.normalized
+        )?;
+    }
     if !model.names.is_empty() {
         writeln!(out, "also answers to: {}", model.names.join(", "))?;
     }
@@ -193,6 +225,30 @@ fn show(book: &PriceBook, name: &str, out: &mut dyn Write) -> Result<i32> {
                     count_human(lc.threshold)
                 ),
                 &lc.rates,
+            )?;
+        }
+        for (region, price) in &p.regions {
+            match price {
+                TierPrice::Multiplier(f) => writeln!(
+                    out,
+                    "  region {region}: {} × the rates above",
+                    money_exact(*f)
+                )?,
+                TierPrice::Rates {
+                    rates,
+                    long_context,
+                } => {
+                    write_rates(out, &format!("  region {region}"), rates)?;
+                    if let Some(lc) = long_context {
+                        write_rates(out, &format!("  region {region} long context"), lc)?;
+                    }
+                }
+            }
+        }
+        if !p.regions.is_empty() && !p.regions.iter().any(|(r, _)| r == "*") {
+            writeln!(
+                out,
+                "  other regions: no price (records there are unpriced)"
             )?;
         }
         for tier in Tier::ALL {
@@ -239,6 +295,7 @@ fn missing(ctx: &Context, book: &PriceBook, input: &InputArgs, out: &mut dyn Wri
         tz: chrono_tz::Tz::UTC,
         top: None,
         compare: false,
+        reconcile: false,
         sort: crate::report::SortBy::Cost,
     };
     let mut agg = Aggregator::new(

@@ -6,7 +6,7 @@ use super::usage::{feed, ledger_newest, InputArgs, PeriodArgs};
 use super::Context;
 use crate::error::{Error, Result};
 use crate::report::render::{self, Format};
-use crate::report::{Aggregator, Dim, Filter, ReportQuery, SortBy};
+use crate::report::{reconcile, Aggregator, Dim, Filter, ReportQuery, SortBy};
 
 const LONG_ABOUT: &str = "\
 Cost report for a period, grouped by any combination of dimensions.
@@ -27,6 +27,7 @@ Examples:
   aispend report --month 2026-10 --by team,model --top 10
   aispend report --since 2026-10-01 --until 2026-10-07 --by day --format csv > week.csv
   aispend report --month 2026-10 --by team --compare --sort change     what grew most since September
+  aispend report --reconcile --by provider,project,day --tolerance 2%   our prices vs the invoice
   aispend report --where team=search --where provider=openai --by model --format json | jq '.rows[]'";
 
 /// Cost report for a period (per model, team, project, provider, day, …)
@@ -35,9 +36,9 @@ Examples:
 pub struct Args {
     #[command(flatten)]
     pub period: PeriodArgs,
-    /// Group by these dimensions (comma list)
-    #[arg(long, value_name = "DIMS", default_value = "model")]
-    pub by: String,
+    /// Group by these dimensions (comma list) [default: model; with --reconcile: provider,day]
+    #[arg(long, value_name = "DIMS")]
+    pub by: Option<String>,
     /// Keep only records where DIM matches VALUE (`*` wildcards; repeat for more; the same DIM twice
     /// means either)
     #[arg(long = "where", value_name = "DIM=VALUE")]
@@ -49,9 +50,16 @@ pub struct Args {
     #[arg(long)]
     pub compare: bool,
     /// Row order: cost (most expensive first), change (largest absolute change first, with --compare),
-    /// name
-    #[arg(long, value_enum, default_value_t = SortBy::Cost, value_name = "ORDER")]
-    pub sort: SortBy,
+    /// name [default: cost; with --reconcile: name]
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub sort: Option<SortBy>,
+    /// Show computed cost beside provider-invoiced cost per group (default --by provider,day), flagging
+    /// differences beyond --tolerance
+    #[arg(long, conflicts_with = "compare")]
+    pub reconcile: bool,
+    /// With --reconcile: the difference (as a share of the invoiced amount) that counts as a mismatch
+    #[arg(long, value_name = "PCT", default_value = "1%")]
+    pub tolerance: String,
     /// Output format: table (sized and coloured for a terminal), json (the stable machine interface), csv,
     /// markdown
     #[arg(long, value_enum, value_name = "FORMAT")]
@@ -69,15 +77,24 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         .collect::<Result<Vec<_>>>()?;
     filters.sort_by_key(|f| f.dim.name());
     let query = ReportQuery {
-        group_by: Dim::parse_list(&args.by)?,
+        group_by: Dim::parse_list(args.by.as_deref().unwrap_or(if args.reconcile {
+            "provider,day"
+        } else {
+            "model"
+        }))?,
         filters,
         period,
         tz,
         top: args.top,
         compare: args.compare,
-        sort: args.sort,
+        reconcile: args.reconcile,
+        sort: args.sort.unwrap_or(if args.reconcile {
+            SortBy::Name
+        } else {
+            SortBy::Cost
+        }),
     };
-    if args.sort == SortBy::Change && !args.compare {
+    if query.sort == SortBy::Change && !args.compare {
         return Err(Error::usage("--sort change needs --compare"));
     }
     let book = ctx.price_book()?;
@@ -91,12 +108,29 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     );
     feed(ctx, &args.input, &mut agg)?;
     let report = agg.finish();
+    if args.reconcile {
+        let tolerance = reconcile::parse_tolerance(&args.tolerance).ok_or_else(|| {
+            Error::usage(format!(
+                "invalid --tolerance '{}': expected a percentage such as 1% or 0.5%",
+                args.tolerance
+            ))
+        })?;
+        let lines = reconcile::reconcile(&report, tolerance);
+        reconcile::render(
+            args.format.unwrap_or(Format::Table),
+            &report,
+            &lines,
+            tolerance,
+            out,
+        )?;
+        return Ok(0);
+    }
     let format = args.format.unwrap_or(Format::Table);
     if format == Format::Csv && !report.unpriced.is_empty() {
-        let requests: u64 = report.unpriced.iter().map(|u| u.totals.requests).sum();
-        let models: Vec<&str> = report.unpriced.iter().map(|u| u.model.as_str()).collect();
+        let mut models: Vec<&str> = report.unpriced.iter().map(|u| u.model.as_str()).collect();
+        models.dedup();
         ctx.note(format_args!(
-            "warning: {requests} request(s) have no price and are not in the CSV: {}",
+            "warning: usage of {} has no price and is not in the CSV (see `aispend pricing missing`)",
             models.join(", ")
         ));
     }

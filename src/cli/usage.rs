@@ -138,3 +138,33 @@ pub fn ledger_newest(
     }
     ctx.open_existing_ledger()?.newest()
 }
+
+/// Daily costs grouped by `dims` (for forecasts and budgets), and the as-of date: `as_of` when given,
+/// else the newest record's day (in `tz`), else today.
+pub fn collect_daily(
+    ctx: &Context,
+    input: &InputArgs,
+    dims: &[crate::report::Dim],
+    filters: Vec<crate::report::Filter>,
+    tz: Tz,
+    as_of: Option<chrono::NaiveDate>,
+) -> Result<(crate::report::daily::DailyCosts, chrono::NaiveDate)> {
+    use crate::report::daily::{daily_query, from_report};
+    let as_of = match as_of {
+        Some(d) => Some(d),
+        None if uses_ledger(input) => ctx
+            .open_existing_ledger()?
+            .newest()?
+            .map(|t| t.with_timezone(&tz).date_naive()),
+        None => None,
+    };
+    let query = daily_query(dims, filters, tz, as_of);
+    let book = ctx.price_book()?;
+    let mut agg = Aggregator::new(&query, &ctx.config.teams, &book, !uses_ledger(input), None);
+    feed(ctx, input, &mut agg)?;
+    let daily = from_report(agg.finish());
+    let as_of = as_of
+        .or(daily.last)
+        .unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive());
+    Ok((daily, as_of))
+}

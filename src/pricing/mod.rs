@@ -8,7 +8,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
-use crate::record::UsageRecord;
+use crate::record::{Provider, UsageRecord};
 
 pub mod resolve;
 pub mod table;
@@ -29,7 +29,27 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "pricing/google.toml",
         include_str!("../../pricing/google.toml"),
     ),
+    (
+        "pricing/bedrock.toml",
+        include_str!("../../pricing/bedrock.toml"),
+    ),
 ];
+
+/// The tables a record of `provider` is priced from, in order: the provider's own table first, then the
+/// first-party tables of the vendors it resells (Bedrock → Anthropic's Claude, then OpenAI's and Google's
+/// open or hosted models; Azure → OpenAI; Google/Vertex → Google, then Anthropic for Claude on Vertex).
+/// OpenRouter and unknown providers then also try every other table (see [`PriceBook::resolve_for`]).
+pub fn table_order(provider: Provider) -> &'static [&'static str] {
+    match provider {
+        Provider::OpenAI => &["openai", "anthropic", "google"],
+        Provider::Anthropic => &["anthropic", "openai", "google"],
+        Provider::Google => &["google", "anthropic", "openai"],
+        Provider::Bedrock => &["bedrock", "anthropic", "openai", "google"],
+        Provider::Azure => &["azure", "openai", "anthropic", "google"],
+        Provider::OpenRouter => &["openrouter", "openai", "anthropic", "google"],
+        Provider::Other => &["other", "openai", "anthropic", "google"],
+    }
+}
 
 /// How a reported name found its entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +68,8 @@ pub struct ModelMatch {
     pub index: usize,
     pub normalized: String,
     pub kind: MatchKind,
+    /// The Azure deployment name the config (`[azure] deployments`) mapped to the model, if any.
+    pub deployment: Option<String>,
 }
 
 /// Why a record has no price. Every unpriced record is listed, never counted as $0.
@@ -58,6 +80,8 @@ pub enum Unpriced {
     NoTierRate(String),
     /// A class with tokens has no rate (`audio_input` on a text-only entry).
     NoRate(&'static str),
+    /// The period prices by region and has no price (and no `*` default) for the record's region.
+    NoRegionRate(String),
 }
 
 impl std::fmt::Display for Unpriced {
@@ -66,16 +90,27 @@ impl std::fmt::Display for Unpriced {
             Unpriced::UnknownModel => f.write_str("no price table entry"),
             Unpriced::NoTierRate(t) => write!(f, "no rate for service tier '{t}'"),
             Unpriced::NoRate(c) => write!(f, "no '{c}' rate"),
+            Unpriced::NoRegionRate(r) => write!(f, "no rate for region '{r}'"),
         }
     }
 }
 
-/// All price tables, indexed by name.
+/// One provider's names: exact names and glob patterns, each pointing at an entry.
+#[derive(Debug, Clone, Default)]
+struct ProviderNames {
+    exact: HashMap<String, usize>,
+    patterns: Vec<(wildmatch::WildMatch, String, usize)>,
+}
+
+/// All price tables, indexed by (provider, name): `pricing/bedrock.toml` may define `claude-sonnet-4-5`
+/// beside Anthropic's own entry of the same id.
 #[derive(Debug, Clone, Default)]
 pub struct PriceBook {
     models: Vec<ModelPrice>,
-    exact: HashMap<String, usize>,
-    patterns: Vec<(wildmatch::WildMatch, String, usize)>,
+    /// Table provider (`openai`, `bedrock`, …) → its names.
+    names: HashMap<String, ProviderNames>,
+    /// Azure deployment name (lower case) → model name, from the config's `[azure] deployments`.
+    deployments: HashMap<String, String>,
 }
 
 impl PriceBook {
@@ -117,26 +152,43 @@ impl PriceBook {
         Ok(book)
     }
 
-    /// Adds entries. An override replaces a built-in entry with the same id; within one layer a name may
-    /// belong to one entry only.
+    /// Sets the Azure deployment → model map (config `[azure] deployments`): an Azure record whose model
+    /// is a deployment name is priced as the model it maps to.
+    pub fn with_azure_deployments<'a>(
+        mut self,
+        deployments: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> PriceBook {
+        self.deployments = deployments
+            .into_iter()
+            .map(|(d, m)| (d.trim().to_ascii_lowercase(), m.trim().to_string()))
+            .collect();
+        self
+    }
+
+    /// Adds entries. An override replaces a built-in entry with the same provider and id; within one
+    /// layer a name may belong to one entry of a provider only.
     fn add(&mut self, models: Vec<ModelPrice>, is_override: bool) -> Result<()> {
         for model in models {
-            let existing = self
+            let table = self.names.entry(model.provider.clone()).or_default();
+            let existing = table
                 .exact
                 .get(&model.id)
                 .copied()
                 .filter(|&i| self.models[i].id == model.id);
             let index = match existing {
                 Some(i) if is_override => {
-                    self.exact.retain(|_, v| *v != i);
-                    self.patterns.retain(|(_, _, v)| *v != i);
+                    table.exact.retain(|_, v| *v != i);
+                    table.patterns.retain(|(_, _, v)| *v != i);
                     self.models[i] = model;
                     i
                 }
                 Some(_) => {
                     return Err(Error::Config {
                         file: model.origin.clone(),
-                        message: format!("model '{}' is defined twice", model.id),
+                        message: format!(
+                            "model '{}' of provider '{}' is defined twice",
+                            model.id, model.provider
+                        ),
                     })
                 }
                 None => {
@@ -146,21 +198,22 @@ impl PriceBook {
             };
             let model = &self.models[index];
             for name in std::iter::once(&model.id).chain(model.names.iter()) {
-                if let Some(&other) = self.exact.get(name) {
+                if let Some(&other) = table.exact.get(name) {
                     if other != index && !is_override {
                         return Err(Error::Config {
                             file: model.origin.clone(),
                             message: format!(
-                                "name '{name}' of model '{}' already belongs to '{}'",
-                                model.id, self.models[other].id
+                                "name '{name}' of model '{}' already belongs to '{}' ({})",
+                                model.id, self.models[other].id, model.provider
                             ),
                         });
                     }
                 }
-                self.exact.insert(name.clone(), index);
+                table.exact.insert(name.clone(), index);
             }
             for p in &model.patterns {
-                self.patterns
+                table
+                    .patterns
                     .push((wildmatch::WildMatch::new(p), p.clone(), index));
             }
         }
@@ -175,41 +228,89 @@ impl PriceBook {
         &self.models[index]
     }
 
-    fn lookup(&self, name: &str) -> Option<(usize, MatchKind)> {
-        if let Some(&i) = self.exact.get(name) {
+    fn lookup(&self, table: &str, name: &str) -> Option<(usize, MatchKind)> {
+        let names = self.names.get(table)?;
+        if let Some(&i) = names.exact.get(name) {
             return Some((i, MatchKind::Exact));
         }
-        self.patterns
+        names
+            .patterns
             .iter()
             .find(|(w, _, _)| w.matches(name))
             .map(|(_, p, i)| (*i, MatchKind::Pattern(p.clone())))
     }
 
-    /// Finds the entry for a reported model name (see `pricing/README.md` for the rules).
+    /// Finds the entry for a reported model name whatever the provider: as a record of an unknown provider
+    /// (first-party tables first). See [`PriceBook::resolve_for`].
     pub fn resolve(&self, reported: &str) -> Option<ModelMatch> {
-        let normalized = resolve::normalize(reported);
-        if let Some((index, kind)) = self.lookup(&normalized) {
-            return Some(ModelMatch {
-                index,
-                normalized,
-                kind,
-            });
-        }
-        let base = resolve::strip_snapshot(&normalized)?;
-        let (index, kind) = self.lookup(base)?;
-        let kind = if kind == MatchKind::Exact {
-            MatchKind::Snapshot
-        } else {
-            kind
-        };
-        Some(ModelMatch {
-            index,
-            normalized,
-            kind,
-        })
+        self.resolve_for(Provider::Other, reported)
     }
 
-    /// Prices one record with the entry at `index`, at the rates in force at its start time.
+    /// Finds the entry for a record of `provider` that reports `reported` (see `pricing/README.md`):
+    /// an Azure deployment name is first mapped through `[azure] deployments`; then each table of
+    /// [`table_order`] is tried in turn with the normalized name, then without its snapshot date, so a
+    /// provider's own entry wins over a first-party one. OpenRouter and unknown providers finally try
+    /// every other table, in name order.
+    pub fn resolve_for(&self, provider: Provider, reported: &str) -> Option<ModelMatch> {
+        let mut deployment = None;
+        let mut name = reported;
+        if provider == Provider::Azure {
+            if let Some(model) = self.deployments.get(&reported.trim().to_ascii_lowercase()) {
+                deployment = Some(reported.trim().to_string());
+                name = model;
+            }
+        }
+        let normalized = resolve::normalize(name);
+        let base = resolve::strip_snapshot(&normalized);
+        // Azure meters and deployments write snapshots as `-MMDD` (`gpt-4o-0513`): try the dated ids.
+        let azure_dated = if provider == Provider::Azure {
+            resolve::azure_snapshot(&normalized)
+        } else {
+            None
+        };
+        let order = table_order(provider);
+        let mut tables: Vec<&str> = order.to_vec();
+        if matches!(provider, Provider::OpenRouter | Provider::Other) {
+            let mut rest: Vec<&str> = self
+                .names
+                .keys()
+                .map(String::as_str)
+                .filter(|t| !order.contains(t))
+                .collect();
+            rest.sort_unstable();
+            tables.extend(rest);
+        }
+        let found = |index: usize, kind: MatchKind| ModelMatch {
+            index,
+            normalized: normalized.clone(),
+            kind,
+            deployment: deployment.clone(),
+        };
+        for table in tables {
+            if let Some((index, kind)) = self.lookup(table, &normalized) {
+                return Some(found(index, kind));
+            }
+            if let Some((dated, undated)) = &azure_dated {
+                for candidate in dated {
+                    if let Some((index, MatchKind::Exact)) = self.lookup(table, candidate) {
+                        return Some(found(index, MatchKind::Exact));
+                    }
+                }
+                if let Some((index, kind)) = self.lookup(table, undated) {
+                    return Some(found(index, snapshot_kind(kind)));
+                }
+            }
+            if let Some(base) = base {
+                if let Some((index, kind)) = self.lookup(table, base) {
+                    return Some(found(index, snapshot_kind(kind)));
+                }
+            }
+        }
+        None
+    }
+
+    /// Prices one record with the entry at `index`, at the rates in force at its start time, in its
+    /// region (see [`record_region`]).
     pub fn price(&self, index: usize, record: &UsageRecord) -> Result<Decimal, Unpriced> {
         let period = self.models[index].period_at(record.start.date_naive());
         let long = match (&period.long_context, record.long_context) {
@@ -218,15 +319,48 @@ impl PriceBook {
             // A bucket of many requests says nothing about each request's size: standard rates.
             (Some(lc), None) => record.requests <= 1 && record.tokens.prompt_total() > lc.threshold,
         };
-        let base = match (&period.long_context, long) {
+        let standard = match (&period.long_context, long) {
             (Some(lc), true) => &lc.rates,
             _ => &period.rates,
         };
+        // The region: a multiplier on whatever the tier gives, or its own rates in place of the period's.
+        let mut region_factor = None;
+        let mut region_rates = None;
+        let region = record_region(record);
+        if let (false, Some(region)) = (period.regions.is_empty(), region.as_deref()) {
+            match period.region(region) {
+                None => return Err(Unpriced::NoRegionRate(region.to_string())),
+                Some((_, TierPrice::Multiplier(m))) => region_factor = Some(*m),
+                Some((
+                    _,
+                    TierPrice::Rates {
+                        rates,
+                        long_context,
+                    },
+                )) => {
+                    region_rates = Some(match (long, long_context) {
+                        (false, _) => **rates,
+                        (true, Some(lc)) => **lc,
+                        (true, None) => {
+                            return Err(Unpriced::NoRegionRate(format!("{region} long-context")))
+                        }
+                    })
+                }
+            }
+        }
+        let base = region_rates.as_ref().unwrap_or(standard);
         let rates = match served_tier(record)? {
             None => *base,
             Some(tier) => match period.tier(tier) {
                 None => return Err(Unpriced::NoTierRate(tier.key().to_string())),
                 Some(TierPrice::Multiplier(m)) => base.scaled(*m),
+                Some(TierPrice::Rates { .. }) if region_rates.is_some() => {
+                    return Err(Unpriced::NoTierRate(format!(
+                        "{} in region {}",
+                        tier.key(),
+                        region.as_deref().unwrap_or_default()
+                    )))
+                }
                 Some(TierPrice::Rates {
                     rates,
                     long_context,
@@ -239,8 +373,35 @@ impl PriceBook {
                 },
             },
         };
+        let rates = match region_factor {
+            Some(f) => rates.scaled(f),
+            None => rates,
+        };
         cost(&rates, record)
     }
+}
+
+fn snapshot_kind(kind: MatchKind) -> MatchKind {
+    if kind == MatchKind::Exact {
+        MatchKind::Snapshot
+    } else {
+        kind
+    }
+}
+
+/// The region a record is priced in, lower case: the cross-region inference profile of a Bedrock model
+/// id (`global.`, `us.`, `eu.`, `apac.` …, also inside an inference-profile ARN) wins, because that is
+/// what Bedrock bills; else the record's own `region`.
+pub fn record_region(record: &UsageRecord) -> Option<String> {
+    resolve::profile_prefix(&record.model)
+        .map(str::to_string)
+        .or_else(|| {
+            record
+                .region
+                .as_deref()
+                .map(|r| r.trim().to_ascii_lowercase())
+                .filter(|r| !r.is_empty())
+        })
 }
 
 /// The tier whose rates apply: batch when the record was a batch request, else the served tier.
@@ -293,10 +454,10 @@ fn cost(rates: &Rates, record: &UsageRecord) -> Result<Decimal, Unpriced> {
     Ok(tokens / Decimal::from(1_000_000) + searches / Decimal::from(1_000))
 }
 
-/// Resolves names once per distinct reported model: a record stream repeats a handful of names.
+/// Resolves names once per distinct (provider, reported model): a record stream repeats a handful.
 pub struct Pricer<'a> {
     book: &'a PriceBook,
-    cache: HashMap<String, Option<usize>>,
+    cache: HashMap<Provider, HashMap<String, Option<usize>>>,
 }
 
 /// One record's price.
@@ -323,17 +484,24 @@ impl<'a> Pricer<'a> {
         self.book
     }
 
+    /// The entry a name resolves to for a record of unknown provider.
     pub fn resolve(&mut self, reported: &str) -> Option<usize> {
-        if let Some(hit) = self.cache.get(reported) {
+        self.resolve_for(Provider::Other, reported)
+    }
+
+    /// The entry a record of `provider` reporting `reported` resolves to (cached).
+    pub fn resolve_for(&mut self, provider: Provider, reported: &str) -> Option<usize> {
+        let names = self.cache.entry(provider).or_default();
+        if let Some(hit) = names.get(reported) {
             return *hit;
         }
-        let hit = self.book.resolve(reported).map(|m| m.index);
-        self.cache.insert(reported.to_string(), hit);
+        let hit = self.book.resolve_for(provider, reported).map(|m| m.index);
+        names.insert(reported.to_string(), hit);
         hit
     }
 
     pub fn price(&mut self, record: &UsageRecord) -> Priced {
-        match self.resolve(&record.model) {
+        match self.resolve_for(record.provider, &record.model) {
             None => Priced::Unpriced {
                 model: None,
                 reason: Unpriced::UnknownModel,
@@ -550,5 +718,161 @@ mod tests {
         // negotiated: 1M × $2 + 1M × $8 = $10, and the snapshot name still resolves to the entry
         let r = record("gpt-4o-2024-11-20", (2026, 10, 3), io(1_000_000, 1_000_000));
         assert_eq!(priced(&book, &r), Ok(dec!(10)));
+    }
+
+    fn on(provider: Provider, model: &str, tokens: TokenCounts) -> UsageRecord {
+        let mut r = record(model, (2026, 10, 3), tokens);
+        r.provider = provider;
+        r
+    }
+
+    fn priced_for(book: &PriceBook, r: &UsageRecord) -> Result<Decimal, Unpriced> {
+        let m = book
+            .resolve_for(r.provider, &r.model)
+            .ok_or(Unpriced::UnknownModel)?;
+        book.price(m.index, r)
+    }
+
+    #[test]
+    fn entries_are_scoped_by_provider() {
+        let book = PriceBook::built_in().unwrap();
+        let bedrock = book
+            .resolve_for(
+                Provider::Bedrock,
+                "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            )
+            .unwrap();
+        assert_eq!(book.model(bedrock.index).provider, "bedrock");
+        assert_eq!(book.model(bedrock.index).id, "claude-sonnet-4-5");
+        let direct = book
+            .resolve_for(Provider::Anthropic, "claude-sonnet-4-5-20250929")
+            .unwrap();
+        assert_eq!(book.model(direct.index).provider, "anthropic");
+        // Azure and Vertex fall back to the first-party tables.
+        let azure = book.resolve_for(Provider::Azure, "gpt-4o").unwrap();
+        assert_eq!(book.model(azure.index).provider, "openai");
+        let vertex = book
+            .resolve_for(Provider::Google, "claude-sonnet-4@20250514")
+            .unwrap();
+        assert_eq!(book.model(vertex.index).provider, "anthropic");
+        // A Bedrock model only Bedrock sells is found for Bedrock records (and, last, for unknown providers).
+        assert!(book
+            .resolve_for(Provider::Bedrock, "amazon.nova-pro-v1:0")
+            .is_some());
+        assert!(book
+            .resolve_for(Provider::OpenAI, "amazon.nova-pro-v1:0")
+            .is_none());
+        assert!(book.resolve("amazon.nova-pro-v1:0").is_some());
+    }
+
+    #[test]
+    fn bedrock_regions_price_global_below_regional() {
+        let book = PriceBook::built_in().unwrap();
+        // global profile: 100k × $3/M + 100k × $15/M = $0.30 + $1.50 = $1.80
+        let g = on(
+            Provider::Bedrock,
+            "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            io(100_000, 100_000),
+        );
+        assert_eq!(priced_for(&book, &g), Ok(dec!(1.8)));
+        // us. profile: regional +10%: $1.80 × 1.1 = $1.98
+        let us = on(
+            Provider::Bedrock,
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            io(100_000, 100_000),
+        );
+        assert_eq!(priced_for(&book, &us), Ok(dec!(1.98)));
+        // plain id in eu-west-1 (in-region): the `*` default, +10%
+        let mut plain = on(
+            Provider::Bedrock,
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            io(100_000, 100_000),
+        );
+        plain.region = Some("eu-west-1".into());
+        assert_eq!(priced_for(&book, &plain), Ok(dec!(1.98)));
+        // GovCloud +20%: $1.80 × 1.2 = $2.16
+        plain.region = Some("us-gov-west-1".into());
+        assert_eq!(priced_for(&book, &plain), Ok(dec!(2.16)));
+        // batch and region compose: $1.98 × 0.5 = $0.99
+        let mut b = us.clone();
+        b.batch = true;
+        assert_eq!(priced_for(&book, &b), Ok(dec!(0.99)));
+        // Nova in eu has its own rates: 1M × $1.05 + 1M × $4.20 = $5.25
+        let nova = on(
+            Provider::Bedrock,
+            "eu.amazon.nova-pro-v1:0",
+            io(1_000_000, 1_000_000),
+        );
+        assert_eq!(priced_for(&book, &nova), Ok(dec!(5.25)));
+        // Nova Premier has US rates only: a record from eu-west-1 is unpriced, never priced at US rates.
+        let mut premier = on(Provider::Bedrock, "amazon.nova-premier-v1:0", io(10, 10));
+        premier.region = Some("eu-west-1".into());
+        assert_eq!(
+            priced_for(&book, &premier),
+            Err(Unpriced::NoRegionRate("eu-west-1".into()))
+        );
+        // No region at all: the period's own (base) rates.
+        premier.region = None;
+        assert!(priced_for(&book, &premier).is_ok());
+    }
+
+    #[test]
+    fn azure_deployments_map_to_models() {
+        let deployments: std::collections::BTreeMap<String, String> =
+            [("Prod-GPT4o".to_string(), "gpt-4o".to_string())].into();
+        let book = PriceBook::built_in()
+            .unwrap()
+            .with_azure_deployments(&deployments);
+        let m = book.resolve_for(Provider::Azure, "prod-gpt4o").unwrap();
+        assert_eq!(book.model(m.index).id, "gpt-4o");
+        assert_eq!(m.deployment.as_deref(), Some("prod-gpt4o"));
+        // the mapping is Azure's only
+        assert!(book.resolve_for(Provider::OpenAI, "prod-gpt4o").is_none());
+        // Azure's `-MMDD` snapshots find the dated entry when it has its own price
+        let old = book.resolve_for(Provider::Azure, "gpt-4o-0513").unwrap();
+        assert_eq!(book.model(old.index).id, "gpt-4o-2024-05-13");
+        let new = book.resolve_for(Provider::Azure, "gpt-4o-0806").unwrap();
+        assert_eq!(book.model(new.index).id, "gpt-4o");
+    }
+
+    #[test]
+    fn tables_may_repeat_ids_across_providers_but_not_within_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("azure.toml");
+        std::fs::write(
+            &file,
+            "provider = \"azure\"\n[[model]]\nid = \"gpt-4o\"\n[[model.price]]\neffective = \"2024-01-01\"\ninput = \"2.75\"\noutput = \"11\"\nregions = { global = \"1\", datazone = \"1.1\" }\n",
+        )
+        .unwrap();
+        let book = PriceBook::load(&[file]).unwrap();
+        // Azure global: 1M × $2.75 + 1M × $11 = $13.75; the OpenAI entry is unchanged ($12.50)
+        let mut r = on(
+            Provider::Azure,
+            "gpt-4o-2024-08-06",
+            io(1_000_000, 1_000_000),
+        );
+        r.region = Some("global".into());
+        assert_eq!(priced_for(&book, &r), Ok(dec!(13.75)));
+        // data zone +10%: $15.125; a region the entry does not list (and no `*`): unpriced
+        r.region = Some("datazone".into());
+        assert_eq!(priced_for(&book, &r), Ok(dec!(15.125)));
+        r.region = Some("regional".into());
+        assert_eq!(
+            priced_for(&book, &r),
+            Err(Unpriced::NoRegionRate("regional".into()))
+        );
+        let o = on(
+            Provider::OpenAI,
+            "gpt-4o-2024-08-06",
+            io(1_000_000, 1_000_000),
+        );
+        assert_eq!(priced_for(&book, &o), Ok(dec!(12.5)));
+        let twice = "provider = \"bedrock\"\n[[model]]\nid = \"x\"\n[[model.price]]\neffective = \"2024-01-01\"\ninput = \"1\"\noutput = \"1\"\n";
+        let mut book = PriceBook::default();
+        book.add(table::parse_table(twice, "a").unwrap(), false)
+            .unwrap();
+        assert!(book
+            .add(table::parse_table(twice, "b").unwrap(), false)
+            .is_err());
     }
 }

@@ -73,6 +73,37 @@ pub fn normalize(reported: &str) -> String {
     name
 }
 
+/// The cross-region inference profile of a Bedrock model id, lower case (`global`, `us`, `eu`, `apac`,
+/// `us-gov`, …): `us.anthropic.claude-…`, or the last segment of an inference-profile ARN. `None` for a
+/// plain model id.
+pub fn profile_prefix(reported: &str) -> Option<&'static str> {
+    let name = reported.trim();
+    let last = name.rsplit('/').next().unwrap_or(name);
+    let lower = last.get(..8.min(last.len()))?.to_ascii_lowercase();
+    let prefix = REGION_PREFIXES.iter().find(|p| {
+        lower.starts_with(**p) && last.len() > p.len() && last[p.len()..].contains('.')
+    })?;
+    Some(&prefix[..prefix.len() - 1])
+}
+
+/// An Azure-style snapshot (`gpt-4o-0513`, `gpt-4o-mini-0718`): the dated ids it may stand for
+/// (`gpt-4o-2024-05-13`, one per plausible year, newest first) and the name without it (`gpt-4o`).
+pub fn azure_snapshot(name: &str) -> Option<(Vec<String>, String)> {
+    let (base, mmdd) = name.rsplit_once('-')?;
+    if mmdd.len() != 4 || !mmdd.bytes().all(|b| b.is_ascii_digit()) || base.is_empty() {
+        return None;
+    }
+    let (month, day) = (&mmdd[..2], &mmdd[2..]);
+    if !("01"..="12").contains(&month) || !("01"..="31").contains(&day) {
+        return None;
+    }
+    let dated = (2023..=2027)
+        .rev()
+        .map(|year| format!("{base}-{year}-{month}-{day}"))
+        .collect();
+    Some((dated, base.to_string()))
+}
+
 /// The name without a trailing snapshot date (`-2024-08-06`, `-20250929`) or Vertex version (`-001`), if
 /// it has one.
 pub fn strip_snapshot(name: &str) -> Option<&str> {

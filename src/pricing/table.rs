@@ -155,11 +155,40 @@ pub struct PricePeriod {
     pub rates: Rates,
     pub long_context: Option<LongContext>,
     pub tiers: [Option<TierPrice>; 3],
+    /// Regional prices (`regions = { global = "1", "*" = "1.1" }`), keyed by lower-case region or region
+    /// prefix; `*` is the explicit default. Empty: the period's rates apply in every region.
+    pub regions: Vec<(String, TierPrice)>,
 }
 
 impl PricePeriod {
     pub fn tier(&self, tier: Tier) -> Option<&TierPrice> {
         self.tiers[tier as usize].as_ref()
+    }
+
+    /// The regional price for a record's region (lower case): the key equal to `region`, else the longest
+    /// key that is a prefix of it followed by `-` (`us` covers `us-east-1`, `us-gov` covers `us-gov-west-1`),
+    /// else the `*` default. `None`: the period has no price for the region (and none by default).
+    pub fn region(&self, region: &str) -> Option<(&str, &TierPrice)> {
+        if let Some((k, p)) = self.regions.iter().find(|(k, _)| k == region) {
+            return Some((k, p));
+        }
+        let prefix = self
+            .regions
+            .iter()
+            .filter(|(k, _)| {
+                k != "*"
+                    && region.len() > k.len()
+                    && region.starts_with(k.as_str())
+                    && region.as_bytes()[k.len()] == b'-'
+            })
+            .max_by_key(|(k, _)| k.len());
+        if let Some((k, p)) = prefix {
+            return Some((k, p));
+        }
+        self.regions
+            .iter()
+            .find(|(k, _)| k == "*")
+            .map(|(k, p)| (k.as_str(), p))
     }
 }
 
@@ -222,6 +251,15 @@ pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
     let spec: FileSpec =
         toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
     let _ = (&spec.reviewed, &spec.source);
+    let provider = crate::record::Provider::parse(&spec.provider)
+        .ok_or_else(|| {
+            err(format!(
+                "unknown provider '{}' (expected one of: openai, anthropic, google, bedrock, azure, openrouter, other)",
+                spec.provider
+            ))
+        })?
+        .as_str()
+        .to_string();
     let derive = match &spec.derive {
         Some(t) => rates_from(t, &[], "[derive]").map_err(err)?,
         None => Rates::default(),
@@ -249,7 +287,7 @@ pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
         }
         models.push(ModelPrice {
             id: m.id.to_ascii_lowercase(),
-            provider: spec.provider.clone(),
+            provider: provider.clone(),
             names: m.names.iter().map(|n| n.to_ascii_lowercase()).collect(),
             patterns: m.patterns.iter().map(|n| n.to_ascii_lowercase()).collect(),
             note: m.note,
@@ -260,7 +298,14 @@ pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
     Ok(models)
 }
 
-const PERIOD_KEYS: &[&str] = &["effective", "long_context", "batch", "flex", "priority"];
+const PERIOD_KEYS: &[&str] = &[
+    "effective",
+    "long_context",
+    "batch",
+    "flex",
+    "priority",
+    "regions",
+];
 
 fn period_from(
     table: &Table,
@@ -303,40 +348,69 @@ fn period_from(
             continue;
         };
         let ctx = format!("{ctx}, tier {}", tier.key());
-        tiers[tier as usize] = Some(match v {
-            Value::String(s) => TierPrice::Multiplier(
-                parse_rate(s).ok_or_else(|| format!("{ctx}: not a decimal multiplier: {s:?}"))?,
-            ),
-            Value::Table(t) => {
-                let own = rates_from(t, &["long_context"], &ctx)?;
-                if own.get(RateClass::Input).is_none() || own.get(RateClass::Output).is_none() {
-                    return Err(format!("{ctx}: needs at least `input` and `output` rates"));
+        tiers[tier as usize] = Some(price_from(v, derive, &ctx, "a tier")?);
+    }
+    let mut regions = Vec::new();
+    match table.get("regions") {
+        None => {}
+        Some(Value::Table(t)) => {
+            for (key, v) in t {
+                let region = key.trim().to_ascii_lowercase();
+                if region.is_empty() {
+                    return Err(format!("{ctx}: `regions` has an empty key"));
                 }
-                let own = own.derived(derive);
-                let lc = match t.get("long_context") {
-                    None => None,
-                    Some(Value::Table(lt)) => {
-                        Some(rates_from(lt, &[], &ctx)?.derived(derive).or(&own))
-                    }
-                    Some(_) => return Err(format!("{ctx}: `long_context` must be a table")),
-                };
-                TierPrice::Rates {
-                    rates: Box::new(own),
-                    long_context: lc.map(Box::new),
-                }
+                let ctx = format!("{ctx}, region {key}");
+                regions.push((region, price_from(v, derive, &ctx, "a region")?));
             }
-            _ => {
-                return Err(format!(
-                    "{ctx}: a tier is a multiplier string (\"0.5\") or a table of rates"
-                ))
-            }
-        });
+        }
+        Some(_) => {
+            return Err(format!(
+                "{ctx}: `regions` must be a table such as {{ global = \"1\", \"*\" = \"1.1\" }}"
+            ))
+        }
     }
     Ok(PricePeriod {
         effective,
         rates,
         long_context,
         tiers,
+        regions,
+    })
+}
+
+/// A tier's or a region's price: a multiplier string (`"0.5"`) or its own table of rates (classes it
+/// does not list are derived from its input rate), optionally with its own `long_context` rates.
+fn price_from(
+    v: &Value,
+    derive: &Rates,
+    ctx: &str,
+    what: &str,
+) -> std::result::Result<TierPrice, String> {
+    Ok(match v {
+        Value::String(s) => TierPrice::Multiplier(
+            parse_rate(s).ok_or_else(|| format!("{ctx}: not a decimal multiplier: {s:?}"))?,
+        ),
+        Value::Table(t) => {
+            let own = rates_from(t, &["long_context"], ctx)?;
+            if own.get(RateClass::Input).is_none() || own.get(RateClass::Output).is_none() {
+                return Err(format!("{ctx}: needs at least `input` and `output` rates"));
+            }
+            let own = own.derived(derive);
+            let lc = match t.get("long_context") {
+                None => None,
+                Some(Value::Table(lt)) => Some(rates_from(lt, &[], ctx)?.derived(derive).or(&own)),
+                Some(_) => return Err(format!("{ctx}: `long_context` must be a table")),
+            };
+            TierPrice::Rates {
+                rates: Box::new(own),
+                long_context: lc.map(Box::new),
+            }
+        }
+        _ => {
+            return Err(format!(
+                "{ctx}: {what} is a multiplier string (\"0.5\") or a table of rates"
+            ))
+        }
     })
 }
 

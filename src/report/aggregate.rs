@@ -30,6 +30,9 @@ pub struct ReportQuery {
     pub top: Option<usize>,
     /// Also aggregate the previous period of equal length (`--compare`).
     pub compare: bool,
+    /// Reconciliation: unpriced records stay in their groups (their reported cost counts as invoiced,
+    /// and the group says its computed cost is incomplete) instead of going to the unpriced list.
+    pub reconcile: bool,
     pub sort: SortBy,
 }
 
@@ -171,6 +174,7 @@ impl<'a> Aggregator<'a> {
         match priced {
             // A request with nothing billable (a failed request) costs nothing, whatever its model.
             Priced::Unpriced { .. } if r.tokens.is_empty() => {}
+            Priced::Unpriced { .. } if self.query.reconcile => {}
             Priced::Unpriced { reason, .. } => {
                 let totals = Totals::of(r, Decimal::ZERO);
                 let key = (
@@ -202,7 +206,10 @@ impl<'a> Aggregator<'a> {
             self.key.push(SEP);
             dim.write_value(r, team, model, tz, &mut self.key);
         }
-        let totals = Totals::of(r, cost);
+        let mut totals = Totals::of(r, cost);
+        if matches!(priced, Priced::Unpriced { .. }) && !r.tokens.is_empty() {
+            totals.unpriced_records = 1;
+        }
         let i = match self.group_index.get(self.key.as_str()) {
             Some(&i) => i,
             None => {

@@ -9,6 +9,8 @@ use crate::period::Period;
 use crate::record::UsageRecord;
 
 pub mod aggregate;
+pub mod daily;
+pub mod reconcile;
 pub mod render;
 
 pub use aggregate::{Aggregator, ReportQuery, SortBy};
@@ -189,6 +191,8 @@ pub struct Totals {
     /// Sum of provider-reported costs, over `reported_records` records.
     pub reported_cost: Decimal,
     pub reported_records: u64,
+    /// Records counted here without a computed cost (reconciliation only).
+    pub unpriced_records: u64,
 }
 
 impl Totals {
@@ -205,6 +209,7 @@ impl Totals {
             cost,
             reported_cost: r.reported_cost.unwrap_or_default(),
             reported_records: u64::from(r.reported_cost.is_some()),
+            unpriced_records: 0,
         }
     }
 
@@ -219,6 +224,7 @@ impl Totals {
         self.cost += o.cost;
         self.reported_cost += o.reported_cost;
         self.reported_records += o.reported_records;
+        self.unpriced_records += o.unpriced_records;
     }
 
     pub fn subtract(&mut self, o: &Totals) {
@@ -232,6 +238,7 @@ impl Totals {
         self.cost -= o.cost;
         self.reported_cost -= o.reported_cost;
         self.reported_records = self.reported_records.saturating_sub(o.reported_records);
+        self.unpriced_records = self.unpriced_records.saturating_sub(o.unpriced_records);
     }
 
     /// The reported cost, when any record of the group carried one.

@@ -218,6 +218,191 @@ fn trim_ascii_start(bytes: &[u8]) -> &[u8] {
     bytes.trim_ascii_start()
 }
 
+/// The column names of a CSV header: the first line of `head` (after a UTF-8 BOM), parsed with CSV quoting
+/// and trimmed. `None` when `head` starts like JSON or holds no line. Detectors of CSV exports compare
+/// these names with the columns they expect.
+pub fn csv_header(head: &[u8]) -> Option<Vec<String>> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let line = match memchr::memchr(b'\n', head) {
+        Some(i) => &head[..i],
+        None => head,
+    };
+    let line = trim_ascii(line);
+    if line.is_empty() || matches!(line.first(), Some(b'{') | Some(b'[')) {
+        return None;
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line);
+    let record = reader.records().next()?.ok()?;
+    Some(record.iter().map(|f| f.trim().to_owned()).collect())
+}
+
+/// 1-based line numbers of positions in a document, from one pass over its newlines.
+pub struct LineIndex<'a> {
+    bytes: &'a [u8],
+    newlines: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(bytes: &'a [u8]) -> LineIndex<'a> {
+        LineIndex {
+            bytes,
+            newlines: memchr::memchr_iter(b'\n', bytes).collect(),
+        }
+    }
+
+    /// The line of `text`, a slice of the document (a `RawValue`'s text); `None` when it lies elsewhere.
+    pub fn line_of(&self, text: &str) -> Option<u64> {
+        let offset = (text.as_ptr() as usize).checked_sub(self.bytes.as_ptr() as usize)?;
+        if offset > self.bytes.len() {
+            return None;
+        }
+        Some(self.newlines.partition_point(|&n| n < offset) as u64 + 1)
+    }
+}
+
+/// Parses one JSON value found at `path` in a document, starting on `line`. An error names the field by its
+/// path in the document (`data[2].native_tokens_prompt`) and the line of that field.
+pub fn parse_json_at<'a, T: Deserialize<'a>>(
+    text: &'a str,
+    path: &str,
+    line: u64,
+) -> Result<T, RecordError> {
+    parse_json::<T>(text.as_bytes(), line).map_err(|mut e| {
+        if let Err(inner) = serde_json::from_str::<T>(text) {
+            e.line = line.saturating_add((inner.line() as u64).saturating_sub(1));
+        }
+        e.field = match (path.is_empty(), e.field.take()) {
+            (true, field) => field,
+            (false, Some(field)) => Some(format!("{path}.{field}")),
+            (false, None) => Some(path.to_owned()),
+        };
+        e
+    })
+}
+
+/// Splits a stream of JSON records into whole values without holding more than one in memory, whatever the
+/// shape exports give them: one per line (JSON Lines), pretty-printed objects one after another (an S3
+/// object per record, `jq .` output), or the objects of a top-level JSON array (pretty or compact).
+/// Calls `f(value, first_line)` for each top-level object (1-based line of its `{`) until `f` returns
+/// `false`. Only objects are records: anything else at the top level is an error naming its line.
+/// A value that is cut off at the end of the input is an error too; a value whose brackets balance but
+/// whose content is invalid is left for `f`'s parser to report (see [`parse_json_bytes_at`]).
+pub fn for_each_json_value(
+    reader: &mut dyn std::io::Read,
+    f: &mut dyn FnMut(&[u8], u64) -> bool,
+) -> Result<(), RecordError> {
+    let mut reader = std::io::BufReader::with_capacity(256 * 1024, reader);
+    let mut value: Vec<u8> = Vec::new();
+    let (mut line, mut value_line) = (1u64, 1u64);
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    // 0: before any value; 1: inside a top-level array; 2: the top-level array has closed.
+    let mut array = 0u8;
+    let mut first = true;
+    loop {
+        let buf = std::io::BufRead::fill_buf(&mut reader)
+            .map_err(|e| RecordError::new(line, format!("cannot read: {e}")))?;
+        if buf.is_empty() {
+            break;
+        }
+        let mut bytes = buf;
+        if first {
+            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            first = false;
+        }
+        let consumed = buf.len();
+        for &b in bytes {
+            if depth == 0 {
+                match b {
+                    b'\n' => line += 1,
+                    b' ' | b'\t' | b'\r' => {}
+                    b',' if array == 1 => {}
+                    b'[' if array == 0 => array = 1,
+                    b']' if array == 1 => array = 2,
+                    b'{' => {
+                        value.clear();
+                        value.push(b);
+                        value_line = line;
+                        depth = 1;
+                    }
+                    _ => {
+                        return Err(RecordError::new(
+                            line,
+                            format!(
+                                "not valid JSON: expected a JSON object (a record), found '{}'",
+                                char::from(b).escape_default()
+                            ),
+                        ))
+                    }
+                }
+                continue;
+            }
+            value.push(b);
+            if b == b'\n' {
+                line += 1;
+            }
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth == 0 && !f(&value, value_line) {
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+        }
+        std::io::BufRead::consume(&mut reader, consumed);
+    }
+    if depth > 0 {
+        return Err(RecordError::new(
+            value_line,
+            "not valid JSON: the record is cut off (EOF while parsing an object)",
+        ));
+    }
+    if array == 1 {
+        return Err(RecordError::new(
+            line,
+            "not valid JSON: the top-level array is not closed",
+        ));
+    }
+    Ok(())
+}
+
+/// [`parse_json_at`] for raw bytes that should be UTF-8 text (a record cut out of a stream).
+pub fn parse_json_bytes_at<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    line: u64,
+) -> Result<T, RecordError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| RecordError::new(line, format!("not valid UTF-8 text: {e}")))?;
+    parse_json_at(text, "", line)
+}
+
+/// A CSV column name reduced to one spelling: lower case, `.` and spaces as `_`, no BOM or quotes
+/// (`service.description`, `Service Description` and `service_description` are the same column).
+pub fn column_key(name: &str) -> String {
+    name.trim()
+        .trim_start_matches('\u{feff}')
+        .trim_matches('"')
+        .trim()
+        .to_ascii_lowercase()
+        .replace(['.', ' '], "_")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +457,33 @@ mod tests {
         );
         let e = parse_json::<R>(br#"{"usage":{"prompt_tokens":1"#, 3).unwrap_err();
         assert!(e.message.starts_with("not valid JSON"), "{}", e.message);
+    }
+
+    #[test]
+    fn json_values_in_every_shape() {
+        let collect = |text: &str| {
+            let mut out = Vec::new();
+            for_each_json_value(&mut text.as_bytes(), &mut |v, line| {
+                out.push((String::from_utf8(v.to_vec()).unwrap(), line));
+                true
+            })
+            .map(|_| out)
+        };
+        let lines = collect("{\"a\":1}\n\n{\"b\":\"}{\\\"\"}\n").unwrap();
+        assert_eq!(
+            lines,
+            vec![("{\"a\":1}".into(), 1), ("{\"b\":\"}{\\\"\"}".into(), 3)]
+        );
+        let pretty = collect("{\n  \"a\": {\"x\": [1]}\n}\n{\n \"b\": 2\n}").unwrap();
+        assert_eq!(pretty[1].1, 4);
+        let array = collect("[\n {\"a\":1},\n {\"a\":2}\n]\n").unwrap();
+        assert_eq!(array.iter().map(|v| v.1).collect::<Vec<_>>(), vec![2, 3]);
+        assert_eq!(collect("{\"a\":").unwrap_err().line, 1);
+        assert!(collect("{}\n42\n")
+            .unwrap_err()
+            .message
+            .contains("expected a JSON object"));
+        assert!(collect("[{}").is_err());
     }
 
     #[test]

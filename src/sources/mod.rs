@@ -10,11 +10,19 @@ use std::sync::Arc;
 use crate::error::RecordError;
 use crate::record::{Provenance, UsageRecord};
 
+pub mod anthropic_cost;
 pub mod anthropic_usage;
 pub mod api_log;
+pub mod azure_cost;
+pub mod bedrock;
 pub mod claude_code;
 pub mod common;
+pub mod gcp_billing;
+pub mod litellm;
+pub mod openai_costs;
+pub mod openai_csv;
 pub mod openai_usage;
+pub mod openrouter;
 pub mod response;
 
 /// How a source's files are cut into units to parse.
@@ -108,6 +116,14 @@ pub fn all() -> &'static [&'static dyn Source] {
         &claude_code::ClaudeCode,
         &openai_usage::OpenAiUsage,
         &anthropic_usage::AnthropicUsage,
+        &bedrock::Bedrock,
+        &gcp_billing::GcpBilling,
+        &azure_cost::AzureCost,
+        &openai_costs::OpenAiCosts,
+        &anthropic_cost::AnthropicCost,
+        &openai_csv::OpenAiCsv,
+        &openrouter::OpenRouter,
+        &litellm::LiteLlm,
         &api_log::ApiLog,
     ]
 }

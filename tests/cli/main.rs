@@ -5,9 +5,14 @@
 //! comments from the price tables in `pricing/` and the token numbers documented in `fixtures/README.md`.
 
 mod errors;
+mod forecast;
 mod import;
 mod misc;
+mod pull;
+mod reconcile;
 mod report;
+mod sources_billing;
+mod sources_cloud;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -68,6 +73,18 @@ impl Workdir {
         assert!(
             out.status.success(),
             "aispend {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// Runs and expects exit code `code`; returns stdout.
+    pub fn stdout_code(&self, args: &[&str], code: i32) -> String {
+        let out = self.cmd().args(args).output().expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "aispend {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).expect("utf-8")

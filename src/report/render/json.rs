@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::{json, Map, Value};
 
 use super::{counts, money_exact, COUNT_FIELDS};
-use crate::report::{change_percent, Report, Totals};
+use crate::report::{change_percent, Report, Totals, UnpricedRow};
 
 pub const SCHEMA: &str = "aispend.report.v1";
 
@@ -50,19 +50,7 @@ pub fn to_value(report: &Report) -> Value {
     let mut total = Map::new();
     totals_fields(&report.total, &mut total);
     change_fields(&report.total, report.total_previous.as_ref(), &mut total);
-    let unpriced: Vec<Value> = report
-        .unpriced
-        .iter()
-        .map(|u| {
-            let t = &u.totals;
-            json!({
-                "provider": u.provider, "model": u.model, "reason": u.reason, "requests": t.requests,
-                "input_tokens": t.input_tokens, "cache_read_tokens": t.cache_read_tokens,
-                "cache_write_tokens": t.cache_write_tokens, "output_tokens": t.output_tokens,
-                "reported_cost": t.reported().map_or(Value::Null, |c| json!(money_exact(c))),
-            })
-        })
-        .collect();
+    let unpriced = unpriced_value(&report.unpriced);
     let mut doc = json!({
         "schema": SCHEMA,
         "currency": report.currency,
@@ -89,4 +77,21 @@ pub fn period_value(p: &crate::period::Period) -> Value {
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &to_value(report)).map_err(std::io::Error::from)?;
     writeln!(out)
+}
+
+/// The `unpriced` array: records that could not be priced, per provider, model and reason.
+pub fn unpriced_value(unpriced: &[UnpricedRow]) -> Value {
+    let rows: Vec<Value> = unpriced
+        .iter()
+        .map(|u| {
+            let t = &u.totals;
+            json!({
+                "provider": u.provider, "model": u.model, "reason": u.reason, "requests": t.requests,
+                "input_tokens": t.input_tokens, "cache_read_tokens": t.cache_read_tokens,
+                "cache_write_tokens": t.cache_write_tokens, "output_tokens": t.output_tokens,
+                "reported_cost": t.reported().map_or(Value::Null, |c| json!(money_exact(c))),
+            })
+        })
+        .collect();
+    Value::Array(rows)
 }

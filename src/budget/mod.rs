@@ -1,0 +1,415 @@
+//! Budgets: the budgets file (SPEC "Config file"), and the check that turns actual spend and its
+//! projection into `ok`, `warn` or `breach` per budget.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::forecast::{self, DailySeries, MethodChoice, Projection};
+use crate::report::daily::DailyCosts;
+use crate::report::Dim;
+use crate::sources::common::parse_decimal;
+
+pub mod render;
+
+/// The period a budget's limit applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetPeriod {
+    Month,
+    /// ISO week, Monday to Sunday.
+    Week,
+    Day,
+}
+
+impl BudgetPeriod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetPeriod::Month => "month",
+            BudgetPeriod::Week => "week",
+            BudgetPeriod::Day => "day",
+        }
+    }
+
+    /// First and last day of the period holding `day`.
+    pub fn bounds(self, day: NaiveDate) -> (NaiveDate, NaiveDate) {
+        match self {
+            BudgetPeriod::Day => (day, day),
+            BudgetPeriod::Week => {
+                let start = day - Duration::days(day.weekday().num_days_from_monday() as i64);
+                (start, start + Duration::days(6))
+            }
+            BudgetPeriod::Month => {
+                let start = day.with_day(1).unwrap_or(day);
+                let next = start
+                    .checked_add_months(chrono::Months::new(1))
+                    .unwrap_or(start);
+                (start, next.pred_opt().unwrap_or(start))
+            }
+        }
+    }
+}
+
+/// When a budget fails the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    /// Only when spend so far has reached the limit.
+    Actual,
+    /// Already when the projected period total reaches it.
+    Forecast,
+}
+
+/// The dimensions a budget can be scoped by.
+pub const SCOPE_DIMS: [&str; 4] = ["team", "project", "provider", "model"];
+
+/// One budget.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub name: String,
+    pub limit: Decimal,
+    pub period: BudgetPeriod,
+    /// Scope: dimension → accepted patterns (`*` wildcards); empty means all spend.
+    pub scope: Vec<(Dim, Vec<String>)>,
+    /// Fraction of the limit at which to warn.
+    pub warn_at: Decimal,
+    pub fail_on: FailOn,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetsFile {
+    #[serde(default)]
+    budget: Vec<BudgetSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(v) => vec![v],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetSpec {
+    name: String,
+    limit: toml::Value,
+    #[serde(default)]
+    period: Option<String>,
+    team: Option<OneOrMany>,
+    project: Option<OneOrMany>,
+    provider: Option<OneOrMany>,
+    model: Option<OneOrMany>,
+    #[serde(default)]
+    tag: BTreeMap<String, OneOrMany>,
+    #[serde(default)]
+    warn_at: Option<toml::Value>,
+    #[serde(default)]
+    fail_on: Option<String>,
+}
+
+/// A money or fraction value: a decimal string (`"2500.00"`) or an integer; floats are refused, since
+/// they cannot say exactly what they mean.
+fn decimal_value(v: &toml::Value, what: &str) -> std::result::Result<Decimal, String> {
+    match v {
+        toml::Value::String(s) => {
+            parse_decimal(s).ok_or_else(|| format!("{what} {s:?} is not a decimal number"))
+        }
+        toml::Value::Integer(i) => Ok(Decimal::from(*i)),
+        other => Err(format!(
+            "{what} must be a decimal string such as \"2500.00\", not {other}"
+        )),
+    }
+}
+
+/// Reads and validates a budgets file.
+pub fn load(path: &Path) -> Result<Vec<Budget>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    parse(&text, &path.display().to_string())
+}
+
+pub fn parse(text: &str, origin: &str) -> Result<Vec<Budget>> {
+    let err = |message: String| Error::Config {
+        file: origin.to_string(),
+        message,
+    };
+    let file: BudgetsFile =
+        toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+    if file.budget.is_empty() {
+        return Err(err("no [[budget]] entries".into()));
+    }
+    let mut budgets = Vec::new();
+    for (i, spec) in file.budget.into_iter().enumerate() {
+        let ctx = format!("budget {} ('{}')", i + 1, spec.name);
+        let limit = decimal_value(&spec.limit, "limit").map_err(|m| err(format!("{ctx}: {m}")))?;
+        if limit <= Decimal::ZERO {
+            return Err(err(format!("{ctx}: limit must be positive")));
+        }
+        let period = match spec.period.as_deref().unwrap_or("month") {
+            "month" => BudgetPeriod::Month,
+            "week" => BudgetPeriod::Week,
+            "day" => BudgetPeriod::Day,
+            other => {
+                return Err(err(format!(
+                    "{ctx}: period '{other}' is not one of month, week, day"
+                )))
+            }
+        };
+        let warn_at = match &spec.warn_at {
+            Some(v) => decimal_value(v, "warn_at").map_err(|m| err(format!("{ctx}: {m}")))?,
+            None => Decimal::new(8, 1),
+        };
+        if warn_at <= Decimal::ZERO || warn_at > Decimal::ONE {
+            return Err(err(format!(
+                "{ctx}: warn_at is a fraction of the limit, above 0 and at most 1 (e.g. \"0.8\")"
+            )));
+        }
+        let fail_on = match spec.fail_on.as_deref().unwrap_or("forecast") {
+            "forecast" => FailOn::Forecast,
+            "actual" => FailOn::Actual,
+            other => {
+                return Err(err(format!(
+                    "{ctx}: fail_on '{other}' is not \"actual\" or \"forecast\""
+                )))
+            }
+        };
+        let mut scope = Vec::new();
+        for (dim, values) in [
+            (Dim::Team, spec.team),
+            (Dim::Project, spec.project),
+            (Dim::Provider, spec.provider),
+            (Dim::Model, spec.model),
+        ] {
+            if let Some(v) = values {
+                scope.push((dim, v.into_vec()));
+            }
+        }
+        for (key, values) in spec.tag {
+            scope.push((Dim::Tag(key), values.into_vec()));
+        }
+        budgets.push(Budget {
+            name: spec.name,
+            limit,
+            period,
+            scope,
+            warn_at,
+            fail_on,
+        });
+    }
+    Ok(budgets)
+}
+
+/// `ok`, `warn` or `breach`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Ok,
+    Warn,
+    Breach,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Warn => "warn",
+            Status::Breach => "breach",
+        }
+    }
+}
+
+/// One budget's result.
+#[derive(Debug, Clone)]
+pub struct BudgetResult {
+    pub budget: Budget,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub projection: Projection,
+    pub status: Status,
+    /// Why the status is what it is, in words.
+    pub reason: String,
+}
+
+impl BudgetResult {
+    pub fn actual(&self) -> Decimal {
+        self.projection.actual_to_date
+    }
+
+    pub fn forecast(&self) -> Decimal {
+        self.projection.forecast
+    }
+
+    /// Actual spend as a percentage of the limit, one decimal.
+    pub fn used_percent(&self) -> Decimal {
+        (self.actual() * Decimal::ONE_HUNDRED / self.budget.limit).round_dp(1)
+    }
+}
+
+/// The outcome of a check.
+#[derive(Debug, Clone)]
+pub struct CheckResult {
+    pub as_of: NaiveDate,
+    pub results: Vec<BudgetResult>,
+    /// Warnings about the budgets themselves (a team no rule or record knows).
+    pub warnings: Vec<String>,
+}
+
+impl CheckResult {
+    /// The worst status of all budgets.
+    pub fn status(&self) -> Status {
+        self.results
+            .iter()
+            .map(|r| r.status)
+            .max()
+            .unwrap_or(Status::Ok)
+    }
+}
+
+/// Whether a daily-costs group (keyed by [`group_dims`]) is inside the budget's scope.
+fn scope_matches(budget: &Budget, dims: &[Dim], values: &[String]) -> bool {
+    budget.scope.iter().all(|(dim, patterns)| {
+        let Some(i) = dims.iter().position(|d| d == dim) else {
+            return false;
+        };
+        let value = values[i].as_str();
+        patterns
+            .iter()
+            .any(|p| wildmatch::WildMatch::new(p).matches(value))
+    })
+}
+
+/// The dimensions daily costs must be grouped by to evaluate every budget's scope.
+pub fn group_dims(budgets: &[Budget]) -> Vec<Dim> {
+    let mut dims: Vec<Dim> = Vec::new();
+    for b in budgets {
+        for (dim, _) in &b.scope {
+            if !dims.contains(dim) {
+                dims.push(dim.clone());
+            }
+        }
+    }
+    dims
+}
+
+/// Evaluates every budget against daily costs grouped by `group_dims(budgets)`, as of `as_of`.
+/// `known_teams` are the teams that rules or records name: a budget scoped to another team gets a warning.
+pub fn check(
+    budgets: &[Budget],
+    daily: &DailyCosts,
+    as_of: NaiveDate,
+    known_teams: &[String],
+) -> Result<CheckResult> {
+    let dims = group_dims(budgets);
+    let mut warnings = Vec::new();
+    let mut results = Vec::new();
+    for budget in budgets {
+        for (dim, patterns) in &budget.scope {
+            if *dim == Dim::Team {
+                for p in patterns {
+                    let matcher = wildmatch::WildMatch::new(p);
+                    if !known_teams.iter().any(|t| matcher.matches(t)) {
+                        warnings.push(format!(
+                            "budget '{}': no team rule or record names team '{p}'",
+                            budget.name
+                        ));
+                    }
+                }
+            }
+        }
+        let (period_start, period_end) = budget.period.bounds(as_of);
+        let history_start = daily.first.map_or(period_start, |f| f.min(period_start));
+        let mut values =
+            vec![Decimal::ZERO; (as_of - history_start).num_days().max(0) as usize + 1];
+        for (key, _) in daily
+            .groups
+            .iter()
+            .filter(|(k, _)| scope_matches(budget, &dims, k))
+        {
+            for (v, add) in values
+                .iter_mut()
+                .zip(daily.series(key, history_start, as_of))
+            {
+                *v += add;
+            }
+        }
+        let history = DailySeries {
+            start: history_start,
+            values,
+        };
+        let projection = forecast::project(
+            &history,
+            as_of,
+            period_start,
+            period_end,
+            MethodChoice::Auto,
+        )?;
+        let (status, reason) = judge(budget, &projection);
+        results.push(BudgetResult {
+            budget: budget.clone(),
+            period_start,
+            period_end,
+            projection,
+            status,
+            reason,
+        });
+    }
+    Ok(CheckResult {
+        as_of,
+        results,
+        warnings,
+    })
+}
+
+/// The rule: breach when the failing figure (actual, or the projected total with `fail_on = forecast`)
+/// reaches the limit; warn when actual or forecast reaches `warn_at` × limit, or when the forecast
+/// reaches the limit of an `actual` budget; ok otherwise.
+fn judge(budget: &Budget, p: &Projection) -> (Status, String) {
+    let limit = budget.limit;
+    let warn = budget.warn_at * limit;
+    let pct = |v: Decimal| (v * Decimal::ONE_HUNDRED / limit).round_dp(0);
+    if p.actual_to_date >= limit {
+        return (
+            Status::Breach,
+            format!("spent {}% of the limit", pct(p.actual_to_date)),
+        );
+    }
+    if p.forecast >= limit {
+        return match budget.fail_on {
+            FailOn::Forecast => (
+                Status::Breach,
+                format!("forecast to reach {}% of the limit", pct(p.forecast)),
+            ),
+            FailOn::Actual => (
+                Status::Warn,
+                format!("forecast to reach {}% of the limit", pct(p.forecast)),
+            ),
+        };
+    }
+    if p.actual_to_date >= warn {
+        return (
+            Status::Warn,
+            format!("spent {}% of the limit", pct(p.actual_to_date)),
+        );
+    }
+    if p.forecast >= warn {
+        return (
+            Status::Warn,
+            format!("forecast to reach {}% of the limit", pct(p.forecast)),
+        );
+    }
+    (
+        Status::Ok,
+        format!("forecast {}% of the limit", pct(p.forecast)),
+    )
+}

@@ -1,0 +1,224 @@
+//! Budget check output: table, JSON (`aispend.budget.v1`), Markdown (a pull-request comment) and GitHub
+//! workflow annotations.
+
+use std::io::Write;
+
+use comfy_table::{presets, Cell, CellAlignment, Table};
+use serde_json::{json, Value};
+
+use super::{BudgetResult, CheckResult, Status};
+use crate::report::render::{money_exact, money_human};
+
+pub const SCHEMA: &str = "aispend.budget.v1";
+
+/// Output formats of `budget check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BudgetFormat {
+    Table,
+    Json,
+    Markdown,
+    /// `::error::`/`::warning::` annotations, plus the Markdown summary appended to
+    /// `$GITHUB_STEP_SUMMARY` when it is set.
+    Github,
+}
+
+fn icon(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "✅",
+        Status::Warn => "⚠️",
+        Status::Breach => "❌",
+    }
+}
+
+fn scope_text(r: &BudgetResult) -> String {
+    if r.budget.scope.is_empty() {
+        return "all spend".into();
+    }
+    r.budget
+        .scope
+        .iter()
+        .map(|(dim, values)| format!("{}={}", dim.name(), values.join("|")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn to_value(check: &CheckResult) -> Value {
+    let rows: Vec<Value> = check
+        .results
+        .iter()
+        .map(|r| {
+            let p = &r.projection;
+            json!({
+                "name": r.budget.name,
+                "limit": money_exact(r.budget.limit),
+                "period": r.budget.period.as_str(),
+                "period_start": r.period_start.to_string(),
+                "period_end": r.period_end.to_string(),
+                "scope": r.budget.scope.iter().map(|(d, v)| (d.name(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                "actual": money_exact(p.actual_to_date),
+                "forecast": money_exact(p.forecast),
+                "lower": money_exact(p.lower),
+                "upper": money_exact(p.upper),
+                "method": p.method.as_str(),
+                "used_pct": r.used_percent().to_string(),
+                "warn_at": money_exact(r.budget.warn_at),
+                "fail_on": match r.budget.fail_on { super::FailOn::Actual => "actual", super::FailOn::Forecast => "forecast" },
+                "status": r.status.as_str(),
+                "reason": r.reason,
+            })
+        })
+        .collect();
+    json!({
+        "schema": SCHEMA,
+        "currency": "USD",
+        "as_of": check.as_of.to_string(),
+        "status": check.status().as_str(),
+        "budgets": rows,
+        "warnings": check.warnings,
+    })
+}
+
+pub fn table(check: &CheckResult, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED).force_no_tty();
+    t.set_header([
+        "budget",
+        "period",
+        "limit",
+        "actual",
+        "used",
+        "forecast",
+        "80% interval",
+        "status",
+    ]);
+    for r in &check.results {
+        let p = &r.projection;
+        let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
+        t.add_row(vec![
+            Cell::new(&r.budget.name),
+            Cell::new(format!("{} to {}", r.period_start, r.period_end)),
+            right(money_human(r.budget.limit)),
+            right(money_human(p.actual_to_date)),
+            right(format!("{}%", r.used_percent())),
+            right(money_human(p.forecast)),
+            right(format!(
+                "{} – {}",
+                money_human(p.lower),
+                money_human(p.upper)
+            )),
+            Cell::new(format!("{} ({})", r.status.as_str(), r.reason)),
+        ]);
+    }
+    writeln!(
+        out,
+        "Budgets as of {} (forecast: projected period total)",
+        check.as_of
+    )?;
+    writeln!(out, "{t}")?;
+    for w in &check.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    writeln!(out, "status: {}", check.status().as_str())
+}
+
+pub fn markdown(check: &CheckResult, out: &mut dyn Write) -> std::io::Result<()> {
+    let status = check.status();
+    writeln!(
+        out,
+        "### {} AI budgets: {} (as of {})\n",
+        icon(status),
+        status.as_str(),
+        check.as_of
+    )?;
+    writeln!(
+        out,
+        "| | budget | scope | period | limit | actual | forecast (80% interval) | |"
+    )?;
+    writeln!(out, "|---|---|---|---|---:|---:|---:|---|")?;
+    for r in &check.results {
+        let p = &r.projection;
+        writeln!(
+            out,
+            "| {} | {} | {} | {} – {} | {} | {} ({}%) | {} ({} – {}) | {} |",
+            icon(r.status),
+            crate::report::render::markdown::cell(&r.budget.name),
+            crate::report::render::markdown::cell(&scope_text(r)),
+            r.period_start,
+            r.period_end,
+            money_human(r.budget.limit),
+            money_human(p.actual_to_date),
+            r.used_percent(),
+            money_human(p.forecast),
+            money_human(p.lower),
+            money_human(p.upper),
+            r.reason,
+        )?;
+    }
+    for w in &check.warnings {
+        writeln!(out, "\n> warning: {w}")?;
+    }
+    Ok(())
+}
+
+/// GitHub Actions workflow commands: one annotation per budget that is not ok, then the Markdown
+/// summary (also appended to `$GITHUB_STEP_SUMMARY` when set).
+pub fn github(check: &CheckResult, out: &mut dyn Write) -> std::io::Result<()> {
+    // Workflow command values escape %, CR and LF.
+    let escape = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    for r in &check.results {
+        let level = match r.status {
+            Status::Ok => continue,
+            Status::Warn => "warning",
+            Status::Breach => "error",
+        };
+        let message = format!(
+            "{}: {} of {} spent, forecast {} ({})",
+            r.budget.name,
+            money_human(r.actual()),
+            money_human(r.budget.limit),
+            money_human(r.forecast()),
+            r.reason
+        );
+        writeln!(
+            out,
+            "::{level} title=Budget {}::{}",
+            escape(&r.budget.name),
+            escape(&message)
+        )?;
+    }
+    for w in &check.warnings {
+        writeln!(out, "::warning title=Budget configuration::{}", escape(w))?;
+    }
+    let mut summary = Vec::new();
+    markdown(check, &mut summary)?;
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        f.write_all(&summary)?;
+        f.write_all(b"\n")?;
+    }
+    out.write_all(&summary)
+}
+
+pub fn render(
+    format: BudgetFormat,
+    check: &CheckResult,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        BudgetFormat::Table => table(check, out),
+        BudgetFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &to_value(check))
+                .map_err(std::io::Error::from)?;
+            writeln!(out)
+        }
+        BudgetFormat::Markdown => markdown(check, out),
+        BudgetFormat::Github => github(check, out),
+    }
+}

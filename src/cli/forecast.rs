@@ -1,0 +1,407 @@
+//! `aispend forecast`: where the month (or `--until`) will end, per group, with an 80% interval.
+
+use std::io::Write;
+
+use chrono::{Datelike, NaiveDate};
+use comfy_table::{presets, Cell, CellAlignment, Table};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde_json::{json, Map, Value};
+
+use super::usage::{collect_daily, InputArgs, PeriodArgs};
+use super::Context;
+use crate::error::{Error, Result};
+use crate::forecast::{self, DailySeries, MethodChoice, Projection};
+use crate::period::{parse_date, PeriodSpec};
+use crate::report::render::{markdown::cell, money_exact, money_human, Format};
+use crate::report::{Dim, Filter};
+
+const LONG_ABOUT: &str = "\
+Projects where a period ends: actual spend to date plus a forecast of the remaining days, per group,
+with an 80% interval.
+
+Methods: run-rate (month-to-date / days elapsed x days in month, the common baseline),
+seasonal-naive (each day as the same weekday last week), weekday-mean (recent mean of the same weekday),
+holt-winters (additive weekly seasonality, damped trend). `auto` (default) picks, per series, the method
+with the smallest error in a rolling-origin backtest of period-end forecasts on that series' own history;
+short histories fall back to simpler methods and say so in the `note`.
+
+The 80% interval comes from the empirical distribution of that backtest's errors at the same horizon
+(the 10th and 90th percentiles of relative error, applied to the forecast of the remaining days); with too
+little history it is widened from the day-to-day variability and the note says so.
+
+The total is projected from the total daily series (not summed from the rows).";
+
+const AFTER_HELP: &str = "\
+Examples:
+  aispend forecast                                  month-end projection of the newest month in the ledger
+  aispend forecast --by team --as-of 2026-10-15 fixtures/demo
+  aispend forecast --month 2026-10 --by team,provider --format json";
+
+/// Project where the month (or period) will end, with an 80% interval
+#[derive(Debug, clap::Args)]
+#[command(long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+pub struct Args {
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// Group by these dimensions (comma list; default: the total only)
+    #[arg(long, value_name = "DIMS")]
+    pub by: Option<String>,
+    /// Keep only records where DIM matches VALUE (as in `report`)
+    #[arg(long = "where", value_name = "DIM=VALUE")]
+    pub filters: Vec<String>,
+    /// Forecast as if today were DATE: later records are ignored [default: the newest record's day]
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Forecast method
+    #[arg(long, value_name = "METHOD", default_value = "auto")]
+    pub method: String,
+    /// Output format (table shows a daily chart on a terminal)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Table)]
+    pub format: Format,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// One projected group.
+struct Line {
+    values: Vec<String>,
+    projection: Projection,
+    /// Actual days of the period so far, for the chart.
+    actual_days: Vec<Decimal>,
+}
+
+pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
+    let (spec, tz) = args.period.spec()?;
+    let choice: MethodChoice = args.method.parse().map_err(Error::usage)?;
+    let dims = match &args.by {
+        Some(by) => Dim::parse_list(by)?,
+        None => Vec::new(),
+    };
+    if dims.contains(&Dim::Day) {
+        return Err(Error::usage(
+            "--by day makes no sense for a forecast: each row is already a daily series",
+        ));
+    }
+    let mut filters = args
+        .filters
+        .iter()
+        .map(|f| Filter::parse(f))
+        .collect::<Result<Vec<_>>>()?;
+    filters.sort_by_key(|f| f.dim.name());
+    let as_of = args
+        .as_of
+        .as_deref()
+        .map(|d| parse_date(d, "--as-of"))
+        .transpose()?;
+    let (daily, as_of) = collect_daily(ctx, &args.input, &dims, filters, tz, as_of)?;
+    let (start, end) = period_days(&spec, as_of);
+    let history_start = daily.first.map_or(start, |f| f.min(start));
+    let upto = as_of.min(end);
+    let project = |values: Vec<Decimal>| {
+        let series = DailySeries {
+            start: history_start,
+            values,
+        };
+        let projection = forecast::project(&series, upto, start, end, choice)?;
+        let from = (start - history_start).num_days().max(0) as usize;
+        let actual_days = series.values.get(from..).unwrap_or(&[]).to_vec();
+        Ok::<_, Error>((projection, actual_days))
+    };
+    let mut lines = Vec::new();
+    let mut total_values =
+        vec![Decimal::ZERO; (upto - history_start).num_days().max(0) as usize + 1];
+    for key in daily.groups.keys() {
+        let values = daily.series(key, history_start, upto);
+        for (t, v) in total_values.iter_mut().zip(&values) {
+            *t += *v;
+        }
+        if !dims.is_empty() {
+            let (projection, actual_days) = project(values)?;
+            lines.push(Line {
+                values: key.clone(),
+                projection,
+                actual_days,
+            });
+        }
+    }
+    lines.sort_by(|a, b| {
+        b.projection
+            .forecast
+            .cmp(&a.projection.forecast)
+            .then_with(|| a.values.cmp(&b.values))
+    });
+    let (projection, actual_days) = project(total_values)?;
+    let total = Line {
+        values: vec![],
+        projection,
+        actual_days,
+    };
+    let view = View {
+        dims: &dims,
+        lines: &lines,
+        total: &total,
+        as_of: upto,
+        start,
+        end,
+    };
+    match args.format {
+        Format::Json => {
+            let mut v = view.json();
+            v["unpriced"] = crate::report::render::json::unpriced_value(&daily.unpriced);
+            serde_json::to_writer_pretty(&mut *out, &v).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+        Format::Csv => view.csv(out)?,
+        Format::Markdown => view.markdown(out)?,
+        Format::Table => view.table(out, ctx.style().width.is_some())?,
+    }
+    if !daily.unpriced.is_empty() && args.format != Format::Json {
+        let mut models: Vec<&str> = daily.unpriced.iter().map(|u| u.model.as_str()).collect();
+        models.dedup();
+        ctx.note(format_args!(
+            "warning: usage of {} has no price and is not in the forecast (see `aispend pricing missing`)",
+            models.join(", ")
+        ));
+    }
+    Ok(0)
+}
+
+/// First and last day of the projected period.
+fn period_days(spec: &PeriodSpec, as_of: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let month = |d: NaiveDate| {
+        let first = d.with_day(1).unwrap_or(d);
+        let next = first
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(first);
+        (first, next.pred_opt().unwrap_or(first))
+    };
+    match *spec {
+        PeriodSpec::NewestMonth => month(as_of),
+        PeriodSpec::Month { year, month: m } => {
+            month(NaiveDate::from_ymd_opt(year, m, 1).unwrap_or(as_of))
+        }
+        // `--until` alone: from the start of the as-of month to that day.
+        PeriodSpec::Dates { since, until } if since.year() <= 1970 => (month(as_of).0, until),
+        PeriodSpec::Dates { since, until } => (since, until),
+    }
+}
+
+struct View<'a> {
+    dims: &'a [Dim],
+    lines: &'a [Line],
+    total: &'a Line,
+    as_of: NaiveDate,
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+impl View<'_> {
+    fn json(&self) -> Value {
+        let line = |l: &Line| {
+            let mut m = Map::new();
+            for (d, v) in self.dims.iter().zip(&l.values) {
+                m.insert(d.name(), json!(v));
+            }
+            let p = &l.projection;
+            m.insert(
+                "actual_to_date".into(),
+                json!(money_exact(p.actual_to_date)),
+            );
+            m.insert("forecast".into(), json!(money_exact(p.forecast)));
+            m.insert("lower".into(), json!(money_exact(p.lower)));
+            m.insert("upper".into(), json!(money_exact(p.upper)));
+            m.insert("method".into(), json!(p.method.as_str()));
+            m.insert(
+                "note".into(),
+                p.note.as_ref().map_or(Value::Null, |n| json!(n)),
+            );
+            m.insert(
+                "backtest_mape".into(),
+                p.backtest_mape
+                    .map_or(Value::Null, |x| json!(x.round_dp(4).to_string())),
+            );
+            Value::Object(m)
+        };
+        json!({
+            "schema": "aispend.forecast.v1",
+            "currency": "USD",
+            "as_of": self.as_of.to_string(),
+            "period": {"start": self.start.to_string(), "end": self.end.to_string()},
+            "interval": "80%",
+            "group_by": self.dims.iter().map(|d| d.name()).collect::<Vec<_>>(),
+            "rows": self.lines.iter().map(line).collect::<Vec<_>>(),
+            "total": line(self.total),
+        })
+    }
+
+    fn rows(&self) -> Vec<(Vec<String>, &Line)> {
+        let mut rows: Vec<(Vec<String>, &Line)> =
+            self.lines.iter().map(|l| (l.values.clone(), l)).collect();
+        let mut total = vec![String::new(); self.dims.len().max(1)];
+        total[0] = "total".into();
+        rows.push((total, self.total));
+        rows
+    }
+
+    fn headers(&self) -> Vec<String> {
+        let mut h: Vec<String> = self.dims.iter().map(|d| d.name()).collect();
+        if h.is_empty() {
+            h.push(String::new());
+        }
+        h
+    }
+
+    fn csv(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut w = ::csv::Writer::from_writer(out);
+        let mut header: Vec<String> = self.dims.iter().map(|d| d.name()).collect();
+        header.extend(
+            [
+                "actual_to_date",
+                "forecast",
+                "lower",
+                "upper",
+                "method",
+                "note",
+            ]
+            .map(String::from),
+        );
+        w.write_record(&header).map_err(std::io::Error::other)?;
+        for l in self.lines.iter().chain(std::iter::once(self.total)) {
+            let p = &l.projection;
+            let mut f = if std::ptr::eq(l, self.total) {
+                vec!["total".to_string(); self.dims.len()]
+            } else {
+                l.values.clone()
+            };
+            f.extend([
+                money_exact(p.actual_to_date),
+                money_exact(p.forecast),
+                money_exact(p.lower),
+                money_exact(p.upper),
+                p.method.as_str().to_string(),
+                p.note.clone().unwrap_or_default(),
+            ]);
+            w.write_record(&f).map_err(std::io::Error::other)?;
+        }
+        w.flush()
+    }
+
+    fn markdown(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "### AI spend forecast {} – {} (as of {})\n",
+            self.start, self.end, self.as_of
+        )?;
+        let mut h = self.headers();
+        h.extend(["actual to date", "forecast", "80% interval", "method"].map(String::from));
+        writeln!(out, "| {} |", h.join(" | "))?;
+        let dims = self.dims.len().max(1);
+        let align: Vec<&str> = (0..h.len())
+            .map(|i| {
+                if i < dims || i + 1 == h.len() {
+                    "---"
+                } else {
+                    "---:"
+                }
+            })
+            .collect();
+        writeln!(out, "| {} |", align.join(" | "))?;
+        for (values, l) in self.rows() {
+            let p = &l.projection;
+            let mut c: Vec<String> = values.iter().map(|v| cell(v)).collect();
+            c.extend([
+                money_human(p.actual_to_date),
+                money_human(p.forecast),
+                format!("{} – {}", money_human(p.lower), money_human(p.upper)),
+                p.method.as_str().to_string(),
+            ]);
+            writeln!(out, "| {} |", c.join(" | "))?;
+        }
+        Ok(())
+    }
+
+    fn table(&self, out: &mut dyn Write, chart: bool) -> std::io::Result<()> {
+        let mut t = Table::new();
+        t.load_preset(presets::UTF8_FULL_CONDENSED).force_no_tty();
+        let mut h = self.headers();
+        h.extend(["actual to date", "forecast", "80% interval", "method"].map(String::from));
+        if chart {
+            h.push("daily (actual│forecast)".into());
+        }
+        t.set_header(h);
+        for (values, l) in self.rows() {
+            let p = &l.projection;
+            let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
+            let mut cells: Vec<Cell> = values.iter().map(Cell::new).collect();
+            cells.extend([
+                right(money_human(p.actual_to_date)),
+                right(money_human(p.forecast)),
+                right(format!(
+                    "{} – {}",
+                    money_human(p.lower),
+                    money_human(p.upper)
+                )),
+                Cell::new(p.method.as_str()),
+            ]);
+            if chart {
+                cells.push(Cell::new(sparkline(&l.actual_days, &p.daily)));
+            }
+            t.add_row(cells);
+        }
+        writeln!(
+            out,
+            "Forecast {} to {} as of {} (80% interval)",
+            self.start, self.end, self.as_of
+        )?;
+        writeln!(out, "{t}")?;
+        // One line per distinct note, naming the rows it applies to.
+        let mut notes: Vec<(&str, Vec<String>)> = Vec::new();
+        for (values, l) in self.rows() {
+            let Some(note) = l.projection.note.as_deref() else {
+                continue;
+            };
+            let name = values
+                .iter()
+                .filter(|v| !v.is_empty())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            match notes.iter_mut().find(|(n, _)| *n == note) {
+                Some((_, names)) => names.push(name),
+                None => notes.push((note, vec![name])),
+            }
+        }
+        for (note, names) in notes {
+            writeln!(out, "note ({}): {note}", names.join("; "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Daily bars: the period's actual days, `│`, then the forecast days, on one scale.
+pub fn sparkline(actual: &[Decimal], forecast: &[Decimal]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = actual
+        .iter()
+        .chain(forecast)
+        .copied()
+        .max()
+        .unwrap_or_default();
+    let bar = |v: &Decimal| {
+        if max <= Decimal::ZERO || *v <= Decimal::ZERO {
+            return ' ';
+        }
+        let i = (*v * Decimal::from(7) / max)
+            .round()
+            .to_usize()
+            .unwrap_or(0);
+        BARS[i.min(7)]
+    };
+    let mut s: String = actual.iter().map(bar).collect();
+    if !forecast.is_empty() {
+        s.push('│');
+        s.extend(forecast.iter().map(bar));
+    }
+    s
+}

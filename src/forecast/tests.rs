@@ -1,0 +1,431 @@
+//! Projections on series whose answers can be worked out by hand.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+use super::synthetic::{generate, Family};
+use super::*;
+
+fn day(m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, m, d).unwrap()
+}
+
+fn october(history: &DailySeries, as_of: NaiveDate, choice: MethodChoice) -> Projection {
+    project(history, as_of, day(10, 1), day(10, 31), choice).unwrap()
+}
+
+/// Spend by weekday, Monday first: no noise at all.
+fn weekly(d: NaiveDate) -> Decimal {
+    use chrono::Datelike;
+    [
+        dec!(30),
+        dec!(42.5),
+        dec!(41),
+        dec!(44),
+        dec!(35.25),
+        dec!(9),
+        dec!(7.5),
+    ][d.weekday().num_days_from_monday() as usize]
+}
+
+fn series_of(start: NaiveDate, end: NaiveDate, f: impl Fn(NaiveDate) -> Decimal) -> DailySeries {
+    let days = start.iter_days().take_while(|d| *d <= end);
+    DailySeries::new(start, days.map(f).collect())
+}
+
+fn assert_sane(p: &Projection) {
+    assert!(p.lower <= p.forecast && p.forecast <= p.upper, "{p:?}");
+}
+
+#[test]
+fn a_constant_series_projects_constant_times_days_with_a_tight_interval() {
+    let history = series_of(day(7, 1), day(10, 15), |_| dec!(12.5));
+    for choice in [
+        MethodChoice::Auto,
+        MethodChoice::Fixed(Method::RunRate),
+        MethodChoice::Fixed(Method::SeasonalNaive),
+        MethodChoice::Fixed(Method::WeekdayMean),
+        MethodChoice::Fixed(Method::HoltWinters),
+    ] {
+        let p = october(&history, day(10, 15), choice);
+        // 15 × 12.50 = 187.50 to date; 31 × 12.50 = 387.50 for the month
+        assert_eq!(p.actual_to_date, dec!(187.5), "{choice}");
+        assert_eq!(p.forecast, dec!(387.5), "{choice}");
+        assert_eq!((p.lower, p.upper), (dec!(387.5), dec!(387.5)), "{choice}");
+        assert_eq!(p.daily, vec![dec!(12.5); 16]);
+        assert_eq!(p.backtest_mape, Some(Decimal::ZERO));
+        assert!(p.interval_origins >= 10);
+        assert_eq!(p.note, None);
+    }
+    // Every method is exact on a constant: auto keeps the simplest.
+    assert_eq!(
+        october(&history, day(10, 15), MethodChoice::Auto).method,
+        Method::RunRate
+    );
+}
+
+#[test]
+fn a_noise_free_weekly_pattern_is_reproduced_exactly() {
+    let history = series_of(day(7, 6), day(10, 12), weekly);
+    let expected_daily: Vec<Decimal> = day(10, 13).iter_days().take(19).map(weekly).collect();
+    let actual: Decimal = day(10, 1).iter_days().take(12).map(weekly).sum();
+    let month: Decimal = day(10, 1).iter_days().take(31).map(weekly).sum();
+    for method in [
+        Method::SeasonalNaive,
+        Method::WeekdayMean,
+        Method::HoltWinters,
+    ] {
+        let p = october(&history, day(10, 12), MethodChoice::Fixed(method));
+        assert_eq!(p.method, method);
+        assert_eq!(p.daily, expected_daily, "{method}");
+        assert_eq!(p.actual_to_date, actual);
+        assert_eq!(p.forecast, month, "{method}");
+        assert_eq!((p.lower, p.upper), (month, month), "{method}");
+    }
+    let auto = october(&history, day(10, 12), MethodChoice::Auto);
+    assert_eq!(auto.forecast, month);
+    assert_eq!(auto.method, Method::SeasonalNaive); // exact, and the simplest of the exact ones
+    assert_eq!(auto.candidates.len(), 4);
+    let run_rate = auto
+        .candidates
+        .iter()
+        .find(|s| s.method == Method::RunRate)
+        .unwrap();
+    assert!(run_rate.mape.unwrap() > Decimal::ZERO);
+    // The run-rate is biased by the weekday mix of the days elapsed.
+    assert_ne!(
+        october(&history, day(10, 12), MethodChoice::Fixed(Method::RunRate)).forecast,
+        month
+    );
+}
+
+#[test]
+fn run_rate_is_month_to_date_over_days_elapsed_times_days_in_month() {
+    // October 1..10 cost $1..$10: 55 to date, 55 ÷ 10 = 5.50 a day, × 31 days = 170.50.
+    let history = DailySeries::new(day(10, 1), (1..=10).map(Decimal::from).collect());
+    let p = october(&history, day(10, 10), MethodChoice::Fixed(Method::RunRate));
+    assert_eq!(p.method, Method::RunRate);
+    assert_eq!(p.actual_to_date, dec!(55));
+    assert_eq!(p.forecast, dec!(170.5));
+    assert_eq!(p.daily, vec![dec!(5.5); 21]);
+    // Ten days cannot be backtested 21 days ahead: the fallback interval, at least ±25% of 115.50.
+    assert_eq!(p.interval_origins, 0);
+    assert!(p.note.as_deref().unwrap().contains("interval"));
+    assert!(p.upper - p.forecast >= dec!(28.875));
+    assert!(p.lower >= p.actual_to_date);
+    // History before the period does not change the run-rate: only October counts.
+    let longer = series_of(day(9, 1), day(10, 10), |d| {
+        if d < day(10, 1) {
+            dec!(1000)
+        } else {
+            Decimal::from(d.signed_duration_since(day(9, 30)).num_days())
+        }
+    });
+    let q = october(&longer, day(10, 10), MethodChoice::Fixed(Method::RunRate));
+    assert_eq!((q.actual_to_date, q.forecast), (dec!(55), dec!(170.5)));
+}
+
+#[test]
+fn on_the_last_day_the_forecast_is_the_actual() {
+    let history = generate(Family::Spiky, 3, 304); // 2026-01-01 ..= 2026-10-31
+    let actual: Decimal = history.values[273..].iter().copied().sum();
+    for as_of in [day(10, 31), day(11, 20)] {
+        for choice in [MethodChoice::Auto, MethodChoice::Fixed(Method::HoltWinters)] {
+            let p = october(&history, as_of, choice);
+            assert_eq!(
+                (p.actual_to_date, p.forecast, p.lower, p.upper),
+                (actual, actual, actual, actual)
+            );
+            assert!(p.daily.is_empty());
+            assert!(p.note.unwrap().contains("over"));
+        }
+    }
+}
+
+#[test]
+fn empty_and_zero_series_forecast_zero() {
+    let empty = DailySeries::new(day(10, 1), Vec::new());
+    let p = october(&empty, day(10, 10), MethodChoice::Auto);
+    assert_eq!(
+        (p.forecast, p.lower, p.upper),
+        (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO)
+    );
+    assert_eq!(p.daily.len(), 21);
+    assert!(p.note.unwrap().contains("no history"));
+    // as_of before the history starts: nothing known either.
+    let later = DailySeries::new(day(10, 20), vec![Decimal::TEN; 5]);
+    let p = october(&later, day(10, 10), MethodChoice::Auto);
+    assert_eq!(p.forecast, Decimal::ZERO);
+
+    let zeros = series_of(day(6, 1), day(10, 10), |_| Decimal::ZERO);
+    for choice in [MethodChoice::Auto, MethodChoice::Fixed(Method::HoltWinters)] {
+        let p = october(&zeros, day(10, 10), choice);
+        assert_eq!(
+            (p.forecast, p.lower, p.upper),
+            (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO)
+        );
+    }
+}
+
+#[test]
+fn short_histories_fall_back_and_say_so() {
+    // 1 day: run-rate.
+    let one = DailySeries::new(day(10, 1), vec![dec!(20)]);
+    let p = october(&one, day(10, 1), MethodChoice::Auto);
+    assert_eq!(p.method, Method::RunRate);
+    assert_eq!(p.forecast, dec!(620)); // 31 × 20
+    assert!(p.note.as_deref().unwrap().contains("only 1 day of history"));
+    assert_sane(&p);
+    assert!(p.upper > p.forecast && p.lower < p.forecast);
+    // 10 days: weekday-mean by rule.
+    let ten = series_of(day(10, 1), day(10, 10), weekly);
+    let p = october(&ten, day(10, 10), MethodChoice::Auto);
+    assert_eq!(p.method, Method::WeekdayMean);
+    assert!(
+        p.note.as_deref().unwrap().contains("by rule"),
+        "{:?}",
+        p.note
+    );
+    // 20 days: no holt-winters; a fixed holt-winters falls back.
+    let twenty = series_of(day(9, 21), day(10, 10), weekly);
+    let p = october(&twenty, day(10, 10), MethodChoice::Auto);
+    assert!(
+        p.note.as_deref().unwrap().contains("holt-winters needs 28"),
+        "{:?}",
+        p.note
+    );
+    assert_ne!(p.method, Method::HoltWinters);
+    let p = october(
+        &twenty,
+        day(10, 10),
+        MethodChoice::Fixed(Method::HoltWinters),
+    );
+    assert_eq!(p.method, Method::WeekdayMean);
+    assert!(p
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("holt-winters needs 28 days of history (have 20)"));
+    // 5 days: seasonal-naive cannot run either.
+    let five = series_of(day(10, 6), day(10, 10), weekly);
+    let p = october(
+        &five,
+        day(10, 10),
+        MethodChoice::Fixed(Method::SeasonalNaive),
+    );
+    assert_eq!(p.method, Method::RunRate);
+}
+
+#[test]
+fn refunds_huge_and_tiny_amounts_never_panic() {
+    // Refunds: negative days are allowed; the lower bound may then drop below the actual.
+    let refunds = series_of(day(6, 1), day(10, 14), |d| {
+        use chrono::Datelike;
+        if d.day() % 9 == 0 {
+            dec!(-80)
+        } else {
+            weekly(d)
+        }
+    });
+    for choice in [MethodChoice::Auto, MethodChoice::Fixed(Method::HoltWinters)] {
+        assert_sane(&october(&refunds, day(10, 14), choice));
+    }
+    // Huge but representable: $10^25 a day.
+    let huge = series_of(day(8, 1), day(10, 14), |d| {
+        weekly(d) * dec!(10000000000000000000000)
+    });
+    let p = october(&huge, day(10, 14), MethodChoice::Auto);
+    assert_sane(&p);
+    assert_eq!(
+        p.forecast,
+        day(10, 1).iter_days().take(31).map(weekly).sum::<Decimal>()
+            * dec!(10000000000000000000000)
+    );
+    // Absurd: a month of these overflows a decimal, which is an error, not a panic.
+    let absurd = series_of(day(8, 1), day(10, 14), |_| {
+        dec!(5000000000000000000000000000)
+    });
+    assert_eq!(
+        project(
+            &absurd,
+            day(10, 14),
+            day(10, 1),
+            day(10, 31),
+            MethodChoice::Auto
+        ),
+        Err(ForecastError::Overflow)
+    );
+    let mut extreme = series_of(day(8, 1), day(10, 14), weekly);
+    extreme.values[40] = Decimal::MAX;
+    extreme.values[41] = Decimal::MIN;
+    let _ = project(
+        &extreme,
+        day(10, 14),
+        day(10, 1),
+        day(10, 31),
+        MethodChoice::Auto,
+    );
+    // Tiny: a millionth of a dollar a day.
+    let tiny = series_of(day(8, 1), day(10, 14), |d| weekly(d) / dec!(1000000));
+    let p = october(&tiny, day(10, 14), MethodChoice::Auto);
+    assert_sane(&p);
+    assert_eq!(
+        p.forecast,
+        day(10, 1).iter_days().take(31).map(weekly).sum::<Decimal>() / dec!(1000000)
+    );
+}
+
+#[test]
+fn bad_periods_are_clear_errors() {
+    let history = series_of(day(9, 1), day(10, 10), weekly);
+    let e = project(
+        &history,
+        day(10, 10),
+        day(10, 31),
+        day(10, 1),
+        MethodChoice::Auto,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the period ends (2026-10-01) before it starts (2026-10-31)"
+    );
+    let far = NaiveDate::from_ymd_opt(2100, 1, 1).unwrap();
+    let e = project(&history, day(10, 10), day(10, 1), far, MethodChoice::Auto).unwrap_err();
+    assert!(matches!(e, ForecastError::HorizonTooLong { .. }));
+    let max = project(
+        &history,
+        day(10, 10),
+        day(10, 1),
+        NaiveDate::MAX,
+        MethodChoice::Auto,
+    );
+    assert!(max.is_err());
+    assert!(project(
+        &history,
+        NaiveDate::MIN,
+        NaiveDate::MIN,
+        day(1, 1),
+        MethodChoice::Auto
+    )
+    .is_err());
+}
+
+#[test]
+fn next_month_and_ragged_histories() {
+    // Forecasting all of November on October 20 (a 10-day gap is forecast but not counted).
+    let history = series_of(day(7, 1), day(10, 20), |_| dec!(3));
+    let p = project(
+        &history,
+        day(10, 20),
+        day(11, 1),
+        day(11, 30),
+        MethodChoice::Auto,
+    )
+    .unwrap();
+    assert_eq!(
+        (p.actual_to_date, p.forecast, p.daily.len()),
+        (Decimal::ZERO, dec!(90), 30)
+    );
+    // Days after `as_of` are never looked at.
+    let more = series_of(day(7, 1), day(12, 31), |d| {
+        if d <= day(10, 20) {
+            dec!(3)
+        } else {
+            dec!(99)
+        }
+    });
+    assert_eq!(
+        project(
+            &more,
+            day(10, 20),
+            day(11, 1),
+            day(11, 30),
+            MethodChoice::Auto
+        )
+        .unwrap(),
+        p
+    );
+    // A history that stops before `as_of`: the missing days are zero spend.
+    let stops = DailySeries::new(day(10, 1), vec![Decimal::TEN; 5]);
+    let p = october(&stops, day(10, 10), MethodChoice::Fixed(Method::RunRate));
+    assert_eq!((p.actual_to_date, p.forecast), (dec!(50), dec!(155))); // 50 ÷ 10 × 31
+}
+
+#[test]
+fn intervals_are_ordered_and_respect_non_negative_history() {
+    for family in Family::ALL {
+        let series = generate(family, 11, 250);
+        for offset in [3, 20, 45, 100, 200, 249] {
+            let as_of = series.start + chrono::Duration::days(offset);
+            let (start, end) = (
+                as_of - chrono::Duration::days(9),
+                as_of + chrono::Duration::days(20),
+            );
+            for choice in [MethodChoice::Auto, MethodChoice::Fixed(Method::HoltWinters)] {
+                let p = project(&series, as_of, start, end, choice).unwrap();
+                assert_sane(&p);
+                assert!(p.lower >= p.actual_to_date, "{family} {offset} {p:?}");
+                assert!(p.daily.iter().all(|d| *d >= Decimal::ZERO));
+            }
+        }
+    }
+}
+
+#[test]
+fn auto_beats_the_run_rate_on_weekly_spend() {
+    let series = generate(Family::WeeklySeasonal, 5, 181);
+    let choices = [MethodChoice::Fixed(Method::RunRate), MethodChoice::Auto];
+    let acc = backtest::month_end_accuracy_many(&series, &choices, &[5, 15, 25], 59).unwrap();
+    assert_eq!(acc[0].cases.len(), 12); // March..June × 3 days
+    let (run_rate, auto) = (acc[0].mape().unwrap(), acc[1].mape().unwrap());
+    assert!(
+        auto < run_rate * dec!(0.7),
+        "auto {auto}% vs run-rate {run_rate}%"
+    );
+}
+
+#[test]
+fn methods_parse_from_the_command_line() {
+    assert_eq!("auto".parse::<MethodChoice>(), Ok(MethodChoice::Auto));
+    assert_eq!(
+        "Holt-Winters".parse::<MethodChoice>(),
+        Ok(MethodChoice::Fixed(Method::HoltWinters))
+    );
+    assert_eq!("hw".parse::<Method>(), Ok(Method::HoltWinters));
+    assert_eq!("weekday_mean".parse::<Method>(), Ok(Method::WeekdayMean));
+    for name in MethodChoice::NAMES {
+        assert_eq!(name.parse::<MethodChoice>().unwrap().to_string(), name);
+    }
+    let e = "arima".parse::<MethodChoice>().unwrap_err();
+    assert_eq!(
+        e,
+        "unknown forecast method 'arima': expected one of auto, run-rate, seasonal-naive, weekday-mean, holt-winters"
+    );
+    assert_eq!(MethodChoice::default(), MethodChoice::Auto);
+}
+
+#[test]
+fn series_from_sparse_points() {
+    let s = DailySeries::from_points(
+        day(10, 1),
+        day(10, 4),
+        [
+            (day(10, 2), dec!(1.5)),
+            (day(10, 2), dec!(2)),
+            (day(10, 4), dec!(1)),
+            (day(11, 1), dec!(9)),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.values, vec![dec!(0), dec!(3.5), dec!(0), dec!(1)]);
+    assert_eq!(s.end(), Some(day(10, 4)));
+    assert_eq!(s.get(day(10, 2)), Some(dec!(3.5)));
+    assert_eq!(s.get(day(9, 30)), None);
+    assert!(DailySeries::from_points(day(10, 4), day(10, 1), [])
+        .unwrap()
+        .values
+        .is_empty());
+    assert!(DailySeries::from_points(NaiveDate::MIN, NaiveDate::MAX, []).is_err());
+}

@@ -1,0 +1,251 @@
+//! Reconciliation: computed cost (usage × our prices) beside provider-invoiced cost (Costs API, cost
+//! reports, OpenRouter/LiteLLM/GCP amounts, Claude Code `costUSD`), per group, flagging differences beyond a
+//! tolerance. A stale price table shows up here first.
+
+use std::io::Write;
+
+use comfy_table::{presets, Cell, CellAlignment, Table};
+use rust_decimal::Decimal;
+use serde_json::{json, Map, Value};
+
+use super::render::{markdown::cell, money_exact, money_human, Format};
+use super::Report;
+
+pub const SCHEMA: &str = "aispend.reconcile.v1";
+
+/// How a group compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// Both sides present, within tolerance.
+    Ok,
+    /// Both sides present, apart by more than the tolerance.
+    Mismatch,
+    /// Usage but no invoiced amount for the group (nothing to compare with).
+    UsageOnly,
+    /// An invoiced amount but no priced usage (the usage was not imported, or could not be priced).
+    InvoiceOnly,
+}
+
+impl Match {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Match::Ok => "ok",
+            Match::Mismatch => "mismatch",
+            Match::UsageOnly => "usage only",
+            Match::InvoiceOnly => "invoice only",
+        }
+    }
+}
+
+/// One reconciled group.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub values: Vec<String>,
+    pub computed: Decimal,
+    pub invoiced: Option<Decimal>,
+    pub status: Match,
+    /// Records in the group that have no price: its computed cost is incomplete.
+    pub unpriced_records: u64,
+}
+
+impl Line {
+    pub fn difference(&self) -> Option<Decimal> {
+        self.invoiced.map(|i| self.computed - i)
+    }
+
+    /// Difference as a percentage of the invoiced amount, two decimals.
+    pub fn difference_percent(&self) -> Option<Decimal> {
+        let i = self.invoiced.filter(|i| !i.is_zero())?;
+        Some(((self.computed - i) * Decimal::ONE_HUNDRED / i).round_dp(2))
+    }
+}
+
+/// Parses `1%`, `0.5%` or `2` (percent) into a fraction.
+pub fn parse_tolerance(s: &str) -> Option<Decimal> {
+    let t = s.trim().trim_end_matches('%');
+    let pct = crate::sources::common::parse_decimal(t)?;
+    (pct >= Decimal::ZERO).then(|| pct / Decimal::ONE_HUNDRED)
+}
+
+/// Compares each row's computed and reported cost. `tolerance` is a fraction of the invoiced amount.
+pub fn reconcile(report: &Report, tolerance: Decimal) -> Vec<Line> {
+    report
+        .rows
+        .iter()
+        .map(|row| {
+            let t = &row.totals;
+            let invoiced = t.reported();
+            let computed_any = !t.cost.is_zero() || t.unpriced_records > 0;
+            let status = match invoiced {
+                None => Match::UsageOnly,
+                Some(_) if !computed_any => Match::InvoiceOnly,
+                Some(i) if (t.cost - i).abs() > tolerance * i.abs() => Match::Mismatch,
+                Some(_) => Match::Ok,
+            };
+            Line {
+                values: row.values.clone(),
+                computed: t.cost,
+                invoiced,
+                status,
+                unpriced_records: t.unpriced_records,
+            }
+        })
+        .collect()
+}
+
+pub fn render(
+    format: Format,
+    report: &Report,
+    lines: &[Line],
+    tolerance: Decimal,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let tol = format!("{}%", (tolerance * Decimal::ONE_HUNDRED).normalize());
+    let mismatches = lines.iter().filter(|l| l.status == Match::Mismatch).count();
+    match format {
+        Format::Json => {
+            let rows: Vec<Value> = lines
+                .iter()
+                .map(|l| {
+                    let mut m = Map::new();
+                    for (d, v) in report.group_by.iter().zip(&l.values) {
+                        m.insert(d.name(), json!(v));
+                    }
+                    m.insert("computed".into(), json!(money_exact(l.computed)));
+                    m.insert(
+                        "invoiced".into(),
+                        l.invoiced.map_or(Value::Null, |i| json!(money_exact(i))),
+                    );
+                    m.insert(
+                        "difference".into(),
+                        l.difference()
+                            .map_or(Value::Null, |d| json!(money_exact(d))),
+                    );
+                    m.insert(
+                        "difference_pct".into(),
+                        l.difference_percent()
+                            .map_or(Value::Null, |d| json!(d.to_string())),
+                    );
+                    m.insert("unpriced_records".into(), json!(l.unpriced_records));
+                    m.insert("status".into(), json!(l.status.as_str()));
+                    Value::Object(m)
+                })
+                .collect();
+            let doc = json!({
+                "schema": SCHEMA,
+                "currency": report.currency,
+                "period": super::render::json::period_value(&report.period),
+                "group_by": report.group_by.iter().map(|d| d.name()).collect::<Vec<_>>(),
+                "tolerance_pct": (tolerance * Decimal::ONE_HUNDRED).normalize().to_string(),
+                "mismatches": mismatches,
+                "rows": rows,
+            });
+            serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
+            writeln!(out)
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();
+            header.extend(
+                [
+                    "computed",
+                    "invoiced",
+                    "difference",
+                    "difference_pct",
+                    "unpriced_records",
+                    "status",
+                ]
+                .map(String::from),
+            );
+            w.write_record(&header).map_err(std::io::Error::other)?;
+            for l in lines {
+                let mut f = l.values.clone();
+                f.extend([
+                    money_exact(l.computed),
+                    l.invoiced.map(money_exact).unwrap_or_default(),
+                    l.difference().map(money_exact).unwrap_or_default(),
+                    l.difference_percent()
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                    l.unpriced_records.to_string(),
+                    l.status.as_str().to_string(),
+                ]);
+                w.write_record(&f).map_err(std::io::Error::other)?;
+            }
+            w.flush()
+        }
+        Format::Markdown | Format::Table => {
+            let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();
+            header.extend(
+                [
+                    "computed",
+                    "invoiced",
+                    "difference",
+                    "difference %",
+                    "status",
+                ]
+                .map(String::from),
+            );
+            let cells = |l: &Line| {
+                let mut c: Vec<String> = l.values.clone();
+                c.extend([
+                    money_human(l.computed),
+                    l.invoiced.map(money_human).unwrap_or_else(|| "-".into()),
+                    l.difference()
+                        .map(money_human)
+                        .unwrap_or_else(|| "-".into()),
+                    l.difference_percent()
+                        .map(|d| format!("{d}%"))
+                        .unwrap_or_else(|| "-".into()),
+                    if l.unpriced_records > 0 {
+                        format!("{} ({} unpriced)", l.status.as_str(), l.unpriced_records)
+                    } else {
+                        l.status.as_str().to_string()
+                    },
+                ]);
+                c
+            };
+            let title = format!(
+                "Reconciliation {} to {}: computed vs invoiced, tolerance {tol}: {mismatches} mismatch(es)",
+                report.period.start.format("%Y-%m-%d"),
+                (report.period.end - chrono::Duration::seconds(1)).format("%Y-%m-%d"),
+            );
+            if format == Format::Markdown {
+                writeln!(out, "### {title}\n")?;
+                writeln!(out, "| {} |", header.join(" | "))?;
+                let dims = report.group_by.len();
+                let align: Vec<&str> = (0..header.len())
+                    .map(|i| {
+                        if i < dims || i + 1 == header.len() {
+                            "---"
+                        } else {
+                            "---:"
+                        }
+                    })
+                    .collect();
+                writeln!(out, "| {} |", align.join(" | "))?;
+                for l in lines {
+                    let c: Vec<String> = cells(l).iter().map(|x| cell(x)).collect();
+                    writeln!(out, "| {} |", c.join(" | "))?;
+                }
+                return Ok(());
+            }
+            let mut t = Table::new();
+            t.load_preset(presets::UTF8_FULL_CONDENSED).force_no_tty();
+            t.set_header(header);
+            let dims = report.group_by.len();
+            for l in lines {
+                t.add_row(cells(l).into_iter().enumerate().map(|(i, s)| {
+                    let c = Cell::new(s);
+                    if i >= dims && i < dims + 4 {
+                        c.set_alignment(CellAlignment::Right)
+                    } else {
+                        c
+                    }
+                }));
+            }
+            writeln!(out, "{title}")?;
+            writeln!(out, "{t}")
+        }
+    }
+}

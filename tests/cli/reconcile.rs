@@ -1,0 +1,69 @@
+//! `aispend report --reconcile`: computed cost beside invoiced cost (fixtures/reconcile/README.md has the
+//! arithmetic).
+
+use crate::{fixture, money, Workdir};
+
+fn row<'a>(r: &'a serde_json::Value, key: &str, value: &str) -> &'a serde_json::Value {
+    r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x[key] == value)
+        .unwrap()
+}
+
+#[test]
+fn usage_and_invoices_per_scope_and_day() {
+    let w = Workdir::new();
+    let f = fixture("reconcile");
+    let r = w.json(&[
+        "report",
+        "--reconcile",
+        "--by",
+        "provider,project,workspace,day",
+        &f,
+    ]);
+    assert_eq!(r["schema"], "aispend.reconcile.v1");
+    assert_eq!(r["tolerance_pct"], "1");
+    assert_eq!(r["mismatches"], 1);
+    // gpt-4o 1M × $2.50 + 100k × $10 = $3.50 against 2.50 + 1.00 invoiced
+    let matched = row(&r, "project", "proj_FxReconMatch");
+    assert_eq!(money(&matched["computed"]), "3.5");
+    assert_eq!(money(&matched["invoiced"]), "3.5");
+    assert_eq!(matched["status"], "ok");
+    // gpt-4.1 1M × $2 + 100k × $8 = $2.80 against 2.50 + 0.90 = $3.40: −0.60, −17.65 %
+    let drift = row(&r, "project", "proj_FxReconDrift");
+    assert_eq!(money(&drift["difference"]), "-0.6");
+    assert_eq!(drift["difference_pct"], "-17.65");
+    assert_eq!(drift["status"], "mismatch");
+    // claude-sonnet-4-5 100k × $3 + 10k × $15 = $0.45 against (30 + 15.2) cents = $0.452: −0.44 %
+    let anthropic = row(&r, "workspace", "wrkspc_01FxRecon");
+    assert_eq!(money(&anthropic["invoiced"]), "0.452");
+    assert_eq!(anthropic["difference_pct"], "-0.44");
+    assert_eq!(anthropic["status"], "ok");
+    // a tighter tolerance flags it
+    let r = w.json(&[
+        "report",
+        "--reconcile",
+        "--tolerance",
+        "0.1%",
+        "--by",
+        "provider,workspace,day",
+        &f,
+    ]);
+    assert_eq!(
+        row(&r, "workspace", "wrkspc_01FxRecon")["status"],
+        "mismatch"
+    );
+    // the default grouping is provider and day; usage without an invoice is not a mismatch
+    let r = w.json(&[
+        "report",
+        "--reconcile",
+        &f,
+        &fixture("api-log/gemini.jsonl"),
+    ]);
+    assert_eq!(r["group_by"], serde_json::json!(["provider", "day"]));
+    assert_eq!(row(&r, "provider", "google")["status"], "usage only");
+    let bad = w.run(&["report", "--reconcile", "--tolerance", "lots", &f]);
+    assert_eq!(bad.status.code(), Some(2));
+}
