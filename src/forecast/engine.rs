@@ -194,12 +194,13 @@ impl Engine {
         } else {
             let half = self.fallback_half_width(point);
             self.notes.push(format!(
-                "interval: only {} backtests of a {}-day forecast in {} days of history, so it is \
-                 the daily variability × √{}, at least ±25% of the remaining forecast",
+                "interval from the daily variability × √{} (at least ±25% of the remaining \
+                 forecast): {} days of history hold {} backtests of a {}-day forecast, {} are needed",
+                self.remaining,
+                n,
                 errors.len(),
                 self.horizon(),
-                n,
-                self.remaining
+                MIN_INTERVAL_ORIGINS
             ));
             (point - half, point + half, 0)
         };

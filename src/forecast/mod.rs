@@ -11,7 +11,8 @@
 //! (ETS with additive weekly seasonality and a damped trend). [`MethodChoice::Auto`] backtests every
 //! method on the series' own history at the horizon being asked for and keeps the one whose
 //! period totals were closest. The interval comes from the same backtest: the 10th and 90th percentiles
-//! of the chosen method's errors at that horizon. See [`HELP`] for the user-facing summary.
+//! of the chosen method's errors at that horizon, widened for how few of those backtests are
+//! independent. See [`HELP`] for the user-facing summary and the README section for the details.
 //!
 //! Everything is `Decimal`, including the smoothing recursions and the parameter search: forecasts are
 //! money. [`synthetic`] generates deterministic test series and [`backtest`] measures month-end
@@ -36,13 +37,13 @@ pub const HELP: &str = "\
 Methods: run-rate (period-to-date ÷ days elapsed × days in the period: the classic baseline),
 seasonal-naive (each remaining day = the same weekday last week), weekday-mean (each remaining day =
 the mean of the last 4 same weekdays), holt-winters (level + damped trend + weekly seasonality, fitted
-to the series by least squares over a decimal grid). auto (the default) backtests each method on the
-series' own history: from every past day it forecasts the same number of days ahead as you ask, and
-keeps the method whose period totals were closest. Short histories fall back and say so: under 3 days
-run-rate, under 14 days weekday-mean (from 7 days), no holt-winters under 28 days.
-The 80% interval is the forecast plus the 10th-90th percentile of that method's backtest errors at the
-same horizon (scaled by the recent daily level); with too few backtests it falls back to the daily
-variability × √(days left), at least ±25% of the remaining forecast, and the note says so.";
+by least squares over a decimal grid). auto (the default) backtests each method on the series' own
+history: from every past day it forecasts as many days ahead as you ask, and keeps the method whose
+period totals came closest. Short histories fall back and say so in the note: under 3 days run-rate,
+under 14 days weekday-mean (from 7 days) by rule, no holt-winters under 28 days.
+80% interval: the 10th-90th percentiles of that method's backtest errors at the same horizon (scaled
+by the recent daily level), widened for the few independent backtests (Student's t); with under 10
+backtests: daily variability × √(days left), at least ±25% of the forecast, and the note says so.";
 
 /// A forecasting method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -96,20 +96,7 @@ impl Source for AzureCost {
                 ));
             }
         }
-        let mut record = csv::StringRecord::new();
-        loop {
-            let line = csv.position().line();
-            match csv.read_record(&mut record) {
-                Ok(false) => return Ok(()),
-                Ok(true) => {}
-                Err(e) => {
-                    if !emit(Err(RecordError::new(line, format!("not valid CSV: {e}")))) {
-                        return Ok(());
-                    }
-                    continue;
-                }
-            }
-            let line = record.position().map_or(line, |p| p.line());
+        common::for_each_csv_row(&mut csv, emit, |record, line| {
             let row: HashMap<&str, &str> = header
                 .iter()
                 .zip(record.iter())
@@ -120,15 +107,8 @@ impl Source for AzureCost {
                 file: file.clone(),
                 line,
             };
-            let keep_going = match read_row(&row, cost_column, &at) {
-                Ok(Some(r)) => emit(Ok(r)),
-                Ok(None) => true,
-                Err(e) => emit(Err(e)),
-            };
-            if !keep_going {
-                return Ok(());
-            }
-        }
+            read_row(&row, cost_column, &at)
+        })
     }
 }
 

@@ -403,6 +403,43 @@ pub fn column_key(name: &str) -> String {
         .replace(['.', ' '], "_")
 }
 
+/// Reads the data rows of a CSV file (its header already read): calls `row` with each record and its
+/// 1-based line, emits what it returns (`Ok(None)`: the row holds no usage), and reports a row the CSV
+/// reader cannot read as a record error. Stops when `emit` says so.
+pub fn for_each_csv_row<R: std::io::Read>(
+    csv: &mut csv::Reader<R>,
+    emit: &mut super::Emit<'_>,
+    mut row: impl FnMut(
+        &csv::StringRecord,
+        u64,
+    ) -> Result<Option<crate::record::UsageRecord>, RecordError>,
+) -> Result<(), RecordError> {
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = csv.position().line();
+        match csv.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line());
+                if !emit(Err(RecordError::new(line, format!("not valid CSV: {e}")))) {
+                    return Ok(());
+                }
+                continue;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        let keep_going = match row(&record, line) {
+            Ok(Some(r)) => emit(Ok(r)),
+            Ok(None) => true,
+            Err(e) => emit(Err(e)),
+        };
+        if !keep_going {
+            return Ok(());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,20 +136,7 @@ fn read_csv(
             ));
         }
     }
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = csv.position().line();
-        match csv.read_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {}
-            Err(e) => {
-                if !emit(Err(RecordError::new(line, format!("not valid CSV: {e}")))) {
-                    return Ok(());
-                }
-                continue;
-            }
-        }
-        let line = record.position().map_or(line, |p| p.line());
+    common::for_each_csv_row(&mut csv, emit, |record, line| {
         let row: Row = header
             .iter()
             .zip(record.iter())
@@ -160,15 +147,8 @@ fn read_csv(
             file: file.clone(),
             line,
         };
-        let keep_going = match read_row(&row, &at) {
-            Ok(Some(r)) => emit(Ok(r)),
-            Ok(None) => true,
-            Err(e) => emit(Err(e)),
-        };
-        if !keep_going {
-            return Ok(());
-        }
-    }
+        read_row(&row, &at)
+    })
 }
 
 /// Flattens a JSON row: nested objects join their keys with `_`; strings are unquoted; numbers keep

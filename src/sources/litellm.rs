@@ -690,26 +690,9 @@ fn read_csv(reader: impl Read, file: &Arc<str>, emit: &mut Emit<'_>) -> Result<(
         .enumerate()
         .map(|(i, h)| (h.clone(), i))
         .collect();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = csv.position().line();
-        match csv.read_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
-                if !emit(Err(RecordError::new(line, format!("not valid CSV: {e}")))) {
-                    return Ok(());
-                }
-                continue;
-            }
-        }
-        let line = record.position().map_or(line, |p| p.line());
-        let item = csv_record(&record, &columns, line, file);
-        if !emit(item) {
-            return Ok(());
-        }
-    }
+    common::for_each_csv_row(&mut csv, emit, |record, line| {
+        csv_record(record, &columns, line, file).map(Some)
+    })
 }
 
 fn csv_record(

@@ -137,42 +137,21 @@ impl Source for OpenAiCsv {
             .enumerate()
             .map(|(i, h)| (h.clone(), i))
             .collect();
-        let mut record = csv::StringRecord::new();
-        loop {
-            let line = csv.position().line();
-            match csv.read_record(&mut record) {
-                Ok(false) => return Ok(()),
-                Ok(true) => {}
-                Err(e) => {
-                    let line = e.position().map_or(line, |p| p.line());
-                    if !emit(Err(RecordError::new(line, format!("not valid CSV: {e}")))) {
-                        return Ok(());
-                    }
-                    continue;
-                }
-            }
+        common::for_each_csv_row(&mut csv, emit, |record, line| {
             let row = Row {
-                record: &record,
+                record,
                 columns: &columns,
-                line: record.position().map_or(line, |p| p.line()),
+                line,
             };
             let provenance = Provenance {
                 file: file.clone(),
-                line: row.line,
+                line,
             };
-            let item = match export {
+            match export {
                 Export::Usage => usage_row(&row, provenance),
                 Export::Cost => cost_row(&row, provenance),
-            };
-            let keep_going = match item {
-                Ok(Some(r)) => emit(Ok(r)),
-                Ok(None) => true,
-                Err(e) => emit(Err(e)),
-            };
-            if !keep_going {
-                return Ok(());
             }
-        }
+        })
     }
 }
 
