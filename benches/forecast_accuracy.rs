@@ -153,6 +153,50 @@ fn main() {
         overall[auto].cases.len(),
         started.elapsed().as_millis()
     );
+
+    demo(&header);
+}
+
+/// The same backtest on the demo month (fixtures/demo, read through the real importers, attributed
+/// with its aispend.toml): per team and in total, projected on days 5 to 25 of October. With one month of
+/// history, `auto` can only follow its short-history rules: this shows what a new user sees.
+fn demo(header: &[&str]) {
+    use aispend::config::Config;
+    use aispend::input::{read_inputs, ReadOptions};
+    use aispend::pricing::PriceBook;
+    use aispend::report::daily::{daily_query, from_report};
+    use aispend::report::{Aggregator, Dim};
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    let config = Config::load(Some(&root.join("aispend.toml"))).expect("demo config");
+    let book = PriceBook::built_in().expect("price tables");
+    let query = daily_query(&[Dim::Team], Vec::new(), chrono_tz::Tz::UTC, None);
+    let mut agg = Aggregator::new(&query, &config.teams, &book, true, None);
+    read_inputs(&[root], ReadOptions::default(), &mut agg, &mut |_| {}).expect("demo data reads");
+    let daily = from_report(agg.finish());
+    let (Some(first), Some(last)) = (daily.first, daily.last) else { return };
+    let mut rows: Vec<(String, Vec<Accuracy>)> = Vec::new();
+    let mut total = vec![Decimal::ZERO; (last - first).num_days() as usize + 1];
+    for key in daily.groups.keys() {
+        let values = daily.series(key, first, last);
+        for (t, v) in total.iter_mut().zip(&values) {
+            *t += *v;
+        }
+        let series = aispend::forecast::DailySeries { start: first, values };
+        let acc = month_end_accuracy_many(&series, &CHOICES, &ORIGIN_DAYS, 0).expect("demo projects");
+        rows.push((key.join(", "), acc));
+    }
+    let series = aispend::forecast::DailySeries { start: first, values: total };
+    rows.push((
+        "**total**".to_string(),
+        month_end_accuracy_many(&series, &CHOICES, &ORIGIN_DAYS, 0).expect("demo projects"),
+    ));
+    println!("\n## Month-end forecast accuracy on the demo month (fixtures/demo, October 2026)\n");
+    println!("Per team, projected on days 5–25 from October's own days only (no earlier history).\n");
+    println!("MAPE of the month total:\n");
+    table(header, &rows, |a| a.mape().map(pct));
+    println!("\n80% interval coverage:\n");
+    table(header, &rows, |a| a.coverage().map(pct));
 }
 
 fn table(

@@ -16,21 +16,9 @@ use crate::period::{parse_date, PeriodSpec};
 use crate::report::render::{markdown::cell, money_exact, money_human, Format};
 use crate::report::{Dim, Filter};
 
-const LONG_ABOUT: &str = "\
+const INTRO: &str = "\
 Projects where a period ends: actual spend to date plus a forecast of the remaining days, per group,
-with an 80% interval.
-
-Methods: run-rate (month-to-date / days elapsed x days in month, the common baseline),
-seasonal-naive (each day as the same weekday last week), weekday-mean (recent mean of the same weekday),
-holt-winters (additive weekly seasonality, damped trend). `auto` (default) picks, per series, the method
-with the smallest error in a rolling-origin backtest of period-end forecasts on that series' own history;
-short histories fall back to simpler methods and say so in the `note`.
-
-The 80% interval comes from the empirical distribution of that backtest's errors at the same horizon
-(the 10th and 90th percentiles of relative error, applied to the forecast of the remaining days); with too
-little history it is widened from the day-to-day variability and the note says so.
-
-The total is projected from the total daily series (not summed from the rows).";
+with an 80% interval. The total is projected from the total daily series (not summed from the rows).";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -40,7 +28,7 @@ Examples:
 
 /// Project where the month (or period) will end, with an 80% interval
 #[derive(Debug, clap::Args)]
-#[command(long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(long_about = format!("{INTRO}\n\n{}", forecast::HELP), after_help = AFTER_HELP)]
 pub struct Args {
     #[command(flatten)]
     pub period: PeriodArgs,

@@ -5,6 +5,19 @@
 //! days left, then from every past day `o` (the origin) each method forecasts days `o..o + h` knowing
 //! only days before `o`, and the error is judged on the equivalent period total (the `k` days before
 //! `o` plus the `h` forecast days): exactly what a month-end projection on day `k` gets wrong.
+//!
+//! `auto` keeps the candidate with the smallest weighted absolute percentage error of those totals
+//! over the origins where every candidate can run (ties keep the simpler method).
+//!
+//! The interval: each origin's error of the remaining-days sum, divided by the mean absolute daily
+//! value of the 28 days before that origin (so errors from quieter and busier times compare), gives
+//! an error distribution; its 10th and 90th percentiles times today's level are added to the forecast.
+//! Neighbouring origins share most of their days, so only about one per horizon is independent: the
+//! spread around the median error is widened by the Student-t prediction factor for that many
+//! independent errors ([`widening`]). Holt-Winters is fitted once on the whole history and backtested
+//! with those parameters (each origin's state uses only earlier days, but the four parameters saw
+//! everything): a small optimism the widening also absorbs. With fewer than 10 usable origins the
+//! interval is z₈₀ × daily sd × √(days left), at least ±25% of the remaining forecast.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -194,13 +207,11 @@ impl Engine {
         } else {
             let half = self.fallback_half_width(point);
             self.notes.push(format!(
-                "interval from the daily variability × √{} (at least ±25% of the remaining \
-                 forecast): {} days of history hold {} backtests of a {}-day forecast, {} are needed",
-                self.remaining,
-                n,
+                "interval widened: too few backtests ({} of the {} needed), so daily variability \
+                 × √{}, at least ±25%",
                 errors.len(),
-                self.horizon(),
-                MIN_INTERVAL_ORIGINS
+                MIN_INTERVAL_ORIGINS,
+                self.remaining
             ));
             (point - half, point + half, 0)
         };
@@ -289,35 +300,17 @@ impl Engine {
             ));
             return (Method::RunRate, Vec::new());
         }
-        let mut candidates: Vec<Method> = vec![Method::RunRate, Method::WeekdayMean];
-        if n >= MIN_DAYS_SEASONAL {
-            candidates = vec![Method::RunRate, Method::SeasonalNaive, Method::WeekdayMean];
-        }
-        if self.models.available(Method::HoltWinters, n) {
-            candidates.push(Method::HoltWinters);
-        } else if n >= MIN_DAYS_SEASONAL {
-            self.notes.push(format!(
-                "{n} days of history: holt-winters needs {}",
-                min_history(Method::HoltWinters)
-            ));
-        }
-        loop {
-            let first = candidates
+        // The first backtest origin for a set of candidates: where all of them can run.
+        let first_origin = |candidates: &[Method]| {
+            candidates
                 .iter()
                 .map(|m| min_history(*m).max(MIN_DAYS_SEASONAL))
                 .max()
-                .unwrap_or(MIN_DAYS_SEASONAL);
-            let origins = (n + 1).saturating_sub(h + first);
-            if origins >= MIN_SELECTION_ORIGINS {
-                break;
-            }
-            if candidates.last() == Some(&Method::HoltWinters) {
-                candidates.pop();
-                self.notes.push(format!(
-                    "holt-winters left out: {n} days of history are too few to backtest it {h} days ahead"
-                ));
-                continue;
-            }
+                .unwrap_or(MIN_DAYS_SEASONAL)
+        };
+        let origins = |first: usize| (n + 1).saturating_sub(h + first);
+        let mut candidates = vec![Method::RunRate, Method::SeasonalNaive, Method::WeekdayMean];
+        if origins(first_origin(&candidates)) < MIN_SELECTION_ORIGINS {
             // Nothing can be backtested at this horizon: choose by rule.
             let method = if n >= min_history(Method::WeekdayMean) {
                 Method::WeekdayMean
@@ -325,15 +318,23 @@ impl Engine {
                 Method::RunRate
             };
             self.notes.push(format!(
-                "{n} days of history are too few to backtest a {h}-day forecast: {method} by rule"
+                "{n} days of history: too few to backtest a {h}-day forecast, so {method} by rule"
             ));
             return (method, Vec::new());
         }
-        let first = candidates
-            .iter()
-            .map(|m| min_history(*m).max(MIN_DAYS_SEASONAL))
-            .max()
-            .unwrap_or(MIN_DAYS_SEASONAL);
+        if !self.models.available(Method::HoltWinters, n) {
+            self.notes.push(format!(
+                "holt-winters not tried: it needs {} days of history (have {n})",
+                min_history(Method::HoltWinters)
+            ));
+        } else if origins(min_history(Method::HoltWinters)) < MIN_SELECTION_ORIGINS {
+            self.notes.push(format!(
+                "holt-winters not tried: {n} days of history are too few to backtest it {h} days ahead"
+            ));
+        } else {
+            candidates.push(Method::HoltWinters);
+        }
+        let first = first_origin(&candidates);
         let mut best: Option<(Decimal, Method)> = None;
         let mut scores = Vec::new();
         for &m in &candidates {

@@ -190,12 +190,21 @@ fn short_histories_fall_back_and_say_so() {
     // 20 days: no holt-winters; a fixed holt-winters falls back.
     let twenty = series_of(day(9, 21), day(10, 10), weekly);
     let p = october(&twenty, day(10, 10), MethodChoice::Auto);
-    assert!(
-        p.note.as_deref().unwrap().contains("holt-winters needs 28"),
-        "{:?}",
-        p.note
+    assert_eq!(p.method, Method::WeekdayMean);
+    assert_eq!(
+        p.note.as_deref().unwrap().split("; ").next(),
+        Some("20 days of history: too few to backtest a 21-day forecast, so weekday-mean by rule")
     );
-    assert_ne!(p.method, Method::HoltWinters);
+    // Near the month's end 20 days can be backtested 4 days ahead, but not holt-winters.
+    let late = series_of(day(10, 8), day(10, 27), weekly);
+    let p = october(&late, day(10, 27), MethodChoice::Auto);
+    assert_eq!(p.candidates.len(), 3);
+    assert_eq!(p.method, Method::SeasonalNaive);
+    assert!(p
+        .note
+        .as_deref()
+        .unwrap()
+        .starts_with("holt-winters not tried: it needs 28 days of history (have 20)"));
     let p = october(
         &twenty,
         day(10, 10),
