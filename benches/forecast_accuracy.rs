@@ -174,7 +174,9 @@ fn demo(header: &[&str]) {
     let mut agg = Aggregator::new(&query, &config.teams, &book, true, None);
     read_inputs(&[root], ReadOptions::default(), &mut agg, &mut |_| {}).expect("demo data reads");
     let daily = from_report(agg.finish());
-    let (Some(first), Some(last)) = (daily.first, daily.last) else { return };
+    let (Some(first), Some(last)) = (daily.first, daily.last) else {
+        return;
+    };
     let mut rows: Vec<(String, Vec<Accuracy>)> = Vec::new();
     let mut total = vec![Decimal::ZERO; (last - first).num_days() as usize + 1];
     for key in daily.groups.keys() {
@@ -182,17 +184,26 @@ fn demo(header: &[&str]) {
         for (t, v) in total.iter_mut().zip(&values) {
             *t += *v;
         }
-        let series = aispend::forecast::DailySeries { start: first, values };
-        let acc = month_end_accuracy_many(&series, &CHOICES, &ORIGIN_DAYS, 0).expect("demo projects");
+        let series = aispend::forecast::DailySeries {
+            start: first,
+            values,
+        };
+        let acc =
+            month_end_accuracy_many(&series, &CHOICES, &ORIGIN_DAYS, 0).expect("demo projects");
         rows.push((key.join(", "), acc));
     }
-    let series = aispend::forecast::DailySeries { start: first, values: total };
+    let series = aispend::forecast::DailySeries {
+        start: first,
+        values: total,
+    };
     rows.push((
         "**total**".to_string(),
         month_end_accuracy_many(&series, &CHOICES, &ORIGIN_DAYS, 0).expect("demo projects"),
     ));
     println!("\n## Month-end forecast accuracy on the demo month (fixtures/demo, October 2026)\n");
-    println!("Per team, projected on days 5–25 from October's own days only (no earlier history).\n");
+    println!(
+        "Per team, projected on days 5–25 from October's own days only (no earlier history).\n"
+    );
     println!("MAPE of the month total:\n");
     table(header, &rows, |a| a.mape().map(pct));
     println!("\n80% interval coverage:\n");
