@@ -40,6 +40,21 @@ pub enum Command {
         #[arg(long)]
         provider: Option<String>,
     },
+    /// Compare our tables with a LiteLLM price map (model_prices_and_context_window.json)
+    #[command(
+        after_help = "Example:\n  aispend pricing diff --litellm model_prices_and_context_window.json --provider anthropic"
+    )]
+    Diff {
+        /// LiteLLM's model_prices_and_context_window.json
+        #[arg(long, value_name = "FILE", required = true)]
+        litellm: std::path::PathBuf,
+        /// Only this provider's entries (openai, anthropic, google, bedrock, azure)
+        #[arg(long)]
+        provider: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
     /// List models in the ledger (or PATHs) that have no price, with their usage
     Missing {
         #[command(flatten)]
@@ -53,24 +68,35 @@ pub enum ListFormat {
     Json,
 }
 
+mod diff;
+
 pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
     let book = ctx.price_book()?;
     match cmd {
         Command::List { provider, format } => list(&book, provider.as_deref(), format, out),
         Command::Show { model, provider } => {
-            let provider = match provider {
-                None => None,
-                Some(p) => Some(Provider::parse(&p).ok_or_else(|| {
-                    Error::usage(format!(
-                        "unknown provider '{p}' (expected one of: {})",
-                        Provider::ALL.map(Provider::as_str).join(", ")
-                    ))
-                })?),
-            };
+            let provider = provider.as_deref().map(parse_provider).transpose()?;
             show(&book, &model, provider, out)
         }
         Command::Missing { input } => missing(ctx, &book, &input, out),
+        Command::Diff {
+            litellm,
+            provider,
+            format,
+        } => {
+            let provider = provider.as_deref().map(parse_provider).transpose()?;
+            diff::run(&book, &litellm, provider, format == ListFormat::Json, out)
+        }
     }
+}
+
+fn parse_provider(p: &str) -> Result<Provider> {
+    Provider::parse(p).ok_or_else(|| {
+        Error::usage(format!(
+            "unknown provider '{p}' (expected one of: {})",
+            Provider::ALL.map(Provider::as_str).join(", ")
+        ))
+    })
 }
 
 fn rate(r: &Rates, class: RateClass) -> String {

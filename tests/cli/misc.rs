@@ -172,3 +172,35 @@ fn demo_report_needs_no_setup() {
         assert!(out.contains(model), "{model} missing:\n{out}");
     }
 }
+
+#[test]
+fn pricing_diff_against_a_litellm_map() {
+    let w = Workdir::new();
+    let f = fixture("litellm-prices/sample.json");
+    // gpt-4o agrees ($2.50 / $10 / $1.25 per 1M); claude-sonnet-4-5's input is $3.30 there, $3 here
+    let r = w.json(&["pricing", "diff", "--litellm", &f]);
+    assert_eq!(r["models_compared"], 2);
+    let d = r["differences"].as_array().unwrap();
+    assert_eq!(d.len(), 1, "{r:#}");
+    assert_eq!(d[0]["model"], "claude-sonnet-4-5");
+    assert_eq!(d[0]["rate"], "input");
+    assert_eq!(d[0]["ours"], "3");
+    assert_eq!(d[0]["litellm"], "3.3");
+    assert_eq!(
+        r["not_in_our_tables"],
+        serde_json::json!(["openai: gpt-9-preview"])
+    );
+    assert_eq!(r["skipped_regional_keys"], 1);
+    let table = w.stdout(&["pricing", "diff", "--litellm", &f]);
+    assert!(
+        table.contains("2 models compared, 1 rates differ"),
+        "{table}"
+    );
+    let bad = w.write("bad.json", "[1, 2");
+    assert_eq!(
+        w.run(&["pricing", "diff", "--litellm", bad.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
+}
