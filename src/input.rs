@@ -36,12 +36,66 @@ pub trait RecordSink {
 }
 
 /// How to read the inputs.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct ReadOptions {
     /// Force one importer instead of detecting.
     pub source: Option<&'static dyn Source>,
     /// Skip malformed records (and count them) instead of failing.
     pub skip_invalid: bool,
+    /// Show a progress bar of bytes read (on standard error; the caller decides when, e.g. only on a
+    /// terminal).
+    pub progress: bool,
+}
+
+/// Below this many bytes of input, no progress bar: it would only flicker.
+const PROGRESS_MIN_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Counts the bytes read from a file into the progress bar.
+struct Counted<R> {
+    inner: R,
+    bar: indicatif::ProgressBar,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+}
+
+/// Removes the progress bar when reading ends, however it ends.
+struct ClearOnDrop(indicatif::ProgressBar);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// A bar over the total size of the input files, when it is worth showing.
+fn progress_bar(inputs: &[Input], options: &ReadOptions) -> Option<indicatif::ProgressBar> {
+    if !options.progress {
+        return None;
+    }
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|i| std::fs::metadata(&i.path).ok())
+        .map(|m| m.len())
+        .sum();
+    if total < PROGRESS_MIN_BYTES {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {wide_msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
 }
 
 /// What happened to one input file.
@@ -129,11 +183,18 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
 }
 
 /// Opens a file (or stdin for `-`), transparently gunzipping when it starts with the gzip magic bytes.
-fn open(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+fn open(path: &Path, bar: Option<&indicatif::ProgressBar>) -> Result<Box<dyn BufRead + Send>> {
     let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
-        Box::new(File::open(path).map_err(|e| Error::io(path, e))?)
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        match bar {
+            Some(bar) => Box::new(Counted {
+                inner: file,
+                bar: bar.clone(),
+            }),
+            None => Box::new(file),
+        }
     };
     let mut reader = BufReader::with_capacity(256 * 1024, raw);
     let magic = reader.fill_buf().map_err(|e| Error::io(path, e))?;
@@ -184,9 +245,15 @@ pub fn read_inputs(
     on_file: &mut dyn FnMut(&FileSummary),
 ) -> Result<ReadSummary> {
     let mut summary = ReadSummary::default();
-    for input in expand(paths)? {
+    let inputs = expand(paths)?;
+    let bar = progress_bar(&inputs, &options);
+    let _clear = bar.clone().map(ClearOnDrop);
+    for input in inputs {
         let name = display(&input.path);
-        let mut reader = open(&input.path)?;
+        if let Some(bar) = &bar {
+            bar.set_message(name.clone());
+        }
+        let mut reader = open(&input.path, bar.as_ref())?;
         let mut head = Vec::with_capacity(HEAD_BYTES);
         read_up_to(&mut reader, &mut head, HEAD_BYTES).map_err(|e| Error::io(&input.path, e))?;
         let source = match options.source {
@@ -220,14 +287,22 @@ pub fn read_inputs(
             ..FileSummary::default()
         };
         match source.framing() {
-            Framing::JsonLines => read_lines(source, &file, head, reader, options, sink, &mut fs)?,
+            Framing::JsonLines => read_lines(
+                source,
+                &file,
+                head,
+                reader,
+                options.skip_invalid,
+                sink,
+                &mut fs,
+            )?,
             Framing::Stream => {
                 let mut stream = std::io::Cursor::new(head).chain(reader);
                 let mut failure: Option<Error> = None;
                 let mut emit = |item: std::result::Result<UsageRecord, RecordError>| {
                     let step = match item {
                         Ok(record) => sink.accept(record).map(|a| count(a, &mut fs)),
-                        Err(e) => take_errors(vec![e], options, &mut fs),
+                        Err(e) => take_errors(vec![e], options.skip_invalid, &mut fs),
                     };
                     match step {
                         Ok(()) => true,
@@ -260,7 +335,7 @@ pub fn read_inputs(
                         record,
                     })?;
                 parsed.errors.sort_by_key(|e| e.line);
-                take_errors(parsed.errors, options, &mut fs)?;
+                take_errors(parsed.errors, options.skip_invalid, &mut fs)?;
                 for record in parsed.records {
                     count(sink.accept(record)?, &mut fs);
                 }
@@ -281,9 +356,9 @@ fn count(accepted: Accepted, fs: &mut FileSummary) {
 }
 
 /// Fails on the first error, or counts them all under `--skip-invalid`.
-fn take_errors(errors: Vec<RecordError>, options: ReadOptions, fs: &mut FileSummary) -> Result<()> {
+fn take_errors(errors: Vec<RecordError>, skip_invalid: bool, fs: &mut FileSummary) -> Result<()> {
     if let Some(first) = errors.first() {
-        if !options.skip_invalid {
+        if !skip_invalid {
             return Err(Error::Input {
                 file: fs.path.clone(),
                 record: first.clone(),
@@ -348,7 +423,7 @@ fn read_lines(
     file: &Arc<str>,
     head: Vec<u8>,
     reader: Box<dyn BufRead + Send>,
-    options: ReadOptions,
+    skip_invalid: bool,
     sink: &mut dyn RecordSink,
     fs: &mut FileSummary,
 ) -> Result<()> {
@@ -361,7 +436,7 @@ fn read_lines(
             let (results, bytes) = batch.map_err(|e| Error::io(path.as_str(), e))?;
             fs.bytes += bytes;
             for result in results {
-                take_errors(result.errors, options, fs)?;
+                take_errors(result.errors, skip_invalid, fs)?;
                 for record in result.records {
                     count(sink.accept(record)?, fs);
                 }

@@ -51,6 +51,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let options = ReadOptions {
         source: source_by_name(args.source.as_deref())?,
         skip_invalid: args.skip_invalid,
+        progress: ctx.show_progress(),
     };
     let mut ledger = ctx.open_ledger()?;
     let mut lines: Vec<FileSummary> = Vec::new();

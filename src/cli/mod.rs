@@ -164,6 +164,11 @@ impl Context {
         }
     }
 
+    /// Whether to draw progress bars: standard error is a terminal and `--quiet` is off.
+    pub fn show_progress(&self) -> bool {
+        !self.global.quiet && std::io::stderr().is_terminal()
+    }
+
     /// A note for the user on standard error (suppressed by `--quiet`).
     pub fn note(&self, message: impl std::fmt::Display) {
         if !self.global.quiet {

@@ -27,10 +27,11 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    pub fn read_options(&self) -> Result<ReadOptions> {
+    pub fn read_options(&self, ctx: &Context) -> Result<ReadOptions> {
         Ok(ReadOptions {
             source: source_by_name(self.source.as_deref())?,
             skip_invalid: self.skip_invalid,
+            progress: ctx.show_progress(),
         })
     }
 }
@@ -96,7 +97,7 @@ pub fn feed(ctx: &Context, input: &InputArgs, agg: &mut Aggregator<'_>) -> Resul
 /// Reads PATHs into any sink, reporting skipped records and unrecognised files.
 pub fn read_paths(ctx: &Context, input: &InputArgs, sink: &mut dyn RecordSink) -> Result<()> {
     super::check_paths(&input.paths)?;
-    let summary = read_inputs(&input.paths, input.read_options()?, sink, &mut |f| {
+    let summary = read_inputs(&input.paths, input.read_options(ctx)?, sink, &mut |f| {
         ctx.detail(format_args!(
             "{}: {} ({} records, {} bytes)",
             f.path,
