@@ -179,6 +179,9 @@ pub fn month_period(tz: Tz, year: i32, month: u32) -> Period {
 
 /// A month as one integer (`year × 12 + month − 1`), for bucketing.
 pub fn month_index(tz: Tz, t: DateTime<Utc>) -> i32 {
+    if tz == Tz::UTC {
+        return t.year() * 12 + t.month0() as i32;
+    }
     let local = t.with_timezone(&tz);
     local.year() * 12 + local.month0() as i32
 }
