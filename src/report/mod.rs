@@ -213,18 +213,20 @@ impl Totals {
         }
     }
 
+    /// Adds another group's sums (counts saturate rather than wrap on absurd input).
     pub fn add(&mut self, o: &Totals) {
-        self.requests += o.requests;
-        self.failed_requests += o.failed_requests;
-        self.input_tokens += o.input_tokens;
-        self.cache_read_tokens += o.cache_read_tokens;
-        self.cache_write_tokens += o.cache_write_tokens;
-        self.output_tokens += o.output_tokens;
-        self.reasoning_tokens += o.reasoning_tokens;
+        let add = |a: &mut u64, b: u64| *a = a.saturating_add(b);
+        add(&mut self.requests, o.requests);
+        add(&mut self.failed_requests, o.failed_requests);
+        add(&mut self.input_tokens, o.input_tokens);
+        add(&mut self.cache_read_tokens, o.cache_read_tokens);
+        add(&mut self.cache_write_tokens, o.cache_write_tokens);
+        add(&mut self.output_tokens, o.output_tokens);
+        add(&mut self.reasoning_tokens, o.reasoning_tokens);
+        add(&mut self.reported_records, o.reported_records);
+        add(&mut self.unpriced_records, o.unpriced_records);
         self.cost += o.cost;
         self.reported_cost += o.reported_cost;
-        self.reported_records += o.reported_records;
-        self.unpriced_records += o.unpriced_records;
     }
 
     pub fn subtract(&mut self, o: &Totals) {
