@@ -53,12 +53,43 @@ fn json_error(path: String, inner: &serde_json::Error, line: u64) -> RecordError
     }
 }
 
-/// Drops serde_json's " at line 1 column 42" suffix: we report our own line.
+/// Drops serde_json's " at line 1 column 42" suffix (we report our own line) and shortens quoted values:
+/// an invalid value may be a whole response body, and prompt or completion text must never be echoed.
 fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message.to_string(),
+    let message = match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    shorten_quoted(message, 40)
+}
+
+/// Cuts every `"…"` run in `message` to at most `max` characters.
+fn shorten_quoted(message: &str, max: usize) -> String {
+    let mut out = String::with_capacity(message.len().min(256));
+    let mut inside = false;
+    let mut kept = 0;
+    let mut cut = false;
+    for c in message.chars() {
+        if c == '"' {
+            if inside && cut {
+                out.push('…');
+            }
+            inside = !inside;
+            kept = 0;
+            cut = false;
+            out.push(c);
+        } else if inside {
+            if kept < max {
+                out.push(c);
+            } else {
+                cut = true;
+            }
+            kept += 1;
+        } else {
+            out.push(c);
+        }
     }
+    out
 }
 
 /// A point in time as logs write it: RFC 3339 / ISO 8601 text (with or without zone, taken as UTC),
@@ -521,6 +552,25 @@ mod tests {
             .message
             .contains("expected a JSON object"));
         assert!(collect("[{}").is_err());
+    }
+
+    #[test]
+    fn errors_never_echo_long_text() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct R {
+            usage: u64,
+        }
+        let secret = "the user asked about their medical history in great detail";
+        let line = format!(r#"{{"usage":"{secret}"}}"#);
+        let e = parse_json::<R>(line.as_bytes(), 1).unwrap_err();
+        assert!(!e.message.contains(secret), "{}", e.message);
+        assert!(
+            e.message
+                .contains("\"the user asked about their medical histo…\""),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

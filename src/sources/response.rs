@@ -45,6 +45,11 @@ impl Label<'_> {
         let s = self.0.trim();
         (!s.is_empty()).then(|| s.to_owned())
     }
+
+    /// The same label, no longer borrowing its input.
+    pub fn into_owned(self) -> Label<'static> {
+        Label(Cow::Owned(self.0.into_owned()))
+    }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Label<'a> {
@@ -222,6 +227,54 @@ pub struct RawResponse<'a> {
 }
 
 impl<'a> RawResponse<'a> {
+    /// The same response, no longer borrowing its input (a response logged as JSON text inside a string).
+    pub fn into_owned(self) -> RawResponse<'static> {
+        let own = |l: Option<Label<'_>>| l.map(Label::into_owned);
+        RawResponse {
+            id: own(self.id),
+            object: own(self.object),
+            kind: own(self.kind),
+            model: own(self.model),
+            created: self.created,
+            created_at: self.created_at,
+            create_time: self.create_time,
+            service_tier: own(self.service_tier),
+            usage: self.usage.map(Usage::into_owned),
+            usage_metadata: self.usage_metadata.map(UsageMetadata::into_owned),
+            model_version: own(self.model_version),
+            response_id: own(self.response_id),
+            error: self.error,
+        }
+    }
+
+    /// Folds the next chunk of a streamed response (a JSON array of chunks, as Gemini's
+    /// `streamGenerateContent` returns) into this one: names and times from whichever chunk has them, usage
+    /// from the last chunk that carries it (streamed counts are cumulative).
+    fn merge(&mut self, next: RawResponse<'a>) {
+        fn keep<T>(mine: &mut Option<T>, theirs: Option<T>) {
+            if mine.is_none() {
+                *mine = theirs;
+            }
+        }
+        keep(&mut self.id, next.id);
+        keep(&mut self.object, next.object);
+        keep(&mut self.kind, next.kind);
+        keep(&mut self.model, next.model);
+        keep(&mut self.created, next.created);
+        keep(&mut self.created_at, next.created_at);
+        keep(&mut self.create_time, next.create_time);
+        keep(&mut self.service_tier, next.service_tier);
+        keep(&mut self.model_version, next.model_version);
+        keep(&mut self.response_id, next.response_id);
+        if next.usage.is_some() {
+            self.usage = next.usage;
+        }
+        if next.usage_metadata.is_some() {
+            self.usage_metadata = next.usage_metadata;
+        }
+        self.error.0 |= next.error.0;
+    }
+
     /// Reads the value of one kept key from `map`. Readers that parse an envelope and the response fields in
     /// one pass (API log lines) call this for the response's keys instead of copying the field list.
     pub fn read_value<'de: 'a, A: MapAccess<'de>>(
@@ -316,7 +369,30 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawResponse<'a> {
         impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
             type Value = RawResponse<'a>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a provider response object")
+                f.write_str(
+                    "a provider response object (or its JSON text, or an array of streamed chunks)",
+                )
+            }
+            /// A response logged as JSON text inside a string.
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawResponse<'a>, E> {
+                serde_json::from_str::<RawResponse<'_>>(text)
+                    .map(RawResponse::into_owned)
+                    .map_err(|e| {
+                        E::custom(format!(
+                            "a response given as text does not read as one: {e}"
+                        ))
+                    })
+            }
+            /// A streamed response saved as the array of its chunks.
+            fn visit_seq<S: de::SeqAccess<'de>>(
+                self,
+                mut seq: S,
+            ) -> Result<RawResponse<'a>, S::Error> {
+                let mut raw = RawResponse::default();
+                while let Some(chunk) = seq.next_element::<RawResponse<'a>>()? {
+                    raw.merge(chunk);
+                }
+                Ok(raw)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawResponse<'a>, A::Error> {
                 let mut raw = RawResponse::default();
@@ -331,7 +407,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawResponse<'a> {
                 Ok(raw)
             }
         }
-        d.deserialize_map(V(PhantomData))
+        d.deserialize_any(V(PhantomData))
     }
 }
 
@@ -360,6 +436,25 @@ pub struct Usage<'a> {
 }
 
 impl Usage<'_> {
+    pub fn into_owned(self) -> Usage<'static> {
+        Usage {
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.completion_tokens,
+            prompt_tokens_details: self.prompt_tokens_details,
+            completion_tokens_details: self.completion_tokens_details,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            input_tokens_details: self.input_tokens_details,
+            output_tokens_details: self.output_tokens_details,
+            cache_read_input_tokens: self.cache_read_input_tokens,
+            cache_creation_input_tokens: self.cache_creation_input_tokens,
+            cache_creation: self.cache_creation,
+            server_tool_use: self.server_tool_use,
+            service_tier: self.service_tier.map(Label::into_owned),
+            inference_geo: self.inference_geo.map(Label::into_owned),
+        }
+    }
+
     /// The shape these keys belong to, when they say (`prompt_tokens`: OpenAI chat; cache keys: Anthropic;
     /// `input_tokens_details`: Responses). Bare `input_tokens`/`output_tokens` are ambiguous.
     pub fn shape(&self) -> Option<Shape> {
@@ -433,6 +528,19 @@ pub struct UsageMetadata<'a> {
     /// Vertex: `ON_DEMAND`, `ON_DEMAND_PRIORITY`, `ON_DEMAND_FLEX`, `PROVISIONED_THROUGHPUT`.
     #[serde(borrow)]
     pub traffic_type: Option<Label<'a>>,
+}
+
+impl UsageMetadata<'_> {
+    pub fn into_owned(self) -> UsageMetadata<'static> {
+        UsageMetadata {
+            prompt_token_count: self.prompt_token_count,
+            cached_content_token_count: self.cached_content_token_count,
+            candidates_token_count: self.candidates_token_count,
+            thoughts_token_count: self.thoughts_token_count,
+            tool_use_prompt_token_count: self.tool_use_prompt_token_count,
+            traffic_type: self.traffic_type.map(Label::into_owned),
+        }
+    }
 }
 
 /// The response shapes we read.

@@ -384,3 +384,27 @@ fn compare_with_the_previous_period() {
     let bad = w.run(&["report", &f, "--sort", "change"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn responses_logged_as_text_or_as_streamed_chunks() {
+    let w = Workdir::new();
+    let f = w.write(
+        "gateway.jsonl",
+        concat!(
+            // the body kept as JSON text, as many gateways log it
+            r#"{"timestamp":"2026-10-02T10:00:00Z","provider":"openai","response":"{\"id\":\"chatcmpl-t1\",\"object\":\"chat.completion\",\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":100}}"}"#,
+            "\n",
+            // a Gemini stream saved as its array of chunks: usage is in the last one
+            r#"{"timestamp":"2026-10-02T10:00:01Z","provider":"google","response":[{"candidates":[],"modelVersion":"gemini-2.5-flash","responseId":"g1"},{"candidates":[],"usageMetadata":{"promptTokenCount":1000,"candidatesTokenCount":100},"modelVersion":"gemini-2.5-flash","responseId":"g1"}]}"#,
+            "\n"
+        ),
+    );
+    let r = w.json(&["report", f.to_str().unwrap()]);
+    // gpt-4o: 1_000 × $2.50/M + 100 × $10/M = 3_500 µ$
+    assert_eq!(money(&row(&r, "model", "gpt-4o")["cost"]), "0.0035");
+    // gemini-2.5-flash: 1_000 × $0.30/M + 100 × $2.50/M = 550 µ$
+    assert_eq!(
+        money(&row(&r, "model", "gemini-2.5-flash")["cost"]),
+        "0.00055"
+    );
+}
