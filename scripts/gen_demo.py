@@ -12,6 +12,11 @@ Teams and the door each uses (inputs are DISJOINT: every request appears in exac
   platform                 -> Claude Code logs         claude-code/projects/  (cwd basename mapped in aispend.toml)
 Story: weekday/weekend seasonality everywhere; search steps up from 2026-10-15 (ranker v2 on Claude);
 data runs a batch backfill on 2026-10-21 (the spike day).
+Invoice side (not usage: amounts only), derived from the usage pages without random numbers:
+  openai-costs/*.json     OpenAI Costs API pages for the data and research projects (gpt-4.1-mini billed 8%
+                          above our table from 2026-10-20: a price drift for `report --reconcile` to flag)
+  anthropic-cost/*.json   Anthropic cost_report pages for the research workspace (priority tier billed at 1.5x
+                          standard; our table has no priority rate)
 """
 import calendar
 import gzip
@@ -23,6 +28,7 @@ import shutil
 import sys
 import uuid
 from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_EVEN, Decimal
 
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 SEED = 20261001
@@ -495,6 +501,159 @@ def gen_anthropic_usage():
 
 
 # ====================================================================================================
+# Invoice side: OpenAI Costs API pages and Anthropic cost_report pages, for the SAME usage as above
+# ====================================================================================================
+# These are derived from the usage pages (no random numbers: the usage files stay byte-identical). They are
+# the provider's bill for that usage, at the list prices below (copied from pricing/openai.toml and
+# pricing/anthropic.toml, reviewed 2026-11-27; hard-coded on purpose: an invoice does not change when our
+# tables do). Two deliberate differences from our tables, so that `report --reconcile` has something to say:
+#   - DRIFT: OpenAI bills gpt-4.1-mini 8% above our table from DRIFT_DAY on (a mid-month price change);
+#   - Anthropic bills the `priority` tier at 1.5x standard: our table has no priority rate (those usage rows
+#     are unpriced, so the days show as a mismatch with "(1 unpriced)").
+D = Decimal
+M = D(1000000)
+DRIFT_DAY = date(2026, 10, 20)
+DRIFT_MODEL = "gpt-4.1-mini"
+DRIFT_FACTOR = D("1.08")
+INVOICE_PAGE_LIMIT = 16  # buckets per page (limit=16): two pages for the month, and the demo stays under 2 MB
+
+# OpenAI, USD per 1M tokens: model -> (input, cached input, output, {tier: (input, cached, output)})
+OAI_PRICES = {
+    "gpt-4o-mini-2024-07-18": ("0.15", "0.075", "0.60", {"priority": ("0.25", "0.125", "1")}),
+    "gpt-4.1-mini": ("0.40", "0.10", "1.60", {"priority": ("0.70", "0.175", "2.80")}),
+    "gpt-4.1": ("2", "0.50", "8", {"priority": ("3.50", "0.875", "14")}),
+    "gpt-5-mini": ("0.25", "0.025", "2", {"priority": ("0.45", "0.045", "3.60")}),
+    "gpt-5": ("1.25", "0.125", "10", {"priority": ("2.50", "0.25", "20")}),
+    "o3": ("2", "0.50", "8", {"priority": ("3.50", "0.875", "14")}),
+}
+OAI_DISCOUNT = {"batch": D("0.5"), "flex": D("0.5")}
+
+
+def oai_rates(model, batch, tier):
+    """(input, cached, output) rates per 1M tokens, and the line item suffix."""
+    inp, cached, out, own = OAI_PRICES[model]
+    if batch:
+        return tuple(D(x) * OAI_DISCOUNT["batch"] for x in (inp, cached, out)), " (batch)"
+    if tier in OAI_DISCOUNT:
+        return tuple(D(x) * OAI_DISCOUNT[tier] for x in (inp, cached, out)), " (%s)" % tier
+    if tier in own:
+        return tuple(D(x) for x in own[tier]), " (%s)" % tier
+    return (D(inp), D(cached), D(out)), ""
+
+
+def paged(buckets, head, limit=INVOICE_PAGE_LIMIT):
+    """Pages of `limit` buckets, chained by has_more / next_page."""
+    pages = []
+    for i in range(0, len(buckets), limit):
+        n = i // limit + 1
+        more = i + limit < len(buckets)
+        pages.append(dict(head, data=buckets[i:i + limit], has_more=more, next_page=("page_%d" % (n + 1)) if more else None))
+    return pages
+
+
+def usd_number(x):
+    """A dollar amount rounded to 6 decimals, as the float the API writes (JSON number)."""
+    q = x.quantize(D("0.000001"), rounding=ROUND_HALF_EVEN)
+    f = float(q)
+    assert D(repr(f)) == q, (x, q, f)  # the JSON text is the 6-decimal amount, exactly
+    return f
+
+
+def gen_openai_costs(usage_pages):
+    """GET /v1/organization/costs pages, bucket_width=1d, group_by=project_id,line_item: one result per
+    project x line item per day (a line item is model, token kind and tier), zero amounts left out."""
+    buckets = []
+    for page in usage_pages:
+        for b in page["data"]:
+            day = datetime.fromtimestamp(b["start_time"], timezone.utc).date()
+            acc = {}  # (project, line item) -> exact dollars, in first-seen order
+            for r in b["results"]:
+                (ri, rc, ro), suffix = oai_rates(r["model"], r["batch"], r["service_tier"])
+                drift = DRIFT_FACTOR if (r["model"] == DRIFT_MODEL and day >= DRIFT_DAY) else D(1)
+                for kind, tokens, rate in (("input", r["input_uncached_tokens"], ri),
+                                           ("cached input", r["input_cached_tokens"], rc),
+                                           ("output", r["output_tokens"], ro)):
+                    if tokens:
+                        key = (r["project_id"], "%s, %s%s" % (r["model"], kind, suffix))
+                        acc[key] = acc.get(key, D(0)) + D(tokens) * rate / M * drift
+            results = [{"object": "organization.costs.result", "amount": {"value": usd_number(v), "currency": "usd"},
+                        "line_item": item, "project_id": proj}
+                       for (proj, item), v in sorted(acc.items())]
+            buckets.append({"object": "bucket", "start_time": b["start_time"], "end_time": b["end_time"], "results": results})
+    return paged(buckets, {"object": "page"})
+
+
+# Anthropic, USD per 1M tokens: model -> (display name, input, output, long-context input, long-context output).
+# Cache read 0.1x, 5m cache write 1.25x, 1h cache write 2x the input rate (of the long-context input rate on
+# 200k-1M rows); batch 0.5x on every token rate; web search $10 per 1,000 searches.
+ANTH_PRICES = {
+    "claude-sonnet-4-5-20250929": ("Claude Sonnet 4.5", "3", "15", "6", "22.50"),
+    "claude-sonnet-4-20250514": ("Claude Sonnet 4", "3", "15", "6", "22.50"),
+    "claude-opus-4-1-20250805": ("Claude Opus 4.1", "15", "75", None, None),
+    "claude-haiku-4-5-20251001": ("Claude Haiku 4.5", "1", "5", None, None),
+}
+ANTH_TOKEN_TYPES = [  # (token_type, description suffix, usage-row getter, rate factor on input or "output")
+    ("uncached_input_tokens", "Input Tokens", lambda r: r["uncached_input_tokens"], D(1)),
+    ("output_tokens", "Output Tokens", lambda r: r["output_tokens"], "output"),
+    ("cache_read_input_tokens", "Cache Read Tokens", lambda r: r["cache_read_input_tokens"], D("0.1")),
+    ("cache_creation.ephemeral_5m_input_tokens", "Cache Write Tokens (5m)",
+     lambda r: r["cache_creation"]["ephemeral_5m_input_tokens"], D("1.25")),
+    ("cache_creation.ephemeral_1h_input_tokens", "Cache Write Tokens (1h)",
+     lambda r: r["cache_creation"]["ephemeral_1h_input_tokens"], D(2)),
+]
+ANTH_TIER_FACTOR = {"standard": D(1), "batch": D("0.5"), "priority": D("1.5")}  # priority: NOT in our table
+ANTH_WEB_SEARCH = D(10) / D(1000)
+
+
+def cents_text(dollars):
+    """Cents as the decimal string the cost report writes, at most 5 decimals."""
+    c = (dollars * 100).quantize(D("0.00001"), rounding=ROUND_HALF_EVEN)
+    t = format(c, "f")
+    return t.rstrip("0").rstrip(".") if "." in t else t
+
+
+def gen_anthropic_cost(usage_pages):
+    """GET /v1/organizations/cost_report pages, bucket_width=1d, group_by[]=workspace_id,description: one
+    `tokens` result per model x token type x tier x context window per day, plus one `web_search` result per
+    day (model null, as the report writes it); zero amounts left out."""
+    buckets = []
+    for page in usage_pages:
+        for b in page["data"]:
+            acc = {}  # (workspace, model, tier, context window, token type) -> (description, exact dollars)
+            searches = {}
+            for r in b["results"]:
+                name, inp, out, lc_inp, lc_out = ANTH_PRICES[r["model"]]
+                long = r["context_window"] == "200k-1M"
+                if long:
+                    inp, out = lc_inp, lc_out
+                tier = r["service_tier"]
+                qual = {"batch": "Batch ", "priority": "Priority "}.get(tier, "") + ("Long Context " if long else "")
+                for token_type, what, get, factor in ANTH_TOKEN_TYPES:
+                    n = get(r)
+                    if not n:
+                        continue
+                    rate = D(out) if factor == "output" else D(inp) * factor
+                    key = (r["workspace_id"], r["model"], tier, r["context_window"], token_type)
+                    desc = "%s %sUsage - %s" % (name, qual, what)
+                    prev = acc.get(key, (desc, D(0)))[1]
+                    acc[key] = (desc, prev + D(n) * rate * ANTH_TIER_FACTOR[tier] / M)
+                web = r["server_tool_use"]["web_search_requests"]
+                if web:
+                    searches[r["workspace_id"]] = searches.get(r["workspace_id"], 0) + web
+            results = []
+            for (ws, model, tier, cw, token_type), (desc, v) in acc.items():
+                results.append({"amount": cents_text(v), "currency": "USD", "workspace_id": ws, "description": desc,
+                                "cost_type": "tokens", "model": model, "token_type": token_type, "service_tier": tier,
+                                "context_window": cw})
+            for ws, n in sorted(searches.items()):
+                results.append({"amount": cents_text(D(n) * ANTH_WEB_SEARCH), "currency": "USD", "workspace_id": ws,
+                                "description": "Web Search", "cost_type": "web_search", "model": None, "token_type": None,
+                                "service_tier": None, "context_window": None})
+            buckets.append({"starting_at": b["starting_at"], "ending_at": b["ending_at"], "results": results})
+    return paged(buckets, {})
+
+
+# ====================================================================================================
 # Claude Code logs (platform)
 # ====================================================================================================
 CC_USERS = {
@@ -664,7 +823,8 @@ Generated by `python3 scripts/gen_demo.py` (deterministic: the same bytes on eve
 aispend --config fixtures/demo/aispend.toml report --month 2026-10 --by team \\
     fixtures/demo/api-logs fixtures/demo/openai-usage fixtures/demo/anthropic-usage fixtures/demo/claude-code
 ```
-(The folder also holds this README and `aispend.toml`, which are not usage inputs.)
+(The folder also holds this README, `aispend.toml`, and the invoice side, `openai-costs/` and `anthropic-cost/`,
+which are not usage: they carry amounts, never tokens or requests. See "Reconciliation" below.)
 
 ## Who uses which door
 
@@ -704,6 +864,21 @@ partials repeat a message id: the importer keeps the largest, as documented in `
 - `claude-code/projects/-home-<user>-src-<repo>/<session>.jsonl`: Claude Code sessions of dana, eli and fay
   (summary, user, tool-result and assistant lines; streaming partials with growing `output_tokens`; one
   `<synthetic>` line; one subagent log under `<session>/subagents/`; one session file written with spaced JSON).
+- `openai-costs/costs-page-N.json`: `GET /v1/organization/costs` pages (the invoice side of `openai-usage/`),
+  `bucket_width=1d`, `group_by=project_id,line_item`, 16 buckets per page (2 pages, `has_more`/`next_page` chained),
+  for the same three projects and days. One result per project × line item, a line item being model, token kind
+  and tier: `gpt-4.1-mini, input`, `o3, cached input`, `gpt-4o-mini-2024-07-18, output (batch)`, `o3, input (flex)`,
+  `gpt-5, output (priority)`. `amount.value` is a JSON number in dollars (at most 6 decimals): the usage of that
+  project, day and model at OpenAI's list prices (batch and flex 0.5×, priority at its own rates), except the
+  drift below. Zero amounts are left out; `api_key_id` is not written (not grouped by key).
+- `anthropic-cost/cost-report-page-N.json`: `GET /v1/organizations/cost_report` pages (the invoice side of
+  `anthropic-usage/`), `bucket_width=1d`, `group_by[]=workspace_id,description`, 16 buckets per page (2 pages).
+  One `cost_type: "tokens"` result per model × token type × service tier × context window (`uncached_input_tokens`,
+  `output_tokens`, `cache_read_input_tokens`, `cache_creation.ephemeral_5m_input_tokens`,
+  `cache_creation.ephemeral_1h_input_tokens`), plus one `cost_type: "web_search"` result per day (`model` null, as
+  the report writes non-token costs). `amount` is a string in CENTS (up to 5 decimals): list prices, long-context
+  rates on `200k-1M` rows, batch 0.5×, web search $10 per 1,000; `priority` rows at 1.5× the standard rates (see
+  below). Zero amounts are left out; `inference_geo` is not written (not grouped by geo).
 - `aispend.toml`: the team rules above.
 
 ## The month's story
@@ -711,6 +886,30 @@ partials repeat a message id: the importer keeps the largest, as documented in `
 - Weekday/weekend seasonality in every team (weekends ~25–60% of a weekday; Claude Code is nearly idle).
 - **Step up**: search launches ranker v2 on claude-sonnet-4-5 on 2026-10-15; its request volume rises by ~80%.
 - **Spike**: data runs a Batch API backfill on 2026-10-21 (about 6x a normal day of batch tokens).
+
+## Reconciliation
+
+```
+aispend --config fixtures/demo/aispend.toml report --reconcile --by provider,project,workspace,day fixtures/demo
+```
+The invoice files cover exactly the usage of the exports (data and research projects, research workspace), so
+those groups compare our computed cost with the invoiced one; everything else (gateway projects, Claude Code
+repos) is `usage only`. At the default 1% tolerance there are **16 mismatches**, all deliberate:
+
+- **OpenAI price drift**: from 2026-10-20 on, OpenAI bills gpt-4.1-mini 8% above our table (as if its price had
+  changed mid-month). The data pipeline project (`{pipe}`, the only one on gpt-4.1-mini) mismatches on the 12 days
+  2026-10-20..31 by −3.8 to −4.6% of its daily invoice (difference = computed − invoiced, so an invoice above our
+  table is negative; the largest gap in dollars is the backfill day, 2026-10-21: −$7.60). Narrowed to the model,
+  `report --reconcile --where project={pipe} --by model,day` shows gpt-4.1-mini at exactly −7.41% (1/1.08 − 1) on those days and
+  `ok` before. Every other OpenAI project-day is `ok` (rounding to 6 decimals leaves differences below $0.00001).
+- **Anthropic priority tier**: our table has no `priority` rate (Anthropic publishes none), so the Wednesday
+  priority-tier rows of the research workspace (2026-10-07, 14, 21, 28) are unpriced, while the cost report bills
+  them (here at 1.5× the standard rates). Those four days show `mismatch (1 unpriced)`, about −5%. Every other
+  research-workspace day is `ok` to the cent, including the batch, long-context and web-search amounts.
+
+In the plain `report`, the `reported` column is the invoiced amount of these exports only, so models also used
+through the gateway or Claude Code show less reported than computed; the Anthropic web-search fees ($16.62) sit on
+the `unknown` model row, since the cost report names no model for non-token costs.
 
 ## Totals (tokens in the SPEC's disjoint classes, after deduplication)
 
@@ -780,9 +979,11 @@ def main():
     data = "".join(dumps(e) + "\n" for e in staging).encode("utf-8")
     write_bytes(os.path.join(out, "api-logs/gateway-staging-2026-10.jsonl"), data)
 
-    for n, pg in enumerate(gen_openai_usage(), 1):
+    oai_usage = gen_openai_usage()
+    for n, pg in enumerate(oai_usage, 1):
         write_bytes(os.path.join(out, "openai-usage/completions-page-%d.json" % n), (dumps(pg) + "\n").encode("utf-8"))
-    for n, pg in enumerate(gen_anthropic_usage(), 1):
+    anth_usage = gen_anthropic_usage()
+    for n, pg in enumerate(anth_usage, 1):
         write_bytes(os.path.join(out, "anthropic-usage/usage-report-page-%d.json" % n), (dumps(pg) + "\n").encode("utf-8"))
 
     for rel, (lines, spaced) in sorted(gen_claude_code().items()):
@@ -790,7 +991,15 @@ def main():
 
     write_bytes(os.path.join(out, "aispend.toml"), toml_text().encode("utf-8"))
     pipe, enr, res = list(OAI_PROJECTS)
-    readme = README.format(pipe=pipe, enr=enr, res=res, ws=ANTH_WS, totals=tally_totals(out))
+    totals = tally_totals(out)  # usage only: before the invoice files, which are not usage
+
+    # invoice side (derived from the usage pages above; no random numbers)
+    for n, pg in enumerate(gen_openai_costs(oai_usage), 1):
+        write_bytes(os.path.join(out, "openai-costs/costs-page-%d.json" % n), (dumps(pg) + "\n").encode("utf-8"))
+    for n, pg in enumerate(gen_anthropic_cost(anth_usage), 1):
+        write_bytes(os.path.join(out, "anthropic-cost/cost-report-page-%d.json" % n), (dumps(pg) + "\n").encode("utf-8"))
+
+    readme = README.format(pipe=pipe, enr=enr, res=res, ws=ANTH_WS, totals=totals)
     write_bytes(os.path.join(out, "README.md"), readme.encode("utf-8"))
 
 

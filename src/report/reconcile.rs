@@ -175,6 +175,16 @@ pub fn render(
             w.flush()
         }
         Format::Markdown | Format::Table => {
+            // People read the groups that can be compared; usage with no invoice is only counted
+            // (JSON and CSV keep every group).
+            let usage_only = lines
+                .iter()
+                .filter(|l| l.status == Match::UsageOnly)
+                .count();
+            let lines: Vec<&Line> = lines
+                .iter()
+                .filter(|l| l.status != Match::UsageOnly)
+                .collect();
             let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();
             header.extend(
                 [
@@ -224,9 +234,15 @@ pub fn render(
                     })
                     .collect();
                 writeln!(out, "| {} |", align.join(" | "))?;
-                for l in lines {
+                for l in &lines {
                     let c: Vec<String> = cells(l).iter().map(|x| cell(x)).collect();
                     writeln!(out, "| {} |", c.join(" | "))?;
+                }
+                if usage_only > 0 {
+                    writeln!(
+                        out,
+                        "\n{usage_only} group(s) with usage but no invoiced amount are not shown."
+                    )?;
                 }
                 return Ok(());
             }
@@ -245,7 +261,14 @@ pub fn render(
                 }));
             }
             writeln!(out, "{title}")?;
-            writeln!(out, "{t}")
+            writeln!(out, "{t}")?;
+            if usage_only > 0 {
+                writeln!(
+                    out,
+                    "{usage_only} group(s) with usage but no invoiced amount are not shown (--format json lists them)."
+                )?;
+            }
+            Ok(())
         }
     }
 }

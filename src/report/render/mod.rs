@@ -51,11 +51,9 @@ pub fn money_exact(d: Decimal) -> String {
 
 /// Money for people: `$1,234.57`; amounts under a cent keep four decimals (`$0.0042`).
 pub fn money_human(d: Decimal) -> String {
-    let places = if !d.is_zero() && d.abs() < Decimal::new(1, 2) {
-        4
-    } else {
-        2
-    };
+    // Under a cent, four places, unless even those round to nothing.
+    let small = d.abs() < Decimal::new(1, 2) && d.abs() >= Decimal::new(5, 5);
+    let places = if small { 4 } else { 2 };
     let rounded =
         d.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
     let text = format!("{:.*}", places as usize, rounded.abs());
@@ -178,6 +176,7 @@ mod tests {
         assert_eq!(money_human(dec!(1234.565)), "$1,234.57");
         assert_eq!(money_human(dec!(0.00421)), "$0.0042");
         assert_eq!(money_human(dec!(0)), "$0.00");
+        assert_eq!(money_human(dec!(-0.0000015)), "$0.00");
         assert_eq!(money_human(dec!(-12.5)), "-$12.50");
         assert_eq!(money_exact(dec!(41.2500)), "41.25");
         assert_eq!(money_exact(dec!(0.000001250)), "0.00000125");
