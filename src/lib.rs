@@ -8,6 +8,7 @@ pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod forecast;
 pub mod input;
 pub mod ledger;

@@ -1,22 +1,74 @@
-//! `aispend ledger`: inspect the stored ledger.
+//! `aispend ledger`: inspect the stored ledger (`stats`) or export it, record by record (`export`).
 
 use std::io::Write;
 
 use comfy_table::{presets, Table};
 
+use super::usage::{read_paths, InputArgs};
 use super::Context;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::export::{Exporting, Format};
+use crate::input::{read_inputs, RecordSink};
+use crate::period::{parse_timezone, PeriodSpec};
 use crate::report::render::count_human;
+use crate::report::Filter;
 
-/// Inspect the ledger
+/// Inspect or export the ledger
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Records, requests, date range and sources in the ledger
     Stats,
+    Export(ExportArgs),
+}
+
+const EXPORT_LONG_ABOUT: &str = "\
+Export the normalized ledger: one row per usage record (after deduplication), with its team (after the
+config's rules), the price table's model id, and the computed cost (exact; empty, with the reason, when
+the record has no price). Rows are written as they are read, so memory stays flat however large the
+ledger.
+
+Formats: csv (every ledger field), jsonl (the same fields, one JSON object per line, money as decimal
+strings), focus (the FinOps FOCUS 1.2 columns, then `x_` extras). Never prompt text: the ledger has none.
+
+Reads the ledger, or the PATHs given (the same normalization and deduplication as an import; nothing is
+written to the ledger).";
+
+const EXPORT_AFTER_HELP: &str = "\
+Examples:
+  aispend ledger export --format csv > ledger.csv
+  aispend ledger export --format focus --month 2026-10 > focus-2026-10.csv
+  aispend ledger export --format jsonl --where team=search exports/ | jq -r .cost";
+
+/// Export every usage record, priced: csv, jsonl or FinOps FOCUS 1.2
+#[derive(Debug, clap::Args)]
+#[command(long_about = EXPORT_LONG_ABOUT, after_help = EXPORT_AFTER_HELP)]
+pub struct ExportArgs {
+    /// Output format: csv, jsonl, focus (FinOps FOCUS 1.2 columns plus `x_` extras)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "csv")]
+    pub format: Format,
+    /// Calendar month YYYY-MM [default: every record]
+    #[arg(long, value_name = "YYYY-MM")]
+    pub month: Option<String>,
+    /// First day, inclusive (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Last day, inclusive (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Time zone for day and month boundaries (IANA name)
+    #[arg(long, value_name = "TZ", default_value = "UTC")]
+    pub timezone: String,
+    /// Keep only records where DIM matches VALUE (`*` wildcards; repeat for more; the same DIM twice
+    /// means either). DIMs as in `aispend report`
+    #[arg(long = "where", value_name = "DIM=VALUE")]
+    pub filters: Vec<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
     match cmd {
+        Command::Export(args) => export(ctx, args, out),
         Command::Stats => {
             let ledger = ctx.open_existing_ledger()?;
             let s = ledger.stats()?;
@@ -56,4 +108,74 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `aispend ledger export`: records from the ledger (the period's rows only) or from PATHs, each written
+/// as soon as it is read (PATHs with bucketed or partial records are read twice: see `crate::export`).
+fn export(ctx: &Context, args: ExportArgs, out: &mut dyn Write) -> Result<i32> {
+    let spec = PeriodSpec::from_flags(
+        args.month.as_deref(),
+        args.since.as_deref(),
+        args.until.as_deref(),
+    )?;
+    let tz = parse_timezone(&args.timezone)?;
+    // No period flag: everything, not the newest month as in reports.
+    let period = spec.is_fixed().then(|| spec.resolve(tz, None));
+    let filters = args
+        .filters
+        .iter()
+        .map(|f| Filter::parse(f))
+        .collect::<Result<Vec<_>>>()?;
+    let input = &args.input;
+    let from_ledger = input.paths.is_empty();
+    if from_ledger && (input.source.is_some() || input.skip_invalid) {
+        return Err(Error::usage(
+            "--source and --skip-invalid apply to PATHs; none were given",
+        ));
+    }
+    let ledger = if from_ledger {
+        Some(ctx.open_existing_ledger()?)
+    } else {
+        None
+    };
+    let book = ctx.price_book()?;
+    let stdin = input.paths.iter().any(|p| p.as_os_str() == "-");
+    let mut sink = Exporting::new(
+        args.format.exporter(out),
+        &ctx.config.teams,
+        &book,
+        period,
+        filters,
+        tz,
+        !from_ledger,
+        stdin,
+    );
+    sink.begin()?;
+    match &ledger {
+        Some(ledger) => {
+            let range = period.map(|p| (p.start, p.end));
+            ledger.for_each(range, &mut |r| sink.accept(r).map(|_| ()))?;
+        }
+        None => {
+            read_paths(ctx, input, &mut sink)?;
+            if sink.needs_second_pass() {
+                sink.start_second_pass();
+                read_inputs(
+                    &input.paths,
+                    input.read_options(ctx)?,
+                    &mut sink,
+                    &mut |_| {},
+                )?;
+            }
+        }
+    }
+    let (written, unpriced) = sink.finish()?;
+    ctx.detail(format_args!("exported {written} record(s)"));
+    if unpriced > 0 {
+        ctx.note(format_args!(
+            "warning: {unpriced} of {written} exported record(s) have no price: their cost is \
+             empty and the reason is in the row (see `aispend pricing missing`)"
+        ));
+    }
+    Ok(0)
 }

@@ -5,6 +5,7 @@
 //! comments from the price tables in `pricing/` and the token numbers documented in `fixtures/README.md`.
 
 mod errors;
+mod export;
 mod forecast;
 mod import;
 mod misc;

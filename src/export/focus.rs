@@ -1,0 +1,484 @@
+//! `--format focus`: a CSV in the FinOps FOCUS 1.2 shape. Every FOCUS 1.2 column, in the specification's
+//! (alphabetical) order, then `x_` extras with what FOCUS has no column for (each token class, team, user,
+//! record id, unpriced reason, …). One row per usage record.
+//!
+//! What goes where (see the README, "aispend ledger export"):
+//! - `ListCost` = `ContractedCost` = the computed cost (the price tables, with any `--pricing`
+//!   overrides); `BilledCost` = `EffectiveCost` = the provider-reported cost when the source has one in
+//!   USD (net of credits), else the computed cost. A record with no usage but a reported amount (a line of
+//!   a cost export) has that amount in all four. An unpriced record without a reported cost leaves them
+//!   empty (FOCUS wants a value; we will not write $0 for a price we do not know) and says why in
+//!   `x_UnpricedReason`.
+//! - `ChargePeriodStart`/`End`: the record's start and end (a bucket), or start + 1 s (a request);
+//!   `BillingPeriodStart`/`End`: the UTC calendar month holding the charge (the providers invoice monthly).
+//! - Quantities are tokens (every class summed); the unit prices are left empty, because one record mixes
+//!   several token classes at different rates.
+
+use std::io::Write;
+
+use chrono::{DateTime, Datelike, Duration, SecondsFormat, TimeZone, Timelike, Utc};
+use rust_decimal::Decimal;
+
+use super::{csv_io_error, money, ExportRow, Exporter};
+use crate::record::{Provider, UsageRecord};
+
+/// The FOCUS 1.2 columns, in the order of the specification's column list.
+pub const FOCUS_COLUMNS: [&str; 57] = [
+    "AvailabilityZone",
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingAccountType",
+    "BillingCurrency",
+    "BillingPeriodEnd",
+    "BillingPeriodStart",
+    "CapacityReservationId",
+    "CapacityReservationStatus",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountId",
+    "CommitmentDiscountName",
+    "CommitmentDiscountQuantity",
+    "CommitmentDiscountStatus",
+    "CommitmentDiscountType",
+    "CommitmentDiscountUnit",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedCost",
+    "ContractedUnitPrice",
+    "EffectiveCost",
+    "InvoiceId",
+    "InvoiceIssuerName",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingCategory",
+    "PricingCurrency",
+    "PricingCurrencyContractedUnitPrice",
+    "PricingCurrencyEffectiveCost",
+    "PricingCurrencyListUnitPrice",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "RegionId",
+    "RegionName",
+    "ResourceId",
+    "ResourceName",
+    "ResourceType",
+    "ServiceCategory",
+    "ServiceName",
+    "ServiceSubcategory",
+    "SkuId",
+    "SkuMeter",
+    "SkuPriceDetails",
+    "SkuPriceId",
+    "SubAccountId",
+    "SubAccountName",
+    "SubAccountType",
+    "Tags",
+];
+
+/// Extras after the FOCUS columns (FOCUS reserves the `x_` prefix for them).
+pub const X_COLUMNS: [&str; 30] = [
+    "x_RecordId",
+    "x_Source",
+    "x_Provider",
+    "x_Model",
+    "x_ServiceTier",
+    "x_Batch",
+    "x_Team",
+    "x_Project",
+    "x_User",
+    "x_ApiKey",
+    "x_Workspace",
+    "x_Requests",
+    "x_InputTokens",
+    "x_CacheReadTokens",
+    "x_CacheWrite5mTokens",
+    "x_CacheWrite1hTokens",
+    "x_OutputTokens",
+    "x_ReasoningTokens",
+    "x_AudioInputTokens",
+    "x_AudioOutputTokens",
+    "x_ImageInputTokens",
+    "x_ImageOutputTokens",
+    "x_WebSearchRequests",
+    "x_Images",
+    "x_Seconds",
+    "x_ComputedCost",
+    "x_UnpricedReason",
+    "x_ReportedCost",
+    "x_ReportedCurrency",
+    "x_Failed",
+];
+
+pub struct FocusExporter<'w> {
+    writer: csv::Writer<&'w mut dyn Write>,
+}
+
+impl<'w> FocusExporter<'w> {
+    pub fn new(out: &'w mut dyn Write) -> FocusExporter<'w> {
+        FocusExporter {
+            writer: csv::Writer::from_writer(out),
+        }
+    }
+}
+
+impl Exporter for FocusExporter<'_> {
+    fn begin(&mut self) -> std::io::Result<()> {
+        self.writer
+            .write_record(FOCUS_COLUMNS.iter().chain(X_COLUMNS.iter()))
+            .map_err(csv_io_error)
+    }
+
+    fn row(&mut self, row: &ExportRow<'_>) -> std::io::Result<()> {
+        let fields = FOCUS_COLUMNS
+            .iter()
+            .chain(X_COLUMNS.iter())
+            .map(|c| value(c, row));
+        self.writer.write_record(fields).map_err(csv_io_error)
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+/// FOCUS Date/Time: ISO 8601 in UTC, whole seconds (`2026-10-07T08:00:00Z`).
+fn focus_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.with_nanosecond(0).unwrap_or(t)
+}
+
+/// The UTC calendar month holding `t`: `[first day, first day of the next month)`.
+fn billing_month(t: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let (y, m) = (t.year(), t.month());
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    let first = |y, m| Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single().unwrap_or(t);
+    (first(y, m), first(ny, nm))
+}
+
+/// The FOCUS service: the provider's API product, or the cloud service that resold it.
+pub fn service_name(r: &UsageRecord) -> String {
+    match r.provider {
+        Provider::OpenAI => "OpenAI API".into(),
+        Provider::Anthropic => "Anthropic API".into(),
+        // A Google Cloud billing row names its service (`Vertex AI`, `Gemini API`).
+        Provider::Google => match r.tags.get("service") {
+            Some(s) if r.source == "gcp-billing" && !s.is_empty() => s.clone(),
+            _ => "Gemini API".into(),
+        },
+        Provider::Bedrock => "Amazon Bedrock".into(),
+        Provider::Azure => "Azure OpenAI".into(),
+        Provider::OpenRouter => "OpenRouter".into(),
+        Provider::Other => "AI API".into(),
+    }
+}
+
+/// Who sold the service (and invoices it).
+pub fn provider_name(p: Provider) -> &'static str {
+    match p {
+        Provider::OpenAI => "OpenAI",
+        Provider::Anthropic => "Anthropic",
+        Provider::Google => "Google",
+        Provider::Bedrock => "Amazon Web Services",
+        Provider::Azure => "Microsoft",
+        Provider::OpenRouter => "OpenRouter",
+        Provider::Other => "Other",
+    }
+}
+
+/// Who made the model: from its name (`claude-…` on Bedrock is Anthropic's), else the seller.
+pub fn publisher_name(model: &str, seller: Provider) -> &'static str {
+    let m = model.to_ascii_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|n| m.contains(n));
+    if has(&["claude", "anthropic"]) {
+        "Anthropic"
+    } else if has(&["gemini", "gemma", "palm", "imagen", "veo"]) {
+        "Google"
+    } else if has(&[
+        "gpt", "openai", "o1", "o3", "o4", "dall-e", "whisper", "tts", "davinci", "babbage",
+        "chatgpt",
+    ]) {
+        "OpenAI"
+    } else if has(&["llama", "meta."]) {
+        "Meta"
+    } else if has(&["mistral", "mixtral", "codestral", "pixtral"]) {
+        "Mistral AI"
+    } else if has(&["nova", "titan", "amazon."]) {
+        "Amazon"
+    } else if has(&["command", "cohere"]) {
+        "Cohere"
+    } else if has(&["deepseek"]) {
+        "DeepSeek"
+    } else if has(&["grok", "x-ai", "xai"]) {
+        "xAI"
+    } else if has(&["qwen"]) {
+        "Alibaba Cloud"
+    } else {
+        provider_name(seller)
+    }
+}
+
+/// `claude-haiku-4-5 on Anthropic API: 1 request, 16500 tokens (100 input, …)`.
+fn description(row: &ExportRow<'_>) -> String {
+    let r = row.record;
+    let t = &r.tokens;
+    let classes = [
+        (t.input, "input"),
+        (t.cache_read, "cache read"),
+        (t.cache_write_5m, "cache write 5m"),
+        (t.cache_write_1h, "cache write 1h"),
+        (t.output, "output"),
+        (t.reasoning, "of them reasoning"),
+        (t.audio_input, "audio input"),
+        (t.audio_output, "audio output"),
+        (t.image_input, "image input"),
+        (t.image_output, "image output"),
+    ];
+    let parts: Vec<String> = classes
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, name)| format!("{n} {name}"))
+        .collect();
+    let mut s = format!(
+        "{} on {}: {} request{}, {} tokens",
+        row.canonical_model.unwrap_or(&r.model),
+        service_name(r),
+        r.requests,
+        if r.requests == 1 { "" } else { "s" },
+        t.total()
+    );
+    if !parts.is_empty() {
+        s.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    for (n, name) in [
+        (t.web_search_requests, "web searches"),
+        (t.images, "images"),
+        (t.seconds, "seconds"),
+    ] {
+        if n > 0 {
+            s.push_str(&format!(", {n} {name}"));
+        }
+    }
+    if r.batch {
+        s.push_str(", batch");
+    } else if let Some(tier) = r.service_tier.as_deref().filter(|t| !t.is_empty()) {
+        s.push_str(&format!(", {tier} tier"));
+    }
+    if r.failed {
+        s.push_str(", failed request");
+    }
+    if let Some(reason) = &row.unpriced_reason {
+        s.push_str(&format!("; unpriced: {reason}"));
+    }
+    s
+}
+
+/// The provider-reported cost when it is in USD (the billing currency of every row).
+fn reported_usd(r: &UsageRecord) -> Option<Decimal> {
+    let usd = r
+        .reported_currency
+        .as_deref()
+        .is_none_or(|c| c.eq_ignore_ascii_case("usd"));
+    r.reported_cost.filter(|_| usd)
+}
+
+fn opt(s: Option<&str>) -> String {
+    s.unwrap_or_default().to_string()
+}
+
+/// The value of one column for one record; empty where we have nothing.
+fn value(column: &str, row: &ExportRow<'_>) -> String {
+    let r = row.record;
+    let t = &r.tokens;
+    // Computed cost; a record with no usage but a reported amount (an invoice line of a cost export) is
+    // that amount, since there is nothing to compute it from.
+    let reported = reported_usd(r);
+    let computed = match reported {
+        Some(amount) if t.is_empty() => Some(amount),
+        _ => row.cost,
+    };
+    // What was paid: the provider's own figure when it has one (net of credits), else ours.
+    let billed = reported.or(computed);
+    let cost = || row.cost.map(money).unwrap_or_default();
+    let sub_account = r
+        .project
+        .as_deref()
+        .map(|p| (p, "Project"))
+        .or(r.workspace.as_deref().map(|w| (w, "Workspace")))
+        .filter(|(v, _)| !v.is_empty());
+    let resource = r
+        .api_key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .map(|k| (k, "API Key"))
+        .unwrap_or((&r.model, "Model"));
+    let start = whole_seconds(r.start);
+    match column {
+        "BilledCost" | "EffectiveCost" => billed.map(money).unwrap_or_default(),
+        "BillingCurrency" => "USD".into(),
+        "BillingPeriodStart" => focus_time(billing_month(start).0),
+        "BillingPeriodEnd" => focus_time(billing_month(start).1),
+        "ChargeCategory" => "Usage".into(),
+        "ChargeDescription" => description(row),
+        "ChargeFrequency" => "Usage-Based".into(),
+        "ChargePeriodStart" => focus_time(start),
+        "ChargePeriodEnd" => focus_time(
+            r.end
+                .map(whole_seconds)
+                .filter(|e| *e > start)
+                .unwrap_or(start + Duration::seconds(1)),
+        ),
+        "ConsumedQuantity" | "PricingQuantity" => t.total().to_string(),
+        "ConsumedUnit" | "PricingUnit" => "Tokens".into(),
+        "ContractedCost" | "ListCost" => computed.map(money).unwrap_or_default(),
+        "InvoiceIssuerName" | "ProviderName" => provider_name(r.provider).into(),
+        "PricingCategory" => "Standard".into(),
+        "PublisherName" => {
+            publisher_name(row.canonical_model.unwrap_or(&r.model), r.provider).into()
+        }
+        "RegionId" | "RegionName" => opt(r.region.as_deref()),
+        "ResourceId" | "ResourceName" => resource.0.to_string(),
+        "ResourceType" => resource.1.into(),
+        "ServiceCategory" => "AI and Machine Learning".into(),
+        "ServiceName" => service_name(r),
+        "ServiceSubcategory" => "Generative AI".into(),
+        "SkuId" | "SkuPriceId" => opt(row.canonical_model),
+        "SubAccountId" | "SubAccountName" => opt(sub_account.map(|s| s.0)),
+        "SubAccountType" => opt(sub_account.map(|s| s.1)),
+        "Tags" => {
+            let mut tags = r.tags.clone();
+            tags.insert("team".into(), row.team.to_string());
+            serde_json::to_string(&tags).unwrap_or_default()
+        }
+        "x_RecordId" => r.id.clone(),
+        "x_Source" => r.source.into(),
+        "x_Provider" => r.provider.as_str().into(),
+        "x_Model" => r.model.clone(),
+        "x_ServiceTier" => opt(r.service_tier.as_deref()),
+        "x_Batch" => r.batch.to_string(),
+        "x_Team" => row.team.into(),
+        "x_Project" => opt(r.project.as_deref()),
+        "x_User" => opt(r.user.as_deref()),
+        "x_ApiKey" => opt(r.api_key.as_deref()),
+        "x_Workspace" => opt(r.workspace.as_deref()),
+        "x_Requests" => r.requests.to_string(),
+        "x_InputTokens" => t.input.to_string(),
+        "x_CacheReadTokens" => t.cache_read.to_string(),
+        "x_CacheWrite5mTokens" => t.cache_write_5m.to_string(),
+        "x_CacheWrite1hTokens" => t.cache_write_1h.to_string(),
+        "x_OutputTokens" => t.output.to_string(),
+        "x_ReasoningTokens" => t.reasoning.to_string(),
+        "x_AudioInputTokens" => t.audio_input.to_string(),
+        "x_AudioOutputTokens" => t.audio_output.to_string(),
+        "x_ImageInputTokens" => t.image_input.to_string(),
+        "x_ImageOutputTokens" => t.image_output.to_string(),
+        "x_WebSearchRequests" => t.web_search_requests.to_string(),
+        "x_Images" => t.images.to_string(),
+        "x_Seconds" => t.seconds.to_string(),
+        "x_ComputedCost" => cost(),
+        "x_UnpricedReason" => opt(row.unpriced_reason.as_deref()),
+        "x_ReportedCost" => r.reported_cost.map(money).unwrap_or_default(),
+        "x_ReportedCurrency" => opt(r.reported_currency.as_deref()),
+        "x_Failed" => r.failed.to_string(),
+        // AvailabilityZone, BillingAccount*, CapacityReservation*, ChargeClass, CommitmentDiscount*,
+        // ContractedUnitPrice, InvoiceId, ListUnitPrice, PricingCurrency*, SkuMeter, SkuPriceDetails:
+        // nothing in the usage data says what they are (see the README).
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Provenance;
+    use std::sync::Arc;
+
+    fn record() -> UsageRecord {
+        let start = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 59).unwrap();
+        let mut r = UsageRecord::new(
+            "anthropic:msg_1".into(),
+            "api-log",
+            Provider::Bedrock,
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0".into(),
+            start,
+            Provenance {
+                file: Arc::from("f.jsonl"),
+                line: 1,
+            },
+        );
+        r.tokens.input = 10;
+        r.tokens.output = 5;
+        r.region = Some("us-east-1".into());
+        r.project = Some("ranker".into());
+        r
+    }
+
+    #[test]
+    fn every_named_column_is_a_column() {
+        let r = record();
+        let row = ExportRow {
+            record: &r,
+            team: "search",
+            canonical_model: Some("claude-sonnet-4-5"),
+            cost: Some(Decimal::new(105, 6)),
+            unpriced_reason: None,
+        };
+        // What the usage data cannot say: the columns left empty (listed in the README).
+        let empty: Vec<&str> = FOCUS_COLUMNS
+            .iter()
+            .filter(|c| value(c, &row).is_empty())
+            .copied()
+            .collect();
+        assert_eq!(
+            empty,
+            [
+                "AvailabilityZone",
+                "BillingAccountId",
+                "BillingAccountName",
+                "BillingAccountType",
+                "CapacityReservationId",
+                "CapacityReservationStatus",
+                "ChargeClass",
+                "CommitmentDiscountCategory",
+                "CommitmentDiscountId",
+                "CommitmentDiscountName",
+                "CommitmentDiscountQuantity",
+                "CommitmentDiscountStatus",
+                "CommitmentDiscountType",
+                "CommitmentDiscountUnit",
+                "ContractedUnitPrice",
+                "InvoiceId",
+                "ListUnitPrice",
+                "PricingCurrency",
+                "PricingCurrencyContractedUnitPrice",
+                "PricingCurrencyEffectiveCost",
+                "PricingCurrencyListUnitPrice",
+                "SkuMeter",
+                "SkuPriceDetails",
+            ]
+        );
+        assert!(X_COLUMNS.iter().all(|c| c.starts_with("x_")));
+        assert_eq!(value("x_Team", &row), "search");
+        assert_eq!(value("SubAccountType", &row), "Project");
+        assert_eq!(value("PublisherName", &row), "Anthropic");
+        assert_eq!(value("ProviderName", &row), "Amazon Web Services");
+        assert_eq!(value("BillingPeriodStart", &row), "2026-12-01T00:00:00Z");
+        assert_eq!(value("BillingPeriodEnd", &row), "2027-01-01T00:00:00Z");
+        assert_eq!(value("ChargePeriodEnd", &row), "2027-01-01T00:00:00Z");
+        assert_eq!(value("ListCost", &row), "0.000105");
+        assert_eq!(
+            value("ChargeDescription", &row),
+            "claude-sonnet-4-5 on Amazon Bedrock: 1 request, 15 tokens (10 input, 5 output)"
+        );
+    }
+}
