@@ -2,8 +2,6 @@
 //! from PATHs alike.
 
 use std::collections::HashMap;
-use std::io::Read;
-use std::process::Stdio;
 
 use serde_json::Value;
 
@@ -461,13 +459,7 @@ fn bad_usage_exits_2() {
 fn a_closed_pipe_ends_the_export_quietly() {
     let w = Workdir::new();
     // 5_000 records → far more than a pipe buffer holds, so the writer really meets the closed pipe.
-    let mut log = String::new();
-    for i in 0..5_000 {
-        log.push_str(&format!(
-            "{{\"timestamp\":\"2026-10-01T00:00:00Z\",\"user\":\"user-{i:05}\",\"response\":{{\"id\":\"chatcmpl-{i}\",\"object\":\"chat.completion\",\"model\":\"gpt-4o\",\"usage\":{{\"prompt_tokens\":10,\"completion_tokens\":1}}}}}}\n"
-        ));
-    }
-    let file = w.write("many.jsonl", &log);
+    let file = w.many_users_log(5_000);
     w.stdout(&["import", &file.display().to_string()]);
     for args in [
         vec![
@@ -484,32 +476,7 @@ fn a_closed_pipe_ends_the_export_quietly() {
             file.display().to_string(),
         ],
     ] {
-        // `aispend ledger export … | head -1`
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aispend"))
-            .current_dir(w.path())
-            .env("NO_COLOR", "1")
-            .arg("--ledger")
-            .arg(w.ledger())
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        let mut first = [0u8; 16];
-        stdout.read_exact(&mut first).unwrap();
-        drop(stdout);
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?} {:?}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // `aispend ledger export … | head -c 16`
+        w.assert_closed_pipe_is_quiet(&args);
     }
 }

@@ -91,6 +91,42 @@ impl Workdir {
         String::from_utf8(out.stdout).expect("utf-8")
     }
 
+    /// Writes a JSON-lines API log of `n` gpt-4o requests by `n` distinct users: enough output, by user or
+    /// by record, to overflow a pipe buffer.
+    pub fn many_users_log(&self, n: usize) -> PathBuf {
+        let mut log = String::new();
+        for i in 0..n {
+            log.push_str(&format!(
+                "{{\"timestamp\":\"2026-10-01T00:00:00Z\",\"user\":\"user-{i:05}\",\"response\":{{\"id\":\"chatcmpl-{i}\",\"object\":\"chat.completion\",\"model\":\"gpt-4o\",\"usage\":{{\"prompt_tokens\":10,\"completion_tokens\":1}}}}}}\n"
+            ));
+        }
+        self.write("many.jsonl", &log)
+    }
+
+    /// Runs `aispend ARGS | head -c 16` and checks that the closed pipe is not an error: exit 0, nothing
+    /// on standard error.
+    pub fn assert_closed_pipe_is_quiet(&self, args: &[String]) {
+        use std::io::Read;
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aispend"))
+            .current_dir(self.path())
+            .env("NO_COLOR", "1")
+            .arg("--ledger")
+            .arg(self.ledger())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut first = [0u8; 16];
+        stdout.read_exact(&mut first).expect("some output");
+        drop(stdout);
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?} {:?}: {stderr}", out.status);
+        assert!(out.stderr.is_empty(), "{args:?}: {stderr}");
+    }
+
     /// Runs with `--format json` and parses the result.
     pub fn json(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();

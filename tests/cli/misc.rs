@@ -1,8 +1,5 @@
 //! Small commands and command-line behaviour: sources, pricing, completions, usage errors, pipes.
 
-use std::io::Read;
-use std::process::Stdio;
-
 use crate::{fixture, Workdir};
 
 #[test]
@@ -115,37 +112,9 @@ fn usage_errors_exit_2_with_a_message() {
 fn a_closed_pipe_is_not_an_error() {
     let w = Workdir::new();
     // 5_000 users → a CSV far larger than a pipe buffer, so the writer really meets the closed pipe.
-    let mut log = String::new();
-    for i in 0..5_000 {
-        log.push_str(&format!(
-            "{{\"timestamp\":\"2026-10-01T00:00:00Z\",\"user\":\"user-{i:05}\",\"response\":{{\"id\":\"chatcmpl-{i}\",\"object\":\"chat.completion\",\"model\":\"gpt-4o\",\"usage\":{{\"prompt_tokens\":10,\"completion_tokens\":1}}}}}}\n"
-        ));
-    }
-    let file = w.write("many.jsonl", &log);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aispend"))
-        .current_dir(w.path())
-        .args(["report", "--by", "user", "--format", "csv"])
-        .arg(&file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 16];
-    stdout.read_exact(&mut first).unwrap();
-    drop(stdout);
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let file = w.many_users_log(5_000).display().to_string();
+    let args = ["report", "--by", "user", "--format", "csv", &file];
+    w.assert_closed_pipe_is_quiet(&args.map(String::from));
 }
 
 #[test]
