@@ -28,12 +28,13 @@ const ABOUT: &str =
 
 const AFTER_HELP: &str = "\
 Examples:
-  aispend report exports/                      cost per model of the newest month in a folder of exports
-  aispend import usage/*.jsonl.gz              add API logs to the ledger (deduplicated, atomic)
-  aispend report --month 2026-10 --by team,model --format json
-  aispend pricing show claude-sonnet-4-5-20250929
+  aispend report exports/                  cost per model, newest month of a folder of exports
+  aispend import usage/*.jsonl.gz          add API logs to the ledger (deduplicated, atomic)
+  aispend report --month 2026-10 --by team,model --compare
+  aispend forecast --by team
+  aispend budget check --budgets budgets.toml --format github
 
-Exit codes: 0 success · 1 a budget breached · 2 bad usage or bad input · 3 internal failure";
+Exit codes: 0 success · 1 a budget breached (or forecast to) · 2 bad usage or input · 3 internal failure";
 
 #[derive(Debug, Parser)]
 #[command(name = "aispend", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
