@@ -437,15 +437,7 @@ mod tests {
     }
 
     fn read(text: &str) -> Vec<Result<UsageRecord, RecordError>> {
-        let mut out = Vec::new();
-        let file: Arc<str> = Arc::from("t.csv");
-        AzureCost
-            .parse_stream(&mut text.as_bytes(), &file, &mut |r| {
-                out.push(r);
-                true
-            })
-            .unwrap();
-        out
+        crate::sources::read_stream(&AzureCost, text).unwrap()
     }
 
     #[test]

@@ -275,15 +275,7 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> Vec<Result<UsageRecord, RecordError>> {
-        let mut out = Vec::new();
-        let file: Arc<str> = Arc::from("t.json");
-        Bedrock
-            .parse_stream(&mut text.as_bytes(), &file, &mut |r| {
-                out.push(r);
-                true
-            })
-            .unwrap();
-        out
+        crate::sources::read_stream(&Bedrock, text).unwrap()
     }
 
     const RECORD: &str = r#"{"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2026-10-12T09:00:00Z","accountId":"123456789012","identity":{"arn":"arn:aws:sts::123456789012:assumed-role/app/s1"},"region":"us-east-1","requestId":"req-1","operation":"Converse","modelId":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","inferenceRegion":"us-west-2","requestMetadata":{"team":"search","env":"prod"},"input":{"inputBodyJson":{"messages":[{"role":"user","content":"SECRET PROMPT"}]},"inputTokenCount":1000,"cacheReadInputTokenCount":2000,"cacheWriteInputTokenCount":300},"output":{"outputBodyJson":{"output":"SECRET ANSWER"},"outputTokenCount":400}}"#;

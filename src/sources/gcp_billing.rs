@@ -467,15 +467,7 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> Vec<Result<UsageRecord, RecordError>> {
-        let mut out = Vec::new();
-        let file: Arc<str> = Arc::from("t");
-        GcpBilling
-            .parse_stream(&mut text.as_bytes(), &file, &mut |r| {
-                out.push(r);
-                true
-            })
-            .unwrap();
-        out
+        crate::sources::read_stream(&GcpBilling, text).unwrap()
     }
 
     #[test]

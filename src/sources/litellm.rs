@@ -769,16 +769,7 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn parse(input: &str) -> Result<(Vec<UsageRecord>, Vec<RecordError>), RecordError> {
-        let (mut records, mut errors) = (Vec::new(), Vec::new());
-        let mut emit = |item: Result<UsageRecord, RecordError>| {
-            match item {
-                Ok(r) => records.push(r),
-                Err(e) => errors.push(e),
-            }
-            true
-        };
-        LiteLlm.parse_stream(&mut input.as_bytes(), &Arc::from("litellm"), &mut emit)?;
-        Ok((records, errors))
+        crate::sources::read_stream_split(&LiteLlm, input)
     }
 
     const SPEND_ROW: &str = r#"{"request_id":"chatcmpl-abc123","call_type":"acompletion","api_key":"88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b",

@@ -137,3 +137,35 @@ pub fn by_name(name: &str) -> Option<&'static dyn Source> {
 pub fn detect(path: &Path, head: &[u8]) -> Option<&'static dyn Source> {
     all().iter().copied().find(|s| s.detect(path, head))
 }
+
+/// Test support: reads `text` with a streaming source as the driver would, returning what it emitted
+/// (records and record-level errors, in order) or the file-level error.
+#[cfg(test)]
+pub(crate) fn read_stream(
+    source: &dyn Source,
+    text: &str,
+) -> Result<Vec<Result<UsageRecord, RecordError>>, RecordError> {
+    let mut out = Vec::new();
+    let file: Arc<str> = Arc::from("test-input");
+    source.parse_stream(&mut text.as_bytes(), &file, &mut |item| {
+        out.push(item);
+        true
+    })?;
+    Ok(out)
+}
+
+/// [`read_stream`], split into records and record-level errors.
+#[cfg(test)]
+pub(crate) fn read_stream_split(
+    source: &dyn Source,
+    text: &str,
+) -> Result<(Vec<UsageRecord>, Vec<RecordError>), RecordError> {
+    let (mut records, mut errors) = (Vec::new(), Vec::new());
+    for item in read_stream(source, text)? {
+        match item {
+            Ok(r) => records.push(r),
+            Err(e) => errors.push(e),
+        }
+    }
+    Ok((records, errors))
+}

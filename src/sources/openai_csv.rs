@@ -386,16 +386,7 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn parse(csv: &str) -> Result<(Vec<UsageRecord>, Vec<RecordError>), RecordError> {
-        let (mut records, mut errors) = (Vec::new(), Vec::new());
-        let mut emit = |item: Result<UsageRecord, RecordError>| {
-            match item {
-                Ok(r) => records.push(r),
-                Err(e) => errors.push(e),
-            }
-            true
-        };
-        OpenAiCsv.parse_stream(&mut csv.as_bytes(), &Arc::from("usage.csv"), &mut emit)?;
-        Ok((records, errors))
+        crate::sources::read_stream_split(&OpenAiCsv, csv)
     }
 
     const USAGE_HEADER: &str = "start_time,end_time,start_time_iso,end_time_iso,project_id,num_model_requests,user_id,api_key_id,model,batch,service_tier,input_tokens,output_tokens,input_cached_tokens,input_uncached_tokens,input_text_tokens,output_text_tokens,input_cached_text_tokens,input_audio_tokens,input_cached_audio_tokens,output_audio_tokens,input_image_tokens,input_cached_image_tokens,output_image_tokens";
