@@ -162,6 +162,11 @@ pub struct UsageRecord {
     pub user: Option<String>,
     pub api_key: Option<String>,
     pub workspace: Option<String>,
+    /// The provider's billing account, when the source names it: the OpenAI organization, the Google
+    /// Cloud billing account, the Azure billing account (else subscription), the AWS account.
+    pub billing_account: Option<String>,
+    /// Its display name, when the source has one.
+    pub billing_account_name: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub tokens: TokenCounts,
     /// Number of requests this record stands for (1 for a log line, N for a bucket).
@@ -203,6 +208,8 @@ impl UsageRecord {
             user: None,
             api_key: None,
             workspace: None,
+            billing_account: None,
+            billing_account_name: None,
             tags: BTreeMap::new(),
             tokens: TokenCounts::default(),
             requests: 1,

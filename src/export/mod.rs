@@ -86,7 +86,7 @@ pub enum Cell<'a> {
 }
 
 /// The columns of `csv` and the keys of `jsonl`, in order.
-pub const FIELDS: [&str; 40] = [
+pub const FIELDS: [&str; 42] = [
     "id",
     "source",
     "provider",
@@ -103,6 +103,8 @@ pub const FIELDS: [&str; 40] = [
     "user",
     "api_key",
     "workspace",
+    "billing_account",
+    "billing_account_name",
     "tags",
     "input_tokens",
     "cache_read_tokens",
@@ -131,7 +133,7 @@ pub const FIELDS: [&str; 40] = [
 
 impl<'a> ExportRow<'a> {
     /// The row's values in [`FIELDS`] order.
-    pub fn cells(&self) -> [Cell<'a>; 40] {
+    pub fn cells(&self) -> [Cell<'a>; 42] {
         let r = self.record;
         let t = &r.tokens;
         let int = |n: u64| Cell::Int(Some(n));
@@ -152,6 +154,8 @@ impl<'a> ExportRow<'a> {
             Cell::Str(r.user.as_deref()),
             Cell::Str(r.api_key.as_deref()),
             Cell::Str(r.workspace.as_deref()),
+            Cell::Str(r.billing_account.as_deref()),
+            Cell::Str(r.billing_account_name.as_deref()),
             Cell::Tags(&r.tags),
             int(t.input),
             int(t.cache_read),

@@ -246,6 +246,8 @@ impl RecordSink for LedgerWriter<'_> {
             &*r.provenance.file,
             r.provenance.line as i64,
             weight,
+            r.billing_account,
+            r.billing_account_name,
         ];
         let mut insert = self.tx.prepare_cached(schema::INSERT).map_err(err)?;
         if insert.execute(values).map_err(err)? == 1 {
@@ -294,6 +296,8 @@ fn record_from_row(
         user: row.get(12)?,
         api_key: row.get(13)?,
         workspace: row.get(14)?,
+        billing_account: row.get(37)?,
+        billing_account_name: row.get(38)?,
         tags: tags
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default(),
@@ -328,4 +332,70 @@ pub fn contains(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
     conn.query_row("SELECT 1 FROM records WHERE id = ?1", [id], |_| Ok(()))
         .optional()
         .map(|o| o.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str) -> UsageRecord {
+        let at = Provenance {
+            file: Arc::from("f.csv"),
+            line: 2,
+        };
+        let start = Utc.with_ymd_and_hms(2026, 10, 5, 0, 0, 0).unwrap();
+        UsageRecord::new(
+            id.into(),
+            "gcp-billing",
+            Provider::Google,
+            "gemini-2.5-pro".into(),
+            start,
+            at,
+        )
+    }
+
+    fn all(ledger: &Ledger) -> Vec<UsageRecord> {
+        let mut out = Vec::new();
+        ledger
+            .for_each(None, &mut |r| {
+                out.push(r);
+                Ok(())
+            })
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_version_1_ledger_gains_the_billing_account_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1; INSERT INTO records (id, source, provider, model, start_ms, file, line) \
+                 VALUES ('old', 'gcp-billing', 'google', 'gemini-2.5-pro', 1791158400000, 'f.csv', 2);",
+            )
+            .unwrap();
+        }
+        let mut ledger = Ledger::open(&path).unwrap();
+        assert_eq!(schema::version(&ledger.conn).unwrap(), 2);
+        let mut new = record("new");
+        new.billing_account = Some("01A2B3-C4D5E6-F7A8B9".into());
+        new.billing_account_name = Some("Acme billing".into());
+        ledger
+            .write(true, |w| w.accept(new.clone()).map(|_| ()))
+            .unwrap();
+        let rows = all(&ledger);
+        assert_eq!(rows.len(), 2);
+        let old = rows.iter().find(|r| r.id == "old").unwrap();
+        assert_eq!(old.billing_account, None);
+        assert_eq!(old.billing_account_name, None);
+        let back = rows.iter().find(|r| r.id == "new").unwrap();
+        assert_eq!(
+            back.billing_account.as_deref(),
+            Some("01A2B3-C4D5E6-F7A8B9")
+        );
+        assert_eq!(back.billing_account_name.as_deref(), Some("Acme billing"));
+    }
 }

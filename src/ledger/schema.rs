@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// Each entry moves the schema one version forward. Never edit a shipped entry: append a new one.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the records table, clustered by time so that a period is one sequential range, and unique on
     // the record id, which is what deduplicates.
     "CREATE TABLE records (
@@ -49,6 +49,9 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (start_ms, id)
     ) WITHOUT ROWID;
     CREATE UNIQUE INDEX records_id ON records (id);",
+    // 2: the billing account a source names (FOCUS `BillingAccountId`/`Name`); older rows have none.
+    "ALTER TABLE records ADD COLUMN billing_account TEXT;
+    ALTER TABLE records ADD COLUMN billing_account_name TEXT;",
 ];
 
 /// The columns read back, in `record_from_row` order.
@@ -56,16 +59,17 @@ pub const COLUMNS: &str = "id, source, provider, model, start_ms, end_ms, servic
     team, project, user, api_key, workspace, tags, input_tokens, cache_read_tokens, cache_write_5m_tokens, \
     cache_write_1h_tokens, output_tokens, reasoning_tokens, audio_input_tokens, audio_output_tokens, \
     image_input_tokens, image_output_tokens, web_search_requests, images, seconds, requests, reported_cost, \
-    reported_currency, status, failed, latency_ms, file, line";
+    reported_currency, status, failed, latency_ms, file, line, billing_account, billing_account_name";
 
 /// Adds a record unless its id is present.
 pub const INSERT: &str = "INSERT INTO records (id, source, provider, model, start_ms, end_ms, service_tier, batch, \
     region, long_context, team, project, user, api_key, workspace, tags, input_tokens, cache_read_tokens, \
     cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, audio_input_tokens, \
     audio_output_tokens, image_input_tokens, image_output_tokens, web_search_requests, images, seconds, requests, \
-    reported_cost, reported_currency, status, failed, latency_ms, file, line, weight) VALUES (?1, ?2, ?3, ?4, ?5, \
-    ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, \
-    ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38) ON CONFLICT (id) DO NOTHING";
+    reported_cost, reported_currency, status, failed, latency_ms, file, line, weight, billing_account, \
+    billing_account_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+    ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40) \
+    ON CONFLICT (id) DO NOTHING";
 
 /// Replaces a record with a heavier copy of itself (streaming partials, re-exported buckets that grew).
 pub const REPLACE: &str = "UPDATE records SET source = ?2, provider = ?3, model = ?4, start_ms = ?5, end_ms = ?6, \
@@ -74,8 +78,8 @@ pub const REPLACE: &str = "UPDATE records SET source = ?2, provider = ?3, model 
     cache_write_5m_tokens = ?19, cache_write_1h_tokens = ?20, output_tokens = ?21, reasoning_tokens = ?22, \
     audio_input_tokens = ?23, audio_output_tokens = ?24, image_input_tokens = ?25, image_output_tokens = ?26, \
     web_search_requests = ?27, images = ?28, seconds = ?29, requests = ?30, reported_cost = ?31, \
-    reported_currency = ?32, status = ?33, failed = ?34, latency_ms = ?35, file = ?36, line = ?37, weight = ?38 \
-    WHERE id = ?1 AND weight < ?38";
+    reported_currency = ?32, status = ?33, failed = ?34, latency_ms = ?35, file = ?36, line = ?37, weight = ?38, \
+    billing_account = ?39, billing_account_name = ?40 WHERE id = ?1 AND weight < ?38";
 
 pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))

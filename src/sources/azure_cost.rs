@@ -15,6 +15,7 @@
 //!   (`global`, `datazone`, `regional`); `batch` sets the batch flag;
 //! - reported cost = `CostInBillingCurrency` (MCA) or `Cost` (EA), exact from its text, in
 //!   `BillingCurrency` (`BillingCurrencyCode`);
+//! - billing account = `BillingAccountId` / `BillingAccountName`, else `SubscriptionId` / `SubscriptionName`;
 //! - start = `Date` (a whole UTC day: end = start + 1 day); workspace = `SubscriptionId`; tags = `Tags`
 //!   (a JSON object, also without its braces: `"team": "search","env": "prod"`), whose `team` / `project`
 //!   set those dimensions; `ResourceGroup`, `ChargeType`, `MeterSubCategory`, `ResourceLocation` and the
@@ -354,6 +355,17 @@ fn read_row(
         .or_else(|| get("billingcurrencycode"))
         .map(str::to_ascii_uppercase);
     r.workspace = subscription.map(str::to_string);
+    // The billing account when the export has it (EA and MCA exports do), else the subscription.
+    match get("billingaccountid") {
+        Some(id) => {
+            r.billing_account = Some(id.to_string());
+            r.billing_account_name = get("billingaccountname").map(str::to_string);
+        }
+        None => {
+            r.billing_account = r.workspace.clone();
+            r.billing_account_name = get("subscriptionname").map(str::to_string);
+        }
+    }
     r.team = tag("team");
     r.project = tag("project");
     r.tags.extend(tags);
@@ -455,6 +467,19 @@ mod tests {
         assert_eq!(r.reported_cost, Some(Decimal::new(25, 2)));
         assert_eq!(r.tags["azure_account"], "acct");
         assert_eq!(r.requests, 0);
+        // No billing account column: the subscription is the account.
+        assert_eq!(r.billing_account.as_deref(), Some("s1"));
+    }
+
+    #[test]
+    fn the_billing_account_column_wins_over_the_subscription() {
+        let csv = "Date,BillingAccountId,BillingAccountName,BillingCurrency,CostInBillingCurrency,Quantity,UnitOfMeasure,MeterCategory,MeterName,ResourceId,SubscriptionId\n\
+            2026-10-05,ba-1,Acme EA,USD,0.25,100,1K,Cognitive Services,gpt-4o-0806-Inp-glbl,/subscriptions/s1/x/deployments/d,s1\n";
+        let recs = read(csv);
+        let r = recs[0].as_ref().unwrap();
+        assert_eq!(r.billing_account.as_deref(), Some("ba-1"));
+        assert_eq!(r.billing_account_name.as_deref(), Some("Acme EA"));
+        assert_eq!(r.workspace.as_deref(), Some("s1"));
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //!   that is what Bedrock bills (global is cheaper than regional for Claude 4.5 and newer); else
 //!   `inferenceRegion`, else `region`. The AWS region the call was made in is kept as tag `aws_region`, and
 //!   `inferenceRegion` as tag `inference_region`;
-//! - start = `timestamp`; workspace = `accountId`; user = `requestMetadata.user`, else `identity.arn`;
+//! - start = `timestamp`; workspace and billing account = `accountId`; user = `requestMetadata.user`,
+//!   else `identity.arn`;
 //!   team / project = `requestMetadata.team` / `.project`; every `requestMetadata` entry is also a tag;
 //!   `operation` is tag `operation`;
 //! - tokens: input = `input.inputTokenCount` (uncached only, for Claude), cache read =
@@ -241,6 +242,7 @@ fn read_record(bytes: &[u8], at: &Provenance) -> Result<UsageRecord, RecordError
         r.tags.insert("operation".into(), op);
     }
     r.workspace = non_empty(log.account_id);
+    r.billing_account = r.workspace.clone();
     r.user = non_empty(log.identity.and_then(|i| i.arn));
     for (key, value) in log.request_metadata.unwrap_or_default() {
         let value = value.trim().to_string();
@@ -296,6 +298,7 @@ mod tests {
             Some("arn:aws:sts::123456789012:assumed-role/app/s1")
         );
         assert_eq!(r.workspace.as_deref(), Some("123456789012"));
+        assert_eq!(r.billing_account.as_deref(), Some("123456789012"));
         assert_eq!(
             (
                 r.tokens.input,

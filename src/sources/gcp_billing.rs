@@ -9,7 +9,8 @@
 //! - model = the model the SKU names (`Gemini 2.5 Pro Input Tokens` → `gemini-2.5-pro`,
 //!   `Claude Sonnet 4.5 Output Tokens` → `claude-sonnet-4.5`), else `unknown`; the SKU is tag `sku`,
 //!   the service tag `service`;
-//! - start / end = `usage_start_time` / `usage_end_time`; project = `project.id`; `labels` (a
+//! - start / end = `usage_start_time` / `usage_end_time`; project = `project.id`; billing account =
+//!   `billing_account_id`; `labels` (a
 //!   `[{key,value}]` list or a `{key: value}` object; in CSV a JSON text) are tags, and the `team` /
 //!   `project` labels set those dimensions; `location.region` (or `location.location`) is the region;
 //! - reported cost = NET: `cost` + Σ `credits[].amount` (credits are negative), exact from their text, in
@@ -349,6 +350,7 @@ fn read_row(row: &Row, at: &Provenance) -> Result<Option<UsageRecord>, RecordErr
         }
     }
     r.project = get(row, "project_id").map(str::to_string);
+    r.billing_account = get(row, "billing_account_id").map(str::to_string);
     r.region = get(row, "location_region")
         .or_else(|| get(row, "location_location"))
         .map(str::to_ascii_lowercase);
@@ -504,6 +506,7 @@ mod tests {
         assert_eq!(r.tags["gcp_credits"], "-0.25");
         assert_eq!(r.team.as_deref(), Some("search"));
         assert_eq!(r.project.as_deref(), Some("ranker-prod"));
+        assert_eq!(r.billing_account.as_deref(), Some("0A-1"));
         assert_eq!(r.requests, 0);
         assert_eq!(r.long_context, Some(false));
         assert_eq!(r.provenance.line, 2);

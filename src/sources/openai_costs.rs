@@ -114,6 +114,7 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<UsageRecord, RecordErro
             line_item,
             amount: r.amount.value.0,
             currency: dim(&r.amount.currency),
+            organization: None,
         },
         provenance,
     ))
@@ -128,6 +129,8 @@ pub(crate) struct CostRow {
     pub line_item: Option<String>,
     pub amount: Decimal,
     pub currency: Option<String>,
+    /// The organization (id, name) when the source names it: the billing account.
+    pub organization: Option<(String, Option<String>)>,
 }
 
 /// The record of one cost line (see the module doc): shared by `openai-costs` and `openai-csv`, so that the
@@ -163,6 +166,10 @@ pub(crate) fn cost_record(
     );
     record.project = row.project;
     record.api_key = row.api_key;
+    if let Some((id, name)) = row.organization {
+        record.billing_account = Some(id);
+        record.billing_account_name = name;
+    }
     if let Some(item) = row.line_item {
         record.tags.insert("line_item".to_owned(), item);
     }

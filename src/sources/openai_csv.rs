@@ -373,6 +373,9 @@ fn cost_row(row: &Row, provenance: Provenance) -> Result<Option<UsageRecord>, Re
             line_item: row.string("line_item"),
             amount,
             currency: row.string("amount_currency"),
+            organization: row
+                .string("organization_id")
+                .map(|id| (id, row.string("organization_name"))),
         },
         provenance,
     )))
@@ -509,6 +512,8 @@ mod tests {
         assert_eq!(r.reported_cost, Some(dec!(0.1234567890123456789)));
         assert_eq!(r.reported_currency.as_deref(), Some("USD"));
         assert_eq!(r.model, "gpt-4o-2024-08-06");
+        assert_eq!(r.billing_account.as_deref(), Some("org-1"));
+        assert_eq!(r.billing_account_name.as_deref(), Some("Acme"));
         assert!(r.tokens.is_empty());
         assert_eq!(r.requests, 0);
         assert_eq!(

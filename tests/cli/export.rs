@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::{fixture, Workdir};
 
 const CSV_HEADER: &str = "id,source,provider,model,canonical_model,start,end,service_tier,batch,region,\
-long_context,team,project,user,api_key,workspace,tags,input_tokens,cache_read_tokens,cache_write_5m_tokens,\
+long_context,team,project,user,api_key,workspace,billing_account,billing_account_name,tags,input_tokens,cache_read_tokens,cache_write_5m_tokens,\
 cache_write_1h_tokens,output_tokens,reasoning_tokens,audio_input_tokens,audio_output_tokens,image_input_tokens,\
 image_output_tokens,web_search_requests,images,seconds,requests,cost,unpriced_reason,reported_cost,\
 reported_currency,status,failed,latency_ms,file,line";
@@ -85,6 +85,8 @@ fn csv_has_every_field_of_a_record() {
         ("user", "u-4003"),
         ("api_key", ""),
         ("workspace", ""),
+        ("billing_account", ""),
+        ("billing_account_name", ""),
         ("tags", r#"{"env":"prod"}"#),
         ("input_tokens", "100"),
         ("cache_read_tokens", "10000"),
@@ -320,6 +322,9 @@ fn export_from_the_ledger_equals_export_from_paths() {
         fixture("claude-code/projects"),
         fixture("openai-usage/page-2026.json"),
         fixture("anthropic-usage/report.json"),
+        // Billing accounts: the Google Cloud billing account, the AWS account.
+        fixture("gcp-billing/billing-export.csv"),
+        fixture("bedrock/invocations.jsonl"),
     ];
     let mut import = vec!["import"];
     import.extend(paths.iter().map(String::as_str));
@@ -330,6 +335,21 @@ fn export_from_the_ledger_equals_export_from_paths() {
         args.extend(paths.iter().map(String::as_str));
         let direct = w.stdout(&args);
         assert_eq!(sorted_rows(&from_ledger), sorted_rows(&direct), "{format}");
+        if format == "csv" {
+            let (_, rows) = parse_csv(&from_ledger);
+            let accounts: std::collections::BTreeSet<(&str, &str)> = rows
+                .iter()
+                .map(|r| (r["provider"].as_str(), r["billing_account"].as_str()))
+                .filter(|(_, a)| !a.is_empty())
+                .collect();
+            assert_eq!(
+                accounts.into_iter().collect::<Vec<_>>(),
+                [
+                    ("bedrock", "123456789012"),
+                    ("google", "01A2B3-C4D5E6-F7A8B9")
+                ]
+            );
+        }
     }
     // Claude Code: 5 distinct messages; message A is its largest partial only:
     //   3 × 3 + 10_000 × 0.30 + 2_000 × 3.75 + 420 × 15 = 16_809 µ$
