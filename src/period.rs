@@ -27,6 +27,8 @@ pub enum PeriodSpec {
     Month { year: i32, month: u32 },
     /// Inclusive dates: `--since 2026-10-01 --until 2026-10-15`.
     Dates { since: NaiveDate, until: NaiveDate },
+    /// `--since` alone: from that day through the day of the newest record read (today for forecasts).
+    Since { since: NaiveDate },
 }
 
 impl PeriodSpec {
@@ -54,13 +56,9 @@ impl PeriodSpec {
                 }
                 Ok(PeriodSpec::Dates { since, until })
             }
-            (Some(s), None) => {
-                let since = parse_date(s, "--since")?;
-                Ok(PeriodSpec::Dates {
-                    since,
-                    until: NaiveDate::MAX.pred_opt().unwrap_or(NaiveDate::MAX),
-                })
-            }
+            (Some(s), None) => Ok(PeriodSpec::Since {
+                since: parse_date(s, "--since")?,
+            }),
             (None, Some(u)) => {
                 let until = parse_date(u, "--until")?;
                 Ok(PeriodSpec::Dates {
@@ -79,10 +77,14 @@ impl PeriodSpec {
                 month_period(tz, t.year(), t.month())
             }
             PeriodSpec::Month { year, month } => month_period(tz, year, month),
-            PeriodSpec::Dates { since, until } => Period {
-                start: day_start(tz, since),
-                end: day_start(tz, until.succ_opt().unwrap_or(until)),
-            },
+            PeriodSpec::Dates { since, until } => dates_period(tz, since, until),
+            PeriodSpec::Since { since } => {
+                let last = newest
+                    .unwrap_or_else(Utc::now)
+                    .with_timezone(&tz)
+                    .date_naive();
+                dates_period(tz, since, last.max(since))
+            }
         }
     }
 
@@ -99,7 +101,10 @@ impl PeriodSpec {
                 };
                 month_period(tz, y, m)
             }
-            PeriodSpec::Dates { since, until } => {
+            PeriodSpec::Dates { since, .. } | PeriodSpec::Since { since } => {
+                let until = (current.end - Duration::seconds(1))
+                    .with_timezone(&tz)
+                    .date_naive();
                 let days = (until - since).num_days() + 1;
                 let start = since - Duration::days(days);
                 Period {
@@ -112,11 +117,51 @@ impl PeriodSpec {
 
     /// Whether the period is known before the data is read.
     pub fn is_fixed(&self) -> bool {
-        !matches!(self, PeriodSpec::NewestMonth)
+        matches!(self, PeriodSpec::Month { .. } | PeriodSpec::Dates { .. })
+    }
+
+    /// The records an open `--since` takes in, before the newest record is known: all from that day on.
+    pub fn open_window(&self, tz: Tz) -> Option<Period> {
+        match *self {
+            PeriodSpec::Since { since } => Some(Period {
+                start: day_start(tz, since),
+                end: DateTime::<Utc>::MAX_UTC,
+            }),
+            _ => None,
+        }
     }
 }
 
-/// `YYYY-MM`.
+/// Inclusive dates in `tz` as a half-open period.
+fn dates_period(tz: Tz, since: NaiveDate, until: NaiveDate) -> Period {
+    Period {
+        start: day_start(tz, since),
+        end: day_start(tz, until.succ_opt().unwrap_or(until)),
+    }
+}
+
+/// The period for people, in the zone it was asked in: `2026-10-01 to 2026-10-31 (Europe/Berlin)`.
+pub fn describe(p: &Period, tz: Tz) -> String {
+    let last = p.end - Duration::seconds(1);
+    format!(
+        "{} to {} ({})",
+        p.start.with_timezone(&tz).format("%Y-%m-%d"),
+        last.with_timezone(&tz).format("%Y-%m-%d"),
+        tz.name()
+    )
+}
+
+/// A time in RFC 3339: `Z` in UTC, else with the zone's offset (`2026-10-01T00:00:00+02:00`).
+pub fn rfc3339_in(t: DateTime<Utc>, tz: Tz) -> String {
+    if tz == Tz::UTC {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    } else {
+        t.with_timezone(&tz)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    }
+}
+
+/// `YYYY-MM`, exactly: four-digit year, two-digit month.
 pub fn parse_month(s: &str) -> Result<(i32, u32)> {
     let bad = || {
         Error::usage(format!(
@@ -124,6 +169,10 @@ pub fn parse_month(s: &str) -> Result<(i32, u32)> {
         ))
     };
     let (y, m) = s.trim().split_once('-').ok_or_else(bad)?;
+    let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+    if !digits(y, 4) || !digits(m, 2) {
+        return Err(bad());
+    }
     let (y, m): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
     if !(1..=12).contains(&m) || !(1970..=9999).contains(&y) {
         return Err(bad());
@@ -208,6 +257,22 @@ mod tests {
         assert_eq!(p.start.to_rfc3339(), "2026-09-30T22:00:00+00:00");
         assert_eq!(p.end.to_rfc3339(), "2026-10-31T23:00:00+00:00");
         assert!(PeriodSpec::from_flags(Some("2026-13"), None, None).is_err());
+        assert!(PeriodSpec::from_flags(Some("2026-1"), None, None).is_err());
+        assert!(PeriodSpec::from_flags(Some("26-01"), None, None).is_err());
+        assert_eq!(
+            describe(&p, berlin),
+            "2026-10-01 to 2026-10-31 (Europe/Berlin)"
+        );
+        assert_eq!(rfc3339_in(p.start, berlin), "2026-10-01T00:00:00+02:00");
+        assert_eq!(rfc3339_in(p.end, berlin), "2026-11-01T00:00:00+01:00");
+        // An open --since runs through the newest record's day.
+        let open = PeriodSpec::from_flags(None, Some("2026-10-25"), None).unwrap();
+        let newest = "2026-10-28T13:00:00Z".parse().ok();
+        let p = open.resolve(Tz::UTC, newest);
+        assert_eq!(p.end.to_rfc3339(), "2026-10-29T00:00:00+00:00");
+        // … and compares with the four days before.
+        let prev = open.previous(Tz::UTC, p);
+        assert_eq!(prev.start.to_rfc3339(), "2026-10-21T00:00:00+00:00");
         // previous periods: the month before (across a year), or as many days before
         let jan = PeriodSpec::Month {
             year: 2026,

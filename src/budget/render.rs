@@ -3,7 +3,8 @@
 
 use std::io::Write;
 
-use comfy_table::{presets, Cell, CellAlignment, Table};
+use crate::report::render::grid::{Column, Grid};
+use crate::report::render::Style;
 use serde_json::{json, Value};
 
 use super::{BudgetResult, CheckResult, Status};
@@ -78,35 +79,33 @@ pub fn to_value(check: &CheckResult) -> Value {
     })
 }
 
-pub fn table(check: &CheckResult, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut t = Table::new();
-    t.load_preset(presets::UTF8_FULL_CONDENSED).force_no_tty();
-    t.set_header([
-        "budget",
-        "period",
-        "limit",
-        "actual",
-        "used",
-        "forecast",
-        "80% interval",
-        "status",
+/// The terminal table. On a narrow terminal the interval goes first, then the period, the forecast
+/// and the share used; the budget's status and why stay. Configuration warnings go to standard error
+/// (see `aispend budget check`).
+pub fn table(check: &CheckResult, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut grid = Grid::new(vec![
+        Column::label("budget"),
+        Column::text("period").droppable(2),
+        Column::number("limit"),
+        Column::number("actual"),
+        Column::number("used").droppable(4),
+        Column::number("forecast").droppable(3),
+        Column::number("80% interval").droppable(1),
+        Column::text("status"),
+        Column::label("why"),
     ]);
     for r in &check.results {
         let p = &r.projection;
-        let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
-        t.add_row(vec![
-            Cell::new(&r.budget.name),
-            Cell::new(format!("{} to {}", r.period_start, r.period_end)),
-            right(money_human(r.budget.limit)),
-            right(money_human(p.actual_to_date)),
-            right(format!("{}%", r.used_percent())),
-            right(money_human(p.forecast)),
-            right(format!(
-                "{} – {}",
-                money_human(p.lower),
-                money_human(p.upper)
-            )),
-            Cell::new(format!("{} ({})", r.status.as_str(), r.reason)),
+        grid.push(vec![
+            r.budget.name.clone(),
+            format!("{} to {}", r.period_start, r.period_end),
+            money_human(r.budget.limit),
+            money_human(p.actual_to_date),
+            format!("{}%", r.used_percent()),
+            money_human(p.forecast),
+            format!("{} – {}", money_human(p.lower), money_human(p.upper)),
+            r.status.as_str().to_string(),
+            r.reason.clone(),
         ]);
     }
     writeln!(
@@ -114,10 +113,7 @@ pub fn table(check: &CheckResult, out: &mut dyn Write) -> std::io::Result<()> {
         "Budgets as of {} (forecast: projected period total)",
         check.as_of
     )?;
-    writeln!(out, "{t}")?;
-    for w in &check.warnings {
-        writeln!(out, "warning: {w}")?;
-    }
+    grid.render(style, out)?;
     writeln!(out, "status: {}", check.status().as_str())
 }
 
@@ -209,10 +205,11 @@ pub fn github(check: &CheckResult, out: &mut dyn Write) -> std::io::Result<()> {
 pub fn render(
     format: BudgetFormat,
     check: &CheckResult,
+    style: Style,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     match format {
-        BudgetFormat::Table => table(check, out),
+        BudgetFormat::Table => table(check, style, out),
         BudgetFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &to_value(check))
                 .map_err(std::io::Error::from)?;

@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
         .transpose()?;
     let mut cap = None;
     match spec {
-        PeriodSpec::NewestMonth => {}
+        PeriodSpec::NewestMonth | PeriodSpec::Since { .. } => {}
         PeriodSpec::Month { year, month } => {
             let last = chrono::NaiveDate::from_ymd_opt(year, month, 1)
                 .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
@@ -102,12 +102,12 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
         known_teams.extend(daily.groups.keys().map(|k| k[i].clone()));
     }
     let check = budget::check(&budgets, &daily, as_of, &known_teams)?;
-    if args.format == BudgetFormat::Json {
-        for w in &check.warnings {
-            ctx.note(format_args!("warning: {w}"));
-        }
+    // Warnings go to standard error in every format (JSON also lists them; Markdown and GitHub
+    // annotations repeat them where a pull request shows them).
+    for w in &check.warnings {
+        ctx.note(format_args!("warning: {w}"));
     }
-    render::render(args.format, &check, out)?;
+    render::render(args.format, &check, ctx.style(), out)?;
     Ok(if check.status() == Status::Breach {
         1
     } else {

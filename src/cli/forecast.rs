@@ -3,7 +3,6 @@
 use std::io::Write;
 
 use chrono::{Datelike, NaiveDate};
-use comfy_table::{presets, Cell, CellAlignment, Table};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
@@ -13,7 +12,8 @@ use super::Context;
 use crate::error::{Error, Result};
 use crate::forecast::{self, DailySeries, MethodChoice, Projection};
 use crate::period::{parse_date, PeriodSpec};
-use crate::report::render::{markdown::cell, money_exact, money_human, Format};
+use crate::report::render::grid::{Column, Grid};
+use crate::report::render::{markdown::cell, money_exact, money_human, Format, Style};
 use crate::report::{Dim, Filter};
 
 const INTRO: &str = "\
@@ -83,7 +83,8 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         .map(|d| parse_date(d, "--as-of"))
         .transpose()?;
     let (daily, as_of) = collect_daily(ctx, &args.input, &dims, filters, tz, as_of)?;
-    let (start, end) = period_days(&spec, as_of);
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let (start, end) = period_days(&spec, as_of, today);
     let history_start = daily.first.map_or(start, |f| f.min(start));
     let upto = as_of.min(end);
     let project = |values: Vec<Decimal>| {
@@ -142,7 +143,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         }
         Format::Csv => view.csv(out)?,
         Format::Markdown => view.markdown(out)?,
-        Format::Table => view.table(out, ctx.style().width.is_some())?,
+        Format::Table => view.table(out, ctx.style())?,
     }
     if !daily.unpriced.is_empty() && args.format != Format::Json {
         let mut models: Vec<&str> = daily.unpriced.iter().map(|u| u.model.as_str()).collect();
@@ -155,8 +156,8 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     Ok(0)
 }
 
-/// First and last day of the projected period.
-fn period_days(spec: &PeriodSpec, as_of: NaiveDate) -> (NaiveDate, NaiveDate) {
+/// First and last day of the projected period (an open `--since` runs to today).
+fn period_days(spec: &PeriodSpec, as_of: NaiveDate, today: NaiveDate) -> (NaiveDate, NaiveDate) {
     let month = |d: NaiveDate| {
         let first = d.with_day(1).unwrap_or(d);
         let next = first
@@ -172,6 +173,7 @@ fn period_days(spec: &PeriodSpec, as_of: NaiveDate) -> (NaiveDate, NaiveDate) {
         // `--until` alone: from the start of the as-of month to that day.
         PeriodSpec::Dates { since, until } if since.year() <= 1970 => (month(as_of).0, until),
         PeriodSpec::Dates { since, until } => (since, until),
+        PeriodSpec::Since { since } => (since, today.max(since)),
     }
 }
 
@@ -309,40 +311,42 @@ impl View<'_> {
         Ok(())
     }
 
-    fn table(&self, out: &mut dyn Write, chart: bool) -> std::io::Result<()> {
-        let mut t = Table::new();
-        t.load_preset(presets::UTF8_FULL_CONDENSED).force_no_tty();
-        let mut h = self.headers();
-        h.extend(["actual to date", "forecast", "80% interval", "method"].map(String::from));
+    /// The terminal table; the daily chart only on a terminal. On a narrow one the chart goes first,
+    /// then the method and the actual spend to date; the forecast and its interval stay.
+    fn table(&self, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
+        let chart = style.width.is_some();
+        let mut columns: Vec<Column> = self.headers().into_iter().map(Column::label).collect();
+        columns.extend([
+            Column::number("actual to date").droppable(3),
+            Column::number("forecast"),
+            Column::number("80% interval"),
+            Column::text("method").droppable(2),
+        ]);
         if chart {
-            h.push("daily (actual│forecast)".into());
+            columns.push(Column::text("daily (actual│forecast)").droppable(1));
         }
-        t.set_header(h);
+        let mut grid = Grid::new(columns);
         for (values, l) in self.rows() {
             let p = &l.projection;
-            let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
-            let mut cells: Vec<Cell> = values.iter().map(Cell::new).collect();
+            let mut cells = values.clone();
             cells.extend([
-                right(money_human(p.actual_to_date)),
-                right(money_human(p.forecast)),
-                right(format!(
-                    "{} – {}",
-                    money_human(p.lower),
-                    money_human(p.upper)
-                )),
-                Cell::new(p.method.as_str()),
+                money_human(p.actual_to_date),
+                money_human(p.forecast),
+                format!("{} – {}", money_human(p.lower), money_human(p.upper)),
+                p.method.as_str().to_string(),
             ]);
             if chart {
-                cells.push(Cell::new(sparkline(&l.actual_days, &p.daily)));
+                cells.push(sparkline(&l.actual_days, &p.daily));
             }
-            t.add_row(cells);
+            grid.push(cells);
         }
+        grid.total_row = true;
         writeln!(
             out,
             "Forecast {} to {} as of {} (80% interval)",
             self.start, self.end, self.as_of
         )?;
-        writeln!(out, "{t}")?;
+        grid.render(style, out)?;
         // One line per distinct note, naming the rows it applies to.
         let mut notes: Vec<(&str, Vec<String>)> = Vec::new();
         for (values, l) in self.rows() {

@@ -120,7 +120,11 @@ fn export(ctx: &Context, args: ExportArgs, out: &mut dyn Write) -> Result<i32> {
     )?;
     let tz = parse_timezone(&args.timezone)?;
     // No period flag: everything, not the newest month as in reports.
-    let period = spec.is_fixed().then(|| spec.resolve(tz, None));
+    let period = if spec.is_fixed() {
+        Some(spec.resolve(tz, None))
+    } else {
+        spec.open_window(tz)
+    };
     let filters = args
         .filters
         .iter()

@@ -154,14 +154,9 @@ impl Context {
     }
 
     pub fn style(&self) -> Style {
-        let width = if self.stdout_is_tty {
-            terminal_width().or(Some(120))
-        } else {
-            None
-        };
         Style {
             color: self.color(),
-            width,
+            width: table_width(self.stdout_is_tty),
         }
     }
 
@@ -185,11 +180,23 @@ impl Context {
     }
 }
 
-fn terminal_width() -> Option<u16> {
-    std::env::var("COLUMNS")
+/// The width tables are fitted to: `COLUMNS` when set to a number (also when writing to a file or
+/// pipe, so a fixed width can be asked for), else the terminal's width, else 80 on a terminal that
+/// does not say (a width of 0 counts as not saying). Output to a file or pipe is not fitted.
+fn table_width(stdout_is_tty: bool) -> Option<u16> {
+    let columns = std::env::var("COLUMNS")
         .ok()
-        .and_then(|c| c.parse().ok())
-        .or_else(|| comfy_table::Table::new().width())
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|&w| w > 0);
+    if columns.is_some() || !stdout_is_tty {
+        return columns;
+    }
+    Some(
+        comfy_table::Table::new()
+            .width()
+            .filter(|&w| w > 0)
+            .unwrap_or(80),
+    )
 }
 
 /// Buffered standard output. Write errors propagate as `Error::Output`; a closed pipe is turned into a

@@ -50,7 +50,8 @@ pub struct Args {
     #[arg(long)]
     pub compare: bool,
     /// Row order: cost (most expensive first), change (largest absolute change first, with --compare),
-    /// name [default: cost; with --reconcile: name]
+    /// name (by the group's values), time (by day, week or month) [default: time when grouping by day,
+    /// week or month; name with --reconcile; else cost]
     #[arg(long, value_enum, value_name = "ORDER")]
     pub sort: Option<SortBy>,
     /// Show computed cost beside provider-invoiced cost per group (default --by provider,day), flagging
@@ -76,12 +77,21 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         .map(|f| Filter::parse(f))
         .collect::<Result<Vec<_>>>()?;
     filters.sort_by_key(|f| f.dim.name());
+    if args.top == Some(0) {
+        return Err(Error::usage(
+            "--top 0 would fold every row into (other): give a number of rows of at least 1",
+        ));
+    }
+    let group_by = Dim::parse_list(args.by.as_deref().unwrap_or(if args.reconcile {
+        "provider,day"
+    } else {
+        "model"
+    }))?;
+    let by_time = group_by
+        .iter()
+        .any(|d| matches!(d, Dim::Day | Dim::Week | Dim::Month));
     let query = ReportQuery {
-        group_by: Dim::parse_list(args.by.as_deref().unwrap_or(if args.reconcile {
-            "provider,day"
-        } else {
-            "model"
-        }))?,
+        group_by,
         filters,
         period,
         tz,
@@ -90,10 +100,17 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         reconcile: args.reconcile,
         sort: args.sort.unwrap_or(if args.reconcile {
             SortBy::Name
+        } else if by_time {
+            SortBy::Time
         } else {
             SortBy::Cost
         }),
     };
+    if args.compare && !args.input.paths.is_empty() && query.period.open_window(tz).is_some() {
+        return Err(Error::usage(
+            "--compare with --since reading PATHs needs --until too (the length of the period to compare with)",
+        ));
+    }
     if query.sort == SortBy::Change && !args.compare {
         return Err(Error::usage("--sort change needs --compare"));
     }
@@ -121,6 +138,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             &report,
             &lines,
             tolerance,
+            ctx.style(),
             out,
         )?;
         return Ok(0);

@@ -46,6 +46,8 @@ pub enum SortBy {
     Change,
     /// By dimension values.
     Name,
+    /// By day, week or month (the default when grouping by one), then most expensive first.
+    Time,
 }
 
 /// The periods being aggregated: the report's own (bucket 0) and, with `--compare`, the one before it
@@ -109,7 +111,11 @@ impl<'a> Aggregator<'a> {
                 .then(|| query.period.previous(query.tz, current));
             Some(Windows { current, previous })
         } else {
-            None
+            // An open --since over PATHs: every record from that day on; the end is the newest one's day.
+            query.period.open_window(query.tz).map(|current| Windows {
+                current,
+                previous: None,
+            })
         };
         Aggregator {
             query,
@@ -274,9 +280,15 @@ impl<'a> Aggregator<'a> {
                 previous: Some(totals),
             }));
         }
-        sort_rows(&mut rows, query.sort);
-        if let Some(top) = query.top {
-            if rows.len() > top {
+        // --top keeps the most expensive groups (the largest changes with --sort change), then shows
+        // them in the order asked for.
+        let pick = match query.sort {
+            SortBy::Change => SortBy::Change,
+            _ => SortBy::Cost,
+        };
+        match query.top {
+            Some(top) if rows.len() > top => {
+                sort_rows(&mut rows, pick, &query.group_by);
                 let mut other = Row {
                     values: vec![super::OTHER.to_string(); query.group_by.len()],
                     totals: Totals::default(),
@@ -288,8 +300,10 @@ impl<'a> Aggregator<'a> {
                         p.add(rp);
                     }
                 }
+                sort_rows(&mut rows, query.sort, &query.group_by);
                 rows.push(other);
             }
+            _ => sort_rows(&mut rows, query.sort, &query.group_by),
         }
         let mut total = Totals::default();
         let mut total_previous = query.compare.then(Totals::default);
@@ -318,6 +332,7 @@ impl<'a> Aggregator<'a> {
         });
         Report {
             period,
+            tz: query.tz,
             previous_period,
             group_by: query.group_by.clone(),
             rows,
@@ -330,8 +345,26 @@ impl<'a> Aggregator<'a> {
     }
 }
 
-fn sort_rows(rows: &mut [Row], sort: SortBy) {
+fn sort_rows(rows: &mut [Row], sort: SortBy, group_by: &[Dim]) {
     match sort {
+        SortBy::Time => {
+            // Day, week and month values sort as text in time order (`2026-10-01`, `2026-W40`).
+            let times: Vec<usize> = (0..group_by.len())
+                .filter(|&i| matches!(group_by[i], Dim::Day | Dim::Week | Dim::Month))
+                .collect();
+            rows.sort_by(|a, b| {
+                let time = |r: &Row| {
+                    times
+                        .iter()
+                        .map(|&i| r.values[i].clone())
+                        .collect::<Vec<_>>()
+                };
+                time(a)
+                    .cmp(&time(b))
+                    .then_with(|| b.totals.cost.cmp(&a.totals.cost))
+                    .then_with(|| a.values.cmp(&b.values))
+            })
+        }
         SortBy::Cost => rows.sort_by(|a, b| {
             b.totals
                 .cost
@@ -352,7 +385,7 @@ fn sort_rows(rows: &mut [Row], sort: SortBy) {
 
 impl RecordSink for Aggregator<'_> {
     fn accept(&mut self, r: UsageRecord) -> Result<Accepted> {
-        if self.newest.is_none_or(|n| r.start > n) && self.fixed.is_none() {
+        if self.newest.is_none_or(|n| r.start > n) {
             self.newest = Some(r.start);
         }
         if !self.dedup {

@@ -296,6 +296,8 @@ pub struct UnpricedRow {
 #[derive(Debug, Clone)]
 pub struct Report {
     pub period: Period,
+    /// The time zone of the period's bounds and of day, week and month groups (`--timezone`).
+    pub tz: Tz,
     /// The period compared against (`--compare`).
     pub previous_period: Option<Period>,
     pub group_by: Vec<Dim>,

@@ -4,11 +4,11 @@
 
 use std::io::Write;
 
-use comfy_table::{presets, Cell, CellAlignment, Table};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use super::render::{markdown::cell, money_exact, money_human, Format};
+use super::render::grid::{Column, Grid};
+use super::render::{markdown::cell, money_exact, money_human, Format, Style};
 use super::Report;
 
 pub const SCHEMA: &str = "aispend.reconcile.v1";
@@ -98,6 +98,7 @@ pub fn render(
     report: &Report,
     lines: &[Line],
     tolerance: Decimal,
+    style: Style,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let tol = format!("{}%", (tolerance * Decimal::ONE_HUNDRED).normalize());
@@ -134,7 +135,8 @@ pub fn render(
             let doc = json!({
                 "schema": SCHEMA,
                 "currency": report.currency,
-                "period": super::render::json::period_value(&report.period),
+                "timezone": report.tz.name(),
+                "period": super::render::json::period_value(&report.period, report.tz),
                 "group_by": report.group_by.iter().map(|d| d.name()).collect::<Vec<_>>(),
                 "tolerance_pct": (tolerance * Decimal::ONE_HUNDRED).normalize().to_string(),
                 "mismatches": mismatches,
@@ -216,9 +218,8 @@ pub fn render(
                 c
             };
             let title = format!(
-                "Reconciliation {} to {}: computed vs invoiced, tolerance {tol}: {mismatches} mismatch(es)",
-                report.period.start.format("%Y-%m-%d"),
-                (report.period.end - chrono::Duration::seconds(1)).format("%Y-%m-%d"),
+                "Reconciliation {}: computed vs invoiced, tolerance {tol}: {mismatches} mismatch(es)",
+                crate::period::describe(&report.period, report.tz),
             );
             if format == Format::Markdown {
                 writeln!(out, "### {title}\n")?;
@@ -246,22 +247,25 @@ pub fn render(
                 }
                 return Ok(());
             }
-            let mut t = Table::new();
-            t.load_preset(presets::UTF8_FULL_CONDENSED).force_no_tty();
-            t.set_header(header);
-            let dims = report.group_by.len();
+            // The difference in dollars is hidden first on a narrow terminal, then the percentage.
+            let mut columns: Vec<Column> = report
+                .group_by
+                .iter()
+                .map(|d| Column::label(d.name()))
+                .collect();
+            columns.extend([
+                Column::number("computed"),
+                Column::number("invoiced"),
+                Column::number("difference").droppable(1),
+                Column::number("difference %").droppable(2),
+                Column::text("status"),
+            ]);
+            let mut grid = Grid::new(columns);
             for l in lines {
-                t.add_row(cells(l).into_iter().enumerate().map(|(i, s)| {
-                    let c = Cell::new(s);
-                    if i >= dims && i < dims + 4 {
-                        c.set_alignment(CellAlignment::Right)
-                    } else {
-                        c
-                    }
-                }));
+                grid.push(cells(l));
             }
             writeln!(out, "{title}")?;
-            writeln!(out, "{t}")?;
+            grid.render(style, out)?;
             if usage_only > 0 {
                 writeln!(
                     out,

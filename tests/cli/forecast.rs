@@ -197,7 +197,7 @@ fn a_breach_exits_1_with_annotations_and_a_summary() {
         1,
     );
     assert!(
-        table.contains("breach (forecast to reach 103% of the limit)"),
+        table.contains("┆ breach ┆ forecast to reach 103% of the limit"),
         "{table}"
     );
 }
@@ -247,8 +247,10 @@ fn bad_budget_files_exit_2_and_unknown_teams_warn() {
         &f,
     ]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout)
+    // A warning, like every other, goes to standard error.
+    assert!(String::from_utf8_lossy(&out.stderr)
         .contains("warning: budget 'x': no team rule or record names team 'serach'"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("warning"));
 }
 
 #[test]

@@ -9,11 +9,13 @@ mod export;
 mod forecast;
 mod import;
 mod misc;
+mod periods;
 mod pull;
 mod reconcile;
 mod report;
 mod sources_billing;
 mod sources_cloud;
+mod tables;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -47,11 +49,15 @@ impl Workdir {
         self.dir.path().join("ledger.db")
     }
 
-    /// `aispend` with the working directory and ledger set, and no colour or inherited ledger.
+    /// `aispend` with the working directory and ledger set, and no colour, inherited ledger, config or
+    /// terminal width.
     pub fn cmd(&self) -> Command {
         let mut cmd = Command::cargo_bin("aispend").expect("binary");
         cmd.current_dir(self.path())
             .env_remove("AISPEND_LEDGER")
+            .env_remove("AISPEND_CONFIG")
+            .env_remove("COLUMNS")
+            .env("XDG_CONFIG_HOME", self.path().join("xdg-config"))
             .env("NO_COLOR", "1")
             .env("XDG_DATA_HOME", self.path().join("xdg"))
             .arg("--ledger")

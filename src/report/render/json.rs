@@ -54,24 +54,23 @@ pub fn to_value(report: &Report) -> Value {
     let mut doc = json!({
         "schema": SCHEMA,
         "currency": report.currency,
-        "period": period_value(&report.period),
+        "timezone": report.tz.name(),
+        "period": period_value(&report.period, report.tz),
         "group_by": report.group_by.iter().map(|d| d.name()).collect::<Vec<_>>(),
         "rows": rows,
         "total": total,
         "unpriced": unpriced,
     });
     if let Some(p) = &report.previous_period {
-        doc["previous_period"] = period_value(p);
+        doc["previous_period"] = period_value(p, report.tz);
     }
     doc
 }
 
-/// `{"start": …, "end": …}` in RFC 3339 UTC.
-pub fn period_value(p: &crate::period::Period) -> Value {
-    json!({
-        "start": p.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "end": p.end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    })
+/// `{"start": …, "end": …}` in RFC 3339: UTC (`Z`), or with the offset of `--timezone`.
+pub fn period_value(p: &crate::period::Period, tz: chrono_tz::Tz) -> Value {
+    use crate::period::rfc3339_in;
+    json!({ "start": rfc3339_in(p.start, tz), "end": rfc3339_in(p.end, tz) })
 }
 
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {

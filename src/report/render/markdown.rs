@@ -13,9 +13,8 @@ pub fn cell(s: &str) -> String {
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
-        "### AI spend {} – {}\n",
-        report.period.start.format("%Y-%m-%d"),
-        (report.period.end - chrono::Duration::seconds(1)).format("%Y-%m-%d")
+        "### AI spend {}\n",
+        crate::period::describe(&report.period, report.tz)
     )?;
     let columns = HumanColumns::of(report);
     let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();

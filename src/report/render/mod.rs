@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use super::Report;
 
 pub mod csv;
+pub mod grid;
 pub mod json;
 pub mod markdown;
 pub mod table;
@@ -134,6 +135,29 @@ impl HumanColumns {
             h.extend(["previous", "change", "change %"]);
         }
         h
+    }
+
+    /// The columns as a terminal table shows them: token counts are hidden first when the terminal is
+    /// narrow, then the reported cost, the failed count, the previous cost and the request count; the
+    /// cost and its change always stay.
+    pub fn grid_columns(&self) -> Vec<grid::Column> {
+        self.headers()
+            .into_iter()
+            .map(|h| {
+                let column = grid::Column::number(h);
+                match h {
+                    "cache write" => column.droppable(1),
+                    "cache read" => column.droppable(2),
+                    "input" => column.droppable(3),
+                    "output" => column.droppable(4),
+                    "reported" => column.droppable(5),
+                    "failed" => column.droppable(6),
+                    "previous" => column.droppable(7),
+                    "requests" => column.droppable(8),
+                    _ => column,
+                }
+            })
+            .collect()
     }
 
     pub fn cells(&self, t: &super::Totals, previous: Option<&super::Totals>) -> Vec<String> {
