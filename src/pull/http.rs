@@ -203,8 +203,12 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
         let body = response.bytes().await.map_err(|e| self.transport(&e))?;
+        // The one choke point for server text: the key is cut out of the body before anything reads
+        // it, so no message built from a page (a parse error quoting a field, an error body, a record
+        // value) can carry it, whichever field a server echoes it into.
+        let body = self.scrub_bytes(&body);
         if status.is_success() {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         let message = self.scrub(&error_message(&body));
         let reason = match message.is_empty() {
@@ -247,6 +251,23 @@ impl Client {
         } else {
             message.to_owned()
         }
+    }
+
+    /// [`Client::scrub`] for a response body, before it is parsed.
+    fn scrub_bytes(&self, body: &[u8]) -> Vec<u8> {
+        let secret = self.secret.as_bytes();
+        if secret.len() < 4 {
+            return body.to_vec();
+        }
+        let mut out = Vec::with_capacity(body.len());
+        let mut rest = body;
+        while let Some(i) = memchr::memmem::find(rest, secret) {
+            out.extend_from_slice(&rest[..i]);
+            out.extend_from_slice(b"[redacted]");
+            rest = &rest[i + secret.len()..];
+        }
+        out.extend_from_slice(rest);
+        out
     }
 }
 

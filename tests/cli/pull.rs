@@ -49,6 +49,10 @@ impl Api {
     fn uri(&self) -> String {
         self.server.uri()
     }
+
+    fn reset(&self) {
+        self.rt.block_on(self.server.reset());
+    }
 }
 
 /// Runs `aispend pull ARGS… --base-url MOCK` with the fake key in `key_var` (no key when `None`).
@@ -829,4 +833,66 @@ fn anthropic_pull_fetches_the_cost_report_too() {
         crate::money(&crate::row(&report, "source", "anthropic-cost")["reported_cost"]),
         "1.7378912"
     );
+}
+
+/// JSON pointers of every leaf (non-container value) of `v`.
+fn leaves(v: &Value, at: String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                leaves(x, format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                leaves(x, format!("{at}/{i}"), out);
+            }
+        }
+        _ => out.push(at),
+    }
+}
+
+#[test]
+fn a_server_echoing_the_key_into_any_field_never_gets_it_printed_or_stored() {
+    let api = Api::start();
+    for (provider, var, base) in [
+        (
+            "openai",
+            "OPENAI_ADMIN_KEY",
+            openai_usage_page(0..1, &["gpt-4o"], None),
+        ),
+        (
+            "anthropic",
+            "ANTHROPIC_ADMIN_KEY",
+            anthropic_usage_page(0..1, &["claude-sonnet-4-5"], None),
+        ),
+    ] {
+        let mut pointers = Vec::new();
+        leaves(&base, String::new(), &mut pointers);
+        assert!(pointers.len() > 10, "{pointers:?}");
+        for pointer in pointers {
+            let mut echoed = base.clone();
+            *echoed.pointer_mut(&pointer).unwrap() = json!(format!("Bearer {KEY}"));
+            api.reset();
+            api.mount(Mock::given(method("GET")).respond_with(page(echoed)));
+            let w = Workdir::new();
+            let mut all = vec![provider, "--no-costs"];
+            all.extend(OCTOBER);
+            let out = pull(&w, &api, Some(var), &all);
+            assert!(
+                matches!(out.status.code(), Some(0 | 2)),
+                "{provider} {pointer}: {:?} {}",
+                out.status,
+                text(&out).1
+            );
+            assert_no_key(&out);
+            if w.ledger().exists() {
+                let export = w.stdout(&["ledger", "export", "--format", "jsonl"]);
+                assert!(
+                    !export.contains("7h1s-15-n0t"),
+                    "{provider} {pointer}: {export}"
+                );
+            }
+        }
+    }
 }
