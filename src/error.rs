@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use crate::sanitize;
+
 /// Something wrong with one record of an input file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordError {
@@ -31,11 +33,25 @@ impl RecordError {
     }
 }
 
+/// The longest message of a record error shown: the rest is cut (values it quotes are cut shorter).
+const MAX_RECORD_MESSAGE_CHARS: usize = 400;
+
 impl std::fmt::Display for RecordError {
+    /// `line: field 'x': message`, with every value echoed from the input cut to a short excerpt and its
+    /// control characters escaped (a field name is a key from the input too).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let message = sanitize::shorten_quoted(&self.message, sanitize::MAX_EXCERPT_CHARS);
+        let message = sanitize::cut(&message, MAX_RECORD_MESSAGE_CHARS);
+        let message = sanitize::terminal(&message);
         match &self.field {
-            Some(field) => write!(f, "{}: field '{}': {}", self.line, field, self.message),
-            None => write!(f, "{}: {}", self.line, self.message),
+            Some(field) => write!(
+                f,
+                "{}: field '{}': {}",
+                self.line,
+                sanitize::excerpt(field),
+                message
+            ),
+            None => write!(f, "{}: {}", self.line, message),
         }
     }
 }

@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -19,6 +20,11 @@ use crate::sources::{self, Framing, Parsed, Source};
 const HEAD_BYTES: usize = 64 * 1024;
 /// Target size of one chunk of JSON Lines handed to a parser thread.
 const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+/// The longest line (one JSON Lines record, one CSV row) read: a longer one is an error naming its line
+/// instead of an ever-growing buffer (`/dev/zero`, a file with no new line).
+pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+/// The largest whole-document file (a JSON page) read into memory.
+pub const MAX_DOCUMENT_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// What the sink did with a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +118,27 @@ pub struct FileSummary {
     /// The first skipped record's error, to show the user what was wrong.
     pub first_skipped: Option<String>,
     pub bytes: u64,
+    /// The file holds nothing but white space (a warning, not an error, for every command).
+    pub empty: bool,
+    /// A line-based file (JSON Lines, CSV) whose last line has no new line: a download cut short? Its
+    /// last record was read, but a number cut off mid-way cannot be told from a whole one.
+    pub no_final_newline: bool,
+}
+
+impl FileSummary {
+    /// What the user should know about how the file ended, if anything.
+    pub fn ending_note(&self) -> Option<&'static str> {
+        if self.empty {
+            Some("the file is empty: nothing to read")
+        } else if self.no_final_newline {
+            Some(
+                "the file does not end with a new line: if it was cut short (a partial download), its \
+                 last record may be incomplete",
+            )
+        } else {
+            None
+        }
+    }
 }
 
 /// Files found under a folder that no importer recognised (reported, not fatal).
@@ -182,8 +209,61 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
     Ok(inputs)
 }
 
+/// Remembers the last byte read through it (whether a file ends with a new line).
+struct LastByte<R> {
+    inner: R,
+    last: Arc<AtomicU16>,
+}
+
+/// No byte read yet.
+const NO_BYTE: u16 = u16::MAX;
+
+impl<R: Read> Read for LastByte<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            self.last.store(u16::from(buf[n - 1]), Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// Fails a read once more than [`MAX_LINE_BYTES`] have passed without a new line, so that a streaming
+/// parser (CSV, JSON values) cannot buffer one endless line.
+struct LineGuard<R> {
+    inner: R,
+    since_newline: usize,
+}
+
+impl<R: Read> Read for LineGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        match memchr::memrchr(b'\n', &buf[..n]) {
+            Some(i) => self.since_newline = n - i - 1,
+            None => self.since_newline += n,
+        }
+        if self.since_newline > MAX_LINE_BYTES {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, line_too_long()));
+        }
+        Ok(n)
+    }
+}
+
+/// The message for a line over [`MAX_LINE_BYTES`].
+fn line_too_long() -> String {
+    format!(
+        "a line longer than {} MiB (no new line): not a usage record",
+        MAX_LINE_BYTES / (1024 * 1024)
+    )
+}
+
 /// Opens a file (or stdin for `-`), transparently gunzipping when it starts with the gzip magic bytes.
-fn open(path: &Path, bar: Option<&indicatif::ProgressBar>) -> Result<Box<dyn BufRead + Send>> {
+/// `last` is kept up to date with the last (decompressed) byte read.
+fn open(
+    path: &Path,
+    bar: Option<&indicatif::ProgressBar>,
+    last: &Arc<AtomicU16>,
+) -> Result<Box<dyn BufRead + Send>> {
     let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
@@ -198,12 +278,16 @@ fn open(path: &Path, bar: Option<&indicatif::ProgressBar>) -> Result<Box<dyn Buf
     };
     let mut reader = BufReader::with_capacity(256 * 1024, raw);
     let magic = reader.fill_buf().map_err(|e| Error::io(path, e))?;
-    if magic.starts_with(&[0x1f, 0x8b]) {
-        let gz = flate2::bufread::MultiGzDecoder::new(reader);
-        Ok(Box::new(BufReader::with_capacity(256 * 1024, gz)))
+    let decoded: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(reader))
     } else {
-        Ok(Box::new(reader))
-    }
+        Box::new(reader)
+    };
+    let tracked = LastByte {
+        inner: decoded,
+        last: last.clone(),
+    };
+    Ok(Box::new(BufReader::with_capacity(256 * 1024, tracked)))
 }
 
 /// Reads up to `n` bytes (fewer only at end of input).
@@ -253,17 +337,28 @@ pub fn read_inputs(
         if let Some(bar) = &bar {
             bar.set_message(name.clone());
         }
-        let mut reader = open(&input.path, bar.as_ref())?;
+        let last = Arc::new(AtomicU16::new(NO_BYTE));
+        let mut reader = open(&input.path, bar.as_ref(), &last)?;
         let mut head = Vec::with_capacity(HEAD_BYTES);
         read_up_to(&mut reader, &mut head, HEAD_BYTES).map_err(|e| Error::io(&input.path, e))?;
+        if head.len() < HEAD_BYTES && head.trim_ascii().is_empty() {
+            // An empty (or white-space only) file holds no records, whatever its format: the same
+            // warning for every command, never an error.
+            let fs = FileSummary {
+                path: name,
+                source: options.source.map_or("empty", |s| s.name()),
+                bytes: head.len() as u64,
+                empty: true,
+                ..FileSummary::default()
+            };
+            on_file(&fs);
+            summary.files.push(fs);
+            continue;
+        }
         let source = match options.source {
             Some(s) => s,
             None => match sources::detect(&input.path, &head) {
                 Some(s) => s,
-                None if head.trim_ascii().is_empty() => {
-                    // An empty file holds no records, whatever its format.
-                    continue;
-                }
                 None if input.explicit => {
                     return Err(Error::Input {
                         file: name,
@@ -297,10 +392,13 @@ pub fn read_inputs(
                 &mut fs,
             )?,
             Framing::Stream => {
-                let mut stream = std::io::Cursor::new(head).chain(reader);
+                let mut stream = LineGuard {
+                    inner: std::io::Cursor::new(head).chain(reader),
+                    since_newline: 0,
+                };
                 let mut failure: Option<Error> = None;
                 let mut emit = |item: std::result::Result<UsageRecord, RecordError>| {
-                    let step = match item {
+                    let step = match item.and_then(|r| r.check_ranges().map(|()| r)) {
                         Ok(record) => sink.accept(record).map(|a| count(a, &mut fs)),
                         Err(e) => take_errors(vec![e], options.skip_invalid, &mut fs),
                     };
@@ -324,8 +422,22 @@ pub fn read_inputs(
             Framing::Document => {
                 let mut bytes = head;
                 reader
+                    .take(MAX_DOCUMENT_BYTES)
                     .read_to_end(&mut bytes)
                     .map_err(|e| Error::io(&input.path, e))?;
+                if bytes.len() as u64 >= MAX_DOCUMENT_BYTES {
+                    return Err(Error::Input {
+                        file: fs.path.clone(),
+                        record: RecordError::new(
+                            1,
+                            format!(
+                                "larger than {} MiB: {} reads a whole document into memory; split it",
+                                MAX_DOCUMENT_BYTES / (1024 * 1024),
+                                source.name()
+                            ),
+                        ),
+                    });
+                }
                 fs.bytes = bytes.len() as u64;
                 let mut parsed = Parsed::default();
                 source
@@ -334,12 +446,24 @@ pub fn read_inputs(
                         file: fs.path.clone(),
                         record,
                     })?;
+                let (records, out_of_range): (Vec<_>, Vec<_>) = std::mem::take(&mut parsed.records)
+                    .into_iter()
+                    .map(|r| r.check_ranges().map(|()| r))
+                    .partition(|r| r.is_ok());
+                parsed.records = records.into_iter().flatten().collect();
+                parsed
+                    .errors
+                    .extend(out_of_range.into_iter().filter_map(|r| r.err()));
                 parsed.errors.sort_by_key(|e| e.line);
                 take_errors(parsed.errors, options.skip_invalid, &mut fs)?;
                 for record in parsed.records {
                     count(sink.accept(record)?, &mut fs);
                 }
             }
+        }
+        if source.framing() != Framing::Document {
+            let last = last.load(Ordering::Relaxed);
+            fs.no_final_newline = last != NO_BYTE && last != u16::from(b'\n');
         }
         on_file(&fs);
         summary.files.push(fs);
@@ -403,8 +527,18 @@ fn parse_chunk(source: &dyn Source, file: &Arc<str>, chunk: &Chunk) -> ChunkResu
                 file: file.clone(),
                 line: line_no,
             };
-            if let Err(e) = source.parse_line(line, &at, &mut result.records) {
-                result.errors.push(e);
+            let before = result.records.len();
+            match source.parse_line(line, &at, &mut result.records) {
+                Err(e) => result.errors.push(e),
+                Ok(()) => {
+                    if let Some(e) = result.records[before..]
+                        .iter()
+                        .find_map(|r| r.check_ranges().err())
+                    {
+                        result.records.truncate(before);
+                        result.errors.push(e);
+                    }
+                }
             }
         }
         line_no += 1;
@@ -413,7 +547,7 @@ fn parse_chunk(source: &dyn Source, file: &Arc<str>, chunk: &Chunk) -> ChunkResu
 }
 
 /// One parsed batch of chunks, in file order, and how many bytes it covered.
-type Batch = io::Result<(Vec<ChunkResult>, u64)>;
+type Batch = Result<(Vec<ChunkResult>, u64)>;
 
 /// Reads and parses JSON Lines on a producer thread (which fans each batch of chunks out to the rayon
 /// pool), while this thread hands the previous batch's records to the sink: parsing and aggregating or
@@ -428,12 +562,11 @@ fn read_lines(
     fs: &mut FileSummary,
 ) -> Result<()> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
-    let path = fs.path.clone();
     std::thread::scope(|scope| {
         scope.spawn(move || produce_batches(source, file, head, reader, tx));
         // Returning early drops `rx`, which stops the producer at its next send.
         for batch in rx {
-            let (results, bytes) = batch.map_err(|e| Error::io(path.as_str(), e))?;
+            let (results, bytes) = batch?;
             fs.bytes += bytes;
             for result in results {
                 take_errors(result.errors, skip_invalid, fs)?;
@@ -460,14 +593,17 @@ fn produce_batches(
     let mut carry = head;
     let mut next_line = 1u64;
     let mut eof = false;
+    let read_error = |e: io::Error| Error::io(file.as_ref(), e);
     while !eof {
         let mut batch: Vec<Chunk> = Vec::with_capacity(batch_size);
+        // A line over MAX_LINE_BYTES: the error to send after this batch, and the end of reading.
+        let mut fatal: Option<Error> = None;
         while batch.len() < batch_size && !eof {
             let mut buf = std::mem::replace(&mut carry, pool.pop().unwrap_or_default());
             if buf.len() < CHUNK_BYTES {
                 let want = CHUNK_BYTES - buf.len();
                 if let Err(e) = read_up_to(&mut reader, &mut buf, want) {
-                    let _ = tx.send(Err(e));
+                    let _ = tx.send(Err(read_error(e)));
                     return;
                 }
             }
@@ -482,13 +618,21 @@ fn produce_batches(
                     buf.truncate(i + 1);
                     push_chunk(&mut batch, &mut next_line, buf);
                 }
-                // One line longer than a chunk: keep reading until it ends.
+                // One line longer than a chunk: keep reading until it ends, up to MAX_LINE_BYTES.
                 None => {
                     let spare = std::mem::replace(&mut carry, buf);
                     pool.push(spare);
+                    if carry.len() > MAX_LINE_BYTES {
+                        fatal = Some(Error::Input {
+                            file: file.to_string(),
+                            record: RecordError::new(next_line, line_too_long()),
+                        });
+                        eof = true;
+                        continue;
+                    }
                     let mut more = Vec::new();
                     if let Err(e) = read_up_to(&mut reader, &mut more, CHUNK_BYTES) {
-                        let _ = tx.send(Err(e));
+                        let _ = tx.send(Err(read_error(e)));
                         return;
                     }
                     if more.is_empty() {
@@ -512,6 +656,10 @@ fn produce_batches(
             pool.push(buf);
         }
         if tx.send(Ok((results, bytes))).is_err() {
+            return;
+        }
+        if let Some(e) = fatal {
+            let _ = tx.send(Err(e));
             return;
         }
     }

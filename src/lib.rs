@@ -17,4 +17,5 @@ pub mod pricing;
 pub mod pull;
 pub mod record;
 pub mod report;
+pub mod sanitize;
 pub mod sources;

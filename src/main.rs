@@ -19,7 +19,8 @@ fn main() {
         Ok(code) => code,
         Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
-            eprintln!("aispend: {e}");
+            // One line, control characters escaped: the message may quote input values.
+            eprintln!("aispend: {}", aispend::sanitize::message(&e.to_string()));
             e.exit_code()
         }
     };

@@ -7,9 +7,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
+
+use crate::error::RecordError;
 
 /// The provider that served (and bills) a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -235,14 +237,96 @@ impl UsageRecord {
         if usage > 0 {
             return usage;
         }
+        // Checked: an absurd amount must not overflow (it is rejected by `check_ranges` anyway). The
+        // weight is capped at i64::MAX, the largest the ledger's integer column holds.
         self.reported_cost
-            .and_then(|c| (c.abs() * Decimal::from(1_000_000_000u64)).trunc().to_u64())
+            .map(|c| {
+                c.abs()
+                    .checked_mul(Decimal::from(1_000_000_000u64))
+                    .and_then(|n| n.trunc().to_u64())
+                    .unwrap_or(u64::MAX)
+            })
             .unwrap_or(0)
+            .min(i64::MAX as u64)
     }
+
+    /// Rejects values no real record carries and the ledger could not store exactly: a token, unit or
+    /// request count above [`MAX_COUNT`], a reported cost beyond [`MAX_COST`] either way. Every path
+    /// (reading files, importing, pulling) checks records with this, so a file read directly and the same
+    /// file imported always agree.
+    pub fn check_ranges(&self) -> Result<(), RecordError> {
+        let t = &self.tokens;
+        let counts = [
+            ("input_tokens", t.input),
+            ("cache_read_tokens", t.cache_read),
+            ("cache_write_5m_tokens", t.cache_write_5m),
+            ("cache_write_1h_tokens", t.cache_write_1h),
+            ("output_tokens", t.output),
+            ("reasoning_tokens", t.reasoning),
+            ("audio_input_tokens", t.audio_input),
+            ("audio_output_tokens", t.audio_output),
+            ("image_input_tokens", t.image_input),
+            ("image_output_tokens", t.image_output),
+            ("web_search_requests", t.web_search_requests),
+            ("images", t.images),
+            ("seconds", t.seconds),
+            ("requests", self.requests),
+            ("latency_ms", self.latency_ms.unwrap_or(0)),
+        ];
+        for (field, value) in counts {
+            if value > MAX_COUNT {
+                return Err(out_of_range(
+                    self.provenance.line,
+                    field,
+                    format!("{value} is more than 10^15 in one record"),
+                ));
+            }
+        }
+        for (field, time) in [("start", Some(self.start)), ("end", self.end)] {
+            if let Some(t) = time.filter(|t| !(1..=9999).contains(&t.year())) {
+                return Err(out_of_range(
+                    self.provenance.line,
+                    field,
+                    format!("{t} is outside the years 1 to 9999"),
+                ));
+            }
+        }
+        if let Some(cost) = self.reported_cost.filter(|c| c.abs() > MAX_COST) {
+            return Err(out_of_range(
+                self.provenance.line,
+                "reported_cost",
+                format!("{cost} is beyond ±10^15 in one record"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The largest token, unit or request count one record may carry (10^15): far above any real bucket,
+/// far below what the ledger's signed 64-bit integers hold.
+pub const MAX_COUNT: u64 = 1_000_000_000_000_000;
+
+/// The largest provider-reported cost (either sign) one record may carry: 10^15 in its currency.
+pub const MAX_COST: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
+
+/// The record error for a value outside what aispend accepts: `field 'x': value out of range (…)`.
+pub fn out_of_range(line: u64, field: &str, why: impl std::fmt::Display) -> RecordError {
+    RecordError::field(line, field, format!("value out of range ({why})"))
 }
 
 /// A 128-bit hash of some bytes, as a hex string: record ids for sources without their own.
 pub fn content_id(prefix: &str, bytes: &[u8]) -> String {
     let h = xxhash_rust::xxh3::xxh3_128(bytes);
     format!("{prefix}:{h:032x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bounds_are_ten_to_the_fifteenth() {
+        assert_eq!(MAX_COST, Decimal::from(MAX_COUNT));
+        assert_eq!(MAX_COUNT, 10u64.pow(15));
+    }
 }

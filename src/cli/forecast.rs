@@ -243,7 +243,7 @@ impl View<'_> {
     }
 
     fn csv(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut w = ::csv::Writer::from_writer(out);
+        let mut w = crate::sanitize::CsvOut::new(out);
         let mut header: Vec<String> = self.dims.iter().map(|d| d.name()).collect();
         header.extend(
             [
@@ -256,7 +256,7 @@ impl View<'_> {
             ]
             .map(String::from),
         );
-        w.write_record(&header).map_err(std::io::Error::other)?;
+        w.row(&header)?;
         for l in self.lines.iter().chain(std::iter::once(self.total)) {
             let p = &l.projection;
             let mut f = if std::ptr::eq(l, self.total) {
@@ -272,7 +272,7 @@ impl View<'_> {
                 p.method.as_str().to_string(),
                 p.note.clone().unwrap_or_default(),
             ]);
-            w.write_record(&f).map_err(std::io::Error::other)?;
+            w.row(&f)?;
         }
         w.flush()
     }

@@ -8,6 +8,7 @@ use super::Context;
 use crate::error::{Error, Result};
 use crate::input::{read_inputs, FileSummary, ReadOptions};
 use crate::report::render::count_human;
+use crate::sanitize::terminal;
 
 const LONG_ABOUT: &str = "\
 Add usage records to the ledger.
@@ -58,6 +59,9 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let summary = ledger.write(!args.dry_run, |writer| {
         read_inputs(&args.paths, options, writer, &mut |f| {
             ctx.detail(format_args!("{}: {}", f.path, f.source));
+            if f.empty {
+                ctx.note(format_args!("warning: {}: the file is empty", f.path));
+            }
             lines.push(f.clone());
         })
     })?;
@@ -73,10 +77,14 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         let verb = if args.dry_run { "would add" } else { "added" };
         let mut totals = FileSummary::default();
         for f in &lines {
+            if f.empty {
+                writeln!(out, "{}: empty file, nothing to add", terminal(&f.path))?;
+                continue;
+            }
             write!(
                 out,
                 "{}: {} {verb} {}, {} duplicate",
-                f.path,
+                terminal(&f.path),
                 f.source,
                 count_human(f.added),
                 count_human(f.duplicates + f.replaced)
@@ -90,7 +98,10 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             }
             writeln!(out, ", {} skipped", count_human(f.skipped))?;
             if let Some(first) = &f.first_skipped {
-                writeln!(out, "  first skipped: {first}")?;
+                writeln!(out, "  first skipped: {}", crate::sanitize::message(first))?;
+            }
+            if let (Some(note), false) = (f.ending_note(), f.empty) {
+                writeln!(out, "  note: {note}")?;
             }
             totals.added += f.added;
             totals.duplicates += f.duplicates + f.replaced;

@@ -12,6 +12,7 @@ use crate::input::{read_inputs, RecordSink};
 use crate::period::{parse_timezone, PeriodSpec};
 use crate::report::render::count_human;
 use crate::report::Filter;
+use crate::sanitize::table_cell;
 
 /// Inspect or export the ledger
 #[derive(Debug, clap::Subcommand)]
@@ -97,8 +98,8 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
                 table.set_header(["source", "provider", "records", "requests"]);
                 for (source, provider, records, requests) in &s.by_source {
                     table.add_row([
-                        source.clone(),
-                        provider.clone(),
+                        table_cell(source),
+                        table_cell(provider),
                         count_human(*records),
                         count_human(*requests),
                     ]);

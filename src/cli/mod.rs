@@ -165,17 +165,18 @@ impl Context {
         !self.global.quiet && std::io::stderr().is_terminal()
     }
 
-    /// A note for the user on standard error (suppressed by `--quiet`).
+    /// A note for the user on standard error (suppressed by `--quiet`). Values in it are shown inert
+    /// (control characters escaped, see `crate::sanitize::note`).
     pub fn note(&self, message: impl std::fmt::Display) {
         if !self.global.quiet {
-            eprintln!("{message}");
+            eprintln!("{}", crate::sanitize::note(&message.to_string()));
         }
     }
 
     /// A detail shown with `--verbose` only.
     pub fn detail(&self, message: impl std::fmt::Display) {
         if self.global.verbose {
-            eprintln!("{message}");
+            eprintln!("{}", crate::sanitize::note(&message.to_string()));
         }
     }
 }

@@ -353,11 +353,11 @@ fn missing(ctx: &Context, book: &PriceBook, input: &InputArgs, out: &mut dyn Wri
         let t = &u.totals;
         table.add_row([
             u.provider.clone(),
-            u.model.clone(),
+            crate::sanitize::table_cell(&u.model),
             count_human(t.requests),
             count_human(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens),
             count_human(t.output_tokens),
-            u.reason.clone(),
+            crate::sanitize::table_cell(&u.reason),
         ]);
     }
     writeln!(out, "{table}")?;

@@ -149,7 +149,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         Ok(fetched) => fetched,
         Err(PullError::Aispend(e)) => return Err(e),
         Err(e @ PullError::Unavailable(_)) => {
-            eprintln!("aispend: {e}");
+            eprintln!("aispend: {}", crate::sanitize::message(&e.to_string()));
             return Ok(e.exit_code());
         }
     };

@@ -144,6 +144,13 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         return Ok(0);
     }
     let format = args.format.unwrap_or(Format::Table);
+    if report.total.saturated {
+        ctx.note(format_args!(
+            "warning: a sum in this report reached the largest value it can hold ({}) and stopped \
+             there: the input holds absurd counts or amounts, so the figures shown are lower bounds",
+            u64::MAX
+        ));
+    }
     if format == Format::Csv && !report.unpriced.is_empty() {
         let mut models: Vec<&str> = report.unpriced.iter().map(|u| u.model.as_str()).collect();
         models.dedup();

@@ -105,6 +105,9 @@ pub fn read_paths(ctx: &Context, input: &InputArgs, sink: &mut dyn RecordSink) -
             f.added + f.duplicates + f.replaced,
             f.bytes
         ));
+        if let Some(note) = f.ending_note() {
+            ctx.note(format_args!("warning: {}: {note}", f.path));
+        }
         if f.skipped > 0 {
             ctx.note(format_args!(
                 "warning: {}: skipped {} invalid record(s); first: {}",

@@ -3,16 +3,18 @@
 
 use std::io::Write;
 
-use super::{csv_io_error, money, Cell, ExportRow, Exporter, FIELDS};
+use crate::sanitize::CsvOut;
+
+use super::{money, Cell, ExportRow, Exporter, FIELDS};
 
 pub struct CsvExporter<'w> {
-    writer: csv::Writer<&'w mut dyn Write>,
+    writer: CsvOut<&'w mut dyn Write>,
 }
 
 impl<'w> CsvExporter<'w> {
     pub fn new(out: &'w mut dyn Write) -> CsvExporter<'w> {
         CsvExporter {
-            writer: csv::Writer::from_writer(out),
+            writer: CsvOut::new(out),
         }
     }
 }
@@ -31,13 +33,11 @@ pub fn text(cell: Cell<'_>) -> String {
 
 impl Exporter for CsvExporter<'_> {
     fn begin(&mut self) -> std::io::Result<()> {
-        self.writer.write_record(FIELDS).map_err(csv_io_error)
+        self.writer.row(FIELDS)
     }
 
     fn row(&mut self, row: &ExportRow<'_>) -> std::io::Result<()> {
-        self.writer
-            .write_record(row.cells().map(text))
-            .map_err(csv_io_error)
+        self.writer.row(row.cells().map(text))
     }
 
     fn finish(&mut self) -> std::io::Result<()> {

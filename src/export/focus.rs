@@ -16,10 +16,12 @@
 
 use std::io::Write;
 
+use crate::sanitize::CsvOut;
+
 use chrono::{DateTime, Datelike, Duration, SecondsFormat, TimeZone, Timelike, Utc};
 use rust_decimal::Decimal;
 
-use super::{csv_io_error, money, ExportRow, Exporter};
+use super::{money, ExportRow, Exporter};
 use crate::record::{Provider, UsageRecord};
 
 /// The FOCUS 1.2 columns, in the order of the specification's column list.
@@ -118,13 +120,13 @@ pub const X_COLUMNS: [&str; 30] = [
 ];
 
 pub struct FocusExporter<'w> {
-    writer: csv::Writer<&'w mut dyn Write>,
+    writer: CsvOut<&'w mut dyn Write>,
 }
 
 impl<'w> FocusExporter<'w> {
     pub fn new(out: &'w mut dyn Write) -> FocusExporter<'w> {
         FocusExporter {
-            writer: csv::Writer::from_writer(out),
+            writer: CsvOut::new(out),
         }
     }
 }
@@ -132,8 +134,7 @@ impl<'w> FocusExporter<'w> {
 impl Exporter for FocusExporter<'_> {
     fn begin(&mut self) -> std::io::Result<()> {
         self.writer
-            .write_record(FOCUS_COLUMNS.iter().chain(X_COLUMNS.iter()))
-            .map_err(csv_io_error)
+            .row(FOCUS_COLUMNS.iter().chain(X_COLUMNS.iter()))
     }
 
     fn row(&mut self, row: &ExportRow<'_>) -> std::io::Result<()> {
@@ -141,7 +142,7 @@ impl Exporter for FocusExporter<'_> {
             .iter()
             .chain(X_COLUMNS.iter())
             .map(|c| value(c, row));
-        self.writer.write_record(fields).map_err(csv_io_error)
+        self.writer.row(fields)
     }
 
     fn finish(&mut self) -> std::io::Result<()> {

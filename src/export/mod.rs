@@ -399,11 +399,3 @@ impl RecordSink for Exporting<'_> {
         }
     }
 }
-
-/// Keeps the io::Error kind of a CSV write error (a closed pipe must stay recognisable as one).
-pub(crate) fn csv_io_error(e: ::csv::Error) -> std::io::Error {
-    match e.into_kind() {
-        ::csv::ErrorKind::Io(e) => e,
-        other => std::io::Error::other(format!("{other:?}")),
-    }
-}

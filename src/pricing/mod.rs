@@ -82,6 +82,8 @@ pub enum Unpriced {
     NoRate(&'static str),
     /// The period prices by region and has no price (and no `*` default) for the record's region.
     NoRegionRate(String),
+    /// Counts times rates do not fit in a decimal (absurd counts or rates): never a panic.
+    OutOfRange,
 }
 
 impl std::fmt::Display for Unpriced {
@@ -91,6 +93,9 @@ impl std::fmt::Display for Unpriced {
             Unpriced::NoTierRate(t) => write!(f, "no rate for service tier '{t}'"),
             Unpriced::NoRate(c) => write!(f, "no '{c}' rate"),
             Unpriced::NoRegionRate(r) => write!(f, "no rate for region '{r}'"),
+            Unpriced::OutOfRange => {
+                f.write_str("the cost is out of range (absurd counts or rates)")
+            }
         }
     }
 }
@@ -432,26 +437,37 @@ fn cost(rates: &Rates, record: &UsageRecord) -> Result<Decimal, Unpriced> {
             return Ok(Decimal::ZERO);
         }
         let rate = rates.get(class).ok_or(Unpriced::NoRate(class.key()))?;
-        Ok(Decimal::from(count) * rate)
+        Decimal::from(count)
+            .checked_mul(rate)
+            .ok_or(Unpriced::OutOfRange)
     };
+    let add = |a: Decimal, b: Decimal| a.checked_add(b).ok_or(Unpriced::OutOfRange);
     let reasoning_apart = rates.get(RateClass::Reasoning).is_some();
     let (plain_output, reasoning) = if reasoning_apart {
         (t.output.saturating_sub(t.reasoning), t.reasoning)
     } else {
         (t.output, 0)
     };
-    let tokens = per_million(t.input, RateClass::Input)?
-        + per_million(t.cache_read, RateClass::CacheRead)?
-        + per_million(t.cache_write_5m, RateClass::CacheWrite5m)?
-        + per_million(t.cache_write_1h, RateClass::CacheWrite1h)?
-        + per_million(plain_output, RateClass::Output)?
-        + per_million(reasoning, RateClass::Reasoning)?
-        + per_million(t.audio_input, RateClass::AudioInput)?
-        + per_million(t.audio_output, RateClass::AudioOutput)?
-        + per_million(t.image_input, RateClass::ImageInput)?
-        + per_million(t.image_output, RateClass::ImageOutput)?;
+    let mut tokens = Decimal::ZERO;
+    for (count, class) in [
+        (t.input, RateClass::Input),
+        (t.cache_read, RateClass::CacheRead),
+        (t.cache_write_5m, RateClass::CacheWrite5m),
+        (t.cache_write_1h, RateClass::CacheWrite1h),
+        (plain_output, RateClass::Output),
+        (reasoning, RateClass::Reasoning),
+        (t.audio_input, RateClass::AudioInput),
+        (t.audio_output, RateClass::AudioOutput),
+        (t.image_input, RateClass::ImageInput),
+        (t.image_output, RateClass::ImageOutput),
+    ] {
+        tokens = add(tokens, per_million(count, class)?)?;
+    }
     let searches = per_million(t.web_search_requests, RateClass::WebSearch)?;
-    Ok(tokens / Decimal::from(1_000_000) + searches / Decimal::from(1_000))
+    add(
+        tokens / Decimal::from(1_000_000),
+        searches / Decimal::from(1_000),
+    )
 }
 
 /// Resolves names once per distinct (provider, reported model): a record stream repeats a handful.

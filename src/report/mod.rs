@@ -193,6 +193,9 @@ pub struct Totals {
     pub reported_records: u64,
     /// Records counted here without a computed cost (reconciliation only).
     pub unpriced_records: u64,
+    /// A sum reached the largest value it can hold and stopped there (absurd input): the figures are
+    /// lower bounds, and the command warns.
+    pub saturated: bool,
 }
 
 impl Totals {
@@ -210,12 +213,20 @@ impl Totals {
             reported_cost: r.reported_cost.unwrap_or_default(),
             reported_records: u64::from(r.reported_cost.is_some()),
             unpriced_records: 0,
+            saturated: false,
         }
     }
 
-    /// Adds another group's sums (counts saturate rather than wrap on absurd input).
+    /// Adds another group's sums. On absurd input a sum saturates (stops at its largest value) rather
+    /// than wrapping or panicking, and the totals are marked `saturated` so the command can warn.
     pub fn add(&mut self, o: &Totals) {
-        let add = |a: &mut u64, b: u64| *a = a.saturating_add(b);
+        let mut saturated = o.saturated;
+        let mut add = |a: &mut u64, b: u64| {
+            *a = a.checked_add(b).unwrap_or_else(|| {
+                saturated = true;
+                u64::MAX
+            })
+        };
         add(&mut self.requests, o.requests);
         add(&mut self.failed_requests, o.failed_requests);
         add(&mut self.input_tokens, o.input_tokens);
@@ -225,8 +236,19 @@ impl Totals {
         add(&mut self.reasoning_tokens, o.reasoning_tokens);
         add(&mut self.reported_records, o.reported_records);
         add(&mut self.unpriced_records, o.unpriced_records);
-        self.cost += o.cost;
-        self.reported_cost += o.reported_cost;
+        let mut add_money = |a: &mut Decimal, b: Decimal| {
+            *a = a.checked_add(b).unwrap_or_else(|| {
+                saturated = true;
+                if b.is_sign_negative() {
+                    Decimal::MIN
+                } else {
+                    Decimal::MAX
+                }
+            })
+        };
+        add_money(&mut self.cost, o.cost);
+        add_money(&mut self.reported_cost, o.reported_cost);
+        self.saturated |= saturated;
     }
 
     pub fn subtract(&mut self, o: &Totals) {
@@ -237,8 +259,11 @@ impl Totals {
         self.cache_write_tokens = self.cache_write_tokens.saturating_sub(o.cache_write_tokens);
         self.output_tokens = self.output_tokens.saturating_sub(o.output_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_sub(o.reasoning_tokens);
-        self.cost -= o.cost;
-        self.reported_cost -= o.reported_cost;
+        self.cost = self.cost.checked_sub(o.cost).unwrap_or(self.cost);
+        self.reported_cost = self
+            .reported_cost
+            .checked_sub(o.reported_cost)
+            .unwrap_or(self.reported_cost);
         self.reported_records = self.reported_records.saturating_sub(o.reported_records);
         self.unpriced_records = self.unpriced_records.saturating_sub(o.unpriced_records);
     }

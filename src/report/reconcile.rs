@@ -146,7 +146,7 @@ pub fn render(
             writeln!(out)
         }
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
+            let mut w = crate::sanitize::CsvOut::new(out);
             let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();
             header.extend(
                 [
@@ -159,7 +159,7 @@ pub fn render(
                 ]
                 .map(String::from),
             );
-            w.write_record(&header).map_err(std::io::Error::other)?;
+            w.row(&header)?;
             for l in lines {
                 let mut f = l.values.clone();
                 f.extend([
@@ -172,7 +172,7 @@ pub fn render(
                     l.unpriced_records.to_string(),
                     l.status.as_str().to_string(),
                 ]);
-                w.write_record(&f).map_err(std::io::Error::other)?;
+                w.row(&f)?;
             }
             w.flush()
         }

@@ -35,7 +35,9 @@ use rust_decimal::Decimal;
 use super::common;
 use super::{Emit, Framing, Source};
 use crate::error::RecordError;
-use crate::record::{content_id, DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::record::{
+    content_id, out_of_range, DedupPolicy, Provenance, Provider, UsageRecord, MAX_COUNT,
+};
 
 /// Reads Azure Cost Management exports.
 pub struct AzureCost;
@@ -203,7 +205,8 @@ pub fn parse_meter(name: &str) -> Meter {
 }
 
 /// Tokens per unit of a `UnitOfMeasure` (`1K`, `1M`, `1K Tokens`, `1000`); `None` for units that are not
-/// token counts (`1 Hour`).
+/// token counts (`1 Hour`), and for a multiple too large to compute with (it is then reported as out of
+/// range by the caller).
 fn unit_multiple(unit: &str) -> Option<Decimal> {
     let u = unit.trim().to_ascii_lowercase();
     if u.contains("hour") || u.contains("day") || u.contains("month") || u.contains("gb") {
@@ -220,7 +223,7 @@ fn unit_multiple(unit: &str) -> Option<Decimal> {
     } else {
         common::parse_decimal(digits)?
     };
-    Some(n * scale)
+    n.checked_mul(scale)
 }
 
 /// `Tags`: a JSON object, or its inside without braces.
@@ -345,7 +348,7 @@ fn read_row(
         at.clone(),
     );
     r.dedup = DedupPolicy::KeepLargest;
-    r.end = Some(start + chrono::Duration::days(1));
+    r.end = start.checked_add_signed(chrono::Duration::days(1));
     r.requests = 0;
     r.long_context = Some(false);
     r.batch = meter.batch;
@@ -396,9 +399,27 @@ fn read_row(
                 format!("not a decimal number: {q_text:?}"),
             )
         })?;
-        let tokens = (quantity * multiple).round().to_u64().ok_or_else(|| {
-            RecordError::field(line, "Quantity", format!("not a token count: {q_text}"))
+        let product = quantity.checked_mul(multiple).ok_or_else(|| {
+            out_of_range(
+                line,
+                "Quantity",
+                "quantity times the unit of measure overflows",
+            )
         })?;
+        let tokens = product.round().to_u64().ok_or_else(|| {
+            if product.is_sign_negative() {
+                RecordError::field(line, "Quantity", "not a token count: negative")
+            } else {
+                out_of_range(line, "Quantity", "more than 10^15 tokens in one row")
+            }
+        })?;
+        if tokens > MAX_COUNT {
+            return Err(out_of_range(
+                line,
+                "Quantity",
+                "more than 10^15 tokens in one row",
+            ));
+        }
         match class {
             TokenClass::Input => r.tokens.input = tokens,
             TokenClass::CachedInput => r.tokens.cache_read = tokens,

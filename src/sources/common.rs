@@ -60,36 +60,7 @@ fn strip_position(message: &str) -> String {
         Some(i) => &message[..i],
         None => message,
     };
-    shorten_quoted(message, 40)
-}
-
-/// Cuts every `"…"` run in `message` to at most `max` characters.
-fn shorten_quoted(message: &str, max: usize) -> String {
-    let mut out = String::with_capacity(message.len().min(256));
-    let mut inside = false;
-    let mut kept = 0;
-    let mut cut = false;
-    for c in message.chars() {
-        if c == '"' {
-            if inside && cut {
-                out.push('…');
-            }
-            inside = !inside;
-            kept = 0;
-            cut = false;
-            out.push(c);
-        } else if inside {
-            if kept < max {
-                out.push(c);
-            } else {
-                cut = true;
-            }
-            kept += 1;
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::sanitize::shorten_quoted(message, 40)
 }
 
 /// A point in time as logs write it: RFC 3339 / ISO 8601 text (with or without zone, taken as UTC),
@@ -314,6 +285,9 @@ pub fn parse_json_at<'a, T: Deserialize<'a>>(
     })
 }
 
+/// The largest JSON record [`for_each_json_value`] holds in memory (as a JSON Lines line).
+pub const MAX_VALUE_BYTES: usize = 64 * 1024 * 1024;
+
 /// Splits a stream of JSON records into whole values without holding more than one in memory, whatever the
 /// shape exports give them: one per line (JSON Lines), pretty-printed objects one after another (an S3
 /// object per record, `jq .` output), or the objects of a top-level JSON array (pretty or compact).
@@ -354,6 +328,7 @@ pub fn for_each_json_value(
                     b']' if array == 1 => array = 2,
                     b'{' => {
                         value.clear();
+                        value.shrink_to(MAX_VALUE_BYTES / 64);
                         value.push(b);
                         value_line = line;
                         depth = 1;
@@ -371,6 +346,15 @@ pub fn for_each_json_value(
                 continue;
             }
             value.push(b);
+            if value.len() > MAX_VALUE_BYTES {
+                return Err(RecordError::new(
+                    value_line,
+                    format!(
+                        "a record longer than {} MiB: not a usage record",
+                        MAX_VALUE_BYTES / (1024 * 1024)
+                    ),
+                ));
+            }
             if b == b'\n' {
                 line += 1;
             }
@@ -436,7 +420,8 @@ pub fn column_key(name: &str) -> String {
 
 /// Reads the data rows of a CSV file (its header already read): calls `row` with each record and its
 /// 1-based line, emits what it returns (`Ok(None)`: the row holds no usage), and reports a row the CSV
-/// reader cannot read as a record error. Stops when `emit` says so.
+/// reader cannot read, or one with fewer fields than the header (a row cut short, as the last row of a
+/// partial download), as a record error. Stops when `emit` says so; a failed read stops the file.
 pub fn for_each_csv_row<R: std::io::Read>(
     csv: &mut csv::Reader<R>,
     emit: &mut super::Emit<'_>,
@@ -446,6 +431,7 @@ pub fn for_each_csv_row<R: std::io::Read>(
     ) -> Result<Option<crate::record::UsageRecord>, RecordError>,
 ) -> Result<(), RecordError> {
     let mut record = csv::StringRecord::new();
+    let width = csv.headers().map_or(0, |h| h.len());
     loop {
         let line = csv.position().line();
         match csv.read_record(&mut record) {
@@ -453,6 +439,9 @@ pub fn for_each_csv_row<R: std::io::Read>(
             Ok(true) => {}
             Err(e) => {
                 let line = e.position().map_or(line, |p| p.line());
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    return Err(RecordError::new(line, format!("cannot read: {io}")));
+                }
                 if !emit(Err(RecordError::new(line, format!("not valid CSV: {e}")))) {
                     return Ok(());
                 }
@@ -460,6 +449,19 @@ pub fn for_each_csv_row<R: std::io::Read>(
             }
         }
         let line = record.position().map_or(line, |p| p.line());
+        if record.len() < width {
+            let cut = RecordError::new(
+                line,
+                format!(
+                    "the row has {} of the header's {width} fields: cut short (a partial download?)",
+                    record.len()
+                ),
+            );
+            if !emit(Err(cut)) {
+                return Ok(());
+            }
+            continue;
+        }
         let keep_going = match row(&record, line) {
             Ok(Some(r)) => emit(Ok(r)),
             Ok(None) => true,

@@ -36,7 +36,7 @@ use serde_json::value::RawValue;
 use super::common::{self, JsonDecimal, Timestamp};
 use super::{Emit, Framing, Source};
 use crate::error::RecordError;
-use crate::record::{content_id, DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::record::{content_id, out_of_range, DedupPolicy, Provenance, Provider, UsageRecord};
 
 /// Reads Google Cloud Billing export rows.
 pub struct GcpBilling;
@@ -281,7 +281,10 @@ fn read_row(row: &Row, at: &Provenance) -> Result<Option<UsageRecord>, RecordErr
     let mut credits = Decimal::ZERO;
     if let Some(text) = get(row, "credits") {
         let list: Vec<Credit> = common::parse_json_at(text, "credits", line)?;
-        credits = list.iter().map(|c| c.amount.0).sum();
+        credits = list
+            .iter()
+            .try_fold(Decimal::ZERO, |sum, c| sum.checked_add(c.amount.0))
+            .ok_or_else(|| out_of_range(line, "credits", "the sum of the credits overflows"))?;
     } else if let Some(sum) = decimal(row, "credits_amount", "credits.amount", line)? {
         credits = sum;
     }
@@ -329,7 +332,10 @@ fn read_row(row: &Row, at: &Provenance) -> Result<Option<UsageRecord>, RecordErr
             || sku_lower.contains("above 200k"),
     );
     r.batch = sku_lower.contains("batch");
-    r.reported_cost = Some(cost + credits);
+    r.reported_cost = Some(
+        cost.checked_add(credits)
+            .ok_or_else(|| out_of_range(line, "cost", "cost plus credits overflows"))?,
+    );
     r.reported_currency = get(row, "currency").map(str::to_ascii_uppercase);
     r.tags
         .insert("gcp_cost".into(), cost.normalize().to_string());

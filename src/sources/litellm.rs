@@ -309,7 +309,8 @@ fn text_time(s: &str) -> Result<Option<DateTime<Utc>>, ()> {
     }
     // fractional unix seconds as text
     common::parse_decimal(s)
-        .and_then(|d| i64::try_from((d * Decimal::ONE_THOUSAND).round()).ok())
+        .and_then(|d| d.checked_mul(Decimal::ONE_THOUSAND))
+        .and_then(|d| i64::try_from(d.round()).ok())
         .and_then(Timestamp::from_unix)
         .map(|t| Some(t.0))
         .ok_or(())

@@ -133,8 +133,10 @@ pub fn by_name(name: &str) -> Option<&'static dyn Source> {
     all().iter().copied().find(|s| s.name() == name)
 }
 
-/// The importer whose `detect` accepts the file, if any.
+/// The importer whose `detect` accepts the file, if any. A UTF-8 byte order mark (which editors on
+/// Windows add) is not part of the content a detector looks at.
 pub fn detect(path: &Path, head: &[u8]) -> Option<&'static dyn Source> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     all().iter().copied().find(|s| s.detect(path, head))
 }
 

@@ -343,7 +343,7 @@ fn activity_record(item: &Item, provenance: Provenance) -> Result<UsageRecord, R
     );
     let model = model.unwrap_or_else(|| "unknown".to_owned());
     let mut record = UsageRecord::new(id, NAME, Provider::OpenRouter, model, a.date.0, provenance);
-    record.end = Some(a.date.0 + Duration::days(1));
+    record.end = a.date.0.checked_add_signed(Duration::days(1));
     record.tokens = TokenCounts {
         input: a.prompt_tokens.unwrap_or(0),
         output,

@@ -7,6 +7,7 @@
 mod errors;
 mod export;
 mod forecast;
+mod hostile;
 mod import;
 mod misc;
 mod periods;

@@ -203,7 +203,7 @@ pub fn run(
         table.add_row([
             d.provider.as_str().to_string(),
             d.ours.clone(),
-            d.key.clone(),
+            crate::sanitize::table_cell(&d.key),
             d.class.key().to_string(),
             d.our_rate.map(money_exact).unwrap_or_else(|| "-".into()),
             money_exact(d.their_rate),

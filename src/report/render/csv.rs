@@ -1,13 +1,15 @@
 //! `--format csv`: one line per row, dimension columns first; money exact. Unpriced records are not rows
-//! (they have no cost): the command warns about them on standard error.
+//! (they have no cost): the command warns about them on standard error. Text that a spreadsheet would run
+//! as a formula is neutralised (see `crate::sanitize::csv_field`).
 
 use std::io::Write;
 
 use super::{counts, money_exact, COUNT_FIELDS};
 use crate::report::{change_percent, Report};
+use crate::sanitize::CsvOut;
 
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = CsvOut::new(out);
     let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();
     header.extend(COUNT_FIELDS.iter().map(|s| s.to_string()));
     header.extend(["failed_requests", "cost", "reported_cost"].map(String::from));
@@ -15,7 +17,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     if compare {
         header.extend(["previous_cost", "change", "change_pct"].map(String::from));
     }
-    w.write_record(&header).map_err(io_error)?;
+    w.row(&header)?;
     for row in &report.rows {
         let t = &row.totals;
         let mut fields = row.values.clone();
@@ -32,15 +34,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                     .unwrap_or_default(),
             );
         }
-        w.write_record(&fields).map_err(io_error)?;
+        w.row(&fields)?;
     }
     w.flush()
-}
-
-/// Keeps the io::Error kind (a closed pipe must stay recognisable as one).
-fn io_error(e: csv::Error) -> std::io::Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        other => std::io::Error::other(format!("{other:?}")),
-    }
 }

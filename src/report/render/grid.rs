@@ -105,8 +105,11 @@ impl Grid {
         }
     }
 
+    /// Adds a row. Values are made inert here, for every table: control characters escaped, values
+    /// longer than `crate::sanitize::MAX_CELL_CHARS` cut (see `crate::sanitize::table_cell`).
     pub fn push(&mut self, row: Vec<String>) {
-        self.rows.push(row);
+        self.rows
+            .push(row.iter().map(|v| crate::sanitize::table_cell(v)).collect());
     }
 
     /// Which columns to show and how wide each name column may be, for a terminal `width` columns

@@ -5,9 +5,10 @@ use std::io::Write;
 use super::{count_human, HumanColumns};
 use crate::report::Report;
 
-/// Escapes a cell so that `|` and new lines do not break the table.
+/// A value as Markdown text: it cannot break the table, become a link, code or HTML, or carry terminal
+/// escapes (see `crate::sanitize::markdown_cell`).
 pub fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::sanitize::markdown_cell(s)
 }
 
 pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
@@ -44,7 +45,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         for u in &report.unpriced {
             writeln!(
                 out,
-                "- `{}` ({}): {} requests, {} input / {} output tokens – {}",
+                "- {} ({}): {} requests, {} input / {} output tokens – {}",
                 cell(&u.model),
                 u.provider,
                 count_human(u.totals.requests),
@@ -54,7 +55,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                         + u.totals.cache_write_tokens
                 ),
                 count_human(u.totals.output_tokens),
-                u.reason
+                cell(&u.reason)
             )?;
         }
     }

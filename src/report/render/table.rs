@@ -50,12 +50,12 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Re
             writeln!(
                 out,
                 "  {} ({}): {} requests, {} input / {} output tokens – {}",
-                u.model,
+                crate::sanitize::table_cell(&u.model),
                 u.provider,
                 count_human(t.requests),
                 count_human(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens),
                 count_human(t.output_tokens),
-                u.reason
+                crate::sanitize::table_cell(&u.reason)
             )?;
         }
     }
