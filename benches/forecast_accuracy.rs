@@ -168,7 +168,7 @@ fn demo(header: &[&str]) {
     use aispend::report::{Aggregator, Dim};
 
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
-    let config = Config::load(Some(&root.join("aispend.toml"))).expect("demo config");
+    let (config, _) = Config::discover(Some(&root.join("aispend.toml"))).expect("demo config");
     let book = PriceBook::built_in().expect("price tables");
     let query = daily_query(&[Dim::Team], Vec::new(), chrono_tz::Tz::UTC, None);
     let mut agg = Aggregator::new(&query, &config.teams, &book, true, None);

@@ -10,6 +10,38 @@ use wildmatch::WildMatch;
 use crate::error::{Error, Result};
 use crate::record::UsageRecord;
 
+/// Where the config in use came from (`aispend config path`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigOrigin {
+    Flag,
+    Env,
+    WorkingDir,
+    UserDir,
+    /// No config file: no team rules, default ledger.
+    None,
+}
+
+impl ConfigOrigin {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ConfigOrigin::Flag => "--config",
+            ConfigOrigin::Env => "$AISPEND_CONFIG",
+            ConfigOrigin::WorkingDir => "./aispend.toml in the working folder",
+            ConfigOrigin::UserDir => "the user config folder",
+            ConfigOrigin::None => "none found",
+        }
+    }
+}
+
+/// `aispend/aispend.toml` in the user's config folder: `$XDG_CONFIG_HOME`, else `~/.config`.
+pub fn user_config_file() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|h| h.join(".config")))
+        .map(|d| d.join("aispend").join("aispend.toml"))
+}
+
 /// The team of records that no rule and no own field assign.
 pub const UNASSIGNED: &str = "unassigned";
 
@@ -154,19 +186,34 @@ impl TeamRules {
 impl Config {
     /// Loads `path`; a missing file is an error when it was asked for explicitly, else an empty config
     /// (for the default `./aispend.toml`).
-    pub fn load(path: Option<&Path>) -> Result<Config> {
-        let (path, explicit) = match path {
-            Some(p) => (p.to_path_buf(), true),
-            None => (PathBuf::from("aispend.toml"), false),
-        };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Config::default())
+    /// Finds and loads the config: `--config PATH`, else `$AISPEND_CONFIG`, else `./aispend.toml`, else
+    /// `aispend/aispend.toml` in the user's config folder (`$XDG_CONFIG_HOME`, else `~/.config`). A file
+    /// named by the flag or the variable must exist; the other two are used when present. With none,
+    /// the config is empty.
+    pub fn discover(flag: Option<&Path>) -> Result<(Config, ConfigOrigin)> {
+        let env = std::env::var_os("AISPEND_CONFIG").filter(|v| !v.is_empty());
+        let (path, origin) = match (flag, env) {
+            (Some(p), _) => (p.to_path_buf(), ConfigOrigin::Flag),
+            (None, Some(p)) => (PathBuf::from(p), ConfigOrigin::Env),
+            (None, None) => {
+                let user = user_config_file();
+                let found = [
+                    (
+                        Some(PathBuf::from("aispend.toml")),
+                        ConfigOrigin::WorkingDir,
+                    ),
+                    (user, ConfigOrigin::UserDir),
+                ]
+                .into_iter()
+                .find_map(|(p, o)| p.filter(|p| p.is_file()).map(|p| (p, o)));
+                match found {
+                    Some(f) => f,
+                    None => return Ok((Config::default(), ConfigOrigin::None)),
+                }
             }
-            Err(e) => return Err(Error::io(&path, e)),
         };
-        Config::parse(&text, &path)
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        Ok((Config::parse(&text, &path)?, origin))
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config> {

@@ -123,6 +123,8 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
                 "dry run: nothing was written to {}",
                 ledger.path().display()
             )?;
+        } else {
+            writeln!(out, "written to {}", ledger.path().display())?;
         }
     }
     Ok(0)

@@ -5,7 +5,7 @@ use std::io::Write;
 use comfy_table::{presets, Table};
 
 use super::usage::{read_paths, InputArgs};
-use super::Context;
+use super::{Context, InfoFormat};
 use crate::error::{Error, Result};
 use crate::export::{Exporting, Format};
 use crate::input::{read_inputs, RecordSink};
@@ -18,7 +18,11 @@ use crate::sanitize::table_cell;
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Records, requests, date range and sources in the ledger
-    Stats,
+    Stats {
+        /// Output format: table (for people) or json (`aispend.ledger-stats.v1`)
+        #[arg(long, value_enum, value_name = "FORMAT", default_value_t = InfoFormat::Table)]
+        format: InfoFormat,
+    },
     Export(ExportArgs),
 }
 
@@ -70,9 +74,31 @@ pub struct ExportArgs {
 pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
     match cmd {
         Command::Export(args) => export(ctx, args, out),
-        Command::Stats => {
+        Command::Stats { format } => {
             let ledger = ctx.open_existing_ledger()?;
             let s = ledger.stats()?;
+            if format == InfoFormat::Json {
+                let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                };
+                let doc = serde_json::json!({
+                    "schema": "aispend.ledger-stats.v1",
+                    "ledger": ledger.path().display().to_string(),
+                    "schema_version": s.schema_version,
+                    "file_bytes": s.file_bytes,
+                    "records": s.records,
+                    "requests": s.requests,
+                    "first": time(s.first),
+                    "last": time(s.last),
+                    "sources": s.by_source.iter().map(|(source, provider, records, requests)| {
+                        serde_json::json!({"source": source, "provider": provider,
+                                           "records": records, "requests": requests})
+                    }).collect::<Vec<_>>(),
+                });
+                serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
+                writeln!(out)?;
+                return Ok(0);
+            }
             writeln!(out, "ledger:   {}", ledger.path().display())?;
             writeln!(out, "schema:   version {}", s.schema_version)?;
             writeln!(out, "size:     {} bytes", count_human(s.file_bytes))?;

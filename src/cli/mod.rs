@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigOrigin};
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::pricing::PriceBook;
@@ -14,6 +14,7 @@ use crate::report::render::Style;
 
 pub mod budget;
 pub mod completions;
+pub mod config;
 pub mod forecast;
 pub mod import;
 pub mod ledger;
@@ -68,6 +69,15 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 }
 
+/// `--format` of the commands that describe rather than report (`ledger stats`, `sources`, `pricing
+/// missing`, `config path`): lines for people, or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InfoFormat {
+    #[value(alias = "text")]
+    Table,
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -88,6 +98,8 @@ pub enum Command {
     #[command(subcommand)]
     Ledger(ledger::Command),
     Sources(sources::Args),
+    #[command(subcommand)]
+    Config(config::Command),
     Completions(completions::Args),
 }
 
@@ -95,29 +107,37 @@ pub enum Command {
 pub struct Context {
     pub global: GlobalArgs,
     pub config: Config,
+    /// Where the config came from (`aispend config path`).
+    pub config_origin: ConfigOrigin,
     pub stdout_is_tty: bool,
 }
 
 impl Context {
     pub fn new(global: GlobalArgs) -> Result<Context> {
-        let config = Config::load(global.config.as_deref())?;
+        let (config, config_origin) = Config::discover(global.config.as_deref())?;
         Ok(Context {
             global,
             config,
+            config_origin,
             stdout_is_tty: std::io::stdout().is_terminal(),
         })
     }
 
     /// The ledger path (SPEC "The ledger": flag, env, config, platform data directory).
     pub fn ledger_path(&self) -> Result<PathBuf> {
+        self.ledger_location().map(|(p, _)| p)
+    }
+
+    /// The ledger path and what chose it.
+    pub fn ledger_location(&self) -> Result<(PathBuf, &'static str)> {
         if let Some(p) = &self.global.ledger {
-            return Ok(p.clone());
+            return Ok((p.clone(), "--ledger"));
         }
         if let Some(p) = std::env::var_os("AISPEND_LEDGER").filter(|v| !v.is_empty()) {
-            return Ok(PathBuf::from(p));
+            return Ok((PathBuf::from(p), "$AISPEND_LEDGER"));
         }
         if let Some(p) = &self.config.ledger {
-            return Ok(p.clone());
+            return Ok((p.clone(), "`ledger` in the config"));
         }
         let data = std::env::var_os("XDG_DATA_HOME")
             .filter(|v| !v.is_empty())
@@ -126,11 +146,17 @@ impl Context {
             .ok_or_else(|| {
                 Error::usage("cannot find a data directory for the ledger: pass --ledger PATH")
             })?;
-        Ok(data.join("aispend").join("ledger.db"))
+        Ok((
+            data.join("aispend").join("ledger.db"),
+            "the default data folder",
+        ))
     }
 
+    /// Opens the ledger, creating it and any missing parent folders.
     pub fn open_ledger(&self) -> Result<Ledger> {
-        Ledger::open(&self.ledger_path()?)
+        let path = self.ledger_path()?;
+        check_ledger_folder(&path)?;
+        Ledger::open(&path)
     }
 
     pub fn open_existing_ledger(&self) -> Result<Ledger> {
@@ -219,10 +245,29 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Pricing(cmd) => pricing::run(&ctx, cmd, &mut out)?,
         Command::Ledger(cmd) => ledger::run(&ctx, cmd, &mut out)?,
         Command::Sources(args) => sources::run(&ctx, args, &mut out)?,
+        Command::Config(cmd) => config::run(&ctx, cmd, &mut out)?,
         Command::Completions(args) => completions::run(args, &mut out)?,
     };
     out.flush()?;
     Ok(code)
+}
+
+/// A ledger path whose nearest existing ancestor is a file (`/dev/null/x.db`) cannot be created: say so
+/// plainly instead of passing on the operating system's "File exists".
+fn check_ledger_folder(path: &Path) -> Result<()> {
+    let existing = path
+        .ancestors()
+        .skip(1)
+        .filter(|a| !a.as_os_str().is_empty())
+        .find(|a| a.exists());
+    match existing {
+        Some(a) if !a.is_dir() => Err(Error::usage(format!(
+            "cannot create the ledger {}: {} is a file, not a folder (pass --ledger with a path in a folder)",
+            path.display(),
+            a.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Checks that every PATH exists before any work starts (`-` is standard input).

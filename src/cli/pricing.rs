@@ -6,7 +6,7 @@ use chrono::{NaiveDate, Utc};
 use comfy_table::{presets, Table};
 
 use super::usage::{feed, InputArgs};
-use super::Context;
+use super::{Context, InfoFormat};
 use crate::error::{Error, Result};
 use crate::period::PeriodSpec;
 use crate::pricing::{
@@ -57,6 +57,9 @@ pub enum Command {
     },
     /// List models in the ledger (or PATHs) that have no price, with their usage
     Missing {
+        /// Output format: table (for people) or json (`aispend.pricing-missing.v1`)
+        #[arg(long, value_enum, value_name = "FORMAT", default_value_t = InfoFormat::Table)]
+        format: InfoFormat,
         #[command(flatten)]
         input: InputArgs,
     },
@@ -78,7 +81,7 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
             let provider = provider.as_deref().map(parse_provider).transpose()?;
             show(&book, &model, provider, out)
         }
-        Command::Missing { input } => missing(ctx, &book, &input, out),
+        Command::Missing { format, input } => missing(ctx, &book, &input, format, out),
         Command::Diff {
             litellm,
             provider,
@@ -309,7 +312,13 @@ fn write_rates(out: &mut dyn Write, label: &str, r: &Rates) -> std::io::Result<(
     writeln!(out, "{label}: {}", parts.join(", "))
 }
 
-fn missing(ctx: &Context, book: &PriceBook, input: &InputArgs, out: &mut dyn Write) -> Result<i32> {
+fn missing(
+    ctx: &Context,
+    book: &PriceBook,
+    input: &InputArgs,
+    format: InfoFormat,
+    out: &mut dyn Write,
+) -> Result<i32> {
     let all_time = PeriodSpec::Dates {
         since: NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN),
         until: NaiveDate::from_ymd_opt(9999, 12, 30).unwrap_or(NaiveDate::MAX),
@@ -333,6 +342,15 @@ fn missing(ctx: &Context, book: &PriceBook, input: &InputArgs, out: &mut dyn Wri
     );
     feed(ctx, input, &mut agg)?;
     let report = agg.finish();
+    if format == InfoFormat::Json {
+        let doc = serde_json::json!({
+            "schema": "aispend.pricing-missing.v1",
+            "unpriced": crate::report::render::json::unpriced_value(&report.unpriced),
+        });
+        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
     if report.unpriced.is_empty() {
         writeln!(out, "Every model read has a price.")?;
         return Ok(0);
