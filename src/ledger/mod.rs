@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
@@ -66,15 +66,39 @@ impl Ledger {
         Ledger::open(path)
     }
 
+    /// Sets the busy timeout before anything touches the file, then switches to WAL.
     fn configure(&self) -> Result<()> {
         self.conn
-            .busy_timeout(Duration::from_secs(60))
+            .busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| self.error(e))?;
+        self.switch_to_wal()?;
         self.conn
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;",
-            )
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;")
             .map_err(|e| self.error(e))
+    }
+
+    /// `PRAGMA journal_mode = WAL`, waiting out other processes doing the same.
+    ///
+    /// On a new file the switch reads the header and then upgrades to a write lock. When two processes
+    /// hold the read lock at once, SQLite fails one of them with SQLITE_BUSY at once instead of calling the
+    /// busy handler (waiting could deadlock). That process holds no lock after the failure, so it waits
+    /// a little and tries again, up to the same time limit as any other lock wait.
+    fn switch_to_wal(&self) -> Result<()> {
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                Err(e) => return Err(self.error(e)),
+            }
+        }
     }
 
     fn error(&self, e: rusqlite::Error) -> Error {
@@ -178,6 +202,13 @@ impl Ledger {
         stats.file_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         Ok(stats)
     }
+}
+
+/// How long a process waits for another one's lock on the ledger before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy)
 }
 
 fn ledger_error(path: &Path, e: rusqlite::Error) -> Error {
@@ -397,5 +428,25 @@ mod tests {
             Some("01A2B3-C4D5E6-F7A8B9")
         );
         assert_eq!(back.billing_account_name.as_deref(), Some("Acme billing"));
+    }
+
+    /// A process that finds a new ledger locked by another one (here: a writer holding the lock for a
+    /// moment) waits for it instead of failing with "database is locked".
+    #[test]
+    fn opening_a_new_ledger_waits_for_a_lock_held_by_another_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let opener = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                Ledger::open(&path).map(|l| l.stats().unwrap().schema_version)
+            })
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        holder.execute_batch("COMMIT").unwrap();
+        let version = opener.join().unwrap().unwrap();
+        assert_eq!(version, schema::latest());
     }
 }

@@ -1,6 +1,6 @@
 //! The ledger's SQL schema and its migrations (`PRAGMA user_version` counts the ones applied).
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 /// Each entry moves the schema one version forward. Never edit a shipped entry: append a new one.
 pub(super) const MIGRATIONS: &[&str] = &[
@@ -85,28 +85,35 @@ pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
-/// Applies the migrations the file has not seen, each in its own transaction.
+/// The schema version this build writes.
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Applies the migrations the file has not seen, in one write transaction.
+///
+/// The version is read again once the write lock is held: when several processes create a ledger at
+/// once, the first one creates the schema and the others find it there.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let current = version(conn)?;
-    if current > MIGRATIONS.len() as i64 {
+    if check(version(conn)?)? == latest() {
+        return Ok(());
+    }
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let current = check(version(&tx)?)?;
+    for sql in &MIGRATIONS[current as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", latest())?;
+    tx.commit()
+}
+
+/// Refuses a ledger written by a newer aispend.
+fn check(current: i64) -> rusqlite::Result<i64> {
+    if current > latest() {
         return Err(rusqlite::Error::InvalidParameterName(format!(
             "ledger schema version {current} is newer than this aispend understands ({}); upgrade aispend",
-            MIGRATIONS.len()
+            latest()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let batch = format!(
-            "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;",
-            i + 1
-        );
-        if let Err(e) = conn.execute_batch(&batch) {
-            let _ = conn.execute_batch("ROLLBACK");
-            // Another process may have migrated meanwhile.
-            if version(conn)? > i as i64 {
-                continue;
-            }
-            return Err(e);
-        }
-    }
-    Ok(())
+    Ok(current)
 }

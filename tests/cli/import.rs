@@ -80,7 +80,6 @@ fn dry_run_writes_nothing() {
 
 #[test]
 fn concurrent_imports_neither_corrupt_nor_double_count() {
-    let w = Workdir::new();
     let folder = fixture("api-log");
     // the broken/ subfolder would fail the import: read the good files only
     let files: Vec<String> = [
@@ -92,21 +91,39 @@ fn concurrent_imports_neither_corrupt_nor_double_count() {
     .iter()
     .map(|f| format!("{folder}/{f}"))
     .collect();
-    let children: Vec<_> = (0..4)
-        .map(|_| {
-            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("aispend"));
-            cmd.arg("--ledger")
-                .arg(w.ledger())
-                .arg("import")
-                .args(&files);
-            cmd.stdout(std::process::Stdio::null()).spawn().unwrap()
-        })
-        .collect();
-    for mut c in children {
-        assert!(c.wait().unwrap().success());
+    // Creating a new ledger is where processes collide (the WAL switch and the schema), so every round
+    // starts from no ledger at all; one lost round in fifty would fail the test.
+    for round in 0..50 {
+        let w = Workdir::new();
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("aispend"));
+                cmd.env_remove("AISPEND_LEDGER")
+                    .arg("--ledger")
+                    .arg(w.ledger())
+                    .arg("import")
+                    .args(&files)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped());
+                cmd.spawn().unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // 5 chat + 3 responses + 6 messages + 4 gemini (read straight from the file: a `ledger stats`
+        // process per round would double the test's time)
+        let ledger = rusqlite::Connection::open(w.ledger()).unwrap();
+        let records: i64 = ledger
+            .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(records, 18, "round {round}");
     }
-    // 5 chat + 3 responses + 6 messages + 4 gemini
-    assert_eq!(count_records(&w), 18);
 }
 
 #[test]
