@@ -14,7 +14,7 @@ dir=${BENCH_DIR:-bench-data}
 runs=${BENCH_RUNS:-3}
 
 cargo build --release --quiet
-bin=target/release/aispend
+bin=${CARGO_TARGET_DIR:-target}/release/aispend
 if [ ! -f "$dir/.complete-$size_mb" ]; then
   rm -rf "$dir"
   echo "generating ${size_mb} MB per input into $dir ..." >&2

@@ -17,15 +17,16 @@ use crate::report::Dim;
 const LONG_ABOUT: &str = "\
 Checks spend against budgets, for CI.
 
-Each budget (see the budgets file format in the README) has a limit per month, week or day, an optional
-scope (team, project, provider, model, tag), `warn_at` (a fraction of the limit, default 0.8) and
+Each [[budget]] table of the budgets file (TOML) has a `name`, a `limit` in USD per `period` (month, the \
+default, week or day), an optional \
+scope (team, project, provider, model, tag), `warn_at` (a fraction of the limit, default 0.8) and \
 `fail_on` (\"forecast\", the default, or \"actual\"). Its period is the one holding the as-of date.
 
-Status: breach when actual spend reached the limit, or the projected period total did with
-fail_on = \"forecast\"; warn when actual or forecast reached warn_at x limit (or the forecast reached the
+Status: breach when actual spend reached the limit, or the projected period total did with \
+fail_on = \"forecast\"; warn when actual or forecast reached warn_at x limit (or the forecast reached the \
 limit of an \"actual\" budget); ok otherwise. Projections are `aispend forecast`'s (method auto).
 
-Exit codes: 0 every budget ok or warn · 1 a budget breached · 2 bad input (a budgets file with unknown
+Exit codes: 0 every budget ok or warn · 1 a budget breached · 2 bad input (a budgets file with unknown \
 keys, a limit that is not a decimal, unreadable usage).";
 
 const AFTER_HELP: &str = "\

@@ -17,7 +17,7 @@ use crate::report::render::{markdown::cell, money_exact, money_human, Format, St
 use crate::report::{Dim, Filter};
 
 const INTRO: &str = "\
-Projects where a period ends: actual spend to date plus a forecast of the remaining days, per group,
+Projects where a period ends: actual spend to date plus a forecast of the remaining days, per group, \
 with an 80% interval. The total is projected from the total daily series (not summed from the rows).";
 
 const AFTER_HELP: &str = "\

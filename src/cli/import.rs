@@ -13,13 +13,13 @@ use crate::sanitize::terminal;
 const LONG_ABOUT: &str = "\
 Add usage records to the ledger.
 
-Each file's format is detected from its content (see `aispend sources`), or forced with --source.
+Each file's format is detected from its content (see `aispend sources`), or forced with --source. \
 Folders recurse; .gz files are read transparently; `-` reads standard input.
 
-The import is one transaction: if any record is malformed, the command stops with `file:line: what is
-wrong`, exits 2 and the ledger is left exactly as it was (use --skip-invalid to skip and count bad
-records instead). Records are keyed by a stable id (the provider's own id where there is one), so
-importing the same data twice, or two exports that overlap, adds nothing twice. Two imports run at the
+The import is one transaction: if any record is malformed, the command stops with `file:line: what is \
+wrong`, exits 2 and the ledger is left exactly as it was (use --skip-invalid to skip and count bad \
+records instead). Records are keyed by a stable id (the provider's own id where there is one), so \
+importing the same data twice, or two exports that overlap, adds nothing twice. Two imports run at the \
 same time take turns.";
 
 const AFTER_HELP: &str = "\

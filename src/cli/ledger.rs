@@ -27,15 +27,15 @@ pub enum Command {
 }
 
 const EXPORT_LONG_ABOUT: &str = "\
-Export the normalized ledger: one row per usage record (after deduplication), with its team (after the
-config's rules), the price table's model id, and the computed cost (exact; empty, with the reason, when
-the record has no price). Rows are written as they are read, so memory stays flat however large the
+Export the normalized ledger: one row per usage record (after deduplication), with its team (after the \
+config's rules), the price table's model id, and the computed cost (exact; empty, with the reason, when \
+the record has no price). Rows are written as they are read, so memory stays flat however large the \
 ledger.
 
-Formats: csv (every ledger field), jsonl (the same fields, one JSON object per line, money as decimal
+Formats: csv (every ledger field), jsonl (the same fields, one JSON object per line, money as decimal \
 strings), focus (the FinOps FOCUS 1.2 columns, then `x_` extras). Never prompt text: the ledger has none.
 
-Reads the ledger, or the PATHs given (the same normalization and deduplication as an import; nothing is
+Reads the ledger, or the PATHs given (the same normalization and deduplication as an import; nothing is \
 written to the ledger).";
 
 const EXPORT_AFTER_HELP: &str = "\

@@ -18,6 +18,7 @@ pub mod config;
 pub mod forecast;
 pub mod import;
 pub mod ledger;
+pub mod man;
 pub mod pricing;
 pub mod pull;
 pub mod report;
@@ -47,11 +48,13 @@ pub struct Cli {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Ledger file [default: $AISPEND_LEDGER, else `ledger` in the config, else $XDG_DATA_HOME/aispend/ledger.db]
     #[arg(long, global = true, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
-    /// Config file [default: ./aispend.toml if present]
+    /// Config file [default: $AISPEND_CONFIG, else ./aispend.toml, else
+    /// ~/.config/aispend/aispend.toml, when present; `aispend config path` shows which]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Extra price table file or folder of .toml files; overrides built-in entries with the same id
@@ -101,6 +104,7 @@ pub enum Command {
     #[command(subcommand)]
     Config(config::Command),
     Completions(completions::Args),
+    Man(man::Args),
 }
 
 /// What every command gets: parsed global options and lazily loaded config and price tables.
@@ -247,6 +251,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Sources(args) => sources::run(&ctx, args, &mut out)?,
         Command::Config(cmd) => config::run(&ctx, cmd, &mut out)?,
         Command::Completions(args) => completions::run(args, &mut out)?,
+        Command::Man(args) => man::run(args, &mut out)?,
     };
     out.flush()?;
     Ok(code)

@@ -27,20 +27,20 @@ Fetch usage (and cost) from a provider's admin API into the ledger.
   anthropic   GET /v1/organizations/usage_report/messages and /v1/organizations/cost_report,
               key from ANTHROPIC_ADMIN_KEY (an organization admin key)
 
-The key is read from the environment only and sent only in request headers; it is never
-printed, logged or stored. Usage comes in daily buckets (--bucket-width 1h for hourly), grouped
-by every dimension the ledger keeps (OpenAI: project, API key, model, batch, service tier;
-Anthropic: workspace, API key, model, service tier, context window); costs by project and line
-item (OpenAI) or workspace and description (Anthropic). Pages are read in memory by the same
-importers as saved pages, so pulling and importing the same days adds nothing twice, and a day
+The key is read from the environment only and sent only in request headers; it is never \
+printed, logged or stored. Usage comes in daily buckets (--bucket-width 1h for hourly), grouped \
+by every dimension the ledger keeps (OpenAI: project, API key, model, batch, service tier; \
+Anthropic: workspace, API key, model, service tier, context window); costs by project and line \
+item (OpenAI) or workspace and description (Anthropic). Pages are read in memory by the same \
+importers as saved pages, so pulling and importing the same days adds nothing twice, and a day \
 pulled again after it grew keeps the larger copy.
 
-A pull is all-or-nothing: every page is fetched and checked first, then everything is written in
-one transaction; a failed pull writes nothing, so just run it again. Rate limits (429), server
-errors (5xx) and connection failures are retried with exponential backoff (honouring
+A pull is all-or-nothing: every page is fetched and checked first, then everything is written in \
+one transaction; a failed pull writes nothing, so just run it again. Rate limits (429), server \
+errors (5xx) and connection failures are retried with exponential backoff (honouring \
 Retry-After); a refused request (401, 403, 400...) stops at once.
 
-Exit codes: 2 for a missing key, a bad flag, a refused request or a malformed page; 3 when the
+Exit codes: 2 for a missing key, a bad flag, a refused request or a malformed page; 3 when the \
 provider stays unreachable or failing after every retry.";
 
 const AFTER_HELP: &str = "\

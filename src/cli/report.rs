@@ -11,14 +11,14 @@ use crate::report::{reconcile, Aggregator, Dim, Filter, ReportQuery, SortBy};
 const LONG_ABOUT: &str = "\
 Cost report for a period, grouped by any combination of dimensions.
 
-Reads the ledger, or the PATHs given (with no set-up: `aispend report exports/`). Every record is priced
-per request at the rate in force at its time; records whose model has no price are listed as unpriced
-and never counted as $0. Provider-reported cost (when a source carries one) is shown beside the
+Reads the ledger, or the PATHs given (with no set-up: `aispend report exports/`). Every record is priced \
+per request at the rate in force at its time; records whose model has no price are listed as unpriced \
+and never counted as $0. Provider-reported cost (when a source carries one) is shown beside the \
 computed cost.
 
-Dimensions: provider, model, team, project, user, api_key, workspace, service_tier, source, day, week,
-month, tag:KEY. `model` is the canonical id the price table resolved (dated snapshots and provider
-prefixes fold into one); `team` comes from the config's rules, else the record's own team, else
+Dimensions: provider, model, team, project, user, api_key, workspace, service_tier, source, day, week, \
+month, tag:KEY. `model` is the canonical id the price table resolved (dated snapshots and provider \
+prefixes fold into one); `team` comes from the config's rules, else the record's own team, else \
 `unassigned`.";
 
 const AFTER_HELP: &str = "\

@@ -34,15 +34,16 @@ use serde::Serialize;
 
 /// The `--help` text for the forecast methods, the interval and `auto`.
 pub const HELP: &str = "\
-Methods: run-rate (period-to-date ÷ days elapsed × days in the period: the classic baseline),
-seasonal-naive (each remaining day = the same weekday last week), weekday-mean (each remaining day =
-the mean of the last 4 same weekdays), holt-winters (level + damped trend + weekly seasonality, fitted
-by least squares over a decimal grid). auto (the default) backtests each method on the series' own
-history: from every past day it forecasts as many days ahead as you ask, and keeps the method whose
-period totals came closest. Short histories fall back and say so in the note: under 3 days run-rate,
+Methods: run-rate (period-to-date ÷ days elapsed × days in the period: the classic baseline), \
+seasonal-naive (each remaining day = the same weekday last week), weekday-mean (each remaining day = \
+the mean of the last 4 same weekdays), holt-winters (level + damped trend + weekly seasonality, fitted \
+by least squares over a decimal grid). auto (the default) backtests each method on the series' own \
+history: from every past day it forecasts as many days ahead as you ask, and keeps the method whose \
+period totals came closest. Short histories fall back and say so in the note: under 3 days run-rate, \
 under 14 days weekday-mean (from 7 days) by rule, no holt-winters under 28 days.
-80% interval: the 10th-90th percentiles of that method's backtest errors at the same horizon (scaled
-by the recent daily level), widened for the few independent backtests (Student's t); with under 10
+
+80% interval: the 10th-90th percentiles of that method's backtest errors at the same horizon (scaled \
+by the recent daily level), widened for the few independent backtests (Student's t); with under 10 \
 backtests: daily variability × √(days left), at least ±25% of the forecast, and the note says so.";
 
 /// A forecasting method.

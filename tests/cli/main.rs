@@ -8,6 +8,7 @@ mod config;
 mod errors;
 mod export;
 mod forecast;
+mod help;
 mod hostile;
 mod import;
 mod misc;
