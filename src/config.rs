@@ -52,6 +52,8 @@ pub struct Config {
     /// Azure deployment name → model (`[azure] deployments = { "prod-gpt4o" = "gpt-4o" }`): Azure records
     /// keep the deployment name as reported; the price book resolves it through this map.
     pub azure_deployments: BTreeMap<String, String>,
+    /// `[pricing] fallback = "litellm"` (or `"litellm=FILE"`, relative to the config's folder).
+    pub pricing_fallback: Option<crate::pricing::litellm::FallbackSpec>,
     /// The file it came from, if any.
     pub origin: Option<PathBuf>,
 }
@@ -64,6 +66,15 @@ struct ConfigFile {
     teams: Option<TeamsSection>,
     #[serde(default)]
     azure: Option<AzureSection>,
+    #[serde(default)]
+    pricing: Option<PricingSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PricingSection {
+    #[serde(default)]
+    fallback: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -273,6 +284,18 @@ impl Config {
                 )));
             }
         }
+        let pricing_fallback = match file.pricing.and_then(|p| p.fallback) {
+            None => None,
+            Some(text) => {
+                let mut spec = crate::pricing::litellm::FallbackSpec::parse(&text)
+                    .map_err(|e| err(format!("[pricing] fallback: {e}")))?;
+                spec.file = spec.file.map(|f| match path.parent() {
+                    Some(dir) if f.is_relative() && !dir.as_os_str().is_empty() => dir.join(f),
+                    _ => f,
+                });
+                Some(spec)
+            }
+        };
         // A relative ledger path is relative to the config file's folder.
         let ledger = file.ledger.map(|l| match path.parent() {
             Some(dir) if l.is_relative() && !dir.as_os_str().is_empty() => dir.join(l),
@@ -282,6 +305,7 @@ impl Config {
             ledger,
             teams: TeamRules(rules),
             azure_deployments,
+            pricing_fallback,
             origin: Some(path.to_path_buf()),
         })
     }

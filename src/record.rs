@@ -22,17 +22,34 @@ pub enum Provider {
     Bedrock,
     Azure,
     OpenRouter,
+    Mistral,
+    DeepSeek,
+    XAi,
+    Cohere,
+    /// Open-weight model hosts: each prices the same open model its own way.
+    Together,
+    Fireworks,
+    Groq,
+    DeepInfra,
     Other,
 }
 
 impl Provider {
-    pub const ALL: [Provider; 7] = [
+    pub const ALL: [Provider; 15] = [
         Provider::OpenAI,
         Provider::Anthropic,
         Provider::Google,
         Provider::Bedrock,
         Provider::Azure,
         Provider::OpenRouter,
+        Provider::Mistral,
+        Provider::DeepSeek,
+        Provider::XAi,
+        Provider::Cohere,
+        Provider::Together,
+        Provider::Fireworks,
+        Provider::Groq,
+        Provider::DeepInfra,
         Provider::Other,
     ];
 
@@ -44,6 +61,14 @@ impl Provider {
             Provider::Bedrock => "bedrock",
             Provider::Azure => "azure",
             Provider::OpenRouter => "openrouter",
+            Provider::Mistral => "mistral",
+            Provider::DeepSeek => "deepseek",
+            Provider::XAi => "xai",
+            Provider::Cohere => "cohere",
+            Provider::Together => "together",
+            Provider::Fireworks => "fireworks",
+            Provider::Groq => "groq",
+            Provider::DeepInfra => "deepinfra",
             Provider::Other => "other",
         }
     }
@@ -60,9 +85,61 @@ impl Provider {
             "bedrock" | "aws" | "aws-bedrock" | "amazon-bedrock" => Provider::Bedrock,
             "azure" | "azure_openai" | "azure-openai" => Provider::Azure,
             "openrouter" => Provider::OpenRouter,
+            "mistral" | "mistralai" | "mistral-ai" => Provider::Mistral,
+            "deepseek" | "deepseek-ai" => Provider::DeepSeek,
+            "xai" | "x-ai" | "x.ai" | "grok" => Provider::XAi,
+            "cohere" | "cohere_chat" => Provider::Cohere,
+            "together" | "together_ai" | "together-ai" | "togetherai" => Provider::Together,
+            "fireworks" | "fireworks_ai" | "fireworks-ai" | "fireworksai" => Provider::Fireworks,
+            "groq" => Provider::Groq,
+            "deepinfra" | "deep-infra" => Provider::DeepInfra,
             "other" => Provider::Other,
             _ => return None,
         })
+    }
+
+    /// The provider a model name gives away, for a response whose log does not name one: a routing prefix
+    /// (`deepseek/…`, `together_ai/…`, Fireworks' `accounts/fireworks/models/…`) or a first-party model
+    /// family that only its maker serves under that name (`deepseek-chat`, `grok-4`, `mistral-large-latest`,
+    /// `command-r-plus`). Open models (`meta-llama/…`, `gpt-oss-120b`) give nothing away: every host serves
+    /// them, so the log must name the host.
+    pub fn from_model_name(model: &str) -> Option<Provider> {
+        let lower = model.trim().to_ascii_lowercase();
+        if lower.starts_with("accounts/fireworks/") {
+            return Some(Provider::Fireworks);
+        }
+        if let Some((prefix, _)) = lower.split_once('/') {
+            return match Provider::parse(prefix)? {
+                p @ (Provider::Mistral
+                | Provider::DeepSeek
+                | Provider::XAi
+                | Provider::Cohere
+                | Provider::Together
+                | Provider::Fireworks
+                | Provider::Groq
+                | Provider::DeepInfra) => Some(p),
+                _ => None,
+            };
+        }
+        const FAMILIES: &[(&str, Provider)] = &[
+            ("deepseek-", Provider::DeepSeek),
+            ("grok-", Provider::XAi),
+            ("mistral-", Provider::Mistral),
+            ("open-mistral-", Provider::Mistral),
+            ("open-mixtral-", Provider::Mistral),
+            ("codestral-", Provider::Mistral),
+            ("ministral-", Provider::Mistral),
+            ("magistral-", Provider::Mistral),
+            ("pixtral-", Provider::Mistral),
+            ("devstral-", Provider::Mistral),
+            ("voxtral-", Provider::Mistral),
+            ("command-", Provider::Cohere),
+            ("c4ai-aya-", Provider::Cohere),
+        ];
+        FAMILIES
+            .iter()
+            .find(|(prefix, _)| lower.starts_with(prefix))
+            .map(|(_, p)| *p)
     }
 }
 
@@ -328,5 +405,37 @@ mod tests {
     fn the_bounds_are_ten_to_the_fifteenth() {
         assert_eq!(MAX_COST, Decimal::from(MAX_COUNT));
         assert_eq!(MAX_COUNT, 10u64.pow(15));
+    }
+
+    #[test]
+    fn providers_round_trip_and_model_names_give_some_away() {
+        for p in Provider::ALL {
+            assert_eq!(Provider::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Provider::parse("together_ai"), Some(Provider::Together));
+        assert_eq!(Provider::parse("x-ai"), Some(Provider::XAi));
+        for (model, want) in [
+            ("deepseek-reasoner", Some(Provider::DeepSeek)),
+            ("grok-4.7", Some(Provider::XAi)),
+            ("mistral-large-latest", Some(Provider::Mistral)),
+            ("codestral-2508", Some(Provider::Mistral)),
+            ("command-a-03-2025", Some(Provider::Cohere)),
+            (
+                "accounts/fireworks/models/gpt-oss-120b",
+                Some(Provider::Fireworks),
+            ),
+            (
+                "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo",
+                Some(Provider::Together),
+            ),
+            ("groq/llama-3.3-70b-versatile", Some(Provider::Groq)),
+            // open models and other makers' names give nothing away
+            ("meta-llama/Llama-3.3-70B-Instruct", None),
+            ("openai/gpt-oss-120b", None),
+            ("gpt-4o", None),
+            ("claude-sonnet-4-5", None),
+        ] {
+            assert_eq!(Provider::from_model_name(model), want, "{model}");
+        }
     }
 }

@@ -61,6 +61,11 @@ pub struct GlobalArgs {
     /// (repeatable, later wins)
     #[arg(long, global = true, value_name = "PATH")]
     pub pricing: Vec<PathBuf>,
+    /// Price records that no price table knows from LiteLLM's public price map, marked as such in every
+    /// output: `litellm` (the newest snapshot `aispend pricing update` stored, else the one built in) or
+    /// `litellm=FILE` [config: `[pricing] fallback`]
+    #[arg(long, global = true, value_name = "litellm[=FILE]", value_parser = crate::pricing::litellm::FallbackSpec::parse)]
+    pub pricing_fallback: Option<crate::pricing::litellm::FallbackSpec>,
     /// Print only errors
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -143,17 +148,10 @@ impl Context {
         if let Some(p) = &self.config.ledger {
             return Ok((p.clone(), "`ledger` in the config"));
         }
-        let data = std::env::var_os("XDG_DATA_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(dirs::data_dir)
-            .ok_or_else(|| {
-                Error::usage("cannot find a data directory for the ledger: pass --ledger PATH")
-            })?;
-        Ok((
-            data.join("aispend").join("ledger.db"),
-            "the default data folder",
-        ))
+        let data = data_dir().ok_or_else(|| {
+            Error::usage("cannot find a data directory for the ledger: pass --ledger PATH")
+        })?;
+        Ok((data.join("ledger.db"), "the default data folder"))
     }
 
     /// Opens the ledger, creating it and any missing parent folders.
@@ -167,9 +165,21 @@ impl Context {
         Ledger::open_existing(&self.ledger_path()?)
     }
 
+    /// The price tables, with the LiteLLM fallback when `--pricing-fallback` or the config asks for it.
     pub fn price_book(&self) -> Result<PriceBook> {
-        Ok(PriceBook::load(&self.global.pricing)?
-            .with_azure_deployments(&self.config.azure_deployments))
+        let book = PriceBook::load(&self.global.pricing)?
+            .with_azure_deployments(&self.config.azure_deployments);
+        let spec = self
+            .global
+            .pricing_fallback
+            .as_ref()
+            .or(self.config.pricing_fallback.as_ref());
+        let Some(spec) = spec else {
+            return Ok(book);
+        };
+        let (bytes, label) = fallback_map(spec)?;
+        let models = crate::pricing::litellm::parse_map(&bytes, &label)?;
+        Ok(book.with_fallback(models, label))
     }
 
     /// Whether to colour output written to standard output.
@@ -209,6 +219,41 @@ impl Context {
             eprintln!("{}", crate::sanitize::note(&message.to_string()));
         }
     }
+}
+
+/// aispend's folder in the platform data directory (`$XDG_DATA_HOME/aispend`).
+pub fn data_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(dirs::data_dir)
+        .map(|d| d.join("aispend"))
+}
+
+/// The price map a fallback reads, and how to name it: the FILE given, else the newest snapshot that
+/// `aispend pricing update` stored, else the snapshot built into the binary.
+fn fallback_map(spec: &crate::pricing::litellm::FallbackSpec) -> Result<(Vec<u8>, String)> {
+    use crate::pricing::litellm::{gunzip_if_needed, read_map_file, BUILT_IN_SNAPSHOT};
+    if let Some(file) = &spec.file {
+        return Ok((
+            read_map_file(file)?,
+            format!("LiteLLM price map {}", file.display()),
+        ));
+    }
+    if let Some(stored) = pricing::update::newest_snapshot() {
+        return Ok((
+            read_map_file(&stored.path)?,
+            format!(
+                "LiteLLM snapshot {} ({})",
+                stored.date,
+                stored.path.display()
+            ),
+        ));
+    }
+    let (date, gz) = BUILT_IN_SNAPSHOT;
+    let bytes = gunzip_if_needed(gz.to_vec())
+        .map_err(|e| Error::usage(format!("the built-in LiteLLM snapshot does not read: {e}")))?;
+    Ok((bytes, format!("LiteLLM snapshot {date} (built in)")))
 }
 
 /// The width tables are fitted to: `COLUMNS` when set to a number (also when writing to a file or

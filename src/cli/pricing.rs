@@ -56,12 +56,28 @@ pub enum Command {
         format: ListFormat,
     },
     /// List models in the ledger (or PATHs) that have no price, with their usage
+    #[command(
+        after_help = "With --pricing-fallback litellm, what LiteLLM's map prices is no longer missing; the rest is what \
+                      neither a table nor the map can price.\n\nExample:\n  aispend pricing missing --pricing-fallback litellm gateway-logs/"
+    )]
     Missing {
         /// Output format: table (for people) or json (`aispend.pricing-missing.v1`)
         #[arg(long, value_enum, value_name = "FORMAT", default_value_t = InfoFormat::Table)]
         format: InfoFormat,
         #[command(flatten)]
         input: InputArgs,
+    },
+    /// Fetch a newer LiteLLM price map (or read one) and keep it as the dated snapshot that
+    /// --pricing-fallback litellm uses
+    #[command(
+        after_help = "Snapshots are stored as $XDG_DATA_HOME/aispend/litellm/litellm-YYYY-MM-DD.json; the newest wins.\n\n\
+                      Examples:\n  aispend pricing update\n  aispend pricing update --litellm model_prices_and_context_window.json\n  \
+                      aispend pricing diff --litellm ~/.local/share/aispend/litellm/litellm-2026-12-01.json"
+    )]
+    Update {
+        /// Where to get the map: a URL, or a local file [default: LiteLLM's map on GitHub]
+        #[arg(long, value_name = "URL|FILE")]
+        litellm: Option<String>,
     },
 }
 
@@ -72,8 +88,12 @@ pub enum ListFormat {
 }
 
 mod diff;
+pub mod update;
 
 pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
+    if let Command::Update { litellm } = &cmd {
+        return update::run(litellm.as_deref(), out);
+    }
     let book = ctx.price_book()?;
     match cmd {
         Command::List { provider, format } => list(&book, provider.as_deref(), format, out),
@@ -90,6 +110,7 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
             let provider = provider.as_deref().map(parse_provider).transpose()?;
             diff::run(&book, &litellm, provider, format == ListFormat::Json, out)
         }
+        Command::Update { .. } => Ok(0),
     }
 }
 
@@ -346,13 +367,28 @@ fn missing(
         let doc = serde_json::json!({
             "schema": "aispend.pricing-missing.v1",
             "unpriced": crate::report::render::json::unpriced_value(&report.unpriced),
+            "price_fallback": book.fallback_label(),
+            "fallback_records": report.total.fallback_records,
         });
         serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
         writeln!(out)?;
         return Ok(0);
     }
+    let fallback_note = |out: &mut dyn Write| -> std::io::Result<()> {
+        match (book.fallback_label(), report.total.fallback_records) {
+            (Some(label), 0) => writeln!(out, "Fallback in use ({label}): it priced no record."),
+            (Some(label), n) => writeln!(
+                out,
+                "{} records ({}) were priced from the fallback, {label}, not from a price table.",
+                count_human(n),
+                crate::report::render::money_human(report.total.fallback_cost)
+            ),
+            (None, _) => Ok(()),
+        }
+    };
     if report.unpriced.is_empty() {
         writeln!(out, "Every model read has a price.")?;
+        fallback_note(out)?;
         return Ok(0);
     }
     let mut table = Table::new();
@@ -379,9 +415,15 @@ fn missing(
         ]);
     }
     writeln!(out, "{table}")?;
+    fallback_note(out)?;
     writeln!(
         out,
-        "Add prices in a TOML file (format: pricing/README.md) and pass it with --pricing FILE."
+        "Add prices in a TOML file (format: pricing/README.md) and pass it with --pricing FILE{}.",
+        if book.fallback_label().is_some() {
+            ""
+        } else {
+            ", or price what LiteLLM's map knows with --pricing-fallback litellm (marked as such)"
+        }
     )?;
     Ok(0)
 }

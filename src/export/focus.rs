@@ -86,7 +86,7 @@ pub const FOCUS_COLUMNS: [&str; 57] = [
 ];
 
 /// Extras after the FOCUS columns (FOCUS reserves the `x_` prefix for them).
-pub const X_COLUMNS: [&str; 30] = [
+pub const X_COLUMNS: [&str; 31] = [
     "x_RecordId",
     "x_Source",
     "x_Provider",
@@ -114,6 +114,7 @@ pub const X_COLUMNS: [&str; 30] = [
     "x_Seconds",
     "x_ComputedCost",
     "x_UnpricedReason",
+    "x_PriceSource",
     "x_ReportedCost",
     "x_ReportedCurrency",
     "x_Failed",
@@ -180,6 +181,14 @@ pub fn service_name(r: &UsageRecord) -> String {
         Provider::Bedrock => "Amazon Bedrock".into(),
         Provider::Azure => "Azure OpenAI".into(),
         Provider::OpenRouter => "OpenRouter".into(),
+        Provider::Mistral => "Mistral AI API".into(),
+        Provider::DeepSeek => "DeepSeek API".into(),
+        Provider::XAi => "xAI API".into(),
+        Provider::Cohere => "Cohere API".into(),
+        Provider::Together => "Together AI".into(),
+        Provider::Fireworks => "Fireworks AI".into(),
+        Provider::Groq => "GroqCloud".into(),
+        Provider::DeepInfra => "DeepInfra".into(),
         Provider::Other => "AI API".into(),
     }
 }
@@ -193,6 +202,14 @@ pub fn provider_name(p: Provider) -> &'static str {
         Provider::Bedrock => "Amazon Web Services",
         Provider::Azure => "Microsoft",
         Provider::OpenRouter => "OpenRouter",
+        Provider::Mistral => "Mistral AI",
+        Provider::DeepSeek => "DeepSeek",
+        Provider::XAi => "xAI",
+        Provider::Cohere => "Cohere",
+        Provider::Together => "Together AI",
+        Provider::Fireworks => "Fireworks AI",
+        Provider::Groq => "Groq",
+        Provider::DeepInfra => "DeepInfra",
         Provider::Other => "Other",
     }
 }
@@ -388,6 +405,7 @@ fn value(column: &str, row: &ExportRow<'_>) -> String {
         "x_Seconds" => t.seconds.to_string(),
         "x_ComputedCost" => cost(),
         "x_UnpricedReason" => opt(row.unpriced_reason.as_deref()),
+        "x_PriceSource" => opt(row.price_source),
         "x_ReportedCost" => r.reported_cost.map(money).unwrap_or_default(),
         "x_ReportedCurrency" => opt(r.reported_currency.as_deref()),
         "x_Failed" => r.failed.to_string(),
@@ -433,6 +451,7 @@ mod tests {
             canonical_model: Some("claude-sonnet-4-5"),
             cost: Some(Decimal::new(105, 6)),
             unpriced_reason: None,
+            price_source: Some("table"),
         };
         // What the usage data cannot say: the columns left empty (listed in the README).
         let empty: Vec<&str> = FOCUS_COLUMNS

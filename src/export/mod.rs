@@ -71,6 +71,9 @@ pub struct ExportRow<'a> {
     pub cost: Option<Decimal>,
     /// Why there is no cost (`no price table entry`, `no rate for service tier 'flex'`, …).
     pub unpriced_reason: Option<String>,
+    /// Where the cost came from: `table`, or `litellm` (the `--pricing-fallback` price map); `None` when
+    /// there is no cost.
+    pub price_source: Option<&'static str>,
 }
 
 /// One value of a csv/jsonl row. CSV writes `None` as an empty field, JSON Lines as `null`.
@@ -86,7 +89,7 @@ pub enum Cell<'a> {
 }
 
 /// The columns of `csv` and the keys of `jsonl`, in order.
-pub const FIELDS: [&str; 42] = [
+pub const FIELDS: [&str; 43] = [
     "id",
     "source",
     "provider",
@@ -121,6 +124,7 @@ pub const FIELDS: [&str; 42] = [
     "seconds",
     "requests",
     "cost",
+    "price_source",
     "unpriced_reason",
     "reported_cost",
     "reported_currency",
@@ -133,7 +137,7 @@ pub const FIELDS: [&str; 42] = [
 
 impl<'a> ExportRow<'a> {
     /// The row's values in [`FIELDS`] order.
-    pub fn cells(&self) -> [Cell<'a>; 42] {
+    pub fn cells(&self) -> [Cell<'a>; 43] {
         let r = self.record;
         let t = &r.tokens;
         let int = |n: u64| Cell::Int(Some(n));
@@ -172,6 +176,7 @@ impl<'a> ExportRow<'a> {
             int(t.seconds),
             int(r.requests),
             Cell::Money(self.cost),
+            Cell::Str(self.price_source),
             Cell::Text(self.unpriced_reason.clone()),
             Cell::Money(r.reported_cost),
             Cell::Str(r.reported_currency.as_deref()),
@@ -303,8 +308,13 @@ impl<'a> Exporting<'a> {
         let team = self.rules.team_of(r);
         let priced = self.pricer.price(r);
         let book = self.pricer.book();
+        let mut price_source = None;
         let (canonical_model, cost, unpriced_reason) = match priced {
-            Priced::Cost { model, cost } => (Some(book.model(model).id.as_str()), Some(cost), None),
+            Priced::Cost { model, cost } => {
+                let entry = book.model(model);
+                price_source = Some(if entry.fallback { "litellm" } else { "table" });
+                (Some(entry.id.as_str()), Some(cost), None)
+            }
             // A request with nothing billable (a failed request) costs nothing, whatever its model.
             Priced::Unpriced { model, .. } if r.tokens.is_empty() => (
                 model.map(|m| book.model(m).id.as_str()),
@@ -333,6 +343,7 @@ impl<'a> Exporting<'a> {
             canonical_model,
             cost,
             unpriced_reason,
+            price_source,
         };
         self.exporter.row(&row)?;
         self.written += 1;

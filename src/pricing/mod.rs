@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use crate::error::{Error, Result};
 use crate::record::{Provider, UsageRecord};
 
+pub mod litellm;
 pub mod resolve;
 pub mod table;
 
@@ -33,7 +34,44 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "pricing/bedrock.toml",
         include_str!("../../pricing/bedrock.toml"),
     ),
+    (
+        "pricing/azure.toml",
+        include_str!("../../pricing/azure.toml"),
+    ),
+    (
+        "pricing/mistral.toml",
+        include_str!("../../pricing/mistral.toml"),
+    ),
+    (
+        "pricing/deepseek.toml",
+        include_str!("../../pricing/deepseek.toml"),
+    ),
+    ("pricing/xai.toml", include_str!("../../pricing/xai.toml")),
+    (
+        "pricing/cohere.toml",
+        include_str!("../../pricing/cohere.toml"),
+    ),
+    (
+        "pricing/together.toml",
+        include_str!("../../pricing/together.toml"),
+    ),
+    (
+        "pricing/fireworks.toml",
+        include_str!("../../pricing/fireworks.toml"),
+    ),
+    ("pricing/groq.toml", include_str!("../../pricing/groq.toml")),
+    (
+        "pricing/deepinfra.toml",
+        include_str!("../../pricing/deepinfra.toml"),
+    ),
 ];
+
+/// The open-weight model hosts: each prices the same open model (`llama-3.3-70b-instruct`) its own way,
+/// so a record whose host is unknown is never priced from one of their tables.
+pub const OPEN_MODEL_HOSTS: &[&str] = &["together", "fireworks", "groq", "deepinfra"];
+
+/// Clouds that resell other makers' models under their own prices.
+const RESELLERS: &[&str] = &["azure", "bedrock", "openrouter"];
 
 /// The tables a record of `provider` is priced from, in order: the provider's own table first, then the
 /// first-party tables of the vendors it resells (Bedrock → Anthropic's Claude, then OpenAI's and Google's
@@ -47,6 +85,16 @@ pub fn table_order(provider: Provider) -> &'static [&'static str] {
         Provider::Bedrock => &["bedrock", "anthropic", "openai", "google"],
         Provider::Azure => &["azure", "openai", "anthropic", "google"],
         Provider::OpenRouter => &["openrouter", "openai", "anthropic", "google"],
+        // First-party APIs of other model makers and the open-model hosts: their own table only. A model
+        // they serve is never priced from another provider's table because the name matches.
+        Provider::Mistral => &["mistral"],
+        Provider::DeepSeek => &["deepseek"],
+        Provider::XAi => &["xai"],
+        Provider::Cohere => &["cohere"],
+        Provider::Together => &["together"],
+        Provider::Fireworks => &["fireworks"],
+        Provider::Groq => &["groq"],
+        Provider::DeepInfra => &["deepinfra"],
         Provider::Other => &["other", "openai", "anthropic", "google"],
     }
 }
@@ -116,6 +164,11 @@ pub struct PriceBook {
     names: HashMap<String, ProviderNames>,
     /// Azure deployment name (lower case) → model name, from the config's `[azure] deployments`.
     deployments: HashMap<String, String>,
+    /// The fallback's names (`--pricing-fallback litellm`): consulted only when no curated table has an
+    /// entry for the record. Their entries are in `models` too, flagged `fallback`.
+    fallback_names: HashMap<String, ProviderNames>,
+    /// What the fallback was read from (`LiteLLM price map, snapshot 2026-11-20`).
+    fallback_label: Option<String>,
 }
 
 impl PriceBook {
@@ -225,16 +278,48 @@ impl PriceBook {
         Ok(())
     }
 
+    /// Adds the fallback (LiteLLM price map entries, see [`litellm::parse_map`]), described by `label`.
+    pub fn with_fallback(mut self, models: Vec<ModelPrice>, label: String) -> PriceBook {
+        for mut model in models {
+            model.fallback = true;
+            let table = self
+                .fallback_names
+                .entry(model.provider.clone())
+                .or_default();
+            if table.exact.contains_key(&model.id) {
+                continue;
+            }
+            self.models.push(model);
+            table.exact.insert(
+                self.models[self.models.len() - 1].id.clone(),
+                self.models.len() - 1,
+            );
+        }
+        self.fallback_label = Some(label);
+        self
+    }
+
+    /// What the fallback prices come from, when a fallback is in use.
+    pub fn fallback_label(&self) -> Option<&str> {
+        self.fallback_label.as_deref()
+    }
+
+    /// The curated entries (every table file, built in and `--pricing`), without the fallback's.
     pub fn models(&self) -> &[ModelPrice] {
-        &self.models
+        let curated = self.models.iter().take_while(|m| !m.fallback).count();
+        &self.models[..curated]
     }
 
     pub fn model(&self, index: usize) -> &ModelPrice {
         &self.models[index]
     }
 
-    fn lookup(&self, table: &str, name: &str) -> Option<(usize, MatchKind)> {
-        let names = self.names.get(table)?;
+    fn lookup_in(
+        names: &HashMap<String, ProviderNames>,
+        table: &str,
+        name: &str,
+    ) -> Option<(usize, MatchKind)> {
+        let names = names.get(table)?;
         if let Some(&i) = names.exact.get(name) {
             return Some((i, MatchKind::Exact));
         }
@@ -255,7 +340,7 @@ impl PriceBook {
     /// an Azure deployment name is first mapped through `[azure] deployments`; then each table of
     /// [`table_order`] is tried in turn with the normalized name, then without its snapshot date, so a
     /// provider's own entry wins over a first-party one. OpenRouter and unknown providers finally try
-    /// every other table, in name order.
+    /// every other table in name order, except the open-model hosts' (see [`OPEN_MODEL_HOSTS`]).
     pub fn resolve_for(&self, provider: Provider, reported: &str) -> Option<ModelMatch> {
         let mut deployment = None;
         let mut name = reported;
@@ -280,9 +365,10 @@ impl PriceBook {
                 .names
                 .keys()
                 .map(String::as_str)
-                .filter(|t| !order.contains(t))
+                .filter(|t| !order.contains(t) && !OPEN_MODEL_HOSTS.contains(t))
                 .collect();
-            rest.sort_unstable();
+            // Model makers' own tables before the resellers' (a Mistral model is Mistral's price, not Azure's).
+            rest.sort_unstable_by_key(|t| (RESELLERS.contains(t), *t));
             tables.extend(rest);
         }
         let found = |index: usize, kind: MatchKind| ModelMatch {
@@ -291,23 +377,27 @@ impl PriceBook {
             kind,
             deployment: deployment.clone(),
         };
-        for table in tables {
-            if let Some((index, kind)) = self.lookup(table, &normalized) {
-                return Some(found(index, kind));
-            }
-            if let Some((dated, undated)) = &azure_dated {
-                for candidate in dated {
-                    if let Some((index, MatchKind::Exact)) = self.lookup(table, candidate) {
-                        return Some(found(index, MatchKind::Exact));
+        // The curated tables first; the fallback only for a record none of them prices.
+        for names in [&self.names, &self.fallback_names] {
+            for table in &tables {
+                let lookup = |name: &str| Self::lookup_in(names, table, name);
+                if let Some((index, kind)) = lookup(&normalized) {
+                    return Some(found(index, kind));
+                }
+                if let Some((dated, undated)) = &azure_dated {
+                    for candidate in dated {
+                        if let Some((index, MatchKind::Exact)) = lookup(candidate) {
+                            return Some(found(index, MatchKind::Exact));
+                        }
+                    }
+                    if let Some((index, kind)) = lookup(undated) {
+                        return Some(found(index, snapshot_kind(kind)));
                     }
                 }
-                if let Some((index, kind)) = self.lookup(table, undated) {
-                    return Some(found(index, snapshot_kind(kind)));
-                }
-            }
-            if let Some(base) = base {
-                if let Some((index, kind)) = self.lookup(table, base) {
-                    return Some(found(index, snapshot_kind(kind)));
+                if let Some(base) = base {
+                    if let Some((index, kind)) = lookup(base) {
+                        return Some(found(index, snapshot_kind(kind)));
+                    }
                 }
             }
         }
@@ -830,6 +920,40 @@ mod tests {
         // No region at all: the period's own (base) rates.
         premier.region = None;
         assert!(priced_for(&book, &premier).is_ok());
+    }
+
+    #[test]
+    fn the_fallback_answers_only_when_no_table_does() {
+        let map = br#"{
+          "gpt-4o": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 1e-06,
+            "output_cost_per_token": 1e-06},
+          "claude-sonnet-4-5": {"litellm_provider": "anthropic", "mode": "chat", "input_cost_per_token": 1e-06,
+            "output_cost_per_token": 1e-06, "input_cost_per_token_priority": 2e-06, "output_cost_per_token_priority": 2e-06},
+          "gpt-9-preview": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 4e-06,
+            "output_cost_per_token": 8e-06}
+        }"#;
+        let book = PriceBook::built_in()
+            .unwrap()
+            .with_fallback(litellm::parse_map(map, "map").unwrap(), "map".into());
+        // our own gpt-4o wins: 1M × $2.50 + 1M × $10 = $12.50, not the map's $2
+        let r = on(Provider::OpenAI, "gpt-4o", io(1_000_000, 1_000_000));
+        assert_eq!(priced_for(&book, &r), Ok(dec!(12.5)));
+        // a model we know but cannot price at a tier stays unpriced: the map is not asked
+        let mut r = on(Provider::Anthropic, "claude-sonnet-4-5", io(10, 10));
+        r.service_tier = Some("priority".into());
+        assert_eq!(
+            priced_for(&book, &r),
+            Err(Unpriced::NoTierRate("priority".into()))
+        );
+        // what no table knows: 1M × $4 + 1M × $8 = $12, from the map, marked
+        let r = on(Provider::OpenAI, "gpt-9-preview", io(1_000_000, 1_000_000));
+        assert_eq!(priced_for(&book, &r), Ok(dec!(12)));
+        let m = book.resolve_for(Provider::OpenAI, "gpt-9-preview").unwrap();
+        assert!(book.model(m.index).fallback);
+        // the map's entries are another provider's only: an OpenAI model on Groq stays unpriced
+        assert!(book.resolve_for(Provider::Groq, "gpt-9-preview").is_none());
+        // and they are not listed among the curated entries
+        assert!(book.models().iter().all(|m| !m.fallback));
     }
 
     #[test]

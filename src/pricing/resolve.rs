@@ -27,8 +27,11 @@ const VENDOR_PREFIXES: &[&str] = &[
 /// The reported name with provider, region and vendor wrappers taken off, lower-cased.
 pub fn normalize(reported: &str) -> String {
     let mut name = reported.trim().to_ascii_lowercase();
-    if name.starts_with("ft:") {
-        return name; // fine-tunes keep their whole name: they have their own rates
+    // A fine-tune (`ft:gpt-4o-2024-08-06:acme:support:9xYz`) is priced as `ft:BASE`: the fine-tuned rates of
+    // its base model. The organisation, suffix and job id that follow do not change the price.
+    if let Some(rest) = name.strip_prefix("ft:") {
+        let base = rest.split(':').next().unwrap_or(rest);
+        return format!("ft:{base}");
     }
     // ARNs and path-like names: the model is the last segment.
     if let Some(i) = name.rfind('/') {
@@ -163,7 +166,8 @@ mod tests {
             ("gemini-2.5-pro@001", "gemini-2.5-pro"),
             ("claude-sonnet-4-5-20250929[1m]", "claude-sonnet-4-5-20250929"),
             ("GPT-4.1", "gpt-4.1"),
-            ("ft:gpt-4o-mini-2024-07-18:org::abc", "ft:gpt-4o-mini-2024-07-18:org::abc"),
+            ("ft:gpt-4o-mini-2024-07-18:org::abc", "ft:gpt-4o-mini-2024-07-18"),
+            ("FT:gpt-3.5-turbo-0125:acme:support:7p4lURel", "ft:gpt-3.5-turbo-0125"),
         ] {
             assert_eq!(normalize(reported), want, "{reported}");
         }

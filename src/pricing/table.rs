@@ -204,6 +204,8 @@ pub struct ModelPrice {
     pub periods: Vec<PricePeriod>,
     /// The file the entry came from.
     pub origin: String,
+    /// Taken from LiteLLM's price map by `--pricing-fallback`, not from a curated table.
+    pub fallback: bool,
 }
 
 impl ModelPrice {
@@ -226,6 +228,25 @@ struct FileSpec {
     derive: Option<Table>,
     #[serde(default, rename = "model")]
     models: Vec<ModelSpec>,
+    #[serde(default, rename = "alias")]
+    aliases: Vec<AliasSpec>,
+}
+
+/// A moving name (`mistral-large-latest`) and the models it pointed to, each from a date.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AliasSpec {
+    name: String,
+    #[serde(default)]
+    note: Option<String>,
+    to: Vec<AliasTarget>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AliasTarget {
+    from: Value,
+    model: String,
 }
 
 #[derive(Deserialize)]
@@ -254,8 +275,11 @@ pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
     let provider = crate::record::Provider::parse(&spec.provider)
         .ok_or_else(|| {
             err(format!(
-                "unknown provider '{}' (expected one of: openai, anthropic, google, bedrock, azure, openrouter, other)",
-                spec.provider
+                "unknown provider '{}' (expected one of: {})",
+                spec.provider,
+                crate::record::Provider::ALL
+                    .map(crate::record::Provider::as_str)
+                    .join(", ")
             ))
         })?
         .as_str()
@@ -293,9 +317,74 @@ pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
             note: m.note,
             periods,
             origin: origin.to_string(),
+            fallback: false,
         });
     }
+    for alias in spec.aliases {
+        let entry = alias_entry(&alias, &models, &provider, origin).map_err(err)?;
+        models.push(entry);
+    }
     Ok(models)
+}
+
+/// An alias as an entry of its own whose periods are its targets' rates, each cut to the dates the alias
+/// pointed to it: a record is priced as the model its alias named on the record's date.
+fn alias_entry(
+    alias: &AliasSpec,
+    models: &[ModelPrice],
+    provider: &str,
+    origin: &str,
+) -> std::result::Result<ModelPrice, String> {
+    let ctx = format!("alias '{}'", alias.name);
+    if alias.to.is_empty() {
+        return Err(format!("{ctx} points to no model (`to` is empty)"));
+    }
+    let mut steps = Vec::with_capacity(alias.to.len());
+    for t in &alias.to {
+        let from = date_from(&t.from)
+            .ok_or_else(|| format!("{ctx}: `from` must be a date like \"2025-06-10\""))?;
+        let name = t.model.to_ascii_lowercase();
+        let target = models
+            .iter()
+            .find(|m| m.id == name || m.names.contains(&name))
+            .ok_or_else(|| format!("{ctx}: no model '{}' in this file", t.model))?;
+        steps.push((from, target));
+    }
+    if steps.windows(2).any(|w| w[0].0 >= w[1].0) {
+        return Err(format!("{ctx}: `to` must be in ascending `from` order"));
+    }
+    let mut periods = Vec::new();
+    for (i, (from, target)) in steps.iter().enumerate() {
+        let until = steps.get(i + 1).map(|s| s.0);
+        let mut first = target.period_at(*from).clone();
+        first.effective = *from;
+        periods.push(first);
+        periods.extend(
+            target
+                .periods
+                .iter()
+                .filter(|p| p.effective > *from && until.is_none_or(|u| p.effective < u))
+                .cloned(),
+        );
+    }
+    let route: Vec<String> = steps
+        .iter()
+        .map(|(from, m)| format!("{} from {from}", m.id))
+        .collect();
+    let note = match &alias.note {
+        Some(n) => format!("alias: {}; {n}", route.join(", ")),
+        None => format!("alias: {}", route.join(", ")),
+    };
+    Ok(ModelPrice {
+        id: alias.name.to_ascii_lowercase(),
+        provider: provider.to_string(),
+        names: Vec::new(),
+        patterns: Vec::new(),
+        note: Some(note),
+        periods,
+        origin: origin.to_string(),
+        fallback: false,
+    })
 }
 
 const PERIOD_KEYS: &[&str] = &[
@@ -514,6 +603,44 @@ long_context = { threshold = 200000, input = "6", output = "22.5" }
         let two = format!("{SAMPLE}\n[[model.price]]\neffective = \"2024-01-01\"\ninput = \"1\"\noutput = \"2\"\n");
         let e = parse_table(&two, "t.toml").unwrap_err();
         assert!(e.to_string().contains("ascending"), "{e}");
+    }
+
+    #[test]
+    fn aliases_take_their_targets_rates_by_date() {
+        let text = r#"
+provider = "mistral"
+[[model]]
+id = "large-2"
+[[model.price]]
+effective = "2024-07-24"
+input = "3"
+output = "9"
+[[model.price]]
+effective = "2024-09-18"
+input = "2"
+output = "6"
+[[model]]
+id = "large-3"
+[[model.price]]
+effective = "2025-12-02"
+input = "0.5"
+output = "1.5"
+[[alias]]
+name = "large-latest"
+to = [{ from = "2024-08-01", model = "large-2" }, { from = "2025-12-02", model = "large-3" }]
+"#;
+        let models = parse_table(text, "t.toml").unwrap();
+        let alias = models.iter().find(|m| m.id == "large-latest").unwrap();
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let input = |day| alias.period_at(d(day)).rates.get(RateClass::Input);
+        // large-2 at $3 from the alias's first date, $2 after its cut, then large-3 at $0.50
+        assert_eq!(input("2024-08-01"), Some(dec!(3)));
+        assert_eq!(input("2024-10-01"), Some(dec!(2)));
+        assert_eq!(input("2025-12-01"), Some(dec!(2)));
+        assert_eq!(input("2025-12-02"), Some(dec!(0.5)));
+        let bad = text.replace("model = \"large-3\"", "model = \"large-9\"");
+        let e = parse_table(&bad, "t.toml").unwrap_err();
+        assert!(e.to_string().contains("no model 'large-9'"), "{e}");
     }
 
     #[test]

@@ -216,6 +216,12 @@ impl<'a> Aggregator<'a> {
         if matches!(priced, Priced::Unpriced { .. }) && !r.tokens.is_empty() {
             totals.unpriced_records = 1;
         }
+        if let Priced::Cost { model, .. } = priced {
+            if self.pricer.book().model(model).fallback {
+                totals.fallback_cost = cost;
+                totals.fallback_records = 1;
+            }
+        }
         let i = match self.group_index.get(self.key.as_str()) {
             Some(&i) => i,
             None => {
@@ -340,6 +346,7 @@ impl<'a> Aggregator<'a> {
             total_previous,
             unpriced,
             records_read: self.records,
+            fallback: self.pricer.book().fallback_label().map(str::to_string),
             currency: "USD",
         }
     }

@@ -196,6 +196,10 @@ pub struct Totals {
     /// A sum reached the largest value it can hold and stopped there (absurd input): the figures are
     /// lower bounds, and the command warns.
     pub saturated: bool,
+    /// The part of `cost` priced from the fallback price map (`--pricing-fallback`), over
+    /// `fallback_records` records.
+    pub fallback_cost: Decimal,
+    pub fallback_records: u64,
 }
 
 impl Totals {
@@ -214,6 +218,17 @@ impl Totals {
             reported_records: u64::from(r.reported_cost.is_some()),
             unpriced_records: 0,
             saturated: false,
+            fallback_cost: Decimal::ZERO,
+            fallback_records: 0,
+        }
+    }
+
+    /// Where the group's cost came from: `table`, `litellm` (all from the fallback), or `table+litellm`.
+    pub fn price_source(&self) -> &'static str {
+        match (self.fallback_records, self.fallback_cost == self.cost) {
+            (0, _) => "table",
+            (_, true) => "litellm",
+            (_, false) => "table+litellm",
         }
     }
 
@@ -236,6 +251,7 @@ impl Totals {
         add(&mut self.reasoning_tokens, o.reasoning_tokens);
         add(&mut self.reported_records, o.reported_records);
         add(&mut self.unpriced_records, o.unpriced_records);
+        add(&mut self.fallback_records, o.fallback_records);
         let mut add_money = |a: &mut Decimal, b: Decimal| {
             *a = a.checked_add(b).unwrap_or_else(|| {
                 saturated = true;
@@ -248,6 +264,7 @@ impl Totals {
         };
         add_money(&mut self.cost, o.cost);
         add_money(&mut self.reported_cost, o.reported_cost);
+        add_money(&mut self.fallback_cost, o.fallback_cost);
         self.saturated |= saturated;
     }
 
@@ -266,6 +283,11 @@ impl Totals {
             .unwrap_or(self.reported_cost);
         self.reported_records = self.reported_records.saturating_sub(o.reported_records);
         self.unpriced_records = self.unpriced_records.saturating_sub(o.unpriced_records);
+        self.fallback_records = self.fallback_records.saturating_sub(o.fallback_records);
+        self.fallback_cost = self
+            .fallback_cost
+            .checked_sub(o.fallback_cost)
+            .unwrap_or(self.fallback_cost);
     }
 
     /// The reported cost, when any record of the group carried one.
@@ -333,6 +355,8 @@ pub struct Report {
     pub unpriced: Vec<UnpricedRow>,
     /// Records read (after deduplication), whether or not they fell in the period.
     pub records_read: u64,
+    /// What the fallback price map was, when one was in use (`LiteLLM snapshot 2026-11-20 (built in)`).
+    pub fallback: Option<String>,
     pub currency: &'static str,
 }
 

@@ -215,9 +215,9 @@ impl LogLine<'_> {
                     at.line,
                     "provider",
                     format!(
-                        "unknown provider {:?}: expected one of openai, anthropic, google, bedrock, azure, \
-                         openrouter, other",
-                        name.as_str()
+                        "unknown provider {:?}: expected one of {}",
+                        name.as_str(),
+                        Provider::ALL.map(Provider::as_str).join(", ")
                     ),
                 )
             })?),
@@ -268,7 +268,21 @@ impl LogLine<'_> {
             }
             None => Default::default(),
         };
+        let model = raw
+            .model()
+            .or_else(|| top.as_ref().and_then(RawResponse::model))
+            .unwrap_or("unknown")
+            .to_owned();
+        // OpenAI-compatible providers (DeepSeek, xAI, Mistral, the open-model hosts) answer in OpenAI's
+        // shape: without an envelope `provider`, the model name tells who served it, else the shape.
+        let by_name = match shape {
+            Some(Shape::OpenAiChat | Shape::OpenAiResponses) | None => {
+                Provider::from_model_name(&model)
+            }
+            Some(_) => None,
+        };
         let provider = hint
+            .or(by_name)
             .or(shape.map(Shape::provider))
             .unwrap_or(Provider::Other);
 
@@ -280,12 +294,6 @@ impl LogLine<'_> {
             (None, Some(req)) => format!("{provider}:req:{req}"),
             (None, None) => content_id(NAME, line),
         };
-        let model = raw
-            .model()
-            .or_else(|| top.as_ref().and_then(RawResponse::model))
-            .unwrap_or("unknown")
-            .to_owned();
-
         let mut record = UsageRecord::new(id, NAME, provider, model, start.0, at.clone());
         record.tokens = tokens;
         record.service_tier = shape.and_then(|s| raw.service_tier(s)).map(str::to_owned);

@@ -424,6 +424,7 @@ fn usage_tokens(text: &str, path: &str, line: u64) -> Result<Option<TokenCounts>
         Shape::OpenAiResponses => response::openai_responses_tokens(&u, path, line)?,
         Shape::Anthropic => return response::anthropic_tokens(&u, path, line).map(Some),
         Shape::Gemini => return Ok(None),
+        Shape::Cohere => return Ok(Some(response::cohere_tokens(&u))),
     };
     if shape != Shape::OpenAiChat {
         return Ok(Some(t));

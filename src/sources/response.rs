@@ -15,6 +15,12 @@
 //! | OpenAI Responses | `input_tokens` − cached − cache write | `cached_tokens` / `cache_write_tokens` (5m) | `output_tokens` | `reasoning_tokens` (inside output) |
 //! | Anthropic | `input_tokens` (already uncached) | `cache_read_input_tokens` / `cache_creation` 5m + 1h | `output_tokens` | `thinking_tokens` (inside output) |
 //! | Gemini | `promptTokenCount` − cached + `toolUsePromptTokenCount` | `cachedContentTokenCount` / – | `candidatesTokenCount` + `thoughtsTokenCount` | `thoughtsTokenCount` |
+//! | Cohere v2 chat | `billed_units.input_tokens` | – | `billed_units.output_tokens` | – |
+//!
+//! OpenAI-compatible providers use the OpenAI chat row, with two differences read from the usage itself:
+//! DeepSeek reports its cache as `prompt_cache_hit_tokens` (read as cached) and `prompt_cache_miss_tokens`
+//! (uncached; their sum is `prompt_tokens`); xAI counts reasoning beside `completion_tokens`, not inside it
+//! (`total_tokens` = prompt + completion + reasoning), and bills it as output, so it is added to output.
 //!
 //! A part larger than its total (more cached tokens than prompt tokens) is an input error naming the field,
 //! never a wrapped-around count.
@@ -336,6 +342,7 @@ impl<'a> RawResponse<'a> {
             (Shape::OpenAiResponses, Some(u), _) => openai_responses_tokens(u, &usage_base, line),
             (Shape::Anthropic, Some(u), _) => anthropic_tokens(u, &usage_base, line),
             (Shape::Gemini, _, Some(m)) => gemini_tokens(m, &join(base, "usageMetadata"), line),
+            (Shape::Cohere, Some(u), _) => Ok(cohere_tokens(u)),
             _ => Ok(TokenCounts::default()),
         }
     }
@@ -354,6 +361,7 @@ impl<'a> RawResponse<'a> {
                     .as_ref()
                     .and_then(|m| m.traffic_type.as_ref()),
             ),
+            Shape::Cohere => None,
         }
     }
 
@@ -419,6 +427,12 @@ pub struct Usage<'a> {
     pub completion_tokens: Option<u64>,
     pub prompt_tokens_details: Option<InputDetails>,
     pub completion_tokens_details: Option<OutputDetails>,
+    pub total_tokens: Option<u64>,
+    // DeepSeek: the parts of prompt_tokens read from its cache and not.
+    pub prompt_cache_hit_tokens: Option<u64>,
+    pub prompt_cache_miss_tokens: Option<u64>,
+    // Cohere v2: what was billed.
+    pub billed_units: Option<BilledUnits>,
     // OpenAI Responses (input_tokens total) and Anthropic (input_tokens uncached only).
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
@@ -442,6 +456,10 @@ impl Usage<'_> {
             completion_tokens: self.completion_tokens,
             prompt_tokens_details: self.prompt_tokens_details,
             completion_tokens_details: self.completion_tokens_details,
+            total_tokens: self.total_tokens,
+            prompt_cache_hit_tokens: self.prompt_cache_hit_tokens,
+            prompt_cache_miss_tokens: self.prompt_cache_miss_tokens,
+            billed_units: self.billed_units,
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
             input_tokens_details: self.input_tokens_details,
@@ -458,8 +476,11 @@ impl Usage<'_> {
     /// The shape these keys belong to, when they say (`prompt_tokens`: OpenAI chat; cache keys: Anthropic;
     /// `input_tokens_details`: Responses). Bare `input_tokens`/`output_tokens` are ambiguous.
     pub fn shape(&self) -> Option<Shape> {
-        if self.prompt_tokens.is_some()
+        if self.billed_units.is_some() {
+            Some(Shape::Cohere)
+        } else if self.prompt_tokens.is_some()
             || self.completion_tokens.is_some()
+            || self.prompt_cache_hit_tokens.is_some()
             || self.prompt_tokens_details.is_some()
             || self.completion_tokens_details.is_some()
         {
@@ -498,6 +519,24 @@ pub struct OutputDetails {
     pub audio_tokens: Option<u64>,
     /// Anthropic's name for reasoning.
     pub thinking_tokens: Option<u64>,
+}
+
+/// Cohere v2 `usage.billed_units`: the tokens Cohere charges for (fewer than `usage.tokens`, which also
+/// counts its own prompt template).
+#[derive(Debug, Default, Deserialize)]
+pub struct BilledUnits {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+}
+
+/// Cohere v2 chat `usage`: billed input and output tokens.
+pub fn cohere_tokens(u: &Usage) -> TokenCounts {
+    let billed = u.billed_units.as_ref();
+    TokenCounts {
+        input: billed.and_then(|b| b.input_tokens).unwrap_or(0),
+        output: billed.and_then(|b| b.output_tokens).unwrap_or(0),
+        ..TokenCounts::default()
+    }
 }
 
 /// Anthropic `cache_creation`: the split of `cache_creation_input_tokens` by cache lifetime.
@@ -550,6 +589,8 @@ pub enum Shape {
     OpenAiResponses,
     Anthropic,
     Gemini,
+    /// Cohere's own v2 chat API (`usage.billed_units`); its OpenAI-compatible API answers as `OpenAiChat`.
+    Cohere,
 }
 
 impl Shape {
@@ -559,6 +600,7 @@ impl Shape {
             Shape::OpenAiChat | Shape::OpenAiResponses => Provider::OpenAI,
             Shape::Anthropic => Provider::Anthropic,
             Shape::Gemini => Provider::Google,
+            Shape::Cohere => Provider::Cohere,
         }
     }
 
@@ -599,13 +641,23 @@ impl Shape {
 /// `completion_tokens` includes audio and reasoning.
 pub fn openai_chat_tokens(u: &Usage, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
     let d = u.prompt_tokens_details.as_ref();
-    let cached = d.and_then(|d| d.cached_tokens).unwrap_or(0);
+    // DeepSeek: `prompt_cache_hit_tokens` is the cached part (newer responses also carry `cached_tokens`).
+    let (cached, cached_field) = match (d.and_then(|d| d.cached_tokens), u.prompt_cache_hit_tokens)
+    {
+        (Some(c), _) => (c, "prompt_tokens_details.cached_tokens"),
+        (None, Some(hit)) => (hit, "prompt_cache_hit_tokens"),
+        (None, None) => (0, "prompt_tokens_details.cached_tokens"),
+    };
     let written = d.and_then(|d| d.cache_write_tokens).unwrap_or(0);
     let audio_in = d.and_then(|d| d.audio_tokens).unwrap_or(0);
+    let prompt = u.prompt_tokens.or_else(|| {
+        u.prompt_cache_miss_tokens
+            .map(|miss| miss.saturating_add(u.prompt_cache_hit_tokens.unwrap_or(0)))
+    });
     let input = subtract(
-        (u.prompt_tokens.unwrap_or(0), "prompt_tokens"),
+        (prompt.unwrap_or(0), "prompt_tokens"),
         &[
-            (cached, "prompt_tokens_details.cached_tokens"),
+            (cached, cached_field),
             (written, "prompt_tokens_details.cache_write_tokens"),
             (audio_in, "prompt_tokens_details.audio_tokens"),
         ],
@@ -615,16 +667,26 @@ pub fn openai_chat_tokens(u: &Usage, base: &str, line: u64) -> Result<TokenCount
     let o = u.completion_tokens_details.as_ref();
     let audio_out = o.and_then(|o| o.audio_tokens).unwrap_or(0);
     let reasoning = o.and_then(|o| o.reasoning_tokens).unwrap_or(0);
-    // completion = text output (reasoning inside it) + audio output.
-    let non_reasoning = subtract(
-        (u.completion_tokens.unwrap_or(0), "completion_tokens"),
+    let completion = u.completion_tokens.unwrap_or(0);
+    // xAI counts reasoning beside the completion: its total is prompt + completion + reasoning.
+    let beside = reasoning > 0
+        && u.total_tokens
+            == Some(
+                prompt
+                    .unwrap_or(0)
+                    .saturating_add(completion)
+                    .saturating_add(reasoning),
+            );
+    // Otherwise completion = text output (reasoning inside it) + audio output.
+    let inside: &[(u64, &str)] = if beside {
+        &[(audio_out, "completion_tokens_details.audio_tokens")]
+    } else {
         &[
             (audio_out, "completion_tokens_details.audio_tokens"),
             (reasoning, "completion_tokens_details.reasoning_tokens"),
-        ],
-        base,
-        line,
-    )?;
+        ]
+    };
+    let non_reasoning = subtract((completion, "completion_tokens"), inside, base, line)?;
     let output = non_reasoning.saturating_add(reasoning);
     Ok(TokenCounts {
         input,
@@ -842,6 +904,48 @@ mod tests {
         let r = raw(json);
         let shape = Shape::of(&r, None).expect("shape");
         r.tokens(shape, "", 1)
+    }
+
+    #[test]
+    fn openai_compatible_usage_of_deepseek_xai_and_cohere() {
+        // DeepSeek: hit 40 + miss 10 = prompt 50; reasoning inside completion.
+        let t = tokens(
+            r#"{"object":"chat.completion","usage":{"prompt_tokens":50,"completion_tokens":30,"total_tokens":80,
+            "prompt_cache_hit_tokens":40,"prompt_cache_miss_tokens":10,"completion_tokens_details":{"reasoning_tokens":22}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (t.input, t.cache_read, t.output, t.reasoning),
+            (10, 40, 30, 22)
+        );
+        // xAI: total 25 = prompt 12 + completion 3 + reasoning 10: reasoning is beside the completion.
+        let t = tokens(
+            r#"{"object":"chat.completion","usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":25,
+            "prompt_tokens_details":{"cached_tokens":10},"completion_tokens_details":{"reasoning_tokens":10}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (t.input, t.cache_read, t.output, t.reasoning),
+            (2, 10, 13, 10)
+        );
+        // OpenAI: total 15 = 12 + 3: reasoning inside; more reasoning than completion is an error there.
+        let e = tokens(
+            r#"{"object":"chat.completion","usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,
+            "completion_tokens_details":{"reasoning_tokens":10}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.field.as_deref(),
+            Some("usage.completion_tokens_details.reasoning_tokens")
+        );
+        // Cohere v2: billed units, not the template-inflated `tokens`.
+        let r = raw(
+            r#"{"id":"c1","usage":{"billed_units":{"input_tokens":50,"output_tokens":4},"tokens":{"input_tokens":57,"output_tokens":5}}}"#,
+        );
+        assert_eq!(Shape::of(&r, None), Some(Shape::Cohere));
+        let t = r.tokens(Shape::Cohere, "", 1).unwrap();
+        assert_eq!((t.input, t.output), (50, 4));
+        assert_eq!(Shape::Cohere.provider(), Provider::Cohere);
     }
 
     #[test]

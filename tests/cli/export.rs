@@ -10,7 +10,7 @@ use crate::{fixture, Workdir};
 const CSV_HEADER: &str = "id,source,provider,model,canonical_model,start,end,service_tier,batch,region,\
 long_context,team,project,user,api_key,workspace,billing_account,billing_account_name,tags,input_tokens,cache_read_tokens,cache_write_5m_tokens,\
 cache_write_1h_tokens,output_tokens,reasoning_tokens,audio_input_tokens,audio_output_tokens,image_input_tokens,\
-image_output_tokens,web_search_requests,images,seconds,requests,cost,unpriced_reason,reported_cost,\
+image_output_tokens,web_search_requests,images,seconds,requests,cost,price_source,unpriced_reason,reported_cost,\
 reported_currency,status,failed,latency_ms,file,line";
 
 /// CSV text → header and rows as column → value maps.
@@ -103,6 +103,7 @@ fn csv_has_every_field_of_a_record() {
         ("seconds", "0"),
         ("requests", "1"),
         ("cost", "0.0136"),
+        ("price_source", "table"),
         ("unpriced_reason", ""),
         ("reported_cost", ""),
         ("reported_currency", ""),

@@ -13,6 +13,7 @@ mod hostile;
 mod import;
 mod misc;
 mod periods;
+mod pricing;
 mod pull;
 mod reconcile;
 mod report;
@@ -75,6 +76,22 @@ impl Workdir {
         }
         std::fs::write(&p, contents).expect("write");
         p
+    }
+
+    /// [`Workdir::cmd`] without the proxy settings of the environment: for a local mock server.
+    pub fn cmd_without_proxy(&self) -> Command {
+        let mut cmd = self.cmd();
+        for proxy in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+        ] {
+            cmd.env_remove(proxy);
+        }
+        cmd
     }
 
     /// Runs and expects success; returns stdout.

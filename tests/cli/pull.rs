@@ -57,20 +57,10 @@ impl Api {
 
 /// Runs `aispend pull ARGS… --base-url MOCK` with the fake key in `key_var` (no key when `None`).
 fn pull(w: &Workdir, api: &Api, key_var: Option<&str>, args: &[&str]) -> Output {
-    let mut cmd = w.cmd();
+    let mut cmd = w.cmd_without_proxy();
     cmd.env_remove("OPENAI_ADMIN_KEY")
         .env_remove("ANTHROPIC_ADMIN_KEY")
         .env("AISPEND_PULL_BACKOFF_MS", "1");
-    for proxy in [
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ] {
-        cmd.env_remove(proxy);
-    }
     if let Some(var) = key_var {
         cmd.env(var, KEY);
     }

@@ -30,17 +30,7 @@ struct Entry {
     cache_creation_input_token_cost_above_1hr: Option<JsonDecimal>,
 }
 
-/// LiteLLM's provider names for the providers we price.
-fn provider_of(litellm: &str) -> Option<Provider> {
-    Some(match litellm {
-        "openai" => Provider::OpenAI,
-        "anthropic" => Provider::Anthropic,
-        "gemini" | "vertex_ai-language-models" => Provider::Google,
-        "bedrock" | "bedrock_converse" => Provider::Bedrock,
-        "azure" => Provider::Azure,
-        _ => return None,
-    })
-}
+use crate::pricing::litellm::provider_of;
 
 /// One rate that differs.
 struct Difference {
@@ -94,7 +84,7 @@ pub fn run(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let text = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+    let text = crate::pricing::litellm::read_map_file(file)?;
     let name = file.display().to_string();
     let entries: BTreeMap<String, Box<RawValue>> =
         serde_json::from_slice(&text).map_err(|e| Error::Input {
@@ -119,7 +109,8 @@ pub fn run(
         }
         // Region- and deployment-specific keys (`bedrock/us-east-1/…`, `azure/eu/…`) price a variant we
         // keep as a regional rule, not as a model: skip them rather than report false differences.
-        if key.matches('/').count() >= 2 {
+        if matches!(provider, Provider::Bedrock | Provider::Azure) && key.matches('/').count() >= 2
+        {
             skipped += 1;
             continue;
         }

@@ -15,6 +15,12 @@ fn totals_fields(t: &Totals, map: &mut Map<String, Value>) {
     }
     map.insert("failed_requests".into(), json!(t.failed_requests));
     map.insert("cost".into(), json!(money_exact(t.cost)));
+    // `table`, `litellm` or `table+litellm`: where the cost came from (`--pricing-fallback`).
+    map.insert("price_source".into(), json!(t.price_source()));
+    if t.fallback_records > 0 {
+        map.insert("fallback_cost".into(), json!(money_exact(t.fallback_cost)));
+        map.insert("fallback_records".into(), json!(t.fallback_records));
+    }
     map.insert(
         "reported_cost".into(),
         t.reported().map_or(Value::Null, |c| json!(money_exact(c))),
@@ -63,6 +69,9 @@ pub fn to_value(report: &Report) -> Value {
     });
     if let Some(p) = &report.previous_period {
         doc["previous_period"] = period_value(p, report.tz);
+    }
+    if let Some(label) = &report.fallback {
+        doc["price_fallback"] = json!(label);
     }
     doc
 }

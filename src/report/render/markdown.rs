@@ -37,6 +37,9 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     }
     cells.extend(columns.cells(&report.total, report.total_previous.as_ref()));
     writeln!(out, "| {} |", cells.join(" | "))?;
+    if let Some(note) = super::fallback_footnote(report) {
+        writeln!(out, "\n{note}")?;
+    }
     if !report.unpriced.is_empty() {
         writeln!(
             out,

@@ -104,6 +104,24 @@ pub fn counts(t: &super::Totals) -> [u64; 6] {
     ]
 }
 
+/// Marks a cost that includes fallback prices (`--pricing-fallback`) in the human formats.
+pub const FALLBACK_MARK: &str = "†";
+
+/// The footnote explaining [`FALLBACK_MARK`], when some cost of the report came from the fallback.
+pub fn fallback_footnote(report: &Report) -> Option<String> {
+    let t = &report.total;
+    if t.fallback_records == 0 {
+        return None;
+    }
+    Some(format!(
+        "{FALLBACK_MARK} includes {} from {} records priced from the fallback, {}, not from a curated price \
+         table (LiteLLM keeps today's prices only: older usage is priced at today's rate).",
+        money_human(t.fallback_cost),
+        count_human(t.fallback_records),
+        report.fallback.as_deref().unwrap_or("LiteLLM's price map"),
+    ))
+}
+
 /// The numeric columns of the human formats (table, Markdown), which depend on the report: `failed`
 /// when requests failed, `reported` when a source carried its own cost, the change columns with
 /// `--compare`.
@@ -170,7 +188,10 @@ impl HumanColumns {
             count_human(t.cache_read_tokens),
             count_human(t.cache_write_tokens),
             count_human(t.output_tokens),
-            money_human(t.cost),
+            match t.fallback_records {
+                0 => money_human(t.cost),
+                _ => format!("{} {FALLBACK_MARK}", money_human(t.cost)),
+            },
         ]);
         if self.reported {
             c.push(t.reported().map(money_human).unwrap_or_else(|| "-".into()));

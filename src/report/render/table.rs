@@ -40,6 +40,9 @@ pub fn render(report: &Report, style: Style, out: &mut dyn Write) -> std::io::Re
         crate::period::describe(&report.period, report.tz)
     )?;
     grid.render(style, out)?;
+    if let Some(note) = super::fallback_footnote(report) {
+        writeln!(out, "{note}")?;
+    }
     if report.rows.is_empty() && report.unpriced.is_empty() {
         writeln!(out, "No usage in this period.")?;
     }
