@@ -203,6 +203,19 @@ fn the_fallback_prices_only_what_no_table_knows_and_says_so() {
         table.contains("† includes $0.99 from 3 records priced from the fallback"),
         "{table}"
     );
+    // So do CSV reports, in their last column.
+    let mut args = REPORT_WITH_FALLBACK.to_vec();
+    args.extend(["--format", "csv", &log]);
+    let csv = w.stdout(&args);
+    assert!(
+        csv.lines().next().unwrap().ends_with(",price_source"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("google,") && l.ends_with(",0.908,,litellm")),
+        "{csv}"
+    );
     // Exports say where each cost came from.
     let rows = export(&w, &["--pricing-fallback", "litellm"], &log);
     assert_eq!(rows["google:g-fb-2"]["price_source"], "litellm");

@@ -1,4 +1,4 @@
-//! `--format csv`: one line per row, dimension columns first; money exact. Unpriced records are not rows
+//! `--format csv`: one line per row, dimension columns first, `price_source` last; money exact. Unpriced records are not rows
 //! (they have no cost): the command warns about them on standard error. Text that a spreadsheet would run
 //! as a formula is neutralised (see `crate::sanitize::csv_field`).
 
@@ -17,6 +17,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     if compare {
         header.extend(["previous_cost", "change", "change_pct"].map(String::from));
     }
+    // Last, so that columns read by position before it keep their place.
+    header.push("price_source".into());
     w.row(&header)?;
     for row in &report.rows {
         let t = &row.totals;
@@ -34,6 +36,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                     .unwrap_or_default(),
             );
         }
+        fields.push(t.price_source().to_string());
         w.row(&fields)?;
     }
     w.flush()
