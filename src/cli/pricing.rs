@@ -258,14 +258,23 @@ fn show(
             .periods
             .get(i + 1)
             .map(|n| n.effective.pred_opt().unwrap_or(n.effective));
-        writeln!(
-            out,
-            "\nprices from {}{} (USD per 1M tokens; web_search per 1k):",
-            p.effective,
-            until
-                .map(|u: NaiveDate| format!(" to {u}"))
-                .unwrap_or_default()
-        )?;
+        if model.fallback {
+            // LiteLLM keeps no dates: one set of rates, today's, applied to every record.
+            writeln!(
+                out,
+                "\nprices of the fallback, not a curated table: today's rates, applied at every date \
+                 (USD per 1M tokens; web_search per 1k):"
+            )?;
+        } else {
+            writeln!(
+                out,
+                "\nprices from {}{} (USD per 1M tokens; web_search per 1k):",
+                p.effective,
+                until
+                    .map(|u: NaiveDate| format!(" to {u}"))
+                    .unwrap_or_default()
+            )?;
+        }
         write_rates(out, "  standard", &p.rates)?;
         if let Some(lc) = &p.long_context {
             write_rates(

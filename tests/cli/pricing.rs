@@ -399,6 +399,21 @@ fn pricing_show_explains_fine_tunes_and_aliases() {
         out.contains("alias: mistral-large-2411 from 2024-11-18, mistral-large-3 from 2025-12-02"),
         "{out}"
     );
+    let out = w.stdout(&[
+        "pricing",
+        "show",
+        "--pricing-fallback",
+        "litellm",
+        "gemini-pro-latest",
+    ]);
+    assert!(
+        out.contains("from: LiteLLM snapshot 2026-11-20 (built in)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("prices of the fallback, not a curated table"),
+        "{out}"
+    );
     let out = w.stdout(&["pricing", "list", "--provider", "groq"]);
     assert!(out.contains("llama-3.3-70b-versatile"), "{out}");
 }
