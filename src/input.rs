@@ -292,22 +292,8 @@ fn open(
 
 /// Reads up to `n` bytes (fewer only at end of input).
 fn read_up_to(reader: &mut dyn Read, buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
-    let start = buf.len();
-    buf.resize(start + n, 0);
-    let mut filled = start;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(k) => filled += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                buf.truncate(filled);
-                return Err(e);
-            }
-        }
-    }
-    buf.truncate(filled);
-    Ok(())
+    // `read_to_end` reads into the spare capacity without zero-filling `n` bytes first.
+    reader.take(n as u64).read_to_end(buf).map(|_| ())
 }
 
 fn display(path: &Path) -> String {
@@ -338,137 +324,199 @@ pub fn read_inputs(
             bar.set_message(name.clone());
         }
         let last = Arc::new(AtomicU16::new(NO_BYTE));
-        let mut reader = open(&input.path, bar.as_ref(), &last)?;
-        let mut head = Vec::with_capacity(HEAD_BYTES);
-        read_up_to(&mut reader, &mut head, HEAD_BYTES).map_err(|e| Error::io(&input.path, e))?;
-        if head.len() < HEAD_BYTES && head.trim_ascii().is_empty() {
-            // An empty (or white-space only) file holds no records, whatever its format: the same
-            // warning for every command, never an error.
-            let fs = FileSummary {
-                path: name,
-                source: options.source.map_or("empty", |s| s.name()),
-                bytes: head.len() as u64,
-                empty: true,
-                ..FileSummary::default()
-            };
-            on_file(&fs);
-            summary.files.push(fs);
-            continue;
-        }
-        let source = match options.source {
-            Some(s) => s,
-            None => match sources::detect(&input.path, &head) {
-                Some(s) => s,
-                None if input.explicit => {
-                    return Err(Error::Input {
-                        file: name,
-                        record: RecordError::new(
-                            1,
-                            "cannot tell which format this file is in; name it with --source \
-                             (see `aispend sources`)",
-                        ),
-                    })
-                }
-                None => {
-                    summary.unrecognised.push(name);
-                    continue;
-                }
-            },
+        let reader = open(&input.path, bar.as_ref(), &last)?;
+        let opened = Opened {
+            input: &input,
+            name,
+            reader,
+            last,
         };
-        let file: Arc<str> = Arc::from(name.as_str());
-        let mut fs = FileSummary {
+        read_one(opened, &options, sink, &mut summary, on_file)?;
+    }
+    Ok(summary)
+}
+
+/// Reads one in-memory file exactly as [`read_inputs`] reads a file named on the command line (the same
+/// detection, framing, limits and checks), under the display name `name`. For fuzzing and tests.
+pub fn read_bytes(
+    name: &str,
+    bytes: &[u8],
+    options: ReadOptions,
+    sink: &mut dyn RecordSink,
+) -> Result<ReadSummary> {
+    let mut summary = ReadSummary::default();
+    let input = Input {
+        path: PathBuf::from(name),
+        explicit: true,
+    };
+    let last = Arc::new(AtomicU16::new(NO_BYTE));
+    let tracked = LastByte {
+        inner: io::Cursor::new(bytes.to_vec()),
+        last: last.clone(),
+    };
+    let opened = Opened {
+        input: &input,
+        name: name.to_string(),
+        reader: Box::new(BufReader::with_capacity(256 * 1024, tracked)),
+        last,
+    };
+    read_one(opened, &options, sink, &mut summary, &mut |_| {})?;
+    Ok(summary)
+}
+
+/// An input file, opened.
+struct Opened<'a> {
+    input: &'a Input,
+    /// The name shown in messages and kept as provenance.
+    name: String,
+    reader: Box<dyn BufRead + Send>,
+    /// The last byte `reader` read (see [`LastByte`]).
+    last: Arc<AtomicU16>,
+}
+
+/// Detects one file's format and hands its records to `sink`, adding its summary to `summary`.
+fn read_one(
+    opened: Opened<'_>,
+    options: &ReadOptions,
+    sink: &mut dyn RecordSink,
+    summary: &mut ReadSummary,
+    on_file: &mut dyn FnMut(&FileSummary),
+) -> Result<()> {
+    let Opened {
+        input,
+        name,
+        mut reader,
+        last,
+    } = opened;
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    read_up_to(&mut reader, &mut head, HEAD_BYTES).map_err(|e| Error::io(&input.path, e))?;
+    if head.len() < HEAD_BYTES && head.trim_ascii().is_empty() {
+        // An empty (or white-space only) file holds no records, whatever its format: the same
+        // warning for every command, never an error.
+        let fs = FileSummary {
             path: name,
-            source: source.name(),
+            source: options.source.map_or("empty", |s| s.name()),
+            bytes: head.len() as u64,
+            empty: true,
             ..FileSummary::default()
         };
-        match source.framing() {
-            Framing::JsonLines => read_lines(
-                source,
-                &file,
-                head,
-                reader,
-                options.skip_invalid,
-                sink,
-                &mut fs,
-            )?,
-            Framing::Stream => {
-                let mut stream = LineGuard {
-                    inner: std::io::Cursor::new(head).chain(reader),
-                    since_newline: 0,
+        on_file(&fs);
+        summary.files.push(fs);
+        return Ok(());
+    }
+    let source = match options.source {
+        Some(s) => s,
+        None => match sources::detect(&input.path, &head) {
+            Some(s) => s,
+            None if input.explicit => {
+                return Err(Error::Input {
+                    file: name,
+                    record: RecordError::new(
+                        1,
+                        "cannot tell which format this file is in; name it with --source \
+                         (see `aispend sources`)",
+                    ),
+                })
+            }
+            None => {
+                summary.unrecognised.push(name);
+                return Ok(());
+            }
+        },
+    };
+    let file: Arc<str> = Arc::from(name.as_str());
+    let mut fs = FileSummary {
+        path: name,
+        source: source.name(),
+        ..FileSummary::default()
+    };
+    match source.framing() {
+        Framing::JsonLines => read_lines(
+            source,
+            &file,
+            head,
+            reader,
+            options.skip_invalid,
+            sink,
+            &mut fs,
+        )?,
+        Framing::Stream => {
+            let mut stream = LineGuard {
+                inner: std::io::Cursor::new(head).chain(reader),
+                since_newline: 0,
+            };
+            let mut failure: Option<Error> = None;
+            let mut emit = |item: std::result::Result<UsageRecord, RecordError>| {
+                let step = match item.and_then(|r| r.check_ranges().map(|()| r)) {
+                    Ok(record) => sink.accept(record).map(|a| count(a, &mut fs)),
+                    Err(e) => take_errors(vec![e], options.skip_invalid, &mut fs),
                 };
-                let mut failure: Option<Error> = None;
-                let mut emit = |item: std::result::Result<UsageRecord, RecordError>| {
-                    let step = match item.and_then(|r| r.check_ranges().map(|()| r)) {
-                        Ok(record) => sink.accept(record).map(|a| count(a, &mut fs)),
-                        Err(e) => take_errors(vec![e], options.skip_invalid, &mut fs),
-                    };
-                    match step {
-                        Ok(()) => true,
-                        Err(e) => {
-                            failure = Some(e);
-                            false
-                        }
+                match step {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failure = Some(e);
+                        false
                     }
-                };
-                let outcome = source.parse_stream(&mut stream, &file, &mut emit);
-                if let Some(e) = failure {
-                    return Err(e);
                 }
-                outcome.map_err(|record| Error::Input {
+            };
+            let outcome = source.parse_stream(&mut stream, &file, &mut emit);
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            outcome.map_err(|record| Error::Input {
+                file: fs.path.clone(),
+                record,
+            })?;
+        }
+        Framing::Document => {
+            let mut bytes = head;
+            reader
+                .take(MAX_DOCUMENT_BYTES)
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::io(&input.path, e))?;
+            if bytes.len() as u64 >= MAX_DOCUMENT_BYTES {
+                return Err(Error::Input {
+                    file: fs.path.clone(),
+                    record: RecordError::new(
+                        1,
+                        format!(
+                            "larger than {} MiB: {} reads a whole document into memory; split it",
+                            MAX_DOCUMENT_BYTES / (1024 * 1024),
+                            source.name()
+                        ),
+                    ),
+                });
+            }
+            fs.bytes = bytes.len() as u64;
+            let mut parsed = Parsed::default();
+            source
+                .parse_document(&bytes, &file, &mut parsed)
+                .map_err(|record| Error::Input {
                     file: fs.path.clone(),
                     record,
                 })?;
-            }
-            Framing::Document => {
-                let mut bytes = head;
-                reader
-                    .take(MAX_DOCUMENT_BYTES)
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| Error::io(&input.path, e))?;
-                if bytes.len() as u64 >= MAX_DOCUMENT_BYTES {
-                    return Err(Error::Input {
-                        file: fs.path.clone(),
-                        record: RecordError::new(
-                            1,
-                            format!(
-                                "larger than {} MiB: {} reads a whole document into memory; split it",
-                                MAX_DOCUMENT_BYTES / (1024 * 1024),
-                                source.name()
-                            ),
-                        ),
-                    });
-                }
-                fs.bytes = bytes.len() as u64;
-                let mut parsed = Parsed::default();
-                source
-                    .parse_document(&bytes, &file, &mut parsed)
-                    .map_err(|record| Error::Input {
-                        file: fs.path.clone(),
-                        record,
-                    })?;
-                let (records, out_of_range): (Vec<_>, Vec<_>) = std::mem::take(&mut parsed.records)
-                    .into_iter()
-                    .map(|r| r.check_ranges().map(|()| r))
-                    .partition(|r| r.is_ok());
-                parsed.records = records.into_iter().flatten().collect();
-                parsed
-                    .errors
-                    .extend(out_of_range.into_iter().filter_map(|r| r.err()));
-                parsed.errors.sort_by_key(|e| e.line);
-                take_errors(parsed.errors, options.skip_invalid, &mut fs)?;
-                for record in parsed.records {
-                    count(sink.accept(record)?, &mut fs);
-                }
+            let (records, out_of_range): (Vec<_>, Vec<_>) = std::mem::take(&mut parsed.records)
+                .into_iter()
+                .map(|r| r.check_ranges().map(|()| r))
+                .partition(|r| r.is_ok());
+            parsed.records = records.into_iter().flatten().collect();
+            parsed
+                .errors
+                .extend(out_of_range.into_iter().filter_map(|r| r.err()));
+            parsed.errors.sort_by_key(|e| e.line);
+            take_errors(parsed.errors, options.skip_invalid, &mut fs)?;
+            for record in parsed.records {
+                count(sink.accept(record)?, &mut fs);
             }
         }
-        if source.framing() != Framing::Document {
-            let last = last.load(Ordering::Relaxed);
-            fs.no_final_newline = last != NO_BYTE && last != u16::from(b'\n');
-        }
-        on_file(&fs);
-        summary.files.push(fs);
     }
-    Ok(summary)
+    if source.framing() != Framing::Document {
+        let last = last.load(Ordering::Relaxed);
+        fs.no_final_newline = last != NO_BYTE && last != u16::from(b'\n');
+    }
+    on_file(&fs);
+    summary.files.push(fs);
+    Ok(())
 }
 
 fn count(accepted: Accepted, fs: &mut FileSummary) {

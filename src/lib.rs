@@ -11,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod forecast;
 pub mod input;
+pub mod invariants;
 pub mod ledger;
 pub mod period;
 pub mod pricing;

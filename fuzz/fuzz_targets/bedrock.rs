@@ -1,0 +1,6 @@
+#![no_main]
+//! Arbitrary bytes read as `bedrock` input (see `aispend_fuzz::check`).
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| aispend_fuzz::check("bedrock", data));
