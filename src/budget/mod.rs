@@ -413,3 +413,320 @@ fn judge(budget: &Budget, p: &Projection) -> (Status, String) {
         format!("forecast {}% of the limit", pct(p.forecast)),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 10, d).unwrap()
+    }
+
+    fn one(toml: &str) -> Budget {
+        parse(&format!("[[budget]]\nname = \"b\"\n{toml}"), "b.toml")
+            .unwrap()
+            .remove(0)
+    }
+
+    fn projection(actual: Decimal, forecast: Decimal) -> Projection {
+        Projection {
+            method: forecast::Method::RunRate,
+            note: None,
+            actual_to_date: actual,
+            forecast,
+            lower: actual,
+            upper: forecast,
+            daily: Vec::new(),
+            backtest_mape: None,
+            interval_origins: 0,
+            candidates: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn defaults_are_a_month_warning_at_80_percent_failing_on_the_forecast() {
+        let b = one("limit = \"2500.00\"");
+        assert_eq!(b.limit, dec!(2500.00));
+        assert_eq!(b.period, BudgetPeriod::Month);
+        assert_eq!(b.warn_at, dec!(0.8));
+        assert_eq!(b.fail_on, FailOn::Forecast);
+        assert!(b.scope.is_empty());
+        let b = one("limit = 40\nperiod = \"week\"\nwarn_at = \"1\"\nfail_on = \"actual\"");
+        assert_eq!(b.limit, dec!(40));
+        assert_eq!(b.period, BudgetPeriod::Week);
+        assert_eq!(b.warn_at, Decimal::ONE);
+        assert_eq!(b.fail_on, FailOn::Actual);
+        assert_eq!(one("limit = 1\nperiod = \"day\"").period, BudgetPeriod::Day);
+    }
+
+    #[test]
+    fn every_scope_dimension_is_read_in_order_with_one_value_or_many() {
+        let b = one(
+            "limit = 1\nmodel = [\"gpt-4o\", \"claude-*\"]\nproject = \"search-*\"\nteam = \"data\"\n\
+             provider = \"openai\"\ntag = { env = \"prod\", tier = [\"a\", \"b\"] }",
+        );
+        let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            b.scope,
+            vec![
+                (Dim::Team, strs(&["data"])),
+                (Dim::Project, strs(&["search-*"])),
+                (Dim::Provider, strs(&["openai"])),
+                (Dim::Model, strs(&["gpt-4o", "claude-*"])),
+                (Dim::Tag("env".into()), strs(&["prod"])),
+                (Dim::Tag("tier".into()), strs(&["a", "b"])),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_budget_named() {
+        for (toml, needle) in [
+            ("limit = \"0\"", "budget 1 ('b'): limit must be positive"),
+            ("limit = \"-5\"", "limit must be positive"),
+            ("limit = 1\nwarn_at = \"0\"", "warn_at is a fraction"),
+            ("limit = 1\nwarn_at = \"1.01\"", "warn_at is a fraction"),
+            (
+                "limit = 1\nwarn_at = 0.5",
+                "warn_at must be a decimal string",
+            ),
+            ("limit = 1\nfail_on = \"never\"", "fail_on 'never' is not"),
+            (
+                "limit = 1\nperiod = \"year\"",
+                "period 'year' is not one of",
+            ),
+        ] {
+            let e = parse(&format!("[[budget]]\nname = \"b\"\n{toml}"), "b.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{toml}: {e}");
+            assert!(e.contains("b.toml"), "{toml}: {e}");
+        }
+        let e = parse("# nothing\n", "b.toml").unwrap_err().to_string();
+        assert!(e.contains("no [[budget]] entries"), "{e}");
+    }
+
+    #[test]
+    fn periods_hold_the_as_of_day() {
+        // 2026-10-15 is a Thursday
+        assert_eq!(BudgetPeriod::Day.bounds(day(15)), (day(15), day(15)));
+        assert_eq!(BudgetPeriod::Week.bounds(day(15)), (day(12), day(18)));
+        assert_eq!(BudgetPeriod::Week.bounds(day(12)), (day(12), day(18)));
+        assert_eq!(BudgetPeriod::Week.bounds(day(18)), (day(12), day(18)));
+        assert_eq!(BudgetPeriod::Month.bounds(day(15)), (day(1), day(31)));
+        let feb = NaiveDate::from_ymd_opt(2028, 2, 10).unwrap();
+        assert_eq!(
+            BudgetPeriod::Month.bounds(feb),
+            (feb.with_day(1).unwrap(), feb.with_day(29).unwrap())
+        );
+    }
+
+    /// README: breach when actual spend *reached* the limit (or, failing on the forecast, the projected
+    /// total did); warn when either reached `warn_at` × limit. Every boundary is inclusive.
+    #[test]
+    fn spend_exactly_at_a_boundary_counts_as_reaching_it() {
+        let forecast_budget = one("limit = \"100\"");
+        let actual_budget = one("limit = \"100\"\nfail_on = \"actual\"");
+        let cent = dec!(0.01);
+        for (budget, actual, forecast, status, reason) in [
+            // actual at the limit: breach for both kinds
+            (
+                &forecast_budget,
+                dec!(100),
+                dec!(100),
+                Status::Breach,
+                "spent 100% of the limit",
+            ),
+            (
+                &actual_budget,
+                dec!(100),
+                dec!(100),
+                Status::Breach,
+                "spent 100% of the limit",
+            ),
+            // forecast at the limit: breach only when failing on the forecast
+            (
+                &forecast_budget,
+                dec!(50),
+                dec!(100),
+                Status::Breach,
+                "forecast to reach 100% of the limit",
+            ),
+            (
+                &actual_budget,
+                dec!(50),
+                dec!(100),
+                Status::Warn,
+                "forecast to reach 100% of the limit",
+            ),
+            (
+                &actual_budget,
+                dec!(100) - cent,
+                dec!(100),
+                Status::Warn,
+                "forecast to reach 100% of the limit",
+            ),
+            // actual at warn_at × limit = $80
+            (
+                &forecast_budget,
+                dec!(80),
+                dec!(80),
+                Status::Warn,
+                "spent 80% of the limit",
+            ),
+            (
+                &forecast_budget,
+                dec!(80) - cent,
+                dec!(80) - cent,
+                Status::Ok,
+                "forecast 80% of the limit",
+            ),
+            // forecast at $80 while actual is below it
+            (
+                &forecast_budget,
+                dec!(10),
+                dec!(80),
+                Status::Warn,
+                "forecast to reach 80% of the limit",
+            ),
+            (
+                &forecast_budget,
+                dec!(10),
+                dec!(80) - cent,
+                Status::Ok,
+                "forecast 80% of the limit",
+            ),
+            (
+                &forecast_budget,
+                dec!(10),
+                dec!(100) - cent,
+                Status::Warn,
+                "forecast to reach 100% of the limit",
+            ),
+            (
+                &forecast_budget,
+                Decimal::ZERO,
+                Decimal::ZERO,
+                Status::Ok,
+                "forecast 0% of the limit",
+            ),
+        ] {
+            let (s, r) = judge(budget, &projection(actual, forecast));
+            assert_eq!(
+                (s, r.as_str()),
+                (status, reason),
+                "{:?} actual {actual} forecast {forecast}",
+                budget.fail_on
+            );
+        }
+    }
+
+    /// Daily costs for four groups over 2026-10-01..15, keyed by (project, model, tag env):
+    /// $1, $2, $4 and $8 a day, so every sum of groups is a distinct number.
+    fn daily(dims: &[Dim]) -> DailyCosts {
+        assert_eq!(
+            dims,
+            [Dim::Project, Dim::Model, Dim::Tag("env".into())],
+            "budgets below name project, model, then tag env"
+        );
+        let mut costs = DailyCosts::default();
+        for (values, per_day) in [
+            (["search-web", "gpt-4o", "prod"], dec!(1)),
+            (["search-api", "gpt-4o-mini", crate::report::NONE], dec!(2)),
+            (["billing", "gpt-4o-mini", "prod"], dec!(4)),
+            (["research", "gemini-2.5-pro", "dev"], dec!(8)),
+        ] {
+            let days = (1..=15).map(|d| (day(d), per_day)).collect();
+            costs
+                .groups
+                .insert(values.iter().map(|v| v.to_string()).collect(), days);
+        }
+        costs.first = Some(day(1));
+        costs.last = Some(day(15));
+        costs
+    }
+
+    #[test]
+    fn scopes_match_exact_values_wildcards_and_lists_and_all_must_hold() {
+        let budgets = parse(
+            r#"
+            [[budget]]
+            name = "search projects"
+            limit = 1000
+            project = "search-*"
+            [[budget]]
+            name = "two models"
+            limit = 1000
+            model = ["gpt-4o", "gemini-*"]
+            [[budget]]
+            name = "gpt-4o family"
+            limit = 1000
+            model = "gpt-4o*"
+            [[budget]]
+            name = "prod"
+            limit = 1000
+            tag = { env = "prod" }
+            [[budget]]
+            name = "search on gpt-4o"
+            limit = 1000
+            project = "search-*"
+            model = "gpt-4o*"
+            tag = { env = "prod" }
+            [[budget]]
+            name = "everything"
+            limit = 1000
+            "#,
+            "b.toml",
+        )
+        .unwrap();
+        let dims = group_dims(&budgets);
+        let r = check(&budgets, &daily(&dims), day(15), &[]).unwrap();
+        let actual: Vec<(&str, Decimal)> = r
+            .results
+            .iter()
+            .map(|r| (r.budget.name.as_str(), r.actual()))
+            .collect();
+        // 15 days of each group's daily cost
+        assert_eq!(
+            actual,
+            [
+                ("search projects", dec!(45)),  // search-web + search-api: (1 + 2) × 15
+                ("two models", dec!(135)),      // gpt-4o (not gpt-4o-mini) + gemini: (1 + 8) × 15
+                ("gpt-4o family", dec!(105)),   // (1 + 2 + 4) × 15
+                ("prod", dec!(75)),             // untagged is not prod: (1 + 4) × 15
+                ("search on gpt-4o", dec!(15)), // only search-web on gpt-4o in prod
+                ("everything", dec!(225)),      // (1 + 2 + 4 + 8) × 15
+            ]
+        );
+        assert!(r.warnings.is_empty());
+        // every budget is far under its $1000 limit and its $800 warning
+        assert_eq!(r.status(), Status::Ok);
+    }
+
+    #[test]
+    fn the_worst_budget_decides_and_unknown_teams_are_warned_about() {
+        let budgets = parse(
+            "[[budget]]\nname = \"small\"\nlimit = 225\n\n[[budget]]\nname = \"big\"\nlimit = 10000\n\n\
+             [[budget]]\nname = \"typo\"\nlimit = 10000\nteam = [\"sea*\", \"serach\"]\n",
+            "b.toml",
+        )
+        .unwrap();
+        let mut costs = DailyCosts::default();
+        let days = (1..=15).map(|d| (day(d), dec!(15))).collect();
+        costs.groups.insert(vec!["search".into()], days);
+        costs.first = Some(day(1));
+        let r = check(&budgets, &costs, day(15), &["search".to_string()]).unwrap();
+        // $15 a day for 15 days = $225: exactly the small limit
+        assert_eq!(r.results[0].actual(), dec!(225));
+        assert_eq!(r.results[0].status, Status::Breach);
+        assert_eq!(r.results[0].used_percent(), dec!(100.0));
+        assert_eq!(r.results[1].status, Status::Ok);
+        assert_eq!(r.results[2].actual(), dec!(225));
+        assert_eq!(r.status(), Status::Breach);
+        assert_eq!(
+            r.warnings,
+            ["budget 'typo': no team rule or record names team 'serach'"]
+        );
+    }
+}

@@ -285,3 +285,83 @@ fn weekly_and_daily_budgets_use_their_own_period() {
     assert_eq!(r["budgets"][1]["status"], "breach");
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn budget_scopes_by_project_model_and_tag_with_wildcards_and_an_exact_limit_breaches() {
+    let w = Workdir::new();
+    // fixtures/budgets/scoped.jsonl, all on 2026-10-15, input tokens only:
+    //   search-web  gpt-4o       env=prod  1M × $2.50/M = $2.50
+    //   search-api  gpt-4o-mini  (no env)  1M × $0.15/M = $0.15
+    //   billing     gpt-4o-mini  env=prod  2M × $0.15/M = $0.30
+    //   research    gpt-4.1      env=dev   1M × $2.00/M = $2.00
+    let b = w.write(
+        "budgets.toml",
+        r#"
+[[budget]]
+name = "search projects"
+limit = "100"
+project = "search-*"
+
+[[budget]]
+name = "two models"
+limit = "100"
+model = ["gpt-4o", "gpt-4.1"]
+
+[[budget]]
+name = "gpt-4o family"
+limit = "100"
+model = "gpt-4o*"
+
+[[budget]]
+name = "prod"
+limit = "100"
+tag = { env = "prod" }
+
+[[budget]]
+name = "search on mini"
+limit = "0.15"
+fail_on = "actual"
+project = "search-*"
+model = "gpt-4o-mini"
+"#,
+    );
+    let out = w.run(&[
+        "budget",
+        "check",
+        "--budgets",
+        b.to_str().unwrap(),
+        "--as-of",
+        "2026-10-15",
+        "--format",
+        "json",
+        &fixture("budgets/scoped.jsonl"),
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: Vec<(String, String, String)> = r["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["name"].as_str().unwrap().to_string(),
+                money(&b["actual"]).to_string(),
+                b["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("search projects", "2.65", "ok"), // 2.50 + 0.15
+        ("two models", "4.5", "ok"),       // gpt-4o (not gpt-4o-mini) + gpt-4.1: 2.50 + 2.00
+        ("gpt-4o family", "2.95", "ok"),   // 2.50 + 0.15 + 0.30
+        ("prod", "2.8", "ok"),             // 2.50 + 0.30; the untagged record is not prod
+        // search-api on gpt-4o-mini only: $0.15 spent of a $0.15 limit is a breach (README: "reached")
+        ("search on mini", "0.15", "breach"),
+    ];
+    let want: Vec<(String, String, String)> = want
+        .iter()
+        .map(|(n, a, s)| (n.to_string(), a.to_string(), s.to_string()))
+        .collect();
+    assert_eq!(got, want, "{r:#}");
+    assert_eq!(r["status"], "breach");
+    assert_eq!(out.status.code(), Some(1));
+}
