@@ -67,3 +67,51 @@ fn usage_and_invoices_per_scope_and_day() {
     let bad = w.run(&["report", "--reconcile", "--tolerance", "lots", &f]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn an_invoice_without_usage_is_invoice_only_and_shown() {
+    let w = Workdir::new();
+    let costs = fixture("reconcile/openai-costs.json");
+    let r = w.json(&["report", "--reconcile", "--by", "provider,project", &costs]);
+    // nothing was used that could be priced: nothing to compare, so not a mismatch either
+    assert_eq!(r["mismatches"], 0);
+    for (project, invoiced) in [("proj_FxReconDrift", "3.4"), ("proj_FxReconMatch", "3.5")] {
+        let line = row(&r, "project", project);
+        assert_eq!(line["status"], "invoice only", "{line:#}");
+        assert_eq!(money(&line["computed"]), "0");
+        assert_eq!(money(&line["invoiced"]), invoiced);
+        assert_eq!(line["unpriced_records"], 0);
+    }
+    // unlike "usage only", the table keeps these groups: an invoice nobody can explain is news
+    let table = w.stdout(&["report", "--reconcile", "--by", "provider,project", &costs]);
+    assert_eq!(table.matches("┆ invoice only │").count(), 2, "{table}");
+}
+
+#[test]
+fn unpriced_usage_is_counted_beside_the_status() {
+    let w = Workdir::new();
+    let args = [
+        "report",
+        "--reconcile",
+        "--by",
+        "provider",
+        "--month",
+        "2026-10",
+        &fixture("reconcile/openai-costs.json"),
+        &fixture("reconcile/openai-usage.json"),
+        // 2 gpt-9-preview requests (no price) and 1 gpt-4o request
+        &fixture("api-log/unknown-model.jsonl"),
+    ];
+    let r = w.json(&args);
+    let openai = row(&r, "provider", "openai");
+    // $3.50 + $2.80 (fixtures/reconcile/README.md) + gpt-4o 1,000 × $2.50/M + 100 × $10/M = $0.0035
+    assert_eq!(money(&openai["computed"]), "6.3035");
+    assert_eq!(money(&openai["invoiced"]), "6.9"); // 3.50 + 3.40
+    assert_eq!(openai["unpriced_records"], 2);
+    assert_eq!(openai["status"], "mismatch");
+    let table = w.stdout(&args);
+    assert!(table.contains("┆ mismatch (2 unpriced) │"), "{table}");
+    let md = w.stdout(&[&args[..], &["--format", "markdown"]].concat());
+    // Markdown escapes the brackets
+    assert!(md.contains(r"| mismatch \(2 unpriced\) |"), "{md}");
+}
