@@ -691,6 +691,24 @@ def claude_code():
     row(D2 + S3 + ".jsonl", 2, MD + " / " + RD, "claude-opus-4-1-20250805", "standard", tD, s3[1]["timestamp"],
         "file written with SPACED JSON (`\"key\": value`): detection must not rely on `\"type\":\"assistant\"` byte patterns")
 
+    # partials that arrive out of order (a log merged or rewritten): the largest copy is in the middle,
+    # so neither "first copy wins" nor "last copy wins" gives its numbers
+    S4 = "5e55a10e-0000-4000-8000-00000000f1f0"
+    CWD4 = "/home/carol/src/notes"
+    D4 = "claude-code/largest-first/projects/-home-carol-src-notes/"
+    MF, RF = "msg_01FxCcLargestF00000006", "req_011FxCcRequestF00000006"
+    tF = lambda out: T(inp=4, cr=8000, out=out)
+    s4 = [cc_user(None, u[10], "2026-10-16T11:00:00.000Z", S4, CWD4, "Summarise the meeting notes.")]
+    for i, (ts, out) in enumerate((("2026-10-16T11:00:02.000Z", 100), ("2026-10-16T11:00:06.000Z", 500),
+                                   ("2026-10-16T11:00:04.000Z", 40))):
+        s4.append(cc_assistant(u[10 + i], u[11 + i], ts, S4, CWD4, MF, RF, SON, tF(out),
+                               [{"type": "text", "text": "Lorem ipsum dolor sit amet."}]))
+    write(D4 + S4 + ".jsonl", "".join(dumps(x) + "\n" for x in s4))
+    for ln, out in ((2, 100), (3, 500), (4, 40)):
+        row(D4 + S4 + ".jsonl", ln, MF + " / " + RF, SON, "standard", tF(out) if out == 500 else T(), s4[ln - 1]["timestamp"],
+            "LARGEST partial (output 500) between a smaller first (100) and a smaller last (40) copy: counts" if out == 500 else
+            "partial (output %d) of the same message.id+requestId: the larger line 3 wins, counts 0" % out)
+
     b1 = cc_user(None, u[37], "2026-10-15T08:00:00.000Z", S3, CWD2, "hello")
     b2 = dumps(cc_assistant(u[37], u[38], "2026-10-15T08:00:02.000Z", S3, CWD2, "msg_01FxCcBroken0000000006", "req_011FxCcRequestF00000006",
                             SON, T(inp=10, out=20), [{"type": "text", "text": "hi"}]))

@@ -47,6 +47,28 @@ fn streaming_partials_and_grown_buckets_keep_the_largest() {
     assert_eq!(w.json(&["report", "--by", "project"]), r);
 }
 
+/// fixtures/claude-code/largest-first: three copies of one message with output 100, then 500, then 40.
+/// Only the largest counts, whichever copy comes first or last (sonnet-4-5):
+/// 4 × $3/M + 8,000 × $0.30/M + 500 × $15/M = $0.000012 + $0.0024 + $0.0075 = $0.009912
+#[test]
+fn the_largest_partial_wins_even_when_it_is_neither_first_nor_last() {
+    let w = Workdir::new();
+    let folder = fixture("claude-code/largest-first");
+    let check = |r: &serde_json::Value, how: &str| {
+        assert_eq!(r["rows"][0]["project"], "notes", "{how}: {r:#}");
+        assert_eq!(r["total"]["requests"], 1, "{how}");
+        assert_eq!(r["total"]["output_tokens"], 500, "{how}");
+        assert_eq!(money(&r["total"]["cost"]), "0.009912", "{how}");
+    };
+    check(
+        &w.json(&["report", "--by", "project", &folder]),
+        "read directly",
+    );
+    w.stdout(&["import", &folder]);
+    assert_eq!(count_records(&w), 1);
+    check(&w.json(&["report", "--by", "project"]), "from the ledger");
+}
+
 #[test]
 fn a_bad_record_writes_nothing() {
     let w = Workdir::new();
