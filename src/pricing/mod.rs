@@ -694,6 +694,53 @@ mod tests {
     }
 
     #[test]
+    fn cache_writes_count_toward_the_long_context_threshold() {
+        let book = PriceBook::built_in().unwrap();
+        // claude-sonnet-4-5, 150_000 uncached: under 200_000 alone, over it with the cache writes.
+        // Long-context rates: input $6, cache write 5m 6 × 1.25 = $7.50, 1h 6 × 2 = $12, output $22.50.
+        // 150_000 × $6/M + 60_000 × $7.50/M + 1_000 × $22.50/M = $0.90 + $0.45 + $0.0225 = $1.3725
+        let t = TokenCounts {
+            input: 150_000,
+            cache_write_5m: 60_000,
+            output: 1_000,
+            ..TokenCounts::default()
+        };
+        let r = record("claude-sonnet-4-5-20250929", (2026, 10, 3), t);
+        assert_eq!(priced(&book, &r), Ok(dec!(1.3725)));
+        // 150_000 × $6/M + 60_000 × $12/M + 1_000 × $22.50/M = $0.90 + $0.72 + $0.0225 = $1.6425
+        let t = TokenCounts {
+            input: 150_000,
+            cache_write_1h: 60_000,
+            output: 1_000,
+            ..TokenCounts::default()
+        };
+        let r = record("claude-sonnet-4-5-20250929", (2026, 10, 3), t);
+        assert_eq!(priced(&book, &r), Ok(dec!(1.6425)));
+    }
+
+    #[test]
+    fn a_bucket_of_many_requests_stays_at_standard_rates() {
+        let book = PriceBook::built_in().unwrap();
+        // A daily bucket of 3 requests with 600_000 input tokens in all: no single request is known to
+        // exceed 200_000, so standard rates: 600_000 × $3/M + 3_000 × $15/M = $1.80 + $0.045 = $1.845
+        let mut r = record(
+            "claude-sonnet-4-5-20250929",
+            (2026, 10, 3),
+            io(600_000, 3_000),
+        );
+        r.requests = 3;
+        assert_eq!(priced(&book, &r), Ok(dec!(1.845)));
+        // the same tokens as one request are long-context:
+        // 600_000 × $6/M + 3_000 × $22.50/M = $3.60 + $0.0675 = $3.6675
+        r.requests = 1;
+        assert_eq!(priced(&book, &r), Ok(dec!(3.6675)));
+        // a bucket that states its tier (Anthropic's context_window) is priced as it says
+        r.requests = 3;
+        r.long_context = Some(true);
+        assert_eq!(priced(&book, &r), Ok(dec!(3.6675)));
+    }
+
+    #[test]
     fn every_cache_class_has_its_own_rate() {
         let book = PriceBook::built_in().unwrap();
         // claude-sonnet-4-5: 1_000 × $3 + 100_000 × $0.30 + 20_000 × $3.75 (5m) + 10_000 × $6 (1h)
