@@ -211,6 +211,24 @@ fn openai_pagination_lands_every_record_with_the_right_query() {
     assert_eq!(count_records(&w), 10);
     let (_, stderr) = text(&out);
     assert!(stderr.contains("page 2, "), "-v shows progress: {stderr}");
+    // What landed, per model over 5 days (each bucket: 800 uncached + 200 cached in, 100 out, 4 requests):
+    //   gpt-4o      800 × $2.50/M + 200 × $1.25/M + 100 × $10/M = $0.00325 a day, × 5 = $0.01625
+    //   gpt-4o-mini 800 × $0.15/M + 200 × $0.075/M + 100 × $0.60/M = $0.000195 a day, × 5 = $0.000975
+    let r = w.json(&["report", "--by", "model", "--month", "2026-10"]);
+    for (model, cost) in [("gpt-4o", "0.01625"), ("gpt-4o-mini", "0.000975")] {
+        let row = r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["model"] == model)
+            .unwrap_or_else(|| panic!("{model}: {r:#}"));
+        assert_eq!(row["requests"], 20, "{model}");
+        assert_eq!(row["input_tokens"], 4_000, "{model}");
+        assert_eq!(row["cache_read_tokens"], 1_000, "{model}");
+        assert_eq!(row["cache_write_tokens"], 0, "{model}");
+        assert_eq!(row["output_tokens"], 500, "{model}");
+        assert_eq!(crate::money(&row["cost"]), cost, "{model}");
+    }
 
     let requests = api.requests();
     assert_eq!(requests.len(), 2);
@@ -617,6 +635,28 @@ fn anthropic_pull_sends_its_headers_and_bracketed_group_by() {
         "{stdout}"
     );
     assert_eq!(count_records(&w), 8);
+    // Each bucket: 1,500 uncached, 10,000 cache read, 500 5-minute cache write, 300 output; 4 days:
+    //   sonnet-4-5 1,500 × $3/M + 10,000 × $0.30/M + 500 × $3.75/M + 300 × $15/M
+    //              = $0.0045 + $0.003 + $0.001875 + $0.0045 = $0.013875 a day, × 4 = $0.0555
+    //   haiku-4-5  1,500 × $1/M + 10,000 × $0.10/M + 500 × $1.25/M + 300 × $5/M
+    //              = $0.0015 + $0.001 + $0.000625 + $0.0015 = $0.004625 a day, × 4 = $0.0185
+    let r = w.json(&["report", "--by", "model", "--month", "2026-10"]);
+    for (model, cost) in [
+        ("claude-sonnet-4-5", "0.0555"),
+        ("claude-haiku-4-5", "0.0185"),
+    ] {
+        let row = r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["model"] == model)
+            .unwrap_or_else(|| panic!("{model}: {r:#}"));
+        assert_eq!(row["input_tokens"], 6_000, "{model}");
+        assert_eq!(row["cache_read_tokens"], 40_000, "{model}");
+        assert_eq!(row["cache_write_tokens"], 2_000, "{model}");
+        assert_eq!(row["output_tokens"], 1_200, "{model}");
+        assert_eq!(crate::money(&row["cost"]), cost, "{model}");
+    }
     let again = ok(&pull(
         &w,
         &api,
@@ -636,6 +676,38 @@ fn anthropic_pull_sends_its_headers_and_bracketed_group_by() {
     );
     assert_eq!(count_records(&w), 8);
     assert!(api.requests().iter().all(|r| !r.url.as_str().contains(KEY)));
+}
+
+#[test]
+fn a_redirect_is_not_followed() {
+    let api = Api::start();
+    // the API answers with a redirect to a path that would serve a valid page
+    api.mount(
+        Mock::given(method("GET"))
+            .and(path(OPENAI_USAGE))
+            .respond_with(
+                ResponseTemplate::new(302)
+                    .insert_header("location", format!("{}/elsewhere", api.uri()).as_str()),
+            ),
+    );
+    api.mount(
+        Mock::given(method("GET"))
+            .and(path("/elsewhere"))
+            .respond_with(page(openai_usage_page(0..1, &["gpt-4o"], None))),
+    );
+    let w = Workdir::new();
+    let out = pull(&w, &api, Some("OPENAI_ADMIN_KEY"), &args(&["--no-costs"]));
+    assert!(!out.status.success());
+    assert_no_key(&out);
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains("HTTP 302"), "{stderr}");
+    let paths: Vec<String> = api
+        .requests()
+        .iter()
+        .map(|r| r.url.path().to_string())
+        .collect();
+    assert_eq!(paths, [OPENAI_USAGE], "only the first request was sent");
+    assert_eq!(count_records(&w), 0);
 }
 
 #[test]
