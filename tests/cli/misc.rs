@@ -1,6 +1,6 @@
 //! Small commands and command-line behaviour: sources, pricing, completions, usage errors, pipes.
 
-use crate::{fixture, Workdir};
+use crate::{fixture, money, Workdir};
 
 #[test]
 fn sources_lists_every_importer() {
@@ -57,8 +57,45 @@ fn pricing_missing_lists_unpriced_models() {
 #[test]
 fn completions_for_each_shell() {
     let w = Workdir::new();
-    for shell in ["bash", "zsh", "fish"] {
-        assert!(w.stdout(&["completions", shell]).contains("aispend"));
+    // each script registers itself the way its shell expects, and offers a flag two levels down
+    // (`budget check --budgets`) in that shell's spelling
+    for (shell, registers, flag) in [
+        ("bash", "complete -F _aispend", "--budgets"),
+        ("zsh", "#compdef aispend", "'--budgets=["),
+        ("fish", "complete -c aispend", "-l budgets"),
+        (
+            "elvish",
+            "edit:completion:arg-completer[aispend]",
+            "cand --budgets",
+        ),
+        (
+            "powershell",
+            "Register-ArgumentCompleter -Native -CommandName 'aispend'",
+            "'--budgets'",
+        ),
+    ] {
+        let script = w.stdout(&["completions", shell]);
+        assert!(script.contains(registers), "{shell}: no `{registers}`");
+        assert!(script.contains(flag), "{shell}: no `{flag}`");
+        for command in [
+            "import",
+            "pull",
+            "report",
+            "forecast",
+            "budget",
+            "pricing",
+            "ledger",
+            "sources",
+            "config",
+            "completions",
+        ] {
+            assert!(
+                script.contains(&format!("'{command}'"))
+                    || script.contains(&format!("{command})"))
+                    || script.contains(&format!(" {command} ")),
+                "{shell}: no `{command}` subcommand"
+            );
+        }
     }
 }
 
@@ -140,6 +177,147 @@ fn demo_report_needs_no_setup() {
     for model in ["claude-sonnet-4-5", "gpt-4o", "gemini-2.5-pro"] {
         assert!(out.contains(model), "{model} missing:\n{out}");
     }
+    // gemini-2.0-flash is used by one team only (token totals in fixtures/demo/README.md):
+    //   448,859 × $0.10/M + 18,572 × $0.40/M = $0.0448859 + $0.0074288 = $0.0523147
+    let line = out
+        .lines()
+        .find(|l| l.contains("gemini-2.0-flash"))
+        .unwrap_or_else(|| panic!("no gemini-2.0-flash row:\n{out}"));
+    assert!(line.contains("$0.05"), "{line}");
+    let r = w.json(&["report", "--by", "provider,model", &fixture("demo")]);
+    let row = |model: &str| {
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["model"] == model)
+            .unwrap_or_else(|| panic!("{model}: {r:#}"))
+            .clone()
+    };
+    assert_eq!(money(&row("gemini-2.0-flash")["cost"]), "0.0523147");
+    // gpt-4.1-mini reaches the demo through the data pipeline (batch) and the gateway; the gateway's
+    // search traffic alone is 2,399,458 × $0.40/M + 1,707,264 × $0.10/M + 240,919 × $1.60/M
+    //   = $0.9597832 + $0.1707264 + $0.3854704 = $1.51598
+    let search = w.json(&[
+        "report",
+        "--by",
+        "model",
+        "--where",
+        "source=api-log",
+        "--where",
+        "model=gpt-4.1-mini",
+        &fixture("demo/api-logs"),
+    ]);
+    assert_eq!(search["rows"][0]["input_tokens"], 2_399_458);
+    assert_eq!(money(&search["total"]["cost"]), "1.51598");
+    // the unknown model and the Anthropic priority tier are unpriced, never $0
+    let unpriced: Vec<&str> = r["unpriced"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["model"].as_str().unwrap())
+        .collect();
+    assert!(unpriced.contains(&"gpt-9-preview"), "{unpriced:?}");
+    assert!(unpriced.contains(&"claude-sonnet-4-5"), "{unpriced:?}");
+}
+
+/// The figures the README quotes for the demo month.
+#[test]
+fn the_readme_demo_figures_hold() {
+    let w = Workdir::new();
+    let demo = |d: &str| fixture(&format!("demo/{d}"));
+    let config = demo("aispend.toml");
+    // "On the demo the last command flags 16 groups" (the gateway and Claude Code are usage only, so the
+    // exports and invoices alone give the same groups)
+    let exports = [
+        demo("openai-usage"),
+        demo("anthropic-usage"),
+        demo("openai-costs"),
+        demo("anthropic-cost"),
+    ];
+    let mut args = vec![
+        "--config",
+        &config,
+        "report",
+        "--reconcile",
+        "--by",
+        "provider,project,workspace,day",
+    ];
+    args.extend(exports.iter().map(String::as_str));
+    let r = w.json(&args);
+    assert_eq!(r["mismatches"], 16);
+    // 12 gpt-4.1-mini days of the data pipeline and 4 Anthropic priority days, each 1 unpriced row
+    let mismatches: Vec<&serde_json::Value> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["status"] == "mismatch")
+        .collect();
+    let pipeline = mismatches
+        .iter()
+        .filter(|x| x["project"] == "proj_Dq7Kt2Lm9NpXw4Rb")
+        .count();
+    let priority: Vec<&str> = mismatches
+        .iter()
+        .filter(|x| x["unpriced_records"] == 1)
+        .map(|x| x["day"].as_str().unwrap())
+        .collect();
+    assert_eq!(pipeline, 12);
+    assert_eq!(
+        priority,
+        ["2026-10-07", "2026-10-14", "2026-10-21", "2026-10-28"]
+    );
+    // "isolates it at −7.41%": billed 8% above our table, so computed/invoiced − 1 = 1/1.08 − 1
+    let r = w.json(&[
+        "report",
+        "--reconcile",
+        "--where",
+        "project=proj_Dq7Kt2Lm9NpXw4Rb",
+        "--by",
+        "model,day",
+        &demo("openai-usage"),
+        &demo("openai-costs"),
+    ]);
+    for x in r["rows"].as_array().unwrap() {
+        let drifted = x["model"] == "gpt-4.1-mini" && x["day"].as_str().unwrap() >= "2026-10-20";
+        if drifted {
+            assert_eq!(x["difference_pct"], "-7.41", "{x}");
+            assert_eq!(x["status"], "mismatch", "{x}");
+        } else {
+            assert_eq!(x["status"], "ok", "{x}");
+        }
+    }
+    assert_eq!(r["mismatches"], 12);
+    // "the demo: two budgets breach"
+    let out = w.run(&[
+        "--config",
+        &config,
+        "budget",
+        "check",
+        "--budgets",
+        &fixture("budgets/demo.toml"),
+        "--as-of",
+        "2026-10-15",
+        "--format",
+        "json",
+        &fixture("demo"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let b: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status: Vec<(&str, &str)> = b["budgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["name"].as_str().unwrap(), x["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("research monthly", "warn"),
+            ("data monthly", "breach"),
+            ("openai weekly", "breach")
+        ]
+    );
 }
 
 #[test]
