@@ -408,3 +408,49 @@ fn responses_logged_as_text_or_as_streamed_chunks() {
         "0.00055"
     );
 }
+
+#[test]
+fn a_csv_report_warns_on_stderr_about_usage_it_leaves_out() {
+    let w = Workdir::new();
+    // 2 gpt-9-preview requests have no price; the gpt-4o one is 1,000 × $2.50/M + 100 × $10/M = $0.0035
+    let out = w.run(&[
+        "report",
+        "--format",
+        "csv",
+        &fixture("api-log/unknown-model.jsonl"),
+    ]);
+    assert!(out.status.success());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(
+        stderr.trim_end(),
+        "warning: usage of gpt-9-preview has no price and is not in the CSV (see `aispend pricing missing`)"
+    );
+    assert!(
+        stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("gpt-4o,1,1000,0,0,100,0,0,0.0035,"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("gpt-9-preview"), "{stdout}");
+    // everything priced: nothing to warn about; --quiet silences the warning
+    let out = w.run(&[
+        "report",
+        "--format",
+        "csv",
+        &fixture("api-log/gemini.jsonl"),
+    ]);
+    assert!(out.status.success() && out.stderr.is_empty());
+    let out = w.run(&[
+        "--quiet",
+        "report",
+        "--format",
+        "csv",
+        &fixture("api-log/unknown-model.jsonl"),
+    ]);
+    assert!(out.status.success() && out.stderr.is_empty());
+}
