@@ -383,15 +383,34 @@ fn intervals_are_ordered_and_respect_non_negative_history() {
 }
 
 #[test]
-fn auto_beats_the_run_rate_on_weekly_spend() {
-    let series = generate(Family::WeeklySeasonal, 5, 181);
+fn month_end_accuracy_meets_its_targets_on_weekly_seasonal_spend() {
     let choices = [MethodChoice::Fixed(Method::RunRate), MethodChoice::Auto];
-    let acc = backtest::month_end_accuracy_many(&series, &choices, &[5, 15, 25], 59).unwrap();
-    assert_eq!(acc[0].cases.len(), 12); // March..June × 3 days
-    let (run_rate, auto) = (acc[0].mape().unwrap(), acc[1].mape().unwrap());
+    let mut pooled = vec![backtest::Accuracy::default(); 2];
+    for seed in 1..=2 {
+        let series = generate(Family::WeeklySeasonal, seed, 243);
+        let acc = backtest::month_end_accuracy_many(&series, &choices, &[10, 20], 59).unwrap();
+        for (p, a) in pooled.iter_mut().zip(acc) {
+            p.extend(a);
+        }
+    }
+    assert_eq!(pooled[1].cases.len(), 24);
+    eprintln!(
+        "PROBE rr {:?} auto {:?} cov {:?}",
+        pooled[0].mape(),
+        pooled[1].mape(),
+        pooled[1].coverage()
+    );
+    let (run_rate, auto) = (pooled[0].mape().unwrap(), pooled[1].mape().unwrap());
+    // auto's MAPE at least 30% under run-rate's
     assert!(
-        auto < run_rate * dec!(0.7),
+        auto <= run_rate * dec!(0.7),
         "auto {auto}% vs run-rate {run_rate}%"
+    );
+    // the 80% interval holds the month total in 70-90% of the cases: neither too narrow nor padded
+    let coverage = pooled[1].coverage().unwrap();
+    assert!(
+        (dec!(70)..=dec!(90)).contains(&coverage),
+        "auto's 80% interval covered {coverage}%"
     );
 }
 
