@@ -53,6 +53,10 @@ pub struct GlobalArgs {
     /// Ledger file [default: $AISPEND_LEDGER, else `ledger` in the config, else $XDG_DATA_HOME/aispend/ledger.db]
     #[arg(long, global = true, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
+    /// How long to wait when another process (an import, a pull) holds the ledger's write lock, before
+    /// giving up with a message that says so
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 60)]
+    pub lock_timeout: u64,
     /// Config file [default: $AISPEND_CONFIG, else ./aispend.toml, else
     /// ~/.config/aispend/aispend.toml, when present; `aispend config path` shows which]
     #[arg(long, global = true, value_name = "PATH")]
@@ -158,11 +162,16 @@ impl Context {
     pub fn open_ledger(&self) -> Result<Ledger> {
         let path = self.ledger_path()?;
         check_ledger_folder(&path)?;
-        Ledger::open(&path)
+        Ledger::open_waiting(&path, self.lock_timeout())
     }
 
     pub fn open_existing_ledger(&self) -> Result<Ledger> {
-        Ledger::open_existing(&self.ledger_path()?)
+        Ledger::open_existing(&self.ledger_path()?, self.lock_timeout())
+    }
+
+    /// `--lock-timeout`.
+    pub fn lock_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.global.lock_timeout)
     }
 
     /// The price tables, with the LiteLLM fallback when `--pricing-fallback` or the config asks for it.

@@ -24,6 +24,8 @@ mod schema;
 pub struct Ledger {
     conn: Connection,
     path: PathBuf,
+    /// How long to wait for another process's lock (`--lock-timeout`).
+    lock_timeout: Duration,
 }
 
 /// Counts for `aispend ledger stats`.
@@ -40,41 +42,59 @@ pub struct LedgerStats {
 }
 
 impl Ledger {
-    /// Opens (creating if needed) the ledger at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the ledger at `path` and brings its schema up to date, waiting up to
+    /// [`DEFAULT_LOCK_TIMEOUT`] for another process's lock.
     pub fn open(path: &Path) -> Result<Ledger> {
+        Ledger::open_waiting(path, DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// [`Ledger::open`], waiting up to `lock_timeout` for another process's lock, here and on every
+    /// write. A new file is created readable and writable by its owner only (0600): it holds spend per
+    /// key and per user. A file that is an SQLite database but not a ledger is refused, untouched.
+    pub fn open_waiting(path: &Path, lock_timeout: Duration) -> Result<Ledger> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
+        create_private(path)?;
+        let started = Instant::now();
         let conn = Connection::open(path).map_err(|e| ledger_error(path, e))?;
         let ledger = Ledger {
             conn,
             path: path.to_path_buf(),
+            lock_timeout,
         };
-        ledger.configure()?;
-        schema::migrate(&ledger.conn).map_err(|e| ledger_error(path, e))?;
+        let waited = |e: rusqlite::Error| match is_busy(&e) {
+            true => busy_error(path, started.elapsed()),
+            false => ledger_error(path, e),
+        };
+        ledger
+            .conn
+            .busy_timeout(lock_timeout)
+            .map_err(|e| ledger_error(path, e))?;
+        // Refuse a foreign or newer file before switching it to WAL (which would write to it).
+        schema::check_file(&ledger.conn).map_err(|e| migrate_error(path, e, started))?;
+        ledger.configure().map_err(|ConfigureError(e)| waited(e))?;
+        schema::migrate(&ledger.conn).map_err(|e| migrate_error(path, e, started))?;
         Ok(ledger)
     }
 
     /// Opens an existing ledger; a missing file is a usage error that says how to create one.
-    pub fn open_existing(path: &Path) -> Result<Ledger> {
+    pub fn open_existing(path: &Path, lock_timeout: Duration) -> Result<Ledger> {
         if !path.exists() {
             return Err(Error::usage(format!(
                 "no ledger at {}: import usage first (`aispend import PATH…`), or pass PATHs to read files directly",
                 path.display()
             )));
         }
-        Ledger::open(path)
+        Ledger::open_waiting(path, lock_timeout)
     }
 
-    /// Sets the busy timeout before anything touches the file, then switches to WAL.
-    fn configure(&self) -> Result<()> {
-        self.conn
-            .busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| self.error(e))?;
+    /// Switches to WAL and sets the connection up (the busy timeout is set before anything else).
+    fn configure(&self) -> std::result::Result<(), ConfigureError> {
         self.switch_to_wal()?;
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;")
-            .map_err(|e| self.error(e))
+            .map_err(ConfigureError)
     }
 
     /// `PRAGMA journal_mode = WAL`, waiting out other processes doing the same.
@@ -83,8 +103,8 @@ impl Ledger {
     /// hold the read lock at once, SQLite fails one of them with SQLITE_BUSY at once instead of calling the
     /// busy handler (waiting could deadlock). That process holds no lock after the failure, so it waits
     /// a little and tries again, up to the same time limit as any other lock wait.
-    fn switch_to_wal(&self) -> Result<()> {
-        let deadline = Instant::now() + BUSY_TIMEOUT;
+    fn switch_to_wal(&self) -> std::result::Result<(), ConfigureError> {
+        let deadline = Instant::now() + self.lock_timeout;
         let mut pause = Duration::from_millis(1);
         loop {
             match self
@@ -96,7 +116,7 @@ impl Ledger {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
-                Err(e) => return Err(self.error(e)),
+                Err(e) => return Err(ConfigureError(e)),
             }
         }
     }
@@ -117,10 +137,14 @@ impl Ledger {
         f: impl FnOnce(&mut LedgerWriter<'_>) -> Result<T>,
     ) -> Result<T> {
         let path = self.path.clone();
+        let started = Instant::now();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| ledger_error(&path, e))?;
+            .map_err(|e| match is_busy(&e) {
+                true => busy_error(&path, started.elapsed()),
+                false => ledger_error(&path, e),
+            })?;
         let mut writer = LedgerWriter {
             tx,
             path: path.clone(),
@@ -204,17 +228,82 @@ impl Ledger {
     }
 }
 
-/// How long a process waits for another one's lock on the ledger before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a process waits for another one's lock on the ledger before giving up, unless
+/// `--lock-timeout` says otherwise.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An SQLite error while setting the connection up (busy is told apart by the caller).
+struct ConfigureError(rusqlite::Error);
 
 fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy)
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
-fn ledger_error(path: &Path, e: rusqlite::Error) -> Error {
+/// Creates a missing ledger file readable and writable by its owner only. SQLite gives its `-wal` and
+/// `-shm` files the same permissions.
+fn create_private(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Another process kept the write lock for as long as we waited.
+fn busy_error(path: &Path, waited: Duration) -> Error {
     Error::Ledger {
         path: path.display().to_string(),
-        message: e.to_string(),
+        message: format!(
+            "another process is writing to it and held the write lock for the {:.1} s we waited; \
+             try again when it is done, or wait longer with --lock-timeout SECS",
+            waited.as_secs_f64()
+        ),
+    }
+}
+
+fn migrate_error(path: &Path, e: schema::MigrateError, started: Instant) -> Error {
+    let shown = path.display();
+    match e {
+        schema::MigrateError::Newer(version) => Error::usage(format!(
+            "ledger {shown}: written by a newer aispend (schema version {version}; this one reads up \
+             to {}): upgrade aispend",
+            schema::latest()
+        )),
+        schema::MigrateError::Foreign => Error::usage(format!(
+            "ledger {shown}: an SQLite database, but not an aispend ledger; nothing was added to it. \
+             Pass --ledger with a new file or an aispend ledger"
+        )),
+        schema::MigrateError::Sqlite(e) if is_busy(&e) => busy_error(path, started.elapsed()),
+        schema::MigrateError::Sqlite(e) => ledger_error(path, e),
+    }
+}
+
+/// A ledger error in words: a damaged file says so (not SQLite's internals), SQL text is never shown.
+fn ledger_error(path: &Path, e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode;
+    let message = match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) =>
+        {
+            "the file is damaged or not an SQLite database: restore it from a backup, or move it \
+             aside and import again into a new ledger"
+                .to_string()
+        }
+        _ if is_busy(&e) => "another process holds its lock: try again when it is done, or wait \
+             longer with --lock-timeout SECS"
+            .to_string(),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(f, Some(msg)) => format!("{msg} ({:?})", f.code),
+        _ => e.to_string(),
+    };
+    Error::Ledger {
+        path: path.display().to_string(),
+        message,
     }
 }
 

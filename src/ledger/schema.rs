@@ -90,30 +90,68 @@ pub fn latest() -> i64 {
     MIGRATIONS.len() as i64
 }
 
+/// Why a file cannot be brought up to date.
+#[derive(Debug)]
+pub enum MigrateError {
+    /// Written by a newer aispend (its schema version).
+    Newer(i64),
+    /// An SQLite database that is not an aispend ledger: no tables are added to it.
+    Foreign,
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> MigrateError {
+        MigrateError::Sqlite(e)
+    }
+}
+
 /// Applies the migrations the file has not seen, in one write transaction.
 ///
 /// The version is read again once the write lock is held: when several processes create a ledger at
 /// once, the first one creates the schema and the others find it there.
-pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    if check(version(conn)?)? == latest() {
+pub fn migrate(conn: &Connection) -> Result<(), MigrateError> {
+    if check(conn)? == latest() {
         return Ok(());
     }
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    let current = check(version(&tx)?)?;
+    let current = check(&tx)?;
     for sql in &MIGRATIONS[current as usize..] {
         tx.execute_batch(sql)?;
     }
     tx.pragma_update(None, "user_version", latest())?;
-    tx.commit()
+    tx.commit()?;
+    Ok(())
 }
 
-/// Refuses a ledger written by a newer aispend.
-fn check(current: i64) -> rusqlite::Result<i64> {
+/// [`check`] alone, before anything writes to the file.
+pub fn check_file(conn: &Connection) -> Result<(), MigrateError> {
+    check(conn).map(|_| ())
+}
+
+/// Refuses a ledger written by a newer aispend, and a database that is not a ledger: one with no schema
+/// version but some tables, or with a version but no `records` table. Returns the version.
+///
+/// One statement reads the version and the tables, so both come from the same snapshot: another
+/// process creating the ledger at the same moment cannot be seen half done.
+fn check(conn: &Connection) -> Result<i64, MigrateError> {
+    let (current, objects, records): (i64, i64, i64) = conn.query_row(
+        "SELECT (SELECT user_version FROM pragma_user_version()), \
+                (SELECT count(*) FROM sqlite_master), \
+                (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'records')",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     if current > latest() {
-        return Err(rusqlite::Error::InvalidParameterName(format!(
-            "ledger schema version {current} is newer than this aispend understands ({}); upgrade aispend",
-            latest()
-        )));
+        return Err(MigrateError::Newer(current));
+    }
+    let foreign = if current == 0 {
+        objects > 0
+    } else {
+        records == 0
+    };
+    if foreign {
+        return Err(MigrateError::Foreign);
     }
     Ok(current)
 }

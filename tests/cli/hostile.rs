@@ -383,3 +383,101 @@ fn a_claude_code_log_starting_with_a_bom_is_read() {
     assert_eq!(with_bom, without);
     assert!(with_bom["total"]["requests"].as_u64().unwrap() > 0);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_new_ledger_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = Workdir::new();
+    w.stdout(&["import", &fixture("api-log/gemini.jsonl")]);
+    let mode = std::fs::metadata(w.ledger()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+}
+
+#[test]
+fn a_database_that_is_not_a_ledger_is_refused_untouched() {
+    let w = Workdir::new();
+    {
+        let other = rusqlite::Connection::open(w.ledger()).unwrap();
+        other
+            .execute_batch("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('mine');")
+            .unwrap();
+    }
+    let before = std::fs::read(w.ledger()).unwrap();
+    let out = w.run(&["import", &fixture("api-log/gemini.jsonl")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("an SQLite database, but not an aispend ledger; nothing was added to it"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(w.ledger()).unwrap(), before);
+}
+
+#[test]
+fn a_ledger_from_a_newer_aispend_and_a_damaged_one_get_clean_messages() {
+    let w = Workdir::new();
+    w.stdout(&["import", &fixture("api-log/gemini.jsonl")]);
+    let good = std::fs::read(w.ledger()).unwrap();
+    {
+        let newer = rusqlite::Connection::open(w.ledger()).unwrap();
+        newer.execute_batch("PRAGMA user_version = 99").unwrap();
+    }
+    let out = w.run(&["report"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("written by a newer aispend (schema version 99; this one reads up to"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Invalid parameter"), "{stderr}");
+
+    // The first 4 KiB of a real ledger, then garbage: damaged.
+    let mut bytes = good;
+    bytes.truncate(4096);
+    bytes.extend(std::iter::repeat_n(0xa5u8, 8192));
+    std::fs::write(w.ledger(), &bytes).unwrap();
+    for command in [
+        &["report"][..],
+        &["import", &fixture("api-log/gemini.jsonl")],
+    ] {
+        let out = w.run(command);
+        assert_eq!(out.status.code(), Some(3), "{command:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(
+                "the file is damaged or not an SQLite database: restore it from a backup"
+            ),
+            "{command:?}: {stderr}"
+        );
+        assert!(!stderr.contains("CREATE"), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    assert_eq!(std::fs::read(w.ledger()).unwrap(), bytes);
+}
+
+#[test]
+fn a_held_write_lock_is_named_with_the_time_waited() {
+    let w = Workdir::new();
+    w.stdout(&["import", &fixture("api-log/gemini.jsonl")]);
+    let holder = rusqlite::Connection::open(w.ledger()).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let out = w.run(&[
+        "--lock-timeout",
+        "1",
+        "import",
+        &fixture("api-log/openai-chat.jsonl"),
+    ]);
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("another process is writing to it and held the write lock for the ")
+            && stderr.contains(
+                " s we waited; try again when it is done, or wait longer with --lock-timeout"
+            ),
+        "{stderr}"
+    );
+    // Once it is released, the same import goes through.
+    w.stdout(&["import", &fixture("api-log/openai-chat.jsonl")]);
+}
