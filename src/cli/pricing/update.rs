@@ -101,7 +101,7 @@ fn fetch(url: &str) -> Result<Vec<u8>> {
         .block_on(client.get(&parsed, &mut |n| {
             eprintln!(
                 "aispend: {url}: {}; retrying in {:.1} s (attempt {} of {})",
-                n.reason,
+                crate::sanitize::message(&n.reason),
                 n.wait.as_secs_f64(),
                 n.next_attempt,
                 n.attempts
