@@ -41,7 +41,8 @@ impl Source for ApiLog {
 
     fn reads(&self) -> &'static str {
         "API log lines (JSONL): raw OpenAI chat/Responses, Anthropic or Gemini responses, or envelopes \
-         {timestamp, team, project, user, tags, provider, status, latency_ms, request_id, response}"
+         {timestamp, team, project, user, tags, provider, status, latency_ms, request_id, response}; \
+         OpenAI Batch and Vertex AI batch prediction output files (priced at batch rates)"
     }
 
     fn detected_by(&self) -> &'static str {
@@ -62,7 +63,10 @@ impl Source for ApiLog {
             }
             if common::has_key(line, "response") || response::looks_like_raw_response(line) {
                 has_response = true;
-            } else if !ENVELOPE_KEYS.iter().any(|k| common::has_key(line, k)) {
+            } else if !ENVELOPE_KEYS.iter().any(|k| common::has_key(line, k))
+                // A failed request's bare error body (`{"error": {…}}`) among the responses.
+                && !common::has_key(line, "error")
+            {
                 return false;
             }
         }
@@ -88,7 +92,8 @@ impl Source for ApiLog {
     }
 }
 
-/// Envelope keys that, without a `response`, still mark a log line (a failed request with no body).
+/// Envelope keys that, without a `response`, still mark a log line (a failed request with no body); a bare
+/// `error` body marks one too.
 const ENVELOPE_KEYS: [&str; 4] = ["timestamp", "request_id", "status", "provider"];
 
 fn strip_bom(line: &[u8]) -> &[u8] {
@@ -109,6 +114,10 @@ enum LineKey {
     LatencyMs,
     RequestId,
     Response,
+    /// OpenAI Batch output: the id the caller gave the request.
+    CustomId,
+    /// Vertex AI batch prediction output: when the request was processed.
+    ProcessedTime,
     Raw(ResponseKey),
 }
 
@@ -125,6 +134,8 @@ impl KeyName for LineKey {
             "latency_ms" => LineKey::LatencyMs,
             "request_id" => LineKey::RequestId,
             "response" => LineKey::Response,
+            "custom_id" => LineKey::CustomId,
+            "processed_time" => LineKey::ProcessedTime,
             other => LineKey::Raw(ResponseKey::from_name(other)?),
         })
     }
@@ -144,6 +155,10 @@ struct LogLine<'a> {
     request_id: Option<Label<'a>>,
     /// The wrapped response of an envelope.
     response: Option<RawResponse<'a>>,
+    /// OpenAI Batch output line (`custom_id`).
+    custom_id: bool,
+    /// Vertex AI batch prediction output line (`processed_time`).
+    processed_time: Option<Timestamp>,
     /// Response keys at the top level: the whole response of a raw line, or an envelope's `model`/`error`.
     top: RawResponse<'a>,
     /// Whether any envelope key was present.
@@ -177,6 +192,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for LogLine<'a> {
                         LineKey::LatencyMs => l.latency_ms = map.next_value()?,
                         LineKey::RequestId => l.request_id = map.next_value()?,
                         LineKey::Response => l.response = map.next_value()?,
+                        LineKey::CustomId => {
+                            map.next_value::<IgnoredAny>()?;
+                            l.custom_id = true;
+                        }
+                        LineKey::ProcessedTime => l.processed_time = map.next_value()?,
                         LineKey::Raw(key) => l.top.read_value(key, &mut map)?,
                     }
                 }
@@ -200,14 +220,24 @@ impl LogLine<'_> {
             latency_ms,
             request_id,
             response,
+            custom_id,
+            processed_time,
             top,
             envelope,
         } = self;
         // `raw` is the provider response; `top` keeps an envelope's own `model`, `error` and timestamps.
-        let (raw, base, top) = match response {
+        let (mut raw, mut base, top) = match response {
             Some(inner) => (inner, "response", Some(top)),
             None => (top, "", None),
         };
+        // OpenAI Batch output wraps the response once more: `{"status_code", "request_id", "body"}`.
+        let batch_status = raw.status_code;
+        if let Some(body) = raw.body.take() {
+            raw = *body;
+            base = "response.body";
+        }
+        // Batch output files are batch requests by construction: they bill at the batch rates.
+        let batch = custom_id || processed_time.is_some();
 
         let hint = match &provider {
             Some(name) => Some(Provider::parse(name.as_str()).ok_or_else(|| {
@@ -224,8 +254,11 @@ impl LogLine<'_> {
             None => None,
         };
 
-        let status_code = status.and_then(|s| s.0);
+        let status_code = status.and_then(|s| s.code).or(batch_status);
+        // Vertex batch prediction: `status` is "" on success, else the error's text.
+        let failed_text = processed_time.is_some() && status.is_some_and(|s| s.text);
         let failed = status_code.is_some_and(|s| s >= 400)
+            || failed_text
             || raw.error.0
             || top.as_ref().is_some_and(|t| t.error.0);
 
@@ -243,9 +276,15 @@ impl LogLine<'_> {
         }
 
         let start = timestamp
+            .or(processed_time)
             .or_else(|| raw.timestamp())
-            .or_else(|| top.as_ref().and_then(RawResponse::timestamp))
-            .ok_or_else(|| {
+            .or_else(|| top.as_ref().and_then(RawResponse::timestamp));
+        // A failed request with no time anywhere (a bare `{"error": …}` body, a line of a Batch error file)
+        // billed nothing and cannot be placed in a period: it is skipped, not an input error.
+        if start.is_none() && failed {
+            return Ok(None);
+        }
+        let start = start.ok_or_else(|| {
                 RecordError::field(
                     at.line,
                     "timestamp",
@@ -284,6 +323,8 @@ impl LogLine<'_> {
         let provider = hint
             .or(by_name)
             .or(shape.map(Shape::provider))
+            // A Vertex batch prediction line without a response (a failed request) is still Google's.
+            .or(processed_time.map(|_| Provider::Google))
             .unwrap_or(Provider::Other);
 
         let id = match (
@@ -304,6 +345,7 @@ impl LogLine<'_> {
         record.tags = tags.map(|t| t.0).unwrap_or_default();
         record.status = status_code;
         record.failed = failed;
+        record.batch = batch;
         record.latency_ms = latency_ms.map(|m| m.0);
         record.requests = 1;
         record.dedup = DedupPolicy::KeepFirst;
@@ -337,9 +379,13 @@ impl<'de> Deserialize<'de> for Tags {
 }
 
 /// `status`: an HTTP status code (a number or numeric string). Text such as the Responses API's own
-/// `"status":"completed"` is not an HTTP status and is ignored.
+/// `"status":"completed"` is not an HTTP status: only whether it is non-empty is kept (Vertex batch
+/// prediction writes `""` on success and the error's text on failure).
 #[derive(Clone, Copy)]
-struct HttpStatus(Option<u16>);
+struct HttpStatus {
+    code: Option<u16>,
+    text: bool,
+}
 
 impl<'de> Deserialize<'de> for HttpStatus {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<HttpStatus, D::Error> {
@@ -351,7 +397,10 @@ impl<'de> Deserialize<'de> for HttpStatus {
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<HttpStatus, E> {
                 match u16::try_from(n) {
-                    Ok(code) if code <= 999 => Ok(HttpStatus(Some(code))),
+                    Ok(code) if code <= 999 => Ok(HttpStatus {
+                        code: Some(code),
+                        text: false,
+                    }),
                     _ => Err(E::custom(format!("{n} is not an HTTP status code"))),
                 }
             }
@@ -361,7 +410,10 @@ impl<'de> Deserialize<'de> for HttpStatus {
             fn visit_str<E: de::Error>(self, s: &str) -> Result<HttpStatus, E> {
                 match s.trim().parse::<u64>() {
                     Ok(n) => self.visit_u64(n),
-                    Err(_) => Ok(HttpStatus(None)),
+                    Err(_) => Ok(HttpStatus {
+                        code: None,
+                        text: !s.trim().is_empty(),
+                    }),
                 }
             }
         }
@@ -691,6 +743,11 @@ mod tests {
         assert!(!ApiLog.detect(p, b"start_time,end_time,input_tokens\n1,2,3\n"));
         assert!(!ApiLog.detect(p, b"{\"hello\":\"world\"}\n"));
         assert!(!ApiLog.detect(p, b""));
+        // A bare error body among responses does not refuse the file; alone it is not enough evidence.
+        let bare = b"{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"usage\":{}}\n\
+                     {\"error\":{\"message\":\"Rate limit\",\"type\":\"tokens\",\"code\":\"rate_limit_exceeded\"}}\n";
+        assert!(ApiLog.detect(p, bare));
+        assert!(!ApiLog.detect(p, b"{\"error\":{\"code\":429}}\n"));
         // one failed-request envelope alone is not enough evidence
         assert!(!ApiLog.detect(p, b"{\"timestamp\":1791037325,\"status\":500}\n"));
     }

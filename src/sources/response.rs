@@ -184,6 +184,8 @@ pub enum ResponseKey {
     ModelVersion,
     ResponseId,
     Error,
+    Body,
+    StatusCode,
 }
 
 impl KeyName for ResponseKey {
@@ -202,6 +204,8 @@ impl KeyName for ResponseKey {
             "modelVersion" => ResponseKey::ModelVersion,
             "responseId" => ResponseKey::ResponseId,
             "error" => ResponseKey::Error,
+            "body" => ResponseKey::Body,
+            "status_code" => ResponseKey::StatusCode,
             _ => return None,
         })
     }
@@ -230,6 +234,10 @@ pub struct RawResponse<'a> {
     pub model_version: Option<Label<'a>>,
     pub response_id: Option<Label<'a>>,
     pub error: ErrorFlag,
+    /// OpenAI Batch output: the response is `{"status_code", "request_id", "body": {…response…}}`.
+    pub body: Option<Box<RawResponse<'a>>>,
+    /// OpenAI Batch output: the HTTP status of the batched request.
+    pub status_code: Option<u16>,
 }
 
 impl<'a> RawResponse<'a> {
@@ -250,6 +258,8 @@ impl<'a> RawResponse<'a> {
             model_version: own(self.model_version),
             response_id: own(self.response_id),
             error: self.error,
+            body: self.body.map(|b| Box::new(b.into_owned())),
+            status_code: self.status_code,
         }
     }
 
@@ -279,6 +289,8 @@ impl<'a> RawResponse<'a> {
             self.usage_metadata = next.usage_metadata;
         }
         self.error.0 |= next.error.0;
+        keep(&mut self.body, next.body);
+        keep(&mut self.status_code, next.status_code);
     }
 
     /// Reads the value of one kept key from `map`. Readers that parse an envelope and the response fields in
@@ -302,6 +314,8 @@ impl<'a> RawResponse<'a> {
             ResponseKey::ModelVersion => self.model_version = map.next_value()?,
             ResponseKey::ResponseId => self.response_id = map.next_value()?,
             ResponseKey::Error => self.error = map.next_value()?,
+            ResponseKey::Body => self.body = map.next_value()?,
+            ResponseKey::StatusCode => self.status_code = map.next_value()?,
         }
         Ok(())
     }

@@ -19,6 +19,7 @@ mod property;
 mod pull;
 mod reconcile;
 mod report;
+mod shapes;
 mod sources_billing;
 mod sources_cloud;
 mod tables;

@@ -22,7 +22,7 @@ const REPORT_WITH_FALLBACK: [&str; 7] = [
 ];
 
 /// `ledger export --format jsonl` of PATHs, one object per record, keyed by record id.
-fn export(w: &Workdir, extra: &[&str], file: &str) -> HashMap<String, Value> {
+pub fn export(w: &Workdir, extra: &[&str], file: &str) -> HashMap<String, Value> {
     let mut args = vec!["ledger", "export", "--format", "jsonl"];
     args.extend_from_slice(extra);
     args.push(file);

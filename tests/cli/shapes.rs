@@ -1,0 +1,88 @@
+//! Shapes other tools record: batch output files (OpenAI Batch API, Vertex AI batch prediction), bare error
+//! bodies among logged responses. Fixture sources are in `fixtures/batch/README.md`; costs are worked out by
+//! hand from the rates in `pricing/`.
+
+use serde_json::Value;
+
+use crate::pricing::export;
+use crate::{fixture, money, Workdir};
+
+#[test]
+fn openai_batch_output_is_priced_at_batch_rates() {
+    let w = Workdir::new();
+    let rows = export(&w, &[], &fixture("batch/openai-batch-output.jsonl"));
+    assert_eq!(rows.len(), 2);
+    // gpt-4o-mini ($0.15 in, $0.60 out; batch × 0.5), 1_200 in + 300 out, time = body.created:
+    //   1_200 × 0.075 + 300 × 0.30 = 90 + 90 = 180 µ$ = $0.00018 (online it would be $0.00036)
+    let r = &rows["openai:chatcmpl-FxBatch0001aaaaaaaaaaaaaaaaaaa"];
+    assert_eq!(money(&r["cost"]), "0.00018", "{r}");
+    assert_eq!(r["batch"], true);
+    assert_eq!(r["start"], "2026-10-05T10:00:00Z");
+    // gpt-5 Responses body ($1.25 in, $0.125 cached, $10 out; batch × 0.5), 3_000 in of which 1_000 cached,
+    // 800 out of which 500 reasoning:
+    //   2_000 × 0.625 + 1_000 × 0.0625 + 800 × 5 = 1_250 + 62.5 + 4_000 = 5_312.5 µ$ = $0.0053125
+    let r = &rows["openai:resp_68f2a1000000000000000000000000000000000000000002"];
+    assert_eq!(money(&r["cost"]), "0.0053125", "{r}");
+    assert_eq!(
+        (
+            &r["input_tokens"],
+            &r["cache_read_tokens"],
+            &r["reasoning_tokens"]
+        ),
+        (&Value::from(2_000), &Value::from(1_000), &Value::from(500))
+    );
+    assert_eq!(r["start"], "2026-10-05T11:00:00Z");
+}
+
+#[test]
+fn openai_batch_error_file_imports_and_bills_nothing() {
+    // Both lines are failed requests with no time of their own (no `body.created`): nothing to bill and
+    // nothing to place in a period, so nothing is added, and the file is not refused.
+    let w = Workdir::new();
+    let out = w.run(&["import", &fixture("batch/openai-batch-errors.jsonl")]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let rows = export(&w, &[], &fixture("batch/openai-batch-errors.jsonl"));
+    assert!(rows.is_empty(), "{rows:?}");
+}
+
+#[test]
+fn vertex_batch_prediction_output_is_priced_at_batch_rates() {
+    let w = Workdir::new();
+    let rows = export(&w, &[], &fixture("batch/vertex-batch-prediction.jsonl"));
+    assert_eq!(rows.len(), 2);
+    // gemini-2.5-flash (2025-06-17 prices: $0.30 in, $0.03 cached, $2.50 out; batch × 0.5), prompt 10_000 of
+    // which 4_000 cached, candidates 1_000 + thoughts 500, time = processed_time:
+    //   6_000 × 0.15 + 4_000 × 0.015 + 1_500 × 1.25 = 900 + 60 + 1_875 = 2_835 µ$ = $0.002835
+    let r = &rows["google:FxVertexBatch0001AbCdEf"];
+    assert_eq!(money(&r["cost"]), "0.002835", "{r}");
+    assert_eq!(r["batch"], true);
+    assert_eq!(r["start"], "2026-10-08T12:00:00.123Z");
+    // The second line's `status` holds an error: a failed request of Google's, $0.
+    let failed: Vec<&Value> = rows.values().filter(|r| r["failed"] == true).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["provider"], "google");
+    assert_eq!(money(&failed[0]["cost"]), "0");
+}
+
+#[test]
+fn bare_error_bodies_do_not_stop_a_log_from_being_read() {
+    let w = Workdir::new();
+    let out = w.run(&["import", &fixture("api-log/bare-errors.jsonl")]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let rows = export(&w, &[], &fixture("api-log/bare-errors.jsonl"));
+    // Two responses, one enveloped 500 (kept as failed); the two bare error bodies have no time: skipped.
+    assert_eq!(rows.len(), 3);
+    // gpt-4o-mini ($0.15 in, $0.60 out): 2_000 × 0.15 + 100 × 0.60 = 300 + 60 = 360 µ$ = $0.00036
+    assert_eq!(
+        money(&rows["openai:chatcmpl-FxBare0001bbbbbbbbbbbbbbbbbbbbb"]["cost"]),
+        "0.00036"
+    );
+    // 1_000 × 0.15 + 50 × 0.60 = 150 + 30 = 180 µ$ = $0.00018
+    assert_eq!(
+        money(&rows["openai:chatcmpl-FxBare0002bbbbbbbbbbbbbbbbbbbbb"]["cost"]),
+        "0.00018"
+    );
+    let failed: Vec<&Value> = rows.values().filter(|r| r["failed"] == true).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["start"], "2026-10-09T09:02:00Z");
+}
