@@ -812,6 +812,13 @@ rules = [
   # Claude Code: the project is the basename of the session's cwd
   {{ team = "platform", project = ["infra-tools", "k8s-operator", "deploy-bot"] }},
 ]
+
+# FOCUS export: the billing account of each provider, since usage APIs, gateway logs and Claude Code logs
+# do not name it (the organization is implied by the admin key).
+[focus.billing_accounts]
+openai = { id = "org-DemoAcme4Kq8", name = "Acme Corp" }
+anthropic = { id = "acme-anthropic-org", name = "Acme Corp" }
+google = { id = "01D3M0-AC4E00-C0FFEE", name = "Acme Corp billing" }
 '''
 
 
@@ -879,7 +886,7 @@ partials repeat a message id: the importer keeps the largest, as documented in `
   the report writes non-token costs). `amount` is a string in CENTS (up to 5 decimals): list prices, long-context
   rates on `200k-1M` rows, batch 0.5×, web search $10 per 1,000; `priority` rows at 1.5× the standard rates (see
   below). Zero amounts are left out; `inference_geo` is not written (not grouped by geo).
-- `aispend.toml`: the team rules above.
+- `aispend.toml`: the team rules above, and the billing account of each provider for the FOCUS export.
 
 ## The month's story
 

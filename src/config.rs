@@ -1,5 +1,6 @@
 //! `aispend.toml`: where the ledger lives, how records are attributed to teams (SPEC "Config file"), and
-//! which model each Azure OpenAI deployment runs (`[azure] deployments`, used by the pricing engine).
+//! which model each Azure OpenAI deployment runs (`[azure] deployments`, used by the pricing engine), and
+//! each provider's billing account for the FOCUS export (`[focus.billing_accounts]`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use serde::Deserialize;
 use wildmatch::WildMatch;
 
 use crate::error::{Error, Result};
-use crate::record::UsageRecord;
+use crate::record::{Provider, UsageRecord};
 
 /// Where the config in use came from (`aispend config path`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +55,8 @@ pub struct Config {
     pub azure_deployments: BTreeMap<String, String>,
     /// `[pricing] fallback = "litellm"` (or `"litellm=FILE"`, relative to the config's folder).
     pub pricing_fallback: Option<crate::pricing::litellm::FallbackSpec>,
+    /// Provider → billing account, for records whose source does not name one (`[focus.billing_accounts]`).
+    pub billing_accounts: BillingAccounts,
     /// The file it came from, if any.
     pub origin: Option<PathBuf>,
 }
@@ -68,6 +71,8 @@ struct ConfigFile {
     azure: Option<AzureSection>,
     #[serde(default)]
     pricing: Option<PricingSection>,
+    #[serde(default)]
+    focus: Option<FocusSection>,
 }
 
 #[derive(Deserialize)]
@@ -75,6 +80,43 @@ struct ConfigFile {
 struct PricingSection {
     #[serde(default)]
     fallback: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FocusSection {
+    #[serde(default)]
+    billing_accounts: BTreeMap<String, BillingAccount>,
+}
+
+/// A billing account as configured: `{ id = "org-…", name = "Acme" }` (the name is optional).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingAccount {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+/// `[focus.billing_accounts]`: per provider, the account of records that name none.
+#[derive(Debug, Default)]
+pub struct BillingAccounts(BTreeMap<Provider, BillingAccount>);
+
+impl BillingAccounts {
+    /// The record's billing account id and name: its own (named from the config when the ids agree),
+    /// else the configured one for its provider; `None` when neither says.
+    pub fn of<'r>(&'r self, r: &'r UsageRecord) -> Option<(&'r str, Option<&'r str>)> {
+        let configured = self.0.get(&r.provider);
+        match r.billing_account.as_deref().filter(|a| !a.is_empty()) {
+            Some(id) => {
+                let name = r.billing_account_name.as_deref().filter(|n| !n.is_empty());
+                let named = configured
+                    .filter(|c| c.id == id)
+                    .and_then(|c| c.name.as_deref());
+                Some((id, name.or(named)))
+            }
+            None => configured.map(|c| (c.id.as_str(), c.name.as_deref())),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -296,6 +338,21 @@ impl Config {
                 Some(spec)
             }
         };
+        let mut billing_accounts = BTreeMap::new();
+        for (provider, account) in file.focus.map(|f| f.billing_accounts).unwrap_or_default() {
+            let Some(p) = Provider::parse(&provider) else {
+                return Err(err(format!(
+                    "[focus.billing_accounts]: unknown provider '{provider}' (one of: {})",
+                    Provider::ALL.map(Provider::as_str).join(", ")
+                )));
+            };
+            if account.id.trim().is_empty() {
+                return Err(err(format!(
+                    "[focus.billing_accounts] {provider}: `id` may not be empty"
+                )));
+            }
+            billing_accounts.insert(p, account);
+        }
         // A relative ledger path is relative to the config file's folder.
         let ledger = file.ledger.map(|l| match path.parent() {
             Some(dir) if l.is_relative() && !dir.as_os_str().is_empty() => dir.join(l),
@@ -306,6 +363,7 @@ impl Config {
             teams: TeamRules(rules),
             azure_deployments,
             pricing_fallback,
+            billing_accounts: BillingAccounts(billing_accounts),
             origin: Some(path.to_path_buf()),
         })
     }
@@ -314,7 +372,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Provenance, Provider};
+    use crate::record::Provenance;
     use chrono::Utc;
 
     fn record() -> UsageRecord {
@@ -374,6 +432,38 @@ rules = [
         )
         .unwrap_err();
         assert!(e.to_string().contains("deployment"), "{e}");
+    }
+
+    #[test]
+    fn billing_accounts_fill_records_that_name_none() {
+        let c = Config::parse(
+            "[focus.billing_accounts]\nopenai = { id = \"org-1\", name = \"Acme\" }\nAnthropic = { id = \"ant-1\" }",
+            Path::new("a.toml"),
+        )
+        .unwrap();
+        let accounts = &c.billing_accounts;
+        let mut r = record();
+        assert_eq!(accounts.of(&r), Some(("org-1", Some("Acme"))));
+        // The source's own account wins; the config names it only when the ids agree.
+        r.billing_account = Some("org-2".into());
+        assert_eq!(accounts.of(&r), Some(("org-2", None)));
+        r.billing_account = Some("org-1".into());
+        assert_eq!(accounts.of(&r), Some(("org-1", Some("Acme"))));
+        r.billing_account_name = Some("Acme Inc".into());
+        assert_eq!(accounts.of(&r), Some(("org-1", Some("Acme Inc"))));
+        r.provider = Provider::Anthropic;
+        r.billing_account = None;
+        assert_eq!(accounts.of(&r), Some(("ant-1", None)));
+        r.provider = Provider::Google;
+        assert_eq!(accounts.of(&r), None);
+        for bad in [
+            "[focus.billing_accounts]\nopenia = { id = \"x\" }",
+            "[focus.billing_accounts]\nopenai = { id = \"\" }",
+            "[focus.billing_accounts]\nopenai = { name = \"x\" }",
+            "[focus]\nbilling_account = {}",
+        ] {
+            assert!(Config::parse(bad, Path::new("a.toml")).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use comfy_table::{presets, Table};
 use super::usage::{read_paths, InputArgs};
 use super::{Context, InfoFormat};
 use crate::error::{Error, Result};
-use crate::export::{Exporting, Format};
+use crate::export::{Exporting, Format, UnpricedRows};
 use crate::input::{read_inputs, RecordSink};
 use crate::period::{parse_timezone, PeriodSpec};
 use crate::report::render::count_human;
@@ -35,6 +35,14 @@ ledger.
 Formats: csv (every ledger field), jsonl (the same fields, one JSON object per line, money as decimal \
 strings), focus (the FinOps FOCUS 1.2 columns, then `x_` extras). Never prompt text: the ledger has none.
 
+FOCUS requires a cost on every row, and an unknown price is not $0: records with usage but no price are \
+left out of a focus export (their count is printed on standard error, `aispend pricing missing` lists \
+their models), unless `--unpriced zero` writes them at 0 marked `x_Unpriced` = true. BillingAccountId is \
+the account the source names (OpenAI organization, Google Cloud billing account, Azure billing account or \
+subscription, AWS account), else `[focus.billing_accounts]` in aispend.toml:
+  [focus.billing_accounts]
+  openai = { id = \"org-…\", name = \"Acme\" }
+
 Reads the ledger, or the PATHs given (the same normalization and deduplication as an import; nothing is \
 written to the ledger).";
 
@@ -42,6 +50,7 @@ const EXPORT_AFTER_HELP: &str = "\
 Examples:
   aispend ledger export --format csv > ledger.csv
   aispend ledger export --format focus --month 2026-10 > focus-2026-10.csv
+  aispend ledger export --format focus --unpriced zero > focus-all.csv
   aispend ledger export --format jsonl --where team=search exports/ | jq -r .cost";
 
 /// Export every usage record, priced: csv, jsonl or FinOps FOCUS 1.2
@@ -67,6 +76,10 @@ pub struct ExportArgs {
     /// means either). DIMs as in `aispend report`
     #[arg(long = "where", value_name = "DIM=VALUE")]
     pub filters: Vec<String>,
+    /// focus only: records with usage but no price are left out (omit), or written at 0 with
+    /// `x_Unpriced` = true (zero) [default: omit]
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub unpriced: Option<UnpricedRows>,
     #[command(flatten)]
     pub input: InputArgs,
 }
@@ -157,6 +170,15 @@ fn export(ctx: &Context, args: ExportArgs, out: &mut dyn Write) -> Result<i32> {
         .iter()
         .map(|f| Filter::parse(f))
         .collect::<Result<Vec<_>>>()?;
+    let unpriced = match (args.format, args.unpriced) {
+        (Format::Focus, u) => Some(u.unwrap_or_default()),
+        (_, None) => None,
+        (_, Some(_)) => {
+            return Err(Error::usage(
+                "--unpriced applies to --format focus (csv and jsonl keep unpriced records, with an empty cost)",
+            ))
+        }
+    };
     let input = &args.input;
     let from_ledger = input.paths.is_empty();
     if from_ledger && (input.source.is_some() || input.skip_invalid) {
@@ -172,7 +194,7 @@ fn export(ctx: &Context, args: ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let book = ctx.price_book()?;
     let stdin = input.paths.iter().any(|p| p.as_os_str() == "-");
     let mut sink = Exporting::new(
-        args.format.exporter(out),
+        args.format.exporter(out, &ctx.config.billing_accounts),
         &ctx.config.teams,
         &book,
         period,
@@ -181,6 +203,9 @@ fn export(ctx: &Context, args: ExportArgs, out: &mut dyn Write) -> Result<i32> {
         !from_ledger,
         stdin,
     );
+    if unpriced == Some(UnpricedRows::Omit) {
+        sink = sink.omit_unpriced();
+    }
     sink.begin()?;
     match &ledger {
         Some(ledger) => {
@@ -200,13 +225,31 @@ fn export(ctx: &Context, args: ExportArgs, out: &mut dyn Write) -> Result<i32> {
             }
         }
     }
-    let (written, unpriced) = sink.finish()?;
+    let summary = sink.finish()?;
+    let written = summary.written;
     ctx.detail(format_args!("exported {written} record(s)"));
-    if unpriced > 0 {
+    if summary.omitted > 0 {
         ctx.note(format_args!(
-            "warning: {unpriced} of {written} exported record(s) have no price: their cost is \
-             empty and the reason is in the row (see `aispend pricing missing`)"
+            "note: {} record(s) with usage but no price are left out of the FOCUS export (FOCUS \
+             requires a cost on every row; an unknown price is not $0): `aispend pricing missing` lists \
+             their models, `--format csv` lists them with the reason, `--unpriced zero` includes them at 0 \
+             marked x_Unpriced=true",
+            summary.omitted
         ));
+    }
+    if summary.unpriced > 0 {
+        let cost = match unpriced {
+            Some(_) => "their costs are 0, marked x_Unpriced=true",
+            None => "their cost is empty",
+        };
+        ctx.note(format_args!(
+            "warning: {} of {written} exported record(s) have no price: {cost} and the reason is in \
+             the row (see `aispend pricing missing`)",
+            summary.unpriced
+        ));
+    }
+    for warning in &summary.warnings {
+        ctx.note(format_args!("{warning}"));
     }
     Ok(0)
 }

@@ -6,14 +6,22 @@
 //! - `ListCost` = `ContractedCost` = the computed cost (the price tables, with any `--pricing`
 //!   overrides); `BilledCost` = `EffectiveCost` = the provider-reported cost when the source has one in
 //!   USD (net of credits), else the computed cost. A record with no usage but a reported amount (a line of
-//!   a cost export) has that amount in all four. An unpriced record without a reported cost leaves them
-//!   empty (FOCUS wants a value; we will not write $0 for a price we do not know) and says why in
-//!   `x_UnpricedReason`.
+//!   a cost export) has that amount in all four. FOCUS wants all four on every row, and an unknown price
+//!   is not $0: an unpriced record is left out ([`super::UnpricedRows::Omit`], the default), or written at
+//!   0 with `x_Unpriced` = true and the reason in `x_UnpricedReason` (`--unpriced zero`).
+//! - `BillingAccountId`/`Name`: the account the source names, else `[focus.billing_accounts]` in the
+//!   config, else the provider's name (with a warning); `SubAccountId`/`Name`: the project, else the
+//!   workspace; `BillingAccountType`: `Organization` (OpenAI, Anthropic), `Billing Account` (Google, Azure),
+//!   `Subscription` (Azure, when the export names no billing account), `AWS Account`, else `Account`.
 //! - `ChargePeriodStart`/`End`: the record's start and end (a bucket), or start + 1 s (a request);
 //!   `BillingPeriodStart`/`End`: the UTC calendar month holding the charge (the providers invoice monthly).
-//! - Quantities are tokens (every class summed); the unit prices are left empty, because one record mixes
-//!   several token classes at different rates.
+//! - Quantities are tokens (every class summed), else the record's searches, images, seconds or
+//!   requests; `SkuMeter` names the classes metered (`Input tokens, Output tokens`). The unit prices are
+//!   left empty, because one record mixes several token classes at different rates.
+//! - Decimal columns always have a decimal point (`16500.0`, `2.0`), so that readers that infer types
+//!   from CSV text (the FOCUS validator does) see decimals, not integers.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 
 use crate::sanitize::CsvOut;
@@ -22,6 +30,7 @@ use chrono::{DateTime, Datelike, Duration, SecondsFormat, TimeZone, Timelike, Ut
 use rust_decimal::Decimal;
 
 use super::{money, ExportRow, Exporter};
+use crate::config::BillingAccounts;
 use crate::record::{Provider, UsageRecord};
 
 /// The FOCUS 1.2 columns, in the order of the specification's column list.
@@ -86,7 +95,7 @@ pub const FOCUS_COLUMNS: [&str; 57] = [
 ];
 
 /// Extras after the FOCUS columns (FOCUS reserves the `x_` prefix for them).
-pub const X_COLUMNS: [&str; 31] = [
+pub const X_COLUMNS: [&str; 32] = [
     "x_RecordId",
     "x_Source",
     "x_Provider",
@@ -113,6 +122,7 @@ pub const X_COLUMNS: [&str; 31] = [
     "x_Images",
     "x_Seconds",
     "x_ComputedCost",
+    "x_Unpriced",
     "x_UnpricedReason",
     "x_PriceSource",
     "x_ReportedCost",
@@ -122,12 +132,19 @@ pub const X_COLUMNS: [&str; 31] = [
 
 pub struct FocusExporter<'w> {
     writer: CsvOut<&'w mut dyn Write>,
+    accounts: &'w BillingAccounts,
+    /// Providers of rows whose billing account neither the source nor the config names, and their count.
+    no_account: BTreeSet<Provider>,
+    no_account_rows: u64,
 }
 
 impl<'w> FocusExporter<'w> {
-    pub fn new(out: &'w mut dyn Write) -> FocusExporter<'w> {
+    pub fn new(out: &'w mut dyn Write, accounts: &'w BillingAccounts) -> FocusExporter<'w> {
         FocusExporter {
             writer: CsvOut::new(out),
+            accounts,
+            no_account: BTreeSet::new(),
+            no_account_rows: 0,
         }
     }
 }
@@ -139,15 +156,104 @@ impl Exporter for FocusExporter<'_> {
     }
 
     fn row(&mut self, row: &ExportRow<'_>) -> std::io::Result<()> {
+        let r = row.record;
+        let accounts = self.accounts;
+        let account = accounts.of(r).unwrap_or_else(|| {
+            self.no_account.insert(r.provider);
+            self.no_account_rows += 1;
+            (r.provider.as_str(), None)
+        });
         let fields = FOCUS_COLUMNS
             .iter()
             .chain(X_COLUMNS.iter())
-            .map(|c| value(c, row));
+            .map(|c| value(c, row, account));
         self.writer.row(fields)
     }
 
     fn finish(&mut self) -> std::io::Result<()> {
         self.writer.flush()
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        if self.no_account_rows == 0 {
+            return Vec::new();
+        }
+        let providers: Vec<&str> = self.no_account.iter().map(|p| p.as_str()).collect();
+        vec![format!(
+            "warning: {} FOCUS row(s) of {} name no billing account (their source does not, and \
+             [focus.billing_accounts] in aispend.toml has no entry): BillingAccountId is the provider's \
+             name; set it with e.g. `[focus.billing_accounts] {} = {{ id = \"…\", name = \"…\" }}`",
+            self.no_account_rows,
+            providers.join(", "),
+            providers[0],
+        )]
+    }
+}
+
+/// A FOCUS Decimal: exact, always with a decimal point (`2.0`, `0.0136`), so that a reader inferring
+/// types from the text does not take the column for integers.
+fn decimal(d: Decimal) -> String {
+    let mut s = money(d);
+    if !s.contains('.') {
+        s.push_str(".0");
+    }
+    s
+}
+
+/// What kind of account the provider bills: an organization (OpenAI, Anthropic), a Cloud Billing
+/// account (Google), a billing account or a subscription (Azure), an AWS account.
+fn billing_account_type(r: &UsageRecord, id: &str) -> &'static str {
+    match r.provider {
+        Provider::OpenAI | Provider::Anthropic => "Organization",
+        Provider::Google => "Billing Account",
+        // The Azure importer falls back to the subscription when the export has no billing account.
+        Provider::Azure if r.workspace.as_deref() == Some(id) => "Subscription",
+        Provider::Azure => "Billing Account",
+        Provider::Bedrock => "AWS Account",
+        _ => "Account",
+    }
+}
+
+/// What the record's quantity counts: tokens when it has any, else the counted units it has, else
+/// requests.
+fn quantity(r: &UsageRecord) -> (u64, &'static str) {
+    let t = &r.tokens;
+    [
+        (t.total(), "Tokens"),
+        (t.web_search_requests, "Web searches"),
+        (t.images, "Images"),
+        (t.seconds, "Seconds"),
+    ]
+    .into_iter()
+    .find(|(n, _)| *n > 0)
+    .unwrap_or((r.requests, "Requests"))
+}
+
+/// The meters a record's usage was measured by, as FOCUS `SkuMeter`: `Input tokens, Output tokens`.
+fn sku_meter(r: &UsageRecord) -> String {
+    let t = &r.tokens;
+    let meters: Vec<&str> = [
+        (t.input, "Input tokens"),
+        (t.cache_read, "Cache read tokens"),
+        (t.cache_write_5m, "Cache write tokens (5m)"),
+        (t.cache_write_1h, "Cache write tokens (1h)"),
+        (t.output, "Output tokens"),
+        (t.audio_input, "Audio input tokens"),
+        (t.audio_output, "Audio output tokens"),
+        (t.image_input, "Image input tokens"),
+        (t.image_output, "Image output tokens"),
+        (t.web_search_requests, "Web searches"),
+        (t.images, "Images"),
+        (t.seconds, "Seconds"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(_, meter)| meter)
+    .collect();
+    if meters.is_empty() {
+        "Requests".into()
+    } else {
+        meters.join(", ")
     }
 }
 
@@ -314,8 +420,9 @@ fn opt(s: Option<&str>) -> String {
     s.unwrap_or_default().to_string()
 }
 
-/// The value of one column for one record; empty where we have nothing.
-fn value(column: &str, row: &ExportRow<'_>) -> String {
+/// The value of one column for one record; empty where we have nothing. `account`: the billing
+/// account id and name.
+fn value(column: &str, row: &ExportRow<'_>, account: (&str, Option<&str>)) -> String {
     let r = row.record;
     let t = &r.tokens;
     // Computed cost; a record with no usage but a reported amount (an invoice line of a cost export) is
@@ -327,6 +434,8 @@ fn value(column: &str, row: &ExportRow<'_>) -> String {
     };
     // What was paid: the provider's own figure when it has one (net of credits), else ours.
     let billed = reported.or(computed);
+    // Only written unpriced with `--unpriced zero`: the costs FOCUS requires are then 0.
+    let zero = |d: Option<Decimal>| decimal(d.unwrap_or(Decimal::ZERO));
     let cost = || row.cost.map(money).unwrap_or_default();
     let sub_account = r
         .project
@@ -342,7 +451,10 @@ fn value(column: &str, row: &ExportRow<'_>) -> String {
         .unwrap_or((&r.model, "Model"));
     let start = whole_seconds(r.start);
     match column {
-        "BilledCost" | "EffectiveCost" => billed.map(money).unwrap_or_default(),
+        "BilledCost" | "EffectiveCost" | "PricingCurrencyEffectiveCost" => zero(billed),
+        "BillingAccountId" => account.0.to_string(),
+        "BillingAccountName" => opt(account.1),
+        "BillingAccountType" => billing_account_type(r, account.0).into(),
         "BillingCurrency" => "USD".into(),
         "BillingPeriodStart" => focus_time(billing_month(start).0),
         "BillingPeriodEnd" => focus_time(billing_month(start).1),
@@ -356,11 +468,12 @@ fn value(column: &str, row: &ExportRow<'_>) -> String {
                 .filter(|e| *e > start)
                 .unwrap_or(start + Duration::seconds(1)),
         ),
-        "ConsumedQuantity" | "PricingQuantity" => t.total().to_string(),
-        "ConsumedUnit" | "PricingUnit" => "Tokens".into(),
-        "ContractedCost" | "ListCost" => computed.map(money).unwrap_or_default(),
+        "ConsumedQuantity" | "PricingQuantity" => decimal(quantity(r).0.into()),
+        "ConsumedUnit" | "PricingUnit" => quantity(r).1.into(),
+        "ContractedCost" | "ListCost" => zero(computed),
         "InvoiceIssuerName" | "ProviderName" => provider_name(r.provider).into(),
         "PricingCategory" => "Standard".into(),
+        "PricingCurrency" => "USD".into(),
         "PublisherName" => {
             publisher_name(row.canonical_model.unwrap_or(&r.model), r.provider).into()
         }
@@ -371,6 +484,7 @@ fn value(column: &str, row: &ExportRow<'_>) -> String {
         "ServiceName" => service_name(r),
         "ServiceSubcategory" => "Generative AI".into(),
         "SkuId" | "SkuPriceId" => opt(row.canonical_model),
+        "SkuMeter" if row.canonical_model.is_some() => sku_meter(r),
         "SubAccountId" | "SubAccountName" => opt(sub_account.map(|s| s.0)),
         "SubAccountType" => opt(sub_account.map(|s| s.1)),
         "Tags" => {
@@ -404,14 +518,15 @@ fn value(column: &str, row: &ExportRow<'_>) -> String {
         "x_Images" => t.images.to_string(),
         "x_Seconds" => t.seconds.to_string(),
         "x_ComputedCost" => cost(),
+        "x_Unpriced" => row.cost.is_none().to_string(),
         "x_UnpricedReason" => opt(row.unpriced_reason.as_deref()),
         "x_PriceSource" => opt(row.price_source),
         "x_ReportedCost" => r.reported_cost.map(money).unwrap_or_default(),
         "x_ReportedCurrency" => opt(r.reported_currency.as_deref()),
         "x_Failed" => r.failed.to_string(),
-        // AvailabilityZone, BillingAccount*, CapacityReservation*, ChargeClass, CommitmentDiscount*,
-        // ContractedUnitPrice, InvoiceId, ListUnitPrice, PricingCurrency*, SkuMeter, SkuPriceDetails:
-        // nothing in the usage data says what they are (see the README).
+        // AvailabilityZone, CapacityReservation*, ChargeClass, CommitmentDiscount*,
+        // ContractedUnitPrice, InvoiceId, ListUnitPrice, the PricingCurrency unit prices,
+        // SkuPriceDetails: nothing in the usage data says what they are (see the README).
         _ => String::new(),
     }
 }
@@ -442,6 +557,8 @@ mod tests {
         r
     }
 
+    const ACCOUNT: (&str, Option<&str>) = ("123456789012", None);
+
     #[test]
     fn every_named_column_is_a_column() {
         let r = record();
@@ -456,16 +573,14 @@ mod tests {
         // What the usage data cannot say: the columns left empty (listed in the README).
         let empty: Vec<&str> = FOCUS_COLUMNS
             .iter()
-            .filter(|c| value(c, &row).is_empty())
+            .filter(|c| value(c, &row, ACCOUNT).is_empty())
             .copied()
             .collect();
         assert_eq!(
             empty,
             [
                 "AvailabilityZone",
-                "BillingAccountId",
                 "BillingAccountName",
-                "BillingAccountType",
                 "CapacityReservationId",
                 "CapacityReservationStatus",
                 "ChargeClass",
@@ -479,26 +594,63 @@ mod tests {
                 "ContractedUnitPrice",
                 "InvoiceId",
                 "ListUnitPrice",
-                "PricingCurrency",
                 "PricingCurrencyContractedUnitPrice",
-                "PricingCurrencyEffectiveCost",
                 "PricingCurrencyListUnitPrice",
-                "SkuMeter",
                 "SkuPriceDetails",
             ]
         );
         assert!(X_COLUMNS.iter().all(|c| c.starts_with("x_")));
-        assert_eq!(value("x_Team", &row), "search");
-        assert_eq!(value("SubAccountType", &row), "Project");
-        assert_eq!(value("PublisherName", &row), "Anthropic");
-        assert_eq!(value("ProviderName", &row), "Amazon Web Services");
-        assert_eq!(value("BillingPeriodStart", &row), "2026-12-01T00:00:00Z");
-        assert_eq!(value("BillingPeriodEnd", &row), "2027-01-01T00:00:00Z");
-        assert_eq!(value("ChargePeriodEnd", &row), "2027-01-01T00:00:00Z");
-        assert_eq!(value("ListCost", &row), "0.000105");
+        assert_eq!(value("x_Team", &row, ACCOUNT), "search");
+        assert_eq!(value("SubAccountType", &row, ACCOUNT), "Project");
+        assert_eq!(value("PublisherName", &row, ACCOUNT), "Anthropic");
+        assert_eq!(value("ProviderName", &row, ACCOUNT), "Amazon Web Services");
         assert_eq!(
-            value("ChargeDescription", &row),
+            value("BillingPeriodStart", &row, ACCOUNT),
+            "2026-12-01T00:00:00Z"
+        );
+        assert_eq!(
+            value("BillingPeriodEnd", &row, ACCOUNT),
+            "2027-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            value("ChargePeriodEnd", &row, ACCOUNT),
+            "2027-01-01T00:00:00Z"
+        );
+        assert_eq!(value("ListCost", &row, ACCOUNT), "0.000105");
+        assert_eq!(value("BillingAccountId", &row, ACCOUNT), "123456789012");
+        assert_eq!(value("BillingAccountType", &row, ACCOUNT), "AWS Account");
+        // 10 input + 5 output tokens, as a decimal.
+        assert_eq!(value("PricingQuantity", &row, ACCOUNT), "15.0");
+        assert_eq!(
+            value("SkuMeter", &row, ACCOUNT),
+            "Input tokens, Output tokens"
+        );
+        assert_eq!(value("x_Unpriced", &row, ACCOUNT), "false");
+        assert_eq!(
+            value("ChargeDescription", &row, ACCOUNT),
             "claude-sonnet-4-5 on Amazon Bedrock: 1 request, 15 tokens (10 input, 5 output)"
         );
+    }
+
+    #[test]
+    fn quantities_and_meters_follow_what_the_record_counts() {
+        let mut r = record();
+        r.tokens = Default::default();
+        // A failed request: nothing billable but the request itself.
+        assert_eq!(quantity(&r), (1, "Requests"));
+        assert_eq!(sku_meter(&r), "Requests");
+        r.tokens.web_search_requests = 3;
+        assert_eq!(quantity(&r), (3, "Web searches"));
+        assert_eq!(sku_meter(&r), "Web searches");
+        r.tokens.cache_read = 7;
+        r.tokens.cache_write_1h = 2;
+        assert_eq!(quantity(&r), (9, "Tokens"));
+        assert_eq!(
+            sku_meter(&r),
+            "Cache read tokens, Cache write tokens (1h), Web searches"
+        );
+        assert_eq!(decimal(Decimal::new(2, 0)), "2.0");
+        assert_eq!(decimal(Decimal::new(20, 1)), "2.0");
+        assert_eq!(decimal(Decimal::new(136, 4)), "0.0136");
     }
 }

@@ -18,7 +18,7 @@ use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
-use crate::config::TeamRules;
+use crate::config::{BillingAccounts, TeamRules};
 use crate::error::Result;
 use crate::input::{Accepted, RecordSink};
 use crate::period::Period;
@@ -42,14 +42,28 @@ pub enum Format {
 }
 
 impl Format {
-    /// The exporter writing this format to `out`.
-    pub fn exporter<'w>(self, out: &'w mut dyn Write) -> Box<dyn Exporter + 'w> {
+    /// The exporter writing this format to `out` (`accounts`: the FOCUS billing accounts).
+    pub fn exporter<'w>(
+        self,
+        out: &'w mut dyn Write,
+        accounts: &'w BillingAccounts,
+    ) -> Box<dyn Exporter + 'w> {
         match self {
             Format::Csv => Box::new(csv::CsvExporter::new(out)),
             Format::Jsonl => Box::new(jsonl::JsonlExporter::new(out)),
-            Format::Focus => Box::new(focus::FocusExporter::new(out)),
+            Format::Focus => Box::new(focus::FocusExporter::new(out, accounts)),
         }
     }
+}
+
+/// `--unpriced`: what a FOCUS export does with records that have usage but no price.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum UnpricedRows {
+    /// Leave them out (FOCUS requires a cost on every row, and an unknown price is not $0)
+    #[default]
+    Omit,
+    /// Include them with every cost 0, marked `x_Unpriced` = true with `x_UnpricedReason`
+    Zero,
 }
 
 /// One output format: a header (maybe), then one row per record, as they come.
@@ -57,6 +71,21 @@ pub trait Exporter {
     fn begin(&mut self) -> std::io::Result<()>;
     fn row(&mut self, row: &ExportRow<'_>) -> std::io::Result<()>;
     fn finish(&mut self) -> std::io::Result<()>;
+    /// What the user should know about the rows written (printed on standard error).
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// What an export wrote, for the closing notes.
+#[derive(Debug, Default)]
+pub struct ExportSummary {
+    /// Records written, and those among them with usage but no price.
+    pub written: u64,
+    pub unpriced: u64,
+    /// Unpriced records left out (`--unpriced omit`).
+    pub omitted: u64,
+    pub warnings: Vec<String>,
 }
 
 /// A record as exported: the record itself, its team after the config's rules, and its price.
@@ -235,14 +264,15 @@ pub struct Exporting<'a> {
     tz: Tz,
     dedup: Option<Dedup>,
     pass: Pass,
-    /// Records written, and those among them with usage but no price.
-    pub written: u64,
-    pub unpriced: u64,
+    /// Leave out records with usage but no price.
+    omit_unpriced: bool,
+    summary: ExportSummary,
 }
 
 impl<'a> Exporting<'a> {
     /// `dedup`: reading PATHs (the ledger is already deduplicated); `hold_largest`: one of them is
-    /// standard input, which cannot be read a second time.
+    /// standard input, which cannot be read a second time. Unpriced records are written unless
+    /// [`Exporting::omit_unpriced`] says otherwise.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         exporter: Box<dyn Exporter + 'a>,
@@ -267,9 +297,15 @@ impl<'a> Exporting<'a> {
                 ..Dedup::default()
             }),
             pass: Pass::First,
-            written: 0,
-            unpriced: 0,
+            omit_unpriced: false,
+            summary: ExportSummary::default(),
         }
+    }
+
+    /// Leaves out records with usage but no price (counted in [`ExportSummary::omitted`]).
+    pub fn omit_unpriced(mut self) -> Self {
+        self.omit_unpriced = true;
+        self
     }
 
     /// Writes the header.
@@ -290,14 +326,15 @@ impl<'a> Exporting<'a> {
     }
 
     /// Writes what was held back (standard input), flushes.
-    pub fn finish(mut self) -> Result<(u64, u64)> {
+    pub fn finish(mut self) -> Result<ExportSummary> {
         if let Some(held) = self.dedup.as_mut().and_then(|d| d.held.take()) {
             for r in &held {
                 self.write(r)?;
             }
         }
         self.exporter.finish()?;
-        Ok((self.written, self.unpriced))
+        self.summary.warnings = self.exporter.warnings();
+        Ok(self.summary)
     }
 
     /// Filters, attributes, prices and writes one record.
@@ -337,6 +374,10 @@ impl<'a> Exporting<'a> {
                 return Ok(());
             }
         }
+        if cost.is_none() && self.omit_unpriced {
+            self.summary.omitted += 1;
+            return Ok(());
+        }
         let row = ExportRow {
             record: r,
             team,
@@ -346,9 +387,9 @@ impl<'a> Exporting<'a> {
             price_source,
         };
         self.exporter.row(&row)?;
-        self.written += 1;
+        self.summary.written += 1;
         if row.cost.is_none() {
-            self.unpriced += 1;
+            self.summary.unpriced += 1;
         }
         Ok(())
     }

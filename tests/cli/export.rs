@@ -196,22 +196,54 @@ fn jsonl_is_one_object_per_line_with_string_money() {
     assert_eq!(x["unpriced_reason"], "no price table entry");
 }
 
+/// The FOCUS 1.2 columns of the reference list: (name, type, whether null is allowed).
+fn focus_reference() -> Vec<(String, String, bool)> {
+    let reference = std::fs::read_to_string(fixture("export/focus-1.2-columns.txt")).unwrap();
+    reference
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let nullable = match cells[3] {
+                "null: True" => true,
+                "null: False" => false,
+                other => panic!("{other}"),
+            };
+            (cells[0].to_string(), cells[2].to_string(), nullable)
+        })
+        .collect()
+}
+
+const ANTHROPIC_ACCOUNT: &str =
+    "[focus.billing_accounts]\nanthropic = { id = \"ant-org-1\", name = \"Acme\" }\n";
+
 #[test]
 fn focus_has_the_focus_columns_then_extras() {
     let w = Workdir::new();
+    w.write("aispend.toml", ANTHROPIC_ACCOUNT);
     let [a, u] = both_logs();
-    let out = w.stdout(&["ledger", "export", "--format", "focus", &a, &u]);
-    let (header, rows) = parse_csv(&out);
-    let reference = std::fs::read_to_string(fixture("export/focus-1.2-columns.txt")).unwrap();
-    let columns: Vec<&str> = reference
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split('|').next().unwrap().trim())
-        .collect();
+    let out = w.run(&["ledger", "export", "--format", "focus", &a, &u]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let (header, rows) = parse_csv(&text);
+    let columns: Vec<String> = focus_reference().into_iter().map(|c| c.0).collect();
     assert_eq!(columns.len(), 57);
     assert_eq!(&header[..columns.len()], columns.as_slice());
     assert!(header[columns.len()..].iter().all(|c| c.starts_with("x_")));
-    assert_eq!(rows.len(), 9);
+    // The two gpt-9-preview records have no price: left out, and said so.
+    assert_eq!(rows.len(), 7);
+    assert!(rows.iter().all(|r| r["x_RecordId"] != UNKNOWN));
+    assert!(
+        err.contains("2 record(s) with usage but no price are left out of the FOCUS export"),
+        "{err}"
+    );
+    assert!(err.contains("--unpriced zero"), "{err}");
+    // No source names an OpenAI account and the config has none: the provider's name, and a warning.
+    assert!(
+        err.contains("1 FOCUS row(s) of openai name no billing account"),
+        "{err}"
+    );
 
     // Priced: claude-haiku-4-5, $0.0136 (see the csv test); no reported cost, so billed = computed.
     let h = by_id(&rows, "x_RecordId", HAIKU);
@@ -220,7 +252,11 @@ fn focus_has_the_focus_columns_then_extras() {
         ("EffectiveCost", "0.0136"),
         ("ListCost", "0.0136"),
         ("ContractedCost", "0.0136"),
+        ("PricingCurrencyEffectiveCost", "0.0136"),
+        ("BillingAccountId", "ant-org-1"),
+        ("BillingAccountName", "Acme"),
         ("BillingCurrency", "USD"),
+        ("PricingCurrency", "USD"),
         ("BillingPeriodStart", "2026-10-01T00:00:00Z"),
         ("BillingPeriodEnd", "2026-11-01T00:00:00Z"),
         ("ChargePeriodStart", "2026-10-07T08:10:00Z"),
@@ -228,10 +264,10 @@ fn focus_has_the_focus_columns_then_extras() {
         ("ChargeCategory", "Usage"),
         ("ChargeClass", ""),
         ("ChargeFrequency", "Usage-Based"),
-        // 100 + 10_000 + 2_000 + 4_000 + 400
-        ("ConsumedQuantity", "16500"),
+        // 100 + 10_000 + 2_000 + 4_000 + 400, as a decimal
+        ("ConsumedQuantity", "16500.0"),
         ("ConsumedUnit", "Tokens"),
-        ("PricingQuantity", "16500"),
+        ("PricingQuantity", "16500.0"),
         ("PricingUnit", "Tokens"),
         ("ServiceName", "Anthropic API"),
         ("ServiceCategory", "AI and Machine Learning"),
@@ -241,6 +277,10 @@ fn focus_has_the_focus_columns_then_extras() {
         ("InvoiceIssuerName", "Anthropic"),
         ("SkuId", "claude-haiku-4-5"),
         ("SkuPriceId", "claude-haiku-4-5"),
+        (
+            "SkuMeter",
+            "Input tokens, Cache read tokens, Cache write tokens (5m), Cache write tokens (1h), Output tokens",
+        ),
         ("SubAccountId", "ticket-triage"),
         ("SubAccountType", "Project"),
         ("ResourceId", "claude-haiku-4-5-20251001"),
@@ -250,6 +290,7 @@ fn focus_has_the_focus_columns_then_extras() {
         ("x_User", "u-4003"),
         ("x_Source", "api-log"),
         ("x_CacheWrite1hTokens", "4000"),
+        ("x_Unpriced", "false"),
         ("x_UnpricedReason", ""),
     ] {
         assert_eq!(h[column], value, "column {column}");
@@ -260,21 +301,146 @@ fn focus_has_the_focus_columns_then_extras() {
         "{}",
         h["ChargeDescription"]
     );
+    let openai = rows.iter().find(|r| r["x_Provider"] == "openai").unwrap();
+    assert_eq!(openai["BillingAccountId"], "openai");
+    assert_eq!(openai["BillingAccountName"], "");
 
-    // Unpriced and no reported cost: the cost columns stay empty (never $0), the reason is an extra.
+    // `--unpriced zero`: the unpriced records are in, every cost 0, marked, with the reason.
+    let out = w.run(&[
+        "ledger",
+        "export",
+        "--format",
+        "focus",
+        "--unpriced",
+        "zero",
+        &a,
+        &u,
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("2 of 9 exported record(s) have no price"),
+        "{err}"
+    );
+    let (_, rows) = parse_csv(&String::from_utf8(out.stdout).unwrap());
+    assert_eq!(rows.len(), 9);
     let x = by_id(&rows, "x_RecordId", UNKNOWN);
     for (column, value) in [
-        ("BilledCost", ""),
-        ("EffectiveCost", ""),
-        ("ListCost", ""),
-        ("ContractedCost", ""),
+        ("BilledCost", "0.0"),
+        ("EffectiveCost", "0.0"),
+        ("ListCost", "0.0"),
+        ("ContractedCost", "0.0"),
+        ("PricingCurrencyEffectiveCost", "0.0"),
         ("SkuId", ""),
+        ("SkuMeter", ""),
         ("ServiceName", "OpenAI API"),
         ("ProviderName", "OpenAI"),
-        ("ConsumedQuantity", "2200"),
+        // 1_500 uncached + 500 cached + 200 output
+        ("ConsumedQuantity", "2200.0"),
+        ("x_ComputedCost", ""),
+        ("x_Unpriced", "true"),
         ("x_UnpricedReason", "no price table entry"),
     ] {
         assert_eq!(x[column], value, "column {column}");
+    }
+    assert_eq!(by_id(&rows, "x_RecordId", HAIKU)["x_Unpriced"], "false");
+
+    // `--unpriced` is about FOCUS: csv and jsonl keep unpriced records with an empty cost.
+    let out = w.run(&["ledger", "export", "--unpriced", "zero", &a]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// What the FOCUS validator checks first, checked here without it: every FOCUS column holds values of
+/// its type (decimals written with a decimal point, so that readers inferring types from CSV text see
+/// decimals), and no column that FOCUS says is never null is empty on any row, whatever the source.
+#[test]
+fn focus_rows_keep_the_types_and_non_null_rules_of_focus() {
+    let w = Workdir::new();
+    w.write(
+        "aispend.toml",
+        "[focus.billing_accounts]\nopenai = { id = \"org-1\" }\nanthropic = { id = \"ant-1\" }\n\
+         openrouter = { id = \"or-1\" }\ngoogle = { id = \"g-1\" }\nother = { id = \"x-1\" }\n",
+    );
+    let dirs = [
+        "api-log/anthropic-messages.jsonl",
+        "api-log/openai-chat.jsonl",
+        "api-log/openai-responses.jsonl",
+        "api-log/gemini.jsonl",
+        "api-log/failed.jsonl",
+        "api-log/unknown-model.jsonl",
+        "anthropic-usage/report.json",
+        "anthropic-cost/cost-report.json",
+        "openai-usage/page-2026.json",
+        "openai-costs/costs-page.json",
+        "openai-csv/cost_2026-10-04_2026-10-06.csv",
+        "claude-code/projects",
+        "gcp-billing/billing-export.csv",
+        "bedrock/invocations.jsonl",
+        "azure-cost/cost-export-mca.csv",
+        "openrouter/generations.jsonl",
+        "openrouter/activity-2026-10-09.json",
+        "litellm/spend-logs.csv",
+    ];
+    let paths: Vec<String> = dirs.iter().map(|d| fixture(d)).collect();
+    for unpriced in ["omit", "zero"] {
+        let mut args = vec![
+            "ledger",
+            "export",
+            "--format",
+            "focus",
+            "--unpriced",
+            unpriced,
+        ];
+        args.extend(paths.iter().map(String::as_str));
+        let out = w.run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (_, rows) = parse_csv(&String::from_utf8(out.stdout).unwrap());
+        assert!(rows.len() > 50, "{}", rows.len());
+        let unpriced_rows = rows.iter().filter(|r| r["x_Unpriced"] == "true").count();
+        match unpriced {
+            "omit" => assert_eq!(unpriced_rows, 0),
+            _ => assert!(unpriced_rows > 0),
+        }
+        for (column, kind, nullable) in focus_reference() {
+            for r in &rows {
+                let v = &r[&column];
+                let at = || format!("{column} = {v:?} in {}", r["x_RecordId"]);
+                if v.is_empty() {
+                    assert!(nullable, "{} is null", at());
+                    continue;
+                }
+                match kind.as_str() {
+                    "Decimal" => {
+                        assert!(v.parse::<rust_decimal::Decimal>().is_ok(), "{}", at());
+                        assert!(v.contains('.') && !v.contains('e'), "{}", at());
+                    }
+                    "Date/Time" => {
+                        let t = chrono::DateTime::parse_from_rfc3339(v);
+                        assert!(t.is_ok() && v.ends_with('Z'), "{}", at());
+                    }
+                    "JSON" => assert!(
+                        serde_json::from_str::<Value>(v).is_ok_and(|j| j.is_object()),
+                        "{}",
+                        at()
+                    ),
+                    "String" => {}
+                    other => panic!("type {other}"),
+                }
+            }
+        }
+        // Period bounds in order, and the ISO currency code.
+        for r in &rows {
+            assert!(r["ChargePeriodStart"] < r["ChargePeriodEnd"]);
+            assert!(r["BillingPeriodStart"] <= r["ChargePeriodStart"]);
+            assert!(r["ChargePeriodStart"] < r["BillingPeriodEnd"]);
+            assert_eq!(r["BillingCurrency"], "USD");
+            // SkuMeter names what SkuId measures: set exactly when SkuId is.
+            assert_eq!(r["SkuId"].is_empty(), r["SkuMeter"].is_empty(), "{r:?}");
+        }
     }
 }
 
@@ -299,8 +465,10 @@ fn focus_billed_cost_is_the_reported_cost() {
         .unwrap_or_else(|| panic!("{out}"));
     assert_eq!(r["ListCost"], "2.5");
     assert_eq!(r["ContractedCost"], "2.5");
-    assert_eq!(r["BilledCost"], "2");
-    assert_eq!(r["EffectiveCost"], "2");
+    assert_eq!(r["BilledCost"], "2.0");
+    assert_eq!(r["EffectiveCost"], "2.0");
+    // The Google Cloud billing account of the row.
+    assert_eq!(r["BillingAccountId"], "01A2B3-C4D5E6-F7A8B9");
     assert_eq!(r["ServiceName"], "Vertex AI");
     assert_eq!(r["ProviderName"], "Google");
 }
