@@ -118,6 +118,10 @@ enum LineKey {
     CustomId,
     /// Vertex AI batch prediction output: when the request was processed.
     ProcessedTime,
+    /// Bedrock: the model id (an inference profile such as `us.anthropic.…`) given by the envelope.
+    ModelId,
+    /// The request's metadata: only its `modelId` / `model` is kept.
+    Request,
     Raw(ResponseKey),
 }
 
@@ -136,6 +140,8 @@ impl KeyName for LineKey {
             "response" => LineKey::Response,
             "custom_id" => LineKey::CustomId,
             "processed_time" => LineKey::ProcessedTime,
+            "modelId" | "model_id" => LineKey::ModelId,
+            "request" => LineKey::Request,
             other => LineKey::Raw(ResponseKey::from_name(other)?),
         })
     }
@@ -159,6 +165,8 @@ struct LogLine<'a> {
     custom_id: bool,
     /// Vertex AI batch prediction output line (`processed_time`).
     processed_time: Option<Timestamp>,
+    /// The model the envelope (`modelId`, `request.modelId`) names: Bedrock responses do not carry it.
+    model_id: Option<Label<'a>>,
     /// Response keys at the top level: the whole response of a raw line, or an envelope's `model`/`error`.
     top: RawResponse<'a>,
     /// Whether any envelope key was present.
@@ -197,6 +205,15 @@ impl<'de: 'a, 'a> Deserialize<'de> for LogLine<'a> {
                             l.custom_id = true;
                         }
                         LineKey::ProcessedTime => l.processed_time = map.next_value()?,
+                        LineKey::ModelId => l.model_id = map.next_value()?,
+                        LineKey::Request => {
+                            let request: RequestField = map.next_value()?;
+                            if let RequestField::Meta(RequestMeta { model_id, model }) = request {
+                                if let Some(id) = model_id.or(model) {
+                                    l.model_id.get_or_insert(id);
+                                }
+                            }
+                        }
                         LineKey::Raw(key) => l.top.read_value(key, &mut map)?,
                     }
                 }
@@ -222,6 +239,7 @@ impl LogLine<'_> {
             response,
             custom_id,
             processed_time,
+            model_id,
             top,
             envelope,
         } = self;
@@ -307,11 +325,20 @@ impl LogLine<'_> {
             }
             None => Default::default(),
         };
-        let model = raw
-            .model()
-            .or_else(|| top.as_ref().and_then(RawResponse::model))
-            .unwrap_or("unknown")
-            .to_owned();
+        let envelope_model = model_id
+            .as_ref()
+            .map(|m| m.as_str().trim())
+            .filter(|m| !m.is_empty())
+            .or_else(|| top.as_ref().and_then(RawResponse::model));
+        // Bedrock: the envelope's model id carries the inference profile (`us.`, `eu.`, `global.`) that
+        // prices the request; the body (a Claude message) names only the model.
+        let model = if hint == Some(Provider::Bedrock) || shape == Some(Shape::Bedrock) {
+            envelope_model.or_else(|| raw.model())
+        } else {
+            raw.model().or(envelope_model)
+        }
+        .unwrap_or("unknown")
+        .to_owned();
         // OpenAI-compatible providers (DeepSeek, xAI, Mistral, the open-model hosts) answer in OpenAI's
         // shape: without an envelope `provider`, the model name tells who served it, else the shape.
         let by_name = match shape {
@@ -351,6 +378,24 @@ impl LogLine<'_> {
         record.dedup = DedupPolicy::KeepFirst;
         Ok(Some(record))
     }
+}
+
+/// An envelope's `request`: an object whose model is kept, or anything else (skipped).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RequestField<'a> {
+    #[serde(borrow)]
+    Meta(RequestMeta<'a>),
+    Other(IgnoredAny),
+}
+
+/// An envelope's `request` metadata: the model it asked for (Bedrock `modelId`, or `model`).
+#[derive(Deserialize)]
+struct RequestMeta<'a> {
+    #[serde(rename = "modelId", borrow)]
+    model_id: Option<Label<'a>>,
+    #[serde(borrow)]
+    model: Option<Label<'a>>,
 }
 
 /// `tags`: a map of strings (numbers and booleans are kept as their text, `null` values dropped).

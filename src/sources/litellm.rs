@@ -425,6 +425,7 @@ fn usage_tokens(text: &str, path: &str, line: u64) -> Result<Option<TokenCounts>
         Shape::Anthropic => return response::anthropic_tokens(&u, path, line).map(Some),
         Shape::Gemini => return Ok(None),
         Shape::Cohere => return Ok(Some(response::cohere_tokens(&u))),
+        Shape::Bedrock => return Ok(Some(response::bedrock_tokens(&u))),
     };
     if shape != Shape::OpenAiChat {
         return Ok(Some(t));

@@ -16,6 +16,7 @@
 //! | Anthropic | `input_tokens` (already uncached) | `cache_read_input_tokens` / `cache_creation` 5m + 1h | `output_tokens` | `thinking_tokens` (inside output) |
 //! | Gemini | `promptTokenCount` − cached + `toolUsePromptTokenCount` | `cachedContentTokenCount` / – | `candidatesTokenCount` + `thoughtsTokenCount` | `thoughtsTokenCount` |
 //! | Cohere v2 chat | `billed_units.input_tokens` | – | `billed_units.output_tokens` | – |
+//! | Bedrock Converse | `inputTokens` (already uncached) | `cacheReadInputTokens` / `cacheWriteInputTokens` (5m) | `outputTokens` | – |
 //!
 //! OpenAI-compatible providers use the OpenAI chat row, with two differences read from the usage itself:
 //! DeepSeek reports its cache as `prompt_cache_hit_tokens` (read as cached) and `prompt_cache_miss_tokens`
@@ -357,6 +358,7 @@ impl<'a> RawResponse<'a> {
             (Shape::Anthropic, Some(u), _) => anthropic_tokens(u, &usage_base, line),
             (Shape::Gemini, _, Some(m)) => gemini_tokens(m, &join(base, "usageMetadata"), line),
             (Shape::Cohere, Some(u), _) => Ok(cohere_tokens(u)),
+            (Shape::Bedrock, Some(u), _) => Ok(bedrock_tokens(u)),
             _ => Ok(TokenCounts::default()),
         }
     }
@@ -375,7 +377,7 @@ impl<'a> RawResponse<'a> {
                     .as_ref()
                     .and_then(|m| m.traffic_type.as_ref()),
             ),
-            Shape::Cohere => None,
+            Shape::Cohere | Shape::Bedrock => None,
         }
     }
 
@@ -447,6 +449,16 @@ pub struct Usage<'a> {
     pub prompt_cache_miss_tokens: Option<u64>,
     // Cohere v2: what was billed.
     pub billed_units: Option<BilledUnits>,
+    // Bedrock Converse (and InvokeModel of Amazon Nova): `inputTokens` is uncached input only; cache reads
+    // and writes are beside it (`…InputTokens` in Converse, `…InputTokenCount` in Nova's InvokeModel body).
+    #[serde(rename = "inputTokens")]
+    pub bedrock_input: Option<u64>,
+    #[serde(rename = "outputTokens")]
+    pub bedrock_output: Option<u64>,
+    #[serde(rename = "cacheReadInputTokens", alias = "cacheReadInputTokenCount")]
+    pub bedrock_cache_read: Option<u64>,
+    #[serde(rename = "cacheWriteInputTokens", alias = "cacheWriteInputTokenCount")]
+    pub bedrock_cache_write: Option<u64>,
     // OpenAI Responses (input_tokens total) and Anthropic (input_tokens uncached only).
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
@@ -474,6 +486,10 @@ impl Usage<'_> {
             prompt_cache_hit_tokens: self.prompt_cache_hit_tokens,
             prompt_cache_miss_tokens: self.prompt_cache_miss_tokens,
             billed_units: self.billed_units,
+            bedrock_input: self.bedrock_input,
+            bedrock_output: self.bedrock_output,
+            bedrock_cache_read: self.bedrock_cache_read,
+            bedrock_cache_write: self.bedrock_cache_write,
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
             input_tokens_details: self.input_tokens_details,
@@ -492,6 +508,8 @@ impl Usage<'_> {
     pub fn shape(&self) -> Option<Shape> {
         if self.billed_units.is_some() {
             Some(Shape::Cohere)
+        } else if self.bedrock_input.is_some() || self.bedrock_output.is_some() {
+            Some(Shape::Bedrock)
         } else if self.prompt_tokens.is_some()
             || self.completion_tokens.is_some()
             || self.prompt_cache_hit_tokens.is_some()
@@ -553,6 +571,18 @@ pub fn cohere_tokens(u: &Usage) -> TokenCounts {
     }
 }
 
+/// Bedrock Converse `usage`: input is already uncached; a cache write is the 5-minute class (as in
+/// Bedrock's invocation logs).
+pub fn bedrock_tokens(u: &Usage) -> TokenCounts {
+    TokenCounts {
+        input: u.bedrock_input.unwrap_or(0),
+        cache_read: u.bedrock_cache_read.unwrap_or(0),
+        cache_write_5m: u.bedrock_cache_write.unwrap_or(0),
+        output: u.bedrock_output.unwrap_or(0),
+        ..TokenCounts::default()
+    }
+}
+
 /// Anthropic `cache_creation`: the split of `cache_creation_input_tokens` by cache lifetime.
 #[derive(Debug, Default, Deserialize)]
 pub struct CacheCreation {
@@ -605,6 +635,8 @@ pub enum Shape {
     Gemini,
     /// Cohere's own v2 chat API (`usage.billed_units`); its OpenAI-compatible API answers as `OpenAiChat`.
     Cohere,
+    /// Bedrock Converse responses (camelCase `usage.inputTokens`); the model is not in the response.
+    Bedrock,
 }
 
 impl Shape {
@@ -615,6 +647,7 @@ impl Shape {
             Shape::Anthropic => Provider::Anthropic,
             Shape::Gemini => Provider::Google,
             Shape::Cohere => Provider::Cohere,
+            Shape::Bedrock => Provider::Bedrock,
         }
     }
 

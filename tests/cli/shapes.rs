@@ -1,6 +1,6 @@
-//! Shapes other tools record: batch output files (OpenAI Batch API, Vertex AI batch prediction), bare error
-//! bodies among logged responses. Fixture sources are in `fixtures/batch/README.md`; costs are worked out by
-//! hand from the rates in `pricing/`.
+//! Shapes other tools record: batch output files (OpenAI Batch API, Vertex AI batch prediction), Bedrock
+//! Converse and InvokeModel responses, bare error bodies among logged responses. Fixture sources are in
+//! `fixtures/batch/README.md` and `fixtures/README.md`; costs are worked out by hand from `pricing/`.
 
 use serde_json::Value;
 
@@ -85,4 +85,30 @@ fn bare_error_bodies_do_not_stop_a_log_from_being_read() {
     let failed: Vec<&Value> = rows.values().filter(|r| r["failed"] == true).collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["start"], "2026-10-09T09:02:00Z");
+}
+
+#[test]
+fn bedrock_converse_and_invoke_model_take_the_model_and_profile_from_the_envelope() {
+    let w = Workdir::new();
+    let rows = export(&w, &[], &fixture("api-log/bedrock-converse.jsonl"));
+    assert_eq!(rows.len(), 4);
+    let cost = |id: &str| money(&rows[id]["cost"]).to_owned();
+    // claude-sonnet-4-5 on Bedrock ($3 in, $0.30 cache read, $3.75 5m write, $15 out), `us.` profile +10%:
+    //   2_000 × 3.3 + 10_000 × 0.33 + 1_000 × 4.125 + 500 × 16.5 = 6_600 + 3_300 + 4_125 + 8_250
+    //   = 22_275 µ$ = $0.022275
+    assert_eq!(cost("bedrock:req:fx-bedrock-0001"), "0.022275");
+    assert_eq!(rows["bedrock:req:fx-bedrock-0001"]["provider"], "bedrock");
+    // The same tokens through the `global.` profile (request.modelId) at list price:
+    //   2_000 × 3 + 10_000 × 0.3 + 1_000 × 3.75 + 500 × 15 = 6_000 + 3_000 + 3_750 + 7_500 = $0.02025
+    assert_eq!(cost("bedrock:req:fx-bedrock-0002"), "0.02025");
+    // InvokeModel Claude body, `eu.` profile from the envelope: 1_000 × 3.3 + 200 × 16.5 = 3_300 + 3_300
+    //   = $0.0066
+    assert_eq!(cost("bedrock:msg_bdrk_01FxBedrock0000000003"), "0.0066");
+    assert_eq!(
+        rows["bedrock:msg_bdrk_01FxBedrock0000000003"]["model"],
+        "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    );
+    // Nova Pro, `eu.` rates ($1.05 in, $0.2625 cache read, $4.20 out):
+    //   3_000 × 1.05 + 1_000 × 0.2625 + 400 × 4.2 = 3_150 + 262.5 + 1_680 = 5_092.5 µ$ = $0.0050925
+    assert_eq!(cost("bedrock:req:fx-bedrock-0004"), "0.0050925");
 }
