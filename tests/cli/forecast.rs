@@ -142,6 +142,7 @@ fn budgets_ok_and_warn_exit_0() {
     assert_eq!(money(&budgets[0]["actual"]), "150");
     assert_eq!(money(&budgets[0]["forecast"]), "310");
     assert_eq!(money(&budgets[0]["limit"]), "1000");
+    assert_eq!(budgets[0]["period"], "month");
 }
 
 #[test]
@@ -276,6 +277,8 @@ fn weekly_and_daily_budgets_use_their_own_period() {
         .unwrap();
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let wk = &r["budgets"][0];
+    assert_eq!(wk["period"], "week");
+    assert_eq!(r["budgets"][1]["period"], "day");
     assert_eq!(wk["period_start"], "2026-10-12");
     assert_eq!(wk["period_end"], "2026-10-18");
     assert_eq!(money(&wk["actual"]), "40");
