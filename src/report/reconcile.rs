@@ -276,3 +276,105 @@ pub fn render(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    fn row(
+        provider: &str,
+        cost: Decimal,
+        unpriced: u64,
+        invoiced: Option<Decimal>,
+    ) -> super::super::Row {
+        let totals = super::super::Totals {
+            cost,
+            unpriced_records: unpriced,
+            reported_cost: invoiced.unwrap_or_default(),
+            reported_records: u64::from(invoiced.is_some()),
+            ..Default::default()
+        };
+        super::super::Row {
+            values: vec![provider.to_string()],
+            totals,
+            previous: None,
+        }
+    }
+
+    fn statuses(rows: Vec<super::super::Row>, tolerance: Decimal) -> Vec<(String, Match)> {
+        let start = chrono::DateTime::<chrono::Utc>::default();
+        let report = Report {
+            period: crate::period::Period { start, end: start },
+            tz: chrono_tz::Tz::UTC,
+            previous_period: None,
+            group_by: vec![super::super::Dim::Provider],
+            rows,
+            total: Default::default(),
+            total_previous: None,
+            unpriced: Vec::new(),
+            records_read: 0,
+            fallback: None,
+            currency: "USD",
+        };
+        reconcile(&report, tolerance)
+            .into_iter()
+            .map(|l| (l.values[0].clone(), l.status))
+            .collect()
+    }
+
+    #[test]
+    fn each_group_gets_the_status_its_two_sides_call_for() {
+        let got = statuses(
+            vec![
+                // $100 against $101: 1% apart is within a 1% tolerance; $98.99 is not
+                row("a", dec!(100), 0, Some(dec!(101))),
+                row("b", dec!(98.99), 0, Some(dec!(100))),
+                row("c", dec!(101), 0, Some(dec!(100))),
+                row("d", dec!(5), 0, None),
+                // an invoice and nothing used at all
+                row("e", Decimal::ZERO, 0, Some(dec!(3))),
+                // an invoice and usage that could not be priced: that is a mismatch to look at
+                row("f", Decimal::ZERO, 2, Some(dec!(3))),
+                // a negative invoice (a credit) compares by its size
+                row("g", dec!(-10), 0, Some(dec!(-10.05))),
+            ],
+            dec!(0.01),
+        );
+        let want = [
+            ("a", Match::Ok),
+            ("b", Match::Mismatch),
+            ("c", Match::Ok),
+            ("d", Match::UsageOnly),
+            ("e", Match::InvoiceOnly),
+            ("f", Match::Mismatch),
+            ("g", Match::Ok),
+        ];
+        let want: Vec<(String, Match)> = want.iter().map(|(p, m)| (p.to_string(), *m)).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn differences_and_tolerances() {
+        let line = Line {
+            values: Vec::new(),
+            computed: dec!(2.80),
+            invoiced: Some(dec!(3.40)),
+            status: Match::Mismatch,
+            unpriced_records: 0,
+        };
+        // 2.80 − 3.40 = −0.60; −0.60 / 3.40 = −17.647…% → −17.65
+        assert_eq!(line.difference(), Some(dec!(-0.60)));
+        assert_eq!(line.difference_percent(), Some(dec!(-17.65)));
+        let free = Line {
+            invoiced: Some(Decimal::ZERO),
+            ..line.clone()
+        };
+        assert_eq!(free.difference_percent(), None);
+        assert_eq!(parse_tolerance("1%"), Some(dec!(0.01)));
+        assert_eq!(parse_tolerance(" 0.5% "), Some(dec!(0.005)));
+        assert_eq!(parse_tolerance("2"), Some(dec!(0.02)));
+        assert_eq!(parse_tolerance("-1%"), None);
+        assert_eq!(parse_tolerance("lots"), None);
+    }
+}
