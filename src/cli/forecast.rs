@@ -41,7 +41,8 @@ pub struct Args {
     /// Forecast as if today were DATE: later records are ignored [default: the newest record's day]
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
-    /// Forecast method
+    /// Forecast method: auto, run-rate, seasonal-naive, weekday-mean, holt-winters, theta, arima or
+    /// ensemble (see below)
     #[arg(long, value_name = "METHOD", default_value = "auto")]
     pub method: String,
     /// Output format (table shows a daily chart on a terminal)

@@ -28,6 +28,8 @@ pub struct MonthEndCase {
     pub method: Method,
     /// What the month really cost.
     pub actual: Decimal,
+    /// What the month had cost through `as_of`.
+    pub actual_to_date: Decimal,
     pub forecast: Decimal,
     pub lower: Decimal,
     pub upper: Decimal,
@@ -45,6 +47,18 @@ impl MonthEndCase {
     pub fn covered(&self) -> bool {
         self.lower <= self.actual && self.actual <= self.upper
     }
+
+    /// Whether the interval has width on one side of the forecast only (e.g. `[forecast, upper]`),
+    /// apart from [`at_zero_floor`](Self::at_zero_floor).
+    pub fn one_sided(&self) -> bool {
+        (self.lower == self.forecast) != (self.upper == self.forecast) && !self.at_zero_floor()
+    }
+
+    /// Whether nothing more was forecast for the month (the forecast is the actual to date) and the
+    /// lower bound is that floor: spend cannot go lower, so the interval can only reach up.
+    pub fn at_zero_floor(&self) -> bool {
+        self.forecast == self.actual_to_date && self.lower == self.forecast
+    }
 }
 
 /// The replayed projections of one method choice on one series.
@@ -59,6 +73,24 @@ impl Accuracy {
     pub fn mape(&self) -> Option<Decimal> {
         let apes: Vec<Decimal> = self.cases.iter().filter_map(MonthEndCase::ape).collect();
         (!apes.is_empty()).then(|| r(apes.iter().copied().sum::<Decimal>() / count(apes.len())))
+    }
+
+    /// The largest absolute percentage error of the month total, in percent; `None` without cases.
+    pub fn max_ape(&self) -> Option<Decimal> {
+        self.cases.iter().filter_map(MonthEndCase::ape).max()
+    }
+
+    /// How many cases had a one-sided interval ([`MonthEndCase::one_sided`]).
+    pub fn one_sided(&self) -> usize {
+        self.cases.iter().filter(|c| c.one_sided()).count()
+    }
+
+    /// How many cases forecast nothing more for the month ([`MonthEndCase::at_zero_floor`]).
+    pub fn at_zero_floor(&self) -> usize {
+        self.cases
+            .iter()
+            .filter(|c| c.at_zero_floor() && c.upper > c.lower)
+            .count()
     }
 
     /// Share of cases whose actual total fell inside the 80% interval, in percent.
@@ -129,6 +161,7 @@ pub fn month_end_accuracy_many(
                     as_of,
                     method: p.method,
                     actual,
+                    actual_to_date: p.actual_to_date,
                     forecast: p.forecast,
                     lower: p.lower,
                     upper: p.upper,

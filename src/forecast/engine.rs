@@ -19,6 +19,8 @@
 //! everything): a small optimism the widening also absorbs. With fewer than 10 usable origins the
 //! interval is z₈₀ × daily sd × √(days left), at least ±25% of the remaining forecast.
 
+use std::cell::OnceCell;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -37,6 +39,14 @@ const MIN_DAYS_ANY_PATTERN: usize = 3;
 /// Below this many days `auto` does not consider seasonal-naive (and cannot backtest).
 const MIN_DAYS_SEASONAL: usize = 14;
 
+/// The fitted models `auto` adds to the simple methods when the history allows them.
+const MODEL_METHODS: [Method; 4] = [
+    Method::Theta,
+    Method::Arima,
+    Method::HoltWinters,
+    Method::Ensemble,
+];
+
 /// `auto` needs at least this many common backtest origins to compare methods.
 const MIN_SELECTION_ORIGINS: usize = 3;
 /// The empirical interval needs at least this many backtest origins; otherwise the fallback is used.
@@ -48,9 +58,15 @@ const LEVEL_WINDOW: usize = 28;
 /// A level below this (normalized units) cannot scale errors: the origin is skipped.
 const MIN_LEVEL: Decimal = decimal(1, 9);
 
+/// Each backtest origin weighs this much less than the next one in `auto`'s choice (a half-life of
+/// about four weeks).
+const RECENCY_DECAY: Decimal = decimal(975, 3);
+
 /// The interval's quantiles of the backtest errors.
 const LOWER_Q: Decimal = decimal(1, 1);
 const UPPER_Q: Decimal = decimal(9, 1);
+/// The shorter side of the interval (from the forecast) is at least this share of the longer one.
+const MIN_SIDE: Decimal = decimal(25, 2);
 /// Fallback interval: z for a central 80% normal interval…
 const Z80: Decimal = decimal(12816, 4);
 /// …and the least half-width, as a fraction of the remaining forecast.
@@ -69,10 +85,18 @@ pub(crate) struct Engine {
     remaining: usize,
     actual_to_date: Decimal,
     notes: Vec<String>,
+    /// Prefix sums of the history and of its absolute values: `sums[o]` = Σ y[..o].
+    sums: Vec<Decimal>,
+    abs_sums: Vec<Decimal>,
+    /// Each method's backtest (by position in [`Method::ALL`]), made on first use.
+    backtests: [OnceCell<Vec<Sample>>; Method::ALL.len()],
 }
 
 /// One backtest origin's outcome.
+#[derive(Debug, Clone)]
 struct Sample {
+    /// The origin (the first forecast day).
+    origin: usize,
     /// |actual − forecast| of the remaining-days sum.
     abs_error: Decimal,
     /// |period total| at that origin (elapsed days before it + the actual remaining days).
@@ -145,7 +169,20 @@ impl Engine {
             let since = period_start.max(window_start);
             ((as_of - since).num_days() + 1).clamp(0, y.len() as i64) as usize
         };
+        let prefix = |f: fn(Decimal) -> Decimal| {
+            let mut acc = Decimal::ZERO;
+            let mut out = vec![acc];
+            for v in &y {
+                acc += f(*v);
+                out.push(acc);
+            }
+            out
+        };
+        let (sums, abs_sums) = (prefix(|v| v), prefix(|v| v.abs()));
         Ok(Engine {
+            sums,
+            abs_sums,
+            backtests: Default::default(),
             models: Models::new(y, elapsed),
             scale,
             non_negative,
@@ -194,6 +231,7 @@ impl Engine {
         let backtest_mape = mape(&samples);
         let mut errors: Vec<Decimal> = samples.iter().filter_map(|s| s.scaled_error).collect();
         errors.sort();
+        let mut fallback = None;
         let (low, high, interval_origins) = if errors.len() >= MIN_INTERVAL_ORIGINS {
             let level = self.level(n);
             let q = |p| num::quantile(&errors, p).unwrap_or_default();
@@ -202,17 +240,17 @@ impl Engine {
             // spread is widened around the median error by `widening`.
             let widen = widening((errors.len() / self.horizon()).max(2));
             let median = q(decimal(5, 1));
-            let bound = |p| r(point + (median + widen * (q(p) - median)) * level);
-            (bound(LOWER_Q), bound(UPPER_Q), errors.len())
+            let offset = |p| r(median + widen * (q(p) - median));
+            let (mut lo, mut hi) = (offset(LOWER_Q), offset(UPPER_Q));
+            // A method biased in its backtest has all its errors on one side: the forecast would
+            // sit on an edge of the interval. The shorter side keeps MIN_SIDE of the longer.
+            let (below, above) = ((-lo).max(Decimal::ZERO), hi.max(Decimal::ZERO));
+            lo = lo.min(-r(above * MIN_SIDE));
+            hi = hi.max(r(below * MIN_SIDE));
+            (r(point + lo * level), r(point + hi * level), errors.len())
         } else {
             let half = self.fallback_half_width(point);
-            self.notes.push(format!(
-                "interval widened: too few backtests ({} of the {} needed), so daily variability \
-                 × √{}, at least ±25%",
-                errors.len(),
-                MIN_INTERVAL_ORIGINS,
-                self.remaining
-            ));
+            fallback = Some(half);
             (point - half, point + half, 0)
         };
         let mut low = low.min(point);
@@ -234,11 +272,31 @@ impl Engine {
                 .checked_add(rem)
                 .ok_or(ForecastError::Overflow)
         };
+        let forecast_total = total(remaining_sum)?;
+        if let Some(half) = fallback {
+            let half = self.money(half)?;
+            let share = if forecast_total.is_zero() {
+                String::new()
+            } else {
+                format!(
+                    " (±{}% of the period total)",
+                    (half / forecast_total.abs() * Decimal::ONE_HUNDRED).round_dp(1)
+                )
+            };
+            self.notes.push(format!(
+                "interval widened: too few backtests ({} of the {} needed), so ±{}{share}: daily \
+                 variability × √{} days left, at least ±25% of those days' forecast",
+                errors.len(),
+                MIN_INTERVAL_ORIGINS,
+                half.round_dp(2),
+                self.remaining
+            ));
+        }
         Ok(Projection {
             method,
             note: self.note(),
             actual_to_date: self.actual_to_date,
-            forecast: total(remaining_sum)?,
+            forecast: forecast_total,
             lower: total(self.money(low)?.min(remaining_sum))?,
             upper: total(self.money(high)?.max(remaining_sum))?,
             daily,
@@ -322,25 +380,55 @@ impl Engine {
             ));
             return (method, Vec::new());
         }
-        if !self.models.available(Method::HoltWinters, n) {
+        let (mut short, mut unfit, mut unbacktested) = (Vec::new(), Vec::new(), Vec::new());
+        for m in MODEL_METHODS {
+            if n < min_history(m) {
+                short.push(format!("{m} (needs {})", min_history(m)));
+            } else if !self.models.available(m, n) {
+                unfit.push(m.as_str());
+            } else if origins(min_history(m).max(MIN_DAYS_SEASONAL)) < MIN_SELECTION_ORIGINS {
+                unbacktested.push(m.as_str());
+            } else {
+                candidates.push(m);
+            }
+        }
+        if !short.is_empty() {
             self.notes.push(format!(
-                "holt-winters not tried: it needs {} days of history (have {n})",
-                min_history(Method::HoltWinters)
+                "not tried with {n} days of history: {}",
+                short.join(", ")
             ));
-        } else if origins(min_history(Method::HoltWinters)) < MIN_SELECTION_ORIGINS {
+        }
+        if !unfit.is_empty() {
             self.notes.push(format!(
-                "holt-winters not tried: {n} days of history are too few to backtest it {h} days ahead"
+                "not tried: {} could not be fitted",
+                unfit.join(", ")
             ));
-        } else {
-            candidates.push(Method::HoltWinters);
+        }
+        if !unbacktested.is_empty() {
+            self.notes.push(format!(
+                "not tried: {n} days of history are too few to backtest {} {h} days ahead",
+                unbacktested.join(", ")
+            ));
         }
         let first = first_origin(&candidates);
         let mut best: Option<(Decimal, Method)> = None;
         let mut scores = Vec::new();
+        // Recent origins count more: a change in the series shows in them first.
+        let last = n.saturating_sub(h);
+        let mut weights = vec![Decimal::ONE; last + 1];
+        for k in 1..weights.len() {
+            weights[k] = r(weights[k - 1] * RECENCY_DECAY);
+        }
         for &m in &candidates {
             let samples = self.samples(m, first);
-            let error: Decimal = samples.iter().map(|s| s.abs_error).sum();
-            let total: Decimal = samples.iter().map(|s| s.total).sum();
+            let weighted = |f: fn(&Sample) -> Decimal| -> Decimal {
+                samples
+                    .iter()
+                    .map(|s| r(f(s) * weights[last - s.origin]))
+                    .sum()
+            };
+            let error = weighted(|s| s.abs_error);
+            let total = weighted(|s| s.total);
             // Weighted absolute percentage error: robust to zero totals; ties keep the simpler method.
             let wape = if total.is_zero() {
                 if error.is_zero() {
@@ -380,32 +468,44 @@ impl Engine {
     /// Rolling-origin backtest of `method`: one sample per origin from `first` on whose whole horizon
     /// lies in the history.
     fn samples(&self, method: Method, first: usize) -> Vec<Sample> {
-        let y = &self.models.y;
-        let h = self.horizon();
-        let mut out = Vec::new();
-        for o in first..=y.len().saturating_sub(h) {
-            let Some(f) = self.window_forecast(method, o) else {
-                continue;
-            };
-            let forecast: Decimal = f.iter().copied().sum();
-            let actual: Decimal = y[o + self.gap..o + h].iter().copied().sum();
-            let elapsed: Decimal = y[o - self.models.elapsed.min(o)..o].iter().copied().sum();
-            let level = self.level(o);
-            out.push(Sample {
-                abs_error: (actual - forecast).abs(),
-                total: (elapsed + actual).abs(),
-                scaled_error: (level >= MIN_LEVEL).then(|| r((actual - forecast) / level)),
-            });
-        }
-        out
+        let all = self.backtest(method);
+        all.iter().filter(|s| s.origin >= first).cloned().collect()
+    }
+
+    /// The backtest of `method` from every origin where it is used (its history and at least
+    /// `MIN_INTERVAL_TRAINING` days), made once per engine.
+    fn backtest(&self, method: Method) -> &[Sample] {
+        let slot = Method::ALL.iter().position(|m| *m == method).unwrap_or(0);
+        self.backtests[slot].get_or_init(|| {
+            let first = min_history(method).max(MIN_INTERVAL_TRAINING);
+            let h = self.horizon();
+            let mut out = Vec::new();
+            for o in first..=self.models.y.len().saturating_sub(h) {
+                let Some(f) = self.window_forecast(method, o) else {
+                    continue;
+                };
+                let forecast: Decimal = f.iter().copied().sum();
+                let actual = self.sums[o + h] - self.sums[o + self.gap];
+                let elapsed = self.sums[o] - self.sums[o - self.models.elapsed.min(o)];
+                let level = self.level(o);
+                out.push(Sample {
+                    origin: o,
+                    abs_error: (actual - forecast).abs(),
+                    total: (elapsed + actual).abs(),
+                    scaled_error: (level >= MIN_LEVEL).then(|| r((actual - forecast) / level)),
+                });
+            }
+            out
+        })
     }
 
     /// Mean absolute daily value over the `LEVEL_WINDOW` days before `origin`.
     fn level(&self, origin: usize) -> Decimal {
-        let y = &self.models.y[..origin];
-        let recent = &y[y.len().saturating_sub(LEVEL_WINDOW)..];
-        let abs: Vec<Decimal> = recent.iter().map(|v| v.abs()).collect();
-        num::mean(&abs).unwrap_or_default()
+        let from = origin.saturating_sub(LEVEL_WINDOW);
+        if origin == from {
+            return Decimal::ZERO;
+        }
+        r((self.abs_sums[origin] - self.abs_sums[from]) / count(origin - from))
     }
 
     /// Half-width of the fallback interval: z₈₀ × daily sd × √days left, at least 25% of the

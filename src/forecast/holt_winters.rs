@@ -176,23 +176,15 @@ fn sse(y: &[Decimal], start: State, p: &Params, bound: Option<Decimal>) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forecast::num::test_week as week;
     use rust_decimal_macros::dec;
 
     #[test]
     fn a_noise_free_weekly_pattern_is_reproduced_exactly() {
-        let week = [
-            dec!(0.1),
-            dec!(0.5),
-            dec!(0.5),
-            dec!(0.6),
-            dec!(0.5),
-            dec!(0.4),
-            dec!(0.05),
-        ];
-        let y: Vec<Decimal> = (0..42).map(|t| week[t % 7]).collect();
+        let y: Vec<Decimal> = (0..42).map(week).collect();
         let fit = Fit::new(&y).unwrap();
         let f = fit.forecast(42, 10).unwrap();
-        let expected: Vec<Decimal> = (42..52).map(|t| week[t % 7]).collect();
+        let expected: Vec<Decimal> = (42..52).map(week).collect();
         let rounded: Vec<Decimal> = f.iter().map(|d| d.round_dp(10)).collect();
         assert_eq!(rounded, expected);
     }

@@ -7,23 +7,28 @@
 //!
 //! Methods ([`Method`]): the linear **run-rate** (LiteLLM's: period-to-date ÷ days elapsed × days in the
 //! period, kept as the baseline), **seasonal-naive** (each future day = the same weekday last week),
-//! **weekday-mean** (each future day = the mean of the last four same weekdays) and **holt-winters**
-//! (ETS with additive weekly seasonality and a damped trend). [`MethodChoice::Auto`] backtests every
+//! **weekday-mean** (each future day = the mean of the last four same weekdays), **holt-winters**
+//! (ETS with additive weekly seasonality and a damped trend), **theta** (the optimised Theta method on
+//! the weekly-deseasonalized series), **arima** (seasonal ARIMA(0,0,0)(0,1,1)[7] with drift) and
+//! **ensemble** (the mean of the last three). [`MethodChoice::Auto`] backtests every
 //! method on the series' own history at the horizon being asked for and keeps the one whose
 //! period totals were closest. The interval comes from the same backtest: the 10th and 90th percentiles
-//! of the chosen method's errors at that horizon, widened for how few of those backtests are
-//! independent. See [`HELP`] for the user-facing summary and the README section for the details.
+//! of the chosen method's errors of the period total at that horizon, widened for how few of those
+//! backtests are independent, and never one-sided. See [`HELP`] for the user-facing summary and the
+//! README section for the details.
 //!
 //! Everything is `Decimal`, including the smoothing recursions and the parameter search: forecasts are
 //! money. [`synthetic`] generates deterministic test series and [`backtest`] measures month-end
 //! accuracy (used by the tests and by `cargo bench --bench forecast_accuracy`).
 
+mod arima;
 pub mod backtest;
 mod engine;
 mod holt_winters;
 mod methods;
 mod num;
 pub mod synthetic;
+mod theta;
 
 use std::fmt;
 use std::str::FromStr;
@@ -36,15 +41,23 @@ use serde::Serialize;
 pub const HELP: &str = "\
 Methods: run-rate (period-to-date ÷ days elapsed × days in the period: the classic baseline), \
 seasonal-naive (each remaining day = the same weekday last week), weekday-mean (each remaining day = \
-the mean of the last 4 same weekdays), holt-winters (level + damped trend + weekly seasonality, fitted \
-by least squares over a decimal grid). auto (the default) backtests each method on the series' own \
-history: from every past day it forecasts as many days ahead as you ask, and keeps the method whose \
-period totals came closest. Short histories fall back and say so in the note: under 3 days run-rate, \
-under 14 days weekday-mean (from 7 days) by rule, no holt-winters under 28 days.
+the mean of the last 4 same weekdays), holt-winters (level + damped trend + weekly seasonality), \
+theta (the optimised Theta method: smoothing plus drift on the series with its weekly pattern taken \
+out, multiplicatively or additively), arima (seasonal ARIMA(0,0,0)(0,1,1)[7] with drift: the same \
+weekday last week + a weekly drift + a correction for last week's surprise), ensemble (the mean of \
+holt-winters, theta and arima). Parameters are fitted by least squares over decimal grids.
 
-80% interval: the 10th-90th percentiles of that method's backtest errors at the same horizon (scaled \
-by the recent daily level), widened for the few independent backtests (Student's t); with under 10 \
-backtests: daily variability × √(days left), at least ±25% of the forecast, and the note says so.";
+auto (the default) backtests each method on the series' own history: from every past day it \
+forecasts as many days ahead as you ask, and keeps the ensemble unless a method's period totals \
+came clearly (20%) closer, recent days counting more. Short histories fall back and say so in the \
+note: under 3 days run-rate, under 14 days weekday-mean (from 7 days) by rule; theta needs 14 days, \
+arima 21, holt-winters and ensemble 28.
+
+80% interval of the period total: the 10th-90th percentiles of that method's backtest errors of the \
+period total at the same horizon (scaled by the recent daily level), widened for the few independent \
+backtests (Student's t); the shorter side keeps at least a quarter of the longer, so the forecast is \
+never on an edge. With under 10 backtests: daily variability × √(days left), at least ±25% of the \
+remaining days' forecast; the note gives that width and its share of the period total.";
 
 /// A forecasting method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -59,15 +72,24 @@ pub enum Method {
     WeekdayMean,
     /// Holt-Winters / ETS(A,Ad,A): level, damped trend and additive weekly seasonality.
     HoltWinters,
+    /// The optimised Theta method on a weekly-deseasonalized series (multiplicative or additive).
+    Theta,
+    /// Seasonal ARIMA(0,0,0)(0,1,1)[7] with drift.
+    Arima,
+    /// The mean of the theta, arima and holt-winters forecasts.
+    Ensemble,
 }
 
 impl Method {
     /// Every method, simplest first (the order `auto` breaks ties in).
-    pub const ALL: [Method; 4] = [
+    pub const ALL: [Method; 7] = [
         Method::RunRate,
         Method::SeasonalNaive,
         Method::WeekdayMean,
         Method::HoltWinters,
+        Method::Theta,
+        Method::Arima,
+        Method::Ensemble,
     ];
 
     /// The method's name on the command line and in output.
@@ -77,6 +99,9 @@ impl Method {
             Method::SeasonalNaive => "seasonal-naive",
             Method::WeekdayMean => "weekday-mean",
             Method::HoltWinters => "holt-winters",
+            Method::Theta => "theta",
+            Method::Arima => "arima",
+            Method::Ensemble => "ensemble",
         }
     }
 
@@ -103,6 +128,9 @@ impl FromStr for Method {
             "seasonal-naive" | "naive" => Ok(Method::SeasonalNaive),
             "weekday-mean" => Ok(Method::WeekdayMean),
             "holt-winters" | "hw" | "ets" => Ok(Method::HoltWinters),
+            "theta" => Ok(Method::Theta),
+            "arima" | "sarima" => Ok(Method::Arima),
+            "ensemble" => Ok(Method::Ensemble),
             _ => Err(format!(
                 "unknown forecast method '{s}': expected one of {}",
                 MethodChoice::NAMES.join(", ")
@@ -121,12 +149,15 @@ pub enum MethodChoice {
 
 impl MethodChoice {
     /// The accepted names, for `--method` help and completion.
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 8] = [
         "auto",
         "run-rate",
         "seasonal-naive",
         "weekday-mean",
         "holt-winters",
+        "theta",
+        "arima",
+        "ensemble",
     ];
 
     pub fn as_str(self) -> &'static str {

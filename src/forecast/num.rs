@@ -77,6 +77,20 @@ pub(crate) fn quantile(sorted: &[Decimal], q: Decimal) -> Option<Decimal> {
     Some(r(lo + frac * (hi - lo)))
 }
 
+/// A noise-free week of normalized daily values (day number mod 7), for the methods' tests.
+#[cfg(test)]
+pub(crate) fn test_week(t: usize) -> Decimal {
+    [
+        decimal(1, 1),
+        decimal(5, 1),
+        decimal(5, 1),
+        decimal(6, 1),
+        decimal(5, 1),
+        decimal(4, 1),
+        decimal(5, 2),
+    ][t % 7]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

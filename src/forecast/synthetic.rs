@@ -24,15 +24,25 @@ pub enum Family {
     Spiky,
     /// A constant level with 8% noise and no weekly pattern.
     Flat,
+    /// A workload being retired: the weekly pattern, then from a day after 60 the level shrinks by
+    /// 3–8% a day toward nothing.
+    Dying,
+    /// Spend on weekdays only (weekends exactly zero), 5% noise, no trend.
+    WeekdayOnly,
+    /// The weekly pattern plus one huge day (after day 60) costing 15–30 ordinary days' worth.
+    HugeSpike,
 }
 
 impl Family {
-    pub const ALL: [Family; 5] = [
+    pub const ALL: [Family; 8] = [
         Family::WeeklySeasonal,
         Family::Trending,
         Family::StepChange,
         Family::Spiky,
         Family::Flat,
+        Family::Dying,
+        Family::WeekdayOnly,
+        Family::HugeSpike,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +52,9 @@ impl Family {
             Family::StepChange => "step-change",
             Family::Spiky => "spiky",
             Family::Flat => "flat",
+            Family::Dying => "dying",
+            Family::WeekdayOnly => "weekday-only",
+            Family::HugeSpike => "huge-spike",
         }
     }
 }
@@ -132,6 +145,27 @@ pub fn generate(family: Family, seed: u64, days: usize) -> DailySeries {
         }
         _ => None,
     };
+    // (first day, daily factor) of a decay, or (day, size in days of base spend) of the one spike.
+    let late_day = |rng: &mut SplitMix64| {
+        60 + (rng.next_u64() % days.saturating_sub(90).max(1) as u64) as usize
+    };
+    let decay = match family {
+        Family::Dying => {
+            let day = late_day(&mut rng);
+            Some((
+                day,
+                Decimal::ONE - rng.between(decimal(3, 2), decimal(8, 2)),
+            ))
+        }
+        _ => None,
+    };
+    let spike = match family {
+        Family::HugeSpike => {
+            let day = late_day(&mut rng);
+            Some((day, rng.between(decimal(15, 0), decimal(30, 0))))
+        }
+        _ => None,
+    };
     let first_weekday = start().weekday().num_days_from_monday() as usize;
     let values = (0..days)
         .map(|t| {
@@ -141,10 +175,23 @@ pub fn generate(family: Family, seed: u64, days: usize) -> DailySeries {
                     level *= factor;
                 }
             }
-            let mut v =
-                level * profile[(first_weekday + t) % 7] * (Decimal::ONE + noise * rng.normal());
+            if let Some((day, factor)) = decay {
+                for _ in day..=t {
+                    level = (level * factor).round_dp(8);
+                }
+            }
+            let weekday = (first_weekday + t) % 7;
+            if family == Family::WeekdayOnly && weekday >= 5 {
+                level = Decimal::ZERO;
+            }
+            let mut v = level * profile[weekday] * (Decimal::ONE + noise * rng.normal());
             if family == Family::Spiky && rng.next_u64() % 100 < 3 {
                 v += base * rng.between(decimal(15, 1), decimal(4, 0));
+            }
+            if let Some((day, size)) = spike {
+                if t == day {
+                    v += base * size;
+                }
             }
             v.max(Decimal::ZERO).round_dp(4)
         })

@@ -47,6 +47,9 @@ fn a_constant_series_projects_constant_times_days_with_a_tight_interval() {
         MethodChoice::Fixed(Method::SeasonalNaive),
         MethodChoice::Fixed(Method::WeekdayMean),
         MethodChoice::Fixed(Method::HoltWinters),
+        MethodChoice::Fixed(Method::Theta),
+        MethodChoice::Fixed(Method::Arima),
+        MethodChoice::Fixed(Method::Ensemble),
     ] {
         let p = october(&history, day(10, 15), choice);
         // 15 × 12.50 = 187.50 to date; 31 × 12.50 = 387.50 for the month
@@ -75,6 +78,9 @@ fn a_noise_free_weekly_pattern_is_reproduced_exactly() {
         Method::SeasonalNaive,
         Method::WeekdayMean,
         Method::HoltWinters,
+        Method::Theta,
+        Method::Arima,
+        Method::Ensemble,
     ] {
         let p = october(&history, day(10, 12), MethodChoice::Fixed(method));
         assert_eq!(p.method, method);
@@ -86,7 +92,7 @@ fn a_noise_free_weekly_pattern_is_reproduced_exactly() {
     let auto = october(&history, day(10, 12), MethodChoice::Auto);
     assert_eq!(auto.forecast, month);
     assert_eq!(auto.method, Method::SeasonalNaive); // exact, and the simplest of the exact ones
-    assert_eq!(auto.candidates.len(), 4);
+    assert_eq!(auto.candidates.len(), 7);
     let run_rate = auto
         .candidates
         .iter()
@@ -109,10 +115,18 @@ fn run_rate_is_month_to_date_over_days_elapsed_times_days_in_month() {
     assert_eq!(p.actual_to_date, dec!(55));
     assert_eq!(p.forecast, dec!(170.5));
     assert_eq!(p.daily, vec![dec!(5.5); 21]);
-    // Ten days cannot be backtested 21 days ahead: the fallback interval, at least ±25% of 115.50.
+    // Ten days cannot be backtested 21 days ahead: the fallback interval. Daily variability: the sd
+    // of 1..10 is 3.0277, × z₈₀ 1.2816 × √21 = 17.78, under the floor of 25% of the remaining
+    // days' 115.50 = 28.875, which is 16.9% of the month's 170.50.
     assert_eq!(p.interval_origins, 0);
-    assert!(p.note.as_deref().unwrap().contains("interval"));
-    assert!(p.upper - p.forecast >= dec!(28.875));
+    assert_eq!(
+        p.note.as_deref(),
+        Some(
+            "interval widened: too few backtests (0 of the 10 needed), so ±28.88 (±16.9% of the \
+             period total): daily variability × √21 days left, at least ±25% of those days' forecast"
+        )
+    );
+    assert_eq!((p.lower, p.upper), (dec!(141.625), dec!(199.375)));
     assert!(p.lower >= p.actual_to_date);
     // History before the period does not change the run-rate: only October counts.
     let longer = series_of(day(9, 1), day(10, 10), |d| {
@@ -198,13 +212,13 @@ fn short_histories_fall_back_and_say_so() {
     // Near the month's end 20 days can be backtested 4 days ahead, but not holt-winters.
     let late = series_of(day(10, 8), day(10, 27), weekly);
     let p = october(&late, day(10, 27), MethodChoice::Auto);
-    assert_eq!(p.candidates.len(), 3);
+    // Theta (14 days) is tried; arima (21), holt-winters and the ensemble (28) are not.
+    assert_eq!(p.candidates.len(), 4);
     assert_eq!(p.method, Method::SeasonalNaive);
-    assert!(p
-        .note
-        .as_deref()
-        .unwrap()
-        .starts_with("holt-winters not tried: it needs 28 days of history (have 20)"));
+    assert_eq!(
+        p.note.as_deref().unwrap().split("; ").next(),
+        Some("not tried with 20 days of history: arima (needs 21), holt-winters (needs 28), ensemble (needs 28)")
+    );
     let p = october(
         &twenty,
         day(10, 10),
@@ -426,10 +440,12 @@ fn methods_parse_from_the_command_line() {
     for name in MethodChoice::NAMES {
         assert_eq!(name.parse::<MethodChoice>().unwrap().to_string(), name);
     }
-    let e = "arima".parse::<MethodChoice>().unwrap_err();
+    assert_eq!("ARIMA".parse::<Method>(), Ok(Method::Arima));
+    assert_eq!("theta".parse::<Method>(), Ok(Method::Theta));
+    let e = "prophet".parse::<MethodChoice>().unwrap_err();
     assert_eq!(
         e,
-        "unknown forecast method 'arima': expected one of auto, run-rate, seasonal-naive, weekday-mean, holt-winters"
+        "unknown forecast method 'prophet': expected one of auto, run-rate, seasonal-naive, weekday-mean, holt-winters, theta, arima, ensemble"
     );
     assert_eq!(MethodChoice::default(), MethodChoice::Auto);
 }
@@ -456,4 +472,65 @@ fn series_from_sparse_points() {
         .values
         .is_empty());
     assert!(DailySeries::from_points(NaiveDate::MIN, NaiveDate::MAX, []).is_err());
+}
+
+#[test]
+fn a_biased_method_still_gets_a_two_sided_interval() {
+    // Spend growing by $1 a day: seasonal-naive repeats last week, so every backtest under-forecasts
+    // (all errors positive). The empirical 10th–90th percentiles then both lie above the forecast;
+    // the interval still reaches below it, by at least a quarter of its reach above.
+    let history = series_of(day(6, 1), day(10, 12), |d| {
+        Decimal::from(d.signed_duration_since(day(5, 31)).num_days())
+    });
+    let p = october(
+        &history,
+        day(10, 12),
+        MethodChoice::Fixed(Method::SeasonalNaive),
+    );
+    assert!(p.lower < p.forecast && p.forecast < p.upper, "{p:?}");
+    let (below, above) = (p.forecast - p.lower, p.upper - p.forecast);
+    assert!(below * dec!(4) >= above, "{p:?}");
+    // Arima's weekly drift follows the line exactly: no error, no width.
+    let q = october(&history, day(10, 12), MethodChoice::Fixed(Method::Arima));
+    // Oct 1 is day 123 of the line: Σ 123..=153 = 31 × 138 = 4278
+    assert_eq!(
+        (q.lower, q.forecast, q.upper),
+        (dec!(4278), dec!(4278), dec!(4278))
+    );
+}
+
+#[test]
+fn theta_and_arima_beat_the_run_rate_with_two_sided_intervals() {
+    // A subset of `cargo bench --bench forecast_accuracy` (see the README for the full table): one
+    // weekly-seasonal and one trending series, March to June, projected on days 5, 15 and 25.
+    let choices = [
+        MethodChoice::Fixed(Method::RunRate),
+        MethodChoice::Fixed(Method::Theta),
+        MethodChoice::Fixed(Method::Arima),
+        MethodChoice::Auto,
+    ];
+    for (family, bound) in [
+        (Family::WeeklySeasonal, dec!(2)),
+        (Family::Trending, dec!(3)),
+    ] {
+        let series = generate(family, 2, 181);
+        let acc = backtest::month_end_accuracy_many(&series, &choices, &[5, 15, 25], 59).unwrap();
+        let mape: Vec<Decimal> = acc.iter().map(|a| a.mape().unwrap()).collect();
+        for (choice, (a, m)) in choices.iter().zip(acc.iter().zip(&mape)).skip(1) {
+            assert!(*m < bound, "{family} {choice}: {m}%");
+            assert!(
+                *m < mape[0] / dec!(2),
+                "{family} {choice}: {m}% vs run-rate {}%",
+                mape[0]
+            );
+            assert!(a.max_ape().unwrap() < bound * dec!(3), "{family} {choice}");
+            for c in &a.cases {
+                assert!(
+                    c.lower < c.forecast && c.forecast < c.upper,
+                    "{family} {choice} {c:?}"
+                );
+            }
+            assert!(a.coverage().unwrap() >= dec!(50), "{family} {choice}");
+        }
+    }
 }

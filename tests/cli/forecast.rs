@@ -59,6 +59,27 @@ fn a_weekly_series_is_projected_exactly_by_auto_not_by_run_rate() {
 }
 
 #[test]
+fn theta_and_arima_reproduce_a_weekly_pattern() {
+    let w = Workdir::new();
+    let f = fixture("forecast/weekly.jsonl");
+    // $10 on weekdays and $2 at weekends, unchanged for ten weeks: theta's weekly indices are exact
+    // and its deseasonalized series is constant; arima's seasonal differences are all zero (no
+    // drift). Both continue the pattern: 22 × 10 + 9 × 2 = $238 for October.
+    for method in ["theta", "arima"] {
+        let r = w.json(&["forecast", "--as-of", "2026-10-15", "--method", method, &f]);
+        let t = &r["total"];
+        assert_eq!(t["method"], method);
+        assert_eq!(money(&t["actual_to_date"]), "118");
+        assert_eq!(money(&t["forecast"]), "238", "{method}");
+    }
+    let help = w.stdout(&["forecast", "--help"]);
+    assert!(
+        help.contains("theta") && help.contains("ARIMA(0,0,0)(0,1,1)[7]"),
+        "{help}"
+    );
+}
+
+#[test]
 fn forecast_formats_and_the_last_day() {
     let w = Workdir::new();
     let f = fixture("forecast/constant.jsonl");
