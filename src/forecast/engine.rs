@@ -62,6 +62,9 @@ const MIN_LEVEL: Decimal = decimal(1, 9);
 /// about four weeks).
 const RECENCY_DECAY: Decimal = decimal(975, 3);
 
+/// `auto` keeps the ensemble unless another method's backtest error is at least this share smaller.
+const ENSEMBLE_MARGIN: Decimal = decimal(2, 1);
+
 /// The interval's quantiles of the backtest errors.
 const LOWER_Q: Decimal = decimal(1, 1);
 const UPPER_Q: Decimal = decimal(9, 1);
@@ -412,6 +415,7 @@ impl Engine {
         }
         let first = first_origin(&candidates);
         let mut best: Option<(Decimal, Method)> = None;
+        let mut ensemble = None;
         let mut scores = Vec::new();
         // Recent origins count more: a change in the series shows in them first.
         let last = n.saturating_sub(h);
@@ -443,12 +447,23 @@ impl Engine {
                 if best.is_none_or(|(b, _)| w < b) {
                     best = Some((w, m));
                 }
+                if m == Method::Ensemble {
+                    ensemble = Some(w);
+                }
             }
             scores.push(MethodScore {
                 method: m,
                 origins: samples.len(),
                 mape: mape(&samples),
             });
+        }
+        // The combination is kept unless one method was clearly better in the backtest: it is the
+        // more accurate choice on every benchmark shape where the two differ much. (When it was
+        // exact, so was the best method, and the simpler one is kept.)
+        if let (Some(e), Some((b, _))) = (ensemble, best) {
+            if b >= r(e * (Decimal::ONE - ENSEMBLE_MARGIN)) && !e.is_zero() {
+                best = Some((e, Method::Ensemble));
+            }
         }
         (best.map_or(Method::RunRate, |(_, m)| m), scores)
     }
