@@ -608,6 +608,12 @@ pub struct UsageMetadata<'a> {
     pub thoughts_token_count: Option<u64>,
     /// Billed as input.
     pub tool_use_prompt_token_count: Option<u64>,
+    /// The prompt (cached tokens included) by modality: TEXT, IMAGE, VIDEO, AUDIO, DOCUMENT.
+    pub prompt_tokens_details: Option<Vec<ModalityCount>>,
+    /// The cached part of the prompt by modality.
+    pub cache_tokens_details: Option<Vec<ModalityCount>>,
+    /// The candidates by modality (an image model answers in IMAGE tokens).
+    pub candidates_tokens_details: Option<Vec<ModalityCount>>,
     /// Vertex: `ON_DEMAND`, `ON_DEMAND_PRIORITY`, `ON_DEMAND_FLEX`, `PROVISIONED_THROUGHPUT`.
     #[serde(borrow)]
     pub traffic_type: Option<Label<'a>>,
@@ -621,9 +627,34 @@ impl UsageMetadata<'_> {
             candidates_token_count: self.candidates_token_count,
             thoughts_token_count: self.thoughts_token_count,
             tool_use_prompt_token_count: self.tool_use_prompt_token_count,
+            prompt_tokens_details: self.prompt_tokens_details,
+            cache_tokens_details: self.cache_tokens_details,
+            candidates_tokens_details: self.candidates_tokens_details,
             traffic_type: self.traffic_type.map(Label::into_owned),
         }
     }
+}
+
+/// One entry of Gemini's `…TokensDetails`: `{"modality": "AUDIO", "tokenCount": 1200}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModalityCount {
+    pub modality: Option<String>,
+    pub token_count: Option<u64>,
+}
+
+/// The tokens of `modality` in a `…TokensDetails` list (0 when absent).
+fn modality_tokens(details: Option<&Vec<ModalityCount>>, modality: &str) -> u64 {
+    details
+        .into_iter()
+        .flatten()
+        .filter(|d| {
+            d.modality
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case(modality))
+        })
+        .filter_map(|d| d.token_count)
+        .fold(0, u64::saturating_add)
 }
 
 /// The response shapes we read.
@@ -839,12 +870,38 @@ pub fn anthropic_tokens(u: &Usage, base: &str, line: u64) -> Result<TokenCounts,
 }
 
 /// Gemini `usageMetadata`: `promptTokenCount` includes cached tokens; thoughts are billed as output on top
-/// of the candidates; tool-use prompt tokens are billed as input.
+/// of the candidates; tool-use prompt tokens are billed as input. By modality: uncached AUDIO prompt tokens
+/// (`promptTokensDetails` AUDIO − `cacheTokensDetails` AUDIO) are audio input at the audio rate; TEXT,
+/// IMAGE and VIDEO input share the input rate; AUDIO and IMAGE candidates are audio and image output.
+/// Cached audio stays in cache read (the tables carry one cache rate).
 pub fn gemini_tokens(m: &UsageMetadata, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
     let cached = m.cached_content_token_count.unwrap_or(0);
+    let audio_prompt = modality_tokens(m.prompt_tokens_details.as_ref(), "AUDIO");
+    let audio_cached = modality_tokens(m.cache_tokens_details.as_ref(), "AUDIO");
+    let audio_in = subtract(
+        (audio_prompt, "promptTokensDetails[AUDIO]"),
+        &[(audio_cached, "cacheTokensDetails[AUDIO]")],
+        base,
+        line,
+    )?;
     let uncached = subtract(
         (m.prompt_token_count.unwrap_or(0), "promptTokenCount"),
-        &[(cached, "cachedContentTokenCount")],
+        &[
+            (cached, "cachedContentTokenCount"),
+            (audio_in, "promptTokensDetails[AUDIO]"),
+        ],
+        base,
+        line,
+    )?;
+    let candidates = m.candidates_token_count.unwrap_or(0);
+    let audio_out = modality_tokens(m.candidates_tokens_details.as_ref(), "AUDIO");
+    let image_out = modality_tokens(m.candidates_tokens_details.as_ref(), "IMAGE");
+    let text_out = subtract(
+        (candidates, "candidatesTokenCount"),
+        &[
+            (audio_out, "candidatesTokensDetails[AUDIO]"),
+            (image_out, "candidatesTokensDetails[IMAGE]"),
+        ],
         base,
         line,
     )?;
@@ -852,11 +909,11 @@ pub fn gemini_tokens(m: &UsageMetadata, base: &str, line: u64) -> Result<TokenCo
     Ok(TokenCounts {
         input: uncached.saturating_add(m.tool_use_prompt_token_count.unwrap_or(0)),
         cache_read: cached,
-        output: m
-            .candidates_token_count
-            .unwrap_or(0)
-            .saturating_add(thoughts),
+        audio_input: audio_in,
+        output: text_out.saturating_add(thoughts),
         reasoning: thoughts,
+        audio_output: audio_out,
+        image_output: image_out,
         ..TokenCounts::default()
     })
 }

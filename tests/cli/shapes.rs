@@ -112,3 +112,28 @@ fn bedrock_converse_and_invoke_model_take_the_model_and_profile_from_the_envelop
     //   3_000 × 1.05 + 1_000 × 0.2625 + 400 × 4.2 = 3_150 + 262.5 + 1_680 = 5_092.5 µ$ = $0.0050925
     assert_eq!(cost("bedrock:req:fx-bedrock-0004"), "0.0050925");
 }
+
+#[test]
+fn gemini_audio_input_is_priced_at_its_own_rate() {
+    let w = Workdir::new();
+    let rows = export(&w, &[], &fixture("api-log/gemini-modalities.jsonl"));
+    assert_eq!(rows.len(), 2);
+    // gemini-2.5-flash (2025-06-17: $0.30 in, $0.03 cached, $1 audio in, $2.50 out). Prompt 12_000 = TEXT
+    // 4_000 + IMAGE 2_000 + AUDIO 6_000, of which 2_000 TEXT cached; 500 tool-use prompt tokens; 800
+    // candidates + 200 thoughts:
+    //   (12_000 − 2_000 − 6_000 + 500) × 0.30 + 2_000 × 0.03 + 6_000 × 1 + 1_000 × 2.50
+    //   = 1_350 + 60 + 6_000 + 2_500 = 9_910 µ$ = $0.00991
+    let r = &rows["google:FxGeminiModal0001AbCd"];
+    assert_eq!(money(&r["cost"]), "0.00991", "{r}");
+    assert_eq!(
+        (&r["input_tokens"], &r["audio_input_tokens"]),
+        (&Value::from(4_500), &Value::from(6_000))
+    );
+    // Prompt 10_000 = TEXT 4_000 + AUDIO 6_000; cached 5_000 = TEXT 1_000 + AUDIO 4_000: uncached audio
+    // 2_000, uncached text 3_000 (cached audio stays at the one cache rate):
+    //   3_000 × 0.30 + 5_000 × 0.03 + 2_000 × 1 + 300 × 2.50 = 900 + 150 + 2_000 + 750 = $0.0038
+    assert_eq!(
+        money(&rows["google:FxGeminiModal0002AbCd"]["cost"]),
+        "0.0038"
+    );
+}
