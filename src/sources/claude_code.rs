@@ -161,7 +161,7 @@ struct Message<'a> {
 }
 
 /// The last component of a path, Unix or Windows (`/home/me/src/ranker/` → `ranker`).
-fn last_component(path: &str) -> Option<String> {
+pub(crate) fn last_component(path: &str) -> Option<String> {
     path.trim_end_matches(['/', '\\'])
         .rsplit(['/', '\\'])
         .next()

@@ -16,6 +16,7 @@ pub mod api_log;
 pub mod azure_cost;
 pub mod bedrock;
 pub mod claude_code;
+pub mod codex;
 pub mod common;
 pub mod gcp_billing;
 pub mod litellm;
@@ -114,6 +115,7 @@ fn not_a_stream(name: &str) -> RecordError {
 pub fn all() -> &'static [&'static dyn Source] {
     &[
         &claude_code::ClaudeCode,
+        &codex::Codex,
         &openai_usage::OpenAiUsage,
         &anthropic_usage::AnthropicUsage,
         &bedrock::Bedrock,

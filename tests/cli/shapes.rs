@@ -137,3 +137,29 @@ fn gemini_audio_input_is_priced_at_its_own_rate() {
         "0.0038"
     );
 }
+
+#[test]
+fn codex_sessions_are_read_per_turn_and_deduplicated() {
+    let w = Workdir::new();
+    let out = w.stdout(&["import", &fixture("codex")]);
+    assert!(out.contains("added 3, 2 duplicate"), "{out}");
+    let rows = export(&w, &[], &fixture("codex"));
+    assert_eq!(rows.len(), 3);
+    let session = "codex:0199e2a0-5c1e-7a3b-9f00-3c6d2e8b4a01";
+    // Turn 1, gpt-5-codex ($1.25 in, $0.125 cached, $10 out): input 12_000 of which 8_000 cached, output 900
+    // (600 reasoning inside): 4_000 × 1.25 + 8_000 × 0.125 + 900 × 10 = 5_000 + 1_000 + 9_000 = $0.015.
+    // The repeated token_count event with the same totals adds nothing.
+    let r = &rows[&format!("{session}:12900")];
+    assert_eq!(money(&r["cost"]), "0.015", "{r}");
+    assert_eq!(r["project"], "search-api");
+    assert_eq!(r["source"], "codex");
+    assert_eq!(r["reasoning_tokens"], 600);
+    // Turn 2 = totals growth 30_000 − 12_000 in, 24_000 − 8_000 cached, 1_500 − 900 out:
+    //   2_000 × 1.25 + 16_000 × 0.125 + 600 × 10 = 2_500 + 2_000 + 6_000 = $0.0105
+    assert_eq!(money(&rows[&format!("{session}:31500")]["cost"]), "0.0105");
+    // The resumed file repeats turns 1 and 2 (duplicates) and adds a gpt-5 turn ($1.25 / $0.125 / $10):
+    //   (20_000 − 16_000) × 1.25 + 16_000 × 0.125 + 500 × 10 = 5_000 + 2_000 + 5_000 = $0.012
+    let r = &rows[&format!("{session}:52000")];
+    assert_eq!(r["model"], "gpt-5");
+    assert_eq!(money(&r["cost"]), "0.012");
+}
