@@ -10,6 +10,7 @@ mod export;
 mod forecast;
 mod help;
 mod hostile;
+mod html;
 mod import;
 mod misc;
 mod mutation;

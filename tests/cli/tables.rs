@@ -11,7 +11,7 @@ use super::{fixture, Workdir};
 const WIDTHS: [usize; 4] = [60, 80, 100, 120];
 
 /// `"4437.7512"` → `"$4,437.75"`, as a person writes it.
-fn dollars(exact: &str) -> String {
+pub fn dollars(exact: &str) -> String {
     let d = Decimal::from_str(exact)
         .expect("decimal")
         .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);

@@ -9,6 +9,7 @@ use super::Report;
 
 pub mod csv;
 pub mod grid;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod table;
