@@ -292,6 +292,9 @@ fn report(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             models.join(", ")
         ));
     }
+    for warning in &report.warnings {
+        ctx.note(format_args!("{warning}"));
+    }
     render::render(format, &report, ctx.style(), out)?;
     Ok(0)
 }

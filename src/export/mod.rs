@@ -334,6 +334,7 @@ impl<'a> Exporting<'a> {
         }
         self.exporter.finish()?;
         self.summary.warnings = self.exporter.warnings();
+        self.summary.warnings.extend(self.pricer.early_warnings());
         Ok(self.summary)
     }
 

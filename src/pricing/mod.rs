@@ -564,6 +564,8 @@ fn cost(rates: &Rates, record: &UsageRecord) -> Result<Decimal, Unpriced> {
 pub struct Pricer<'a> {
     book: &'a PriceBook,
     cache: HashMap<Provider, HashMap<String, Option<usize>>>,
+    /// Entries that priced records dated before their first price period: entry → records.
+    early: std::collections::BTreeMap<usize, u64>,
 }
 
 /// One record's price.
@@ -583,7 +585,27 @@ impl<'a> Pricer<'a> {
         Pricer {
             book,
             cache: HashMap::new(),
+            early: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// One warning per entry that priced records dated before its first price period (from that first
+    /// period: the table has no earlier price).
+    pub fn early_warnings(&self) -> Vec<String> {
+        self.early
+            .iter()
+            .map(|(&index, &count)| {
+                let model = self.book.model(index);
+                let first = model.periods.first().map(|p| p.effective);
+                format!(
+                    "warning: {count} record(s) of {} ({}) are dated before its first price period \
+                     ({}): priced from that period, the earliest price the table has",
+                    model.id,
+                    model.provider,
+                    first.map(|d| d.to_string()).unwrap_or_default()
+                )
+            })
+            .collect()
     }
 
     pub fn book(&self) -> &'a PriceBook {
@@ -613,7 +635,13 @@ impl<'a> Pricer<'a> {
                 reason: Unpriced::UnknownModel,
             },
             Some(model) => match self.book.price(model, record) {
-                Ok(cost) => Priced::Cost { model, cost },
+                Ok(cost) => {
+                    let first = self.book.model(model).periods.first().map(|p| p.effective);
+                    if first.is_some_and(|d| record.start.date_naive() < d) {
+                        *self.early.entry(model).or_default() += 1;
+                    }
+                    Priced::Cost { model, cost }
+                }
                 Err(reason) => Priced::Unpriced {
                     model: Some(model),
                     reason,

@@ -347,6 +347,7 @@ impl<'a> Aggregator<'a> {
             unpriced,
             records_read: self.records,
             fallback: self.pricer.book().fallback_label().map(str::to_string),
+            warnings: self.pricer.early_warnings(),
             currency: "USD",
         }
     }

@@ -357,6 +357,8 @@ pub struct Report {
     pub records_read: u64,
     /// What the fallback price map was, when one was in use (`LiteLLM snapshot 2026-11-20 (built in)`).
     pub fallback: Option<String>,
+    /// Notes on how records were priced (records dated before a model's first price period).
+    pub warnings: Vec<String>,
     pub currency: &'static str,
 }
 

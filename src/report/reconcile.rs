@@ -315,6 +315,7 @@ mod tests {
             unpriced: Vec::new(),
             records_read: 0,
             fallback: None,
+            warnings: Vec::new(),
             currency: "USD",
         };
         reconcile(&report, tolerance)

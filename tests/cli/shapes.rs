@@ -163,3 +163,38 @@ fn codex_sessions_are_read_per_turn_and_deduplicated() {
     assert_eq!(r["model"], "gpt-5");
     assert_eq!(money(&r["cost"]), "0.012");
 }
+
+#[test]
+fn a_record_before_the_first_price_period_is_priced_with_a_warning() {
+    let w = Workdir::new();
+    let out = w.run(&[
+        "ledger",
+        "export",
+        "--format",
+        "jsonl",
+        &fixture("api-log/before-first-price.jsonl"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let row: Value = serde_json::from_slice(&out.stdout).expect("one json line");
+    // gpt-5's first period starts 2025-08-07; the record is of 2025-08-01, priced from that first period
+    // ($1.25 in, $10 out): 1_000 × 1.25 + 100 × 10 = 1_250 + 1_000 = 2_250 µ$ = $0.00225
+    assert_eq!(money(&row["cost"]), "0.00225");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "1 record(s) of gpt-5 (openai) are dated before its first price period (2025-08-07)"
+        ),
+        "{stderr}"
+    );
+    // The report says so too.
+    let out = w.run(&[
+        "report",
+        "--month",
+        "2025-08",
+        &fixture("api-log/before-first-price.jsonl"),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("dated before its first price period"),
+        "{out:?}"
+    );
+}
