@@ -59,8 +59,8 @@ const LEVEL_WINDOW: usize = 28;
 const MIN_LEVEL: Decimal = decimal(1, 9);
 
 /// Each backtest origin weighs this much less than the next one in `auto`'s choice (a half-life of
-/// about four weeks).
-const RECENCY_DECAY: Decimal = decimal(975, 3);
+/// about a week: after a step change, the backtests since the step decide).
+const RECENCY_DECAY: Decimal = decimal(9, 1);
 
 /// `auto` keeps the ensemble unless another method's backtest error is at least this share smaller.
 const ENSEMBLE_MARGIN: Decimal = decimal(2, 1);
@@ -238,10 +238,12 @@ impl Engine {
         let (low, high, interval_origins) = if errors.len() >= MIN_INTERVAL_ORIGINS {
             let level = self.level(n);
             let q = |p| num::quantile(&errors, p).unwrap_or_default();
-            // Overlapping origins are far from independent: about one per horizon is. A prediction
-            // from few independent errors must be wider than their spread (Student's t), so the
-            // spread is widened around the median error by `widening`.
-            let widen = widening((errors.len() / self.horizon()).max(2));
+            // Overlapping origins are far from independent: one per horizon would be, but a spread
+            // measured on overlapping windows is about as precise as one from 1.5–2 times as many
+            // disjoint ones, so two per horizon are counted. A prediction from few independent
+            // errors must be wider than their spread (Student's t), so the spread is widened
+            // around the median error by `widening`.
+            let widen = widening((2 * errors.len() / self.horizon()).max(2));
             let median = q(decimal(5, 1));
             let offset = |p| r(median + widen * (q(p) - median));
             let (mut lo, mut hi) = (offset(LOWER_Q), offset(UPPER_Q));
