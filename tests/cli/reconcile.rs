@@ -115,3 +115,57 @@ fn unpriced_usage_is_counted_beside_the_status() {
     // Markdown escapes the brackets
     assert!(md.contains(r"| mismatch \(2 unpriced\) |"), "{md}");
 }
+
+#[test]
+fn groups_with_usage_only_are_counted_not_shown() {
+    let w = Workdir::new();
+    let files = [
+        fixture("reconcile/openai-costs.json"),
+        fixture("reconcile/openai-usage.json"),
+        // usage with no invoice on three other (provider, day) groups:
+        // openai 2026-10-09, google 2026-10-08, anthropic 2026-10-07
+        fixture("api-log/unknown-model.jsonl"),
+        fixture("api-log/gemini.jsonl"),
+        fixture("api-log/anthropic-messages.jsonl"),
+    ];
+    let mut args = vec!["report", "--reconcile", "--by", "provider,day"];
+    args.extend(files.iter().map(String::as_str));
+    let r = w.json(&args);
+    let statuses: Vec<&str> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "usage only").count(), 3);
+
+    // The table and Markdown show the one comparable group and count the other three.
+    let table = w.stdout(&args);
+    assert!(table.contains("┆ 2026-10-05 ┆"), "{table}");
+    assert!(!table.contains("2026-10-09"), "{table}");
+    assert!(table.ends_with(
+        "\n3 group(s) with usage but no invoiced amount are not shown (--format json lists them).\n"
+    ));
+    let md = w.stdout(&[&args[..], &["--format", "markdown"]].concat());
+    // dimensions and the status left-aligned, amounts right-aligned
+    assert!(
+        md.contains("\n| --- | --- | ---: | ---: | ---: | ---: | --- |\n"),
+        "{md}"
+    );
+    assert!(!md.contains("2026-10-09"), "{md}");
+    assert!(md.ends_with("\n\n3 group(s) with usage but no invoiced amount are not shown.\n"));
+
+    // With every group comparable, no such line.
+    let only_invoiced = [
+        "report",
+        "--reconcile",
+        "--by",
+        "provider,day",
+        &files[0],
+        &files[1],
+    ];
+    let table = w.stdout(&only_invoiced);
+    assert!(!table.contains("not shown"), "{table}");
+    let md = w.stdout(&[&only_invoiced[..], &["--format", "markdown"]].concat());
+    assert!(!md.contains("not shown"), "{md}");
+}
