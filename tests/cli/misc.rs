@@ -185,15 +185,7 @@ fn demo_report_needs_no_setup() {
         .unwrap_or_else(|| panic!("no gemini-2.0-flash row:\n{out}"));
     assert!(line.contains("$0.05"), "{line}");
     let r = w.json(&["report", "--by", "provider,model", &fixture("demo")]);
-    let row = |model: &str| {
-        r["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["model"] == model)
-            .unwrap_or_else(|| panic!("{model}: {r:#}"))
-            .clone()
-    };
+    let row = |model: &str| crate::row(&r, "model", model);
     assert_eq!(money(&row("gemini-2.0-flash")["cost"]), "0.0523147");
     // gpt-4.1-mini reaches the demo through the data pipeline (batch) and the gateway; the gateway's
     // search traffic alone is 2,399,458 × $0.40/M + 1,707,264 × $0.10/M + 240,919 × $1.60/M

@@ -216,12 +216,7 @@ fn openai_pagination_lands_every_record_with_the_right_query() {
     //   gpt-4o-mini 800 × $0.15/M + 200 × $0.075/M + 100 × $0.60/M = $0.000195 a day, × 5 = $0.000975
     let r = w.json(&["report", "--by", "model", "--month", "2026-10"]);
     for (model, cost) in [("gpt-4o", "0.01625"), ("gpt-4o-mini", "0.000975")] {
-        let row = r["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["model"] == model)
-            .unwrap_or_else(|| panic!("{model}: {r:#}"));
+        let row = crate::row(&r, "model", model);
         assert_eq!(row["requests"], 20, "{model}");
         assert_eq!(row["input_tokens"], 4_000, "{model}");
         assert_eq!(row["cache_read_tokens"], 1_000, "{model}");
@@ -645,12 +640,7 @@ fn anthropic_pull_sends_its_headers_and_bracketed_group_by() {
         ("claude-sonnet-4-5", "0.0555"),
         ("claude-haiku-4-5", "0.0185"),
     ] {
-        let row = r["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["model"] == model)
-            .unwrap_or_else(|| panic!("{model}: {r:#}"));
+        let row = crate::row(&r, "model", model);
         assert_eq!(row["input_tokens"], 6_000, "{model}");
         assert_eq!(row["cache_read_tokens"], 40_000, "{model}");
         assert_eq!(row["cache_write_tokens"], 2_000, "{model}");

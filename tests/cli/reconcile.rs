@@ -1,16 +1,7 @@
 //! `aispend report --reconcile`: computed cost beside invoiced cost (fixtures/reconcile/README.md has the
 //! arithmetic).
 
-use crate::{fixture, money, Workdir};
-
-fn row<'a>(r: &'a serde_json::Value, key: &str, value: &str) -> &'a serde_json::Value {
-    r["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x[key] == value)
-        .unwrap()
-}
+use crate::{fixture, money, row, Workdir};
 
 #[test]
 fn usage_and_invoices_per_scope_and_day() {

@@ -226,6 +226,7 @@ impl HtmlReport<'_> {
     }
 
     fn chart_section(&self, chart: &DailyChart) -> Markup {
+        // SVG pixel geometry only: every amount drawn or written stays Decimal (see `chart::scale`).
         const W: f64 = 960.0;
         const H: f64 = 300.0;
         const LEFT: f64 = 72.0;
