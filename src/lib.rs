@@ -7,6 +7,7 @@
 pub mod budget;
 pub mod cli;
 pub mod config;
+pub mod decimal;
 pub mod error;
 pub mod export;
 pub mod forecast;
@@ -17,6 +18,8 @@ pub mod period;
 pub mod pricing;
 pub mod pull;
 pub mod record;
+pub mod region;
 pub mod report;
 pub mod sanitize;
 pub mod sources;
+pub mod timestamp;

@@ -8,11 +8,11 @@ use chrono::{Datelike, Duration, NaiveDate};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use crate::decimal::parse_decimal;
 use crate::error::{Error, Result};
 use crate::forecast::{self, DailySeries, MethodChoice, Projection};
 use crate::report::daily::DailyCosts;
 use crate::report::Dim;
-use crate::sources::common::parse_decimal;
 
 pub mod render;
 

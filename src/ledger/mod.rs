@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
+use crate::decimal::parse_decimal;
 use crate::error::{Error, Result};
 use crate::input::{Accepted, RecordSink};
 use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
-use crate::sources::common::parse_decimal;
 
 mod schema;
 

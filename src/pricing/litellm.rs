@@ -22,9 +22,9 @@ use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 
 use super::table::{LongContext, ModelPrice, PricePeriod, RateClass, Rates, Tier, TierPrice};
+use crate::decimal::JsonDecimal;
 use crate::error::{Error, RecordError, Result};
 use crate::record::Provider;
-use crate::sources::common::JsonDecimal;
 
 /// The snapshot compiled into the binary: the chat, responses and completion entries of the providers
 /// above from LiteLLM 1.110.2 (published 2026-11-20), price keys only, gzipped (30 kB instead of 3.4 MB).

@@ -488,7 +488,7 @@ fn snapshot_kind(kind: MatchKind) -> MatchKind {
 /// id (`global.`, `us.`, `eu.`, `apac.` …, also inside an inference-profile ARN) wins, because that is
 /// what Bedrock bills; else the record's own `region`.
 pub fn record_region(record: &UsageRecord) -> Option<String> {
-    resolve::profile_prefix(&record.model)
+    crate::region::profile_prefix(&record.model)
         .map(str::to_string)
         .or_else(|| {
             record

@@ -5,10 +5,8 @@
 //! once more without a snapshot date. There is no fuzzy matching, so one model version never borrows
 //! another's price.
 
-/// Region prefixes of Bedrock cross-region inference profiles.
-const REGION_PREFIXES: &[&str] = &[
-    "us-gov.", "us.", "eu.", "apac.", "global.", "jp.", "au.", "ca.", "ap.",
-];
+use crate::region::REGION_PREFIXES;
+
 /// Vendor prefixes of Bedrock model ids.
 const VENDOR_PREFIXES: &[&str] = &[
     "anthropic.",
@@ -74,19 +72,6 @@ pub fn normalize(reported: &str) -> String {
         name = name.replace('.', "-");
     }
     name
-}
-
-/// The cross-region inference profile of a Bedrock model id, lower case (`global`, `us`, `eu`, `apac`,
-/// `us-gov`, …): `us.anthropic.claude-…`, or the last segment of an inference-profile ARN. `None` for a
-/// plain model id.
-pub fn profile_prefix(reported: &str) -> Option<&'static str> {
-    let name = reported.trim();
-    let last = name.rsplit('/').next().unwrap_or(name);
-    let lower = last.get(..8.min(last.len()))?.to_ascii_lowercase();
-    let prefix = REGION_PREFIXES.iter().find(|p| {
-        lower.starts_with(**p) && last.len() > p.len() && last[p.len()..].contains('.')
-    })?;
-    Some(&prefix[..prefix.len() - 1])
 }
 
 /// An Azure-style snapshot (`gpt-4o-0513`, `gpt-4o-mini-0718`): the dated ids it may stand for

@@ -6,8 +6,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use toml::{Table, Value};
 
+use crate::decimal::parse_decimal;
 use crate::error::{Error, Result};
-use crate::sources::common::parse_decimal;
 
 /// A billable class of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

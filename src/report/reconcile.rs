@@ -63,7 +63,7 @@ impl Line {
 /// Parses `1%`, `0.5%` or `2` (percent) into a fraction.
 pub fn parse_tolerance(s: &str) -> Option<Decimal> {
     let t = s.trim().trim_end_matches('%');
-    let pct = crate::sources::common::parse_decimal(t)?;
+    let pct = crate::decimal::parse_decimal(t)?;
     (pct >= Decimal::ZERO).then(|| pct / Decimal::ONE_HUNDRED)
 }
 

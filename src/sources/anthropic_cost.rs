@@ -22,10 +22,11 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::common::{self, JsonDecimal};
-use super::openai_usage::{for_each_result, ResultAt};
-use super::response::Label;
+use super::shared::admin_page::{read_pages, ResultAt};
+use super::shared::common;
+use super::shared::response::Label;
 use super::{Framing, Parsed, Source};
+use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
 use crate::record::{DedupPolicy, Provenance, Provider, UsageRecord};
 
@@ -67,10 +68,7 @@ impl Source for AnthropicCost {
         file: &Arc<str>,
         out: &mut Parsed,
     ) -> Result<(), RecordError> {
-        for_each_result(bytes, |at| match read_result(&at, file) {
-            Ok(record) => out.records.push(record),
-            Err(e) => out.errors.push(e),
-        })
+        read_pages(bytes, out, |at| read_result(at, file).map(Some))
     }
 }
 

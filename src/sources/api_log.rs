@@ -23,11 +23,12 @@ use std::path::Path;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::common::{self, Timestamp};
-use super::response::{self, Key, KeyName, Label, RawResponse, ResponseKey, Shape};
+use super::shared::common;
+use super::shared::response::{self, Key, KeyName, Label, RawResponse, ResponseKey, Shape};
 use super::{Framing, Source};
 use crate::error::RecordError;
 use crate::record::{content_id, DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::timestamp::Timestamp;
 
 /// Reads API log lines: raw provider responses or envelopes around them.
 pub struct ApiLog;

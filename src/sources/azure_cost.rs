@@ -32,8 +32,9 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
-use super::common;
+use super::shared::common;
 use super::{Emit, Framing, Source};
+use crate::decimal::parse_decimal;
 use crate::error::RecordError;
 use crate::record::{
     content_id, out_of_range, DedupPolicy, Provenance, Provider, UsageRecord, MAX_COUNT,
@@ -221,7 +222,7 @@ fn unit_multiple(unit: &str) -> Option<Decimal> {
     let n = if digits.is_empty() {
         Decimal::ONE
     } else {
-        common::parse_decimal(digits)?
+        parse_decimal(digits)?
     };
     n.checked_mul(scale)
 }
@@ -293,7 +294,7 @@ fn read_row(
     };
     let cost_text =
         get(cost_column).ok_or_else(|| RecordError::field(line, cost_field, "missing"))?;
-    let cost = common::parse_decimal(cost_text).ok_or_else(|| {
+    let cost = parse_decimal(cost_text).ok_or_else(|| {
         RecordError::field(
             line,
             cost_field,
@@ -392,7 +393,7 @@ fn read_row(
     {
         let q_text =
             get("quantity").ok_or_else(|| RecordError::field(line, "Quantity", "missing"))?;
-        let quantity = common::parse_decimal(q_text).ok_or_else(|| {
+        let quantity = parse_decimal(q_text).ok_or_else(|| {
             RecordError::field(
                 line,
                 "Quantity",

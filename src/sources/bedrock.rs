@@ -31,11 +31,12 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::common::{self, Timestamp};
+use super::shared::common;
 use super::{Emit, Framing, Source};
 use crate::error::RecordError;
-use crate::pricing::resolve::profile_prefix;
 use crate::record::{content_id, DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::region::profile_prefix;
+use crate::timestamp::Timestamp;
 
 /// Reads Bedrock model invocation logs.
 pub struct Bedrock;

@@ -15,11 +15,13 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::common::{self, JsonDecimal, Timestamp};
-use super::response::{self, has_key_value, Label, Usage};
+use super::shared::common;
+use super::shared::response::{self, has_key_value, Label, Usage};
 use super::{Framing, Source};
+use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
 use crate::record::{content_id, DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::timestamp::Timestamp;
 
 /// Reads Claude Code session logs.
 pub struct ClaudeCode;
@@ -117,7 +119,10 @@ impl Source for ClaudeCode {
         record.tokens = tokens;
         record.service_tier = usage.service_tier.as_ref().and_then(Label::to_nonempty);
         record.region = usage.inference_geo.as_ref().and_then(Label::to_nonempty);
-        record.project = log.cwd.as_ref().and_then(|c| last_component(c.as_str()));
+        record.project = log
+            .cwd
+            .as_ref()
+            .and_then(|c| common::last_component(c.as_str()));
         if let Some(session) = log.session_id.as_ref().and_then(Label::to_nonempty) {
             record.tags.insert("session".to_owned(), session);
         }
@@ -158,16 +163,6 @@ struct Message<'a> {
     model: Option<Label<'a>>,
     #[serde(borrow)]
     usage: Option<Usage<'a>>,
-}
-
-/// The last component of a path, Unix or Windows (`/home/me/src/ranker/` → `ranker`).
-pub(crate) fn last_component(path: &str) -> Option<String> {
-    path.trim_end_matches(['/', '\\'])
-        .rsplit(['/', '\\'])
-        .next()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -328,10 +323,13 @@ mod tests {
     #[test]
     fn last_path_component() {
         assert_eq!(
-            last_component("/home/me/src/ranker/").as_deref(),
+            common::last_component("/home/me/src/ranker/").as_deref(),
             Some("ranker")
         );
-        assert_eq!(last_component("C:\\work\\api").as_deref(), Some("api"));
-        assert_eq!(last_component("/"), None);
+        assert_eq!(
+            common::last_component("C:\\work\\api").as_deref(),
+            Some("api")
+        );
+        assert_eq!(common::last_component("/"), None);
     }
 }

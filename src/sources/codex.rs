@@ -14,12 +14,12 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::claude_code::last_component;
-use super::common::{self, Timestamp};
-use super::response::{has_key_value, Label};
+use super::shared::common;
+use super::shared::response::{has_key_value, Label};
 use super::{Framing, Parsed, Source};
 use crate::error::RecordError;
 use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::timestamp::Timestamp;
 
 /// Reads Codex CLI session logs.
 pub struct Codex;
@@ -263,7 +263,7 @@ impl Session {
             at.clone(),
         );
         record.tokens = turn.tokens(at.line)?;
-        record.project = self.cwd.as_deref().and_then(last_component);
+        record.project = self.cwd.as_deref().and_then(common::last_component);
         if let Some(id) = &self.id {
             record.tags.insert("session".to_owned(), id.clone());
         }

@@ -33,10 +33,13 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::common::{self, JsonDecimal, Timestamp};
+use super::shared::common;
 use super::{Emit, Framing, Source};
+use crate::decimal::parse_decimal;
+use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
 use crate::record::{content_id, out_of_range, DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::timestamp::Timestamp;
 
 /// Reads Google Cloud Billing export rows.
 pub struct GcpBilling;
@@ -233,7 +236,7 @@ fn get<'r>(row: &'r Row, key: &str) -> Option<&'r str> {
 fn decimal(row: &Row, key: &str, field: &str, line: u64) -> Result<Option<Decimal>, RecordError> {
     match get(row, key) {
         None => Ok(None),
-        Some(text) => common::parse_decimal(text.trim_matches('"'))
+        Some(text) => parse_decimal(text.trim_matches('"'))
             .map(Some)
             .ok_or_else(|| {
                 RecordError::field(line, field, format!("not a decimal number: {text:?}"))

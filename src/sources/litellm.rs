@@ -45,11 +45,14 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::common::{self, JsonDecimal, LineIndex, Timestamp};
-use super::response::{self, CacheCreation, Label, RawResponse, Shape, Usage};
+use super::shared::common::{self, LineIndex};
+use super::shared::response::{self, CacheCreation, Label, RawResponse, Shape, Usage};
 use super::{Emit, Framing, Source};
+use crate::decimal::parse_decimal;
+use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
 use crate::record::{content_id, DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::timestamp::Timestamp;
 
 /// Reads LiteLLM spend logs and standard logging payloads.
 pub struct LiteLlm;
@@ -308,7 +311,7 @@ fn text_time(s: &str) -> Result<Option<DateTime<Utc>>, ()> {
         }
     }
     // fractional unix seconds as text
-    common::parse_decimal(s)
+    parse_decimal(s)
         .and_then(|d| d.checked_mul(Decimal::ONE_THOUSAND))
         .and_then(|d| i64::try_from(d.round()).ok())
         .and_then(Timestamp::from_unix)
@@ -711,7 +714,7 @@ fn csv_record(
     let string = |c: &str| text(c).map(str::to_owned);
     let count = |c: &str| -> Result<Option<u64>, RecordError> {
         let Some(t) = text(c) else { return Ok(None) };
-        common::parse_decimal(t)
+        parse_decimal(t)
             .filter(|d| d.fract().is_zero() && !d.is_sign_negative())
             .and_then(|d| u64::try_from(d).ok())
             .map(Some)
@@ -728,7 +731,7 @@ fn csv_record(
     };
     let cost = match text("spend") {
         None => None,
-        Some(t) => Some(common::parse_decimal(t).ok_or_else(|| {
+        Some(t) => Some(parse_decimal(t).ok_or_else(|| {
             RecordError::field(line, "spend", format!("{t:?} is not a decimal number"))
         })?),
     };
@@ -736,7 +739,7 @@ fn csv_record(
     let tags = request_tags_text(text("request_tags").unwrap_or(""), "request_tags", line)?;
     let duration_ms = match text("request_duration_ms") {
         None => None,
-        Some(t) => common::parse_decimal(t).and_then(|d| u64::try_from(d.round()).ok()),
+        Some(t) => parse_decimal(t).and_then(|d| u64::try_from(d.round()).ok()),
     };
     let entry = Entry {
         id: string("request_id"),

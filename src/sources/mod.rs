@@ -17,14 +17,13 @@ pub mod azure_cost;
 pub mod bedrock;
 pub mod claude_code;
 pub mod codex;
-pub mod common;
 pub mod gcp_billing;
 pub mod litellm;
 pub mod openai_costs;
 pub mod openai_csv;
 pub mod openai_usage;
 pub mod openrouter;
-pub mod response;
+pub mod shared;
 
 /// How a source's files are cut into units to parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

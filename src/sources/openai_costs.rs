@@ -20,16 +20,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::common::{self, JsonDecimal};
-use super::openai_usage::{for_each_result, ResultAt};
-use super::response::{has_key_value, Label};
+use super::shared::admin_page::{cost_record, read_pages, CostRow, ResultAt};
+use super::shared::common;
+use super::shared::response::{has_key_value, Label};
 use super::{Framing, Parsed, Source};
+use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::record::{Provenance, UsageRecord};
 
 /// Reads OpenAI Costs API pages.
 pub struct OpenAiCosts;
@@ -70,10 +69,7 @@ impl Source for OpenAiCosts {
         file: &Arc<str>,
         out: &mut Parsed,
     ) -> Result<(), RecordError> {
-        for_each_result(bytes, |at| match read_result(&at, file) {
-            Ok(record) => out.records.push(record),
-            Err(e) => out.errors.push(e),
-        })
+        read_pages(bytes, out, |at| read_result(at, file).map(Some))
     }
 }
 
@@ -120,83 +116,11 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<UsageRecord, RecordErro
     ))
 }
 
-/// One cost line, from the Costs API or the dashboard's cost CSV export.
-pub(crate) struct CostRow {
-    pub start: DateTime<Utc>,
-    pub end: Option<DateTime<Utc>>,
-    pub project: Option<String>,
-    pub api_key: Option<String>,
-    pub line_item: Option<String>,
-    pub amount: Decimal,
-    pub currency: Option<String>,
-    /// The organization (id, name) when the source names it: the billing account.
-    pub organization: Option<(String, Option<String>)>,
-}
-
-/// The record of one cost line (see the module doc): shared by `openai-costs` and `openai-csv`, so that the
-/// API page and the CSV export of the same day carry the same id and are counted once.
-pub(crate) fn cost_record(
-    source: &'static str,
-    row: CostRow,
-    provenance: Provenance,
-) -> UsageRecord {
-    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
-    let id = format!(
-        "{NAME}:{}:{}:{}:{}:{}",
-        row.start.timestamp(),
-        row.end
-            .map_or_else(|| "-".to_owned(), |e| e.timestamp().to_string()),
-        or_dash(&row.project),
-        or_dash(&row.api_key),
-        or_dash(&row.line_item),
-    );
-    let model = row
-        .line_item
-        .as_deref()
-        .and_then(model_of_line_item)
-        .unwrap_or("unknown")
-        .to_owned();
-    let mut record = UsageRecord::new(id, source, Provider::OpenAI, model, row.start, provenance);
-    record.end = row.end;
-    record.requests = 0;
-    record.reported_cost = Some(row.amount);
-    record.reported_currency = Some(
-        row.currency
-            .map_or_else(|| "USD".to_owned(), |c| c.to_ascii_uppercase()),
-    );
-    record.project = row.project;
-    record.api_key = row.api_key;
-    if let Some((id, name)) = row.organization {
-        record.billing_account = Some(id);
-        record.billing_account_name = name;
-    }
-    if let Some(item) = row.line_item {
-        record.tags.insert("line_item".to_owned(), item);
-    }
-    record.dedup = DedupPolicy::KeepLargest;
-    record
-}
-
-/// The model a line item names: the text before the first `", "` when it is one word made of the
-/// characters model names use (`gpt-4o-2024-08-06`, `o3`, `ft:gpt-4o-mini:org::id`).
-pub(crate) fn model_of_line_item(line_item: &str) -> Option<&str> {
-    let (head, _) = line_item.split_once(", ")?;
-    let head = head.trim();
-    let model_like = !head.is_empty()
-        && head
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && head
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-._:/@".contains(c));
-    model_like.then_some(head)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use crate::record::{DedupPolicy, Provider};
+    use chrono::{TimeZone, Utc};
     use rust_decimal_macros::dec;
 
     fn parse(doc: &str) -> Result<Parsed, RecordError> {
@@ -252,24 +176,6 @@ mod tests {
         assert_eq!(out.records[2].model, "o3");
         assert_eq!(out.records[2].reported_cost, Some(dec!(0.0015)));
         assert_eq!(out.records[2].project, None);
-    }
-
-    #[test]
-    fn model_names_in_line_items() {
-        for (item, model) in [
-            ("gpt-4o-2024-08-06, input", Some("gpt-4o-2024-08-06")),
-            ("o3, cached input", Some("o3")),
-            ("gpt-4.1-mini, output", Some("gpt-4.1-mini")),
-            (
-                "ft:gpt-4o-mini-2024-07-18:acme::abc, input",
-                Some("ft:gpt-4o-mini-2024-07-18:acme::abc"),
-            ),
-            ("web search tool calls", None),
-            ("File search storage, per GB-day", None),
-            (", input", None),
-        ] {
-            assert_eq!(model_of_line_item(item), model, "{item}");
-        }
     }
 
     #[test]

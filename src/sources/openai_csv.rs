@@ -28,12 +28,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::common::{self, Timestamp};
-use super::openai_costs::{cost_record, CostRow};
-use super::response;
+use super::shared::admin_page::{cost_record, CostRow};
+use super::shared::common;
+use super::shared::response;
 use super::{Emit, Framing, Source};
+use crate::decimal::parse_decimal;
 use crate::error::RecordError;
 use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::timestamp::Timestamp;
 
 /// Reads the OpenAI dashboard's usage and cost CSV exports.
 pub struct OpenAiCsv;
@@ -184,7 +186,7 @@ impl Row<'_> {
             return Ok(None);
         };
         let bad = |why: &str| self.error(column, format!("{text:?} {why}"));
-        let n = common::parse_decimal(text).ok_or_else(|| bad("is not a number"))?;
+        let n = parse_decimal(text).ok_or_else(|| bad("is not a number"))?;
         if n.is_sign_negative() && !n.is_zero() {
             return Err(bad("is negative: expected a count"));
         }
@@ -211,7 +213,7 @@ impl Row<'_> {
     /// A time from the unix-seconds column, else from its ISO twin (`start_time` / `start_time_iso`).
     fn time(&self, column: &str) -> Result<Option<DateTime<Utc>>, RecordError> {
         if let Some(text) = self.text(column) {
-            let seconds = common::parse_decimal(text)
+            let seconds = parse_decimal(text)
                 .filter(|d| d.fract().is_zero())
                 .and_then(|d| i64::try_from(d.trunc()).ok());
             return match seconds.and_then(Timestamp::from_unix) {
@@ -361,7 +363,7 @@ fn cost_row(row: &Row, provenance: Provenance) -> Result<Option<UsageRecord>, Re
     let Some(text) = row.text("amount_value") else {
         return Ok(None); // an empty bucket
     };
-    let amount = common::parse_decimal(text)
+    let amount = parse_decimal(text)
         .ok_or_else(|| row.error("amount_value", format!("{text:?} is not a decimal number")))?;
     Ok(Some(cost_record(
         NAME,

@@ -15,17 +15,16 @@
 //! search) are skipped for now. A result not grouped by model has model `unknown`. Re-pulled buckets keep
 //! their id (bucket and group key) and the largest copy wins.
 //!
-//! The page walking ([`for_each_result`]) is shared with `anthropic-usage`, whose reports have the same
-//! envelope.
+//! The page walking is shared with the other Admin API pages (`sources::shared::admin_page`).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use super::common::{self, Timestamp};
-use super::response::{self, has_key_value, Label};
+use super::shared::admin_page::{read_pages, ResultAt};
+use super::shared::common;
+use super::shared::response::{self, has_key_value, Label};
 use super::{Framing, Parsed, Source};
 use crate::error::RecordError;
 use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
@@ -68,170 +67,7 @@ impl Source for OpenAiUsage {
         file: &Arc<str>,
         out: &mut Parsed,
     ) -> Result<(), RecordError> {
-        for_each_result(bytes, |at| match read_result(&at, file) {
-            Ok(Some(record)) => out.records.push(record),
-            Ok(None) => {}
-            Err(e) => out.errors.push(e),
-        })
-    }
-}
-
-/// One result of a usage page, with its bucket and where it sits in the file.
-pub(crate) struct ResultAt<'a> {
-    pub raw: &'a RawValue,
-    pub start: Timestamp,
-    pub end: Option<Timestamp>,
-    /// JSON path of the result (`data[2].results[0]`, `[1].data[0].results[3]` in an array of pages).
-    pub path: String,
-    /// 1-based line of the file where the result starts (always known: results are read in place; if it
-    /// ever were not, this would fall back to the 1-based index of the result in the document).
-    pub line: u64,
-}
-
-impl<'a> ResultAt<'a> {
-    /// Parses the result as `T`. An error names the field by its path in the document
-    /// (`data[2].results[0].num_model_requests`) and the line of that field.
-    pub fn parse<T: Deserialize<'a>>(&self) -> Result<T, RecordError> {
-        let text = self.raw.get().as_bytes();
-        common::parse_json::<T>(text, self.line).map_err(|mut e| {
-            // The line of the offending field: the result's first line plus the lines before it within the result.
-            if let Err(inner) = serde_json::from_slice::<T>(text) {
-                e.line = self
-                    .line
-                    .saturating_add((inner.line() as u64).saturating_sub(1));
-            }
-            e.field = Some(match e.field.take() {
-                Some(field) => format!("{}.{field}", self.path),
-                None => self.path.clone(),
-            });
-            e
-        })
-    }
-}
-
-/// A usage page: OpenAI `{object:"page", data, has_more, next_page}`, Anthropic `{data, has_more, next_page}`.
-#[derive(Deserialize)]
-struct Page<'a> {
-    #[serde(borrow)]
-    data: Vec<Bucket<'a>>,
-}
-
-/// A bucket: OpenAI `start_time`/`end_time` (unix seconds), Anthropic `starting_at`/`ending_at` (RFC 3339).
-#[derive(Deserialize)]
-struct Bucket<'a> {
-    #[serde(alias = "starting_at")]
-    start_time: Timestamp,
-    #[serde(alias = "ending_at")]
-    end_time: Option<Timestamp>,
-    /// Each result is kept as raw text and parsed on its own, so one bad result is one record error.
-    #[serde(borrow)]
-    results: Option<Vec<&'a RawValue>>,
-}
-
-/// Calls `f` for every result of every bucket of every page in `bytes`: one page, a JSON array of pages,
-/// or pages one per line. A document that does not parse as pages is an error with serde's line.
-pub(crate) fn for_each_result<'a>(
-    bytes: &'a [u8],
-    mut f: impl FnMut(ResultAt<'a>),
-) -> Result<(), RecordError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let mut lines = LineCounter::new(bytes);
-    let mut index = 0u64;
-    let mut visit = |page_path: Option<usize>, page: Page<'a>| {
-        for (b, bucket) in page.data.into_iter().enumerate() {
-            for (r, raw) in bucket.results.unwrap_or_default().into_iter().enumerate() {
-                index += 1;
-                let path = match page_path {
-                    Some(p) => format!("[{p}].data[{b}].results[{r}]"),
-                    None => format!("data[{b}].results[{r}]"),
-                };
-                let line = lines.line_of(raw.get().as_ptr()).unwrap_or(index);
-                f(ResultAt {
-                    raw,
-                    start: bucket.start_time,
-                    end: bucket.end_time,
-                    path,
-                    line,
-                });
-            }
-        }
-    };
-    if bytes.trim_ascii_start().first() == Some(&b'[') {
-        let pages: Vec<Page<'a>> = match serde_json::from_slice(bytes) {
-            Ok(pages) => pages,
-            Err(e) => return Err(page_error::<Vec<Page>>(bytes, &e)),
-        };
-        for (p, page) in pages.into_iter().enumerate() {
-            visit(Some(p), page);
-        }
-        return Ok(());
-    }
-    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Page<'a>>();
-    loop {
-        let offset = stream.byte_offset();
-        match stream.next() {
-            None => return Ok(()),
-            Some(Ok(page)) => visit(None, page),
-            Some(Err(e)) => {
-                return Err(page_error::<Page>(
-                    bytes.get(offset..).unwrap_or_default(),
-                    &e,
-                ))
-            }
-        }
-    }
-}
-
-/// The error for a page that does not parse: serde's line (of the whole file), and the field path found by
-/// parsing `value` (the text from the failing page on) again with path tracking.
-fn page_error<'a, T: Deserialize<'a>>(value: &'a [u8], e: &serde_json::Error) -> RecordError {
-    let mut message = e.to_string();
-    if let Some(i) = message.rfind(" at line ") {
-        message.truncate(i);
-    }
-    let line = (e.line() as u64).max(1);
-    if e.is_syntax() || e.is_eof() {
-        return RecordError::new(line, format!("not valid JSON: {message}"));
-    }
-    let mut de = serde_json::Deserializer::from_slice(value);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Err(pe) if !pe.path().to_string().is_empty() && pe.path().to_string() != "." => {
-            RecordError::field(line, pe.path().to_string(), message)
-        }
-        _ => RecordError::new(line, message),
-    }
-}
-
-/// Line numbers of positions in a document, counted incrementally (results come in order).
-struct LineCounter<'a> {
-    bytes: &'a [u8],
-    offset: usize,
-    line: u64,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(bytes: &'a [u8]) -> LineCounter<'a> {
-        LineCounter {
-            bytes,
-            offset: 0,
-            line: 1,
-        }
-    }
-
-    /// The 1-based line of `ptr`, or `None` when it does not point into the document.
-    fn line_of(&mut self, ptr: *const u8) -> Option<u64> {
-        let offset = (ptr as usize).checked_sub(self.bytes.as_ptr() as usize)?;
-        if offset > self.bytes.len() {
-            return None;
-        }
-        if offset < self.offset {
-            self.offset = 0;
-            self.line = 1;
-        }
-        let newlines = memchr::memchr_iter(b'\n', &self.bytes[self.offset..offset]).count();
-        self.line = self.line.saturating_add(newlines as u64);
-        self.offset = offset;
-        Some(self.line)
+        read_pages(bytes, out, |at| read_result(at, file))
     }
 }
 

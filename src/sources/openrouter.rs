@@ -35,11 +35,13 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::common::{self, JsonDecimal, LineIndex, Timestamp};
-use super::response::{self, Label};
+use super::shared::common::{self, LineIndex};
+use super::shared::response::{self, Label};
 use super::{Framing, Parsed, Source};
+use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
 use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::timestamp::Timestamp;
 
 /// Reads OpenRouter generation records and activity exports.
 pub struct OpenRouter;

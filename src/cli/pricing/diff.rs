@@ -12,11 +12,11 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::decimal::JsonDecimal;
 use crate::error::{Error, RecordError, Result};
 use crate::pricing::{PriceBook, RateClass};
 use crate::record::{Provenance, Provider, UsageRecord};
 use crate::report::render::money_exact;
-use crate::sources::common::JsonDecimal;
 
 /// The fields of a LiteLLM entry we compare.
 #[derive(Deserialize)]

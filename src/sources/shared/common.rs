@@ -1,11 +1,9 @@
-//! Pieces every importer needs: JSON parsing with field-path errors, timestamps in their many spellings,
-//! exact decimals from JSON numbers, and content sniffing for detection.
+//! Pieces every importer needs: JSON parsing with field-path errors, splitting a stream into JSON values,
+//! CSV rows, and content sniffing for detection. Timestamps and exact decimals live beside the record
+//! types (`crate::timestamp`, `crate::decimal`), since more than the importers read them.
 
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
-use rust_decimal::Decimal;
-use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use std::str::FromStr;
 
 use crate::error::RecordError;
 
@@ -61,114 +59,6 @@ fn strip_position(message: &str) -> String {
         None => message,
     };
     crate::sanitize::shorten_quoted(message, 40)
-}
-
-/// A point in time as logs write it: RFC 3339 / ISO 8601 text (with or without zone, taken as UTC),
-/// or unix seconds or milliseconds (as an integer, a float or a numeric string).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timestamp(pub DateTime<Utc>);
-
-impl Timestamp {
-    pub fn parse_str(s: &str) -> Option<Timestamp> {
-        let s = s.trim();
-        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-            return Some(Timestamp(t.with_timezone(&Utc)));
-        }
-        for fmt in [
-            "%Y-%m-%dT%H:%M:%S%.f",
-            "%Y-%m-%d %H:%M:%S%.f",
-            "%Y-%m-%d %H:%M:%S%.f UTC",
-        ] {
-            if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-                return Some(Timestamp(Utc.from_utc_datetime(&t)));
-            }
-        }
-        if let Ok(t) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f %z") {
-            return Some(Timestamp(t.with_timezone(&Utc)));
-        }
-        if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            return Some(Timestamp(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?)));
-        }
-        if let Ok(n) = s.parse::<i64>() {
-            return Timestamp::from_unix(n);
-        }
-        None
-    }
-
-    /// Unix seconds, or milliseconds when the value is too large to be seconds (after the year 5138).
-    pub fn from_unix(n: i64) -> Option<Timestamp> {
-        let ms = if n.abs() >= 100_000_000_000 {
-            n
-        } else {
-            n.checked_mul(1000)?
-        };
-        Utc.timestamp_millis_opt(ms).single().map(Timestamp)
-    }
-}
-
-impl<'de> Deserialize<'de> for Timestamp {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Timestamp;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an RFC 3339 time or unix seconds/milliseconds")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Timestamp, E> {
-                Timestamp::parse_str(s).ok_or_else(|| E::custom(format!("not a valid time: {s:?}")))
-            }
-            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Timestamp, E> {
-                Timestamp::from_unix(n).ok_or_else(|| E::custom(format!("time out of range: {n}")))
-            }
-            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Timestamp, E> {
-                let n =
-                    i64::try_from(n).map_err(|_| E::custom(format!("time out of range: {n}")))?;
-                self.visit_i64(n)
-            }
-            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Timestamp, E> {
-                // Fractional unix seconds (`1730000000.123`): a time, not money.
-                if !n.is_finite() {
-                    return Err(E::custom("time is not a finite number"));
-                }
-                let ms = if n.abs() >= 1e11 { n } else { n * 1000.0 };
-                Utc.timestamp_millis_opt(ms.round() as i64)
-                    .single()
-                    .map(Timestamp)
-                    .ok_or_else(|| E::custom(format!("time out of range: {n}")))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// An exact decimal read from a JSON number's own text (or a numeric string), never through `f64`.
-/// Used with `&RawValue` fields: `"costUSD": 0.0123` keeps every digit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JsonDecimal(pub Decimal);
-
-impl<'de> Deserialize<'de> for JsonDecimal {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<JsonDecimal, D::Error> {
-        let raw: &serde_json::value::RawValue = Deserialize::deserialize(d)?;
-        let text = raw.get().trim();
-        let text = text
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .unwrap_or(text);
-        parse_decimal(text)
-            .map(JsonDecimal)
-            .ok_or_else(|| de::Error::custom(format!("not a decimal number: {text}")))
-    }
-}
-
-/// Parses decimal text, including exponent notation (`1.5e-7`).
-pub fn parse_decimal(text: &str) -> Option<Decimal> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    Decimal::from_str(text)
-        .ok()
-        .or_else(|| Decimal::from_scientific(text).ok())
 }
 
 /// The complete lines at the start of `head` (the last one may be cut off, so it is dropped unless `head`
@@ -407,6 +297,16 @@ pub fn parse_json_bytes_at<'a, T: Deserialize<'a>>(
     parse_json_at(text, "", line)
 }
 
+/// The last component of a path, Unix or Windows (`/home/me/src/ranker/` → `ranker`).
+pub fn last_component(path: &str) -> Option<String> {
+    path.trim_end_matches(['/', '\\'])
+        .rsplit(['/', '\\'])
+        .next()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+}
+
 /// A CSV column name reduced to one spelling: lower case, `.` and spaces as `_`, no BOM or quotes
 /// (`service.description`, `Service Description` and `service_description` are the same column).
 pub fn column_key(name: &str) -> String {
@@ -424,7 +324,7 @@ pub fn column_key(name: &str) -> String {
 /// partial download), as a record error. Stops when `emit` says so; a failed read stops the file.
 pub fn for_each_csv_row<R: std::io::Read>(
     csv: &mut csv::Reader<R>,
-    emit: &mut super::Emit<'_>,
+    emit: &mut crate::sources::Emit<'_>,
     mut row: impl FnMut(
         &csv::StringRecord,
         u64,
@@ -476,34 +376,6 @@ pub fn for_each_csv_row<R: std::io::Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_in_every_spelling() {
-        let want = Utc.with_ymd_and_hms(2026, 10, 3, 14, 22, 5).unwrap();
-        for s in [
-            "\"2026-10-03T14:22:05Z\"",
-            "\"2026-10-03T14:22:05.000+00:00\"",
-            "\"2026-10-03T16:22:05+02:00\"",
-            "\"2026-10-03 14:22:05\"",
-            "1791037325",
-            "1791037325000",
-            "\"1791037325\"",
-        ] {
-            let t: Timestamp = serde_json::from_str(s).unwrap();
-            assert_eq!(t.0, want, "{s}");
-        }
-        assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").is_err());
-    }
-
-    #[test]
-    fn decimals_keep_every_digit() {
-        let d: JsonDecimal = serde_json::from_str("0.1234567890123456789").unwrap();
-        assert_eq!(d.0.to_string(), "0.1234567890123456789");
-        let d: JsonDecimal = serde_json::from_str("1.5e-7").unwrap();
-        assert_eq!(d.0, Decimal::new(15, 8));
-        let d: JsonDecimal = serde_json::from_str("\"123.78912\"").unwrap();
-        assert_eq!(d.0, Decimal::new(12378912, 5));
-    }
 
     #[test]
     fn errors_name_the_field() {

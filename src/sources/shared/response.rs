@@ -33,9 +33,10 @@ use std::marker::PhantomData;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use super::common::{self, Timestamp};
+use super::common;
 use crate::error::RecordError;
 use crate::record::{Provider, TokenCounts};
+use crate::timestamp::Timestamp;
 
 /// A short string field (id, model, name) borrowed from the input when it has no escapes. Numbers and
 /// booleans are accepted as their text (`"user": 42` is user `42`).

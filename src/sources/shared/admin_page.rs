@@ -1,0 +1,288 @@
+//! The Admin API page walker: pages of the OpenAI Usage and Costs APIs and the Anthropic usage and cost
+//! reports share one envelope, `{data:[{start_time|starting_at, end_time|ending_at, results:[…]}],
+//! has_more, next_page}`. A file holds one page, a JSON array of pages, or one page per line.
+//!
+//! [`read_pages`] walks every result of every bucket, hands each (with its bucket's times, its JSON path
+//! and its line) to the importer's own result reader, and collects records and record errors. The OpenAI
+//! cost line ([`CostRow`], [`cost_record`]) is here too: the Costs API page and the dashboard's cost CSV
+//! export of the same day must carry the same id.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::common;
+use crate::error::RecordError;
+use crate::record::{DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::sources::Parsed;
+use crate::timestamp::Timestamp;
+
+/// Reads every result of the pages in `bytes` with `read`: a record, nothing (a result that holds no
+/// usage), or a record error (kept in `out.errors`, so `--skip-invalid` can skip it). A document that does
+/// not parse as pages is an error as a whole.
+pub fn read_pages<'a>(
+    bytes: &'a [u8],
+    out: &mut Parsed,
+    mut read: impl FnMut(&ResultAt<'a>) -> Result<Option<UsageRecord>, RecordError>,
+) -> Result<(), RecordError> {
+    for_each_result(bytes, |at| match read(&at) {
+        Ok(Some(record)) => out.records.push(record),
+        Ok(None) => {}
+        Err(e) => out.errors.push(e),
+    })
+}
+
+/// One result of a usage page, with its bucket and where it sits in the file.
+pub struct ResultAt<'a> {
+    pub raw: &'a RawValue,
+    pub start: Timestamp,
+    pub end: Option<Timestamp>,
+    /// JSON path of the result (`data[2].results[0]`, `[1].data[0].results[3]` in an array of pages).
+    pub path: String,
+    /// 1-based line of the file where the result starts (always known: results are read in place; if it
+    /// ever were not, this would fall back to the 1-based index of the result in the document).
+    pub line: u64,
+}
+
+impl<'a> ResultAt<'a> {
+    /// Parses the result as `T`. An error names the field by its path in the document
+    /// (`data[2].results[0].num_model_requests`) and the line of that field.
+    pub fn parse<T: Deserialize<'a>>(&self) -> Result<T, RecordError> {
+        let text = self.raw.get().as_bytes();
+        common::parse_json::<T>(text, self.line).map_err(|mut e| {
+            // The line of the offending field: the result's first line plus the lines before it within the result.
+            if let Err(inner) = serde_json::from_slice::<T>(text) {
+                e.line = self
+                    .line
+                    .saturating_add((inner.line() as u64).saturating_sub(1));
+            }
+            e.field = Some(match e.field.take() {
+                Some(field) => format!("{}.{field}", self.path),
+                None => self.path.clone(),
+            });
+            e
+        })
+    }
+}
+
+/// A usage page: OpenAI `{object:"page", data, has_more, next_page}`, Anthropic `{data, has_more, next_page}`.
+#[derive(Deserialize)]
+struct Page<'a> {
+    #[serde(borrow)]
+    data: Vec<Bucket<'a>>,
+}
+
+/// A bucket: OpenAI `start_time`/`end_time` (unix seconds), Anthropic `starting_at`/`ending_at` (RFC 3339).
+#[derive(Deserialize)]
+struct Bucket<'a> {
+    #[serde(alias = "starting_at")]
+    start_time: Timestamp,
+    #[serde(alias = "ending_at")]
+    end_time: Option<Timestamp>,
+    /// Each result is kept as raw text and parsed on its own, so one bad result is one record error.
+    #[serde(borrow)]
+    results: Option<Vec<&'a RawValue>>,
+}
+
+/// Calls `f` for every result of every bucket of every page in `bytes`: one page, a JSON array of pages,
+/// or pages one per line. A document that does not parse as pages is an error with serde's line.
+pub fn for_each_result<'a>(
+    bytes: &'a [u8],
+    mut f: impl FnMut(ResultAt<'a>),
+) -> Result<(), RecordError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut lines = LineCounter::new(bytes);
+    let mut index = 0u64;
+    let mut visit = |page_path: Option<usize>, page: Page<'a>| {
+        for (b, bucket) in page.data.into_iter().enumerate() {
+            for (r, raw) in bucket.results.unwrap_or_default().into_iter().enumerate() {
+                index += 1;
+                let path = match page_path {
+                    Some(p) => format!("[{p}].data[{b}].results[{r}]"),
+                    None => format!("data[{b}].results[{r}]"),
+                };
+                let line = lines.line_of(raw.get().as_ptr()).unwrap_or(index);
+                f(ResultAt {
+                    raw,
+                    start: bucket.start_time,
+                    end: bucket.end_time,
+                    path,
+                    line,
+                });
+            }
+        }
+    };
+    if bytes.trim_ascii_start().first() == Some(&b'[') {
+        let pages: Vec<Page<'a>> = match serde_json::from_slice(bytes) {
+            Ok(pages) => pages,
+            Err(e) => return Err(page_error::<Vec<Page>>(bytes, &e)),
+        };
+        for (p, page) in pages.into_iter().enumerate() {
+            visit(Some(p), page);
+        }
+        return Ok(());
+    }
+    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Page<'a>>();
+    loop {
+        let offset = stream.byte_offset();
+        match stream.next() {
+            None => return Ok(()),
+            Some(Ok(page)) => visit(None, page),
+            Some(Err(e)) => {
+                return Err(page_error::<Page>(
+                    bytes.get(offset..).unwrap_or_default(),
+                    &e,
+                ))
+            }
+        }
+    }
+}
+
+/// The error for a page that does not parse: serde's line (of the whole file), and the field path found by
+/// parsing `value` (the text from the failing page on) again with path tracking.
+fn page_error<'a, T: Deserialize<'a>>(value: &'a [u8], e: &serde_json::Error) -> RecordError {
+    let mut message = e.to_string();
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    let line = (e.line() as u64).max(1);
+    if e.is_syntax() || e.is_eof() {
+        return RecordError::new(line, format!("not valid JSON: {message}"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(value);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(pe) if !pe.path().to_string().is_empty() && pe.path().to_string() != "." => {
+            RecordError::field(line, pe.path().to_string(), message)
+        }
+        _ => RecordError::new(line, message),
+    }
+}
+
+/// Line numbers of positions in a document, counted incrementally (results come in order).
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> LineCounter<'a> {
+        LineCounter {
+            bytes,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of `ptr`, or `None` when it does not point into the document.
+    fn line_of(&mut self, ptr: *const u8) -> Option<u64> {
+        let offset = (ptr as usize).checked_sub(self.bytes.as_ptr() as usize)?;
+        if offset > self.bytes.len() {
+            return None;
+        }
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        let newlines = memchr::memchr_iter(b'\n', &self.bytes[self.offset..offset]).count();
+        self.line = self.line.saturating_add(newlines as u64);
+        self.offset = offset;
+        Some(self.line)
+    }
+}
+
+/// The id prefix of every OpenAI cost line, whichever file it was read from.
+const COST_ID_PREFIX: &str = "openai-costs";
+
+/// One cost line, from the Costs API or the dashboard's cost CSV export.
+pub struct CostRow {
+    pub start: DateTime<Utc>,
+    pub end: Option<DateTime<Utc>>,
+    pub project: Option<String>,
+    pub api_key: Option<String>,
+    pub line_item: Option<String>,
+    pub amount: Decimal,
+    pub currency: Option<String>,
+    /// The organization (id, name) when the source names it: the billing account.
+    pub organization: Option<(String, Option<String>)>,
+}
+
+/// The record of one cost line (see the module doc): shared by `openai-costs` and `openai-csv`, so that the
+/// API page and the CSV export of the same day carry the same id and are counted once.
+pub fn cost_record(source: &'static str, row: CostRow, provenance: Provenance) -> UsageRecord {
+    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let id = format!(
+        "{COST_ID_PREFIX}:{}:{}:{}:{}:{}",
+        row.start.timestamp(),
+        row.end
+            .map_or_else(|| "-".to_owned(), |e| e.timestamp().to_string()),
+        or_dash(&row.project),
+        or_dash(&row.api_key),
+        or_dash(&row.line_item),
+    );
+    let model = row
+        .line_item
+        .as_deref()
+        .and_then(model_of_line_item)
+        .unwrap_or("unknown")
+        .to_owned();
+    let mut record = UsageRecord::new(id, source, Provider::OpenAI, model, row.start, provenance);
+    record.end = row.end;
+    record.requests = 0;
+    record.reported_cost = Some(row.amount);
+    record.reported_currency = Some(
+        row.currency
+            .map_or_else(|| "USD".to_owned(), |c| c.to_ascii_uppercase()),
+    );
+    record.project = row.project;
+    record.api_key = row.api_key;
+    if let Some((id, name)) = row.organization {
+        record.billing_account = Some(id);
+        record.billing_account_name = name;
+    }
+    if let Some(item) = row.line_item {
+        record.tags.insert("line_item".to_owned(), item);
+    }
+    record.dedup = DedupPolicy::KeepLargest;
+    record
+}
+
+/// The model a line item names: the text before the first `", "` when it is one word made of the
+/// characters model names use (`gpt-4o-2024-08-06`, `o3`, `ft:gpt-4o-mini:org::id`).
+pub fn model_of_line_item(line_item: &str) -> Option<&str> {
+    let (head, _) = line_item.split_once(", ")?;
+    let head = head.trim();
+    let model_like = !head.is_empty()
+        && head
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && head
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._:/@".contains(c));
+    model_like.then_some(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_names_in_line_items() {
+        for (item, model) in [
+            ("gpt-4o-2024-08-06, input", Some("gpt-4o-2024-08-06")),
+            ("o3, cached input", Some("o3")),
+            ("gpt-4.1-mini, output", Some("gpt-4.1-mini")),
+            (
+                "ft:gpt-4o-mini-2024-07-18:acme::abc, input",
+                Some("ft:gpt-4o-mini-2024-07-18:acme::abc"),
+            ),
+            ("web search tool calls", None),
+            ("File search storage, per GB-day", None),
+            (", input", None),
+        ] {
+            assert_eq!(model_of_line_item(item), model, "{item}");
+        }
+    }
+}
