@@ -1,5 +1,8 @@
-//! Reading input PATHs: walking folders, gunzipping, detecting each file's format, cutting JSON Lines into
-//! chunks that are parsed in parallel, and handing records, in file order, to a [`RecordSink`].
+//! Reading input PATHs: walking folders, gunzipping, taking off the byte order mark, detecting each file's
+//! format, and reading it with the [`Reader`] its source asks for: lines cut into chunks (parsed in
+//! parallel, or in order by one parser), a whole document, or a stream. Records go, in file order, to a
+//! [`RecordSink`]. This is the only place that knows about gzip, the byte order mark, chunks, carry-over
+//! of a line across chunks and line numbers of JSON Lines; importers only parse.
 //!
 //! Memory stays flat whatever the input size: a file is read in chunks of a few MiB, at most a small batch
 //! of chunks is in flight, and records go to the sink as soon as their batch is parsed.
@@ -14,7 +17,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, RecordError, Result};
 use crate::record::{Provenance, UsageRecord};
-use crate::sources::{self, Framing, Parsed, Source};
+use crate::sources::{self, LineParser, OrderedLineParser, Parsed, Reader, Source};
 
 /// Bytes looked at to detect a file's format.
 const HEAD_BYTES: usize = 64 * 1024;
@@ -276,8 +279,14 @@ fn open(
             None => Box::new(file),
         }
     };
+    decode(raw, last).map_err(|e| Error::io(path, e))
+}
+
+/// The content of `raw`: gunzipped when it starts with the gzip magic bytes (one or more gzip members),
+/// else as it is. `last` is kept up to date with the last content byte read.
+fn decode(raw: Box<dyn Read + Send>, last: &Arc<AtomicU16>) -> io::Result<Box<dyn BufRead + Send>> {
     let mut reader = BufReader::with_capacity(256 * 1024, raw);
-    let magic = reader.fill_buf().map_err(|e| Error::io(path, e))?;
+    let magic = reader.fill_buf()?;
     let decoded: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::bufread::MultiGzDecoder::new(reader))
     } else {
@@ -331,17 +340,36 @@ pub fn read_inputs(
             reader,
             last,
         };
-        read_one(opened, &options, sink, &mut summary, on_file)?;
+        read_one(
+            opened,
+            &options,
+            Tuning::default(),
+            sink,
+            &mut summary,
+            on_file,
+        )?;
     }
     Ok(summary)
 }
 
 /// Reads one in-memory file exactly as [`read_inputs`] reads a file named on the command line (the same
-/// detection, framing, limits and checks), under the display name `name`. For fuzzing and tests.
+/// gunzipping, detection, readers, limits and checks), under the display name `name`. For fuzzing and
+/// tests.
 pub fn read_bytes(
     name: &str,
     bytes: &[u8],
     options: ReadOptions,
+    sink: &mut dyn RecordSink,
+) -> Result<ReadSummary> {
+    read_bytes_tuned(name, bytes, &options, Tuning::default(), sink)
+}
+
+/// [`read_bytes`] with the driver's sizes set by the caller (see [`Tuning`]).
+pub(crate) fn read_bytes_tuned(
+    name: &str,
+    bytes: &[u8],
+    options: &ReadOptions,
+    tuning: Tuning,
     sink: &mut dyn RecordSink,
 ) -> Result<ReadSummary> {
     let mut summary = ReadSummary::default();
@@ -350,18 +378,38 @@ pub fn read_bytes(
         explicit: true,
     };
     let last = Arc::new(AtomicU16::new(NO_BYTE));
-    let tracked = LastByte {
-        inner: io::Cursor::new(bytes.to_vec()),
-        last: last.clone(),
-    };
+    let reader = decode(Box::new(io::Cursor::new(bytes.to_vec())), &last)
+        .map_err(|e| Error::io(&input.path, e))?;
     let opened = Opened {
         input: &input,
         name: name.to_string(),
-        reader: Box::new(BufReader::with_capacity(256 * 1024, tracked)),
+        reader,
         last,
     };
-    read_one(opened, &options, sink, &mut summary, &mut |_| {})?;
+    read_one(opened, options, tuning, sink, &mut summary, &mut |_| {})?;
     Ok(summary)
+}
+
+/// The sizes the driver reads with. Tests turn them down (a head and chunks of one byte) and parse on one
+/// thread, to run one input through every path: carry-over across chunks, lines longer than a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tuning {
+    /// Bytes looked at to detect a file's format and choose its reader (at least the byte order mark's 3).
+    pub head_bytes: usize,
+    /// Target size of one chunk of lines.
+    pub chunk_bytes: usize,
+    /// Parse the chunks of a batch in parallel (else one after another, on the reading thread).
+    pub parallel: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            head_bytes: HEAD_BYTES,
+            chunk_bytes: CHUNK_BYTES,
+            parallel: true,
+        }
+    }
 }
 
 /// An input file, opened.
@@ -374,10 +422,67 @@ struct Opened<'a> {
     last: Arc<AtomicU16>,
 }
 
+/// The UTF-8 byte order mark, which editors on Windows put at the start of a file. The driver takes it off
+/// the head, here and nowhere else: detectors, readers and parsers never see it.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Reads the head of a file: [`Tuning::head_bytes`] (at least the byte order mark's length), and whether
+/// that is the whole file.
+fn read_head(reader: &mut dyn Read, tuning: Tuning) -> io::Result<(Vec<u8>, bool)> {
+    let want = tuning.head_bytes.max(BOM.len());
+    let mut head = Vec::with_capacity(want);
+    read_up_to(reader, &mut head, want)?;
+    let whole = head.len() < want;
+    Ok((head, whole))
+}
+
+/// Takes the byte order mark off the head, if there is one; returns its length.
+fn strip_bom(head: &mut Vec<u8>) -> u64 {
+    if head.starts_with(BOM) {
+        head.drain(..BOM.len());
+        BOM.len() as u64
+    } else {
+        0
+    }
+}
+
+/// Test support: reads `bytes` (gzipped or not) with `source` through the driver, as `tuning` says,
+/// and returns every record (ranges checked) and record error in the order the driver hands them on, or
+/// the error that stopped the file. Unlike [`read_bytes`], an empty file still goes to the reader.
+#[cfg(test)]
+pub(crate) fn read_items(source: &dyn Source, bytes: &[u8], tuning: Tuning) -> Result<Vec<Item>> {
+    let name = "test-input";
+    let path = Path::new(name);
+    let last = Arc::new(AtomicU16::new(NO_BYTE));
+    let mut reader =
+        decode(Box::new(io::Cursor::new(bytes.to_vec())), &last).map_err(|e| Error::io(path, e))?;
+    let (mut head, _) = read_head(&mut reader, tuning).map_err(|e| Error::io(path, e))?;
+    strip_bom(&mut head);
+    let file: Arc<str> = Arc::from(name);
+    let content = Content {
+        file: &file,
+        path,
+        name: source.name(),
+        head: head.clone(),
+        rest: reader,
+        tuning,
+    };
+    let mut items = Vec::new();
+    read_content(source.reader(&head), content, &mut |item| {
+        items.push(item);
+        Ok(())
+    })?;
+    Ok(items)
+}
+
+/// A record, or the error of a malformed one, in file order.
+pub(crate) type Item = std::result::Result<UsageRecord, RecordError>;
+
 /// Detects one file's format and hands its records to `sink`, adding its summary to `summary`.
 fn read_one(
     opened: Opened<'_>,
     options: &ReadOptions,
+    tuning: Tuning,
     sink: &mut dyn RecordSink,
     summary: &mut ReadSummary,
     on_file: &mut dyn FnMut(&FileSummary),
@@ -388,9 +493,9 @@ fn read_one(
         mut reader,
         last,
     } = opened;
-    let mut head = Vec::with_capacity(HEAD_BYTES);
-    read_up_to(&mut reader, &mut head, HEAD_BYTES).map_err(|e| Error::io(&input.path, e))?;
-    if head.len() < HEAD_BYTES && head.trim_ascii().is_empty() {
+    let (mut head, whole) =
+        read_head(&mut reader, tuning).map_err(|e| Error::io(&input.path, e))?;
+    if whole && head.trim_ascii().is_empty() {
         // An empty (or white-space only) file holds no records, whatever its format: the same
         // warning for every command, never an error.
         let fs = FileSummary {
@@ -404,6 +509,7 @@ fn read_one(
         summary.files.push(fs);
         return Ok(());
     }
+    let bom = strip_bom(&mut head);
     let source = match options.source {
         Some(s) => s,
         None => match sources::detect(&input.path, &head) {
@@ -430,93 +536,121 @@ fn read_one(
         source: source.name(),
         ..FileSummary::default()
     };
-    match source.framing() {
-        Framing::JsonLines => read_lines(
-            source,
-            &file,
-            head,
-            reader,
-            options.skip_invalid,
-            sink,
-            &mut fs,
-        )?,
-        Framing::Stream => {
-            let mut stream = LineGuard {
-                inner: std::io::Cursor::new(head).chain(reader),
-                since_newline: 0,
-            };
-            let mut failure: Option<Error> = None;
-            let mut emit = |item: std::result::Result<UsageRecord, RecordError>| {
-                let step = match item.and_then(|r| r.check_ranges().map(|()| r)) {
-                    Ok(record) => sink.accept(record).map(|a| count(a, &mut fs)),
-                    Err(e) => take_errors(vec![e], options.skip_invalid, &mut fs),
-                };
-                match step {
-                    Ok(()) => true,
-                    Err(e) => {
-                        failure = Some(e);
-                        false
-                    }
-                }
-            };
-            let outcome = source.parse_stream(&mut stream, &file, &mut emit);
-            if let Some(e) = failure {
-                return Err(e);
-            }
-            outcome.map_err(|record| Error::Input {
-                file: fs.path.clone(),
-                record,
-            })?;
-        }
-        Framing::Document => {
-            let mut bytes = head;
-            reader
-                .take(MAX_DOCUMENT_BYTES)
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::io(&input.path, e))?;
-            if bytes.len() as u64 >= MAX_DOCUMENT_BYTES {
-                return Err(Error::Input {
-                    file: fs.path.clone(),
-                    record: RecordError::new(
-                        1,
-                        format!(
-                            "larger than {} MiB: {} reads a whole document into memory; split it",
-                            MAX_DOCUMENT_BYTES / (1024 * 1024),
-                            source.name()
-                        ),
-                    ),
-                });
-            }
-            fs.bytes = bytes.len() as u64;
-            let mut parsed = Parsed::default();
-            source
-                .parse_document(&bytes, &file, &mut parsed)
-                .map_err(|record| Error::Input {
-                    file: fs.path.clone(),
-                    record,
-                })?;
-            let (records, out_of_range): (Vec<_>, Vec<_>) = std::mem::take(&mut parsed.records)
-                .into_iter()
-                .map(|r| r.check_ranges().map(|()| r))
-                .partition(|r| r.is_ok());
-            parsed.records = records.into_iter().flatten().collect();
-            parsed
-                .errors
-                .extend(out_of_range.into_iter().filter_map(|r| r.err()));
-            parsed.errors.sort_by_key(|e| e.line);
-            take_errors(parsed.errors, options.skip_invalid, &mut fs)?;
-            for record in parsed.records {
-                count(sink.accept(record)?, &mut fs);
-            }
-        }
+    let kind = source.reader(&head);
+    let is_document = matches!(kind, Reader::Document(_));
+    let content = Content {
+        file: &file,
+        path: &input.path,
+        name: source.name(),
+        head,
+        rest: reader,
+        tuning,
+    };
+    let skip_invalid = options.skip_invalid;
+    let bytes = read_content(kind, content, &mut |item| match item {
+        Ok(record) => sink.accept(record).map(|a| count(a, &mut fs)),
+        Err(e) => take_errors(vec![e], skip_invalid, &mut fs),
+    })?;
+    if let Some(bytes) = bytes {
+        fs.bytes = bom + bytes;
     }
-    if source.framing() != Framing::Document {
+    if !is_document {
         let last = last.load(Ordering::Relaxed);
         fs.no_final_newline = last != NO_BYTE && last != u16::from(b'\n');
     }
     on_file(&fs);
     summary.files.push(fs);
     Ok(())
+}
+
+/// The content of one file, after its head (already read, without its byte order mark).
+struct Content<'a> {
+    file: &'a Arc<str>,
+    /// The file's path, for read errors.
+    path: &'a Path,
+    /// The source's name, for messages.
+    name: &'static str,
+    head: Vec<u8>,
+    rest: Box<dyn BufRead + Send>,
+    tuning: Tuning,
+}
+
+/// Reads `content` with the reader its source chose, handing every record (its ranges checked) and record
+/// error to `on_item` in file order (a document's errors, by line, before its records; a chunk's errors before its records).
+/// Stops at the first error `on_item` returns. Returns the bytes read, where the reader counts them.
+fn read_content(
+    kind: Reader<'_>,
+    content: Content<'_>,
+    on_item: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<Option<u64>> {
+    let file = content.file;
+    let whole = |record: RecordError| Error::Input {
+        file: file.to_string(),
+        record,
+    };
+    match kind {
+        Reader::Lines(parser) => read_lines(LineMode::Each(parser), content, on_item).map(Some),
+        Reader::OrderedLines(parser) => {
+            read_lines(LineMode::Ordered(parser), content, on_item).map(Some)
+        }
+        Reader::Stream(parser) => {
+            let mut stream = LineGuard {
+                inner: io::Cursor::new(content.head).chain(content.rest),
+                since_newline: 0,
+            };
+            let mut failure: Option<Error> = None;
+            let mut emit =
+                |item: Item| match on_item(item.and_then(|r| r.check_ranges().map(|()| r))) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failure = Some(e);
+                        false
+                    }
+                };
+            let outcome = parser.parse_stream(&mut stream, file, &mut emit);
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            outcome.map_err(whole)?;
+            Ok(None)
+        }
+        Reader::Document(parser) => {
+            let mut bytes = content.head;
+            content
+                .rest
+                .take(MAX_DOCUMENT_BYTES)
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::io(content.path, e))?;
+            if bytes.len() as u64 >= MAX_DOCUMENT_BYTES {
+                return Err(whole(RecordError::new(
+                    1,
+                    format!(
+                        "larger than {} MiB: {} reads a whole document into memory; split it",
+                        MAX_DOCUMENT_BYTES / (1024 * 1024),
+                        content.name
+                    ),
+                )));
+            }
+            let mut parsed = Parsed::default();
+            parser
+                .parse_document(&bytes, file, &mut parsed)
+                .map_err(whole)?;
+            let (records, out_of_range): (Vec<_>, Vec<_>) = std::mem::take(&mut parsed.records)
+                .into_iter()
+                .map(|r| r.check_ranges().map(|()| r))
+                .partition(|r| r.is_ok());
+            let mut errors = parsed.errors;
+            errors.extend(out_of_range.into_iter().filter_map(|r| r.err()));
+            errors.sort_by_key(|e| e.line);
+            for e in errors {
+                on_item(Err(e))?;
+            }
+            for record in records.into_iter().flatten() {
+                on_item(Ok(record))?;
+            }
+            Ok(Some(bytes.len() as u64))
+        }
+    }
 }
 
 fn count(accepted: Accepted, fs: &mut FileSummary) {
@@ -556,7 +690,23 @@ struct ChunkResult {
     errors: Vec<RecordError>,
 }
 
-fn parse_chunk(source: &dyn Source, file: &Arc<str>, chunk: &Chunk) -> ChunkResult {
+/// How the lines of a file are parsed: each on its own (chunks in parallel), or in order by one parser.
+enum LineMode<'a> {
+    Each(&'a dyn LineParser),
+    Ordered(Box<dyn OrderedLineParser + 'a>),
+}
+
+/// Parses the lines of one chunk with `parse`: line endings (`\n` or `\r\n`) off, blank lines skipped,
+/// line numbers counted from the chunk's first.
+fn parse_chunk(
+    file: &Arc<str>,
+    chunk: &Chunk,
+    mut parse: impl FnMut(
+        &[u8],
+        &Provenance,
+        &mut Vec<UsageRecord>,
+    ) -> std::result::Result<(), RecordError>,
+) -> ChunkResult {
     let mut result = ChunkResult::default();
     let mut line_no = chunk.first_line;
     let mut rest: &[u8] = &chunk.bytes;
@@ -566,17 +716,14 @@ fn parse_chunk(source: &dyn Source, file: &Arc<str>, chunk: &Chunk) -> ChunkResu
             None => (rest, &[][..]),
         };
         rest = next;
-        let mut line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line_no == 1 {
-            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
-        }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if !line.iter().all(u8::is_ascii_whitespace) {
             let at = Provenance {
                 file: file.clone(),
                 line: line_no,
             };
             let before = result.records.len();
-            match source.parse_line(line, &at, &mut result.records) {
+            match parse(line, &at, &mut result.records) {
                 Err(e) => result.errors.push(e),
                 Ok(()) => {
                     if let Some(e) = result.records[before..]
@@ -597,45 +744,50 @@ fn parse_chunk(source: &dyn Source, file: &Arc<str>, chunk: &Chunk) -> ChunkResu
 /// One parsed batch of chunks, in file order, and how many bytes it covered.
 type Batch = Result<(Vec<ChunkResult>, u64)>;
 
-/// Reads and parses JSON Lines on a producer thread (which fans each batch of chunks out to the rayon
-/// pool), while this thread hands the previous batch's records to the sink: parsing and aggregating or
-/// writing overlap. At most one parsed batch waits in the channel, so memory stays bounded.
+/// Reads and parses lines on a producer thread (which fans each batch of chunks out to the rayon pool),
+/// while this thread hands the previous batch's records to `on_item`: parsing and aggregating or writing
+/// overlap. At most one parsed batch waits in the channel, so memory stays bounded. Returns the bytes read.
 fn read_lines(
-    source: &dyn Source,
-    file: &Arc<str>,
-    head: Vec<u8>,
-    reader: Box<dyn BufRead + Send>,
-    skip_invalid: bool,
-    sink: &mut dyn RecordSink,
-    fs: &mut FileSummary,
-) -> Result<()> {
+    mode: LineMode<'_>,
+    content: Content<'_>,
+    on_item: &mut dyn FnMut(Item) -> Result<()>,
+) -> Result<u64> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
     std::thread::scope(|scope| {
-        scope.spawn(move || produce_batches(source, file, head, reader, tx));
+        scope.spawn(move || produce_batches(mode, content, tx));
         // Returning early drops `rx`, which stops the producer at its next send.
+        let mut total = 0;
         for batch in rx {
             let (results, bytes) = batch?;
-            fs.bytes += bytes;
+            total += bytes;
             for result in results {
-                take_errors(result.errors, skip_invalid, fs)?;
+                for e in result.errors {
+                    on_item(Err(e))?;
+                }
                 for record in result.records {
-                    count(sink.accept(record)?, fs);
+                    on_item(Ok(record))?;
                 }
             }
         }
-        Ok(())
+        Ok(total)
     })
 }
 
 /// The producer side of [`read_lines`]: cuts the input into chunks of whole lines, parses a batch of
-/// them in parallel, sends the results, and reuses the chunk buffers.
+/// them, sends the results, and reuses the chunk buffers.
 fn produce_batches(
-    source: &dyn Source,
-    file: &Arc<str>,
-    head: Vec<u8>,
-    mut reader: Box<dyn BufRead + Send>,
+    mut mode: LineMode<'_>,
+    content: Content<'_>,
     tx: std::sync::mpsc::SyncSender<Batch>,
 ) {
+    let Content {
+        file,
+        head,
+        rest: mut reader,
+        tuning,
+        ..
+    } = content;
+    let chunk_bytes = tuning.chunk_bytes.max(1);
     let batch_size = rayon::current_num_threads().max(1) * 2;
     let mut pool: Vec<Vec<u8>> = Vec::new();
     let mut carry = head;
@@ -648,14 +800,14 @@ fn produce_batches(
         let mut fatal: Option<Error> = None;
         while batch.len() < batch_size && !eof {
             let mut buf = std::mem::replace(&mut carry, pool.pop().unwrap_or_default());
-            if buf.len() < CHUNK_BYTES {
-                let want = CHUNK_BYTES - buf.len();
+            if buf.len() < chunk_bytes {
+                let want = chunk_bytes - buf.len();
                 if let Err(e) = read_up_to(&mut reader, &mut buf, want) {
                     let _ = tx.send(Err(read_error(e)));
                     return;
                 }
             }
-            if buf.len() < CHUNK_BYTES {
+            if buf.len() < chunk_bytes {
                 eof = true;
                 push_chunk(&mut batch, &mut next_line, buf);
                 continue;
@@ -679,7 +831,7 @@ fn produce_batches(
                         continue;
                     }
                     let mut more = Vec::new();
-                    if let Err(e) = read_up_to(&mut reader, &mut more, CHUNK_BYTES) {
+                    if let Err(e) = read_up_to(&mut reader, &mut more, chunk_bytes) {
                         let _ = tx.send(Err(read_error(e)));
                         return;
                     }
@@ -693,10 +845,20 @@ fn produce_batches(
                 }
             }
         }
-        let results: Vec<ChunkResult> = batch
-            .par_iter()
-            .map(|c| parse_chunk(source, file, c))
-            .collect();
+        let results: Vec<ChunkResult> = match &mut mode {
+            LineMode::Each(parser) if tuning.parallel => batch
+                .par_iter()
+                .map(|c| parse_chunk(file, c, |l, at, out| parser.parse_line(l, at, out)))
+                .collect(),
+            LineMode::Each(parser) => batch
+                .iter()
+                .map(|c| parse_chunk(file, c, |l, at, out| parser.parse_line(l, at, out)))
+                .collect(),
+            LineMode::Ordered(parser) => batch
+                .iter()
+                .map(|c| parse_chunk(file, c, |l, at, out| parser.parse_line(l, at, out)))
+                .collect(),
+        };
         let bytes = batch.iter().map(|c| c.bytes.len() as u64).sum();
         for chunk in batch {
             let mut buf = chunk.bytes;

@@ -1,7 +1,7 @@
 //! The promises reading any input keeps, whatever the bytes: no panic, and every error names the file
 //! and a line (`file:line: …`), on one short line. The mutation test (`tests/cli/mutation.rs`) and the
 //! fuzz targets (`fuzz/`) run arbitrary bytes through [`check`]: the real importers, the same driver
-//! as `import` and `report` (detection, framing, limits, range checks), and the pricing engine.
+//! as `import` and `report` (detection, readers, limits, range checks), and the pricing engine.
 
 use crate::error::Error;
 use crate::input::{read_bytes, Accepted, ReadOptions, RecordSink};

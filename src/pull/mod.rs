@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, RecordError};
 use crate::record::UsageRecord;
-use crate::sources::{self, Parsed, Source};
+use crate::sources::{self, Parsed, Reader, Source};
 use http::{Client, FetchError, Retry, RetryNotice};
 
 /// A safety stop for a server whose cursor never ends.
@@ -322,9 +322,17 @@ async fn fetch_endpoint(
             })
         };
         let mut parsed = Parsed::default();
-        importer
-            .parse_document(&bytes, &file, &mut parsed)
-            .map_err(input)?;
+        match importer.reader(&bytes) {
+            Reader::Document(parser) => parser.parse_document(&bytes, &file, &mut parsed),
+            other => Err(RecordError::new(
+                1,
+                format!(
+                    "{} reads pages as {other:?}, not as documents",
+                    importer.name()
+                ),
+            )),
+        }
+        .map_err(input)?;
         if let Some(first) = parsed.errors.into_iter().min_by_key(|e| e.line) {
             return Err(input(first));
         }

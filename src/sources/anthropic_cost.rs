@@ -25,7 +25,7 @@ use serde::Deserialize;
 use super::shared::admin_page::{read_pages, ResultAt};
 use super::shared::common;
 use super::shared::response::Label;
-use super::{Framing, Parsed, Source};
+use super::{DocumentParser, Parsed, Reader, Source};
 use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
 use crate::record::{DedupPolicy, Provenance, Provider, UsageRecord};
@@ -58,10 +58,12 @@ impl Source for AnthropicCost {
             && !common::has_key(head, "uncached_input_tokens")
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Document
+    fn reader(&self, _head: &[u8]) -> Reader<'_> {
+        Reader::Document(self)
     }
+}
 
+impl DocumentParser for AnthropicCost {
     fn parse_document(
         &self,
         bytes: &[u8],
@@ -174,9 +176,7 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn parse(doc: &str) -> Result<Parsed, RecordError> {
-        let mut out = Parsed::default();
-        AnthropicCost.parse_document(doc.as_bytes(), &Arc::from("cost.json"), &mut out)?;
-        Ok(out)
+        crate::sources::testing::read(&AnthropicCost, doc)
     }
 
     const PAGE: &str = r#"{"data":[{"starting_at":"2026-10-04T00:00:00Z","ending_at":"2026-10-05T00:00:00Z","results":[

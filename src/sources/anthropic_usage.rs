@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::shared::admin_page::{read_pages, ResultAt};
 use super::shared::common;
 use super::shared::response::Label;
-use super::{Framing, Parsed, Source};
+use super::{DocumentParser, Parsed, Reader, Source};
 use crate::error::RecordError;
 use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
 
@@ -48,10 +48,12 @@ impl Source for AnthropicUsage {
             && common::has_key(head, "starting_at")
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Document
+    fn reader(&self, _head: &[u8]) -> Reader<'_> {
+        Reader::Document(self)
     }
+}
 
+impl DocumentParser for AnthropicUsage {
     fn parse_document(
         &self,
         bytes: &[u8],
@@ -180,9 +182,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn parse(doc: &str) -> Result<Parsed, RecordError> {
-        let mut out = Parsed::default();
-        AnthropicUsage.parse_document(doc.as_bytes(), &Arc::from("report.json"), &mut out)?;
-        Ok(out)
+        crate::sources::testing::read(&AnthropicUsage, doc)
     }
 
     const PAGE: &str = r#"{"data":[{"starting_at":"2026-08-20T00:00:00Z","ending_at":"2026-08-21T00:00:00Z","results":[{"api_key_id":"apikey_01Rj2N8SVvo6BePZj99NhmiT",

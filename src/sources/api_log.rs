@@ -25,7 +25,7 @@ use serde::Deserialize;
 
 use super::shared::common;
 use super::shared::response::{self, Key, KeyName, Label, RawResponse, ResponseKey, Shape};
-use super::{Framing, Source};
+use super::{LineParser, Reader, Source};
 use crate::error::RecordError;
 use crate::record::{content_id, DedupPolicy, Provenance, Provider, UsageRecord};
 use crate::timestamp::Timestamp;
@@ -58,7 +58,6 @@ impl Source for ApiLog {
         }
         let mut has_response = false;
         for line in lines {
-            let line = strip_bom(line);
             if line.first() != Some(&b'{') || common::has_key(line, "sessionId") {
                 return false;
             }
@@ -74,17 +73,18 @@ impl Source for ApiLog {
         has_response
     }
 
-    fn framing(&self) -> Framing {
-        Framing::JsonLines
+    fn reader(&self, _head: &[u8]) -> Reader<'_> {
+        Reader::Lines(self)
     }
+}
 
+impl LineParser for ApiLog {
     fn parse_line(
         &self,
         line: &[u8],
         at: &Provenance,
         out: &mut Vec<UsageRecord>,
     ) -> Result<(), RecordError> {
-        let line = strip_bom(line);
         let log: LogLine = common::parse_json(line, at.line)?;
         if let Some(record) = log.into_record(line, at)? {
             out.push(record);
@@ -96,10 +96,6 @@ impl Source for ApiLog {
 /// Envelope keys that, without a `response`, still mark a log line (a failed request with no body); a bare
 /// `error` body marks one too.
 const ENVELOPE_KEYS: [&str; 4] = ["timestamp", "request_id", "status", "provider"];
-
-fn strip_bom(line: &[u8]) -> &[u8] {
-    line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
-}
 
 /// The keys of an API log line: the envelope's, and (for a raw line, or `model`/`error` of an envelope)
 /// the response's.

@@ -33,7 +33,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 use super::shared::common;
-use super::{Emit, Framing, Source};
+use super::{Emit, Reader, Source, StreamParser};
 use crate::decimal::parse_decimal;
 use crate::error::RecordError;
 use crate::record::{
@@ -68,10 +68,12 @@ impl Source for AzureCost {
         has("metercategory") && has("metername") && (has("cost") || has("costinbillingcurrency"))
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Stream
+    fn reader(&self, _head: &[u8]) -> Reader<'_> {
+        Reader::Stream(self)
     }
+}
 
+impl StreamParser for AzureCost {
     fn parse_stream(
         &self,
         reader: &mut dyn std::io::Read,
@@ -471,7 +473,7 @@ mod tests {
     }
 
     fn read(text: &str) -> Vec<Result<UsageRecord, RecordError>> {
-        crate::sources::read_stream(&AzureCost, text).unwrap()
+        crate::sources::testing::read_items_of(&AzureCost, text).unwrap()
     }
 
     #[test]

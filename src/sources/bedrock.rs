@@ -32,7 +32,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::shared::common;
-use super::{Emit, Framing, Source};
+use super::{Emit, Reader, Source, StreamParser};
 use crate::error::RecordError;
 use crate::record::{content_id, DedupPolicy, Provenance, Provider, UsageRecord};
 use crate::region::profile_prefix;
@@ -61,10 +61,12 @@ impl Source for Bedrock {
         common::looks_like_json(head) && common::contains(head, b"ModelInvocationLog")
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Stream
+    fn reader(&self, _head: &[u8]) -> Reader<'_> {
+        Reader::Stream(self)
     }
+}
 
+impl StreamParser for Bedrock {
     fn parse_stream(
         &self,
         reader: &mut dyn std::io::Read,
@@ -278,7 +280,7 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> Vec<Result<UsageRecord, RecordError>> {
-        crate::sources::read_stream(&Bedrock, text).unwrap()
+        crate::sources::testing::read_items_of(&Bedrock, text).unwrap()
     }
 
     const RECORD: &str = r#"{"schemaType":"ModelInvocationLog","schemaVersion":"1.0","timestamp":"2026-10-12T09:00:00Z","accountId":"123456789012","identity":{"arn":"arn:aws:sts::123456789012:assumed-role/app/s1"},"region":"us-east-1","requestId":"req-1","operation":"Converse","modelId":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","inferenceRegion":"us-west-2","requestMetadata":{"team":"search","env":"prod"},"input":{"inputBodyJson":{"messages":[{"role":"user","content":"SECRET PROMPT"}]},"inputTokenCount":1000,"cacheReadInputTokenCount":2000,"cacheWriteInputTokenCount":300},"output":{"outputBodyJson":{"output":"SECRET ANSWER"},"outputTokenCount":400}}"#;

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::shared::common;
 use super::shared::response::{self, has_key_value, Label, Usage};
-use super::{Framing, Source};
+use super::{LineParser, Reader, Source};
 use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
 use crate::record::{content_id, DedupPolicy, Provenance, Provider, UsageRecord};
@@ -58,10 +58,12 @@ impl Source for ClaudeCode {
         })
     }
 
-    fn framing(&self) -> Framing {
-        Framing::JsonLines
+    fn reader(&self, _head: &[u8]) -> Reader<'_> {
+        Reader::Lines(self)
     }
+}
 
+impl LineParser for ClaudeCode {
     fn parse_line(
         &self,
         line: &[u8],
@@ -72,7 +74,6 @@ impl Source for ClaudeCode {
         if !common::contains(line, b"\"usage\"") {
             return Ok(());
         }
-        let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         let log: LogLine = common::parse_json(line, at.line)?;
         if log.kind.as_ref().map(Label::as_str) != Some("assistant") {
             return Ok(());

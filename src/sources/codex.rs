@@ -7,16 +7,16 @@
 //! `cached_input_tokens`, `reasoning_output_tokens` is inside `output_tokens` (beside it when
 //! `total_tokens` says so). A turn is the growth of `total_token_usage` since the previous event: a repeated
 //! event (same totals) adds nothing, and its id (`codex:{session}:{cumulative total}`) makes a resumed session
-//! copied into a new file count once. The model and cwd come from other lines, so a file is read whole.
+//! copied into a new file count once. The model and cwd come from other lines, so a file's lines are read in
+//! order by one parser ([`Reader::OrderedLines`]).
 
 use std::path::Path;
-use std::sync::Arc;
 
 use serde::Deserialize;
 
 use super::shared::common;
 use super::shared::response::{has_key_value, Label};
-use super::{Framing, Parsed, Source};
+use super::{OrderedLineParser, Reader, Source};
 use crate::error::RecordError;
 use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
 use crate::timestamp::Timestamp;
@@ -50,33 +50,19 @@ impl Source for Codex {
             })
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Document
+    fn reader(&self, _head: &[u8]) -> Reader<'_> {
+        Reader::OrderedLines(Box::<Session>::default())
     }
+}
 
-    fn parse_document(
-        &self,
-        bytes: &[u8],
-        file: &Arc<str>,
-        out: &mut Parsed,
+impl OrderedLineParser for Session {
+    fn parse_line(
+        &mut self,
+        line: &[u8],
+        at: &Provenance,
+        out: &mut Vec<UsageRecord>,
     ) -> Result<(), RecordError> {
-        let mut session = Session::default();
-        for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let at = Provenance {
-                file: file.clone(),
-                line: i as u64 + 1,
-            };
-            match session.read_line(line, &at) {
-                Ok(Some(record)) => out.records.push(record),
-                Ok(None) => {}
-                Err(e) => out.errors.push(e),
-            }
-        }
+        out.extend(self.read_line(line, at)?);
         Ok(())
     }
 }

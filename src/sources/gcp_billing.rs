@@ -34,7 +34,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::shared::common;
-use super::{Emit, Framing, Source};
+use super::{Emit, Reader, Source, StreamParser};
 use crate::decimal::parse_decimal;
 use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
@@ -77,10 +77,12 @@ impl Source for GcpBilling {
             .all(|k| cols.iter().any(|c| c == k))
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Stream
+    fn reader(&self, _head: &[u8]) -> Reader<'_> {
+        Reader::Stream(self)
     }
+}
 
+impl StreamParser for GcpBilling {
     fn parse_stream(
         &self,
         reader: &mut dyn std::io::Read,
@@ -478,7 +480,7 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> Vec<Result<UsageRecord, RecordError>> {
-        crate::sources::read_stream(&GcpBilling, text).unwrap()
+        crate::sources::testing::read_items_of(&GcpBilling, text).unwrap()
     }
 
     #[test]

@@ -36,7 +36,7 @@
 //! Never read into the record: prompts (`messages`), response text, API keys or their hashes, IP addresses.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -47,7 +47,7 @@ use serde_json::value::RawValue;
 
 use super::shared::common::{self, LineIndex};
 use super::shared::response::{self, CacheCreation, Label, RawResponse, Shape, Usage};
-use super::{Emit, Framing, Source};
+use super::{Emit, LineParser, Reader, Source, StreamParser};
 use crate::decimal::parse_decimal;
 use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
@@ -87,93 +87,79 @@ impl Source for LiteLlm {
         })
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Stream
+    fn reader(&self, head: &[u8]) -> Reader<'_> {
+        match head.trim_ascii_start().first() {
+            Some(b'[') => Reader::Stream(&JsonArray),
+            Some(b'{') => Reader::Lines(self),
+            _ => Reader::Stream(&SpendLogCsv),
+        }
     }
+}
 
+/// JSON lines: spend log rows or logging payloads, one per line.
+impl LineParser for LiteLlm {
+    fn parse_line(
+        &self,
+        line: &[u8],
+        at: &Provenance,
+        out: &mut Vec<UsageRecord>,
+    ) -> Result<(), RecordError> {
+        let text = std::str::from_utf8(line.trim_ascii())
+            .map_err(|_| RecordError::new(at.line, "not valid UTF-8"))?;
+        out.push(json_record(text, "", at.line, &at.file)?);
+        Ok(())
+    }
+}
+
+/// A JSON array of spend log rows.
+struct JsonArray;
+
+impl StreamParser for JsonArray {
     fn parse_stream(
         &self,
         reader: &mut dyn Read,
         file: &Arc<str>,
         emit: &mut Emit<'_>,
     ) -> Result<(), RecordError> {
-        let mut reader = BufReader::with_capacity(256 * 1024, reader);
-        let start = reader
-            .fill_buf()
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
             .map_err(|e| RecordError::new(1, format!("cannot read: {e}")))?;
-        let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(start);
-        match start.trim_ascii_start().first() {
-            Some(b'[') => read_json_array(reader, file, emit),
-            Some(b'{') => read_json_lines(reader, file, emit),
-            _ => read_csv(reader, file, emit),
+        let rows: Vec<&RawValue> = serde_json::from_slice(&bytes).map_err(|e| {
+            let mut message = e.to_string();
+            if let Some(i) = message.rfind(" at line ") {
+                message.truncate(i);
+            }
+            let prefix = if e.is_syntax() || e.is_eof() {
+                "not valid JSON: "
+            } else {
+                ""
+            };
+            RecordError::new(e.line().max(1) as u64, format!("{prefix}{message}"))
+        })?;
+        let lines = LineIndex::new(&bytes);
+        for (i, raw) in rows.into_iter().enumerate() {
+            let line = lines.line_of(raw.get()).unwrap_or(1);
+            let item = json_record(raw.get(), &format!("[{i}]"), line, file);
+            if !emit(item) {
+                break;
+            }
         }
+        Ok(())
     }
 }
 
-fn read_json_array(
-    mut reader: impl Read,
-    file: &Arc<str>,
-    emit: &mut Emit<'_>,
-) -> Result<(), RecordError> {
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| RecordError::new(1, format!("cannot read: {e}")))?;
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let rows: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(|e| {
-        let mut message = e.to_string();
-        if let Some(i) = message.rfind(" at line ") {
-            message.truncate(i);
-        }
-        let prefix = if e.is_syntax() || e.is_eof() {
-            "not valid JSON: "
-        } else {
-            ""
-        };
-        RecordError::new(e.line().max(1) as u64, format!("{prefix}{message}"))
-    })?;
-    let lines = LineIndex::new(bytes);
-    for (i, raw) in rows.into_iter().enumerate() {
-        let line = lines.line_of(raw.get()).unwrap_or(1);
-        let item = json_record(raw.get(), &format!("[{i}]"), line, file);
-        if !emit(item) {
-            break;
-        }
-    }
-    Ok(())
-}
+/// A CSV export of the spend log table.
+struct SpendLogCsv;
 
-fn read_json_lines(
-    mut reader: impl BufRead,
-    file: &Arc<str>,
-    emit: &mut Emit<'_>,
-) -> Result<(), RecordError> {
-    let mut buf = Vec::new();
-    let mut line = 0u64;
-    loop {
-        buf.clear();
-        line += 1;
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| RecordError::new(line, format!("cannot read: {e}")))?;
-        if n == 0 {
-            return Ok(());
-        }
-        let mut text = buf.as_slice();
-        if line == 1 {
-            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
-        }
-        let text = text.trim_ascii();
-        if text.is_empty() {
-            continue;
-        }
-        let item = match std::str::from_utf8(text) {
-            Ok(text) => json_record(text, "", line, file),
-            Err(_) => Err(RecordError::new(line, "not valid UTF-8")),
-        };
-        if !emit(item) {
-            return Ok(());
-        }
+impl StreamParser for SpendLogCsv {
+    fn parse_stream(
+        &self,
+        reader: &mut dyn Read,
+        file: &Arc<str>,
+        emit: &mut Emit<'_>,
+    ) -> Result<(), RecordError> {
+        read_csv(reader, file, emit)
     }
 }
 
@@ -682,7 +668,7 @@ fn read_csv(reader: impl Read, file: &Arc<str>, emit: &mut Emit<'_>) -> Result<(
         .headers()
         .map_err(|e| RecordError::new(1, format!("not a valid CSV header: {e}")))?
         .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
+        .map(|h| h.trim().to_owned())
         .collect();
     let has = |c: &str| header.iter().any(|h| h == c);
     if !(has("request_id") && has("spend") && has("startTime")) {
@@ -775,7 +761,7 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn parse(input: &str) -> Result<(Vec<UsageRecord>, Vec<RecordError>), RecordError> {
-        crate::sources::read_stream_split(&LiteLlm, input)
+        crate::sources::testing::read_split(&LiteLlm, input)
     }
 
     const SPEND_ROW: &str = r#"{"request_id":"chatcmpl-abc123","call_type":"acompletion","api_key":"88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b",

@@ -1,8 +1,10 @@
 //! Importers: one module per input format, all behind the [`Source`] trait.
 //!
-//! A source says whether a file is its own (`detect`, by content first), and turns the file's lines or
-//! document into [`UsageRecord`]s. Walking folders, gunzipping, parallel parsing, deduplication and writing
-//! are shared (see `crate::input`), so adding a format means writing one module and one line in [`all`].
+//! A source says whether a file is its own (`detect`, by content first) and which [`Reader`] the file needs
+//! (lines, ordered lines, a document or a stream), and turns the file's lines or document into
+//! [`UsageRecord`]s. Walking folders, gunzipping, the byte order mark, chunking and parallel parsing are the
+//! driver's (`crate::input`); what importers share is in [`shared`]. Adding a format means writing one
+//! module and one line in [`all`].
 
 use std::path::Path;
 use std::sync::Arc;
@@ -25,16 +27,79 @@ pub mod openai_usage;
 pub mod openrouter;
 pub mod shared;
 
-/// How a source's files are cut into units to parse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framing {
-    /// One JSON value per line; lines are parsed independently (and in parallel).
-    JsonLines,
+/// The reader a file needs, chosen by its source from the file's head. Each kind carries the parser it
+/// feeds, so a source can only ask for a reader it implements: the driver (`crate::input`) does the rest
+/// (gzip, the byte order mark, chunking, carry-over across chunks, line numbers, limits).
+pub enum Reader<'a> {
+    /// One JSON value per line, each parsed on its own: the driver cuts the file into chunks of whole
+    /// lines and parses them in parallel.
+    Lines(&'a dyn LineParser),
+    /// Lines read in file order by one parser that remembers what earlier lines said (a session log whose
+    /// usage lines take their model from an earlier line). Chunking and line numbers are the driver's.
+    OrderedLines(Box<dyn OrderedLineParser + 'a>),
     /// The whole file is one document (a JSON page): it is read into memory, so keep to small files.
-    Document,
-    /// The source reads the file as a stream (CSV exports that can be large): see
-    /// [`Source::parse_stream`].
-    Stream,
+    Document(&'a dyn DocumentParser),
+    /// The source reads the file as a stream (CSV exports and JSON documents that can be large).
+    Stream(&'a dyn StreamParser),
+}
+
+impl std::fmt::Debug for Reader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Reader::Lines(_) => "Lines",
+            Reader::OrderedLines(_) => "OrderedLines",
+            Reader::Document(_) => "Document",
+            Reader::Stream(_) => "Stream",
+        })
+    }
+}
+
+/// Parses one line of JSON Lines, independently of every other line.
+pub trait LineParser: Sync {
+    /// Parses one line (no line ending or byte order mark, never blank). A line that is valid but holds no
+    /// usage (a user turn in a chat log) produces nothing.
+    fn parse_line(
+        &self,
+        line: &[u8],
+        at: &Provenance,
+        out: &mut Vec<UsageRecord>,
+    ) -> Result<(), RecordError>;
+}
+
+/// Parses the lines of one file in order, remembering earlier lines (one parser per file).
+pub trait OrderedLineParser: Send {
+    /// Parses the next line (no line ending or byte order mark, never blank).
+    fn parse_line(
+        &mut self,
+        line: &[u8],
+        at: &Provenance,
+        out: &mut Vec<UsageRecord>,
+    ) -> Result<(), RecordError>;
+}
+
+/// Parses a whole document.
+pub trait DocumentParser: Sync {
+    /// Parses a whole file (without its byte order mark). Errors in single records go to `out.errors`
+    /// (they can be skipped); an error returned means the document as a whole could not be read.
+    fn parse_document(
+        &self,
+        bytes: &[u8],
+        file: &Arc<str>,
+        out: &mut Parsed,
+    ) -> Result<(), RecordError>;
+}
+
+/// Reads a file as a stream.
+pub trait StreamParser: Sync {
+    /// Reads the file from `reader` (gunzipped, without its byte order mark), calling `emit` for each
+    /// record or record-level error, in file order, until it returns `false`. An error returned means the
+    /// file as a whole could not be read (a CSV without the expected header).
+    fn parse_stream(
+        &self,
+        reader: &mut dyn std::io::Read,
+        file: &Arc<str>,
+        emit: &mut Emit<'_>,
+    ) -> Result<(), RecordError>;
 }
 
 /// What a streaming source hands back for each record: the record, or the error of a malformed one
@@ -56,58 +121,12 @@ pub trait Source: Send + Sync {
     fn reads(&self) -> &'static str;
     /// One line for `aispend sources`: how auto-detection recognises it.
     fn detected_by(&self) -> &'static str;
-    /// Whether a file is in this format. `head` is the start of the (decompressed) content, up to 64 KiB,
-    /// possibly cut in the middle of a line.
+    /// Whether a file is in this format. `head` is the start of the (decompressed) content without a byte
+    /// order mark, up to 64 KiB, possibly cut in the middle of a line.
     fn detect(&self, path: &Path, head: &[u8]) -> bool;
-    fn framing(&self) -> Framing;
-
-    /// `Framing::JsonLines`: parses one line (no trailing newline, never blank). A line that is valid but
-    /// holds no usage (a user turn in a chat log) produces nothing.
-    fn parse_line(
-        &self,
-        line: &[u8],
-        at: &Provenance,
-        out: &mut Vec<UsageRecord>,
-    ) -> Result<(), RecordError> {
-        let _ = (line, out);
-        Err(RecordError::new(
-            at.line,
-            format!("{} does not read line by line", self.name()),
-        ))
-    }
-
-    /// `Framing::Document`: parses a whole file. Errors in single records go to `out.errors` (they can be
-    /// skipped); an error returned means the document as a whole could not be read.
-    fn parse_document(
-        &self,
-        bytes: &[u8],
-        file: &Arc<str>,
-        out: &mut Parsed,
-    ) -> Result<(), RecordError> {
-        let _ = (bytes, file, out);
-        Err(RecordError::new(
-            1,
-            format!("{} does not read whole documents", self.name()),
-        ))
-    }
-
-    /// `Framing::Stream`: reads the file from `reader` (already gunzipped), calling `emit` for each record
-    /// or record-level error, in file order, until it returns `false`. An error returned means the file as
-    /// a whole could not be read (a CSV without the expected header).
-    fn parse_stream(
-        &self,
-        reader: &mut dyn std::io::Read,
-        file: &Arc<str>,
-        emit: &mut Emit<'_>,
-    ) -> Result<(), RecordError> {
-        let _ = (reader, file, emit);
-        Err(not_a_stream(self.name()))
-    }
-}
-
-/// Default for sources that are not streams.
-fn not_a_stream(name: &str) -> RecordError {
-    RecordError::new(1, format!("{name} does not read streams"))
+    /// The reader this file needs, given its head (as for [`Source::detect`]; possibly shorter, or empty).
+    /// Most sources always need the same one; a source reading several layouts picks by the head.
+    fn reader(&self, head: &[u8]) -> Reader<'_>;
 }
 
 /// Every importer, in detection order (the most specific first).
@@ -134,41 +153,46 @@ pub fn by_name(name: &str) -> Option<&'static dyn Source> {
     all().iter().copied().find(|s| s.name() == name)
 }
 
-/// The importer whose `detect` accepts the file, if any. A UTF-8 byte order mark (which editors on
-/// Windows add) is not part of the content a detector looks at.
+/// The importer whose `detect` accepts the file, if any. `head` is without its byte order mark.
 pub fn detect(path: &Path, head: &[u8]) -> Option<&'static dyn Source> {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     all().iter().copied().find(|s| s.detect(path, head))
 }
 
-/// Test support: reads `text` with a streaming source as the driver would, returning what it emitted
-/// (records and record-level errors, in order) or the file-level error.
+/// Test support shared by every importer's unit tests.
 #[cfg(test)]
-pub(crate) fn read_stream(
-    source: &dyn Source,
-    text: &str,
-) -> Result<Vec<Result<UsageRecord, RecordError>>, RecordError> {
-    let mut out = Vec::new();
-    let file: Arc<str> = Arc::from("test-input");
-    source.parse_stream(&mut text.as_bytes(), &file, &mut |item| {
-        out.push(item);
-        true
-    })?;
-    Ok(out)
-}
+pub(crate) mod testing {
+    use super::{Parsed, Source};
+    use crate::error::{Error, RecordError};
+    use crate::input::{read_items, Item, Tuning};
+    use crate::record::UsageRecord;
 
-/// [`read_stream`], split into records and record-level errors.
-#[cfg(test)]
-pub(crate) fn read_stream_split(
-    source: &dyn Source,
-    text: &str,
-) -> Result<(Vec<UsageRecord>, Vec<RecordError>), RecordError> {
-    let (mut records, mut errors) = (Vec::new(), Vec::new());
-    for item in read_stream(source, text)? {
-        match item {
-            Ok(r) => records.push(r),
-            Err(e) => errors.push(e),
-        }
+    /// Reads `text` with `source` as the driver reads a file (byte order mark, reader chosen by the head,
+    /// lines, ranges checked), returning every record and record-level error in the order the driver
+    /// hands them on, or the error that stopped the file.
+    pub(crate) fn read_items_of(source: &dyn Source, text: &str) -> Result<Vec<Item>, RecordError> {
+        read_items(source, text.as_bytes(), Tuning::default()).map_err(|e| match e {
+            Error::Input { record, .. } => record,
+            other => RecordError::new(0, other.to_string()),
+        })
     }
-    Ok((records, errors))
+
+    /// [`read_items_of`], split into records and record-level errors.
+    pub(crate) fn read(source: &dyn Source, text: &str) -> Result<Parsed, RecordError> {
+        let mut out = Parsed::default();
+        for item in read_items_of(source, text)? {
+            match item {
+                Ok(r) => out.records.push(r),
+                Err(e) => out.errors.push(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`read`] as a pair of records and errors.
+    pub(crate) fn read_split(
+        source: &dyn Source,
+        text: &str,
+    ) -> Result<(Vec<UsageRecord>, Vec<RecordError>), RecordError> {
+        read(source, text).map(|p| (p.records, p.errors))
+    }
 }

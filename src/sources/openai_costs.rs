@@ -25,7 +25,7 @@ use serde::Deserialize;
 use super::shared::admin_page::{cost_record, read_pages, CostRow, ResultAt};
 use super::shared::common;
 use super::shared::response::{has_key_value, Label};
-use super::{Framing, Parsed, Source};
+use super::{DocumentParser, Parsed, Reader, Source};
 use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
 use crate::record::{Provenance, UsageRecord};
@@ -59,10 +59,12 @@ impl Source for OpenAiCosts {
                     && !common::has_key(head, "num_model_requests")))
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Document
+    fn reader(&self, _head: &[u8]) -> Reader<'_> {
+        Reader::Document(self)
     }
+}
 
+impl DocumentParser for OpenAiCosts {
     fn parse_document(
         &self,
         bytes: &[u8],
@@ -124,9 +126,7 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn parse(doc: &str) -> Result<Parsed, RecordError> {
-        let mut out = Parsed::default();
-        OpenAiCosts.parse_document(doc.as_bytes(), &Arc::from("costs.json"), &mut out)?;
-        Ok(out)
+        crate::sources::testing::read(&OpenAiCosts, doc)
     }
 
     const PAGE: &str = r#"{"object":"page","has_more":false,"next_page":null,"data":[

@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 use super::shared::admin_page::{cost_record, CostRow};
 use super::shared::common;
 use super::shared::response;
-use super::{Emit, Framing, Source};
+use super::{Emit, Reader, Source, StreamParser};
 use crate::decimal::parse_decimal;
 use crate::error::RecordError;
 use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
@@ -107,10 +107,12 @@ impl Source for OpenAiCsv {
         common::csv_header(head).is_some_and(|h| Export::of(&h).is_some())
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Stream
+    fn reader(&self, _head: &[u8]) -> Reader<'_> {
+        Reader::Stream(self)
     }
+}
 
+impl StreamParser for OpenAiCsv {
     fn parse_stream(
         &self,
         reader: &mut dyn std::io::Read,
@@ -122,7 +124,7 @@ impl Source for OpenAiCsv {
             .headers()
             .map_err(|e| RecordError::new(1, format!("not a valid CSV header: {e}")))?
             .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
+            .map(|h| h.trim().to_owned())
             .collect();
         let export = Export::of(&header).ok_or_else(|| {
             RecordError::new(
@@ -386,12 +388,10 @@ fn cost_row(row: &Row, provenance: Provenance) -> Result<Option<UsageRecord>, Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::openai_usage::OpenAiUsage;
-    use crate::sources::Parsed;
     use rust_decimal_macros::dec;
 
     fn parse(csv: &str) -> Result<(Vec<UsageRecord>, Vec<RecordError>), RecordError> {
-        crate::sources::read_stream_split(&OpenAiCsv, csv)
+        crate::sources::testing::read_split(&OpenAiCsv, csv)
     }
 
     const USAGE_HEADER: &str = "start_time,end_time,start_time_iso,end_time_iso,project_id,num_model_requests,user_id,api_key_id,model,batch,service_tier,input_tokens,output_tokens,input_cached_tokens,input_uncached_tokens,input_text_tokens,output_text_tokens,input_cached_text_tokens,input_audio_tokens,input_cached_audio_tokens,output_audio_tokens,input_image_tokens,input_cached_image_tokens,output_image_tokens";
@@ -422,10 +422,8 @@ mod tests {
  {"object":"organization.usage.completions.result","input_tokens":120000,"input_uncached_tokens":70000,"input_cached_tokens":48000,
   "output_tokens":9500,"num_model_requests":42,"project_id":"proj_Ab12Cd34","user_id":null,
   "api_key_id":"key_Xy98Zw76","model":"gpt-4o-mini-2024-07-18","batch":false,"service_tier":"default"}]}]}"#;
-        let mut out = Parsed::default();
-        OpenAiUsage
-            .parse_document(page.as_bytes(), &Arc::from("p.json"), &mut out)
-            .unwrap();
+        let usage_pages = crate::sources::by_name("openai-usage").unwrap();
+        let out = crate::sources::testing::read(usage_pages, page).unwrap();
         assert_eq!(out.records[0].id, r.id);
         assert_eq!(out.records[0].tokens, r.tokens);
         assert_eq!(out.records[0].requests, r.requests);

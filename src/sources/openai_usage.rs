@@ -25,7 +25,7 @@ use serde::Deserialize;
 use super::shared::admin_page::{read_pages, ResultAt};
 use super::shared::common;
 use super::shared::response::{self, has_key_value, Label};
-use super::{Framing, Parsed, Source};
+use super::{DocumentParser, Parsed, Reader, Source};
 use crate::error::RecordError;
 use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
 
@@ -57,10 +57,12 @@ impl Source for OpenAiUsage {
                     && common::has_key(head, "num_model_requests")))
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Document
+    fn reader(&self, _head: &[u8]) -> Reader<'_> {
+        Reader::Document(self)
     }
+}
 
+impl DocumentParser for OpenAiUsage {
     fn parse_document(
         &self,
         bytes: &[u8],
@@ -245,9 +247,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn parse(doc: &str) -> Result<Parsed, RecordError> {
-        let mut out = Parsed::default();
-        OpenAiUsage.parse_document(doc.as_bytes(), &Arc::from("usage.json"), &mut out)?;
-        Ok(out)
+        crate::sources::testing::read(&OpenAiUsage, doc)
     }
 
     const CURRENT: &str = r#"{"object":"page","has_more":false,"next_page":null,"data":[{"object":"bucket","start_time":1755648000,"end_time":1755734400,"results":[

@@ -37,7 +37,7 @@ use serde_json::value::RawValue;
 
 use super::shared::common::{self, LineIndex};
 use super::shared::response::{self, Label};
-use super::{Framing, Parsed, Source};
+use super::{DocumentParser, Parsed, Reader, Source};
 use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
 use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
@@ -73,17 +73,18 @@ impl Source for OpenRouter {
                 || (key("date") && key("usage")))
     }
 
-    fn framing(&self) -> Framing {
-        Framing::Document
+    fn reader(&self, _head: &[u8]) -> Reader<'_> {
+        Reader::Document(self)
     }
+}
 
+impl DocumentParser for OpenRouter {
     fn parse_document(
         &self,
         bytes: &[u8],
         file: &Arc<str>,
         out: &mut Parsed,
     ) -> Result<(), RecordError> {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let lines = LineIndex::new(bytes);
         let mut visit = |raw: &RawValue, path: String| {
             for item in items(raw, path, &lines) {
@@ -370,9 +371,7 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn parse(doc: &str) -> Result<Parsed, RecordError> {
-        let mut out = Parsed::default();
-        OpenRouter.parse_document(doc.as_bytes(), &Arc::from("or.json"), &mut out)?;
-        Ok(out)
+        crate::sources::testing::read(&OpenRouter, doc)
     }
 
     const GENERATION: &str = r#"{"data":{"id":"gen-1760000000-AbCdEf","upstream_id":"msg_01X","total_cost":0.0123456789,

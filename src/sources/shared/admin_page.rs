@@ -91,7 +91,6 @@ pub fn for_each_result<'a>(
     bytes: &'a [u8],
     mut f: impl FnMut(ResultAt<'a>),
 ) -> Result<(), RecordError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut lines = LineCounter::new(bytes);
     let mut index = 0u64;
     let mut visit = |page_path: Option<usize>, page: Page<'a>| {

@@ -86,9 +86,8 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(haystack, needle).is_some()
 }
 
-/// Whether the start of a document (after white space and a UTF-8 BOM) is `{` or `[`.
+/// Whether the start of a document (after white space) is `{` or `[`.
 pub fn looks_like_json(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     matches!(trim_ascii(head).first(), Some(b'{') | Some(b'['))
 }
 
@@ -110,11 +109,9 @@ fn trim_ascii_start(bytes: &[u8]) -> &[u8] {
     bytes.trim_ascii_start()
 }
 
-/// The column names of a CSV header: the first line of `head` (after a UTF-8 BOM), parsed with CSV quoting
-/// and trimmed. `None` when `head` starts like JSON or holds no line. Detectors of CSV exports compare
+/// The column names of a CSV header: the first line of `head`, parsed with CSV quoting and trimmed. `None` when `head` starts like JSON or holds no line. Detectors of CSV exports compare
 /// these names with the columns they expect.
 pub fn csv_header(head: &[u8]) -> Option<Vec<String>> {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let line = match memchr::memchr(b'\n', head) {
         Some(i) => &head[..i],
         None => head,
@@ -195,20 +192,14 @@ pub fn for_each_json_value(
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
     // 0: before any value; 1: inside a top-level array; 2: the top-level array has closed.
     let mut array = 0u8;
-    let mut first = true;
     loop {
         let buf = std::io::BufRead::fill_buf(&mut reader)
             .map_err(|e| RecordError::new(line, format!("cannot read: {e}")))?;
         if buf.is_empty() {
             break;
         }
-        let mut bytes = buf;
-        if first {
-            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-            first = false;
-        }
         let consumed = buf.len();
-        for &b in bytes {
+        for &b in buf {
             if depth == 0 {
                 match b {
                     b'\n' => line += 1,
@@ -307,11 +298,10 @@ pub fn last_component(path: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A CSV column name reduced to one spelling: lower case, `.` and spaces as `_`, no BOM or quotes
+/// A CSV column name reduced to one spelling: lower case, `.` and spaces as `_`, no quotes
 /// (`service.description`, `Service Description` and `service_description` are the same column).
 pub fn column_key(name: &str) -> String {
     name.trim()
-        .trim_start_matches('\u{feff}')
         .trim_matches('"')
         .trim()
         .to_ascii_lowercase()
