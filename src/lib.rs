@@ -23,3 +23,4 @@ pub mod report;
 pub mod sanitize;
 pub mod sources;
 pub mod timestamp;
+pub mod whatif;

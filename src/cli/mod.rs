@@ -24,6 +24,7 @@ pub mod pull;
 pub mod report;
 pub mod sources;
 pub mod usage;
+pub mod whatif;
 
 const ABOUT: &str =
     "AI spend cost intelligence: import provider usage, price it exactly, report it";
@@ -103,6 +104,7 @@ pub enum Command {
     Pull(pull::Args),
     Report(report::Args),
     Forecast(forecast::Args),
+    Whatif(whatif::Args),
     #[command(subcommand)]
     Budget(budget::Command),
     #[command(subcommand)]
@@ -299,6 +301,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Pull(args) => pull::run(&ctx, args, &mut out)?,
         Command::Report(args) => report::run(&ctx, args, &mut out)?,
         Command::Forecast(args) => forecast::run(&ctx, args, &mut out)?,
+        Command::Whatif(args) => whatif::run(&ctx, args, &mut out)?,
         Command::Budget(cmd) => budget::run(&ctx, cmd, &mut out)?,
         Command::Pricing(cmd) => pricing::run(&ctx, cmd, &mut out)?,
         Command::Ledger(cmd) => ledger::run(&ctx, cmd, &mut out)?,

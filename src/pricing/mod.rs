@@ -183,7 +183,13 @@ impl PriceBook {
 
     /// The built-in tables plus override files (or folders of `.toml` files), later ones winning.
     pub fn load(overrides: &[impl AsRef<Path>]) -> Result<PriceBook> {
-        let mut book = PriceBook::built_in()?;
+        PriceBook::built_in()?.with_overrides(overrides)
+    }
+
+    /// These prices plus override files (or folders of `.toml` files), later ones winning (a what-if's
+    /// own price table over the current prices).
+    pub fn with_overrides(mut self, overrides: &[impl AsRef<Path>]) -> Result<PriceBook> {
+        let book = &mut self;
         for path in overrides {
             let path = path.as_ref();
             let mut files = Vec::new();
@@ -207,7 +213,7 @@ impl PriceBook {
                 )?;
             }
         }
-        Ok(book)
+        Ok(self)
     }
 
     /// Sets the Azure deployment → model map (config `[azure] deployments`): an Azure record whose model

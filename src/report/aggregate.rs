@@ -19,6 +19,7 @@ use crate::input::{Accepted, RecordSink};
 use crate::period::{month_index, Period, PeriodSpec};
 use crate::pricing::{PriceBook, Priced, Pricer};
 use crate::record::{DedupPolicy, UsageRecord};
+use crate::whatif::ScenarioPricer;
 
 /// What to report.
 #[derive(Debug)]
@@ -92,6 +93,8 @@ pub struct Aggregator<'a> {
     seen_largest: HashMap<u128, Seen>,
     newest: Option<DateTime<Utc>>,
     records: u64,
+    /// `aispend whatif`: every grouped record is also priced under this scenario.
+    scenario: Option<ScenarioPricer<'a>>,
 }
 
 impl<'a> Aggregator<'a> {
@@ -132,7 +135,15 @@ impl<'a> Aggregator<'a> {
             seen_largest: HashMap::new(),
             newest,
             records: 0,
+            scenario: None,
         }
+    }
+
+    /// Also prices every record under a what-if scenario (into [`Totals::scenario_cost`]). A record the
+    /// scenario cannot price goes to the unpriced list (reason `scenario: …`), out of both costs.
+    pub fn with_scenario(mut self, scenario: ScenarioPricer<'a>) -> Aggregator<'a> {
+        self.scenario = Some(scenario);
+        self
     }
 
     /// The span to read from the ledger (both periods with `--compare`), when known before reading.
@@ -177,30 +188,36 @@ impl<'a> Aggregator<'a> {
                 return None;
             }
         }
-        match priced {
+        let scenario_cost = match (&priced, self.scenario.as_mut()) {
+            (Priced::Cost { .. }, Some(s)) => Some(s.price(r, Some(model))),
+            _ => None,
+        };
+        let unpriced = match (&priced, &scenario_cost) {
             // A request with nothing billable (a failed request) costs nothing, whatever its model.
-            Priced::Unpriced { .. } if r.tokens.is_empty() => {}
-            Priced::Unpriced { .. } if self.query.reconcile => {}
-            Priced::Unpriced { reason, .. } => {
-                let totals = Totals::of(r, Decimal::ZERO);
-                let key = (
-                    bucket,
-                    r.provider.as_str().to_string(),
-                    model.to_string(),
-                    reason.to_string(),
-                );
-                let i = match self.unpriced_index.get(&key) {
-                    Some(&i) => i,
-                    None => {
-                        self.unpriced.push((key.clone(), Totals::default()));
-                        self.unpriced_index.insert(key, self.unpriced.len() - 1);
-                        self.unpriced.len() - 1
-                    }
-                };
-                self.unpriced[i].1.add(&totals);
-                return Some((Slot::Unpriced(i), totals));
-            }
-            Priced::Cost { .. } => {}
+            (Priced::Unpriced { .. }, _) if r.tokens.is_empty() => None,
+            (Priced::Unpriced { .. }, _) if self.query.reconcile => None,
+            (Priced::Unpriced { reason, .. }, _) => Some(reason.to_string()),
+            (Priced::Cost { .. }, Some(Err(reason))) => Some(format!("scenario: {reason}")),
+            (Priced::Cost { .. }, _) => None,
+        };
+        if let Some(reason) = unpriced {
+            let totals = Totals::of(r, Decimal::ZERO);
+            let key = (
+                bucket,
+                r.provider.as_str().to_string(),
+                model.to_string(),
+                reason,
+            );
+            let i = match self.unpriced_index.get(&key) {
+                Some(&i) => i,
+                None => {
+                    self.unpriced.push((key.clone(), Totals::default()));
+                    self.unpriced_index.insert(key, self.unpriced.len() - 1);
+                    self.unpriced.len() - 1
+                }
+            };
+            self.unpriced[i].1.add(&totals);
+            return Some((Slot::Unpriced(i), totals));
         }
         let cost = match priced {
             Priced::Cost { cost, .. } => cost,
@@ -213,6 +230,9 @@ impl<'a> Aggregator<'a> {
             dim.write_value(r, team, model, tz, &mut self.key);
         }
         let mut totals = Totals::of(r, cost);
+        if let Some(Ok(c)) = scenario_cost {
+            totals.scenario_cost = c;
+        }
         if matches!(priced, Priced::Unpriced { .. }) && !r.tokens.is_empty() {
             totals.unpriced_records = 1;
         }

@@ -200,6 +200,8 @@ pub struct Totals {
     /// `fallback_records` records.
     pub fallback_cost: Decimal,
     pub fallback_records: u64,
+    /// The cost under a what-if scenario (`aispend whatif`); zero otherwise.
+    pub scenario_cost: Decimal,
 }
 
 impl Totals {
@@ -220,6 +222,7 @@ impl Totals {
             saturated: false,
             fallback_cost: Decimal::ZERO,
             fallback_records: 0,
+            scenario_cost: Decimal::ZERO,
         }
     }
 
@@ -265,6 +268,7 @@ impl Totals {
         add_money(&mut self.cost, o.cost);
         add_money(&mut self.reported_cost, o.reported_cost);
         add_money(&mut self.fallback_cost, o.fallback_cost);
+        add_money(&mut self.scenario_cost, o.scenario_cost);
         self.saturated |= saturated;
     }
 
@@ -288,6 +292,10 @@ impl Totals {
             .fallback_cost
             .checked_sub(o.fallback_cost)
             .unwrap_or(self.fallback_cost);
+        self.scenario_cost = self
+            .scenario_cost
+            .checked_sub(o.scenario_cost)
+            .unwrap_or(self.scenario_cost);
     }
 
     /// The reported cost, when any record of the group carried one.

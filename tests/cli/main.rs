@@ -24,6 +24,7 @@ mod shapes;
 mod sources_billing;
 mod sources_cloud;
 mod tables;
+mod whatif;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
