@@ -212,6 +212,17 @@ impl Field {
 pub struct TeamRules(Vec<Rule>);
 
 impl TeamRules {
+    /// Whether a rule reads a field the ledger's rollup does not keep (user, API key, tags).
+    pub fn reads_request_fields(&self) -> bool {
+        self.0.iter().any(|rule| {
+            !rule.tags.is_empty()
+                || rule
+                    .fields
+                    .iter()
+                    .any(|(f, _)| matches!(f, Field::ApiKey | Field::User))
+        })
+    }
+
     /// The record's team: the first matching rule, else its own team field, else `unassigned`.
     pub fn team_of<'r>(&'r self, record: &'r UsageRecord) -> &'r str {
         for rule in &self.0 {

@@ -86,9 +86,7 @@ pub fn feed(ctx: &Context, input: &InputArgs, agg: &mut Aggregator<'_>) -> Resul
                 "--source and --skip-invalid apply to PATHs; none were given",
             ));
         }
-        let ledger = ctx.open_existing_ledger()?;
-        let range = agg.fixed_period().map(|p| (p.start, p.end));
-        ledger.for_each(range, &mut |r| agg.accept(r).map(|_| ()))
+        ctx.open_existing_ledger()?.feed(agg)
     } else {
         read_paths(ctx, input, agg)
     }

@@ -17,7 +17,9 @@ use crate::decimal::parse_decimal;
 use crate::error::{Error, Result};
 use crate::input::{Accepted, RecordSink};
 use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::report::aggregate::Aggregator;
 
+mod rollup;
 mod schema;
 
 /// An open ledger file.
@@ -148,9 +150,14 @@ impl Ledger {
         let mut writer = LedgerWriter {
             tx,
             path: path.clone(),
+            rollup: rollup::Delta::default(),
         };
         let value = f(&mut writer)?;
         if commit {
+            writer
+                .rollup
+                .flush(&writer.tx)
+                .map_err(|e| ledger_error(&path, e))?;
             writer.tx.commit().map_err(|e| ledger_error(&path, e))?;
         }
         Ok(value)
@@ -187,6 +194,26 @@ impl Ledger {
             f(record)?;
         }
         Ok(())
+    }
+
+    /// Feeds a report's aggregator the period it reads: from the rollup when it serves the query
+    /// exactly (see [`Aggregator::rollup_serves`]), else from the records.
+    pub fn feed(&self, agg: &mut Aggregator<'_>) -> Result<()> {
+        let range = agg.fixed_period().map(|p| (p.start, p.end));
+        if agg.rollup_serves() {
+            let ms = range.map(|(a, b)| (a.timestamp_millis(), b.timestamp_millis()));
+            if rollup::feed(&self.conn, ms, agg).map_err(|e| self.error(e))? {
+                return Ok(());
+            }
+            agg.clear();
+        }
+        self.feed_records(agg)
+    }
+
+    /// Feeds a report's aggregator the period's records, one by one.
+    pub fn feed_records(&self, agg: &mut Aggregator<'_>) -> Result<()> {
+        let range = agg.fixed_period().map(|p| (p.start, p.end));
+        self.for_each(range, &mut |r| agg.accept(r).map(|_| ()))
     }
 
     pub fn stats(&self) -> Result<LedgerStats> {
@@ -311,6 +338,7 @@ fn ledger_error(path: &Path, e: rusqlite::Error) -> Error {
 pub struct LedgerWriter<'c> {
     tx: Transaction<'c>,
     path: PathBuf,
+    rollup: rollup::Delta,
 }
 
 impl RecordSink for LedgerWriter<'_> {
@@ -371,12 +399,32 @@ impl RecordSink for LedgerWriter<'_> {
         ];
         let mut insert = self.tx.prepare_cached(schema::INSERT).map_err(err)?;
         if insert.execute(values).map_err(err)? == 1 {
+            self.rollup.record(&self.tx, &r, 1).map_err(err)?;
             return Ok(Accepted::Added);
         }
         if r.dedup == DedupPolicy::KeepLargest {
-            let mut replace = self.tx.prepare_cached(schema::REPLACE).map_err(err)?;
-            if replace.execute(values).map_err(err)? == 1 {
-                return Ok(Accepted::Replaced);
+            // The copy it replaces leaves the rollup as the new one enters it.
+            let old = self
+                .tx
+                .prepare_cached(&format!(
+                    "SELECT {}, weight FROM records WHERE id = ?1",
+                    schema::COLUMNS
+                ))
+                .map_err(err)?
+                .query_row([&r.id], |row| {
+                    Ok((
+                        record_from_row(row, &mut BTreeMap::new())?,
+                        row.get::<_, i64>(39)?,
+                    ))
+                })
+                .map_err(err)?;
+            if old.1 < weight {
+                let mut replace = self.tx.prepare_cached(schema::REPLACE).map_err(err)?;
+                if replace.execute(values).map_err(err)? == 1 {
+                    self.rollup.record(&self.tx, &old.0, -1).map_err(err)?;
+                    self.rollup.record(&self.tx, &r, 1).map_err(err)?;
+                    return Ok(Accepted::Replaced);
+                }
             }
         }
         Ok(Accepted::Duplicate)
@@ -491,7 +539,7 @@ mod tests {
         let path = dir.path().join("ledger.db");
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+            conn.execute_batch(schema::MIGRATIONS[0].sql).unwrap();
             conn.execute_batch(
                 "PRAGMA user_version = 1; INSERT INTO records (id, source, provider, model, start_ms, file, line) \
                  VALUES ('old', 'gcp-billing', 'google', 'gemini-2.5-pro', 1791158400000, 'f.csv', 2);",
@@ -499,7 +547,7 @@ mod tests {
             .unwrap();
         }
         let mut ledger = Ledger::open(&path).unwrap();
-        assert_eq!(schema::version(&ledger.conn).unwrap(), 2);
+        assert_eq!(schema::version(&ledger.conn).unwrap(), schema::latest());
         let mut new = record("new");
         new.billing_account = Some("01A2B3-C4D5E6-F7A8B9".into());
         new.billing_account_name = Some("Acme billing".into());

@@ -2,11 +2,21 @@
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+/// One step of the schema: SQL, then optionally Rust that fills what the SQL created.
+pub(super) struct Migration {
+    pub sql: &'static str,
+    pub fill: Option<fn(&Connection) -> rusqlite::Result<()>>,
+}
+
+const fn sql(sql: &'static str) -> Migration {
+    Migration { sql, fill: None }
+}
+
 /// Each entry moves the schema one version forward. Never edit a shipped entry: append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[Migration] = &[
     // 1: the records table, clustered by time so that a period is one sequential range, and unique on
     // the record id, which is what deduplicates.
-    "CREATE TABLE records (
+    sql("CREATE TABLE records (
         id TEXT NOT NULL,
         source TEXT NOT NULL,
         provider TEXT NOT NULL,
@@ -48,10 +58,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
         imported_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER)),
         PRIMARY KEY (start_ms, id)
     ) WITHOUT ROWID;
-    CREATE UNIQUE INDEX records_id ON records (id);",
+    CREATE UNIQUE INDEX records_id ON records (id);"),
     // 2: the billing account a source names (FOCUS `BillingAccountId`/`Name`); older rows have none.
-    "ALTER TABLE records ADD COLUMN billing_account TEXT;
-    ALTER TABLE records ADD COLUMN billing_account_name TEXT;",
+    sql("ALTER TABLE records ADD COLUMN billing_account TEXT;
+    ALTER TABLE records ADD COLUMN billing_account_name TEXT;"),
+    // 3: the rollup (sums per hour and pricing key, see `rollup`), built from the records there are.
+    Migration {
+        sql: super::rollup::TABLES,
+        fill: Some(super::rollup::build),
+    },
 ];
 
 /// The columns read back, in `record_from_row` order.
@@ -116,8 +131,11 @@ pub fn migrate(conn: &Connection) -> Result<(), MigrateError> {
     }
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let current = check(&tx)?;
-    for sql in &MIGRATIONS[current as usize..] {
-        tx.execute_batch(sql)?;
+    for step in &MIGRATIONS[current as usize..] {
+        tx.execute_batch(step.sql)?;
+        if let Some(fill) = step.fill {
+            fill(&tx)?;
+        }
     }
     tx.pragma_update(None, "user_version", latest())?;
     tx.commit()?;

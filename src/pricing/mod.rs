@@ -420,6 +420,29 @@ impl PriceBook {
             // A bucket of many requests says nothing about each request's size: standard rates.
             (Some(lc), None) => record.requests <= 1 && record.tokens.prompt_total() > lc.threshold,
         };
+        self.price_at(index, record, long)
+    }
+
+    /// [`PriceBook::price`]'s long-context decision for a sum of records whose prompts were above
+    /// `band` (see [`prompt_band`]); `None` when the entry's threshold is not one of the bands.
+    fn long_in_band(&self, index: usize, sum: &UsageRecord, band: u64) -> Option<bool> {
+        let period = self.models[index].period_at(sum.start.date_naive());
+        match (&period.long_context, sum.long_context) {
+            (None, _) => Some(false),
+            (Some(_), Some(given)) => Some(given),
+            (Some(lc), None) if PROMPT_BANDS.contains(&lc.threshold) => Some(band >= lc.threshold),
+            (Some(_), None) => None,
+        }
+    }
+
+    /// [`PriceBook::price`] with the long-context tier decided (`long`).
+    fn price_at(
+        &self,
+        index: usize,
+        record: &UsageRecord,
+        long: bool,
+    ) -> Result<Decimal, Unpriced> {
+        let period = self.models[index].period_at(record.start.date_naive());
         let standard = match (&period.long_context, long) {
             (Some(lc), true) => &lc.rates,
             _ => &period.rates,
@@ -488,6 +511,25 @@ fn snapshot_kind(kind: MatchKind) -> MatchKind {
     } else {
         kind
     }
+}
+
+/// The long-context thresholds (prompt tokens) a ledger rollup tells apart: every threshold of the
+/// built-in tables and of the LiteLLM snapshot. A table with another threshold is priced from records.
+pub const PROMPT_BANDS: [u64; 4] = [100_000, 128_000, 200_000, 272_000];
+
+/// The largest of [`PROMPT_BANDS`] a request's prompt is above, else 0. Also 0 when the prompt size
+/// decides nothing: the record says whether it was long, or is a bucket of many requests.
+pub fn prompt_band(record: &UsageRecord) -> u64 {
+    if record.long_context.is_some() || record.requests > 1 {
+        return 0;
+    }
+    let prompt = record.tokens.prompt_total();
+    PROMPT_BANDS
+        .iter()
+        .rev()
+        .find(|&&t| prompt > t)
+        .copied()
+        .unwrap_or(0)
 }
 
 /// The region a record is priced in, lower case: the cross-region inference profile of a Bedrock model
@@ -640,18 +682,49 @@ impl<'a> Pricer<'a> {
                 model: None,
                 reason: Unpriced::UnknownModel,
             },
-            Some(model) => match self.book.price(model, record) {
-                Ok(cost) => {
-                    let first = self.book.model(model).periods.first().map(|p| p.effective);
-                    if first.is_some_and(|d| record.start.date_naive() < d) {
-                        *self.early.entry(model).or_default() += 1;
-                    }
-                    Priced::Cost { model, cost }
+            Some(model) => {
+                let priced = self.book.price(model, record);
+                self.priced(model, record, priced, 1)
+            }
+        }
+    }
+
+    /// Prices the sum of `records` records that agree on everything pricing reads (a ledger rollup row:
+    /// token counts summed, the same non-zero token classes, prompts above the same `band`). `None` when
+    /// the sum cannot be priced exactly as its records would be (a long-context threshold that is not
+    /// one of [`PROMPT_BANDS`], an overflow): then the records must be priced one by one.
+    pub fn price_sum(&mut self, sum: &UsageRecord, band: u64, records: u64) -> Option<Priced> {
+        let Some(model) = self.resolve_for(sum.provider, &sum.model) else {
+            return Some(Priced::Unpriced {
+                model: None,
+                reason: Unpriced::UnknownModel,
+            });
+        };
+        let long = self.book.long_in_band(model, sum, band)?;
+        match self.book.price_at(model, sum, long) {
+            Err(Unpriced::OutOfRange) => None,
+            priced => Some(self.priced(model, sum, priced, records)),
+        }
+    }
+
+    fn priced(
+        &mut self,
+        model: usize,
+        record: &UsageRecord,
+        priced: Result<Decimal, Unpriced>,
+        records: u64,
+    ) -> Priced {
+        match priced {
+            Ok(cost) => {
+                let first = self.book.model(model).periods.first().map(|p| p.effective);
+                if first.is_some_and(|d| record.start.date_naive() < d) {
+                    *self.early.entry(model).or_default() += records;
                 }
-                Err(reason) => Priced::Unpriced {
-                    model: Some(model),
-                    reason,
-                },
+                Priced::Cost { model, cost }
+            }
+            Err(reason) => Priced::Unpriced {
+                model: Some(model),
+                reason,
             },
         }
     }

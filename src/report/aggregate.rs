@@ -92,9 +92,27 @@ pub struct Aggregator<'a> {
     seen_first: HashSet<u128>,
     seen_largest: HashMap<u128, Seen>,
     newest: Option<DateTime<Utc>>,
+    /// The newest record's time as given to [`Aggregator::new`].
+    newest_given: Option<DateTime<Utc>>,
     records: u64,
     /// `aispend whatif`: every grouped record is also priced under this scenario.
     scenario: Option<ScenarioPricer<'a>>,
+}
+
+/// How many records a sum stands for, and how many of them carried a reported cost.
+#[derive(Debug, Clone, Copy)]
+pub struct Counts {
+    pub records: u64,
+    pub reported: u64,
+}
+
+impl Counts {
+    fn totals(self, r: &UsageRecord, cost: Decimal) -> Totals {
+        Totals {
+            reported_records: self.reported,
+            ..Totals::of(r, cost)
+        }
+    }
 }
 
 impl<'a> Aggregator<'a> {
@@ -134,6 +152,7 @@ impl<'a> Aggregator<'a> {
             seen_first: HashSet::new(),
             seen_largest: HashMap::new(),
             newest,
+            newest_given: newest,
             records: 0,
             scenario: None,
         }
@@ -144,6 +163,11 @@ impl<'a> Aggregator<'a> {
     pub fn with_scenario(mut self, scenario: ScenarioPricer<'a>) -> Aggregator<'a> {
         self.scenario = Some(scenario);
         self
+    }
+
+    /// The time zone of days, weeks, months and the period's bounds.
+    pub fn tz(&self) -> Tz {
+        self.query.tz
     }
 
     /// The span to read from the ledger (both periods with `--compare`), when known before reading.
@@ -168,8 +192,78 @@ impl<'a> Aggregator<'a> {
     /// Attributes, prices, filters and adds one record; returns where it went.
     fn apply(&mut self, r: &UsageRecord) -> Option<(Slot, Totals)> {
         let bucket = self.bucket(r.start)?;
-        let team = self.rules.team_of(r);
         let priced = self.pricer.price(r);
+        let counts = Counts {
+            records: 1,
+            reported: u64::from(r.reported_cost.is_some()),
+        };
+        self.add(r, bucket, priced, counts)
+    }
+
+    /// Whether a report of this query can be made from the ledger's rollup (sums per hour and pricing
+    /// key, see `ledger::rollup`): every dimension it groups or filters by, and every team rule, reads
+    /// only fields the rollup keeps, and no what-if scenario reprices the records.
+    pub fn rollup_serves(&self) -> bool {
+        let kept = |d: &Dim| {
+            matches!(
+                d,
+                Dim::Provider
+                    | Dim::Model
+                    | Dim::Team
+                    | Dim::Project
+                    | Dim::Workspace
+                    | Dim::ServiceTier
+                    | Dim::Source
+                    | Dim::Day
+                    | Dim::Week
+                    | Dim::Month
+            )
+        };
+        self.scenario.is_none()
+            && self.query.group_by.iter().all(kept)
+            && self.query.filters.iter().all(|f| kept(&f.dim))
+            && !self.rules.reads_request_fields()
+    }
+
+    /// Adds the sum of `counts.records` records that agree on everything pricing, attribution and the
+    /// query's dimensions read (a ledger rollup row; `band`: see `pricing::prompt_band`), with `sum.start`
+    /// anywhere in the hour they started in. `false` when the sum cannot be priced exactly as its
+    /// records would be: then nothing was added, and the records must be read instead.
+    pub fn accept_sum(&mut self, sum: &UsageRecord, band: u64, counts: Counts) -> bool {
+        let Some(priced) = self.pricer.price_sum(sum, band, counts.records) else {
+            return false;
+        };
+        self.records += counts.records;
+        if self.newest.is_none_or(|n| sum.start > n) {
+            self.newest = Some(sum.start);
+        }
+        if let Some(bucket) = self.bucket(sum.start) {
+            self.add(sum, bucket, priced, counts);
+        }
+        true
+    }
+
+    /// Forgets everything added (to read the records after a rollup could not serve the report).
+    pub fn clear(&mut self) {
+        self.pricer = Pricer::new(self.pricer.book());
+        self.groups.clear();
+        self.group_index.clear();
+        self.unpriced.clear();
+        self.unpriced_index.clear();
+        self.seen_first.clear();
+        self.seen_largest.clear();
+        self.newest = self.newest_given;
+        self.records = 0;
+    }
+
+    fn add(
+        &mut self,
+        r: &UsageRecord,
+        bucket: i32,
+        priced: Priced,
+        counts: Counts,
+    ) -> Option<(Slot, Totals)> {
+        let team = self.rules.team_of(r);
         let book = self.pricer.book();
         let model: &str = match &priced {
             Priced::Cost { model, .. }
@@ -201,7 +295,7 @@ impl<'a> Aggregator<'a> {
             (Priced::Cost { .. }, _) => None,
         };
         if let Some(reason) = unpriced {
-            let totals = Totals::of(r, Decimal::ZERO);
+            let totals = counts.totals(r, Decimal::ZERO);
             let key = (
                 bucket,
                 r.provider.as_str().to_string(),
@@ -229,17 +323,17 @@ impl<'a> Aggregator<'a> {
             self.key.push(SEP);
             dim.write_value(r, team, model, tz, &mut self.key);
         }
-        let mut totals = Totals::of(r, cost);
+        let mut totals = counts.totals(r, cost);
         if let Some(Ok(c)) = scenario_cost {
             totals.scenario_cost = c;
         }
         if matches!(priced, Priced::Unpriced { .. }) && !r.tokens.is_empty() {
-            totals.unpriced_records = 1;
+            totals.unpriced_records = counts.records;
         }
         if let Priced::Cost { model, .. } = priced {
             if self.pricer.book().model(model).fallback {
                 totals.fallback_cost = cost;
-                totals.fallback_records = 1;
+                totals.fallback_records = counts.records;
             }
         }
         let i = match self.group_index.get(self.key.as_str()) {
@@ -355,6 +449,8 @@ impl<'a> Aggregator<'a> {
                 .requests
                 .cmp(&a.totals.requests)
                 .then_with(|| a.model.cmp(&b.model))
+                .then_with(|| a.provider.cmp(&b.provider))
+                .then_with(|| a.reason.cmp(&b.reason))
         });
         Report {
             period,

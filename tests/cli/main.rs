@@ -20,6 +20,7 @@ mod property;
 mod pull;
 mod reconcile;
 mod report;
+mod rollup;
 mod shapes;
 mod sources_billing;
 mod sources_cloud;

@@ -1,0 +1,908 @@
+//! The rollup: beside the records, sums of token counts and requests per UTC hour and per key (every
+//! field pricing reads, plus the attribution dimensions a report groups by), kept in the same transaction
+//! as the records. A report prices one sum per key and local day instead of every record.
+//!
+//! Pricing is linear within a key: a rate period applies per UTC day, the service tier, batch flag,
+//! region and model are in the key, and so is everything that is decided per request:
+//! - the long-context tier: the largest of `pricing::PROMPT_BANDS` the prompt was above (`prompt_band`);
+//! - which token classes are non-zero (`classes`): a class without a rate leaves exactly the records
+//!   that have it unpriced, and a request with nothing billable costs nothing whatever its model;
+//! - whether output exceeds reasoning (also in `classes`): output is priced net of reasoning,
+//!   saturating at zero per request.
+//!
+//! So Σ(count × rate) over a key's records equals (Σ count) × rate, to the last decimal. Users, API keys
+//! and tags are not kept: reports by them, and team rules that read them, use the records.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+use std::sync::{Arc, LazyLock};
+
+use chrono::{Datelike, TimeZone, Utc};
+use rusqlite::{params_from_iter, Connection, Row};
+use rust_decimal::Decimal;
+
+use crate::decimal::parse_decimal;
+use crate::pricing::prompt_band;
+use crate::record::{Provenance, Provider, TokenCounts, UsageRecord};
+use crate::report::aggregate::{Aggregator, Counts};
+
+/// Milliseconds in an hour, the rollup's unit of time.
+const HOUR_MS: i64 = 3_600_000;
+
+/// The rollup's tables (schema version 3).
+pub(super) const TABLES: &str = "CREATE TABLE rollup_keys (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        service_tier TEXT,
+        batch INTEGER NOT NULL,
+        region TEXT,
+        long_context INTEGER,
+        prompt_band INTEGER NOT NULL,
+        classes INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        team TEXT,
+        project TEXT,
+        workspace TEXT
+    );
+    CREATE TABLE rollup (
+        hour INTEGER NOT NULL,
+        key INTEGER NOT NULL REFERENCES rollup_keys (id),
+        records INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        cache_read_tokens INTEGER NOT NULL,
+        cache_write_5m_tokens INTEGER NOT NULL,
+        cache_write_1h_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        reasoning_tokens INTEGER NOT NULL,
+        audio_input_tokens INTEGER NOT NULL,
+        audio_output_tokens INTEGER NOT NULL,
+        image_input_tokens INTEGER NOT NULL,
+        image_output_tokens INTEGER NOT NULL,
+        web_search_requests INTEGER NOT NULL,
+        images INTEGER NOT NULL,
+        seconds INTEGER NOT NULL,
+        reported_records INTEGER NOT NULL,
+        reported_cost TEXT,
+        PRIMARY KEY (hour, key)
+    ) WITHOUT ROWID;";
+
+/// The summed columns of `rollup`, in [`Sums::counts`] order.
+const SUMMED: [&str; 16] = [
+    "records",
+    "requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "audio_input_tokens",
+    "audio_output_tokens",
+    "image_input_tokens",
+    "image_output_tokens",
+    "web_search_requests",
+    "images",
+    "seconds",
+    "reported_records",
+];
+
+const KEY_COLUMNS: &str = "source, provider, model, service_tier, batch, region, long_context, \
+    prompt_band, classes, failed, team, project, workspace";
+
+/// Adds a delta to a row (`?18`: the reported cost the row ends with, when it changed).
+static UPSERT: LazyLock<(String, String)> = LazyLock::new(|| {
+    let names = SUMMED.join(", ");
+    let marks: Vec<String> = (3..3 + SUMMED.len()).map(|i| format!("?{i}")).collect();
+    let adds: Vec<String> = SUMMED
+        .iter()
+        .map(|c| format!("{c} = {c} + excluded.{c}"))
+        .collect();
+    let insert = format!(
+        "INSERT INTO rollup (hour, key, {names}, reported_cost) VALUES (?1, ?2, {}, ?{}) \
+         ON CONFLICT (hour, key) DO UPDATE SET {}",
+        marks.join(", "),
+        3 + SUMMED.len(),
+        adds.join(", ")
+    );
+    let keep = insert.clone();
+    (
+        format!("{insert}, reported_cost = excluded.reported_cost"),
+        keep,
+    )
+});
+
+/// The sums of one (hour, key), or a change to them.
+#[derive(Debug, Clone, Default)]
+struct Sums {
+    counts: [i64; 16],
+    reported_cost: Decimal,
+}
+
+impl Sums {
+    /// Adds (`sign` 1) or takes away (`sign` -1) one record.
+    fn add_record(&mut self, r: &UsageRecord, sign: i64) {
+        let t = &r.tokens;
+        let values = [
+            1,
+            r.requests,
+            t.input,
+            t.cache_read,
+            t.cache_write_5m,
+            t.cache_write_1h,
+            t.output,
+            t.reasoning,
+            t.audio_input,
+            t.audio_output,
+            t.image_input,
+            t.image_output,
+            t.web_search_requests,
+            t.images,
+            t.seconds,
+            u64::from(r.reported_cost.is_some()),
+        ];
+        for (sum, v) in self.counts.iter_mut().zip(values) {
+            *sum = sum.saturating_add(sign.saturating_mul(v.min(i64::MAX as u64) as i64));
+        }
+        if let Some(c) = r.reported_cost {
+            let c = if sign < 0 { -c } else { c };
+            self.reported_cost = self
+                .reported_cost
+                .checked_add(c)
+                .unwrap_or(self.reported_cost);
+        }
+    }
+
+    /// Adds a row read back; `None` on overflow.
+    fn add(&mut self, o: &Sums) -> Option<()> {
+        for (a, b) in self.counts.iter_mut().zip(o.counts) {
+            *a = a.checked_add(b)?;
+        }
+        self.reported_cost = self.reported_cost.checked_add(o.reported_cost)?;
+        Some(())
+    }
+}
+
+/// The token classes a record has (one bit each), and whether its output exceeds its reasoning.
+pub fn classes(t: &TokenCounts) -> u32 {
+    [
+        t.input > 0,
+        t.cache_read > 0,
+        t.cache_write_5m > 0,
+        t.cache_write_1h > 0,
+        t.output > 0,
+        t.output > t.reasoning,
+        t.reasoning > 0,
+        t.audio_input > 0,
+        t.audio_output > 0,
+        t.image_input > 0,
+        t.image_output > 0,
+        t.web_search_requests > 0,
+        t.images > 0,
+        t.seconds > 0,
+    ]
+    .iter()
+    .enumerate()
+    .fold(0, |bits, (i, &on)| bits | (u32::from(on) << i))
+}
+
+/// Changes to the rollup made by one import, written when it commits.
+#[derive(Default)]
+pub(super) struct Delta {
+    /// Encoded key → `rollup_keys.id`, loaded on first use.
+    keys: Option<HashMap<String, i64>>,
+    buf: String,
+    sums: HashMap<(i64, i64), Sums>,
+}
+
+impl Delta {
+    /// Adds (`sign` 1) or takes away (`sign` -1) a record.
+    pub(super) fn record(
+        &mut self,
+        conn: &Connection,
+        r: &UsageRecord,
+        sign: i64,
+    ) -> rusqlite::Result<()> {
+        let keys = match &mut self.keys {
+            Some(k) => k,
+            None => self.keys.insert(load_keys(conn)?),
+        };
+        let band = prompt_band(r);
+        let classes = classes(&r.tokens);
+        encode(r, band, classes, &mut self.buf);
+        let id = match keys.get(self.buf.as_str()) {
+            Some(&id) => id,
+            None => {
+                let mut insert = conn.prepare_cached(&format!(
+                    "INSERT INTO rollup_keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+                     ?9, ?10, ?11, ?12, ?13)"
+                ))?;
+                insert.execute(rusqlite::params![
+                    r.source,
+                    r.provider.as_str(),
+                    r.model,
+                    r.service_tier,
+                    r.batch,
+                    r.region,
+                    r.long_context,
+                    band as i64,
+                    classes,
+                    r.failed,
+                    r.team,
+                    r.project,
+                    r.workspace,
+                ])?;
+                let id = conn.last_insert_rowid();
+                keys.insert(self.buf.clone(), id);
+                id
+            }
+        };
+        let hour = r.start.timestamp_millis().div_euclid(HOUR_MS);
+        self.sums.entry((hour, id)).or_default().add_record(r, sign);
+        Ok(())
+    }
+
+    /// Writes the changes (inside the import's transaction).
+    pub(super) fn flush(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let (set_cost, keep_cost) = &*UPSERT;
+        for ((hour, key), delta) in self.sums.drain() {
+            let cost_changed = delta.counts[15] != 0 || !delta.reported_cost.is_zero();
+            let cost = if cost_changed {
+                let before: Option<Option<String>> = conn
+                    .prepare_cached(
+                        "SELECT reported_cost FROM rollup WHERE hour = ?1 AND key = ?2",
+                    )?
+                    .query_row([hour, key], |r| r.get(0))
+                    .map(Some)
+                    .or_else(|e| match e {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        e => Err(e),
+                    })?;
+                let before = before.flatten().as_deref().and_then(parse_decimal);
+                let sum = before
+                    .unwrap_or_default()
+                    .checked_add(delta.reported_cost)
+                    .unwrap_or(Decimal::MAX);
+                Some(sum.to_string())
+            } else {
+                None
+            };
+            let mut stmt = conn.prepare_cached(if cost_changed { set_cost } else { keep_cost })?;
+            let mut values: Vec<rusqlite::types::Value> = vec![hour.into(), key.into()];
+            values.extend(
+                delta
+                    .counts
+                    .iter()
+                    .map(|&c| rusqlite::types::Value::from(c)),
+            );
+            values.push(cost.map_or(rusqlite::types::Value::Null, Into::into));
+            stmt.execute(params_from_iter(values))?;
+            if delta.counts[0] < 0 {
+                conn.prepare_cached(
+                    "DELETE FROM rollup WHERE hour = ?1 AND key = ?2 AND records = 0",
+                )?
+                .execute([hour, key])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn load_keys(conn: &Connection) -> rusqlite::Result<HashMap<String, i64>> {
+    let mut keys = HashMap::new();
+    let mut buf = String::new();
+    for_each_key(conn, &mut |id, r, band, classes| {
+        encode(r, band, classes, &mut buf);
+        keys.insert(buf.clone(), id);
+    })?;
+    Ok(keys)
+}
+
+/// Calls `f` with every key as a record (no counts; starting at the epoch), its prompt band and classes.
+fn for_each_key(
+    conn: &Connection,
+    f: &mut dyn FnMut(i64, &UsageRecord, u64, u32),
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(&format!("SELECT id, {KEY_COLUMNS} FROM rollup_keys"))?;
+    let mut rows = stmt.query([])?;
+    let file: Arc<str> = Arc::from("");
+    while let Some(row) = rows.next()? {
+        let source: String = row.get(1)?;
+        let provider: String = row.get(2)?;
+        let mut r = UsageRecord::new(
+            String::new(),
+            crate::sources::by_name(&source)
+                .map(|s| s.name())
+                .unwrap_or("other"),
+            Provider::parse(&provider).unwrap_or(Provider::Other),
+            row.get(3)?,
+            Utc.timestamp_opt(0, 0).single().unwrap_or_default(),
+            Provenance {
+                file: file.clone(),
+                line: 0,
+            },
+        );
+        r.service_tier = row.get(4)?;
+        r.batch = row.get(5)?;
+        r.region = row.get(6)?;
+        r.long_context = row.get(7)?;
+        r.failed = row.get(10)?;
+        r.team = row.get(11)?;
+        r.project = row.get(12)?;
+        r.workspace = row.get(13)?;
+        let band: i64 = row.get(8)?;
+        let classes: u32 = row.get(9)?;
+        f(row.get(0)?, &r, band.max(0) as u64, classes);
+    }
+    Ok(())
+}
+
+/// A key as text, for lookups: each field length-prefixed, `-` for none.
+fn encode(r: &UsageRecord, band: u64, classes: u32, out: &mut String) {
+    out.clear();
+    let mut field = |v: Option<&str>| {
+        let _ = match v {
+            Some(s) => write!(out, "{}:{s}", s.len()),
+            None => write!(out, "-"),
+        };
+    };
+    field(Some(r.source));
+    field(Some(r.provider.as_str()));
+    field(Some(&r.model));
+    field(r.service_tier.as_deref());
+    field(r.region.as_deref());
+    field(r.team.as_deref());
+    field(r.project.as_deref());
+    field(r.workspace.as_deref());
+    let long = match r.long_context {
+        None => 2,
+        Some(l) => u8::from(l),
+    };
+    let _ = write!(
+        out,
+        "{}{long}{}/{band}/{classes}",
+        u8::from(r.batch),
+        u8::from(r.failed)
+    );
+}
+
+/// Builds the rollup of a ledger that has records and no rollup yet (the migration to version 3).
+pub(super) fn build(conn: &Connection) -> rusqlite::Result<()> {
+    let mut delta = Delta::default();
+    let mut stmt = conn.prepare(&format!("SELECT {} FROM records", super::schema::COLUMNS))?;
+    let mut rows = stmt.query([])?;
+    let mut files = BTreeMap::new();
+    while let Some(row) = rows.next()? {
+        let r = super::record_from_row(row, &mut files)?;
+        delta.record(conn, &r, 1)?;
+    }
+    delta.flush(conn)
+}
+
+/// Feeds the aggregator the sums of the period it reads, one per key, local day and UTC day (the day
+/// a rate period starts on). `false` when the rollup cannot give exactly what the records would (a
+/// period or a time zone that cuts through hours, a sum out of range, a long-context threshold the
+/// rollup does not tell apart): then nothing was fed that the caller must keep.
+pub(super) fn feed(
+    conn: &Connection,
+    range: Option<(i64, i64)>,
+    agg: &mut Aggregator<'_>,
+) -> rusqlite::Result<bool> {
+    let (lo, hi) = range.unwrap_or((i64::MIN, i64::MAX));
+    let tz = agg.tz();
+    let mut templates: HashMap<i64, (UsageRecord, u64)> = HashMap::new();
+    for_each_key(conn, &mut |id, r, band, _| {
+        templates.insert(id, (r.clone(), band));
+    })?;
+    // (key, local day, UTC day) → (first hour, sums)
+    let mut merged: HashMap<(i64, i32, i64), (i64, Sums)> = HashMap::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT hour, key, {}, reported_cost FROM rollup WHERE hour >= ?1 AND hour <= ?2",
+        SUMMED.join(", ")
+    ))?;
+    let mut rows = stmt.query([
+        lo.div_euclid(HOUR_MS),
+        hi.saturating_sub(1).div_euclid(HOUR_MS),
+    ])?;
+    let mut day_of = (i64::MIN, 0i32);
+    while let Some(row) = rows.next()? {
+        let hour: i64 = row.get(0)?;
+        let key: i64 = row.get(1)?;
+        let Some(start) = hour.checked_mul(HOUR_MS) else {
+            return Ok(false);
+        };
+        if start < lo || start.saturating_add(HOUR_MS) > hi {
+            return Ok(false);
+        }
+        if day_of.0 != hour {
+            // The hour must fall within one local day: true in every zone whose offset is whole hours.
+            let local = |ms: i64| {
+                Utc.timestamp_millis_opt(ms)
+                    .single()
+                    .map(|t| t.with_timezone(&tz).date_naive())
+            };
+            match (local(start), local(start + HOUR_MS - 1)) {
+                (Some(a), Some(b)) if a == b => day_of = (hour, a.num_days_from_ce()),
+                _ => return Ok(false),
+            }
+        }
+        let Some(sums) = sums_from_row(row)? else {
+            return Ok(false);
+        };
+        let entry = merged
+            .entry((key, day_of.1, hour.div_euclid(24)))
+            .or_insert_with(|| (hour, Sums::default()));
+        if entry.1.add(&sums).is_none() {
+            return Ok(false);
+        }
+    }
+    let mut merged: Vec<_> = merged.into_iter().collect();
+    merged.sort_unstable_by_key(|&((key, ..), (hour, _))| (hour, key));
+    for ((key, ..), (hour, sums)) in merged {
+        let Some((template, band)) = templates.get(&key) else {
+            return Ok(false);
+        };
+        if sums.counts[0] == 0 {
+            continue;
+        }
+        let mut r = template.clone();
+        let Some(start) = Utc.timestamp_millis_opt(hour * HOUR_MS).single() else {
+            return Ok(false);
+        };
+        r.start = start;
+        let c = sums.counts.map(|v| v as u64);
+        r.requests = c[1];
+        r.tokens = TokenCounts {
+            input: c[2],
+            cache_read: c[3],
+            cache_write_5m: c[4],
+            cache_write_1h: c[5],
+            output: c[6],
+            reasoning: c[7],
+            audio_input: c[8],
+            audio_output: c[9],
+            image_input: c[10],
+            image_output: c[11],
+            web_search_requests: c[12],
+            images: c[13],
+            seconds: c[14],
+        };
+        r.reported_cost = (c[15] > 0).then_some(sums.reported_cost);
+        let counts = Counts {
+            records: c[0],
+            reported: c[15],
+        };
+        if !agg.accept_sum(&r, *band, counts) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// One row's sums; `None` when a value is not a non-negative integer (a sum that overflowed).
+fn sums_from_row(row: &Row<'_>) -> rusqlite::Result<Option<Sums>> {
+    let mut sums = Sums::default();
+    for (i, sum) in sums.counts.iter_mut().enumerate() {
+        match row.get_ref(2 + i)?.as_i64() {
+            Ok(v) if v >= 0 => *sum = v,
+            _ => return Ok(None),
+        }
+    }
+    let cost: Option<String> = row.get(2 + SUMMED.len())?;
+    if let Some(cost) = cost {
+        match parse_decimal(&cost) {
+            Some(c) => sums.reported_cost = c,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(sums))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The rollup path and the per-record path give the same reports, to the last decimal, on random
+    //! ledgers: random prices hit every per-request rule (long context on both sides of each threshold,
+    //! reasoning above output, classes without rates, tiers, regions, failed and empty requests,
+    //! reported costs, records dated before a model's first price), imported in several transactions
+    //! with duplicates and growing copies that replace smaller ones.
+    use super::*;
+    use crate::config::Config;
+    use crate::ledger::Ledger;
+    use crate::period::PeriodSpec;
+    use crate::pricing::PriceBook;
+    use crate::record::DedupPolicy;
+    use crate::report::{Dim, Filter, Report, ReportQuery, SortBy};
+    use chrono::NaiveDate;
+    use chrono_tz::Tz;
+
+    /// splitmix64: a seeded, portable stream.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        fn chance(&mut self, percent: u64) -> bool {
+            self.below(100) < percent
+        }
+        fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+            &items[self.below(items.len() as u64) as usize]
+        }
+        /// Zero half the time, else up to `max`.
+        fn count(&mut self, max: u64) -> u64 {
+            if self.chance(50) {
+                0
+            } else {
+                1 + self.below(max)
+            }
+        }
+    }
+
+    const SOURCES: [&str; 3] = ["api-log", "claude-code", "litellm"];
+
+    const MODELS: &[(Provider, &str)] = &[
+        (Provider::Anthropic, "claude-sonnet-4-5-20250929"),
+        (Provider::Anthropic, "claude-haiku-4-5-20251001"),
+        (Provider::OpenAI, "gpt-4.1-mini"),
+        (Provider::OpenAI, "gpt-5"),
+        (Provider::OpenAI, "o3"),
+        (Provider::OpenAI, "gpt-4o-audio-preview"),
+        (Provider::Google, "gemini-2.5-pro"),
+        (
+            Provider::Bedrock,
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        ),
+        (
+            Provider::Bedrock,
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+        ),
+        (Provider::Other, "no-such-model"),
+    ];
+
+    fn some_text(rng: &mut Rng, values: &[&str]) -> Option<String> {
+        match rng.below(values.len() as u64 + 1) {
+            0 => None,
+            i => Some(values[i as usize - 1].to_string()),
+        }
+    }
+
+    fn random_record(rng: &mut Rng, id: u64) -> UsageRecord {
+        let (provider, model) = *rng.pick(MODELS);
+        let day = if rng.chance(3) {
+            // before every model's first price period
+            Utc.with_ymd_and_hms(2023, 1, 2, 0, 0, 0).unwrap()
+        } else {
+            Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap()
+                + chrono::Duration::days(rng.below(45) as i64)
+        };
+        let start = day + chrono::Duration::milliseconds(rng.below(86_400_000) as i64);
+        let mut r = UsageRecord::new(
+            format!("id-{id}"),
+            [SOURCES[0], SOURCES[1], SOURCES[2]][rng.below(3) as usize],
+            provider,
+            model.to_string(),
+            start,
+            Provenance {
+                file: Arc::from("random.jsonl"),
+                line: id,
+            },
+        );
+        r.service_tier = some_text(rng, &["default", "flex", "priority", "Priority", "scale"]);
+        r.batch = rng.chance(10);
+        r.region = some_text(rng, &["us-east-1", " EU-west-1 ", "us-gov-west-1", ""]);
+        r.long_context = match rng.below(10) {
+            0 => Some(true),
+            1 => Some(false),
+            _ => None,
+        };
+        r.team = some_text(rng, &["search", "growth", ""]);
+        r.project = some_text(rng, &["ranker", "seo", ""]);
+        r.workspace = some_text(rng, &["wrk_1", "wrk_2"]);
+        r.user = some_text(rng, &["ann", "ben"]);
+        r.api_key = some_text(rng, &["key_1"]);
+        let threshold = *rng.pick(&[100_000u64, 128_000, 200_000, 272_000]);
+        r.tokens = TokenCounts {
+            // near a threshold a fifth of the time, on either side of it
+            input: if rng.chance(20) {
+                threshold - 2 + rng.below(4)
+            } else {
+                rng.count(50_000)
+            },
+            cache_read: if rng.chance(10) {
+                threshold + rng.below(3)
+            } else {
+                rng.count(90_000)
+            },
+            cache_write_5m: rng.count(9_000),
+            cache_write_1h: if rng.chance(15) { rng.count(9_000) } else { 0 },
+            output: rng.count(3_000),
+            reasoning: rng.count(3_000),
+            audio_input: if rng.chance(5) { rng.count(500) } else { 0 },
+            audio_output: if rng.chance(5) { rng.count(500) } else { 0 },
+            image_input: 0,
+            image_output: 0,
+            web_search_requests: if rng.chance(10) { rng.count(4) } else { 0 },
+            images: 0,
+            seconds: 0,
+        };
+        if rng.chance(5) {
+            r.tokens = TokenCounts::default();
+        }
+        r.requests = match rng.below(20) {
+            0 => 0,
+            1 => 1 + rng.below(40),
+            _ => 1,
+        };
+        r.failed = rng.chance(5);
+        if rng.chance(20) {
+            r.reported_cost = Some(Decimal::new(rng.below(10_000_000_000) as i64, 9));
+        }
+        r.dedup = if rng.chance(30) {
+            DedupPolicy::KeepLargest
+        } else {
+            DedupPolicy::KeepFirst
+        };
+        r
+    }
+
+    /// A copy of `r` as a later line of the same request: more output, perhaps reasoning or a class
+    /// it lacked, perhaps another model or team (the old copy must leave its own key).
+    fn grown(rng: &mut Rng, r: &UsageRecord) -> UsageRecord {
+        let mut g = r.clone();
+        g.tokens.output += rng.below(2_000);
+        if rng.chance(30) {
+            g.tokens.reasoning += rng.below(2_000);
+        }
+        if rng.chance(20) {
+            g.tokens.cache_write_1h += 1 + rng.below(100);
+        }
+        if rng.chance(10) {
+            g.team = Some("moved".into());
+        }
+        if rng.chance(10) {
+            g.reported_cost = Some(Decimal::new(rng.below(1_000_000) as i64, 6));
+        }
+        g
+    }
+
+    fn random_ledger(seed: u64, path: &std::path::Path) -> Ledger {
+        let mut rng = Rng(seed);
+        let mut ledger = Ledger::open(path).unwrap();
+        let mut written: Vec<UsageRecord> = Vec::new();
+        let mut next_id = 0;
+        for _ in 0..1 + rng.below(3) {
+            let mut batch = Vec::new();
+            for _ in 0..rng.below(120) {
+                if !written.is_empty() && rng.chance(20) {
+                    // a line seen before: the same copy, or a larger (or smaller) one
+                    let old = rng.pick(&written).clone();
+                    batch.push(if rng.chance(60) {
+                        grown(&mut rng, &old)
+                    } else {
+                        old
+                    });
+                } else {
+                    next_id += 1;
+                    batch.push(random_record(&mut rng, next_id));
+                }
+            }
+            ledger
+                .write(true, |w| {
+                    for r in &batch {
+                        crate::input::RecordSink::accept(w, r.clone())?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            written.extend(batch);
+        }
+        ledger
+    }
+
+    struct Case {
+        by: Vec<Dim>,
+        filters: Vec<&'static str>,
+        period: PeriodSpec,
+        tz: &'static str,
+        compare: bool,
+        reconcile: bool,
+    }
+
+    fn cases() -> Vec<Case> {
+        let dates = |a: (i32, u32, u32), b: (i32, u32, u32)| PeriodSpec::Dates {
+            since: NaiveDate::from_ymd_opt(a.0, a.1, a.2).unwrap(),
+            until: NaiveDate::from_ymd_opt(b.0, b.1, b.2).unwrap(),
+        };
+        let all = dates((2020, 1, 1), (2027, 12, 31));
+        let case =
+            |by: &[Dim], filters: &[&'static str], period: PeriodSpec, tz: &'static str| Case {
+                by: by.to_vec(),
+                filters: filters.to_vec(),
+                period,
+                tz,
+                compare: false,
+                reconcile: false,
+            };
+        let mut cases = vec![
+            case(&[Dim::Model], &[], all, "UTC"),
+            case(&[Dim::Team, Dim::Model], &[], all, "UTC"),
+            case(
+                &[Dim::Provider, Dim::ServiceTier, Dim::Project],
+                &[],
+                all,
+                "UTC",
+            ),
+            case(&[Dim::Day, Dim::Model], &[], all, "America/New_York"),
+            case(
+                &[Dim::Week, Dim::Workspace, Dim::Source],
+                &[],
+                all,
+                "Europe/Berlin",
+            ),
+            case(
+                &[Dim::Month, Dim::Team],
+                &["model=claude*", "project=ranker"],
+                all,
+                "UTC",
+            ),
+            case(
+                &[Dim::Model],
+                &[],
+                PeriodSpec::Month {
+                    year: 2026,
+                    month: 10,
+                },
+                "Asia/Tokyo",
+            ),
+            case(
+                &[Dim::Day],
+                &[],
+                dates((2026, 10, 9), (2026, 10, 20)),
+                "UTC",
+            ),
+            case(&[Dim::Model], &[], PeriodSpec::NewestMonth, "UTC"),
+        ];
+        let mut compare = case(
+            &[Dim::Team],
+            &[],
+            PeriodSpec::Month {
+                year: 2026,
+                month: 11,
+            },
+            "UTC",
+        );
+        compare.compare = true;
+        cases.push(compare);
+        let mut reconcile = case(&[Dim::Provider, Dim::Model], &[], all, "UTC");
+        reconcile.reconcile = true;
+        cases.push(reconcile);
+        cases
+    }
+
+    fn report(
+        ledger: &Ledger,
+        case: &Case,
+        rules: &crate::config::TeamRules,
+        book: &PriceBook,
+        rollup: bool,
+    ) -> (Report, bool) {
+        let query = ReportQuery {
+            group_by: case.by.clone(),
+            filters: case
+                .filters
+                .iter()
+                .map(|f| Filter::parse(f).unwrap())
+                .collect(),
+            period: case.period,
+            tz: case.tz.parse::<Tz>().unwrap(),
+            top: None,
+            compare: case.compare,
+            reconcile: case.reconcile,
+            sort: SortBy::Name,
+        };
+        let newest = ledger.newest().unwrap();
+        let mut agg = Aggregator::new(&query, rules, book, false, newest);
+        let served = if rollup {
+            assert!(agg.rollup_serves());
+            let range = agg
+                .fixed_period()
+                .map(|p| (p.start.timestamp_millis(), p.end.timestamp_millis()));
+            feed(&ledger.conn, range, &mut agg).unwrap()
+        } else {
+            ledger.feed_records(&mut agg).unwrap();
+            false
+        };
+        (agg.finish(), served)
+    }
+
+    fn assert_same(a: &Report, b: &Report, what: &str) {
+        assert_eq!(a.period, b.period, "{what}: period");
+        assert_eq!(a.unpriced, b.unpriced, "{what}: unpriced");
+        assert_eq!(a.rows, b.rows, "{what}: rows");
+        assert_eq!(a.total, b.total, "{what}: total");
+        assert_eq!(a.unpriced, b.unpriced, "{what}: unpriced");
+        assert_eq!(a.records_read, b.records_read, "{what}: records read");
+        assert_eq!(a.warnings, b.warnings, "{what}: warnings");
+    }
+
+    #[test]
+    fn rollup_reports_equal_per_record_reports_on_random_ledgers() {
+        let book = PriceBook::built_in().unwrap();
+        let rules = Config::parse(
+            "[teams]\nrules = [{ team = \"ranking\", project = \"ranker\", provider = \"openai\" }]\n",
+            std::path::Path::new("aispend.toml"),
+        )
+        .unwrap()
+        .teams;
+        let mut sums_read = 0;
+        for seed in 0..30 {
+            let dir = tempfile::tempdir().unwrap();
+            let ledger = random_ledger(seed, &dir.path().join("ledger.db"));
+            for (i, case) in cases().iter().enumerate() {
+                let (per_record, _) = report(&ledger, case, &rules, &book, false);
+                let (rolled, served) = report(&ledger, case, &rules, &book, true);
+                // Every zone here has whole-hour offsets: the rollup always serves.
+                assert!(served, "seed {seed} case {i}: the rollup did not serve");
+                assert_same(&rolled, &per_record, &format!("seed {seed} case {i}"));
+                sums_read += per_record.records_read;
+            }
+        }
+        assert!(
+            sums_read > 10_000,
+            "the ledgers were nearly empty: {sums_read}"
+        );
+    }
+
+    /// What the rollup cannot answer exactly goes to the records: half-hour zones, and users (not kept).
+    #[test]
+    fn reports_the_rollup_cannot_serve_read_the_records() {
+        let book = PriceBook::built_in().unwrap();
+        let rules = crate::config::TeamRules::default();
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = random_ledger(7, &dir.path().join("ledger.db"));
+        let all = PeriodSpec::Dates {
+            since: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+            until: NaiveDate::from_ymd_opt(2027, 12, 31).unwrap(),
+        };
+        let kolkata = Case {
+            by: vec![Dim::Day, Dim::Model],
+            filters: vec![],
+            period: all,
+            tz: "Asia/Kolkata",
+            compare: false,
+            reconcile: false,
+        };
+        let (_, served) = report(&ledger, &kolkata, &rules, &book, true);
+        assert!(!served, "a +05:30 zone cuts hours in two");
+        // Ledger::feed falls back to the records and matches them.
+        let query = ReportQuery {
+            group_by: kolkata.by.clone(),
+            filters: vec![],
+            period: all,
+            tz: "Asia/Kolkata".parse().unwrap(),
+            top: None,
+            compare: false,
+            reconcile: false,
+            sort: SortBy::Name,
+        };
+        let mut agg = Aggregator::new(&query, &rules, &book, false, None);
+        ledger.feed(&mut agg).unwrap();
+        let (per_record, _) = report(&ledger, &kolkata, &rules, &book, false);
+        assert_same(&agg.finish(), &per_record, "Asia/Kolkata");
+        let by_user = ReportQuery {
+            group_by: vec![Dim::User],
+            ..query
+        };
+        let agg = Aggregator::new(&by_user, &rules, &book, false, None);
+        assert!(!agg.rollup_serves());
+    }
+}
