@@ -166,9 +166,54 @@ pub struct TokenCounts {
     pub audio_output: u64,
     pub image_input: u64,
     pub image_output: u64,
+    /// Built-in tool calls billed per call (see [`ToolKind`]): web searches (Anthropic
+    /// `server_tool_use.web_search_requests`, OpenAI `web_search_call` items, Gemini search queries).
     pub web_search_requests: u64,
+    /// Anthropic `server_tool_use.web_fetch_requests`.
+    pub web_fetch_requests: u64,
+    /// OpenAI Responses `file_search_call` items.
+    pub file_search_calls: u64,
+    /// Code execution calls: Anthropic `code_execution` server tool uses, OpenAI `code_interpreter_call` items.
+    pub code_execution_calls: u64,
+    /// Gemini requests grounded with Google Search (one per response with grounding metadata).
+    pub grounded_prompts: u64,
     pub images: u64,
     pub seconds: u64,
+}
+
+/// A built-in tool billed per call, on top of the tokens it reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ToolKind {
+    WebSearch,
+    WebFetch,
+    FileSearch,
+    CodeExecution,
+    GroundedPrompt,
+}
+
+impl ToolKind {
+    pub const ALL: [ToolKind; 5] = [
+        ToolKind::WebSearch,
+        ToolKind::WebFetch,
+        ToolKind::FileSearch,
+        ToolKind::CodeExecution,
+        ToolKind::GroundedPrompt,
+    ];
+
+    /// The name in price tables (`[[tool]] name`, per-period rate keys) and in `tool_calls` text.
+    pub fn key(self) -> &'static str {
+        match self {
+            ToolKind::WebSearch => "web_search",
+            ToolKind::WebFetch => "web_fetch",
+            ToolKind::FileSearch => "file_search",
+            ToolKind::CodeExecution => "code_execution",
+            ToolKind::GroundedPrompt => "grounded_prompt",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<ToolKind> {
+        ToolKind::ALL.into_iter().find(|k| k.key() == key)
+    }
 }
 
 impl TokenCounts {
@@ -194,9 +239,44 @@ impl TokenCounts {
             .saturating_add(self.image_output)
     }
 
+    /// The calls of one built-in tool.
+    pub fn tool(&self, kind: ToolKind) -> u64 {
+        match kind {
+            ToolKind::WebSearch => self.web_search_requests,
+            ToolKind::WebFetch => self.web_fetch_requests,
+            ToolKind::FileSearch => self.file_search_calls,
+            ToolKind::CodeExecution => self.code_execution_calls,
+            ToolKind::GroundedPrompt => self.grounded_prompts,
+        }
+    }
+
+    /// All built-in tool calls of the record.
+    pub fn tool_calls(&self) -> u64 {
+        ToolKind::ALL
+            .iter()
+            .fold(0u64, |n, &k| n.saturating_add(self.tool(k)))
+    }
+
+    /// The tool calls as text, `web_search=3;web_fetch=1` (tools with no call left out; empty when none).
+    pub fn tool_calls_text(&self) -> String {
+        let mut out = String::new();
+        for kind in ToolKind::ALL {
+            let n = self.tool(kind);
+            if n > 0 {
+                if !out.is_empty() {
+                    out.push(';');
+                }
+                out.push_str(kind.key());
+                out.push('=');
+                out.push_str(&n.to_string());
+            }
+        }
+        out
+    }
+
     /// True when nothing billable is recorded.
     pub fn is_empty(&self) -> bool {
-        self.total() == 0 && self.web_search_requests == 0 && self.images == 0 && self.seconds == 0
+        self.total() == 0 && self.tool_calls() == 0 && self.images == 0 && self.seconds == 0
     }
 }
 
@@ -309,7 +389,7 @@ impl UsageRecord {
         let usage = self
             .tokens
             .total()
-            .saturating_add(self.tokens.web_search_requests)
+            .saturating_add(self.tokens.tool_calls())
             .saturating_add(self.requests);
         if usage > 0 {
             return usage;
@@ -345,6 +425,10 @@ impl UsageRecord {
             ("image_input_tokens", t.image_input),
             ("image_output_tokens", t.image_output),
             ("web_search_requests", t.web_search_requests),
+            ("web_fetch_requests", t.web_fetch_requests),
+            ("file_search_calls", t.file_search_calls),
+            ("code_execution_calls", t.code_execution_calls),
+            ("grounded_prompts", t.grounded_prompts),
             ("images", t.images),
             ("seconds", t.seconds),
             ("requests", self.requests),

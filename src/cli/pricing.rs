@@ -162,6 +162,11 @@ fn list(
                         rates.insert(c.key().into(), serde_json::json!(money_exact(r)));
                     }
                 }
+                for c in RateClass::TOOLS {
+                    if let (None, Some(r)) = (rates.get(c.key()), m.tool_rate(c, today)) {
+                        rates.insert(c.key().into(), serde_json::json!(money_exact(r)));
+                    }
+                }
                 serde_json::json!({
                     "provider": m.provider, "model": m.id, "names": m.names, "effective": p.effective.to_string(),
                     "rates": rates, "tiers": Tier::ALL.iter().filter(|t| p.tier(**t).is_some()).map(|t| t.key()).collect::<Vec<_>>(),
@@ -263,12 +268,12 @@ fn show(
             writeln!(
                 out,
                 "\nprices of the fallback, not a curated table: today's rates, applied at every date \
-                 (USD per 1M tokens; web_search per 1k):"
+                 (USD per 1M tokens; tool fees per 1,000 calls):"
             )?;
         } else {
             writeln!(
                 out,
-                "\nprices from {}{} (USD per 1M tokens; web_search per 1k):",
+                "\nprices from {}{} (USD per 1M tokens; tool fees per 1,000 calls):",
                 p.effective,
                 until
                     .map(|u: NaiveDate| format!(" to {u}"))
@@ -329,6 +334,18 @@ fn show(
                     }
                 }
             }
+        }
+    }
+    if !model.tools.is_empty() {
+        writeln!(out, "\nbuilt-in tool fees (USD per 1,000 calls):")?;
+        for t in &model.tools {
+            writeln!(
+                out,
+                "  {} from {}: {}",
+                t.class.key(),
+                t.effective,
+                money_exact(t.per_1k)
+            )?;
         }
     }
     Ok(0)

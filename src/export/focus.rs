@@ -95,7 +95,7 @@ pub const FOCUS_COLUMNS: [&str; 57] = [
 ];
 
 /// Extras after the FOCUS columns (FOCUS reserves the `x_` prefix for them).
-pub const X_COLUMNS: [&str; 32] = [
+pub const X_COLUMNS: [&str; 35] = [
     "x_RecordId",
     "x_Source",
     "x_Provider",
@@ -128,6 +128,9 @@ pub const X_COLUMNS: [&str; 32] = [
     "x_ReportedCost",
     "x_ReportedCurrency",
     "x_Failed",
+    "x_ToolCalls",
+    "x_ToolFees",
+    "x_LongContext",
 ];
 
 pub struct FocusExporter<'w> {
@@ -221,6 +224,7 @@ fn quantity(r: &UsageRecord) -> (u64, &'static str) {
     [
         (t.total(), "Tokens"),
         (t.web_search_requests, "Web searches"),
+        (t.tool_calls(), "Tool calls"),
         (t.images, "Images"),
         (t.seconds, "Seconds"),
     ]
@@ -243,6 +247,10 @@ fn sku_meter(r: &UsageRecord) -> String {
         (t.image_input, "Image input tokens"),
         (t.image_output, "Image output tokens"),
         (t.web_search_requests, "Web searches"),
+        (t.web_fetch_requests, "Web fetches"),
+        (t.file_search_calls, "File searches"),
+        (t.code_execution_calls, "Code executions"),
+        (t.grounded_prompts, "Grounded prompts"),
         (t.images, "Images"),
         (t.seconds, "Seconds"),
     ]
@@ -386,6 +394,10 @@ fn description(row: &ExportRow<'_>) -> String {
     }
     for (n, name) in [
         (t.web_search_requests, "web searches"),
+        (t.web_fetch_requests, "web fetches"),
+        (t.file_search_calls, "file searches"),
+        (t.code_execution_calls, "code executions"),
+        (t.grounded_prompts, "grounded prompts"),
         (t.images, "images"),
         (t.seconds, "seconds"),
     ] {
@@ -524,6 +536,9 @@ fn value(column: &str, row: &ExportRow<'_>, account: (&str, Option<&str>)) -> St
         "x_ReportedCost" => r.reported_cost.map(money).unwrap_or_default(),
         "x_ReportedCurrency" => opt(r.reported_currency.as_deref()),
         "x_Failed" => r.failed.to_string(),
+        "x_ToolCalls" => t.tool_calls_text(),
+        "x_ToolFees" => row.tool_fees.map(money).unwrap_or_default(),
+        "x_LongContext" => row.long_context.map(|b| b.to_string()).unwrap_or_default(),
         // AvailabilityZone, CapacityReservation*, ChargeClass, CommitmentDiscount*,
         // ContractedUnitPrice, InvoiceId, ListUnitPrice, the PricingCurrency unit prices,
         // SkuPriceDetails: nothing in the usage data says what they are (see the README).
@@ -569,6 +584,8 @@ mod tests {
             cost: Some(Decimal::new(105, 6)),
             unpriced_reason: None,
             price_source: Some("table"),
+            tool_fees: Some(Decimal::ZERO),
+            long_context: Some(false),
         };
         // What the usage data cannot say: the columns left empty (listed in the README).
         let empty: Vec<&str> = FOCUS_COLUMNS

@@ -103,6 +103,10 @@ pub struct ExportRow<'a> {
     /// Where the cost came from: `table`, or `litellm` (the `--pricing-fallback` price map); `None` when
     /// there is no cost.
     pub price_source: Option<&'static str>,
+    /// The part of `cost` that is built-in tool fees (web search, file search, …); `None` without a cost.
+    pub tool_fees: Option<Decimal>,
+    /// Whether the long-context tier priced the record (the source's own word when it is unpriced).
+    pub long_context: Option<bool>,
 }
 
 /// One value of a csv/jsonl row. CSV writes `None` as an empty field, JSON Lines as `null`.
@@ -118,7 +122,7 @@ pub enum Cell<'a> {
 }
 
 /// The columns of `csv` and the keys of `jsonl`, in order.
-pub const FIELDS: [&str; 43] = [
+pub const FIELDS: [&str; 48] = [
     "id",
     "source",
     "provider",
@@ -162,11 +166,17 @@ pub const FIELDS: [&str; 43] = [
     "latency_ms",
     "file",
     "line",
+    // Appended, so that columns read by position before them keep their place.
+    "web_fetch_requests",
+    "file_search_calls",
+    "code_execution_calls",
+    "grounded_prompts",
+    "tool_fees",
 ];
 
 impl<'a> ExportRow<'a> {
     /// The row's values in [`FIELDS`] order.
-    pub fn cells(&self) -> [Cell<'a>; 43] {
+    pub fn cells(&self) -> [Cell<'a>; 48] {
         let r = self.record;
         let t = &r.tokens;
         let int = |n: u64| Cell::Int(Some(n));
@@ -181,7 +191,7 @@ impl<'a> ExportRow<'a> {
             Cell::Str(r.service_tier.as_deref()),
             Cell::Bool(Some(r.batch)),
             Cell::Str(r.region.as_deref()),
-            Cell::Bool(r.long_context),
+            Cell::Bool(self.long_context),
             Cell::Str(Some(self.team)),
             Cell::Str(r.project.as_deref()),
             Cell::Str(r.user.as_deref()),
@@ -214,6 +224,11 @@ impl<'a> ExportRow<'a> {
             Cell::Int(r.latency_ms),
             Cell::Str(Some(&r.provenance.file)),
             int(r.provenance.line),
+            int(t.web_fetch_requests),
+            int(t.file_search_calls),
+            int(t.code_execution_calls),
+            int(t.grounded_prompts),
+            Cell::Money(self.tool_fees),
         ]
     }
 }
@@ -347,10 +362,19 @@ impl<'a> Exporting<'a> {
         let priced = self.pricer.price(r);
         let book = self.pricer.book();
         let mut price_source = None;
+        let mut tool_fees = None;
+        let mut long_context = r.long_context;
         let (canonical_model, cost, unpriced_reason) = match priced {
-            Priced::Cost { model, cost } => {
+            Priced::Cost {
+                model,
+                cost,
+                tool_fees: fees,
+                long_context: long,
+            } => {
                 let entry = book.model(model);
                 price_source = Some(if entry.fallback { "litellm" } else { "table" });
+                tool_fees = Some(fees);
+                long_context = Some(long);
                 (Some(entry.id.as_str()), Some(cost), None)
             }
             // A request with nothing billable (a failed request) costs nothing, whatever its model.
@@ -386,6 +410,8 @@ impl<'a> Exporting<'a> {
             cost,
             unpriced_reason,
             price_source,
+            tool_fees,
+            long_context,
         };
         self.exporter.row(&row)?;
         self.summary.written += 1;

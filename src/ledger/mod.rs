@@ -396,6 +396,10 @@ impl RecordSink for LedgerWriter<'_> {
             weight,
             r.billing_account,
             r.billing_account_name,
+            t.web_fetch_requests as i64,
+            t.file_search_calls as i64,
+            t.code_execution_calls as i64,
+            t.grounded_prompts as i64,
         ];
         let mut insert = self.tx.prepare_cached(schema::INSERT).map_err(err)?;
         if insert.execute(values).map_err(err)? == 1 {
@@ -481,6 +485,10 @@ fn record_from_row(
             image_input: u(24)?,
             image_output: u(25)?,
             web_search_requests: u(26)?,
+            web_fetch_requests: u(39)?,
+            file_search_calls: u(40)?,
+            code_execution_calls: u(41)?,
+            grounded_prompts: u(42)?,
             images: u(27)?,
             seconds: u(28)?,
         },
@@ -565,6 +573,39 @@ mod tests {
             Some("01A2B3-C4D5E6-F7A8B9")
         );
         assert_eq!(back.billing_account_name.as_deref(), Some("Acme billing"));
+    }
+
+    #[test]
+    fn a_version_2_ledger_gains_the_tool_call_columns_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(schema::MIGRATIONS[0].sql).unwrap();
+            conn.execute_batch(schema::MIGRATIONS[1].sql).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 2; INSERT INTO records (id, source, provider, model, start_ms, \
+                 web_search_requests, file, line) VALUES ('old', 'api-log', 'anthropic', 'claude-sonnet-4-5', \
+                 1791158400000, 3, 'f.jsonl', 1);",
+            )
+            .unwrap();
+        }
+        let mut ledger = Ledger::open(&path).unwrap();
+        assert_eq!(schema::version(&ledger.conn).unwrap(), schema::latest());
+        let mut new = record("new");
+        new.tokens.web_fetch_requests = 2;
+        new.tokens.file_search_calls = 4;
+        new.tokens.code_execution_calls = 5;
+        new.tokens.grounded_prompts = 1;
+        ledger
+            .write(true, |w| w.accept(new.clone()).map(|_| ()))
+            .unwrap();
+        let rows = all(&ledger);
+        let old = rows.iter().find(|r| r.id == "old").unwrap();
+        assert_eq!(old.tokens.web_search_requests, 3);
+        assert_eq!(old.tokens.tool_calls(), 3);
+        let back = rows.iter().find(|r| r.id == "new").unwrap();
+        assert_eq!(back.tokens, new.tokens);
     }
 
     /// A process that finds a new ledger locked by another one (here: a writer holding the lock for a

@@ -70,7 +70,7 @@ pub(super) const TABLES: &str = "CREATE TABLE rollup_keys (
     ) WITHOUT ROWID;";
 
 /// The summed columns of `rollup`, in [`Sums::counts`] order.
-const SUMMED: [&str; 16] = [
+const SUMMED: [&str; 20] = [
     "records",
     "requests",
     "input_tokens",
@@ -86,8 +86,16 @@ const SUMMED: [&str; 16] = [
     "web_search_requests",
     "images",
     "seconds",
+    // schema version 4
+    "web_fetch_requests",
+    "file_search_calls",
+    "code_execution_calls",
+    "grounded_prompts",
     "reported_records",
 ];
+
+/// The index of `reported_records` in [`SUMMED`] (last).
+const REPORTED: usize = SUMMED.len() - 1;
 
 const KEY_COLUMNS: &str = "source, provider, model, service_tier, batch, region, long_context, \
     prompt_band, classes, failed, team, project, workspace";
@@ -117,7 +125,7 @@ static UPSERT: LazyLock<(String, String)> = LazyLock::new(|| {
 /// The sums of one (hour, key), or a change to them.
 #[derive(Debug, Clone, Default)]
 struct Sums {
-    counts: [i64; 16],
+    counts: [i64; 20],
     reported_cost: Decimal,
 }
 
@@ -141,6 +149,10 @@ impl Sums {
             t.web_search_requests,
             t.images,
             t.seconds,
+            t.web_fetch_requests,
+            t.file_search_calls,
+            t.code_execution_calls,
+            t.grounded_prompts,
             u64::from(r.reported_cost.is_some()),
         ];
         for (sum, v) in self.counts.iter_mut().zip(values) {
@@ -182,6 +194,10 @@ pub fn classes(t: &TokenCounts) -> u32 {
         t.web_search_requests > 0,
         t.images > 0,
         t.seconds > 0,
+        t.web_fetch_requests > 0,
+        t.file_search_calls > 0,
+        t.code_execution_calls > 0,
+        t.grounded_prompts > 0,
     ]
     .iter()
     .enumerate()
@@ -248,7 +264,7 @@ impl Delta {
     pub(super) fn flush(&mut self, conn: &Connection) -> rusqlite::Result<()> {
         let (set_cost, keep_cost) = &*UPSERT;
         for ((hour, key), delta) in self.sums.drain() {
-            let cost_changed = delta.counts[15] != 0 || !delta.reported_cost.is_zero();
+            let cost_changed = delta.counts[REPORTED] != 0 || !delta.reported_cost.is_zero();
             let cost = if cost_changed {
                 let before: Option<Option<String>> = conn
                     .prepare_cached(
@@ -468,11 +484,15 @@ pub(super) fn feed(
             web_search_requests: c[12],
             images: c[13],
             seconds: c[14],
+            web_fetch_requests: c[15],
+            file_search_calls: c[16],
+            code_execution_calls: c[17],
+            grounded_prompts: c[18],
         };
-        r.reported_cost = (c[15] > 0).then_some(sums.reported_cost);
+        r.reported_cost = (c[REPORTED] > 0).then_some(sums.reported_cost);
         let counts = Counts {
             records: c[0],
-            reported: c[15],
+            reported: c[REPORTED],
         };
         if !agg.accept_sum(&r, *band, counts) {
             return Ok(false);
@@ -631,6 +651,11 @@ mod tests {
             image_input: 0,
             image_output: 0,
             web_search_requests: if rng.chance(10) { rng.count(4) } else { 0 },
+            web_fetch_requests: if rng.chance(10) { rng.count(4) } else { 0 },
+            file_search_calls: if rng.chance(10) { rng.count(4) } else { 0 },
+            // no per-call fee anywhere: leaves exactly these records unpriced
+            code_execution_calls: if rng.chance(20) { rng.count(2) } else { 0 },
+            grounded_prompts: if rng.chance(10) { rng.count(2) } else { 0 },
             images: 0,
             seconds: 0,
         };

@@ -2,7 +2,8 @@
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-/// One step of the schema: SQL, then optionally Rust that fills what the SQL created.
+/// One step of the schema: SQL, then optionally Rust that fills what the SQL created (run once the SQL of
+/// every pending step has run).
 pub(super) struct Migration {
     pub sql: &'static str,
     pub fill: Option<fn(&Connection) -> rusqlite::Result<()>>,
@@ -67,6 +68,18 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: super::rollup::TABLES,
         fill: Some(super::rollup::build),
     },
+    // 4: built-in tool calls billed per call, beside `web_search_requests`, in the records and summed in
+    // the rollup; older rows have none (and no rollup key has their classes).
+    sql(
+        "ALTER TABLE records ADD COLUMN web_fetch_requests INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE records ADD COLUMN file_search_calls INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE records ADD COLUMN code_execution_calls INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE records ADD COLUMN grounded_prompts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup ADD COLUMN web_fetch_requests INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup ADD COLUMN file_search_calls INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup ADD COLUMN code_execution_calls INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup ADD COLUMN grounded_prompts INTEGER NOT NULL DEFAULT 0;",
+    ),
 ];
 
 /// The columns read back, in `record_from_row` order.
@@ -74,7 +87,8 @@ pub const COLUMNS: &str = "id, source, provider, model, start_ms, end_ms, servic
     team, project, user, api_key, workspace, tags, input_tokens, cache_read_tokens, cache_write_5m_tokens, \
     cache_write_1h_tokens, output_tokens, reasoning_tokens, audio_input_tokens, audio_output_tokens, \
     image_input_tokens, image_output_tokens, web_search_requests, images, seconds, requests, reported_cost, \
-    reported_currency, status, failed, latency_ms, file, line, billing_account, billing_account_name";
+    reported_currency, status, failed, latency_ms, file, line, billing_account, billing_account_name, \
+    web_fetch_requests, file_search_calls, code_execution_calls, grounded_prompts";
 
 /// Adds a record unless its id is present.
 pub const INSERT: &str = "INSERT INTO records (id, source, provider, model, start_ms, end_ms, service_tier, batch, \
@@ -82,9 +96,10 @@ pub const INSERT: &str = "INSERT INTO records (id, source, provider, model, star
     cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, audio_input_tokens, \
     audio_output_tokens, image_input_tokens, image_output_tokens, web_search_requests, images, seconds, requests, \
     reported_cost, reported_currency, status, failed, latency_ms, file, line, weight, billing_account, \
-    billing_account_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-    ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40) \
-    ON CONFLICT (id) DO NOTHING";
+    billing_account_name, web_fetch_requests, file_search_calls, code_execution_calls, grounded_prompts) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+    ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, \
+    ?41, ?42, ?43, ?44) ON CONFLICT (id) DO NOTHING";
 
 /// Replaces a record with a heavier copy of itself (streaming partials, re-exported buckets that grew).
 pub const REPLACE: &str = "UPDATE records SET source = ?2, provider = ?3, model = ?4, start_ms = ?5, end_ms = ?6, \
@@ -94,7 +109,8 @@ pub const REPLACE: &str = "UPDATE records SET source = ?2, provider = ?3, model 
     audio_input_tokens = ?23, audio_output_tokens = ?24, image_input_tokens = ?25, image_output_tokens = ?26, \
     web_search_requests = ?27, images = ?28, seconds = ?29, requests = ?30, reported_cost = ?31, \
     reported_currency = ?32, status = ?33, failed = ?34, latency_ms = ?35, file = ?36, line = ?37, weight = ?38, \
-    billing_account = ?39, billing_account_name = ?40 WHERE id = ?1 AND weight < ?38";
+    billing_account = ?39, billing_account_name = ?40, web_fetch_requests = ?41, file_search_calls = ?42, \
+    code_execution_calls = ?43, grounded_prompts = ?44 WHERE id = ?1 AND weight < ?38";
 
 pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -131,11 +147,14 @@ pub fn migrate(conn: &Connection) -> Result<(), MigrateError> {
     }
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let current = check(&tx)?;
-    for step in &MIGRATIONS[current as usize..] {
+    // Every step's SQL first, then the fills: a fill reads and writes the schema as this build knows it
+    // (the rollup of version 3 is built from records that have version 4's columns).
+    let pending = &MIGRATIONS[current as usize..];
+    for step in pending {
         tx.execute_batch(step.sql)?;
-        if let Some(fill) = step.fill {
-            fill(&tx)?;
-        }
+    }
+    for fill in pending.iter().filter_map(|step| step.fill) {
+        fill(&tx)?;
     }
     tx.pragma_update(None, "user_version", latest())?;
     tx.commit()?;

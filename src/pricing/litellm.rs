@@ -181,6 +181,7 @@ pub fn parse_map(bytes: &[u8], origin: &str) -> Result<Vec<ModelPrice>> {
             periods: vec![period],
             origin: origin.to_string(),
             fallback: true,
+            tools: Vec::new(),
         });
     }
     Ok(models)

@@ -8,7 +8,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
-use crate::record::{Provider, UsageRecord};
+use crate::record::{Provider, ToolKind, UsageRecord};
 
 pub mod litellm;
 pub mod resolve;
@@ -128,6 +128,9 @@ pub enum Unpriced {
     NoTierRate(String),
     /// A class with tokens has no rate (`audio_input` on a text-only entry).
     NoRate(&'static str),
+    /// A built-in tool was called and its per-call fee is not in the tables (`code_execution`, billed
+    /// per container-hour, which a response does not report).
+    NoToolRate(&'static str),
     /// The period prices by region and has no price (and no `*` default) for the record's region.
     NoRegionRate(String),
     /// Counts times rates do not fit in a decimal (absurd counts or rates): never a panic.
@@ -140,6 +143,7 @@ impl std::fmt::Display for Unpriced {
             Unpriced::UnknownModel => f.write_str("no price table entry"),
             Unpriced::NoTierRate(t) => write!(f, "no rate for service tier '{t}'"),
             Unpriced::NoRate(c) => write!(f, "no '{c}' rate"),
+            Unpriced::NoToolRate(t) => write!(f, "no per-call rate for built-in tool '{t}'"),
             Unpriced::NoRegionRate(r) => write!(f, "no rate for region '{r}'"),
             Unpriced::OutOfRange => {
                 f.write_str("the cost is out of range (absurd counts or rates)")
@@ -413,7 +417,14 @@ impl PriceBook {
     /// Prices one record with the entry at `index`, at the rates in force at its start time, in its
     /// region (see [`record_region`]).
     pub fn price(&self, index: usize, record: &UsageRecord) -> Result<Decimal, Unpriced> {
-        let period = self.models[index].period_at(record.start.date_naive());
+        self.charge(index, record).map(|c| c.cost)
+    }
+
+    /// [`PriceBook::price`], with the part of the cost that is built-in tool fees and whether the
+    /// long-context tier applied.
+    pub fn charge(&self, index: usize, record: &UsageRecord) -> Result<Charge, Unpriced> {
+        let entry = &self.models[index];
+        let period = entry.period_at(record.start.date_naive());
         let long = match (&period.long_context, record.long_context) {
             (None, _) => false,
             (Some(_), Some(given)) => given,
@@ -436,13 +447,9 @@ impl PriceBook {
     }
 
     /// [`PriceBook::price`] with the long-context tier decided (`long`).
-    fn price_at(
-        &self,
-        index: usize,
-        record: &UsageRecord,
-        long: bool,
-    ) -> Result<Decimal, Unpriced> {
-        let period = self.models[index].period_at(record.start.date_naive());
+    fn price_at(&self, index: usize, record: &UsageRecord, long: bool) -> Result<Charge, Unpriced> {
+        let entry = &self.models[index];
+        let period = entry.period_at(record.start.date_naive());
         let standard = match (&period.long_context, long) {
             (Some(lc), true) => &lc.rates,
             _ => &period.rates,
@@ -501,7 +508,12 @@ impl PriceBook {
             Some(f) => rates.scaled(f),
             None => rates,
         };
-        cost(&rates, record)
+        let (cost, tool_fees) = cost(&rates, entry, record)?;
+        Ok(Charge {
+            cost,
+            tool_fees,
+            long_context: long,
+        })
     }
 }
 
@@ -566,9 +578,23 @@ fn served_tier(record: &UsageRecord) -> Result<Option<Tier>, Unpriced> {
     })
 }
 
-/// Σ tokens × rate / 1M, plus web searches × rate / 1k. A class with tokens and no rate makes the record
-/// unpriced.
-fn cost(rates: &Rates, record: &UsageRecord) -> Result<Decimal, Unpriced> {
+/// A priced record: its cost, the part of it that is built-in tool fees, and whether the whole-request
+/// long-context tier applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charge {
+    pub cost: Decimal,
+    pub tool_fees: Decimal,
+    pub long_context: bool,
+}
+
+/// Σ tokens × rate / 1M, plus tool calls × fee / 1k; returns (cost, tool fees). A class with tokens and no
+/// rate makes the record unpriced, and so does a tool call without a fee: the period's own rate for the
+/// tool, else the entry's `[[tool]]` fee in force on the record's date.
+fn cost(
+    rates: &Rates,
+    entry: &ModelPrice,
+    record: &UsageRecord,
+) -> Result<(Decimal, Decimal), Unpriced> {
     let t = &record.tokens;
     let per_million = |count: u64, class: RateClass| -> Result<Decimal, Unpriced> {
         if count == 0 {
@@ -601,11 +627,30 @@ fn cost(rates: &Rates, record: &UsageRecord) -> Result<Decimal, Unpriced> {
     ] {
         tokens = add(tokens, per_million(count, class)?)?;
     }
-    let searches = per_million(t.web_search_requests, RateClass::WebSearch)?;
-    add(
-        tokens / Decimal::from(1_000_000),
-        searches / Decimal::from(1_000),
-    )
+    let date = record.start.date_naive();
+    let mut calls = Decimal::ZERO;
+    for kind in ToolKind::ALL {
+        let count = t.tool(kind);
+        if count == 0 {
+            continue;
+        }
+        let class = RateClass::of_tool(kind);
+        let fee = rates
+            .get(class)
+            .or_else(|| entry.tool_rate(class, date))
+            .ok_or(Unpriced::NoToolRate(kind.key()))?;
+        calls = add(
+            calls,
+            Decimal::from(count)
+                .checked_mul(fee)
+                .ok_or(Unpriced::OutOfRange)?,
+        )?;
+    }
+    let tool_fees = calls / Decimal::from(1_000);
+    Ok((
+        add(tokens / Decimal::from(1_000_000), tool_fees)?,
+        tool_fees,
+    ))
 }
 
 /// Resolves names once per distinct (provider, reported model): a record stream repeats a handful.
@@ -619,8 +664,14 @@ pub struct Pricer<'a> {
 /// One record's price.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Priced {
-    /// The canonical model id and the cost.
-    Cost { model: usize, cost: Decimal },
+    /// The canonical model id and the cost; `tool_fees` is the part of it that is built-in tool fees,
+    /// `long_context` whether the whole-request long-context tier applied.
+    Cost {
+        model: usize,
+        cost: Decimal,
+        tool_fees: Decimal,
+        long_context: bool,
+    },
     /// Resolved (or not, `model` None) but not priceable.
     Unpriced {
         model: Option<usize>,
@@ -683,7 +734,7 @@ impl<'a> Pricer<'a> {
                 reason: Unpriced::UnknownModel,
             },
             Some(model) => {
-                let priced = self.book.price(model, record);
+                let priced = self.book.charge(model, record);
                 self.priced(model, record, priced, 1)
             }
         }
@@ -711,16 +762,21 @@ impl<'a> Pricer<'a> {
         &mut self,
         model: usize,
         record: &UsageRecord,
-        priced: Result<Decimal, Unpriced>,
+        priced: Result<Charge, Unpriced>,
         records: u64,
     ) -> Priced {
         match priced {
-            Ok(cost) => {
+            Ok(charge) => {
                 let first = self.book.model(model).periods.first().map(|p| p.effective);
                 if first.is_some_and(|d| record.start.date_naive() < d) {
                     *self.early.entry(model).or_default() += records;
                 }
-                Priced::Cost { model, cost }
+                Priced::Cost {
+                    model,
+                    cost: charge.cost,
+                    tool_fees: charge.tool_fees,
+                    long_context: charge.long_context,
+                }
             }
             Err(reason) => Priced::Unpriced {
                 model: Some(model),
@@ -919,6 +975,88 @@ mod tests {
         let mut r = record("claude-opus-4-1-20250805", (2026, 10, 3), t);
         r.batch = true;
         assert_eq!(priced(&book, &r), Ok(dec!(45.03)));
+    }
+
+    #[test]
+    fn tool_calls_are_billed_per_call_from_the_dated_tool_fees() {
+        let book = PriceBook::built_in().unwrap();
+        let charge = |r: &UsageRecord| {
+            let m = book.resolve_for(r.provider, &r.model).unwrap();
+            book.charge(m.index, r)
+        };
+        // gpt-4.1: 10_000 × $2/M + 1_000 × $8/M = $0.028; 2 web searches × $10/1k = $0.02 and 1 file search
+        // × $2.50/1k = $0.0025: tool fees $0.0225, cost $0.0505
+        let mut t = io(10_000, 1_000);
+        t.web_search_requests = 2;
+        t.file_search_calls = 1;
+        let r = record("gpt-4.1", (2026, 10, 3), t);
+        let c = charge(&r).unwrap();
+        assert_eq!((c.cost, c.tool_fees), (dec!(0.0505), dec!(0.0225)));
+        // the same calls before the tools had a price (Responses API launch 2025-03-11): unpriced, never $0
+        let mut early = record("gpt-4o", (2025, 1, 10), t);
+        early.tokens.file_search_calls = 0;
+        assert_eq!(charge(&early), Err(Unpriced::NoToolRate("web_search")));
+        // code execution is billed per container, not per call: the request is unpriced
+        let mut t = io(1_000, 100);
+        t.code_execution_calls = 1;
+        let r = record("gpt-4.1", (2026, 10, 3), t);
+        assert_eq!(charge(&r), Err(Unpriced::NoToolRate("code_execution")));
+        let mut r = record("claude-sonnet-4-5", (2026, 10, 3), t);
+        r.provider = Provider::Anthropic;
+        assert_eq!(charge(&r), Err(Unpriced::NoToolRate("code_execution")));
+        // Anthropic: 3 searches × $10/1k = $0.03, 2 fetches × $0 (tokens only) = $0;
+        // 1_000 × $3/M + 100 × $15/M = $0.0045
+        let mut t = io(1_000, 100);
+        t.web_search_requests = 3;
+        t.web_fetch_requests = 2;
+        r.tokens = t;
+        let c = charge(&r).unwrap();
+        assert_eq!((c.cost, c.tool_fees), (dec!(0.0345), dec!(0.03)));
+        // batch halves the tokens, never the tool fees: $0.00225 + $0.03
+        r.batch = true;
+        assert_eq!(charge(&r).unwrap().cost, dec!(0.03225));
+    }
+
+    #[test]
+    fn gemini_grounding_bills_prompts_on_2_5_and_queries_on_3() {
+        let book = PriceBook::built_in().unwrap();
+        let mut t = io(1_000, 100);
+        t.web_search_requests = 3;
+        t.grounded_prompts = 1;
+        let mut r = record("gemini-2.5-flash", (2026, 10, 3), t);
+        r.provider = Provider::Google;
+        let m = book.resolve_for(Provider::Google, &r.model).unwrap();
+        // 1_000 × $0.30/M + 100 × $2.50/M = $0.00055; one grounded prompt × $35/1k = $0.035 (queries $0)
+        let c = book.charge(m.index, &r).unwrap();
+        assert_eq!((c.cost, c.tool_fees), (dec!(0.03555), dec!(0.035)));
+        r.model = "gemini-3-flash-preview".into();
+        let m = book.resolve_for(Provider::Google, &r.model).unwrap();
+        // 1_000 × $0.50/M + 100 × $3/M = $0.0008; 3 queries × $14/1k = $0.042 (the prompt $0)
+        let c = book.charge(m.index, &r).unwrap();
+        assert_eq!((c.cost, c.tool_fees), (dec!(0.0428), dec!(0.042)));
+    }
+
+    #[test]
+    fn tool_blocks_are_checked() {
+        let bad = |tool: &str| {
+            let text = format!(
+                "provider = \"openai\"\n[[model]]\nid = \"m\"\n[[model.price]]\neffective = \"2025-01-01\"\n\
+                 input = \"1\"\noutput = \"2\"\n[[tool]]\n{tool}\n"
+            );
+            table::parse_table(&text, "t.toml").unwrap_err().to_string()
+        };
+        assert!(
+            bad("name = \"teleport\"\neffective = \"2025-01-01\"\nper_1k = \"1\"")
+                .contains("unknown tool")
+        );
+        assert!(
+            bad("name = \"web_search\"\neffective = \"2025-01-01\"\nper_1k = \"-1\"")
+                .contains("per_1k")
+        );
+        assert!(bad(
+            "name = \"web_search\"\neffective = \"2025-01-01\"\nper_1k = \"1\"\nmodels = [\"x-*\"]"
+        )
+        .contains("matches no entry"));
     }
 
     #[test]

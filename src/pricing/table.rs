@@ -8,6 +8,7 @@ use toml::{Table, Value};
 
 use crate::decimal::parse_decimal;
 use crate::error::{Error, Result};
+use crate::record::ToolKind;
 
 /// A billable class of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,10 +24,14 @@ pub enum RateClass {
     ImageInput,
     ImageOutput,
     WebSearch,
+    WebFetch,
+    FileSearch,
+    CodeExecution,
+    GroundedPrompt,
 }
 
 impl RateClass {
-    pub const ALL: [RateClass; 11] = [
+    pub const ALL: [RateClass; 15] = [
         RateClass::Input,
         RateClass::CacheRead,
         RateClass::CacheWrite5m,
@@ -38,7 +43,36 @@ impl RateClass {
         RateClass::ImageInput,
         RateClass::ImageOutput,
         RateClass::WebSearch,
+        RateClass::WebFetch,
+        RateClass::FileSearch,
+        RateClass::CodeExecution,
+        RateClass::GroundedPrompt,
     ];
+
+    /// The per-call classes: built-in tool fees, USD per 1,000 calls.
+    pub const TOOLS: [RateClass; 5] = [
+        RateClass::WebSearch,
+        RateClass::WebFetch,
+        RateClass::FileSearch,
+        RateClass::CodeExecution,
+        RateClass::GroundedPrompt,
+    ];
+
+    /// The class of a built-in tool's fee.
+    pub fn of_tool(kind: ToolKind) -> RateClass {
+        match kind {
+            ToolKind::WebSearch => RateClass::WebSearch,
+            ToolKind::WebFetch => RateClass::WebFetch,
+            ToolKind::FileSearch => RateClass::FileSearch,
+            ToolKind::CodeExecution => RateClass::CodeExecution,
+            ToolKind::GroundedPrompt => RateClass::GroundedPrompt,
+        }
+    }
+
+    /// Whether the rate is per 1,000 calls (a tool fee) rather than per million tokens.
+    pub fn is_tool(self) -> bool {
+        RateClass::TOOLS.contains(&self)
+    }
 
     /// The key used in price table files.
     pub fn key(self) -> &'static str {
@@ -54,6 +88,10 @@ impl RateClass {
             RateClass::ImageInput => "image_input",
             RateClass::ImageOutput => "image_output",
             RateClass::WebSearch => "web_search",
+            RateClass::WebFetch => "web_fetch",
+            RateClass::FileSearch => "file_search",
+            RateClass::CodeExecution => "code_execution",
+            RateClass::GroundedPrompt => "grounded_prompt",
         }
     }
 
@@ -64,7 +102,7 @@ impl RateClass {
 
 /// Rates of one price period (or tier, or long-context block), per class. `None`: the class has no rate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Rates([Option<Decimal>; 11]);
+pub struct Rates([Option<Decimal>; 15]);
 
 impl Rates {
     pub fn get(&self, class: RateClass) -> Option<Decimal> {
@@ -75,11 +113,13 @@ impl Rates {
         self.0[class as usize] = Some(rate);
     }
 
-    /// Every token rate multiplied by `factor` (a batch or flex discount); per-request fees (web search)
-    /// are not discounted.
+    /// Every token rate multiplied by `factor` (a batch or flex discount); per-call tool fees (web
+    /// search, file search, …) are not discounted.
     pub fn scaled(&self, factor: Decimal) -> Rates {
         let mut scaled = Rates(self.0.map(|r| r.map(|r| r * factor)));
-        scaled.0[RateClass::WebSearch as usize] = self.get(RateClass::WebSearch);
+        for class in RateClass::TOOLS {
+            scaled.0[class as usize] = self.get(class);
+        }
         scaled
     }
 
@@ -206,9 +246,30 @@ pub struct ModelPrice {
     pub origin: String,
     /// Taken from LiteLLM's price map by `--pricing-fallback`, not from a curated table.
     pub fallback: bool,
+    /// Built-in tool fees from the file's `[[tool]]` blocks that cover this entry, oldest first per tool.
+    pub tools: Vec<ToolPrice>,
+}
+
+/// A built-in tool's fee (USD per 1,000 calls) from a date on, from a file's `[[tool]]` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolPrice {
+    pub class: RateClass,
+    pub effective: NaiveDate,
+    pub per_1k: Decimal,
 }
 
 impl ModelPrice {
+    /// The fee of a tool's calls on `date` from the file's `[[tool]]` blocks: the newest block in force
+    /// then. `None` before the first one (the tool had no published price yet) or when none covers the
+    /// entry.
+    pub fn tool_rate(&self, class: RateClass, date: NaiveDate) -> Option<Decimal> {
+        self.tools
+            .iter()
+            .filter(|t| t.class == class && t.effective <= date)
+            .max_by_key(|t| t.effective)
+            .map(|t| t.per_1k)
+    }
+
     /// The period in force on `date` (the first one for dates before it).
     pub fn period_at(&self, date: NaiveDate) -> &PricePeriod {
         let i = self.periods.partition_point(|p| p.effective <= date);
@@ -230,6 +291,26 @@ struct FileSpec {
     models: Vec<ModelSpec>,
     #[serde(default, rename = "alias")]
     aliases: Vec<AliasSpec>,
+    #[serde(default, rename = "tool")]
+    tools: Vec<ToolSpec>,
+}
+
+/// A built-in tool's per-call fee from a date on, for the file's entries whose id matches `models`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolSpec {
+    /// `web_search`, `web_fetch`, `file_search`, `code_execution` or `grounded_prompt`.
+    name: String,
+    effective: Value,
+    /// USD per 1,000 calls, a decimal string.
+    per_1k: String,
+    /// Globs on entry ids (`claude-*`); every entry of the file when left out.
+    #[serde(default)]
+    models: Vec<String>,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
 }
 
 /// A moving name (`mistral-large-latest`) and the models it pointed to, each from a date.
@@ -318,11 +399,56 @@ pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
             periods,
             origin: origin.to_string(),
             fallback: false,
+            tools: Vec::new(),
         });
     }
     for alias in spec.aliases {
         let entry = alias_entry(&alias, &models, &provider, origin).map_err(err)?;
         models.push(entry);
+    }
+    for (i, tool) in spec.tools.iter().enumerate() {
+        let ctx = format!("tool {} ({})", i + 1, tool.name);
+        let _ = (&tool.source, &tool.note);
+        let class = ToolKind::parse(&tool.name)
+            .map(RateClass::of_tool)
+            .ok_or_else(|| {
+                err(format!(
+                    "{ctx}: unknown tool (expected one of: {})",
+                    ToolKind::ALL.map(ToolKind::key).join(", ")
+                ))
+            })?;
+        let effective = date_from(&tool.effective).ok_or_else(|| {
+            err(format!(
+                "{ctx}: `effective` must be a date like \"2025-06-10\""
+            ))
+        })?;
+        let per_1k = parse_rate(&tool.per_1k).ok_or_else(|| {
+            err(format!(
+                "{ctx}: `per_1k` must be a non-negative decimal string, got {:?}",
+                tool.per_1k
+            ))
+        })?;
+        let globs: Vec<wildmatch::WildMatch> = tool
+            .models
+            .iter()
+            .map(|m| wildmatch::WildMatch::new(&m.to_ascii_lowercase()))
+            .collect();
+        let mut covered = 0;
+        for model in &mut models {
+            if globs.is_empty() || globs.iter().any(|g| g.matches(&model.id)) {
+                model.tools.push(ToolPrice {
+                    class,
+                    effective,
+                    per_1k,
+                });
+                covered += 1;
+            }
+        }
+        if covered == 0 {
+            return Err(err(format!(
+                "{ctx}: `models` matches no entry of this file"
+            )));
+        }
     }
     Ok(models)
 }
@@ -384,6 +510,7 @@ fn alias_entry(
         periods,
         origin: origin.to_string(),
         fallback: false,
+        tools: Vec::new(),
     })
 }
 

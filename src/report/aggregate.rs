@@ -330,7 +330,11 @@ impl<'a> Aggregator<'a> {
         if matches!(priced, Priced::Unpriced { .. }) && !r.tokens.is_empty() {
             totals.unpriced_records = counts.records;
         }
-        if let Priced::Cost { model, .. } = priced {
+        if let Priced::Cost {
+            model, tool_fees, ..
+        } = priced
+        {
+            totals.tool_fees = tool_fees;
             if self.pricer.book().model(model).fallback {
                 totals.fallback_cost = cost;
                 totals.fallback_records = counts.records;

@@ -202,6 +202,10 @@ pub struct Totals {
     pub fallback_records: u64,
     /// The cost under a what-if scenario (`aispend whatif`); zero otherwise.
     pub scenario_cost: Decimal,
+    /// The part of `cost` that is built-in tool fees (web search, web fetch, file search, grounding).
+    pub tool_fees: Decimal,
+    /// Built-in tool calls counted (every tool).
+    pub tool_calls: u64,
 }
 
 impl Totals {
@@ -223,6 +227,8 @@ impl Totals {
             fallback_cost: Decimal::ZERO,
             fallback_records: 0,
             scenario_cost: Decimal::ZERO,
+            tool_fees: Decimal::ZERO,
+            tool_calls: t.tool_calls(),
         }
     }
 
@@ -255,6 +261,7 @@ impl Totals {
         add(&mut self.reported_records, o.reported_records);
         add(&mut self.unpriced_records, o.unpriced_records);
         add(&mut self.fallback_records, o.fallback_records);
+        add(&mut self.tool_calls, o.tool_calls);
         let mut add_money = |a: &mut Decimal, b: Decimal| {
             *a = a.checked_add(b).unwrap_or_else(|| {
                 saturated = true;
@@ -269,6 +276,7 @@ impl Totals {
         add_money(&mut self.reported_cost, o.reported_cost);
         add_money(&mut self.fallback_cost, o.fallback_cost);
         add_money(&mut self.scenario_cost, o.scenario_cost);
+        add_money(&mut self.tool_fees, o.tool_fees);
         self.saturated |= saturated;
     }
 
@@ -296,6 +304,11 @@ impl Totals {
             .scenario_cost
             .checked_sub(o.scenario_cost)
             .unwrap_or(self.scenario_cost);
+        self.tool_calls = self.tool_calls.saturating_sub(o.tool_calls);
+        self.tool_fees = self
+            .tool_fees
+            .checked_sub(o.tool_fees)
+            .unwrap_or(self.tool_fees);
     }
 
     /// The reported cost, when any record of the group carried one.

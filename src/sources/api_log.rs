@@ -86,11 +86,35 @@ impl LineParser for ApiLog {
         out: &mut Vec<UsageRecord>,
     ) -> Result<(), RecordError> {
         let log: LogLine = common::parse_json(line, at.line)?;
-        if let Some(record) = log.into_record(line, at)? {
-            out.push(record);
-        }
-        Ok(())
+        log.into_records(line, at, out)
     }
+}
+
+/// The records of an Anthropic request's extra sampling iterations (`usage.iterations` other than
+/// `message`: server-side compaction, an advisor), billed on top of the top-level counts. Each is a
+/// record of its own, `<id>:iteration:<n>`, so that each is priced at its model's rates and long-context
+/// threshold; it counts no request (the request is the main record's).
+pub fn iteration_records(
+    main: &UsageRecord,
+    iterations: &response::Iterations,
+    base: &str,
+    out: &mut Vec<UsageRecord>,
+) -> Result<(), RecordError> {
+    for (i, it) in iterations.0.iter().enumerate() {
+        if !it.is_extra() {
+            continue;
+        }
+        let path = format!("{}[{i}]", response::join(base, "usage.iterations"));
+        let mut record = main.clone();
+        record.id = format!("{}:iteration:{i}", main.id);
+        if let Some(model) = it.model.as_ref().and_then(Label::to_nonempty) {
+            record.model = model;
+        }
+        record.tokens = it.tokens(&path, main.provenance.line)?;
+        record.requests = 0;
+        out.push(record);
+    }
+    Ok(())
 }
 
 /// Envelope keys that, without a `response`, still mark a log line (a failed request with no body); a bare
@@ -222,7 +246,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for LogLine<'a> {
 }
 
 impl LogLine<'_> {
-    fn into_record(self, line: &[u8], at: &Provenance) -> Result<Option<UsageRecord>, RecordError> {
+    fn into_records(
+        self,
+        line: &[u8],
+        at: &Provenance,
+        out: &mut Vec<UsageRecord>,
+    ) -> Result<(), RecordError> {
         let LogLine {
             timestamp,
             team,
@@ -279,7 +308,7 @@ impl LogLine<'_> {
 
         // Streaming chunks before the last carry no usage: not a request of their own.
         if raw.is_chunk() && !raw.has_usage() && !failed {
-            return Ok(None);
+            return Ok(());
         }
         let shape = Shape::of(&raw, hint);
         if !envelope && shape.is_none() && !raw.has_usage() && !failed {
@@ -297,7 +326,7 @@ impl LogLine<'_> {
         // A failed request with no time anywhere (a bare `{"error": …}` body, a line of a Batch error file)
         // billed nothing and cannot be placed in a period: it is skipped, not an input error.
         if start.is_none() && failed {
-            return Ok(None);
+            return Ok(());
         }
         let start = start.ok_or_else(|| {
                 RecordError::field(
@@ -373,7 +402,16 @@ impl LogLine<'_> {
         record.latency_ms = latency_ms.map(|m| m.0);
         record.requests = 1;
         record.dedup = DedupPolicy::KeepFirst;
-        Ok(Some(record))
+        let iterations = match (&raw.usage, shape) {
+            (Some(u), Some(Shape::Anthropic)) if !failed => Some(&u.iterations),
+            _ => None,
+        };
+        out.push(record);
+        if let Some(iterations) = iterations {
+            let main = out.last().cloned().expect("just pushed");
+            iteration_records(&main, iterations, base, out)?;
+        }
+        Ok(())
     }
 }
 

@@ -11,7 +11,7 @@ const CSV_HEADER: &str = "id,source,provider,model,canonical_model,start,end,ser
 long_context,team,project,user,api_key,workspace,billing_account,billing_account_name,tags,input_tokens,cache_read_tokens,cache_write_5m_tokens,\
 cache_write_1h_tokens,output_tokens,reasoning_tokens,audio_input_tokens,audio_output_tokens,image_input_tokens,\
 image_output_tokens,web_search_requests,images,seconds,requests,cost,price_source,unpriced_reason,reported_cost,\
-reported_currency,status,failed,latency_ms,file,line";
+reported_currency,status,failed,latency_ms,file,line,web_fetch_requests,file_search_calls,code_execution_calls,grounded_prompts,tool_fees";
 
 /// CSV text → header and rows as column → value maps.
 fn parse_csv(text: &str) -> (Vec<String>, Vec<HashMap<String, String>>) {
@@ -79,7 +79,8 @@ fn csv_has_every_field_of_a_record() {
         ("service_tier", "standard"),
         ("batch", "false"),
         ("region", ""),
-        ("long_context", ""),
+        // priced, and not by the long-context tier (claude-haiku-4-5 has none)
+        ("long_context", "false"),
         ("team", "support"),
         ("project", "ticket-triage"),
         ("user", "u-4003"),
@@ -112,6 +113,11 @@ fn csv_has_every_field_of_a_record() {
         ("latency_ms", "1800"),
         ("file", a.as_str()),
         ("line", "3"),
+        ("web_fetch_requests", "0"),
+        ("file_search_calls", "0"),
+        ("code_execution_calls", "0"),
+        ("grounded_prompts", "0"),
+        ("tool_fees", "0"),
     ];
     for (field, value) in expected {
         assert_eq!(h[field], value, "field {field}");
@@ -188,7 +194,8 @@ fn jsonl_is_one_object_per_line_with_string_money() {
     assert_eq!(h["status"], 200);
     assert_eq!(h["latency_ms"], 1_800);
     assert_eq!(h["reported_cost"], Value::Null);
-    assert_eq!(h["long_context"], Value::Null);
+    assert_eq!(h["long_context"], false);
+    assert_eq!(h["tool_fees"], "0");
     assert_eq!(h["line"], 3);
     let x = rows.iter().find(|r| r["id"] == UNKNOWN).unwrap();
     assert_eq!(x["cost"], Value::Null);

@@ -4,6 +4,7 @@
 //! errors (one broken fixture and its expected message each). Expected costs are worked out by hand in
 //! comments from the price tables in `pricing/` and the token numbers documented in `fixtures/README.md`.
 
+mod billing;
 mod config;
 mod errors;
 mod export;

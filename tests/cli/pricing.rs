@@ -203,17 +203,20 @@ fn the_fallback_prices_only_what_no_table_knows_and_says_so() {
         table.contains("† includes $0.99 from 3 records priced from the fallback"),
         "{table}"
     );
-    // So do CSV reports, in their last column.
+    // So do CSV reports, in the column after the counts (the tool columns came later, after it).
     let mut args = REPORT_WITH_FALLBACK.to_vec();
     args.extend(["--format", "csv", &log]);
     let csv = w.stdout(&args);
     assert!(
-        csv.lines().next().unwrap().ends_with(",price_source"),
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",price_source,tool_calls,tool_fees"),
         "{csv}"
     );
     assert!(
         csv.lines()
-            .any(|l| l.starts_with("google,") && l.ends_with(",0.908,,litellm")),
+            .any(|l| l.starts_with("google,") && l.ends_with(",0.908,,litellm,0,0")),
         "{csv}"
     );
     // Exports say where each cost came from.

@@ -261,11 +261,11 @@ fn group_filter_top_and_formats() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "model,requests,input_tokens,cache_read_tokens,cache_write_tokens,output_tokens,reasoning_tokens,failed_requests,cost,reported_cost,price_source"
+        "model,requests,input_tokens,cache_read_tokens,cache_write_tokens,output_tokens,reasoning_tokens,failed_requests,cost,reported_cost,price_source,tool_calls,tool_fees"
     );
     assert_eq!(
         lines.next().unwrap(),
-        "gpt-4.1,1,10000,10000,0,1000,0,0,0.05775,,table"
+        "gpt-4.1,1,10000,10000,0,1000,0,0,0.05775,,table,0,0"
     );
     let md = w.stdout(&["report", &f, "--format", "markdown"]);
     assert!(md.contains("| model | requests |"), "{md}");

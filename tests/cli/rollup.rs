@@ -2,7 +2,7 @@
 
 use crate::{fixture, money, row, Workdir};
 
-/// fixtures/ledger/v1.db: a schema-version-1 ledger (no billing account columns, no rollup) holding the
+/// fixtures/ledger/v1.db: a schema-version-1 ledger (no billing account or tool-call columns, no rollup) holding the
 /// records of the files below. Opened, it migrates to the current schema, builds its rollup, and
 /// reports what reading the files directly reports. One row by hand, o3 on 2026-10-05 (openai.toml:
 /// $2 input, $0.50 cached, $8 output, reasoning priced as output):
@@ -36,7 +36,7 @@ fn a_version_1_ledger_migrates_when_opened_and_reports_the_same_totals() {
     assert_eq!(money(&row(&migrated, "model", "o3")["cost"]), "0.0265");
     assert_eq!(migrated["total"]["requests"], 33);
     let stats = w.json(&["ledger", "stats"]);
-    assert_eq!(stats["schema_version"], 3);
+    assert_eq!(stats["schema_version"], 4);
     assert_eq!(stats["records"], 35);
     // By user the rollup has nothing to say: the records answer, with the same total.
     let by_user = w.json(&["report", "--by", "user", "--since", "2026-10-01"]);

@@ -19,6 +19,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     }
     // Last, so that columns read by position before it keep their place.
     header.push("price_source".into());
+    // Added later, after `price_source`, for the same reason.
+    header.extend(["tool_calls", "tool_fees"].map(String::from));
     w.row(&header)?;
     for row in &report.rows {
         let t = &row.totals;
@@ -37,6 +39,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             );
         }
         fields.push(t.price_source().to_string());
+        fields.push(t.tool_calls.to_string());
+        fields.push(money_exact(t.tool_fees));
         w.row(&fields)?;
     }
     w.flush()

@@ -15,6 +15,9 @@ fn totals_fields(t: &Totals, map: &mut Map<String, Value>) {
     }
     map.insert("failed_requests".into(), json!(t.failed_requests));
     map.insert("cost".into(), json!(money_exact(t.cost)));
+    // Built-in tool calls and the part of `cost` that is their per-call fees.
+    map.insert("tool_calls".into(), json!(t.tool_calls));
+    map.insert("tool_fees".into(), json!(money_exact(t.tool_fees)));
     // `table`, `litellm` or `table+litellm`: where the cost came from (`--pricing-fallback`).
     map.insert("price_source".into(), json!(t.price_source()));
     if t.fallback_records > 0 {
@@ -97,6 +100,7 @@ pub fn unpriced_value(unpriced: &[UnpricedRow]) -> Value {
                 "provider": u.provider, "model": u.model, "reason": u.reason, "requests": t.requests,
                 "input_tokens": t.input_tokens, "cache_read_tokens": t.cache_read_tokens,
                 "cache_write_tokens": t.cache_write_tokens, "output_tokens": t.output_tokens,
+                "tool_calls": t.tool_calls,
                 "reported_cost": t.reported().map_or(Value::Null, |c| json!(money_exact(c))),
             })
         })

@@ -188,6 +188,12 @@ pub enum ResponseKey {
     Error,
     Body,
     StatusCode,
+    /// OpenAI Responses `output` items: built-in tool calls are counted, nothing else is kept.
+    Output,
+    /// Anthropic `content` blocks: code execution server tool uses are counted, nothing else is kept.
+    Content,
+    /// Gemini `candidates`: grounding with Google Search is counted, nothing else is kept.
+    Candidates,
 }
 
 impl KeyName for ResponseKey {
@@ -208,6 +214,9 @@ impl KeyName for ResponseKey {
             "error" => ResponseKey::Error,
             "body" => ResponseKey::Body,
             "status_code" => ResponseKey::StatusCode,
+            "output" => ResponseKey::Output,
+            "content" => ResponseKey::Content,
+            "candidates" => ResponseKey::Candidates,
             _ => return None,
         })
     }
@@ -240,6 +249,9 @@ pub struct RawResponse<'a> {
     pub body: Option<Box<RawResponse<'a>>>,
     /// OpenAI Batch output: the HTTP status of the batched request.
     pub status_code: Option<u16>,
+    /// Built-in tool calls counted in `output` (OpenAI Responses), `content` (Anthropic) and `candidates`
+    /// (Gemini).
+    pub tools: ToolTally,
 }
 
 impl<'a> RawResponse<'a> {
@@ -262,6 +274,7 @@ impl<'a> RawResponse<'a> {
             error: self.error,
             body: self.body.map(|b| Box::new(b.into_owned())),
             status_code: self.status_code,
+            tools: self.tools,
         }
     }
 
@@ -293,6 +306,10 @@ impl<'a> RawResponse<'a> {
         self.error.0 |= next.error.0;
         keep(&mut self.body, next.body);
         keep(&mut self.status_code, next.status_code);
+        // Grounding metadata and tool items come once, in the chunk that carries them.
+        if next.tools != ToolTally::default() {
+            self.tools = next.tools;
+        }
     }
 
     /// Reads the value of one kept key from `map`. Readers that parse an envelope and the response fields in
@@ -318,6 +335,14 @@ impl<'a> RawResponse<'a> {
             ResponseKey::Error => self.error = map.next_value()?,
             ResponseKey::Body => self.body = map.next_value()?,
             ResponseKey::StatusCode => self.status_code = map.next_value()?,
+            ResponseKey::Output | ResponseKey::Content => {
+                let items: ToolItems = map.next_value()?;
+                self.tools.add(&items.0);
+            }
+            ResponseKey::Candidates => {
+                let grounding: Grounding = map.next_value()?;
+                self.tools.add(&grounding.0);
+            }
         }
         Ok(())
     }
@@ -349,9 +374,38 @@ impl<'a> RawResponse<'a> {
             .is_some_and(|o| o.as_str() == "chat.completion.chunk")
     }
 
-    /// Token counts in disjoint classes. `base` is the path of this response in its line (`""` for a raw
-    /// line, `"response"` inside an envelope), used to name fields in errors.
+    /// Token counts in disjoint classes, with the built-in tool calls the response shows. `base` is the
+    /// path of this response in its line (`""` for a raw line, `"response"` inside an envelope), used to
+    /// name fields in errors.
     pub fn tokens(&self, shape: Shape, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
+        let mut tokens = self.usage_tokens(shape, base, line)?;
+        let tools = &self.tools;
+        match shape {
+            Shape::OpenAiResponses => {
+                tokens.web_search_requests = tokens.web_search_requests.max(tools.web_search);
+                tokens.file_search_calls = tools.file_search;
+                tokens.code_execution_calls = tools.code_execution;
+            }
+            // Web searches and fetches are counted in `usage.server_tool_use`; code execution only in
+            // the content blocks (unless a `code_execution_requests` count says more).
+            Shape::Anthropic => {
+                tokens.code_execution_calls = tokens.code_execution_calls.max(tools.code_execution);
+            }
+            Shape::Gemini => {
+                tokens.web_search_requests = tools.web_search;
+                tokens.grounded_prompts = tools.grounded_prompts;
+            }
+            _ => {}
+        }
+        Ok(tokens)
+    }
+
+    fn usage_tokens(
+        &self,
+        shape: Shape,
+        base: &str,
+        line: u64,
+    ) -> Result<TokenCounts, RecordError> {
         let usage_base = join(base, "usage");
         match (shape, &self.usage, &self.usage_metadata) {
             (Shape::OpenAiChat, Some(u), _) => openai_chat_tokens(u, &usage_base, line),
@@ -474,6 +528,101 @@ pub struct Usage<'a> {
     pub service_tier: Option<Label<'a>>,
     #[serde(borrow)]
     pub inference_geo: Option<Label<'a>>,
+    /// Anthropic: the sampling iterations of the request (server-side compaction, advisor calls), each
+    /// with its own counts. The top-level counts are the `message` iterations only.
+    #[serde(default, borrow)]
+    pub iterations: Iterations<'a>,
+}
+
+/// Anthropic `usage.iterations`: one entry per sampling iteration. Anything but an array (the Agent
+/// SDK's `"iterations": 1`) carries no counts and is ignored.
+#[derive(Debug, Default)]
+pub struct Iterations<'a>(pub Vec<Iteration<'a>>);
+
+/// One sampling iteration of an Anthropic request.
+#[derive(Debug, Default, Deserialize)]
+pub struct Iteration<'a> {
+    /// `message` (counted in the top-level usage), `compaction`, `advisor_message`, …
+    #[serde(rename = "type", borrow)]
+    pub kind: Option<Label<'a>>,
+    /// The model of the iteration when it is not the request's (an advisor).
+    #[serde(borrow)]
+    pub model: Option<Label<'a>>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cache_read_input_tokens: Option<u64>,
+    pub cache_creation_input_tokens: Option<u64>,
+    pub cache_creation: Option<CacheCreation>,
+}
+
+impl Iteration<'_> {
+    /// Billed on top of the top-level counts: every iteration but the `message` ones.
+    pub fn is_extra(&self) -> bool {
+        self.kind.as_ref().map(Label::as_str) != Some("message")
+    }
+
+    /// The iteration's tokens, in the classes of [`anthropic_tokens`].
+    pub fn tokens(&self, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
+        let usage = Usage {
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cache_read_input_tokens: self.cache_read_input_tokens,
+            cache_creation_input_tokens: self.cache_creation_input_tokens,
+            cache_creation: self.cache_creation.as_ref().map(|c| CacheCreation {
+                ephemeral_5m_input_tokens: c.ephemeral_5m_input_tokens,
+                ephemeral_1h_input_tokens: c.ephemeral_1h_input_tokens,
+            }),
+            ..Usage::default()
+        };
+        anthropic_tokens(&usage, base, line)
+    }
+
+    fn into_owned(self) -> Iteration<'static> {
+        Iteration {
+            kind: self.kind.map(Label::into_owned),
+            model: self.model.map(Label::into_owned),
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cache_read_input_tokens: self.cache_read_input_tokens,
+            cache_creation_input_tokens: self.cache_creation_input_tokens,
+            cache_creation: self.cache_creation,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Iterations<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Iterations<'a>, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Iterations<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of iteration usages")
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Iterations<'a>, S::Error> {
+                let mut all = Vec::new();
+                while let Some(it) = seq.next_element::<Iteration<'a>>()? {
+                    all.push(it);
+                }
+                Ok(Iterations(all))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Iterations<'a>, E> {
+                Ok(Iterations::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Iterations<'a>, E> {
+                Ok(Iterations::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Iterations<'a>, E> {
+                Ok(Iterations::default())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Iterations<'a>, E> {
+                Ok(Iterations::default())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Iterations<'a>, E> {
+                Ok(Iterations::default())
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
 }
 
 impl Usage<'_> {
@@ -501,6 +650,13 @@ impl Usage<'_> {
             server_tool_use: self.server_tool_use,
             service_tier: self.service_tier.map(Label::into_owned),
             inference_geo: self.inference_geo.map(Label::into_owned),
+            iterations: Iterations(
+                self.iterations
+                    .0
+                    .into_iter()
+                    .map(Iteration::into_owned)
+                    .collect(),
+            ),
         }
     }
 
@@ -595,6 +751,187 @@ pub struct CacheCreation {
 #[derive(Debug, Default, Deserialize)]
 pub struct ServerToolUse {
     pub web_search_requests: Option<u64>,
+    pub web_fetch_requests: Option<u64>,
+    /// Not in the documented usage object; read when a log carries it.
+    pub code_execution_requests: Option<u64>,
+}
+
+/// Built-in tool calls a response shows beside its usage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ToolTally {
+    /// OpenAI `web_search_call` items; Gemini `groundingMetadata.webSearchQueries`.
+    pub web_search: u64,
+    /// OpenAI `file_search_call` items.
+    pub file_search: u64,
+    /// OpenAI `code_interpreter_call` items; Anthropic `server_tool_use` blocks of the code execution tool.
+    pub code_execution: u64,
+    /// Gemini candidates with grounding metadata (one per response).
+    pub grounded_prompts: u64,
+}
+
+impl ToolTally {
+    fn add(&mut self, o: &ToolTally) {
+        self.web_search = self.web_search.saturating_add(o.web_search);
+        self.file_search = self.file_search.saturating_add(o.file_search);
+        self.code_execution = self.code_execution.saturating_add(o.code_execution);
+        self.grounded_prompts = self.grounded_prompts.max(o.grounded_prompts);
+    }
+}
+
+/// The names Anthropic's code execution tool uses in `server_tool_use` blocks.
+const CODE_EXECUTION_TOOLS: [&str; 3] = [
+    "code_execution",
+    "bash_code_execution",
+    "text_editor_code_execution",
+];
+
+/// An `output` or `content` array, counted: each element's `type` (and `name`) is read, every other key
+/// (all text) is skipped without being copied. Anything else than an array of objects counts nothing.
+struct ToolItems(ToolTally);
+
+impl<'de> Deserialize<'de> for ToolItems {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ToolItems, D::Error> {
+        struct Item(Option<ToolKindSeen>);
+        enum ToolKindSeen {
+            WebSearch,
+            FileSearch,
+            CodeExecution,
+        }
+        impl<'de> Deserialize<'de> for Item {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Item, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Item;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("an output item or content block")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+                        let mut kind: Option<Label> = None;
+                        let mut name: Option<Label> = None;
+                        while let Some(key) = map.next_key::<Cow<str>>()? {
+                            match key.as_ref() {
+                                "type" => kind = map.next_value()?,
+                                "name" => name = map.next_value()?,
+                                _ => {
+                                    map.next_value::<IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        let name = name.as_ref().map(Label::as_str).unwrap_or_default();
+                        Ok(Item(match kind.as_ref().map(Label::as_str) {
+                            Some("web_search_call") => Some(ToolKindSeen::WebSearch),
+                            Some("file_search_call") => Some(ToolKindSeen::FileSearch),
+                            Some("code_interpreter_call") => Some(ToolKindSeen::CodeExecution),
+                            Some("server_tool_use") if CODE_EXECUTION_TOOLS.contains(&name) => {
+                                Some(ToolKindSeen::CodeExecution)
+                            }
+                            _ => None,
+                        }))
+                    }
+                    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Item, S::Error> {
+                        while seq.next_element::<IgnoredAny>()?.is_some() {}
+                        Ok(Item(None))
+                    }
+                    fn visit_str<E: de::Error>(self, _: &str) -> Result<Item, E> {
+                        Ok(Item(None))
+                    }
+                    fn visit_unit<E: de::Error>(self) -> Result<Item, E> {
+                        Ok(Item(None))
+                    }
+                    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Item, E> {
+                        Ok(Item(None))
+                    }
+                    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Item, E> {
+                        Ok(Item(None))
+                    }
+                    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Item, E> {
+                        Ok(Item(None))
+                    }
+                    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Item, E> {
+                        Ok(Item(None))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ToolItems;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of output items or content blocks")
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<ToolItems, S::Error> {
+                let mut tally = ToolTally::default();
+                while let Some(Item(kind)) = seq.next_element()? {
+                    let n = match kind {
+                        Some(ToolKindSeen::WebSearch) => &mut tally.web_search,
+                        Some(ToolKindSeen::FileSearch) => &mut tally.file_search,
+                        Some(ToolKindSeen::CodeExecution) => &mut tally.code_execution,
+                        None => continue,
+                    };
+                    *n = n.saturating_add(1);
+                }
+                Ok(ToolItems(tally))
+            }
+            // A string `content` (a plain text message), null, or anything else: no tools.
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<ToolItems, E> {
+                Ok(ToolItems(ToolTally::default()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ToolItems, E> {
+                Ok(ToolItems(ToolTally::default()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ToolItems, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(ToolItems(ToolTally::default()))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<ToolItems, E> {
+                Ok(ToolItems(ToolTally::default()))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<ToolItems, E> {
+                Ok(ToolItems(ToolTally::default()))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<ToolItems, E> {
+                Ok(ToolItems(ToolTally::default()))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<ToolItems, E> {
+                Ok(ToolItems(ToolTally::default()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Gemini `candidates`, counted: a candidate's `groundingMetadata.webSearchQueries` are the search
+/// queries run; a response with grounding metadata is one grounded prompt. Nothing else is kept.
+struct Grounding(ToolTally);
+
+impl<'de> Deserialize<'de> for Grounding {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Grounding, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Candidate {
+            #[serde(default)]
+            grounding_metadata: Option<Metadata>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Metadata {
+            #[serde(default)]
+            web_search_queries: Option<Vec<IgnoredAny>>,
+        }
+        let candidates: Option<Vec<Candidate>> = Option::deserialize(d)?;
+        let mut tally = ToolTally::default();
+        for m in candidates
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.grounding_metadata)
+        {
+            let queries = m.web_search_queries.map_or(0, |q| q.len() as u64);
+            tally.web_search = tally.web_search.max(queries);
+            tally.grounded_prompts = 1;
+        }
+        Ok(Grounding(tally))
+    }
 }
 
 /// Gemini / Vertex `usageMetadata`.
@@ -865,6 +1202,16 @@ pub fn anthropic_tokens(u: &Usage, base: &str, line: u64) -> Result<TokenCounts,
             .server_tool_use
             .as_ref()
             .and_then(|s| s.web_search_requests)
+            .unwrap_or(0),
+        web_fetch_requests: u
+            .server_tool_use
+            .as_ref()
+            .and_then(|s| s.web_fetch_requests)
+            .unwrap_or(0),
+        code_execution_calls: u
+            .server_tool_use
+            .as_ref()
+            .and_then(|s| s.code_execution_requests)
             .unwrap_or(0),
         ..TokenCounts::default()
     })
