@@ -252,6 +252,61 @@ impl<R: Read> Read for LineGuard<R> {
     }
 }
 
+/// Ends lines with `\n` alone: a `\r` right before a `\n` is dropped, any other `\r` kept. Streams read
+/// through it, so that a source sees the same bytes, and counts the same lines, whether a file was saved
+/// with `\r\n` or `\n` (the CSV reader counts the lines of `\r\n` files one short).
+struct Lf<R> {
+    inner: R,
+    /// A `\r` ended the last buffer: whether it is kept depends on the next byte.
+    cr: bool,
+}
+
+impl<R: BufRead> Read for Lf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let buf = self.inner.fill_buf()?;
+            if buf.is_empty() {
+                // End of input: a `\r` held back is a byte like any other.
+                return Ok(if std::mem::take(&mut self.cr) {
+                    out[0] = b'\r';
+                    1
+                } else {
+                    0
+                });
+            }
+            let mut written = 0;
+            if std::mem::take(&mut self.cr) && buf[0] != b'\n' {
+                out[0] = b'\r';
+                written = 1;
+            }
+            let mut i = 0;
+            while i < buf.len() && written < out.len() {
+                let b = buf[i];
+                i += 1;
+                if b == b'\r' {
+                    match buf.get(i) {
+                        Some(b'\n') => continue,
+                        Some(_) => {}
+                        None => {
+                            self.cr = true;
+                            break;
+                        }
+                    }
+                }
+                out[written] = b;
+                written += 1;
+            }
+            self.inner.consume(i);
+            if written > 0 {
+                return Ok(written);
+            }
+        }
+    }
+}
+
 /// The message for a line over [`MAX_LINE_BYTES`].
 fn line_too_long() -> String {
     format!(
@@ -432,7 +487,21 @@ fn read_head(reader: &mut dyn Read, tuning: Tuning) -> io::Result<(Vec<u8>, bool
     let want = tuning.head_bytes.max(BOM.len());
     let mut head = Vec::with_capacity(want);
     read_up_to(reader, &mut head, want)?;
-    let whole = head.len() < want;
+    let mut whole = head.len() < want;
+    // A head of nothing but a byte order mark and white space tells a source nothing: read on, up to the
+    // default head (this only happens with a head turned down, see `Tuning`).
+    while !whole
+        && head.len() < HEAD_BYTES
+        && head
+            .strip_prefix(BOM)
+            .unwrap_or(&head)
+            .trim_ascii()
+            .is_empty()
+    {
+        let before = head.len();
+        read_up_to(reader, &mut head, want)?;
+        whole = head.len() - before < want;
+    }
     Ok((head, whole))
 }
 
@@ -595,7 +664,10 @@ fn read_content(
         }
         Reader::Stream(parser) => {
             let mut stream = LineGuard {
-                inner: io::Cursor::new(content.head).chain(content.rest),
+                inner: Lf {
+                    inner: io::Cursor::new(content.head).chain(content.rest),
+                    cr: false,
+                },
                 since_newline: 0,
             };
             let mut failure: Option<Error> = None;
