@@ -956,3 +956,6 @@ fn push_chunk(batch: &mut Vec<Chunk>, next_line: &mut u64, bytes: Vec<u8>) {
     *next_line += lines;
     batch.push(Chunk { first_line, bytes });
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,287 @@
+//! The driver, tested the way ripgrep tests its searcher: one input is read every way the driver can read
+//! it, and every way must give the same records and the same errors.
+
+use std::io::Write;
+
+use super::*;
+use crate::sources::by_name;
+
+/// What reading a text gave: its records and record errors, or the error that stopped the file.
+type Outcome = std::result::Result<(Vec<UsageRecord>, Vec<RecordError>), String>;
+
+/// Reads `text` every way the driver can (plain and gzip, in one member or two; with and without a byte
+/// order mark; with `\n` and `\r\n` line endings; a head and chunks of 1 byte, of 7 bytes and of the
+/// default sizes; chunks parsed one after another and in parallel) and asserts that all ways give the
+/// same records and errors. [`ReadTester::outcome`] is that common result, for the caller's own checks.
+pub(crate) struct ReadTester {
+    source: &'static dyn Source,
+    text: String,
+}
+
+impl ReadTester {
+    pub(crate) fn new(source: &'static dyn Source, text: impl Into<String>) -> ReadTester {
+        ReadTester {
+            source,
+            text: text.into(),
+        }
+    }
+
+    /// Every way to read, with its name for failure messages.
+    fn ways() -> Vec<(String, Tuning)> {
+        let mut ways = Vec::new();
+        for parallel in [false, true] {
+            for size in [1, 7, 0] {
+                let tuning = match size {
+                    0 => Tuning {
+                        parallel,
+                        ..Tuning::default()
+                    },
+                    n => Tuning {
+                        head_bytes: n,
+                        chunk_bytes: n,
+                        parallel,
+                    },
+                };
+                let size = if size == 0 {
+                    "default".into()
+                } else {
+                    size.to_string()
+                };
+                let threads = if parallel {
+                    "many threads"
+                } else {
+                    "one thread"
+                };
+                ways.push((format!("chunks of {size}, {threads}"), tuning));
+            }
+        }
+        ways
+    }
+
+    /// The texts that must read alike: as given, with `\r\n` line endings, and each without and with a byte
+    /// order mark.
+    fn texts(&self) -> Vec<(&'static str, Vec<u8>)> {
+        let text = self.text.strip_prefix('\u{feff}').unwrap_or(&self.text);
+        let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        let mut texts = Vec::new();
+        for (name, text) in [("as given", text.to_owned()), ("CRLF", crlf)] {
+            let bom = [&b"\xEF\xBB\xBF"[..], text.as_bytes()].concat();
+            texts.push((name, text.into_bytes()));
+            texts.push((if name == "CRLF" { "CRLF, BOM" } else { "BOM" }, bom));
+        }
+        texts
+    }
+
+    /// `bytes` as they are, gzipped, and gzipped in two members (as `cat a.gz b.gz` makes).
+    fn encodings(bytes: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+        let gzip = |part: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(part).unwrap();
+            e.finish().unwrap()
+        };
+        let half = bytes.len() / 2;
+        vec![
+            ("plain", bytes.to_vec()),
+            ("gzip", gzip(bytes)),
+            (
+                "gzip in two members",
+                [gzip(&bytes[..half]), gzip(&bytes[half..])].concat(),
+            ),
+        ]
+    }
+
+    fn read(&self, bytes: &[u8], tuning: Tuning) -> Outcome {
+        let items = read_items(self.source, bytes, tuning).map_err(|e| e.to_string())?;
+        let (mut records, mut errors) = (Vec::new(), Vec::new());
+        for item in items {
+            match item {
+                Ok(r) => records.push(r),
+                Err(e) => errors.push(e),
+            }
+        }
+        Ok((records, errors))
+    }
+
+    /// Reads every way, asserts that all agree, and returns what they agree on.
+    pub(crate) fn outcome(&self) -> Outcome {
+        let want = self.read(self.text.as_bytes(), Tuning::default());
+        for (text_name, text) in self.texts() {
+            for (encoding, bytes) in Self::encodings(&text) {
+                for (way, tuning) in Self::ways() {
+                    let got = self.read(&bytes, tuning);
+                    assert_eq!(
+                        got,
+                        want,
+                        "{}: {text_name}, {encoding}, {way} differs from the plain read",
+                        self.source.name()
+                    );
+                }
+            }
+        }
+        want
+    }
+}
+
+fn source(name: &str) -> &'static dyn Source {
+    by_name(name).unwrap_or_else(|| panic!("no source {name}"))
+}
+
+fn lines_of(records: &[UsageRecord]) -> Vec<u64> {
+    records.iter().map(|r| r.provenance.line).collect()
+}
+
+/// One API log response line; `pad` makes it as long as wanted (longer than any chunk).
+fn api_line(id: &str, prompt: u64, pad: usize) -> String {
+    format!(
+        r#"{{"timestamp":"2026-10-03T14:22:05Z","note":"{}","response":{{"id":"{id}","object":"chat.completion","model":"gpt-4o-2024-08-06","usage":{{"prompt_tokens":{prompt},"completion_tokens":5}}}}}}"#,
+        "x".repeat(pad)
+    )
+}
+
+#[test]
+fn lines_blank_lines_an_error_and_no_final_newline_read_alike_every_way() {
+    // line 1: a record; 2: blank; 3: white space only; 4: a record of over 2 KiB; 5: not JSON;
+    // 6: a record, with no new line after it.
+    let text = format!(
+        "{}\n\n   \t\n{}\n{{\"timestamp\": oops}}\n{}",
+        api_line("a", 100, 0),
+        api_line("b", 200, 2 * 1024),
+        api_line("c", 300, 3),
+    );
+    let (records, errors) = ReadTester::new(source("api-log"), text).outcome().unwrap();
+    assert_eq!(lines_of(&records), vec![1, 4, 6]);
+    let prompts: Vec<u64> = records.iter().map(|r| r.tokens.input).collect();
+    assert_eq!(prompts, vec![100, 200, 300]);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, 5);
+    assert!(
+        errors[0].message.starts_with("not valid JSON"),
+        "{}",
+        errors[0].message
+    );
+}
+
+#[test]
+fn ordered_lines_keep_their_state_across_chunks() {
+    // Codex: the model comes from the turn_context line, the usage from a later token_count line.
+    let text = concat!(
+        r#"{"timestamp":"2026-10-14T09:00:00Z","type":"session_meta","payload":{"id":"s-1","cwd":"/home/me/src/ranker"}}"#,
+        "\n",
+        r#"{"timestamp":"2026-10-14T09:00:01Z","type":"turn_context","payload":{"model":"gpt-5-codex"}}"#,
+        "\n\n",
+        r#"{"timestamp":"2026-10-14T09:00:02Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":1000,"cached_input_tokens":400,"output_tokens":50,"reasoning_output_tokens":0,"total_tokens":1050},"last_token_usage":{"input_tokens":1000,"cached_input_tokens":400,"output_tokens":50,"reasoning_output_tokens":0,"total_tokens":1050}}}}"#,
+        "\n",
+    );
+    let (records, errors) = ReadTester::new(source("codex"), text).outcome().unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(lines_of(&records), vec![4]);
+    assert_eq!(records[0].model, "gpt-5-codex");
+    assert_eq!(records[0].project.as_deref(), Some("ranker"));
+    // 1_000 input including 400 cached: 600 uncached
+    assert_eq!(
+        (records[0].tokens.input, records[0].tokens.cache_read),
+        (600, 400)
+    );
+}
+
+#[test]
+fn a_source_with_several_layouts_reads_each_alike_every_way() {
+    // LiteLLM: JSON lines, a JSON array, CSV; the reader is chosen by the head, even a 1-byte one.
+    let row = |id: &str, spend: &str| {
+        format!(
+            r#"{{"request_id":"{id}","call_type":"acompletion","spend":{spend},"startTime":"2026-10-05T10:00:00Z","model":"gpt-4o","custom_llm_provider":"openai","prompt_tokens":10,"completion_tokens":2}}"#
+        )
+    };
+    let lines = format!("{}\n{}\n", row("r1", "0.25"), row("r2", "\"x\""));
+    let (records, errors) = ReadTester::new(source("litellm"), lines).outcome().unwrap();
+    assert_eq!(lines_of(&records), vec![1]);
+    assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![2]);
+
+    let array = format!("[\n{},\n{}\n]\n", row("r1", "0.25"), row("r2", "0.5"));
+    let (records, errors) = ReadTester::new(source("litellm"), array).outcome().unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(lines_of(&records), vec![2, 3]);
+
+    let csv = "request_id,call_type,spend,startTime,model,custom_llm_provider,prompt_tokens,completion_tokens\n\
+               r1,acompletion,0.25,2026-10-05T10:00:00Z,gpt-4o,openai,10,2\n\
+               r2,acompletion,0.5,2026-10-05T10:01:00Z,gpt-4o,openai,20,4\n";
+    let (records, errors) = ReadTester::new(source("litellm"), csv).outcome().unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(lines_of(&records), vec![2, 3]);
+}
+
+#[test]
+fn a_document_and_its_errors_read_alike_every_way() {
+    let page = r#"{"object":"page","data":[{"object":"bucket","start_time":1755648000,"end_time":1755734400,"results":[
+ {"object":"organization.usage.completions.result","input_tokens":100,"output_tokens":5,"num_model_requests":1,"model":"gpt-4o"},
+ {"object":"organization.usage.completions.result","input_tokens":"many","output_tokens":5,"num_model_requests":1,"model":"gpt-4o"}]}]}
+"#;
+    let (records, errors) = ReadTester::new(source("openai-usage"), page)
+        .outcome()
+        .unwrap();
+    assert_eq!(lines_of(&records), vec![2]);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, 3);
+    assert_eq!(
+        errors[0].field.as_deref(),
+        Some("data[0].results[1].input_tokens")
+    );
+    let broken = ReadTester::new(source("openai-usage"), "{\"data\": [\n").outcome();
+    assert!(broken.unwrap_err().contains("not valid JSON"));
+}
+
+#[test]
+fn every_fixture_reads_alike_every_way() {
+    let mut read = 0;
+    for entry in
+        walkdir::WalkDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).sort_by_file_name()
+    {
+        let entry = entry.unwrap();
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let mut text = Vec::new();
+        let last = Arc::new(AtomicU16::new(NO_BYTE));
+        decode(Box::new(io::Cursor::new(bytes)), &last)
+            .unwrap()
+            .read_to_end(&mut text)
+            .unwrap();
+        // Chunks of one byte make large files slow to read in a debug build; the demo data is large.
+        let Ok(text) = String::from_utf8(text) else {
+            continue;
+        };
+        if text.len() > 64 * 1024 {
+            continue;
+        }
+        let head = text.as_bytes().get(..HEAD_BYTES).unwrap_or(text.as_bytes());
+        let Some(source) = sources::detect(entry.path(), head) else {
+            continue;
+        };
+        ReadTester::new(source, text).outcome().ok();
+        read += 1;
+    }
+    assert!(read > 40, "only {read} fixtures were read");
+}
+
+#[test]
+fn the_byte_order_mark_is_taken_off_before_detection() {
+    let csv = b"\xEF\xBB\xBFdate,meterCategory,meterName,costInBillingCurrency\n2026-10-01,Cognitive Services,gpt-4o Input Tokens,1.5\n";
+    let summary = read_bytes(
+        "costs.csv",
+        csv,
+        ReadOptions::default(),
+        &mut Collect(Vec::new()),
+    );
+    assert_eq!(summary.unwrap().files[0].source, "azure-cost");
+}
+
+/// A sink that keeps what it is given.
+struct Collect(Vec<UsageRecord>);
+
+impl RecordSink for Collect {
+    fn accept(&mut self, record: UsageRecord) -> Result<Accepted> {
+        self.0.push(record);
+        Ok(Accepted::Added)
+    }
+}
