@@ -463,6 +463,10 @@ impl UsageRecord {
     }
 }
 
+/// The model of a bucketed usage row exported without `group_by=model` (`model: null`): its tokens and
+/// requests are kept, and it is unpriced with the reason "export not grouped by model".
+pub const UNGROUPED_MODEL: &str = "(not grouped by model)";
+
 /// The largest token, unit or request count one record may carry (10^15): far above any real bucket,
 /// far below what the ledger's signed 64-bit integers hold.
 pub const MAX_COUNT: u64 = 1_000_000_000_000_000;

@@ -8,7 +8,7 @@ use std::path::Path;
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
-use crate::record::{Provider, ToolKind, UsageRecord};
+use crate::record::{Provider, ToolKind, UsageRecord, UNGROUPED_MODEL};
 
 pub mod litellm;
 pub mod resolve;
@@ -124,6 +124,8 @@ pub struct ModelMatch {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Unpriced {
     UnknownModel,
+    /// A bucketed export without `group_by=model`: usage with no model (see [`UNGROUPED_MODEL`]).
+    NotGroupedByModel,
     /// The served tier has no rate in the period (`flex` on a model without flex pricing).
     NoTierRate(String),
     /// A class with tokens has no rate (`audio_input` on a text-only entry).
@@ -137,10 +139,22 @@ pub enum Unpriced {
     OutOfRange,
 }
 
+impl Unpriced {
+    /// Why a record whose model no table knows is unpriced: an ungrouped export's usage has no model.
+    fn unresolved(model: &str) -> Unpriced {
+        if model == UNGROUPED_MODEL {
+            Unpriced::NotGroupedByModel
+        } else {
+            Unpriced::UnknownModel
+        }
+    }
+}
+
 impl std::fmt::Display for Unpriced {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Unpriced::UnknownModel => f.write_str("no price table entry"),
+            Unpriced::NotGroupedByModel => f.write_str("export not grouped by model"),
             Unpriced::NoTierRate(t) => write!(f, "no rate for service tier '{t}'"),
             Unpriced::NoRate(c) => write!(f, "no '{c}' rate"),
             Unpriced::NoToolRate(t) => write!(f, "no per-call rate for built-in tool '{t}'"),
@@ -731,7 +745,7 @@ impl<'a> Pricer<'a> {
         match self.resolve_for(record.provider, &record.model) {
             None => Priced::Unpriced {
                 model: None,
-                reason: Unpriced::UnknownModel,
+                reason: Unpriced::unresolved(&record.model),
             },
             Some(model) => {
                 let priced = self.book.charge(model, record);
@@ -748,7 +762,7 @@ impl<'a> Pricer<'a> {
         let Some(model) = self.resolve_for(sum.provider, &sum.model) else {
             return Some(Priced::Unpriced {
                 model: None,
-                reason: Unpriced::UnknownModel,
+                reason: Unpriced::unresolved(&sum.model),
             });
         };
         let long = self.book.long_in_band(model, sum, band)?;

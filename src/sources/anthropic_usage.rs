@@ -21,7 +21,7 @@ use super::shared::common;
 use super::shared::response::Label;
 use super::{DocumentParser, Parsed, Reader, Source};
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord, UNGROUPED_MODEL};
 
 /// Reads Anthropic usage report pages.
 pub struct AnthropicUsage;
@@ -156,7 +156,7 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<UsageRecord, RecordErro
         file: file.clone(),
         line: at.line,
     };
-    let model = model.unwrap_or_else(|| "unknown".to_owned());
+    let model = model.unwrap_or_else(|| UNGROUPED_MODEL.to_owned());
     let mut record = UsageRecord::new(id, NAME, Provider::Anthropic, model, at.start.0, provenance);
     record.end = at.end.map(|e| e.0);
     record.tokens = tokens;
@@ -255,7 +255,7 @@ mod tests {
         );
         assert_eq!(r.provenance.line, 2);
         let r = &out.records[1];
-        assert_eq!(r.model, "unknown");
+        assert_eq!(r.model, UNGROUPED_MODEL);
         assert_eq!(r.long_context, None);
         assert_eq!(r.provenance.line, 4);
     }

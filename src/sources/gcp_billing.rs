@@ -332,6 +332,11 @@ fn read_row(row: &Row, at: &Provenance) -> Result<Option<UsageRecord>, RecordErr
     let sku_lower = sku.to_ascii_lowercase();
     r.long_context = Some(
         sku_lower.contains("long context")
+            || sku_lower.contains("long input")
+            || sku_lower.contains("long output")
+            || sku_lower.contains("long text")
+            || sku_lower.contains("long audio")
+            || sku_lower.contains("long cached")
             || sku_lower.contains("> 200k")
             || sku_lower.contains(">200k")
             || sku_lower.contains("above 200k"),
@@ -387,37 +392,149 @@ fn read_row(row: &Row, at: &Provenance) -> Result<Option<UsageRecord>, RecordErr
         }
     }
     // Tokens, when the row counts them and the SKU says which class.
-    let unit = get(row, "usage_unit")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let counts_tokens = unit.contains("token") || (unit == "count" && sku_lower.contains("token"));
-    if counts_tokens && !sku_lower.contains("storage") {
-        if let Some(amount) = decimal(row, "usage_amount", "usage.amount", line)? {
-            if amount.is_sign_negative() || !amount.fract().is_zero() {
-                return Err(RecordError::field(
-                    line,
-                    "usage.amount",
-                    format!("not a whole number of tokens: {amount}"),
-                ));
-            }
-            let n = amount.to_u64().ok_or_else(|| {
-                RecordError::field(line, "usage.amount", format!("too large: {amount}"))
-            })?;
-            if sku_lower.contains("output") {
+    if let Some(n) = token_count(row, &sku_lower, line)? {
+        match sku_class(&sku_lower) {
+            Some(SkuClass::Output) => {
                 r.tokens.output = n;
                 if sku_lower.contains("thinking") || sku_lower.contains("reasoning") {
                     r.tokens.reasoning = n;
                 }
-            } else if sku_lower.contains("cached")
-                || (sku_lower.contains("cache") && sku_lower.contains("input"))
-            {
-                r.tokens.cache_read = n;
-            } else if sku_lower.contains("input") {
-                r.tokens.input = n;
             }
+            Some(SkuClass::CacheRead) => r.tokens.cache_read = n,
+            Some(SkuClass::AudioInput) => r.tokens.audio_input = n,
+            Some(SkuClass::Input) => r.tokens.input = n,
+            None => {}
         }
     }
+    if let Some(class) = sku_class(&sku_lower) {
+        r.tags
+            .insert("sku_class".into(), class.name(r.long_context == Some(true)));
+    }
     Ok(Some(r))
+}
+
+/// What a token SKU charges for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SkuClass {
+    Input,
+    AudioInput,
+    CacheRead,
+    Output,
+}
+
+impl SkuClass {
+    /// The `sku_class` tag: `input`, `audio input`, `cached input`, `output`, with ` (long context)`.
+    fn name(self, long: bool) -> String {
+        let base = match self {
+            SkuClass::Input => "input",
+            SkuClass::AudioInput => "audio input",
+            SkuClass::CacheRead => "cached input",
+            SkuClass::Output => "output",
+        };
+        if long {
+            format!("{base} (long context)")
+        } else {
+            base.to_string()
+        }
+    }
+}
+
+/// The class a SKU description names (lower case): output; cached input (`Cached`, `Cache … Input`, but not
+/// cache storage); audio input; input. `None` for anything else (storage, tuning, grounding requests).
+fn sku_class(sku: &str) -> Option<SkuClass> {
+    if sku.contains("storage") {
+        return None;
+    }
+    if sku.contains("output") {
+        Some(SkuClass::Output)
+    } else if sku.contains("cached") || (sku.contains("cache") && sku.contains("input")) {
+        Some(SkuClass::CacheRead)
+    } else if sku.contains("input") && sku.contains("audio") {
+        Some(SkuClass::AudioInput)
+    } else if sku.contains("input") {
+        Some(SkuClass::Input)
+    } else {
+        None
+    }
+}
+
+/// How many tokens one unit of a usage unit is: `count`, `tokens`, `token count` → 1; `1000 count`, `1k
+/// tokens`, `thousand tokens` → 1,000; `1000000 count`, `1M tokens`, `1 million tokens`, `mtok` → 10^6.
+/// `None` for a unit that does not count tokens (`characters`, `seconds`, `token-hours` of cache storage).
+fn token_unit(unit: &str) -> Option<u64> {
+    let unit = unit.trim().to_ascii_lowercase().replace(',', "");
+    let (number, rest) = match unit.find(|c: char| !c.is_ascii_digit()) {
+        Some(0) => ("", unit.as_str()),
+        Some(i) => unit.split_at(i),
+        None => return None,
+    };
+    let mut factor: u64 = if number.is_empty() {
+        1
+    } else {
+        number.parse().ok()?
+    };
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let mut counted = false;
+    for w in words {
+        match w {
+            // `1k tokens`, `1m tokens`, `1 thousand tokens`, `1 million tokens`
+            "k" | "thousand" => factor = factor.checked_mul(1_000)?,
+            "m" | "million" => factor = factor.checked_mul(1_000_000)?,
+            "mtok" => {
+                factor = factor.checked_mul(1_000_000)?;
+                counted = true;
+            }
+            "count" | "counts" | "token" | "tokens" => counted = true,
+            _ => return None,
+        }
+    }
+    counted.then_some(factor)
+}
+
+/// The tokens a row counts: `usage.amount` in `usage.unit`, else `usage.amount_in_pricing_units` in
+/// `usage.pricing_unit`, when the unit counts tokens (a bare `count` only for a SKU that names a model and
+/// a token class, as Vertex's `Gemini 2.5 Flash GA Text Input - Predictions` does). `None` when the row
+/// does not count tokens.
+fn token_count(row: &Row, sku: &str, line: u64) -> Result<Option<u64>, RecordError> {
+    if sku_class(sku).is_none() || sku.contains("character") {
+        return Ok(None);
+    }
+    let names_tokens = |unit: &str| {
+        unit.to_ascii_lowercase().contains("tok")
+            || sku.contains("token")
+            || model_of_sku(sku).is_some()
+    };
+    for (amount_key, amount_field, unit_key) in [
+        ("usage_amount", "usage.amount", "usage_unit"),
+        (
+            "usage_amount_in_pricing_units",
+            "usage.amount_in_pricing_units",
+            "usage_pricing_unit",
+        ),
+    ] {
+        let Some(unit) = get(row, unit_key) else {
+            continue;
+        };
+        let Some(factor) = token_unit(unit).filter(|_| names_tokens(unit)) else {
+            continue;
+        };
+        let Some(amount) = decimal(row, amount_key, amount_field, line)? else {
+            continue;
+        };
+        let tokens = amount.checked_mul(Decimal::from(factor));
+        let n = match tokens {
+            Some(t) if !t.is_sign_negative() && t.fract().is_zero() => t.to_u64(),
+            _ => None,
+        };
+        return n.map(Some).ok_or_else(|| {
+            RecordError::field(
+                line,
+                amount_field,
+                format!("not a whole number of tokens: {amount} × {factor} ({unit})"),
+            )
+        });
+    }
+    Ok(None)
 }
 
 /// The model a SKU names: `Gemini 2.5 Pro Input Tokens` → `gemini-2.5-pro`, `Claude Sonnet 4.5 Output
@@ -452,6 +569,8 @@ pub fn model_of_sku(sku: &str) -> Option<String> {
         "priority",
         "flex",
         "grounding",
+        // Vertex's release stage: `Gemini 2.5 Flash GA Text Input` is `gemini-2.5-flash`.
+        "ga",
         "-",
         "for",
         "(",
@@ -472,7 +591,13 @@ pub fn model_of_sku(sku: &str) -> Option<String> {
     if parts.len() < 2 {
         return None;
     }
-    Some(parts.join("-"))
+    let id = parts.join("-");
+    // Claude's ids write versions with dashes (`claude-sonnet-4-5`); Gemini's keep the dot.
+    Some(if parts[0] == "claude" {
+        id.replace('.', "-")
+    } else {
+        id
+    })
 }
 
 #[cfg(test)]
@@ -481,6 +606,26 @@ mod tests {
 
     fn read(text: &str) -> Vec<Result<UsageRecord, RecordError>> {
         crate::sources::testing::read_items_of(&GcpBilling, text).unwrap()
+    }
+
+    #[test]
+    fn usage_units_that_count_tokens() {
+        for (unit, factor) in [
+            ("count", Some(1)),
+            ("tokens", Some(1)),
+            ("token count", Some(1)),
+            ("1000 count", Some(1_000)),
+            ("1k tokens", Some(1_000)),
+            ("1,000,000 count", Some(1_000_000)),
+            ("1 million tokens", Some(1_000_000)),
+            ("1M tokens", Some(1_000_000)),
+            ("characters", None),
+            ("1000 characters", None),
+            ("token-hours", None),
+            ("seconds", None),
+        ] {
+            assert_eq!(token_unit(unit), factor, "{unit}");
+        }
     }
 
     #[test]
@@ -495,7 +640,19 @@ mod tests {
         );
         assert_eq!(
             model_of_sku("Claude Sonnet 4.5 Output Tokens").as_deref(),
-            Some("claude-sonnet-4.5")
+            Some("claude-sonnet-4-5")
+        );
+        assert_eq!(
+            model_of_sku("Gemini 2.5 Flash GA Text Input - Predictions").as_deref(),
+            Some("gemini-2.5-flash")
+        );
+        assert_eq!(
+            model_of_sku("Gemini 2.5 Pro GA Long Text Input - Predictions").as_deref(),
+            Some("gemini-2.5-pro")
+        );
+        assert_eq!(
+            model_of_sku("Generate content input token count Gemini 2.5 Flash-Lite").as_deref(),
+            Some("gemini-2.5-flash-lite")
         );
         assert_eq!(model_of_sku("Vector Search node hours"), None);
     }

@@ -3,11 +3,12 @@
 //! export (one row per day × line item × project). Which one a file is comes from its header line.
 //!
 //! Usage rows map exactly as `openai-usage` maps a Usage API result, for both generations of the API:
-//! since 2026-07-15 (`input_uncached_tokens` filled in) input = `input_uncached_tokens` − uncached audio,
-//! before (the cell empty) input = `input_tokens` − `input_cached_tokens` − `input_cache_write_tokens`;
-//! cache read = `input_cached_tokens`, cache write (5m) = `input_cache_write_tokens`, audio input =
-//! `input_audio_tokens` − `input_cached_audio_tokens`, output = `output_tokens` − `output_audio_tokens`,
-//! requests = `num_model_requests`. A `0` in `input_uncached_tokens` while `input_tokens` holds more than
+//! since 2026-07-15 (`input_uncached_tokens` filled in) input = `input_uncached_tokens`, before (the cell
+//! empty) input = `input_tokens` − `input_cached_tokens` − `input_cache_write_tokens`; cache read =
+//! `input_cached_tokens` + `input_cached_audio_tokens`, cache write (5m) = `input_cache_write_tokens`, audio
+//! input = `input_audio_tokens` − `input_cached_audio_tokens`, output = `output_tokens`, audio output =
+//! `output_audio_tokens` (text counts never include audio), requests = `num_model_requests`; an empty
+//! `model` is usage not grouped by model (unpriced, "export not grouped by model"). A `0` in `input_uncached_tokens` while `input_tokens` holds more than
 //! its cached and written parts is a zero-filled column of an older export: the legacy rule applies. The
 //! record id is the one `openai-usage` gives the same bucket and group
 //! (`openai-usage:{start}:{end}:{project}:{user}:{api_key}:{model}:{batch}:{service_tier}`), so importing
@@ -28,13 +29,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::shared::admin_page::{cost_record, CostRow};
+use super::shared::admin_page::{cost_record, CompletionCounts, CostRow};
 use super::shared::common;
-use super::shared::response;
 use super::{Emit, Reader, Source, StreamParser};
 use crate::decimal::parse_decimal;
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord, UNGROUPED_MODEL};
 use crate::timestamp::Timestamp;
 
 /// Reads the OpenAI dashboard's usage and cost CSV exports.
@@ -266,7 +266,7 @@ fn usage_row(row: &Row, provenance: Provenance) -> Result<Option<UsageRecord>, R
         batch,
         &service_tier,
     );
-    let model = model.unwrap_or_else(|| "unknown".to_owned());
+    let model = model.unwrap_or_else(|| UNGROUPED_MODEL.to_owned());
     let mut record = UsageRecord::new(id, NAME, Provider::OpenAI, model, start, provenance);
     record.end = end;
     record.tokens = tokens;
@@ -305,60 +305,26 @@ fn usage_id(
 
 /// Completions tokens in disjoint classes, as `openai-usage` reads a Usage API result (see the module doc).
 fn usage_tokens(row: &Row) -> Result<TokenCounts, RecordError> {
-    let line = row.line;
-    let audio_input = response::subtract(
-        (
-            row.count("input_audio_tokens")?.unwrap_or(0),
-            "input_audio_tokens",
-        ),
-        &[(
-            row.count("input_cached_audio_tokens")?.unwrap_or(0),
-            "input_cached_audio_tokens",
-        )],
-        "",
-        line,
-    )?;
-    let total = row.count("input_tokens")?.unwrap_or(0);
-    let cached = row.count("input_cached_tokens")?.unwrap_or(0);
-    let written = row.count("input_cache_write_tokens")?.unwrap_or(0);
+    let count = |name: &str| row.count(name).map(|n| n.unwrap_or(0));
+    let total = count("input_tokens")?;
+    let cached = count("input_cached_tokens")?;
+    let written = count("input_cache_write_tokens")?;
     let uncached = match row.count("input_uncached_tokens")? {
         // A zero-filled column in an export from before the field existed.
         Some(0) if total > cached.saturating_add(written) => None,
         other => other,
     };
-    let input = match uncached {
-        Some(uncached) => response::subtract(
-            (uncached, "input_uncached_tokens"),
-            &[(audio_input, "input_audio_tokens")],
-            "",
-            line,
-        )?,
-        None => response::subtract(
-            (total, "input_tokens"),
-            &[
-                (cached, "input_cached_tokens"),
-                (written, "input_cache_write_tokens"),
-            ],
-            "",
-            line,
-        )?,
-    };
-    let audio_output = row.count("output_audio_tokens")?.unwrap_or(0);
-    let output = response::subtract(
-        (row.count("output_tokens")?.unwrap_or(0), "output_tokens"),
-        &[(audio_output, "output_audio_tokens")],
-        "",
-        line,
-    )?;
-    Ok(TokenCounts {
-        input,
-        cache_read: cached,
-        cache_write_5m: written,
-        output,
-        audio_input,
-        audio_output,
-        ..TokenCounts::default()
-    })
+    CompletionCounts {
+        input_tokens: total,
+        input_uncached_tokens: uncached,
+        input_cached_tokens: cached,
+        input_cache_write_tokens: written,
+        input_audio_tokens: count("input_audio_tokens")?,
+        input_cached_audio_tokens: count("input_cached_audio_tokens")?,
+        output_tokens: count("output_tokens")?,
+        output_audio_tokens: count("output_audio_tokens")?,
+    }
+    .tokens("", row.line)
 }
 
 fn cost_row(row: &Row, provenance: Provenance) -> Result<Option<UsageRecord>, RecordError> {
@@ -444,11 +410,11 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         // legacy: 50_000 (cached included) − 20_000 cached = 30_000 uncached
         assert_eq!(records[0].tokens.input, 30_000);
-        // 1_500 audio − 500 cached audio = 1_000; 3_000 output − 700 audio = 2_300
+        // 1_500 audio − 500 cached audio = 1_000; output 3_000 is text, audio output 700 beside it
         assert_eq!(records[0].tokens.audio_input, 1_000);
         assert_eq!(
             (records[0].tokens.output, records[0].tokens.audio_output),
-            (2_300, 700)
+            (3_000, 700)
         );
         assert!(records[0].id.ends_with(":gpt-4o:-:-"), "{}", records[0].id);
         // input_uncached_tokens 0 but 50_000 > 20_000 cached: a zero-filled column, legacy rule

@@ -1,19 +1,22 @@
 //! `openai-usage`: pages of the OpenAI Usage API, `GET /v1/organization/usage/completions` (and the
 //! embeddings and moderations endpoints), as saved by `curl` or `aispend pull`:
 //! `{object:"page", data:[{object:"bucket", start_time, end_time, results:[…]}], has_more, next_page}`.
-//! A file holds one page, a JSON array of pages, or one page per line.
+//! A file holds one page, a JSON array of pages, or one page per line; or the buckets as scripts save them
+//! (`page["data"]` of every page concatenated into one array, or one bucket per line).
 //!
 //! One record per result (bucket × group). Tokens, for both generations of the API:
-//! - since 2026-07-15 (`input_uncached_tokens` present): input = `input_uncached_tokens` − uncached audio,
-//!   cache read = `input_cached_tokens`, cache write (5m) = `input_cache_write_tokens`;
-//! - before (legacy, `input_tokens` = text input incl. cached): input = `input_tokens` − `input_cached_tokens`
-//!   − `input_cache_write_tokens`;
-//! - both: audio input = `input_audio_tokens` − `input_cached_audio_tokens`, output = `output_tokens` −
-//!   `output_audio_tokens`, audio output = `output_audio_tokens`, requests = `num_model_requests`.
+//! - since 2026-07-15 (`input_uncached_tokens` present): input = `input_uncached_tokens`;
+//! - before (legacy): input = `input_tokens` − `input_cached_tokens` − `input_cache_write_tokens`;
+//! - both: text counts never include audio (see [`CompletionCounts::tokens`]): cache read =
+//!   `input_cached_tokens` + `input_cached_audio_tokens`, cache write (5m) = `input_cache_write_tokens`,
+//!   audio input = `input_audio_tokens` − `input_cached_audio_tokens`, output = `output_tokens`, audio
+//!   output = `output_audio_tokens`, requests = `num_model_requests`.
 //!
 //! Embeddings and moderations results give input tokens and requests; other kinds (images, audio, web
-//! search) are skipped for now. A result not grouped by model has model `unknown`. Re-pulled buckets keep
-//! their id (bucket and group key) and the largest copy wins.
+//! search) are skipped for now. A result not grouped by model (`model: null`: the export had no
+//! `group_by=model`) keeps its tokens and requests under the model [`UNGROUPED_MODEL`], which is unpriced
+//! with the reason "export not grouped by model". Re-pulled buckets keep their id (bucket and group key)
+//! and the largest copy wins.
 //!
 //! The page walking is shared with the other Admin API pages (`sources::shared::admin_page`).
 
@@ -22,12 +25,12 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::shared::admin_page::{read_pages, ResultAt};
+use super::shared::admin_page::{read_pages, CompletionCounts, ResultAt};
 use super::shared::common;
-use super::shared::response::{self, has_key_value, Label};
+use super::shared::response::{has_key_value, Label};
 use super::{DocumentParser, Parsed, Reader, Source};
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord, UNGROUPED_MODEL};
 
 /// Reads OpenAI Usage API pages.
 pub struct OpenAiUsage;
@@ -41,7 +44,8 @@ impl Source for OpenAiUsage {
 
     fn reads(&self) -> &'static str {
         "OpenAI Usage API pages (/v1/organization/usage/completions, embeddings, moderations): one page, \
-         an array of pages, or one page per line"
+         an array of pages, one page per line, or the buckets as scripts save them (an array, or one per \
+         line)"
     }
 
     fn detected_by(&self) -> &'static str {
@@ -180,7 +184,7 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<Option<UsageRecord>, Re
         file: file.clone(),
         line: at.line,
     };
-    let model = model.unwrap_or_else(|| "unknown".to_owned());
+    let model = model.unwrap_or_else(|| UNGROUPED_MODEL.to_owned());
     let mut record = UsageRecord::new(id, NAME, Provider::OpenAI, model, at.start.0, provenance);
     record.end = at.end.map(|e| e.0);
     record.tokens = tokens;
@@ -196,49 +200,17 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<Option<UsageRecord>, Re
 
 /// Completions tokens in disjoint classes, for both generations of the API (see the module doc).
 fn completion_tokens(r: &UsageResult, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
-    let audio_total = r.input_audio_tokens.unwrap_or(0);
-    let cached_audio = r.input_cached_audio_tokens.unwrap_or(0);
-    let audio_input = response::subtract(
-        (audio_total, "input_audio_tokens"),
-        &[(cached_audio, "input_cached_audio_tokens")],
-        base,
-        line,
-    )?;
-    let cached = r.input_cached_tokens.unwrap_or(0);
-    let written = r.input_cache_write_tokens.unwrap_or(0);
-    let input = match r.input_uncached_tokens {
-        Some(uncached) => response::subtract(
-            (uncached, "input_uncached_tokens"),
-            &[(audio_input, "input_audio_tokens")],
-            base,
-            line,
-        )?,
-        None => response::subtract(
-            (r.input_tokens.unwrap_or(0), "input_tokens"),
-            &[
-                (cached, "input_cached_tokens"),
-                (written, "input_cache_write_tokens"),
-            ],
-            base,
-            line,
-        )?,
-    };
-    let audio_output = r.output_audio_tokens.unwrap_or(0);
-    let output = response::subtract(
-        (r.output_tokens.unwrap_or(0), "output_tokens"),
-        &[(audio_output, "output_audio_tokens")],
-        base,
-        line,
-    )?;
-    Ok(TokenCounts {
-        input,
-        cache_read: cached,
-        cache_write_5m: written,
-        output,
-        audio_input,
-        audio_output,
-        ..TokenCounts::default()
-    })
+    CompletionCounts {
+        input_tokens: r.input_tokens.unwrap_or(0),
+        input_uncached_tokens: r.input_uncached_tokens,
+        input_cached_tokens: r.input_cached_tokens.unwrap_or(0),
+        input_cache_write_tokens: r.input_cache_write_tokens.unwrap_or(0),
+        input_audio_tokens: r.input_audio_tokens.unwrap_or(0),
+        input_cached_audio_tokens: r.input_cached_audio_tokens.unwrap_or(0),
+        output_tokens: r.output_tokens.unwrap_or(0),
+        output_audio_tokens: r.output_audio_tokens.unwrap_or(0),
+    }
+    .tokens(base, line)
 }
 
 #[cfg(test)]
@@ -299,17 +271,18 @@ mod tests {
         let r = &out.records[0];
         // legacy: 50_000 input (cached included) − 20_000 cached = 30_000 uncached
         assert_eq!(r.tokens.input, 30_000);
-        assert_eq!(r.tokens.cache_read, 20_000);
+        // 20_000 cached text + 500 cached audio
+        assert_eq!(r.tokens.cache_read, 20_500);
         // 1_500 audio in − 500 cached audio = 1_000 uncached audio
         assert_eq!(r.tokens.audio_input, 1_000);
-        // 3_000 output − 700 audio = 2_300 text output
-        assert_eq!((r.tokens.output, r.tokens.audio_output), (2_300, 700));
+        // output 3_000 is text; the 700 audio output are beside it
+        assert_eq!((r.tokens.output, r.tokens.audio_output), (3_000, 700));
         assert_eq!(r.requests, 9);
         assert!(r.id.ends_with(":gpt-4o-audio-preview:-:-"), "{}", r.id);
     }
 
     #[test]
-    fn current_spec_subtracts_uncached_audio() {
+    fn audio_counts_are_their_own_and_never_taken_from_text() {
         let out = parse(
             r#"{"object":"page","data":[{"start_time":1755648000,"end_time":1755734400,"results":[
             {"input_tokens":1000,"input_uncached_tokens":800,"input_cached_tokens":200,"input_audio_tokens":300,
@@ -317,11 +290,85 @@ mod tests {
         )
         .unwrap();
         let r = &out.records[0];
-        // 300 audio − 100 cached audio = 200 uncached audio; 800 uncached − 200 audio = 600 text input
+        // text: 800 uncached, 200 cached; audio: 300 − 100 cached = 200 uncached audio; cached audio goes
+        // to cache read beside the cached text: 200 + 100
         assert_eq!(
             (r.tokens.input, r.tokens.audio_input, r.tokens.cache_read),
-            (600, 200, 200)
+            (800, 200, 300)
         );
+        // A realtime model's day: far more audio output than text output, never an error.
+        let out = parse(
+            r#"[{"object":"bucket","start_time":1755648000,"end_time":1755734400,"results":[
+            {"input_tokens":1200,"input_uncached_tokens":1200,"input_cached_tokens":0,"input_audio_tokens":9000,
+            "output_tokens":400,"output_audio_tokens":15000,"num_model_requests":3,"model":"gpt-realtime-2025-08-28"}]}]"#,
+        )
+        .unwrap();
+        let t = &out.records[0].tokens;
+        assert_eq!(
+            (t.output, t.audio_output, t.audio_input),
+            (400, 15_000, 9_000)
+        );
+        assert_eq!(out.records[0].provenance.line, 2);
+        // Cached audio above the audio it is part of is an error naming the field.
+        let err = parse(
+            r#"{"object":"page","data":[{"start_time":1755648000,"results":[
+            {"input_tokens":10,"input_audio_tokens":5,"input_cached_audio_tokens":6,"num_model_requests":1}]}]}"#,
+        )
+        .unwrap()
+        .errors
+        .remove(0);
+        assert_eq!(
+            err.field.as_deref(),
+            Some("data[0].results[0].input_cached_audio_tokens")
+        );
+    }
+
+    #[test]
+    fn buckets_as_scripts_save_them() {
+        // `page["data"]` of two pages concatenated, pretty-printed: an array of buckets.
+        let buckets = r#"[
+  {
+    "object": "bucket",
+    "start_time": 1755648000,
+    "end_time": 1755734400,
+    "results": [
+      {"object": "organization.usage.completions.result", "input_tokens": 100, "output_tokens": 10,
+       "num_model_requests": 1, "model": "gpt-4o-2024-08-06"}
+    ]
+  },
+  {
+    "object": "bucket",
+    "start_time": 1755734400,
+    "end_time": 1755820800,
+    "results": []
+  },
+  {
+    "object": "bucket",
+    "start_time": 1755820800,
+    "end_time": 1755907200,
+    "results": [
+      {"object": "organization.usage.completions.result", "input_tokens": 300, "output_tokens": 30,
+       "num_model_requests": 2, "model": null}
+    ]
+  }
+]"#;
+        let out = parse(buckets).unwrap();
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        assert_eq!(out.records.len(), 2);
+        assert_eq!(out.records[0].provenance.line, 7);
+        assert_eq!(out.records[1].model, UNGROUPED_MODEL);
+        assert_eq!(out.records[1].tokens.input, 300);
+        assert_eq!(out.records[1].requests, 2);
+        // One bucket per line (JSONL of buckets), and a page and a bucket in one file.
+        let jsonl = "{\"object\":\"bucket\",\"start_time\":1755648000,\"end_time\":1755734400,\"results\":[{\"input_tokens\":1,\"output_tokens\":1,\"num_model_requests\":1,\"model\":\"gpt-4o\"}]}\n".repeat(2)
+            + &CURRENT.replace('\n', "")
+            + "\n";
+        let out = parse(&jsonl).unwrap();
+        assert_eq!(out.records.len(), 3, "{:?}", out.errors);
+        assert_eq!(out.records[2].provenance.line, 3);
+        // Neither a page nor a bucket: the error says what was expected.
+        let err = parse(r#"{"object":"list","items":[]}"#).unwrap_err();
+        assert!(err.message.contains("neither a usage page"), "{err:?}");
     }
 
     #[test]
@@ -360,7 +407,7 @@ mod tests {
         .unwrap();
         assert!(out.errors.is_empty(), "{:?}", out.errors);
         assert_eq!(out.records.len(), 2);
-        assert_eq!(out.records[0].model, "unknown");
+        assert_eq!(out.records[0].model, UNGROUPED_MODEL);
         assert_eq!(out.records[1].tokens.input, 4_000);
         assert_eq!(out.records[1].requests, 8);
         assert!(out.records[1].id.starts_with("openai-usage:embeddings:"));
@@ -417,7 +464,7 @@ mod tests {
         assert_eq!(e.line, 2);
         assert_eq!(e.field.as_deref(), Some("[1].data"));
         let e = parse("{\"data\":[]}\n{\"object\":\"page\"}\n").unwrap_err();
-        assert!(e.message.contains("missing field `data`"), "{}", e.message);
+        assert!(e.message.contains("neither a usage page"), "{}", e.message);
         assert_eq!(e.line, 2);
     }
 

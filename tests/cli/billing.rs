@@ -190,3 +190,145 @@ fn ledger_export_says_which_records_the_long_context_tier_priced() {
         ("true", "0")
     );
 }
+
+#[test]
+fn openai_usage_buckets_keep_audio_and_ungrouped_usage() {
+    let w = Workdir::new();
+    let report = w.json(&[
+        "report",
+        "--by",
+        "model",
+        &fixture("billing/openai-usage-buckets.json"),
+    ]);
+    // gpt-realtime ($4 text in, $0.40 cached, $16 text out, $32 audio in, $64 audio out), one bucket of 3
+    // requests: text 1_000 uncached + 200 cached; audio 9_000 of which 1_000 cached; text out 400, audio
+    // out 15_000 (audio counts are their own, never inside the text counts):
+    //   1_000 × 4 + (200 + 1_000) × 0.40 + 8_000 × 32 + 400 × 16 + 15_000 × 64
+    //   = 4_000 + 480 + 256_000 + 6_400 + 960_000 = 1_226_880 µ$ = $1.22688
+    let r = row(&report, "model", "gpt-realtime");
+    assert_eq!((money(&r["cost"]), &r["requests"]), ("1.22688", &3.into()));
+    // gpt-4o ($2.50 in, $1.25 cached, $10 out): 8_000 × 2.50 + 2_000 × 1.25 + 1_000 × 10 = 32_500 µ$
+    let r = row(&report, "model", "gpt-4o");
+    assert_eq!(money(&r["cost"]), "0.0325");
+    assert_eq!(money(&report["total"]["cost"]), "1.25938");
+    // Unpriced, with their tokens and requests: gpt-4o-mini has no audio rate; the ungrouped row has no model.
+    let unpriced = report["unpriced"].as_array().unwrap();
+    let find = |reason: &str| {
+        unpriced
+            .iter()
+            .find(|u| u["reason"] == reason)
+            .unwrap_or_else(|| panic!("{reason}: {unpriced:?}"))
+    };
+    let mini = find("no 'audio_input' rate");
+    assert_eq!(
+        (&mini["model"], &mini["requests"]),
+        (&"gpt-4o-mini".into(), &2.into())
+    );
+    let ungrouped = find("export not grouped by model");
+    assert_eq!(ungrouped["model"], "(not grouped by model)");
+    assert_eq!(
+        (
+            &ungrouped["requests"],
+            &ungrouped["input_tokens"],
+            &ungrouped["output_tokens"]
+        ),
+        (&12.into(), &30_000.into(), &2_000.into())
+    );
+    // The same from the ledger.
+    w.stdout(&["import", &fixture("billing/openai-usage-buckets.json")]);
+    let ledger = w.json(&["report", "--by", "model", "--month", "2026-10"]);
+    assert_eq!(money(&ledger["total"]["cost"]), "1.25938");
+    assert_eq!(ledger["unpriced"], report["unpriced"]);
+}
+
+#[test]
+fn openai_usage_pages_one_per_line_price_audio_models() {
+    let w = Workdir::new();
+    w.stdout(&["import", &fixture("billing/openai-usage-pages.jsonl")]);
+    let report = w.json(&["report", "--by", "model", "--month", "2026-10"]);
+    // gpt-audio ($2.50 text in, $10 text out, $32 audio in, $64 audio out):
+    //   500 × 2.50 + 4_000 × 32 + 100 × 10 + 6_000 × 64 = 1_250 + 128_000 + 1_000 + 384_000 = 514_250 µ$
+    let r = row(&report, "model", "gpt-audio");
+    assert_eq!(money(&r["cost"]), "0.51425");
+    // gpt-4o: 1_000 × 2.50 + 100 × 10 = 3_500 µ$
+    let r = row(&report, "model", "gpt-4o");
+    assert_eq!(money(&r["cost"]), "0.0035");
+}
+
+#[test]
+fn gcp_vertex_skus_canonical_models_units_and_classes() {
+    let w = Workdir::new();
+    let rows = export(&w, &[], &fixture("billing/gcp-vertex-skus.csv"));
+    assert_eq!(rows.len(), 6);
+    let by_sku = |sku: &str| {
+        rows.values()
+            .find(|r| r["tags"]["sku"] == sku)
+            .unwrap_or_else(|| panic!("{sku}"))
+    };
+    let check = |sku: &str, class: &str, field: &str, tokens: u64, cost: &str, long: bool| {
+        let r = by_sku(sku);
+        assert_eq!(r["tags"]["sku_class"], class, "{sku}");
+        assert_eq!(r[field], tokens, "{sku}: {r}");
+        assert_eq!(money(&r["cost"]), cost, "{sku}");
+        assert_eq!(r["long_context"], long, "{sku}");
+    };
+    // gemini-2.5-flash ($0.30 in, $0.03 cached, $2.50 out, $1 audio in), never `gemini-2.5-flash-ga`;
+    // `count` units of a token SKU are tokens:
+    //   2_000_000 × 0.30 = $0.60; 400_000 × 2.50 = $1.00; 1_000_000 × 0.03 = $0.03
+    let flash = by_sku("Gemini 2.5 Flash GA Text Input - Predictions");
+    assert_eq!(
+        (&flash["model"], &flash["canonical_model"]),
+        (&"gemini-2.5-flash".into(), &"gemini-2.5-flash".into())
+    );
+    check(
+        "Gemini 2.5 Flash GA Text Input - Predictions",
+        "input",
+        "input_tokens",
+        2_000_000,
+        "0.6",
+        false,
+    );
+    check(
+        "Gemini 2.5 Flash GA Text Output - Predictions",
+        "output",
+        "output_tokens",
+        400_000,
+        "1",
+        false,
+    );
+    check(
+        "Gemini 2.5 Flash GA Cached Text Input - Predictions",
+        "cached input",
+        "cache_read_tokens",
+        1_000_000,
+        "0.03",
+        false,
+    );
+    // gemini-2.5-pro long context ($2.50 in, $15 out): no `usage.amount`, so 0.5 pricing units of
+    // `1 million tokens` = 500_000 tokens × 2.50 = $1.25; 100_000 × 15 = $1.50
+    check(
+        "Gemini 2.5 Pro GA Long Text Input - Predictions",
+        "input (long context)",
+        "input_tokens",
+        500_000,
+        "1.25",
+        true,
+    );
+    check(
+        "Gemini 2.5 Pro GA Long Text Output - Predictions",
+        "output (long context)",
+        "output_tokens",
+        100_000,
+        "1.5",
+        true,
+    );
+    // The Gemini API's audio input SKU: 100_000 × $1 = $0.10
+    check(
+        "Gemini 2.5 Flash Audio Input Tokens",
+        "audio input",
+        "audio_input_tokens",
+        100_000,
+        "0.1",
+        false,
+    );
+}

@@ -1,6 +1,8 @@
 //! The Admin API page walker: pages of the OpenAI Usage and Costs APIs and the Anthropic usage and cost
 //! reports share one envelope, `{data:[{start_time|starting_at, end_time|ending_at, results:[…]}],
-//! has_more, next_page}`. A file holds one page, a JSON array of pages, or one page per line.
+//! has_more, next_page}`. A file holds one page, a JSON array of pages, or one page per line; or, as
+//! scripts save them, the buckets themselves (`page["data"]` of every page concatenated): an array of
+//! buckets, or one bucket per line. Pretty-printed or not.
 //!
 //! [`read_pages`] walks every result of every bucket, hands each (with its bucket's times, its JSON path
 //! and its line) to the importer's own result reader, and collects records and record errors. The OpenAI
@@ -14,7 +16,7 @@ use serde_json::value::RawValue;
 
 use super::common;
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
 use crate::sources::Parsed;
 use crate::timestamp::Timestamp;
 
@@ -66,11 +68,56 @@ impl<'a> ResultAt<'a> {
     }
 }
 
-/// A usage page: OpenAI `{object:"page", data, has_more, next_page}`, Anthropic `{data, has_more, next_page}`.
-#[derive(Deserialize)]
+/// A usage page: OpenAI `{object:"page", data, has_more, next_page}`, Anthropic `{data, has_more, next_page}`;
+/// or one bucket on its own (a script that kept `page["data"]`), read as a page of that one bucket.
 struct Page<'a> {
-    #[serde(borrow)]
     data: Vec<Bucket<'a>>,
+    /// The document was a bucket, not a page: results are named `results[r]`, not `data[b].results[r]`.
+    bare: bool,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Page<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Page<'a>, D::Error> {
+        /// The keys of a page and of a bucket together: which ones are present says which it is.
+        #[derive(Deserialize)]
+        struct Either<'a> {
+            #[serde(borrow)]
+            data: Option<Vec<Bucket<'a>>>,
+            #[serde(alias = "starting_at")]
+            start_time: Option<Timestamp>,
+            #[serde(alias = "ending_at")]
+            end_time: Option<Timestamp>,
+            #[serde(borrow)]
+            results: Option<Vec<&'a RawValue>>,
+        }
+        // Decided inside the visitor, so that the error carries the page's position.
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Page<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a usage page or a bucket")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Page<'a>, A::Error> {
+                let e = Either::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                match (e.data, e.start_time) {
+                    (Some(data), _) => Ok(Page { data, bare: false }),
+                    (None, Some(start_time)) => Ok(Page {
+                        data: vec![Bucket {
+                            start_time,
+                            end_time: e.end_time,
+                            results: e.results,
+                        }],
+                        bare: true,
+                    }),
+                    (None, None) => Err(serde::de::Error::custom(
+                        "neither a usage page (`data`) nor a bucket (`start_time` or `starting_at`, \
+                         `results`)",
+                    )),
+                }
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 /// A bucket: OpenAI `start_time`/`end_time` (unix seconds), Anthropic `starting_at`/`ending_at` (RFC 3339).
@@ -86,7 +133,7 @@ struct Bucket<'a> {
 }
 
 /// Calls `f` for every result of every bucket of every page in `bytes`: one page, a JSON array of pages,
-/// or pages one per line. A document that does not parse as pages is an error with serde's line.
+/// or pages one per line; buckets may stand in for pages anywhere (an array of buckets, one per line). A document that does not parse as pages is an error with serde's line.
 pub fn for_each_result<'a>(
     bytes: &'a [u8],
     mut f: impl FnMut(ResultAt<'a>),
@@ -94,12 +141,15 @@ pub fn for_each_result<'a>(
     let mut lines = LineCounter::new(bytes);
     let mut index = 0u64;
     let mut visit = |page_path: Option<usize>, page: Page<'a>| {
+        let bare = page.bare;
         for (b, bucket) in page.data.into_iter().enumerate() {
             for (r, raw) in bucket.results.unwrap_or_default().into_iter().enumerate() {
                 index += 1;
-                let path = match page_path {
-                    Some(p) => format!("[{p}].data[{b}].results[{r}]"),
-                    None => format!("data[{b}].results[{r}]"),
+                let path = match (page_path, bare) {
+                    (Some(p), false) => format!("[{p}].data[{b}].results[{r}]"),
+                    (None, false) => format!("data[{b}].results[{r}]"),
+                    (Some(p), true) => format!("[{p}].results[{r}]"),
+                    (None, true) => format!("results[{r}]"),
                 };
                 let line = lines.line_of(raw.get().as_ptr()).unwrap_or(index);
                 f(ResultAt {
@@ -188,6 +238,80 @@ impl<'a> LineCounter<'a> {
         self.line = self.line.saturating_add(newlines as u64);
         self.offset = offset;
         Some(self.line)
+    }
+}
+
+/// The counts of one OpenAI Usage API completions result, from a page or a dashboard CSV row.
+#[derive(Debug, Default)]
+pub struct CompletionCounts {
+    pub input_tokens: u64,
+    /// Since 2026-07-15; `None` in older results (then uncached = input − cached − cache write).
+    pub input_uncached_tokens: Option<u64>,
+    pub input_cached_tokens: u64,
+    pub input_cache_write_tokens: u64,
+    pub input_audio_tokens: u64,
+    pub input_cached_audio_tokens: u64,
+    pub output_tokens: u64,
+    pub output_audio_tokens: u64,
+}
+
+impl CompletionCounts {
+    /// The counts in disjoint classes. OpenAI documents `input_tokens`/`output_tokens` (and their cached,
+    /// uncached and cache-write parts) as TEXT tokens and `input_audio_tokens`/`output_audio_tokens` as
+    /// counts of their own (real exports of audio models carry more audio output than text output), so
+    /// audio is never taken out of the text counts:
+    /// - input = `input_uncached_tokens`, or before 2026-07-15 `input_tokens` − cached − cache write;
+    /// - cache read = `input_cached_tokens` + `input_cached_audio_tokens` (the audio models price cached
+    ///   audio at their cached-input rate); cache write (5m) = `input_cache_write_tokens`;
+    /// - audio input = `input_audio_tokens` − `input_cached_audio_tokens` (the audio count includes its
+    ///   cached part);
+    /// - output = `output_tokens`, audio output = `output_audio_tokens`.
+    ///
+    /// `base` is the result's path in its file (`data[0].results[1]`, `""` for a CSV row).
+    pub fn tokens(&self, base: &str, line: u64) -> Result<TokenCounts, RecordError> {
+        let field = |name: &str| {
+            if base.is_empty() {
+                name.to_string()
+            } else {
+                format!("{base}.{name}")
+            }
+        };
+        let audio_input = self
+            .input_audio_tokens
+            .checked_sub(self.input_cached_audio_tokens)
+            .ok_or_else(|| {
+                RecordError::field(
+                    line,
+                    field("input_cached_audio_tokens"),
+                    format!(
+                        "{} is more than input_audio_tokens ({}), which includes it",
+                        self.input_cached_audio_tokens, self.input_audio_tokens
+                    ),
+                )
+            })?;
+        let input = match self.input_uncached_tokens {
+            Some(uncached) => uncached,
+            None => super::response::subtract(
+                (self.input_tokens, "input_tokens"),
+                &[
+                    (self.input_cached_tokens, "input_cached_tokens"),
+                    (self.input_cache_write_tokens, "input_cache_write_tokens"),
+                ],
+                base,
+                line,
+            )?,
+        };
+        Ok(TokenCounts {
+            input,
+            cache_read: self
+                .input_cached_tokens
+                .saturating_add(self.input_cached_audio_tokens),
+            cache_write_5m: self.input_cache_write_tokens,
+            output: self.output_tokens,
+            audio_input,
+            audio_output: self.output_audio_tokens,
+            ..TokenCounts::default()
+        })
     }
 }
 
