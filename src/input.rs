@@ -284,20 +284,28 @@ impl<R: BufRead> Read for Lf<R> {
             }
             let mut i = 0;
             while i < buf.len() && written < out.len() {
-                let b = buf[i];
+                // Copy up to the next `\r` in one go.
+                let take = (buf.len() - i).min(out.len() - written);
+                let run = memchr::memchr(b'\r', &buf[i..i + take]).unwrap_or(take);
+                out[written..written + run].copy_from_slice(&buf[i..i + run]);
+                written += run;
+                i += run;
+                if run == take {
+                    break;
+                }
+                // At a `\r` (and `out` has room for it, as `run < take`).
                 i += 1;
-                if b == b'\r' {
-                    match buf.get(i) {
-                        Some(b'\n') => continue,
-                        Some(_) => {}
-                        None => {
-                            self.cr = true;
-                            break;
-                        }
+                match buf.get(i) {
+                    Some(b'\n') => {}
+                    Some(_) => {
+                        out[written] = b'\r';
+                        written += 1;
+                    }
+                    None => {
+                        self.cr = true;
+                        break;
                     }
                 }
-                out[written] = b;
-                written += 1;
             }
             self.inner.consume(i);
             if written > 0 {

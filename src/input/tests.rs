@@ -276,6 +276,28 @@ fn the_byte_order_mark_is_taken_off_before_detection() {
     assert_eq!(summary.unwrap().files[0].source, "azure-cost");
 }
 
+#[test]
+fn crlf_becomes_lf_whatever_the_buffer_boundaries() {
+    let text = b"a,b\r\n1,2\r\r\n\rx\r\n\r";
+    // Every `\r\n` loses its `\r`; a lone `\r`, and one at the very end, stay.
+    let want = b"a,b\n1,2\r\n\rx\n\r".to_vec();
+    for capacity in [1, 2, 3, 5, 64] {
+        for out_size in [1, 2, 7, 64] {
+            let inner = BufReader::with_capacity(capacity, &text[..]);
+            let mut lf = Lf { inner, cr: false };
+            let (mut got, mut buf) = (Vec::new(), vec![0u8; out_size]);
+            loop {
+                let n = lf.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(got, want, "buffer {capacity}, reads of {out_size}");
+        }
+    }
+}
+
 /// A sink that keeps what it is given.
 struct Collect(Vec<UsageRecord>);
 
