@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::sanitize;
 
 /// Something wrong with one record of an input file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecordError {
     /// 1-based line (or record number, for whole-document formats).
     pub line: u64,

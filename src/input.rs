@@ -8,13 +8,16 @@
 //! of chunks is in flight, and records go to the sink as soon as their batch is parsed.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::cache::{
+    self, Entry, EntryWriter, FileFacts, Hashing, ItemRef, ParseCache, Plan, SharedHasher,
+};
 use crate::error::{Error, RecordError, Result};
 use crate::record::{Provenance, UsageRecord};
 use crate::sources::{self, LineParser, OrderedLineParser, Parsed, Reader, Source};
@@ -54,6 +57,8 @@ pub struct ReadOptions {
     /// Show a progress bar of bytes read (on standard error; the caller decides when, e.g. only on a
     /// terminal).
     pub progress: bool,
+    /// Keep what is parsed from each file, and read only what changed since (see [`crate::cache`]).
+    pub cache: Option<Arc<ParseCache>>,
 }
 
 /// Below this many bytes of input, no progress bar: it would only flicker.
@@ -126,6 +131,24 @@ pub struct FileSummary {
     /// A line-based file (JSON Lines, CSV) whose last line has no new line: a download cut short? Its
     /// last record was read, but a number cut off mid-way cannot be told from a whole one.
     pub no_final_newline: bool,
+    /// How the parse cache served the file.
+    pub cache: CacheUse,
+    /// Why the file's parse cache entry was discarded (damaged), if it was.
+    pub cache_note: Option<String>,
+}
+
+/// How the parse cache served one file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Not cached (`--no-cache`, standard input, or the entry was busy).
+    #[default]
+    Off,
+    /// Read in full (and the entry written).
+    Read,
+    /// Unchanged: every record came from the cache.
+    Hit,
+    /// Grew: cached records, then only the new lines.
+    Extended,
 }
 
 impl FileSummary {
@@ -329,11 +352,19 @@ fn open(
     path: &Path,
     bar: Option<&indicatif::ProgressBar>,
     last: &Arc<AtomicU16>,
+    hasher: Option<SharedHasher>,
 ) -> Result<Box<dyn BufRead + Send>> {
     let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file: Box<dyn Read + Send> = match hasher {
+            Some(hasher) => Box::new(Hashing {
+                inner: file,
+                hasher,
+            }),
+            None => Box::new(file),
+        };
         match bar {
             Some(bar) => Box::new(Counted {
                 inner: file,
@@ -395,8 +426,32 @@ pub fn read_inputs(
         if let Some(bar) = &bar {
             bar.set_message(name.clone());
         }
+        let mut entry = match &options.cache {
+            Some(cache) if input.path.as_os_str() != "-" => {
+                cache.entry(&input.path, options.source.map(|s| s.name()))
+            }
+            _ => None,
+        };
+        if let Some(entry) = entry.as_mut() {
+            let plan = entry.plan();
+            if !matches!(plan, Plan::Read)
+                && read_cached(
+                    entry,
+                    plan,
+                    &input,
+                    &name,
+                    &options,
+                    sink,
+                    &mut summary,
+                    on_file,
+                )?
+            {
+                continue;
+            }
+        }
+        let hasher: Option<SharedHasher> = entry.as_ref().map(|_| SharedHasher::default());
         let last = Arc::new(AtomicU16::new(NO_BYTE));
-        let reader = open(&input.path, bar.as_ref(), &last)?;
+        let reader = open(&input.path, bar.as_ref(), &last, hasher.clone())?;
         let opened = Opened {
             input: &input,
             name,
@@ -410,9 +465,153 @@ pub fn read_inputs(
             sink,
             &mut summary,
             on_file,
+            entry.as_mut().zip(hasher),
         )?;
     }
     Ok(summary)
+}
+
+/// Reads a file from its cache entry, when the entry is current (every record from the cache) or the file
+/// only grew (the cached records, then the new lines). Returns `false` when the file must be read in full.
+#[allow(clippy::too_many_arguments)]
+fn read_cached(
+    entry: &mut Entry,
+    plan: Plan,
+    input: &Input,
+    name: &str,
+    options: &ReadOptions,
+    sink: &mut dyn RecordSink,
+    summary: &mut ReadSummary,
+    on_file: &mut dyn FnMut(&FileSummary),
+) -> Result<bool> {
+    let Some(source) = entry.source().and_then(sources::by_name) else {
+        return Ok(false);
+    };
+    // A grown file is read on from where it ended only with a reader that parses each line on its own.
+    let extend = match plan {
+        Plan::Extend {
+            offset,
+            next_line,
+            hasher,
+        } => {
+            let mut file = File::open(&input.path).map_err(|e| Error::io(&input.path, e))?;
+            let (mut head, _) =
+                read_head(&mut file, Tuning::default()).map_err(|e| Error::io(&input.path, e))?;
+            strip_bom(&mut head);
+            match source.reader(&head) {
+                Reader::Lines(parser) => Some((parser, offset, next_line, hasher)),
+                _ => return Ok(false),
+            }
+        }
+        _ => None,
+    };
+    let file: Arc<str> = Arc::from(name);
+    let (cached_bytes, cached_no_newline) = entry.cached_bytes();
+    let mut fs = FileSummary {
+        path: name.to_string(),
+        source: source.name(),
+        bytes: cached_bytes,
+        no_final_newline: cached_no_newline,
+        cache: CacheUse::Hit,
+        ..FileSummary::default()
+    };
+    let skip_invalid = options.skip_invalid;
+    let replayed = entry.replay(&mut |item| {
+        let item = match item {
+            cache::Item::Record(mut record) => {
+                record.source = source.name();
+                record.provenance.file = file.clone();
+                Ok(record)
+            }
+            cache::Item::Error(e) => Err(e),
+        };
+        hand_on(item, sink, &mut fs, skip_invalid)
+    })?;
+    if !replayed {
+        return Ok(false);
+    }
+    if let Some((parser, offset, next_line, hasher)) = extend {
+        let mut raw = File::open(&input.path).map_err(|e| Error::io(&input.path, e))?;
+        raw.seek(io::SeekFrom::Start(offset))
+            .map_err(|e| Error::io(&input.path, e))?;
+        let hasher = SharedHasher::new(std::sync::Mutex::new(hasher));
+        let last = Arc::new(AtomicU16::new(NO_BYTE));
+        let rest: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(
+            256 * 1024,
+            LastByte {
+                inner: Hashing {
+                    inner: raw,
+                    hasher: hasher.clone(),
+                },
+                last: last.clone(),
+            },
+        ));
+        let content = Content {
+            file: &file,
+            path: &input.path,
+            name: source.name(),
+            head: Vec::new(),
+            first_line: next_line,
+            rest,
+            tuning: Tuning::default(),
+        };
+        let mut writer = entry.writer(true).ok();
+        let read = read_content(Reader::Lines(parser), content, &mut |item| {
+            if let Some(w) = writer.as_mut() {
+                w.push(ItemRef::of(&item, source.name()));
+            }
+            hand_on(item, sink, &mut fs, skip_invalid)
+        });
+        let ending = match read {
+            Ok(ending) => ending,
+            Err(e) => {
+                if let Some(w) = writer {
+                    entry.abandon(w);
+                }
+                return Err(e);
+            }
+        };
+        fs.bytes += ending.bytes.unwrap_or(0);
+        let last = last.load(Ordering::Relaxed);
+        if last != NO_BYTE {
+            fs.no_final_newline = last != u16::from(b'\n');
+        }
+        fs.cache = CacheUse::Extended;
+        if let Some(w) = writer {
+            let facts = FileFacts {
+                extended: true,
+                resumable: !fs.no_final_newline,
+                next_line: ending.next_line,
+                bytes: fs.bytes,
+                no_final_newline: fs.no_final_newline,
+                content_hash: digest(&hasher),
+            };
+            // The entry is only an optimisation: failing to write it never fails the read.
+            let _ = entry.commit(w, source.name(), facts);
+        }
+    }
+    fs.cache_note = entry.damaged().map(str::to_owned);
+    on_file(&fs);
+    summary.files.push(fs);
+    Ok(true)
+}
+
+/// The hash of every raw byte `hasher` saw.
+fn digest(hasher: &SharedHasher) -> u64 {
+    hasher.lock().map_or(0, |h| h.digest())
+}
+
+/// Hands one record (or record error) to the sink and counts it in the file's summary.
+fn hand_on(
+    item: Item,
+    sink: &mut dyn RecordSink,
+    fs: &mut FileSummary,
+    skip_invalid: bool,
+) -> Result<()> {
+    match item {
+        Ok(record) => sink.accept(record).map(|a| count(a, fs)),
+        Err(e) => take_errors(vec![e], skip_invalid, fs),
+    }
 }
 
 /// Reads one in-memory file exactly as [`read_inputs`] reads a file named on the command line (the same
@@ -449,7 +648,15 @@ pub(crate) fn read_bytes_tuned(
         reader,
         last,
     };
-    read_one(opened, options, tuning, sink, &mut summary, &mut |_| {})?;
+    read_one(
+        opened,
+        options,
+        tuning,
+        sink,
+        &mut summary,
+        &mut |_| {},
+        None,
+    )?;
     Ok(summary)
 }
 
@@ -541,6 +748,7 @@ pub(crate) fn read_items(source: &dyn Source, bytes: &[u8], tuning: Tuning) -> R
         path,
         name: source.name(),
         head: head.clone(),
+        first_line: 1,
         rest: reader,
         tuning,
     };
@@ -563,7 +771,12 @@ fn read_one(
     sink: &mut dyn RecordSink,
     summary: &mut ReadSummary,
     on_file: &mut dyn FnMut(&FileSummary),
+    entry: Option<(&mut Entry, SharedHasher)>,
 ) -> Result<()> {
+    let (entry, hasher) = match entry {
+        Some((e, h)) => (Some(e), Some(h)),
+        None => (None, None),
+    };
     let Opened {
         input,
         name,
@@ -615,25 +828,53 @@ fn read_one(
     };
     let kind = source.reader(&head);
     let is_document = matches!(kind, Reader::Document(_));
+    let is_lines = matches!(kind, Reader::Lines(_));
     let content = Content {
         file: &file,
         path: &input.path,
         name: source.name(),
         head,
+        first_line: 1,
         rest: reader,
         tuning,
     };
     let skip_invalid = options.skip_invalid;
-    let bytes = read_content(kind, content, &mut |item| match item {
-        Ok(record) => sink.accept(record).map(|a| count(a, &mut fs)),
-        Err(e) => take_errors(vec![e], skip_invalid, &mut fs),
-    })?;
-    if let Some(bytes) = bytes {
+    let mut writer: Option<EntryWriter> = entry.as_ref().and_then(|e| e.writer(false).ok());
+    let read = read_content(kind, content, &mut |item| {
+        if let Some(w) = writer.as_mut() {
+            w.push(ItemRef::of(&item, source.name()));
+        }
+        hand_on(item, sink, &mut fs, skip_invalid)
+    });
+    let ending = match read {
+        Ok(ending) => ending,
+        Err(e) => {
+            if let (Some(entry), Some(w)) = (entry, writer) {
+                entry.abandon(w);
+            }
+            return Err(e);
+        }
+    };
+    if let Some(bytes) = ending.bytes {
         fs.bytes = bom + bytes;
     }
     if !is_document {
         let last = last.load(Ordering::Relaxed);
         fs.no_final_newline = last != NO_BYTE && last != u16::from(b'\n');
+    }
+    if let (Some(entry), Some(w), Some(hasher)) = (entry, writer, hasher) {
+        let facts = FileFacts {
+            extended: false,
+            resumable: is_lines && !cache::is_gzip(&input.path) && !fs.no_final_newline,
+            next_line: ending.next_line,
+            bytes: fs.bytes,
+            no_final_newline: fs.no_final_newline,
+            content_hash: digest(&hasher),
+        };
+        // The entry is only an optimisation: failing to write it never fails the read.
+        let _ = entry.commit(w, source.name(), facts);
+        fs.cache = CacheUse::Read;
+        fs.cache_note = entry.damaged().map(str::to_owned);
     }
     on_file(&fs);
     summary.files.push(fs);
@@ -648,28 +889,37 @@ struct Content<'a> {
     /// The source's name, for messages.
     name: &'static str,
     head: Vec<u8>,
+    /// The number of the head's first line (1, or where a grown file is read on from).
+    first_line: u64,
     rest: Box<dyn BufRead + Send>,
     tuning: Tuning,
 }
 
+/// How a file's content ended.
+struct Ending {
+    /// The content bytes read, where the reader counts them.
+    bytes: Option<u64>,
+    /// The number the next line would have (line readers only).
+    next_line: u64,
+}
+
 /// Reads `content` with the reader its source chose, handing every record (its ranges checked) and record
 /// error to `on_item` in file order (a document's errors, by line, before its records; a chunk's errors before its records).
-/// Stops at the first error `on_item` returns. Returns the bytes read, where the reader counts them.
+/// Stops at the first error `on_item` returns. Returns the bytes read, where the reader counts them, and the
+/// next line's number.
 fn read_content(
     kind: Reader<'_>,
     content: Content<'_>,
     on_item: &mut dyn FnMut(Item) -> Result<()>,
-) -> Result<Option<u64>> {
+) -> Result<Ending> {
     let file = content.file;
     let whole = |record: RecordError| Error::Input {
         file: file.to_string(),
         record,
     };
     match kind {
-        Reader::Lines(parser) => read_lines(LineMode::Each(parser), content, on_item).map(Some),
-        Reader::OrderedLines(parser) => {
-            read_lines(LineMode::Ordered(parser), content, on_item).map(Some)
-        }
+        Reader::Lines(parser) => read_lines(LineMode::Each(parser), content, on_item),
+        Reader::OrderedLines(parser) => read_lines(LineMode::Ordered(parser), content, on_item),
         Reader::Stream(parser) => {
             let mut stream = LineGuard {
                 inner: Lf {
@@ -692,7 +942,10 @@ fn read_content(
                 return Err(e);
             }
             outcome.map_err(whole)?;
-            Ok(None)
+            Ok(Ending {
+                bytes: None,
+                next_line: 0,
+            })
         }
         Reader::Document(parser) => {
             let mut bytes = content.head;
@@ -728,7 +981,10 @@ fn read_content(
             for record in records.into_iter().flatten() {
                 on_item(Ok(record))?;
             }
-            Ok(Some(bytes.len() as u64))
+            Ok(Ending {
+                bytes: Some(bytes.len() as u64),
+                next_line: 0,
+            })
         }
     }
 }
@@ -821,8 +1077,8 @@ fn parse_chunk(
     result
 }
 
-/// One parsed batch of chunks, in file order, and how many bytes it covered.
-type Batch = Result<(Vec<ChunkResult>, u64)>;
+/// One parsed batch of chunks, in file order, how many bytes it covered, and the next line's number after it.
+type Batch = Result<(Vec<ChunkResult>, u64, u64)>;
 
 /// Reads and parses lines on a producer thread (which fans each batch of chunks out to the rayon pool),
 /// while this thread hands the previous batch's records to `on_item`: parsing and aggregating or writing
@@ -831,15 +1087,18 @@ fn read_lines(
     mode: LineMode<'_>,
     content: Content<'_>,
     on_item: &mut dyn FnMut(Item) -> Result<()>,
-) -> Result<u64> {
+) -> Result<Ending> {
+    let first_line = content.first_line;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
     std::thread::scope(|scope| {
         scope.spawn(move || produce_batches(mode, content, tx));
         // Returning early drops `rx`, which stops the producer at its next send.
         let mut total = 0;
+        let mut next_line = first_line;
         for batch in rx {
-            let (results, bytes) = batch?;
+            let (results, bytes, after) = batch?;
             total += bytes;
+            next_line = after;
             for result in results {
                 for e in result.errors {
                     on_item(Err(e))?;
@@ -849,7 +1108,10 @@ fn read_lines(
                 }
             }
         }
-        Ok(total)
+        Ok(Ending {
+            bytes: Some(total),
+            next_line,
+        })
     })
 }
 
@@ -863,6 +1125,7 @@ fn produce_batches(
     let Content {
         file,
         head,
+        first_line,
         rest: mut reader,
         tuning,
         ..
@@ -871,7 +1134,7 @@ fn produce_batches(
     let batch_size = rayon::current_num_threads().max(1) * 2;
     let mut pool: Vec<Vec<u8>> = Vec::new();
     let mut carry = head;
-    let mut next_line = 1u64;
+    let mut next_line = first_line;
     let mut eof = false;
     let read_error = |e: io::Error| Error::io(file.as_ref(), e);
     while !eof {
@@ -945,7 +1208,7 @@ fn produce_batches(
             buf.clear();
             pool.push(buf);
         }
-        if tx.send(Ok((results, bytes))).is_err() {
+        if tx.send(Ok((results, bytes, next_line))).is_err() {
             return;
         }
         if let Some(e) = fatal {

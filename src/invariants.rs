@@ -45,6 +45,7 @@ pub fn check(
         source,
         skip_invalid,
         progress: false,
+        cache: None,
     };
     match read_bytes(name, bytes, options, &mut sink) {
         Ok(_) => Ok(sink.records),

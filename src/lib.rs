@@ -5,6 +5,7 @@
 //! read, and [`report`] aggregates and renders.
 
 pub mod budget;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod decimal;

@@ -10,11 +10,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use crate::error::RecordError;
 
 /// The provider that served (and bills) a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Provider {
     OpenAI,
     Anthropic,
@@ -151,7 +152,7 @@ impl std::fmt::Display for Provider {
 
 /// Token and unit counts of one record. Every class is disjoint from every other, except
 /// `reasoning`, which is the part of `output` spent on reasoning (informational unless a model prices it).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenCounts {
     /// Uncached input tokens.
     pub input: u64,
@@ -281,7 +282,7 @@ impl TokenCounts {
 }
 
 /// How a source's repeated records are merged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DedupPolicy {
     /// The first record with an id wins; later copies are duplicates.
     KeepFirst,
@@ -290,24 +291,31 @@ pub enum DedupPolicy {
 }
 
 /// Where a record came from: file and line (or record number within a document).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
+    /// Not kept in the parse cache: set from the file's name when a cached record is read back.
+    #[serde(skip)]
     pub file: Arc<str>,
     pub line: u64,
 }
 
 /// One normalized usage record.
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized only into the parse cache (`crate::cache`), whose entries are void for any other build.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageRecord {
     /// Stable id: the provider's own id where the source has one, else bucket key or content hash.
     pub id: String,
-    /// Importer name (`api-log`, `openai-usage`, …).
+    /// Importer name (`api-log`, `openai-usage`, …). Not kept in the parse cache: set from the file's
+    /// source when a cached record is read back.
+    #[serde(skip)]
     pub source: &'static str,
     pub provider: Provider,
     /// Model as reported by the source.
     pub model: String,
+    #[serde(with = "cache_repr::time")]
     pub start: DateTime<Utc>,
     /// End of the bucket for bucketed exports.
+    #[serde(with = "cache_repr::time_option")]
     pub end: Option<DateTime<Utc>>,
     /// Service tier that was served, as reported (`default`, `flex`, `priority`, `standard`, …).
     pub service_tier: Option<String>,
@@ -330,6 +338,7 @@ pub struct UsageRecord {
     pub tokens: TokenCounts,
     /// Number of requests this record stands for (1 for a log line, N for a bucket).
     pub requests: u64,
+    #[serde(with = "cache_repr::decimal_option")]
     pub reported_cost: Option<Decimal>,
     pub reported_currency: Option<String>,
     /// HTTP status when the source has one.
@@ -483,6 +492,62 @@ pub fn out_of_range(line: u64, field: &str, why: impl std::fmt::Display) -> Reco
 pub fn content_id(prefix: &str, bytes: &[u8]) -> String {
     let h = xxhash_rust::xxh3::xxh3_128(bytes);
     format!("{prefix}:{h:032x}")
+}
+
+/// How the parse cache (`crate::cache`, a compact format that cannot describe itself) keeps the fields
+/// whose usual serde forms are text: times as seconds and nanoseconds, decimals as their 16 bytes.
+mod cache_repr {
+    use chrono::{DateTime, Utc};
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    fn parts(t: &DateTime<Utc>) -> (i64, u32) {
+        (t.timestamp(), t.timestamp_subsec_nanos())
+    }
+
+    fn from_parts<'de, D: Deserializer<'de>>(
+        (secs, nanos): (i64, u32),
+    ) -> Result<DateTime<Utc>, D::Error> {
+        DateTime::from_timestamp(secs, nanos)
+            .ok_or_else(|| serde::de::Error::custom("time out of range"))
+    }
+
+    pub mod time {
+        use super::*;
+        pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+            parts(t).serialize(s)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+            from_parts::<D>(Deserialize::deserialize(d)?)
+        }
+    }
+
+    pub mod time_option {
+        use super::*;
+        pub fn serialize<S: Serializer>(
+            t: &Option<DateTime<Utc>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            t.as_ref().map(parts).serialize(s)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+            Option::<(i64, u32)>::deserialize(d)?
+                .map(from_parts::<D>)
+                .transpose()
+        }
+    }
+
+    pub mod decimal_option {
+        use super::*;
+        pub fn serialize<S: Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+            v.map(|d| d.serialize()).serialize(s)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+            Ok(Option::<[u8; 16]>::deserialize(d)?.map(Decimal::deserialize))
+        }
+    }
 }
 
 #[cfg(test)]

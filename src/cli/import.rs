@@ -53,6 +53,8 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         source: source_by_name(args.source.as_deref())?,
         skip_invalid: args.skip_invalid,
         progress: ctx.show_progress(),
+        // The ledger keeps what was imported; the parse cache serves direct PATH reads.
+        cache: None,
     };
     let mut ledger = ctx.open_ledger()?;
     let mut lines: Vec<FileSummary> = Vec::new();

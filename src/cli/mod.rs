@@ -13,6 +13,7 @@ use crate::pricing::PriceBook;
 use crate::report::render::Style;
 
 pub mod budget;
+pub mod cache;
 pub mod completions;
 pub mod config;
 pub mod forecast;
@@ -112,6 +113,8 @@ pub enum Command {
     #[command(subcommand)]
     Ledger(ledger::Command),
     Sources(sources::Args),
+    #[command(subcommand)]
+    Cache(cache::Command),
     #[command(subcommand)]
     Config(config::Command),
     Completions(completions::Args),
@@ -306,6 +309,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Pricing(cmd) => pricing::run(&ctx, cmd, &mut out)?,
         Command::Ledger(cmd) => ledger::run(&ctx, cmd, &mut out)?,
         Command::Sources(args) => sources::run(&ctx, args, &mut out)?,
+        Command::Cache(cmd) => cache::run(&ctx, cmd, &mut out)?,
         Command::Config(cmd) => config::run(&ctx, cmd, &mut out)?,
         Command::Completions(args) => completions::run(args, &mut out)?,
         Command::Man(args) => man::run(args, &mut out)?,

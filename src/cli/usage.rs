@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use chrono_tz::Tz;
 
 use super::Context;
+use crate::cache::ParseCache;
 use crate::error::{Error, Result};
-use crate::input::{read_inputs, ReadOptions, RecordSink};
+use crate::input::{read_inputs, CacheUse, ReadOptions, RecordSink};
 use crate::period::{parse_timezone, PeriodSpec};
 use crate::report::aggregate::Aggregator;
 use crate::sources::{self, Source};
@@ -24,6 +25,10 @@ pub struct InputArgs {
     /// Skip malformed records (counted and reported) instead of stopping at the first
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Read every PATH in full, without the parse cache (which keeps what each file held, so that a
+    /// later run reads only what changed; `aispend cache clear` empties it)
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 impl InputArgs {
@@ -32,6 +37,11 @@ impl InputArgs {
             source: source_by_name(self.source.as_deref())?,
             skip_invalid: self.skip_invalid,
             progress: ctx.show_progress(),
+            cache: if self.no_cache {
+                None
+            } else {
+                crate::cache::default_dir().map(|dir| std::sync::Arc::new(ParseCache::new(&dir)))
+            },
         })
     }
 }
@@ -96,13 +106,24 @@ pub fn feed(ctx: &Context, input: &InputArgs, agg: &mut Aggregator<'_>) -> Resul
 pub fn read_paths(ctx: &Context, input: &InputArgs, sink: &mut dyn RecordSink) -> Result<()> {
     super::check_paths(&input.paths)?;
     let summary = read_inputs(&input.paths, input.read_options(ctx)?, sink, &mut |f| {
+        let cache = match f.cache {
+            CacheUse::Hit => ", unchanged: from the parse cache",
+            CacheUse::Extended => ", grew: new lines read, the rest from the parse cache",
+            CacheUse::Read | CacheUse::Off => "",
+        };
         ctx.detail(format_args!(
-            "{}: {} ({} records, {} bytes)",
+            "{}: {} ({} records, {} bytes{cache})",
             f.path,
             f.source,
             f.added + f.duplicates + f.replaced,
             f.bytes
         ));
+        if let Some(why) = &f.cache_note {
+            ctx.note(format_args!(
+                "note: {}: its parse cache entry was damaged ({why}) and has been rebuilt",
+                f.path
+            ));
+        }
         if let Some(note) = f.ending_note() {
             ctx.note(format_args!("warning: {}: {note}", f.path));
         }

@@ -5,6 +5,7 @@
 //! comments from the price tables in `pricing/` and the token numbers documented in `fixtures/README.md`.
 
 mod billing;
+mod cache;
 mod config;
 mod errors;
 mod export;
@@ -71,6 +72,8 @@ impl Workdir {
             .env("XDG_CONFIG_HOME", self.path().join("xdg-config"))
             .env("NO_COLOR", "1")
             .env("XDG_DATA_HOME", self.path().join("xdg"))
+            .env_remove("AISPEND_CACHE_DIR")
+            .env("XDG_CACHE_HOME", self.path().join("xdg-cache"))
             .arg("--ledger")
             .arg(self.ledger());
         cmd
@@ -143,6 +146,8 @@ impl Workdir {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aispend"))
             .current_dir(self.path())
             .env("NO_COLOR", "1")
+            .env_remove("AISPEND_CACHE_DIR")
+            .env("XDG_CACHE_HOME", self.path().join("xdg-cache"))
             .arg("--ledger")
             .arg(self.ledger())
             .args(args)

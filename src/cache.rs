@@ -1,0 +1,1033 @@
+//! The parse cache: what was parsed from each input file on an earlier run, so that a warm run reads only
+//! what changed.
+//!
+//! Only parsed records and record errors are kept, never prices, teams or anything a price table or the
+//! config decides: a cached run hands the driver's sink exactly the items a fresh read would, in the same
+//! order, and deduplication, pricing and attribution happen after, as on any run.
+//!
+//! One entry per input file, under the platform cache folder (`$XDG_CACHE_HOME/aispend/parse-v1` on Linux,
+//! or `$AISPEND_CACHE_DIR`), never in the ledger:
+//! - `KEY.lock`: held (a file lock) while the entry is read or written. A run that cannot take it at once
+//!   reads the file without the cache, so concurrent runs never wait for or damage each other.
+//! - `KEY.meta`: what the entry describes (the file's size, times, inode, a hash of its first and last
+//!   bytes, where reading ended) and the length and checksum of the data. Replaced atomically (rename).
+//! - `KEY.data`: the items, in blocks, each with its own checksum. New lines of a grown file are appended
+//!   to it; bytes past the length the meta file names (a run that crashed mid-write) are ignored and cut.
+//!
+//! An entry is used as it is when the file's size, modification and change times, inode and device are
+//! those recorded (a file changed within [`RACY_NS`] of being read, when a same-size rewrite could keep
+//! every time, must also hash to what was read). It is extended when a plain (not gzipped) JSON Lines file
+//! grew and its old length still hashes to what was read (logs are append-only). In every other case the
+//! file is read again and the entry rewritten. Entries are also void when the `aispend` binary changes (a
+//! new version may parse differently). A damaged entry is discarded and rebuilt, with a note. Files are
+//! created 0600.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::{xxh3_64, Xxh3Default};
+
+use crate::error::RecordError;
+use crate::record::UsageRecord;
+
+/// The layout version: part of the folder name, so an older layout is never read.
+const LAYOUT: &str = "parse-v1";
+/// A file whose modification or change time is this close to when its entry was written may have been
+/// rewritten since without any of its times changing (file system clocks tick in milliseconds, some in
+/// seconds): its content is hashed before the entry is trusted.
+const RACY_NS: i128 = 3_000_000_000;
+/// Encoded bytes per data block.
+const BLOCK_BYTES: usize = 1 << 20;
+
+/// The cache folder: `$AISPEND_CACHE_DIR`, else the platform cache folder's `aispend`.
+pub fn default_dir() -> Option<PathBuf> {
+    match std::env::var_os("AISPEND_CACHE_DIR") {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => dirs::cache_dir().map(|d| d.join("aispend")),
+    }
+}
+
+/// Removes every cache entry under `dir`; returns the number of files removed.
+pub fn clear(dir: &Path) -> io::Result<u64> {
+    let parse = dir.join(LAYOUT);
+    let mut removed = 0;
+    let entries = match fs::read_dir(&parse) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    fs::remove_dir(&parse).or_else(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    Ok(removed)
+}
+
+/// The parse cache of one run.
+#[derive(Debug, Clone)]
+pub struct ParseCache {
+    dir: PathBuf,
+}
+
+impl ParseCache {
+    /// The cache under `root` (see [`default_dir`]). Nothing is created until an entry is written.
+    pub fn new(root: &Path) -> ParseCache {
+        ParseCache {
+            dir: root.join(LAYOUT),
+        }
+    }
+
+    /// The folder holding the entries.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Locks the entry of `path` (a file, not standard input) and loads what it holds. `None` when the file
+    /// cannot be cached now: another run holds its entry, the cache folder is not writable, or the file
+    /// cannot be stat'ed (the read that follows reports that).
+    pub fn entry(&self, path: &Path, forced_source: Option<&str>) -> Option<Entry> {
+        let canonical = fs::canonicalize(path).ok()?;
+        let stamp = Stamp::of(&fs::metadata(&canonical).ok()?);
+        create_private_dir(&self.dir).ok()?;
+        let key = format!("{:016x}", xxh3_64(canonical.as_os_str().as_encoded_bytes()));
+        let base = self.dir.join(key);
+        let lock = open_private(&base.with_extension("lock"), false).ok()?;
+        match fs4::fs_std::FileExt::try_lock_exclusive(&lock) {
+            Ok(true) => {}
+            _ => return None,
+        }
+        let identity = Identity {
+            exe: exe_stamp(),
+            path: canonical.to_string_lossy().into_owned(),
+            forced_source: forced_source.map(str::to_owned),
+        };
+        let mut entry = Entry {
+            base,
+            _lock: lock,
+            file: canonical,
+            stamp,
+            identity,
+            meta: None,
+            damaged: None,
+        };
+        entry.load();
+        Some(entry)
+    }
+}
+
+/// The times, size and identity of a file: equal stamps mean an unchanged file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    len: u64,
+    modified_ns: i128,
+    changed_ns: i128,
+    inode: u64,
+    device: u64,
+}
+
+impl Stamp {
+    fn of(meta: &fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Stamp {
+                len: meta.len(),
+                modified_ns: i128::from(meta.mtime()) * 1_000_000_000
+                    + i128::from(meta.mtime_nsec()),
+                changed_ns: i128::from(meta.ctime()) * 1_000_000_000
+                    + i128::from(meta.ctime_nsec()),
+                inode: meta.ino(),
+                device: meta.dev(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let modified_ns = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128);
+            Stamp {
+                len: meta.len(),
+                modified_ns,
+                changed_ns: 0,
+                inode: 0,
+                device: 0,
+            }
+        }
+    }
+}
+
+/// What an entry must match to be used at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Identity {
+    /// The `aispend` binary that wrote it (its size and modification time).
+    exe: u64,
+    path: String,
+    forced_source: Option<String>,
+}
+
+/// The description of an entry's data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Meta {
+    identity: Identity,
+    /// The source that read the file.
+    source: String,
+    stamp: Stamp,
+    /// A plain JSON Lines file whose content ended with a new line: lines appended later can be read on
+    /// their own.
+    resumable: bool,
+    /// Hash of the file's raw bytes, as read.
+    content_hash: u64,
+    /// The file changed within [`RACY_NS`] of being read: check `content_hash` before trusting `stamp`.
+    racy: bool,
+    /// The next line's number, when resumable.
+    next_line: u64,
+    /// The content bytes read (the file summary's figure).
+    bytes: u64,
+    no_final_newline: bool,
+    /// Bytes of `KEY.data` that hold this entry's blocks.
+    data_len: u64,
+}
+
+/// One item of a file, as the driver hands it on.
+// Mostly records, each handed on at once: boxing them would cost an allocation apiece.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Item {
+    Record(UsageRecord),
+    Error(RecordError),
+}
+
+/// An item as the driver has it, for writing without a copy (encoded exactly as [`Item`]).
+#[derive(Debug, Serialize)]
+pub enum ItemRef<'a> {
+    Record(&'a UsageRecord),
+    Error(&'a RecordError),
+    /// A record whose importer name is not its file's source: the entry could not give it back.
+    Foreign,
+}
+
+impl<'a> ItemRef<'a> {
+    pub fn of(
+        item: &'a std::result::Result<UsageRecord, RecordError>,
+        source: &str,
+    ) -> ItemRef<'a> {
+        match item {
+            Ok(r) if r.source == source => ItemRef::Record(r),
+            Ok(_) => ItemRef::Foreign,
+            Err(e) => ItemRef::Error(e),
+        }
+    }
+}
+
+/// Whether a file starts with the gzip magic bytes (its content cannot be read on from an offset).
+pub fn is_gzip(path: &Path) -> bool {
+    let mut magic = [0u8; 2];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == [0x1f, 0x8b]
+}
+
+/// How a file is read, given its cache entry.
+// One per file, never stored.
+#[allow(clippy::large_enum_variant)]
+pub enum Plan {
+    /// Unchanged: every item comes from the cache.
+    Replay,
+    /// Grew: the cached items, then the lines from `offset` (raw bytes), numbered from `next_line`;
+    /// `hasher` has hashed the bytes before `offset`, to go on with the rest.
+    Extend {
+        offset: u64,
+        next_line: u64,
+        hasher: Xxh3Default,
+    },
+    /// Read the whole file.
+    Read,
+}
+
+/// A hash of the raw bytes read from a file, shared with the driver's reading thread.
+pub type SharedHasher = Arc<std::sync::Mutex<Xxh3Default>>;
+
+/// Passes reads through, hashing every byte.
+pub struct Hashing<R> {
+    pub inner: R,
+    pub hasher: SharedHasher,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut h) = self.hasher.lock() {
+            h.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// Hashes the first `len` bytes of `path` (all of them must be there).
+fn hash_prefix(path: &Path, len: u64) -> io::Result<Xxh3Default> {
+    let mut f = File::open(path)?.take(len);
+    let mut hasher = Xxh3Default::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut seen = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        seen += n as u64;
+    }
+    if seen != len {
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank"));
+    }
+    Ok(hasher)
+}
+
+/// A locked cache entry.
+pub struct Entry {
+    base: PathBuf,
+    _lock: File,
+    file: PathBuf,
+    stamp: Stamp,
+    identity: Identity,
+    meta: Option<Meta>,
+    /// Why an existing entry was thrown away, for the note.
+    damaged: Option<String>,
+}
+
+impl Entry {
+    fn meta_path(&self) -> PathBuf {
+        self.base.with_extension("meta")
+    }
+
+    fn data_path(&self) -> PathBuf {
+        self.base.with_extension("data")
+    }
+
+    fn load(&mut self) {
+        let bytes = match fs::read(self.meta_path()) {
+            Ok(b) => b,
+            Err(_) => return,
+        };
+        match decode_meta(&bytes) {
+            Some(meta) if meta.identity == self.identity => self.meta = Some(meta),
+            // Written by another binary or for another forced source: void, not damaged.
+            Some(_) => {}
+            None => self.damaged = Some("its description is unreadable".to_owned()),
+        }
+    }
+
+    /// Why an earlier entry for this file was damaged and discarded, if it was.
+    pub fn damaged(&self) -> Option<&str> {
+        self.damaged.as_deref()
+    }
+
+    /// The source recorded for the file, when the entry can be replayed or extended.
+    pub fn source(&self) -> Option<&str> {
+        self.meta.as_ref().map(|m| m.source.as_str())
+    }
+
+    /// What to do with the file now.
+    pub fn plan(&self) -> Plan {
+        let Some(meta) = &self.meta else {
+            return Plan::Read;
+        };
+        let same_content = |len: u64| {
+            hash_prefix(&self.file, len)
+                .ok()
+                .filter(|h| h.digest() == meta.content_hash)
+        };
+        if meta.stamp == self.stamp {
+            if !meta.racy || same_content(meta.stamp.len).is_some() {
+                return Plan::Replay;
+            }
+            return Plan::Read;
+        }
+        let grew = meta.resumable
+            && self.stamp.len > meta.stamp.len
+            && self.stamp.inode == meta.stamp.inode
+            && self.stamp.device == meta.stamp.device;
+        if grew {
+            if let Some(hasher) = same_content(meta.stamp.len) {
+                return Plan::Extend {
+                    offset: meta.stamp.len,
+                    next_line: meta.next_line,
+                    hasher,
+                };
+            }
+        }
+        Plan::Read
+    }
+
+    /// The file summary figures of the cached part: content bytes and whether it ended without a new line.
+    pub fn cached_bytes(&self) -> (u64, bool) {
+        self.meta
+            .as_ref()
+            .map_or((0, false), |m| (m.bytes, m.no_final_newline))
+    }
+
+    /// Hands every cached item to `on_item`, in file order, after checking every block's checksum (so a
+    /// damaged entry is found before any item is handed on). Returns `Ok(false)` when the data is damaged:
+    /// nothing was handed on, and the entry is discarded.
+    pub fn replay(
+        &mut self,
+        on_item: &mut dyn FnMut(Item) -> crate::error::Result<()>,
+    ) -> crate::error::Result<bool> {
+        let Some(meta) = &self.meta else {
+            return Ok(false);
+        };
+        let data_len = meta.data_len;
+        let verified = File::open(self.data_path())
+            .and_then(|f| verify_blocks(BufReader::with_capacity(1 << 20, f), data_len));
+        if !matches!(verified, Ok(true)) {
+            self.discard("its data does not match its checksums");
+            return Ok(false);
+        }
+        let file = match File::open(self.data_path()) {
+            Ok(f) => f,
+            Err(_) => {
+                self.discard("its data cannot be opened");
+                return Ok(false);
+            }
+        };
+        let mut reader = BufReader::with_capacity(1 << 20, file.take(data_len));
+        let mut block = Vec::new();
+        let data_path = self.data_path();
+        while let Some(()) = read_block(&mut reader, &mut block)
+            .map_err(|e| crate::error::Error::io(&data_path, e))?
+        {
+            let mut rest: &[u8] = &block;
+            while !rest.is_empty() {
+                let (item, next) = postcard::take_from_bytes::<Item>(rest).map_err(|e| {
+                    crate::error::Error::io(
+                        self.data_path(),
+                        io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!(
+                                "a parse cache entry that cannot be decoded ({e}): run `aispend cache \
+                                 clear`, or read with --no-cache"
+                            ),
+                        ),
+                    )
+                })?;
+                rest = next;
+                on_item(item)?;
+            }
+        }
+        Ok(true)
+    }
+
+    fn discard(&mut self, why: &str) {
+        self.meta = None;
+        self.damaged = Some(why.to_owned());
+        let _ = fs::remove_file(self.meta_path());
+        let _ = fs::remove_file(self.data_path());
+    }
+
+    /// A writer for the entry: a new entry (`extend` false), or the items of a grown file's new lines
+    /// added to the existing one.
+    pub fn writer(&self, extend: bool) -> io::Result<EntryWriter> {
+        let (file, data_len) = match (&self.meta, extend) {
+            (Some(meta), true) => {
+                let mut f = OpenOptions::new().write(true).open(self.data_path())?;
+                f.set_len(meta.data_len)?;
+                f.seek(SeekFrom::End(0))?;
+                (f, meta.data_len)
+            }
+            _ => {
+                let tmp = self.base.with_extension("data.tmp");
+                (open_private(&tmp, true)?, 0)
+            }
+        };
+        Ok(EntryWriter {
+            out: BufWriter::with_capacity(1 << 20, file),
+            block: Vec::with_capacity(BLOCK_BYTES + 4096),
+            data_len,
+            extend,
+            failed: false,
+        })
+    }
+
+    /// Commits what `writer` wrote: the data (renamed into place for a new entry), then the description.
+    pub fn commit(
+        &mut self,
+        writer: EntryWriter,
+        source: &str,
+        summary: FileFacts,
+    ) -> io::Result<()> {
+        let Some(data_len) = writer.finish()? else {
+            return Ok(());
+        };
+        let extend = self.meta.is_some() && summary.extended;
+        if !extend {
+            fs::rename(self.base.with_extension("data.tmp"), self.data_path())?;
+        }
+        // The stamp is taken again: if the file changed while it was read, what was read is not described
+        // by any stamp, and the next run reads the file again.
+        let stamp = fs::metadata(&self.file).map(|m| Stamp::of(&m))?;
+        let consistent = stamp == self.stamp;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        let racy = now - stamp.modified_ns.max(stamp.changed_ns) < RACY_NS;
+        let meta = Meta {
+            identity: self.identity.clone(),
+            source: source.to_owned(),
+            stamp: if consistent {
+                self.stamp
+            } else {
+                // Never matches a real file: the next run reads it again.
+                Stamp {
+                    len: u64::MAX,
+                    ..self.stamp
+                }
+            },
+            resumable: summary.resumable && consistent,
+            content_hash: summary.content_hash,
+            racy,
+            next_line: summary.next_line,
+            bytes: summary.bytes,
+            no_final_newline: summary.no_final_newline,
+            data_len,
+        };
+        let bytes = encode_meta(&meta);
+        let tmp = self.base.with_extension("meta.tmp");
+        {
+            let mut f = open_private(&tmp, true)?;
+            f.write_all(&bytes)?;
+        }
+        fs::rename(&tmp, self.meta_path())?;
+        self.meta = Some(meta);
+        Ok(())
+    }
+
+    /// Drops a writer without committing: the entry stays as it was (a new entry's data is removed).
+    pub fn abandon(&self, writer: EntryWriter) {
+        if !writer.extend {
+            let _ = fs::remove_file(self.base.with_extension("data.tmp"));
+        }
+    }
+}
+
+/// What the driver learned reading a file, for the entry's description.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileFacts {
+    /// The entry was extended (a grown file's new lines appended).
+    pub extended: bool,
+    /// Plain JSON Lines that ended with a new line.
+    pub resumable: bool,
+    pub next_line: u64,
+    pub bytes: u64,
+    pub no_final_newline: bool,
+    /// Hash of every raw byte read (see [`Hashing`]).
+    pub content_hash: u64,
+}
+
+/// Writes an entry's items in checksummed blocks.
+pub struct EntryWriter {
+    out: BufWriter<File>,
+    block: Vec<u8>,
+    data_len: u64,
+    extend: bool,
+    /// An item could not be encoded or written: the entry is not committed.
+    failed: bool,
+}
+
+impl EntryWriter {
+    /// Adds one item.
+    pub fn push(&mut self, item: ItemRef<'_>) {
+        if self.failed {
+            return;
+        }
+        if matches!(item, ItemRef::Foreign) {
+            self.failed = true;
+            return;
+        }
+        match postcard::to_extend(&item, std::mem::take(&mut self.block)) {
+            Ok(block) => self.block = block,
+            Err(_) => {
+                self.failed = true;
+                return;
+            }
+        }
+        if self.block.len() >= BLOCK_BYTES && self.flush_block().is_err() {
+            self.failed = true;
+        }
+    }
+
+    fn flush_block(&mut self) -> io::Result<()> {
+        if self.block.is_empty() {
+            return Ok(());
+        }
+        let len =
+            u32::try_from(self.block.len()).map_err(|_| io::Error::other("block too large"))?;
+        self.out.write_all(&len.to_le_bytes())?;
+        self.out.write_all(&xxh3_64(&self.block).to_le_bytes())?;
+        self.out.write_all(&self.block)?;
+        self.data_len += 12 + u64::from(len);
+        self.block.clear();
+        Ok(())
+    }
+
+    /// The data length, or `None` when the entry must not be committed.
+    fn finish(mut self) -> io::Result<Option<u64>> {
+        if self.failed {
+            return Ok(None);
+        }
+        self.flush_block()?;
+        self.out.flush()?;
+        Ok(Some(self.data_len))
+    }
+}
+
+/// Reads one block into `block`; `None` at the end.
+fn read_block(reader: &mut dyn Read, block: &mut Vec<u8>) -> io::Result<Option<()>> {
+    let mut header = [0u8; 12];
+    match reader.read_exact(&mut header[..4]) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    reader.read_exact(&mut header[4..])?;
+    let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let hash = u64::from_le_bytes(header[4..12].try_into().unwrap_or_default());
+    block.clear();
+    block.resize(len, 0);
+    reader.read_exact(block)?;
+    if xxh3_64(block) != hash {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "block checksum"));
+    }
+    Ok(Some(()))
+}
+
+/// Whether the first `len` bytes of `reader` are whole blocks with valid checksums.
+fn verify_blocks(reader: impl Read, len: u64) -> io::Result<bool> {
+    let mut limited = reader.take(len);
+    let mut block = Vec::new();
+    let mut seen = 0u64;
+    loop {
+        match read_block(&mut limited, &mut block) {
+            Ok(Some(())) => seen += 12 + block.len() as u64,
+            Ok(None) => return Ok(seen == len),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The meta file: the encoded description followed by its checksum.
+fn encode_meta(meta: &Meta) -> Vec<u8> {
+    let mut bytes = postcard::to_stdvec(meta).unwrap_or_default();
+    let hash = xxh3_64(&bytes);
+    bytes.extend_from_slice(&hash.to_le_bytes());
+    bytes
+}
+
+fn decode_meta(bytes: &[u8]) -> Option<Meta> {
+    let (body, hash) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
+    if xxh3_64(body).to_le_bytes() != hash {
+        return None;
+    }
+    postcard::from_bytes(body).ok()
+}
+
+/// The running binary's size and modification time, hashed: entries written by another build are void.
+fn exe_stamp() -> u64 {
+    static STAMP: OnceLock<u64> = OnceLock::new();
+    *STAMP.get_or_init(|| {
+        let meta = std::env::current_exe().and_then(fs::metadata);
+        let text = match meta {
+            Ok(m) => {
+                let stamp = Stamp::of(&m);
+                format!(
+                    "{} {} {} {}",
+                    env!("CARGO_PKG_VERSION"),
+                    stamp.len,
+                    stamp.modified_ns,
+                    stamp.inode
+                )
+            }
+            Err(_) => env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        xxh3_64(text.as_bytes())
+    })
+}
+
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Opens (creating) a file readable and writable by its owner only; `truncate` empties it.
+fn open_private(path: &Path, truncate: bool) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(truncate);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// A shared handle, for [`crate::input::ReadOptions`].
+pub type Shared = Arc<ParseCache>;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::io::Write as _;
+
+    use proptest::prelude::*;
+    use rust_decimal_macros::dec;
+
+    use super::*;
+    use crate::error::Result;
+    use crate::input::{read_inputs, Accepted, CacheUse, FileSummary, ReadOptions, RecordSink};
+    use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts};
+
+    /// Keeps every record in the order the driver hands them on.
+    #[derive(Default)]
+    struct Collect(Vec<UsageRecord>);
+
+    impl RecordSink for Collect {
+        fn accept(&mut self, record: UsageRecord) -> Result<Accepted> {
+            self.0.push(record);
+            Ok(Accepted::Added)
+        }
+    }
+
+    /// Every field set, so that a field the cache cannot give back fails the round trip (the literal
+    /// names every field: a new one must be added here).
+    fn full_record() -> UsageRecord {
+        UsageRecord {
+            id: "req-1".into(),
+            source: "api-log",
+            provider: Provider::Anthropic,
+            model: "claude-sonnet-4-5".into(),
+            start: chrono::DateTime::from_timestamp(1_790_000_000, 123_456_789).unwrap(),
+            end: chrono::DateTime::from_timestamp(1_790_000_060, 1),
+            service_tier: Some("priority".into()),
+            batch: true,
+            region: Some("eu-west-1".into()),
+            long_context: Some(true),
+            team: Some("search".into()),
+            project: Some("ranker".into()),
+            user: Some("u-1".into()),
+            api_key: Some("key-id".into()),
+            workspace: Some("ws".into()),
+            billing_account: Some("org-1".into()),
+            billing_account_name: Some("Org".into()),
+            tags: BTreeMap::from([("env".to_owned(), "prod".to_owned())]),
+            tokens: TokenCounts {
+                input: 1,
+                cache_read: 2,
+                cache_write_5m: 3,
+                cache_write_1h: 4,
+                output: 5,
+                reasoning: 6,
+                audio_input: 7,
+                audio_output: 8,
+                image_input: 9,
+                image_output: 10,
+                web_search_requests: 11,
+                web_fetch_requests: 15,
+                file_search_calls: 16,
+                code_execution_calls: 17,
+                grounded_prompts: 18,
+                images: 12,
+                seconds: 13,
+            },
+            requests: 14,
+            reported_cost: Some(dec!(0.000000000000000123)),
+            reported_currency: Some("USD".into()),
+            status: Some(529),
+            failed: true,
+            latency_ms: Some(1500),
+            provenance: Provenance {
+                file: Arc::from("log.jsonl"),
+                line: 42,
+            },
+            dedup: DedupPolicy::KeepLargest,
+        }
+    }
+
+    #[test]
+    fn a_record_comes_back_as_it_went_in_but_for_what_the_file_supplies() {
+        let record = full_record();
+        let bytes = postcard::to_stdvec(&ItemRef::Record(&record)).unwrap();
+        let Item::Record(mut back) = postcard::from_bytes::<Item>(&bytes).unwrap() else {
+            panic!("not a record");
+        };
+        // Not kept: the driver sets them from the file being read.
+        assert_eq!(back.source, "");
+        assert_eq!(&*back.provenance.file, "");
+        back.source = "api-log";
+        back.provenance.file = Arc::from("log.jsonl");
+        assert_eq!(back, record);
+        let error = RecordError {
+            line: 3,
+            field: Some("usage.input_tokens".into()),
+            message: "not a number".into(),
+        };
+        let bytes = postcard::to_stdvec(&ItemRef::Error(&error)).unwrap();
+        assert!(
+            matches!(postcard::from_bytes::<Item>(&bytes).unwrap(), Item::Error(e) if e == error)
+        );
+    }
+
+    fn line(id: u8, input: u32, output: u32) -> String {
+        format!(
+            "{{\"timestamp\":\"2026-10-07T08:00:{:02}Z\",\"provider\":\"anthropic\",\"request_id\":\"req_{id}\",\
+             \"response\":{{\"id\":\"msg_{id}\",\"type\":\"message\",\"model\":\"claude-sonnet-4-5-20250929\",\
+             \"usage\":{{\"input_tokens\":{input},\"output_tokens\":{output}}}}}}}",
+            id % 60
+        )
+    }
+
+    /// One line of a log: a request, or a line that is not JSON.
+    #[derive(Debug, Clone)]
+    enum Line {
+        Request(u8, u32, u32),
+        Broken,
+    }
+
+    fn text(lines: &[Line]) -> String {
+        lines
+            .iter()
+            .map(|l| match l {
+                Line::Request(id, i, o) => line(*id, *i, *o),
+                Line::Broken => "{\"timestamp\": \"2026-10-07".to_owned(),
+            } + "\n")
+            .collect()
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Lines added at the end; `cut` leaves the last one without its new line (a writer mid-line).
+        Append(usize, Vec<Line>, bool),
+        /// The file written again from scratch.
+        Rewrite(usize, Vec<Line>),
+        /// One digit changed in place: same size, same lines.
+        Digit(usize, usize),
+        Delete(usize),
+        /// The file replaced by its gzipped content.
+        Gzip(usize),
+    }
+
+    fn line_strategy() -> impl Strategy<Value = Line> {
+        prop_oneof![
+            9 => (0u8..12, 1u32..5000, 1u32..900).prop_map(|(id, i, o)| Line::Request(id, i, o)),
+            1 => Just(Line::Broken),
+        ]
+    }
+
+    fn op_strategy() -> impl Strategy<Value = Op> {
+        let lines = || proptest::collection::vec(line_strategy(), 0..6);
+        prop_oneof![
+            4 => (0usize..3, lines(), any::<bool>()).prop_map(|(f, l, c)| Op::Append(f, l, c)),
+            2 => (0usize..3, lines()).prop_map(|(f, l)| Op::Rewrite(f, l)),
+            2 => (0usize..3, any::<usize>()).prop_map(|(f, p)| Op::Digit(f, p)),
+            1 => (0usize..3).prop_map(Op::Delete),
+            1 => (0usize..3).prop_map(Op::Gzip),
+        ]
+    }
+
+    fn apply(dir: &Path, op: &Op) {
+        let path = |f: usize| dir.join(format!("log{f}.jsonl"));
+        match op {
+            Op::Append(f, lines, cut) => {
+                let mut t = text(lines);
+                if *cut {
+                    t.pop();
+                }
+                let mut file = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path(*f))
+                    .unwrap();
+                file.write_all(t.as_bytes()).unwrap();
+            }
+            Op::Rewrite(f, lines) => fs::write(path(*f), text(lines)).unwrap(),
+            Op::Digit(f, at) => {
+                let Ok(mut bytes) = fs::read(path(*f)) else {
+                    return;
+                };
+                let digits: Vec<usize> = (0..bytes.len())
+                    .filter(|&i| bytes[i].is_ascii_digit())
+                    .collect();
+                if let Some(&i) = digits.get(at % digits.len().max(1)) {
+                    bytes[i] = if bytes[i] == b'9' { b'1' } else { bytes[i] + 1 };
+                    // In place, as an editor that keeps the inode would.
+                    let mut file = OpenOptions::new().write(true).open(path(*f)).unwrap();
+                    file.write_all(&bytes).unwrap();
+                }
+            }
+            Op::Delete(f) => {
+                let _ = fs::remove_file(path(*f));
+            }
+            Op::Gzip(f) => {
+                let Ok(bytes) = fs::read(path(*f)) else {
+                    return;
+                };
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(&bytes).unwrap();
+                fs::write(path(*f), gz.finish().unwrap()).unwrap();
+            }
+        }
+    }
+
+    /// What a read hands on: every record in order and each file's summary (without how the cache served
+    /// it), or the error that stopped it.
+    fn read(
+        dir: &Path,
+        cache: Option<&Path>,
+        skip_invalid: bool,
+    ) -> (
+        std::result::Result<Vec<FileSummary>, String>,
+        Vec<UsageRecord>,
+        Vec<CacheUse>,
+    ) {
+        let options = ReadOptions {
+            skip_invalid,
+            cache: cache.map(|c| Arc::new(ParseCache::new(c))),
+            ..ReadOptions::default()
+        };
+        let mut sink = Collect::default();
+        let outcome = read_inputs(&[dir.to_path_buf()], options, &mut sink, &mut |_| {});
+        let mut uses = Vec::new();
+        let outcome = outcome
+            .map(|s| {
+                s.files
+                    .into_iter()
+                    .map(|mut f| {
+                        uses.push(f.cache);
+                        f.cache = CacheUse::Off;
+                        f.cache_note = None;
+                        f
+                    })
+                    .collect()
+            })
+            .map_err(|e| e.to_string());
+        (outcome, sink.0, uses)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Whatever happens to the files between runs (lines appended, a line cut mid-way, rewrites, a
+        /// digit changed in place, deletion, gzip), a run through the cache hands on exactly what a run
+        /// without it does.
+        #[test]
+        fn cached_and_uncached_reads_agree(ops in proptest::collection::vec(op_strategy(), 1..10),
+                                           skip_invalid in any::<bool>()) {
+            let logs = tempfile::tempdir().unwrap();
+            let cache = tempfile::tempdir().unwrap();
+            for op in &ops {
+                apply(logs.path(), op);
+                let (want, want_records, _) = read(logs.path(), None, skip_invalid);
+                let (got, got_records, _) = read(logs.path(), Some(cache.path()), skip_invalid);
+                prop_assert_eq!(&got, &want, "after {:?}", op);
+                if want.is_ok() {
+                    prop_assert_eq!(&got_records, &want_records, "after {:?}", op);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_unchanged_file_is_replayed_and_a_grown_one_extended() {
+        let logs = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let path = logs.path().join("log.jsonl");
+        fs::write(&path, text(&[Line::Request(1, 1000, 500)])).unwrap();
+        let (_, first, uses) = read(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Read]);
+        let (_, again, uses) = read(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Hit]);
+        assert_eq!(again, first);
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(text(&[Line::Request(2, 2000, 100)]).as_bytes())
+            .unwrap();
+        let (_, grown, uses) = read(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Extended]);
+        assert_eq!(grown.len(), 2);
+        // The new line keeps its number in the file.
+        assert_eq!(grown[1].provenance.line, 2);
+        assert_eq!(grown[1].tokens.input, 2000);
+        let (_, uncached, _) = read(logs.path(), None, false);
+        assert_eq!(grown, uncached);
+    }
+
+    #[test]
+    fn a_damaged_entry_is_discarded_and_the_file_read_again() {
+        let logs = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        fs::write(
+            logs.path().join("log.jsonl"),
+            text(&[Line::Request(1, 10, 5)]),
+        )
+        .unwrap();
+        let (_, want, _) = read(logs.path(), Some(cache.path()), false);
+        for entry in fs::read_dir(cache.path().join(LAYOUT)).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|e| e == "data") {
+                let mut bytes = fs::read(&p).unwrap();
+                let last = bytes.len() - 1;
+                bytes[last] ^= 0xff;
+                fs::write(&p, bytes).unwrap();
+            }
+        }
+        let options = ReadOptions {
+            cache: Some(Arc::new(ParseCache::new(cache.path()))),
+            ..ReadOptions::default()
+        };
+        let mut sink = Collect::default();
+        let summary = read_inputs(
+            &[logs.path().to_path_buf()],
+            options,
+            &mut sink,
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(sink.0, want);
+        assert_eq!(summary.files[0].cache, CacheUse::Read);
+        assert!(summary.files[0]
+            .cache_note
+            .as_deref()
+            .is_some_and(|n| n.contains("checksums")));
+        let (_, again, uses) = read(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Hit]);
+        assert_eq!(again, want);
+    }
+}
