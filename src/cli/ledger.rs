@@ -7,6 +7,7 @@ use comfy_table::{presets, Table};
 use super::usage::{read_paths, InputArgs};
 use super::{Context, InfoFormat};
 use crate::error::{Error, Result};
+use crate::export::parquet::{check_tree_folder, PartitionBy};
 use crate::export::{Exporting, Format, UnpricedRows};
 use crate::input::{read_inputs, RecordSink};
 use crate::period::{parse_timezone, PeriodSpec};
@@ -23,7 +24,7 @@ pub enum Command {
         #[arg(long, value_enum, value_name = "FORMAT", default_value_t = InfoFormat::Table)]
         format: InfoFormat,
     },
-    Export(ExportArgs),
+    Export(Box<ExportArgs>),
 }
 
 const EXPORT_LONG_ABOUT: &str = "\
@@ -33,10 +34,17 @@ the record has no price). Rows are written as they are read, so memory stays fla
 ledger.
 
 Formats: csv (every ledger field), jsonl (the same fields, one JSON object per line, money as decimal \
-strings), focus (the FinOps FOCUS 1.2 columns, then `x_` extras). Never prompt text: the ledger has none.
+strings), focus (the FinOps FOCUS 1.2 columns, then `x_` extras), parquet (the focus columns as typed \
+Parquet: money DECIMAL(38,18), never a float; FOCUS Date/Time columns as UTC timestamps; counts INT64; \
+flags BOOLEAN; written in row groups, so memory stays flat). Never prompt text: the ledger has none.
+
+`--partition month,provider` (parquet only) writes a Hive-style folder tree under `--output DIR`, one \
+file per month and provider (folders `BillingPeriodStart=2026-10`, inside them `ProviderName=openai`, \
+each holding `part-0.parquet`) that Spark, Trino, Athena, BigQuery and DuckDB read as one table; the partition columns are in the folder \
+names (the month as YYYY-MM, the provider id), not in the files.
 
 FOCUS requires a cost on every row, and an unknown price is not $0: records with usage but no price are \
-left out of a focus export (their count is printed on standard error, `aispend pricing missing` lists \
+left out of a focus or parquet export (their count is printed on standard error, `aispend pricing missing` lists \
 their models), unless `--unpriced zero` writes them at 0 marked `x_Unpriced` = true. BillingAccountId is \
 the account the source names (OpenAI organization, Google Cloud billing account, Azure billing account or \
 subscription, AWS account), else `[focus.billing_accounts]` in aispend.toml:
@@ -51,15 +59,25 @@ Examples:
   aispend ledger export --format csv > ledger.csv
   aispend ledger export --format focus --month 2026-10 > focus-2026-10.csv
   aispend ledger export --format focus --unpriced zero > focus-all.csv
+  aispend ledger export --format parquet --output focus.parquet
+  aispend ledger export --format parquet --partition month,provider --output lake/aispend
   aispend ledger export --format jsonl --where team=search exports/ | jq -r .cost";
 
 /// Export every usage record, priced: csv, jsonl or FinOps FOCUS 1.2
 #[derive(Debug, clap::Args)]
 #[command(long_about = EXPORT_LONG_ABOUT, after_help = EXPORT_AFTER_HELP)]
 pub struct ExportArgs {
-    /// Output format: csv, jsonl, focus (FinOps FOCUS 1.2 columns plus `x_` extras)
+    /// Output format: csv, jsonl, focus (FinOps FOCUS 1.2 columns plus `x_` extras), parquet (the
+    /// focus columns, typed)
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "csv")]
     pub format: Format,
+    /// Write to this file instead of standard output (with --partition: the folder of the tree)
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<std::path::PathBuf>,
+    /// parquet only: a Hive-style folder tree under --output, by month, provider or both (in the order
+    /// given)
+    #[arg(long, value_enum, value_name = "LEVELS", value_delimiter = ',')]
+    pub partition: Vec<PartitionBy>,
     /// Calendar month YYYY-MM [default: every record]
     #[arg(long, value_name = "YYYY-MM")]
     pub month: Option<String>,
@@ -76,7 +94,7 @@ pub struct ExportArgs {
     /// means either). DIMs as in `aispend report`
     #[arg(long = "where", value_name = "DIM=VALUE")]
     pub filters: Vec<String>,
-    /// focus only: records with usage but no price are left out (omit), or written at 0 with
+    /// focus and parquet only: records with usage but no price are left out (omit), or written at 0 with
     /// `x_Unpriced` = true (zero) [default: omit]
     #[arg(long, value_enum, value_name = "WHAT")]
     pub unpriced: Option<UnpricedRows>,
@@ -86,7 +104,7 @@ pub struct ExportArgs {
 
 pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
     match cmd {
-        Command::Export(args) => export(ctx, args, out),
+        Command::Export(args) => export(ctx, *args, out),
         Command::Stats { format } => {
             let ledger = ctx.open_existing_ledger()?;
             let s = ledger.stats()?;
@@ -170,14 +188,54 @@ fn export(ctx: &Context, args: ExportArgs, out: &mut dyn Write) -> Result<i32> {
         .iter()
         .map(|f| Filter::parse(f))
         .collect::<Result<Vec<_>>>()?;
-    let unpriced = match (args.format, args.unpriced) {
-        (Format::Focus, u) => Some(u.unwrap_or_default()),
-        (_, None) => None,
-        (_, Some(_)) => {
+    let unpriced = match (args.format.is_focus(), args.unpriced) {
+        (true, u) => Some(u.unwrap_or_default()),
+        (false, None) => None,
+        (false, Some(_)) => {
             return Err(Error::usage(
-                "--unpriced applies to --format focus (csv and jsonl keep unpriced records, with an empty cost)",
+                "--unpriced applies to --format focus and parquet (csv and jsonl keep unpriced records, with an empty cost)",
             ))
         }
+    };
+    let tree = match (&args.output, args.partition.is_empty()) {
+        (_, true) => None,
+        _ if args.format != Format::Parquet => {
+            return Err(Error::usage("--partition applies to --format parquet"))
+        }
+        (None, false) => {
+            return Err(Error::usage(
+                "--partition writes a folder tree: name its folder with --output DIR",
+            ))
+        }
+        (Some(dir), false) => {
+            let mut by = args.partition.clone();
+            by.dedup();
+            check_tree_folder(dir)
+                .map_err(|source| Error::Io {
+                    path: dir.clone(),
+                    source,
+                })?
+                .map_err(Error::usage)?;
+            Some((dir.clone(), by))
+        }
+    };
+    let mut file = match (&args.output, &tree) {
+        (Some(path), None) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?,
+        )),
+        _ => None,
+    };
+    if args.format == Format::Parquet && args.output.is_none() && ctx.stdout_is_tty {
+        return Err(Error::usage(
+            "Parquet is binary: name a file with --output PATH, or redirect standard output",
+        ));
+    }
+    let out: &mut dyn Write = match file.as_mut() {
+        Some(f) => f,
+        None => out,
     };
     let input = &args.input;
     let from_ledger = input.paths.is_empty();
@@ -194,7 +252,8 @@ fn export(ctx: &Context, args: ExportArgs, out: &mut dyn Write) -> Result<i32> {
     let book = ctx.price_book()?;
     let stdin = input.paths.iter().any(|p| p.as_os_str() == "-");
     let mut sink = Exporting::new(
-        args.format.exporter(out, &ctx.config.billing_accounts),
+        args.format
+            .exporter(out, &ctx.config.billing_accounts, tree)?,
         &ctx.config.teams,
         &book,
         period,

@@ -136,9 +136,7 @@ pub const X_COLUMNS: [&str; 35] = [
 pub struct FocusExporter<'w> {
     writer: CsvOut<&'w mut dyn Write>,
     accounts: &'w BillingAccounts,
-    /// Providers of rows whose billing account neither the source nor the config names, and their count.
-    no_account: BTreeSet<Provider>,
-    no_account_rows: u64,
+    missing: MissingAccounts,
 }
 
 impl<'w> FocusExporter<'w> {
@@ -146,8 +144,7 @@ impl<'w> FocusExporter<'w> {
         FocusExporter {
             writer: CsvOut::new(out),
             accounts,
-            no_account: BTreeSet::new(),
-            no_account_rows: 0,
+            missing: MissingAccounts::default(),
         }
     }
 }
@@ -159,13 +156,7 @@ impl Exporter for FocusExporter<'_> {
     }
 
     fn row(&mut self, row: &ExportRow<'_>) -> std::io::Result<()> {
-        let r = row.record;
-        let accounts = self.accounts;
-        let account = accounts.of(r).unwrap_or_else(|| {
-            self.no_account.insert(r.provider);
-            self.no_account_rows += 1;
-            (r.provider.as_str(), None)
-        });
+        let account = self.missing.account(self.accounts, row.record);
         let fields = FOCUS_COLUMNS
             .iter()
             .chain(X_COLUMNS.iter())
@@ -178,15 +169,41 @@ impl Exporter for FocusExporter<'_> {
     }
 
     fn warnings(&self) -> Vec<String> {
-        if self.no_account_rows == 0 {
+        self.missing.warnings()
+    }
+}
+
+/// Rows whose billing account neither the source nor the config names: their providers and count.
+#[derive(Debug, Default)]
+pub struct MissingAccounts {
+    providers: BTreeSet<Provider>,
+    rows: u64,
+}
+
+impl MissingAccounts {
+    /// The record's billing account id and name; the provider's name (noted) when nothing names one.
+    pub fn account<'a>(
+        &mut self,
+        accounts: &'a BillingAccounts,
+        r: &'a UsageRecord,
+    ) -> (&'a str, Option<&'a str>) {
+        accounts.of(r).unwrap_or_else(|| {
+            self.providers.insert(r.provider);
+            self.rows += 1;
+            (r.provider.as_str(), None)
+        })
+    }
+
+    pub fn warnings(&self) -> Vec<String> {
+        if self.rows == 0 {
             return Vec::new();
         }
-        let providers: Vec<&str> = self.no_account.iter().map(|p| p.as_str()).collect();
+        let providers: Vec<&str> = self.providers.iter().map(|p| p.as_str()).collect();
         vec![format!(
             "warning: {} FOCUS row(s) of {} name no billing account (their source does not, and \
              [focus.billing_accounts] in aispend.toml has no entry): BillingAccountId is the provider's \
              name; set it with e.g. `[focus.billing_accounts] {} = {{ id = \"…\", name = \"…\" }}`",
-            self.no_account_rows,
+            self.rows,
             providers.join(", "),
             providers[0],
         )]
@@ -275,7 +292,7 @@ fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// The UTC calendar month holding `t`: `[first day, first day of the next month)`.
-fn billing_month(t: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+pub fn billing_month(t: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let (y, m) = (t.year(), t.month());
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     let first = |y, m| Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single().unwrap_or(t);
@@ -434,7 +451,7 @@ fn opt(s: Option<&str>) -> String {
 
 /// The value of one column for one record; empty where we have nothing. `account`: the billing
 /// account id and name.
-fn value(column: &str, row: &ExportRow<'_>, account: (&str, Option<&str>)) -> String {
+pub fn value(column: &str, row: &ExportRow<'_>, account: (&str, Option<&str>)) -> String {
     let r = row.record;
     let t = &r.tokens;
     // Computed cost; a record with no usage but a reported amount (an invoice line of a cost export) is

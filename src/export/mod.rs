@@ -29,6 +29,7 @@ use crate::report::{Dim, Filter};
 pub mod csv;
 pub mod focus;
 pub mod jsonl;
+pub mod parquet;
 
 /// `--format` of `aispend ledger export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -39,20 +40,36 @@ pub enum Format {
     Jsonl,
     /// CSV with the FinOps FOCUS 1.2 columns, then `x_` extras
     Focus,
+    /// The focus columns as typed Parquet (DECIMAL money, UTC timestamps), for a data lake
+    Parquet,
 }
 
 impl Format {
-    /// The exporter writing this format to `out` (`accounts`: the FOCUS billing accounts).
+    /// The exporter writing this format to `out` (`accounts`: the FOCUS billing accounts; `tree`: a
+    /// partitioned Parquet export's folder and levels, written there instead of to `out`).
     pub fn exporter<'w>(
         self,
         out: &'w mut dyn Write,
         accounts: &'w BillingAccounts,
-    ) -> Box<dyn Exporter + 'w> {
-        match self {
+        tree: Option<(std::path::PathBuf, Vec<parquet::PartitionBy>)>,
+    ) -> std::io::Result<Box<dyn Exporter + 'w>> {
+        Ok(match self {
             Format::Csv => Box::new(csv::CsvExporter::new(out)),
             Format::Jsonl => Box::new(jsonl::JsonlExporter::new(out)),
             Format::Focus => Box::new(focus::FocusExporter::new(out, accounts)),
-        }
+            Format::Parquet => {
+                let target = match tree {
+                    Some((dir, by)) => parquet::Target::Tree { dir, by },
+                    None => parquet::Target::Stream(out),
+                };
+                Box::new(parquet::ParquetExporter::new(target, accounts)?)
+            }
+        })
+    }
+
+    /// Whether the format has the FOCUS columns (and so leaves unpriced records out by default).
+    pub fn is_focus(self) -> bool {
+        matches!(self, Format::Focus | Format::Parquet)
     }
 }
 

@@ -16,6 +16,7 @@ mod html;
 mod import;
 mod misc;
 mod mutation;
+mod parquet;
 mod periods;
 mod pricing;
 mod property;
