@@ -85,6 +85,11 @@ pub enum Error {
     /// Writing output failed (a closed pipe is handled before this is raised).
     #[error("writing output: {0}")]
     Output(std::io::Error),
+
+    /// A PostgreSQL server could not be reached or refused a query: `postgres://user@host:port/db: …`
+    /// (never the password).
+    #[error("{0}")]
+    Database(String),
 }
 
 impl Error {
@@ -103,7 +108,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input { .. } | Error::Io { .. } | Error::Usage(_) | Error::Config { .. } => 2,
-            Error::Ledger { .. } | Error::Output(_) => 3,
+            Error::Ledger { .. } | Error::Output(_) | Error::Database(_) => 3,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod input;
 pub mod invariants;
 pub mod ledger;
 pub mod period;
+pub mod pg;
 pub mod pricing;
 pub mod pull;
 pub mod record;

@@ -12,6 +12,7 @@ use super::Context;
 use crate::error::{Error, Result};
 use crate::input::{Accepted, RecordSink};
 use crate::period::parse_date;
+use crate::pg::PgTarget;
 use crate::pull::http::Retry;
 use crate::pull::{
     self, anthropic, openai, AdminKey, BucketWidth, Fetched, HttpOptions, Plan, Progress,
@@ -26,6 +27,8 @@ Fetch usage (and cost) from a provider's admin API into the ledger.
               key from OPENAI_ADMIN_KEY (an organization admin key)
   anthropic   GET /v1/organizations/usage_report/messages and /v1/organizations/cost_report,
               key from ANTHROPIC_ADMIN_KEY (an organization admin key)
+  litellm     the LiteLLM proxy's own PostgreSQL database (--database-url), table
+              \"LiteLLM_SpendLogs\": one record per request, read-only, incrementally
 
 The key is read from the environment only and sent only in request headers; it is never \
 printed, logged or stored. Usage comes in daily buckets (--bucket-width 1h for hourly), grouped \
@@ -40,21 +43,31 @@ one transaction; a failed pull writes nothing, so just run it again. Rate limits
 errors (5xx) and connection failures are retried with exponential backoff (honouring \
 Retry-After); a refused request (401, 403, 400...) stops at once.
 
+litellm reads \"LiteLLM_SpendLogs\" in one read-only transaction, in pages ordered by \
+(startTime, request_id), from where the last pull of that database stopped (a cursor kept in the \
+ledger) less --overlap-minutes (LiteLLM writes its spend logs in batches, so late rows are picked \
+up; rows already pulled add nothing). Only the columns the litellm importer maps are read: never \
+messages, responses, the key hash or IP addresses. The password comes from the URL, PGPASSWORD or \
+~/.pgpass and is never printed; TLS with ?sslmode=require or verify-full (sslrootcert=FILE for a \
+private CA). --since DATE reads from that day instead of the cursor.
+
 Exit codes: 2 for a missing key, a bad flag, a refused request or a malformed page; 3 when the \
-provider stays unreachable or failing after every retry.";
+provider (or database) stays unreachable or failing after every retry.";
 
 const AFTER_HELP: &str = "\
 Examples:
   OPENAI_ADMIN_KEY=sk-admin-… aispend pull openai                  this month so far
   aispend pull anthropic --since 2026-10-01 --until 2026-10-31
   aispend pull openai --bucket-width 1h --since 2026-10-14 --until 2026-10-14
-  aispend pull openai --dry-run -v            fetch and check, write nothing";
+  aispend pull openai --dry-run -v            fetch and check, write nothing
+  PGPASSWORD=… aispend pull litellm --database-url postgres://spend_ro@db:5432/litellm?sslmode=require";
 
 /// Which provider to pull from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProviderArg {
     Openai,
     Anthropic,
+    Litellm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,12 +106,26 @@ pub struct Args {
     /// Fetch and check everything, then roll back: nothing is written
     #[arg(long)]
     pub dry_run: bool,
+    /// litellm: the proxy's database, postgres://USER@HOST:PORT/DB[?sslmode=require|verify-full]
+    /// (the password from PGPASSWORD or ~/.pgpass; never printed)
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// litellm: rows per page
+    #[arg(long, value_name = "ROWS", default_value_t = pull::litellm::DEFAULT_PAGE_ROWS,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub page_size: u32,
+    /// litellm: start this many minutes before the cursor, for rows LiteLLM wrote late
+    #[arg(long, value_name = "MINUTES", default_value_t = pull::litellm::DEFAULT_OVERLAP_MINUTES)]
+    pub overlap_minutes: u32,
 }
 
 /// A provider module's `plan`: base URL, period, bucket width, whether to fetch costs.
 type PlanFn = fn(Url, &Window, BucketWidth, bool) -> Plan;
 
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
+    if args.provider != ProviderArg::Litellm && args.database_url.is_some() {
+        return Err(Error::usage("--database-url applies to `pull litellm`"));
+    }
     let today = Utc::now().date_naive();
     let since = args
         .since
@@ -118,6 +145,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let (key_var, default_base, plan): (_, _, PlanFn) = match args.provider {
         ProviderArg::Openai => (openai::KEY_VAR, openai::DEFAULT_BASE, openai::plan),
         ProviderArg::Anthropic => (anthropic::KEY_VAR, anthropic::DEFAULT_BASE, anthropic::plan),
+        ProviderArg::Litellm => return run_litellm(ctx, args, out),
     };
     let base = base_url(args.base_url.as_deref().unwrap_or(default_base))?;
     let plan = plan(base, &window, width, !args.no_costs);
@@ -264,5 +292,68 @@ fn display_name(provider: ProviderArg) -> &'static str {
     match provider {
         ProviderArg::Openai => "an OpenAI",
         ProviderArg::Anthropic => "an Anthropic",
+        ProviderArg::Litellm => "a LiteLLM",
     }
+}
+
+/// `aispend pull litellm`: the proxy's `LiteLLM_SpendLogs` table, from the ledger's cursor on.
+fn run_litellm(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
+    let url = args.database_url.as_deref().ok_or_else(|| {
+        Error::usage(
+            "pull litellm reads the proxy's database: pass --database-url postgres://USER@HOST:PORT/DB",
+        )
+    })?;
+    if args.until.is_some() || args.base_url.is_some() || args.no_costs {
+        return Err(Error::usage(
+            "--until, --base-url and --no-costs apply to the admin APIs (openai, anthropic), not litellm",
+        ));
+    }
+    let target = PgTarget::parse(url, "--database-url")?;
+    let options = pull::litellm::Options {
+        since: args
+            .since
+            .as_deref()
+            .map(|s| parse_date(s, "--since"))
+            .transpose()?,
+        page_rows: args.page_size,
+        overlap: chrono::Duration::minutes(i64::from(args.overlap_minutes)),
+        dry_run: args.dry_run,
+    };
+    let mut ledger = ctx.open_ledger()?;
+    ctx.detail(format_args!(
+        "pulling LiteLLM spend logs from {}",
+        target.display()
+    ));
+    let summary = pull::litellm::pull(&target, &mut ledger, &options, &mut |rows, total| {
+        ctx.detail(format_args!(
+            "{}: page of {} rows ({} so far)",
+            target.display(),
+            count_human(rows),
+            count_human(total)
+        ))
+    })?;
+    if !ctx.global.quiet {
+        let verb = if args.dry_run { "would add" } else { "added" };
+        let pages = if summary.pages == 1 { "page" } else { "pages" };
+        writeln!(
+            out,
+            "{} \"LiteLLM_SpendLogs\": {} {pages}, {} rows from {}, {} {verb} litellm, {} duplicate",
+            target.display(),
+            summary.pages,
+            count_human(summary.rows),
+            summary.started_at.as_deref().unwrap_or("the first row"),
+            count_human(summary.added),
+            count_human(summary.duplicates)
+        )?;
+        match (&summary.cursor, args.dry_run) {
+            (_, true) => writeln!(
+                out,
+                "dry run: nothing was written to {}",
+                ledger.path().display()
+            )?,
+            (Some(c), false) => writeln!(out, "next pull starts from {c} (UTC) less the overlap")?,
+            (None, false) => {}
+        }
+    }
+    Ok(0)
 }

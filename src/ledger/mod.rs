@@ -163,6 +163,18 @@ impl Ledger {
         Ok(value)
     }
 
+    /// Where the incremental pull `name` stands (`None` before its first pull).
+    pub fn cursor(&self, name: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT value FROM pull_cursors WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.error(e))
+    }
+
     /// The newest record's start time.
     pub fn newest(&self) -> Result<Option<DateTime<Utc>>> {
         let ms: Option<i64> = self
@@ -339,6 +351,20 @@ pub struct LedgerWriter<'c> {
     tx: Transaction<'c>,
     path: PathBuf,
     rollup: rollup::Delta,
+}
+
+impl LedgerWriter<'_> {
+    /// Moves the incremental pull `name` to `value`, in the import's transaction.
+    pub fn set_cursor(&mut self, name: &str, value: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO pull_cursors (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE \
+                 SET value = excluded.value, updated_at = CAST(strftime('%s','now') AS INTEGER)",
+                [name, value],
+            )
+            .map_err(|e| ledger_error(&self.path, e))?;
+        Ok(())
+    }
 }
 
 impl RecordSink for LedgerWriter<'_> {

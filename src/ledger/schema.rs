@@ -80,6 +80,12 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     ALTER TABLE rollup ADD COLUMN code_execution_calls INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE rollup ADD COLUMN grounded_prompts INTEGER NOT NULL DEFAULT 0;",
     ),
+    // 5: where incremental pulls stand (`pull litellm`: the last `startTime` read, per database).
+    sql("CREATE TABLE pull_cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER))
+    );"),
 ];
 
 /// The columns read back, in `record_from_row` order.

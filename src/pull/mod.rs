@@ -10,6 +10,7 @@
 
 pub mod anthropic;
 pub mod http;
+pub mod litellm;
 pub mod openai;
 
 use std::collections::HashSet;

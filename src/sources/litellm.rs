@@ -207,6 +207,11 @@ struct JsonRow<'a> {
     response: Option<&'a RawValue>,
 }
 
+/// One `LiteLLM_SpendLogs` row as a JSON object (`aispend pull litellm` reads the table this way).
+pub fn spend_log_row(text: &str, line: u64, file: &Arc<str>) -> Result<UsageRecord, RecordError> {
+    json_record(text, "", line, file)
+}
+
 fn json_record(
     text: &str,
     path: &str,
