@@ -1,42 +1,142 @@
 #!/usr/bin/env bash
-# Throughput and memory benchmark of `aispend report` on large inputs, in a release build.
+# Benchmark of aispend against DuckDB and ccusage on the same files, in a release build. Run by hand,
+# never by a test.
 #
-#   scripts/bench.sh                 # ~1 GB of API logs and ~1 GB of Claude Code logs
-#   BENCH_SIZE_MB=256 scripts/bench.sh
+#   scripts/bench.sh                      # ~1 GB of API logs and ~1 GB of Claude Code logs
+#   BENCH_SIZE_MB=200 scripts/bench.sh    # quicker
+#   BENCH_PEERS=0 scripts/bench.sh        # aispend alone (no DuckDB, no ccusage)
+#   BENCH_CALLGRIND=1 scripts/bench.sh    # also instructions per record (valgrind), on a 20k-line slice
 #
-# The data is generated once (deterministically) into $BENCH_DIR (default bench-data/, git-ignored).
-# Each input is read once to warm the page cache, then timed three times; the best run is reported with
-# its peak resident memory (GNU time's %M).
+# The data is generated once (deterministically) into $BENCH_DIR (default bench-data/, git-ignored; delete
+# it when done). The peers are installed there on first use and are not dependencies of aispend: DuckDB
+# from PyPI into a venv (its `read_json` with a declared schema), ccusage 20.0.24 from npm (`daily --json
+# --offline`). Each measurement runs $BENCH_RUNS times (default 5), the tools taking turns on the same
+# files after one warm-up read; printed are the median wall time, the median CPU time (user + system)
+# and the largest peak resident memory (GNU time's %M). Before timing, the per-model sums of each peer are
+# checked against aispend's (scripts/bench_check.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mb=${BENCH_SIZE_MB:-1024}
 dir=${BENCH_DIR:-bench-data}
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
+peers=${BENCH_PEERS:-1}
 
 cargo build --release --quiet
 bin=${CARGO_TARGET_DIR:-target}/release/aispend
 if [ ! -f "$dir/.complete-$size_mb" ]; then
-  rm -rf "$dir"
+  rm -rf "$dir/api-logs" "$dir/claude-code" "$dir"/.complete-*
   echo "generating ${size_mb} MB per input into $dir ..." >&2
   python3 scripts/gen_bench.py "$dir" --size-mb "$size_mb"
   touch "$dir/.complete-$size_mb"
 fi
+api="$dir/api-logs"
+cc="$dir/claude-code"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
-printf '%-12s %10s %10s %10s %12s\n' input MB seconds MB/s peak_RSS_MB
-for input in api-logs claude-code; do
-  path="$dir/$input"
-  bytes=$(du -sb "$path" | cut -f1)
-  "$bin" report "$path" --by model --format json > /dev/null
-  best=""
-  best_rss=0
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %M' -o "$dir/.time" "$bin" report "$path" --by team,model --format json > /dev/null
-    read -r secs rss_kb < "$dir/.time"
-    if [ -z "$best" ] || awk -v a="$secs" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-      best=$secs
-      best_rss=$rss_kb
-    fi
-  done
-  awk -v name="$input" -v b="$bytes" -v s="$best" -v r="$best_rss" \
-    'BEGIN { mb = b / 1e6; printf "%-12s %10.0f %10.2f %10.0f %12.0f\n", name, mb, s, (s > 0 ? mb / s : 0), r / 1024 }'
+# ---------------------------------------------------------------- peers, installed on demand
+duck=""
+ccusage=""
+if [ "$peers" = 1 ]; then
+  if [ ! -x "$dir/.venv/bin/python" ] || ! "$dir/.venv/bin/python" -c 'import duckdb' 2>/dev/null; then
+    echo "installing DuckDB into $dir/.venv ..." >&2
+    python3 -m venv "$dir/.venv" && "$dir/.venv/bin/pip" install --quiet duckdb >&2 || true
+  fi
+  "$dir/.venv/bin/python" -c 'import duckdb' 2>/dev/null && duck="$dir/.venv/bin/python"
+  if [ ! -x "$dir/.npm/node_modules/.bin/ccusage" ]; then
+    echo "installing ccusage 20.0.24 into $dir/.npm ..." >&2
+    mkdir -p "$dir/.npm" && npm install --silent --prefix "$dir/.npm" ccusage@20.0.24 >&2 || true
+  fi
+  [ -x "$dir/.npm/node_modules/.bin/ccusage" ] && ccusage="$dir/.npm/node_modules/.bin/ccusage"
+  [ -n "$duck" ] || echo "DuckDB unavailable: skipped" >&2
+  [ -n "$ccusage" ] || echo "ccusage unavailable: skipped" >&2
+fi
+
+# DuckDB: per-model requests and output tokens of successful requests, every provider shape, with the
+# envelope's schema declared (no inference pass).
+cat > "$tmp/duck.py" <<'EOF'
+import json, sys, duckdb
+glob = sys.argv[1] + "/*.jsonl"
+schema = {"timestamp": "VARCHAR", "team": "VARCHAR", "project": "VARCHAR", "status": "INTEGER",
+          "response": "STRUCT(model VARCHAR, modelVersion VARCHAR, usage STRUCT(prompt_tokens BIGINT, "
+                      "completion_tokens BIGINT, input_tokens BIGINT, output_tokens BIGINT), usageMetadata "
+                      "STRUCT(promptTokenCount BIGINT, candidatesTokenCount BIGINT, thoughtsTokenCount BIGINT))"}
+rows = duckdb.sql(f"""
+  SELECT coalesce(response.model, response.modelVersion) AS model, count(*) AS requests,
+         sum(coalesce(response.usage.completion_tokens, response.usage.output_tokens, 0)
+             + coalesce(response.usageMetadata.candidatesTokenCount, 0)
+             + coalesce(response.usageMetadata.thoughtsTokenCount, 0)) AS output
+  FROM read_json('{glob}', format = 'newline_delimited', columns = {schema!r})
+  WHERE status = 200 GROUP BY ALL ORDER BY model""").fetchall()
+json.dump([{"model": m, "requests": r, "output": o} for m, r, o in rows], sys.stdout)
+EOF
+
+# ---------------------------------------------------------------- measuring
+# measure NAME CMD...: one run, appends "wall cpu rss_kb" to $tmp/NAME
+measure() {
+  local name=$1
+  shift
+  /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$@" > /dev/null
+  awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$tmp/t" >> "$tmp/$name"
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+wall() { cut -d' ' -f1 "$tmp/$1" | median; }
+cpu() { cut -d' ' -f2 "$tmp/$1" | median; }
+rss() { cut -d' ' -f3 "$tmp/$1" | sort -n | tail -1; }
+row() { # NAME LABEL MB
+  printf '%-44s %9s %9s %9s %10.0f\n' "$2" "$(wall "$1")" "$(cpu "$1")" \
+    "$(awk -v mb="$3" -v s="$(wall "$1")" 'BEGIN { printf "%.0f", (s > 0 ? mb / s : 0) }')" "$(($(rss "$1") / 1024))"
+}
+
+api_mb=$(du -sb "$api" | awk '{ printf "%.0f", $1 / 1e6 }')
+cc_mb=$(du -sb "$cc" | awk '{ printf "%.0f", $1 / 1e6 }')
+ours_api=("$bin" report "$api" --by model --since 2020-01-01 --format json)
+ours_cc=("$bin" report "$cc" --by model --since 2020-01-01 --format json)
+
+echo "checking per-model sums ..." >&2
+"${ours_api[@]}" > "$tmp/ours-api.json"
+"${ours_cc[@]}" > "$tmp/ours-cc.json"
+if [ -n "$duck" ]; then
+  "$duck" "$tmp/duck.py" "$api" > "$tmp/duck.json"
+  python3 scripts/bench_check.py duckdb "$tmp/ours-api.json" "$tmp/duck.json" || echo "WARNING: DuckDB's sums differ" >&2
+fi
+if [ -n "$ccusage" ]; then
+  CLAUDE_CONFIG_DIR="$cc" "$ccusage" daily --json --offline > "$tmp/ccusage.json"
+  python3 scripts/bench_check.py ccusage "$tmp/ours-cc.json" "$tmp/ccusage.json" || echo "WARNING: ccusage's sums differ" >&2
+fi
+
+echo "timing, $runs runs each, tools taking turns ..." >&2
+for _ in $(seq "$runs"); do
+  measure api-aispend "${ours_api[@]}"
+  [ -n "$duck" ] && measure api-duckdb "$duck" "$tmp/duck.py" "$api"
+  measure cc-aispend "${ours_cc[@]}"
+  [ -n "$ccusage" ] && CLAUDE_CONFIG_DIR="$cc" measure cc-ccusage "$ccusage" daily --json --offline
+  rm -f "$tmp/ledger.db"*
+  measure import "$bin" --ledger "$tmp/ledger.db" --quiet import "$api"
+  measure ledger-report "$bin" --ledger "$tmp/ledger.db" report --by team,model --since 2020-01-01 --format json
 done
+records=$("$bin" --ledger "$tmp/ledger.db" ledger stats --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["records"])')
+
+printf '\n%-44s %9s %9s %9s %10s\n' measurement wall_s cpu_s MB/s peak_MiB
+row api-aispend "aispend report, API logs ($api_mb MB)" "$api_mb"
+[ -n "$duck" ] && row api-duckdb "DuckDB read_json, API logs" "$api_mb"
+row cc-aispend "aispend report, Claude Code ($cc_mb MB)" "$cc_mb"
+[ -n "$ccusage" ] && row cc-ccusage "ccusage daily, Claude Code" "$cc_mb"
+row import "aispend import, API logs" "$api_mb"
+row ledger-report "aispend report --by team,model, ledger" 0
+echo
+awk -v r="$records" -v s="$(wall import)" 'BEGIN { printf "import: %d records, %.0f records/s\n", r, r / s }'
+[ -n "$duck" ] && awk -v a="$(wall api-aispend)" -v d="$(wall api-duckdb)" \
+  'BEGIN { printf "API logs: aispend is %.2fx DuckDB (wall)\n", d / a }'
+[ -n "$ccusage" ] && awk -v a="$(wall cc-aispend)" -v c="$(wall cc-ccusage)" \
+  'BEGIN { printf "Claude Code: aispend is %.2fx ccusage (wall)\n", c / a }'
+
+if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then
+  # Instructions per record: repeatable on a busy machine, unlike wall time.
+  first=$(find "$api" -name '*.jsonl' | sort | head -1)
+  head -n 20000 "$first" > "$tmp/slice.jsonl"
+  valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$bin" report "$tmp/slice.jsonl" --format json \
+    > /dev/null 2> "$tmp/cg.err"
+  ir=$(grep -o 'refs: *[0-9,]*' "$tmp/cg.err" | tr -dc 0-9)
+  echo "callgrind: report on 20,000 API-log lines: $ir instructions, $((ir / 20000)) per line"
+fi
