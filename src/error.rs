@@ -118,9 +118,25 @@ impl Error {
     }
 }
 
+/// Output errors are converted here and nowhere else. An I/O error keeps its kind, so `main` can tell a
+/// closed pipe (quiet success) from a real failure, whichever writer met it.
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Error {
         Error::Output(e)
+    }
+}
+
+/// A CSV writer's error: its I/O cause as it is (a closed pipe stays `BrokenPipe`).
+impl From<csv::Error> for Error {
+    fn from(e: csv::Error) -> Error {
+        Error::Output(crate::output::csv::io_error(e))
+    }
+}
+
+/// A JSON writer's error: serde_json keeps the I/O cause's kind when it converts.
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Error {
+        Error::Output(std::io::Error::from(e))
     }
 }
 

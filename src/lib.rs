@@ -15,6 +15,7 @@ pub mod forecast;
 pub mod input;
 pub mod invariants;
 pub mod ledger;
+pub mod output;
 pub mod period;
 pub mod pg;
 pub mod pricing;

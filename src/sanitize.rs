@@ -7,12 +7,11 @@
 //!   shown escaped (`\u{1b}`), so a value cannot clear the screen, retitle the terminal or reorder text.
 //! - [`table_cell`] and [`markdown_cell`]: the same, cut to [`MAX_CELL_CHARS`] with an ellipsis;
 //!   Markdown's specials are escaped so a value never becomes a link, code or HTML.
-//! - [`csv_field`] and [`CsvOut`]: OWASP's rule against formula injection (a text starting with `=`, `+`,
+//! - [`csv_field`] (used by `crate::output::csv::CsvOut`): OWASP's rule against formula injection (a text starting with `=`, `+`,
 //!   `-`, `@`, tab or CR gets a leading `'`); numbers stay numbers.
 //! - [`message`] and [`excerpt`]: one line for standard error, and long values cut to a short excerpt.
 
 use std::borrow::Cow;
-use std::io::Write;
 
 /// The longest value a table or Markdown cell shows; longer ones end in `…`.
 pub const MAX_CELL_CHARS: usize = 100;
@@ -135,44 +134,6 @@ pub fn csv_field(s: &str) -> Cow<'_, str> {
         Cow::Owned(format!("'{field}"))
     } else {
         field
-    }
-}
-
-/// A CSV writer whose every field goes through [`csv_field`]: every CSV output of the program is written
-/// with it. Errors keep their `io::ErrorKind`, so a closed pipe stays recognisable as one.
-pub struct CsvOut<W: Write> {
-    writer: csv::Writer<W>,
-}
-
-impl<W: Write> CsvOut<W> {
-    pub fn new(out: W) -> CsvOut<W> {
-        CsvOut {
-            writer: csv::Writer::from_writer(out),
-        }
-    }
-
-    pub fn row<I, S>(&mut self, fields: I) -> std::io::Result<()>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let mut record = csv::StringRecord::new();
-        for f in fields {
-            record.push_field(&csv_field(f.as_ref()));
-        }
-        self.writer.write_record(&record).map_err(csv_io_error)
-    }
-
-    pub fn flush(&mut self) -> std::io::Result<()> {
-        self.writer.flush()
-    }
-}
-
-/// A CSV error as an I/O error, keeping the kind (a closed pipe must stay recognisable as one).
-pub fn csv_io_error(e: csv::Error) -> std::io::Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        other => std::io::Error::other(format!("{other:?}")),
     }
 }
 

@@ -3,12 +3,11 @@
 
 use std::io::Write;
 
-use crate::report::render::grid::{Column, Grid};
-use crate::report::render::Style;
 use serde_json::{json, Value};
 
 use super::{BudgetResult, CheckResult, Status};
-use crate::report::render::{money_exact, money_human};
+use crate::error::Result;
+use crate::output::{self, money_exact, money_human, Cell, Column, Format, Render, Sheet, Style};
 
 pub const SCHEMA: &str = "aispend.budget.v1";
 
@@ -79,86 +78,100 @@ pub fn to_value(check: &CheckResult) -> Value {
     })
 }
 
-/// The terminal table. On a narrow terminal the interval goes first, then the period, the forecast
-/// and the share used; the budget's status and why stay. Configuration warnings go to standard error
-/// (see `aispend budget check`).
-pub fn table(check: &CheckResult, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut grid = Grid::new(vec![
-        Column::label("budget"),
-        Column::text("period").droppable(2),
-        Column::number("limit"),
-        Column::number("actual"),
-        Column::number("used").droppable(4),
-        Column::number("forecast").droppable(3),
-        Column::number("80% interval").droppable(1),
-        Column::text("status"),
-        Column::label("why"),
-    ]);
-    for r in &check.results {
-        let p = &r.projection;
-        grid.push(vec![
-            r.budget.name.clone(),
-            format!("{} to {}", r.period_start, r.period_end),
-            money_human(r.budget.limit),
-            money_human(p.actual_to_date),
-            format!("{}%", r.used_percent()),
-            money_human(p.forecast),
-            format!("{} – {}", money_human(p.lower), money_human(p.upper)),
-            r.status.as_str().to_string(),
-            r.reason.clone(),
-        ]);
+impl Render for CheckResult {
+    /// The terminal table (CSV, which `budget check` does not offer, would be the same sheet) or the
+    /// Markdown summary of a pull-request comment. On a narrow terminal the interval goes first, then
+    /// the period, the forecast and the share used; the budget's status and why stay. Configuration
+    /// warnings go to standard error (see `aispend budget check`); Markdown repeats them.
+    fn sheet(&self, format: Format) -> Sheet {
+        if format == Format::Markdown {
+            return self.markdown_sheet();
+        }
+        let mut sheet = Sheet::new(vec![
+            Column::label("budget"),
+            Column::text("period").droppable(2),
+            Column::number("limit"),
+            Column::number("actual"),
+            Column::number("used").droppable(4),
+            Column::number("forecast").droppable(3),
+            Column::number("80% interval").droppable(1),
+            Column::text("status"),
+            Column::label("why"),
+        ])
+        .titled(format!(
+            "Budgets as of {} (forecast: projected period total)",
+            self.as_of
+        ));
+        for r in &self.results {
+            let p = &r.projection;
+            sheet.push(vec![
+                Cell::text(&r.budget.name),
+                Cell::plain(format!("{} to {}", r.period_start, r.period_end)),
+                Cell::Money(r.budget.limit),
+                Cell::Money(p.actual_to_date),
+                Cell::Pct(r.used_percent()),
+                Cell::Money(p.forecast),
+                Cell::Interval(p.lower, p.upper),
+                Cell::plain(r.status.as_str()),
+                Cell::plain(&r.reason),
+            ]);
+        }
+        sheet.note(format!("status: {}", self.status().as_str()));
+        sheet
     }
-    writeln!(
-        out,
-        "Budgets as of {} (forecast: projected period total)",
-        check.as_of
-    )?;
-    grid.render(style, out)?;
-    writeln!(out, "status: {}", check.status().as_str())
+
+    fn json(&self) -> Value {
+        to_value(self)
+    }
 }
 
-pub fn markdown(check: &CheckResult, out: &mut dyn Write) -> std::io::Result<()> {
-    let status = check.status();
-    writeln!(
-        out,
-        "### {} AI budgets: {} (as of {})\n",
-        icon(status),
-        status.as_str(),
-        check.as_of
-    )?;
-    writeln!(
-        out,
-        "| | budget | scope | period | limit | actual | forecast (80% interval) | |"
-    )?;
-    writeln!(out, "|---|---|---|---|---:|---:|---:|---|")?;
-    for r in &check.results {
-        let p = &r.projection;
-        writeln!(
-            out,
-            "| {} | {} | {} | {} – {} | {} | {} ({}%) | {} ({} – {}) | {} |",
-            icon(r.status),
-            crate::report::render::markdown::cell(&r.budget.name),
-            crate::report::render::markdown::cell(&scope_text(r)),
-            r.period_start,
-            r.period_end,
-            money_human(r.budget.limit),
-            money_human(p.actual_to_date),
-            r.used_percent(),
-            money_human(p.forecast),
-            money_human(p.lower),
-            money_human(p.upper),
-            r.reason,
-        )?;
+impl CheckResult {
+    fn markdown_sheet(&self) -> Sheet {
+        let status = self.status();
+        let mut sheet = Sheet::new(vec![
+            Column::text(""),
+            Column::label("budget"),
+            Column::label("scope"),
+            Column::text("period"),
+            Column::number("limit"),
+            Column::number("actual"),
+            Column::number("forecast (80% interval)"),
+            Column::text(""),
+        ])
+        .titled(format!(
+            "{} AI budgets: {} (as of {})",
+            icon(status),
+            status.as_str(),
+            self.as_of
+        ));
+        for r in &self.results {
+            let p = &r.projection;
+            sheet.push(vec![
+                Cell::plain(icon(r.status)),
+                Cell::text(&r.budget.name),
+                Cell::text(scope_text(r)),
+                Cell::plain(format!("{} – {}", r.period_start, r.period_end)),
+                Cell::Money(r.budget.limit),
+                Cell::Money(p.actual_to_date).noted(format!("({}%)", r.used_percent())),
+                Cell::Money(p.forecast).noted(format!(
+                    "({} – {})",
+                    money_human(p.lower),
+                    money_human(p.upper)
+                )),
+                Cell::plain(&r.reason),
+            ]);
+        }
+        for w in &self.warnings {
+            sheet.note("");
+            sheet.note(format!("> warning: {w}"));
+        }
+        sheet
     }
-    for w in &check.warnings {
-        writeln!(out, "\n> warning: {w}")?;
-    }
-    Ok(())
 }
 
 /// GitHub Actions workflow commands: one annotation per budget that is not ok, then the Markdown
 /// summary (also appended to `$GITHUB_STEP_SUMMARY` when set).
-pub fn github(check: &CheckResult, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn github(check: &CheckResult, out: &mut dyn Write) -> Result<()> {
     // Workflow command values escape %, CR and LF.
     let escape = |s: &str| {
         s.replace('%', "%25")
@@ -190,7 +203,7 @@ pub fn github(check: &CheckResult, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "::warning title=Budget configuration::{}", escape(w))?;
     }
     let mut summary = Vec::new();
-    markdown(check, &mut summary)?;
+    output::markdown::write(&check.sheet(Format::Markdown), &mut summary)?;
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -199,7 +212,8 @@ pub fn github(check: &CheckResult, out: &mut dyn Write) -> std::io::Result<()> {
         f.write_all(&summary)?;
         f.write_all(b"\n")?;
     }
-    out.write_all(&summary)
+    out.write_all(&summary)?;
+    Ok(())
 }
 
 pub fn render(
@@ -207,15 +221,11 @@ pub fn render(
     check: &CheckResult,
     style: Style,
     out: &mut dyn Write,
-) -> std::io::Result<()> {
+) -> Result<()> {
     match format {
-        BudgetFormat::Table => table(check, style, out),
-        BudgetFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &to_value(check))
-                .map_err(std::io::Error::from)?;
-            writeln!(out)
-        }
-        BudgetFormat::Markdown => markdown(check, out),
+        BudgetFormat::Table => output::write(check, Format::Table, style, out),
+        BudgetFormat::Json => output::write(check, Format::Json, style, out),
+        BudgetFormat::Markdown => output::write(check, Format::Markdown, style, out),
         BudgetFormat::Github => github(check, out),
     }
 }

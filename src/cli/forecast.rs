@@ -11,10 +11,9 @@ use super::usage::{collect_daily, InputArgs, PeriodArgs};
 use super::Context;
 use crate::error::{Error, Result};
 use crate::forecast::{self, DailySeries, MethodChoice, Projection};
+use crate::output::{self, money_exact, table, Cell, Column, Format, Render, Sheet};
 use crate::period::{parse_date, PeriodSpec};
-use crate::report::render::grid::{Column, Grid};
-use crate::report::render::{markdown::cell, money_exact, money_human, Format, Style};
-use crate::report::{Dim, Filter};
+use crate::report::{Dim, Filter, UnpricedRow};
 
 const INTRO: &str = "\
 Projects where a period ends: actual spend to date plus a forecast of the remaining days, per group, \
@@ -134,18 +133,10 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         as_of: upto,
         start,
         end,
+        unpriced: &daily.unpriced,
+        chart: ctx.style().width.is_some(),
     };
-    match args.format {
-        Format::Json => {
-            let mut v = view.json();
-            v["unpriced"] = crate::report::render::json::unpriced_value(&daily.unpriced);
-            serde_json::to_writer_pretty(&mut *out, &v).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
-        Format::Csv => view.csv(out)?,
-        Format::Markdown => view.markdown(out)?,
-        Format::Table => view.table(out, ctx.style())?,
-    }
+    output::write(&view, args.format, ctx.style(), out)?;
     if !daily.unpriced.is_empty() && args.format != Format::Json {
         let mut models: Vec<&str> = daily.unpriced.iter().map(|u| u.model.as_str()).collect();
         models.dedup();
@@ -185,9 +176,20 @@ struct View<'a> {
     as_of: NaiveDate,
     start: NaiveDate,
     end: NaiveDate,
+    unpriced: &'a [UnpricedRow],
+    /// Whether the table shows the daily chart (only on a terminal).
+    chart: bool,
 }
 
-impl View<'_> {
+impl Render for View<'_> {
+    fn sheet(&self, format: Format) -> Sheet {
+        match format {
+            Format::Csv => self.csv(),
+            Format::Markdown => self.markdown(),
+            _ => self.table(),
+        }
+    }
+
     fn json(&self) -> Value {
         let line = |l: &Line| {
             let mut m = Map::new();
@@ -223,9 +225,12 @@ impl View<'_> {
             "group_by": self.dims.iter().map(|d| d.name()).collect::<Vec<_>>(),
             "rows": self.lines.iter().map(line).collect::<Vec<_>>(),
             "total": line(self.total),
+            "unpriced": crate::report::render::json::unpriced_value(self.unpriced),
         })
     }
+}
 
+impl View<'_> {
     fn rows(&self) -> Vec<(Vec<String>, &Line)> {
         let mut rows: Vec<(Vec<String>, &Line)> =
             self.lines.iter().map(|l| (l.values.clone(), l)).collect();
@@ -235,119 +240,93 @@ impl View<'_> {
         rows
     }
 
-    fn headers(&self) -> Vec<String> {
-        let mut h: Vec<String> = self.dims.iter().map(|d| d.name()).collect();
+    /// The group columns (one unnamed column for the total alone).
+    fn group_columns(&self) -> Vec<Column> {
+        let mut h: Vec<Column> = self.dims.iter().map(|d| Column::label(d.name())).collect();
         if h.is_empty() {
-            h.push(String::new());
+            h.push(Column::label(""));
         }
         h
     }
 
-    fn csv(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut w = crate::sanitize::CsvOut::new(out);
-        let mut header: Vec<String> = self.dims.iter().map(|d| d.name()).collect();
-        header.extend(
-            [
-                "actual_to_date",
-                "forecast",
-                "lower",
-                "upper",
-                "method",
-                "note",
-            ]
-            .map(String::from),
-        );
-        w.row(&header)?;
+    /// Every row, the total last with `total` in each group column; money exact.
+    fn csv(&self) -> Sheet {
+        let mut columns: Vec<Column> = self.dims.iter().map(|d| Column::label(d.name())).collect();
+        columns.extend(["actual_to_date", "forecast", "lower", "upper"].map(Column::number));
+        columns.extend(["method", "note"].map(Column::text));
+        let mut sheet = Sheet::new(columns);
         for l in self.lines.iter().chain(std::iter::once(self.total)) {
             let p = &l.projection;
-            let mut f = if std::ptr::eq(l, self.total) {
-                vec!["total".to_string(); self.dims.len()]
+            let mut cells: Vec<Cell> = if std::ptr::eq(l, self.total) {
+                vec![Cell::plain("total"); self.dims.len()]
             } else {
-                l.values.clone()
+                l.values.iter().cloned().map(Cell::Text).collect()
             };
-            f.extend([
-                money_exact(p.actual_to_date),
-                money_exact(p.forecast),
-                money_exact(p.lower),
-                money_exact(p.upper),
-                p.method.as_str().to_string(),
-                p.note.clone().unwrap_or_default(),
+            cells.extend([
+                Cell::Money(p.actual_to_date),
+                Cell::Money(p.forecast),
+                Cell::Money(p.lower),
+                Cell::Money(p.upper),
+                Cell::plain(p.method.as_str()),
+                Cell::Text(p.note.clone().unwrap_or_default()),
             ]);
-            w.row(&f)?;
+            sheet.push(cells);
         }
-        w.flush()
+        sheet
     }
 
-    fn markdown(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        writeln!(
-            out,
-            "### AI spend forecast {} – {} (as of {})\n",
+    /// The cells people read: the group, actual to date, forecast, interval and method.
+    fn human_cells(values: &[String], l: &Line) -> Vec<Cell> {
+        let p = &l.projection;
+        let mut cells: Vec<Cell> = values.iter().cloned().map(Cell::Text).collect();
+        cells.extend([
+            Cell::Money(p.actual_to_date),
+            Cell::Money(p.forecast),
+            Cell::Interval(p.lower, p.upper),
+            Cell::plain(p.method.as_str()),
+        ]);
+        cells
+    }
+
+    fn markdown(&self) -> Sheet {
+        let mut columns = self.group_columns();
+        columns.extend(["actual to date", "forecast", "80% interval"].map(Column::number));
+        columns.push(Column::text("method"));
+        let mut sheet = Sheet::new(columns).titled(format!(
+            "AI spend forecast {} – {} (as of {})",
             self.start, self.end, self.as_of
-        )?;
-        let mut h = self.headers();
-        h.extend(["actual to date", "forecast", "80% interval", "method"].map(String::from));
-        writeln!(out, "| {} |", h.join(" | "))?;
-        let dims = self.dims.len().max(1);
-        let align: Vec<&str> = (0..h.len())
-            .map(|i| {
-                if i < dims || i + 1 == h.len() {
-                    "---"
-                } else {
-                    "---:"
-                }
-            })
-            .collect();
-        writeln!(out, "| {} |", align.join(" | "))?;
+        ));
         for (values, l) in self.rows() {
-            let p = &l.projection;
-            let mut c: Vec<String> = values.iter().map(|v| cell(v)).collect();
-            c.extend([
-                money_human(p.actual_to_date),
-                money_human(p.forecast),
-                format!("{} – {}", money_human(p.lower), money_human(p.upper)),
-                p.method.as_str().to_string(),
-            ]);
-            writeln!(out, "| {} |", c.join(" | "))?;
+            sheet.push(Self::human_cells(&values, l));
         }
-        Ok(())
+        sheet
     }
 
     /// The terminal table; the daily chart only on a terminal. On a narrow one the chart goes first,
     /// then the method and the actual spend to date; the forecast and its interval stay.
-    fn table(&self, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
-        let chart = style.width.is_some();
-        let mut columns: Vec<Column> = self.headers().into_iter().map(Column::label).collect();
+    fn table(&self) -> Sheet {
+        let mut columns = self.group_columns();
         columns.extend([
             Column::number("actual to date").droppable(3),
             Column::number("forecast"),
             Column::number("80% interval"),
             Column::text("method").droppable(2),
         ]);
-        if chart {
+        if self.chart {
             columns.push(Column::text("daily (actual│forecast)").droppable(1));
         }
-        let mut grid = Grid::new(columns);
-        for (values, l) in self.rows() {
-            let p = &l.projection;
-            let mut cells = values.clone();
-            cells.extend([
-                money_human(p.actual_to_date),
-                money_human(p.forecast),
-                format!("{} – {}", money_human(p.lower), money_human(p.upper)),
-                p.method.as_str().to_string(),
-            ]);
-            if chart {
-                cells.push(sparkline(&l.actual_days, &p.daily));
-            }
-            grid.push(cells);
-        }
-        grid.total_row = true;
-        writeln!(
-            out,
+        let mut sheet = Sheet::new(columns).titled(format!(
             "Forecast {} to {} as of {} (80% interval)",
             self.start, self.end, self.as_of
-        )?;
-        grid.render(style, out)?;
+        ));
+        for (values, l) in self.rows() {
+            let mut cells = Self::human_cells(&values, l);
+            if self.chart {
+                cells.push(Cell::plain(sparkline(&l.actual_days, &l.projection.daily)));
+            }
+            sheet.push(cells);
+        }
+        sheet.total_row = true;
         // One line per distinct note, naming the rows it applies to.
         let mut notes: Vec<(&str, Vec<String>)> = Vec::new();
         for (values, l) in self.rows() {
@@ -357,7 +336,7 @@ impl View<'_> {
             let name = values
                 .iter()
                 .filter(|v| !v.is_empty())
-                .cloned()
+                .map(|v| table::escape(v))
                 .collect::<Vec<_>>()
                 .join(", ");
             match notes.iter_mut().find(|(n, _)| *n == note) {
@@ -366,9 +345,9 @@ impl View<'_> {
             }
         }
         for (note, names) in notes {
-            writeln!(out, "note ({}): {note}", names.join("; "))?;
+            sheet.note(format!("note ({}): {note}", names.join("; ")));
         }
-        Ok(())
+        sheet
     }
 }
 

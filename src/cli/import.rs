@@ -7,7 +7,7 @@ use super::usage::source_by_name;
 use super::Context;
 use crate::error::{Error, Result};
 use crate::input::{read_inputs, FileSummary, ReadOptions};
-use crate::report::render::count_human;
+use crate::output::count_human;
 use crate::sanitize::terminal;
 
 const LONG_ABOUT: &str = "\

@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 use crate::export::parquet::{check_tree_folder, PartitionBy};
 use crate::export::{Exporting, Format, UnpricedRows};
 use crate::input::{read_inputs, RecordSink};
+use crate::output::count_human;
 use crate::period::{parse_timezone, PeriodSpec};
-use crate::report::render::count_human;
 use crate::report::Filter;
 use crate::sanitize::table_cell;
 

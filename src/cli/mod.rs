@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::{Config, ConfigOrigin};
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
+use crate::output::Style;
 use crate::pricing::PriceBook;
-use crate::report::render::Style;
 
 pub mod budget;
 pub mod cache;

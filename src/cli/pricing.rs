@@ -8,12 +8,12 @@ use comfy_table::{presets, Table};
 use super::usage::{feed, InputArgs};
 use super::{Context, InfoFormat};
 use crate::error::{Error, Result};
+use crate::output::{count_human, money_exact};
 use crate::period::PeriodSpec;
 use crate::pricing::{
     MatchKind, ModelPrice, PriceBook, PricePeriod, RateClass, Rates, Tier, TierPrice,
 };
 use crate::record::Provider;
-use crate::report::render::{count_human, money_exact};
 use crate::report::{Aggregator, Dim, ReportQuery};
 
 /// Inspect price tables (list, show a model, find unpriced models)
@@ -407,7 +407,7 @@ fn missing(
                 out,
                 "{} records ({}) were priced from the fallback, {label}, not from a price table.",
                 count_human(n),
-                crate::report::render::money_human(report.total.fallback_cost)
+                crate::output::money_human(report.total.fallback_cost)
             ),
             (None, _) => Ok(()),
         }

@@ -11,6 +11,7 @@ use reqwest::Url;
 use super::Context;
 use crate::error::{Error, Result};
 use crate::input::{Accepted, RecordSink};
+use crate::output::count_human;
 use crate::period::parse_date;
 use crate::pg::PgTarget;
 use crate::pull::http::Retry;
@@ -18,7 +19,6 @@ use crate::pull::{
     self, anthropic, openai, AdminKey, BucketWidth, Fetched, HttpOptions, Plan, Progress,
     PullError, Window,
 };
-use crate::report::render::count_human;
 
 const LONG_ABOUT: &str = "\
 Fetch usage (and cost) from a provider's admin API into the ledger.

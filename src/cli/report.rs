@@ -8,9 +8,9 @@ use chrono::{Datelike, NaiveDate};
 use super::usage::{collect_daily, feed, ledger_newest, InputArgs, PeriodArgs};
 use super::Context;
 use crate::error::{Error, Result};
+use crate::output::{self, Format};
 use crate::period::{parse_date, PeriodSpec};
 use crate::report::render::html::{self, chart::DailyChart, HtmlReport, PeriodForecast};
-use crate::report::render::{self, Format};
 use crate::report::{reconcile, Aggregator, Dim, Filter, Report, ReportQuery, SortBy};
 
 const LONG_ABOUT: &str = "\
@@ -260,16 +260,16 @@ fn report(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     if args.reconcile {
         let tolerance = tolerance(&args)?;
         let lines = reconcile::reconcile(&report, tolerance);
-        reconcile::render(
-            args.format
-                .and_then(ReportFormat::plain)
-                .unwrap_or(Format::Table),
-            &report,
-            &lines,
+        let reconciled = reconcile::Reconciled {
+            report: &report,
+            lines: &lines,
             tolerance,
-            ctx.style(),
-            out,
-        )?;
+        };
+        let format = args
+            .format
+            .and_then(ReportFormat::plain)
+            .unwrap_or(Format::Table);
+        output::write(&reconciled, format, ctx.style(), out)?;
         return Ok(0);
     }
     if report.total.saturated {
@@ -295,7 +295,7 @@ fn report(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     for warning in &report.warnings {
         ctx.note(format_args!("{warning}"));
     }
-    render::render(format, &report, ctx.style(), out)?;
+    output::write(&report, format, ctx.style(), out)?;
     Ok(0)
 }
 

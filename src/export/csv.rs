@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::sanitize::CsvOut;
+use crate::output::csv::CsvOut;
 
 use super::{money, Cell, ExportRow, Exporter, FIELDS};
 

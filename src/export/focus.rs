@@ -24,7 +24,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use crate::sanitize::CsvOut;
+use crate::output::csv::CsvOut;
 
 use chrono::{DateTime, Datelike, Duration, SecondsFormat, TimeZone, Timelike, Utc};
 use rust_decimal::Decimal;

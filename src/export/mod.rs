@@ -262,7 +262,7 @@ pub fn time(t: DateTime<Utc>) -> String {
 
 /// Exact money: `0.0136`, never a float, never scientific notation.
 pub fn money(d: Decimal) -> String {
-    crate::report::render::money_exact(d)
+    crate::output::money_exact(d)
 }
 
 /// Where a read of the inputs stands (PATHs only; the ledger is read once).

@@ -2,14 +2,11 @@
 //! reports, OpenRouter/LiteLLM/GCP amounts, Claude Code `costUSD`), per group, flagging differences beyond a
 //! tolerance. A stale price table shows up here first.
 
-use std::io::Write;
-
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use super::render::grid::{Column, Grid};
-use super::render::{markdown::cell, money_exact, money_human, Format, Style};
 use super::Report;
+use crate::output::{money_exact, Cell, Column, Format, Render, Sheet};
 
 pub const SCHEMA: &str = "aispend.reconcile.v1";
 
@@ -60,6 +57,20 @@ impl Line {
     }
 }
 
+impl Line {
+    /// The group's values, then computed, invoiced, difference and difference %.
+    fn cells(&self) -> Vec<Cell> {
+        let mut cells: Vec<Cell> = self.values.iter().cloned().map(Cell::Text).collect();
+        cells.extend([
+            Cell::Money(self.computed),
+            Cell::money_or_missing(self.invoiced),
+            Cell::money_or_missing(self.difference()),
+            self.difference_percent().map_or(Cell::Missing, Cell::Pct),
+        ]);
+        cells
+    }
+}
+
 /// Parses `1%`, `0.5%` or `2` (percent) into a fraction.
 pub fn parse_tolerance(s: &str) -> Option<Decimal> {
     let t = s.trim().trim_end_matches('%');
@@ -93,187 +104,141 @@ pub fn reconcile(report: &Report, tolerance: Decimal) -> Vec<Line> {
         .collect()
 }
 
-pub fn render(
-    format: Format,
-    report: &Report,
-    lines: &[Line],
-    tolerance: Decimal,
-    style: Style,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    let tol = format!("{}%", (tolerance * Decimal::ONE_HUNDRED).normalize());
-    let mismatches = lines.iter().filter(|l| l.status == Match::Mismatch).count();
-    match format {
-        Format::Json => {
-            let rows: Vec<Value> = lines
-                .iter()
-                .map(|l| {
-                    let mut m = Map::new();
-                    for (d, v) in report.group_by.iter().zip(&l.values) {
-                        m.insert(d.name(), json!(v));
-                    }
-                    m.insert("computed".into(), json!(money_exact(l.computed)));
-                    m.insert(
-                        "invoiced".into(),
-                        l.invoiced.map_or(Value::Null, |i| json!(money_exact(i))),
-                    );
-                    m.insert(
-                        "difference".into(),
-                        l.difference()
-                            .map_or(Value::Null, |d| json!(money_exact(d))),
-                    );
-                    m.insert(
-                        "difference_pct".into(),
-                        l.difference_percent()
-                            .map_or(Value::Null, |d| json!(d.to_string())),
-                    );
-                    m.insert("unpriced_records".into(), json!(l.unpriced_records));
-                    m.insert("status".into(), json!(l.status.as_str()));
-                    Value::Object(m)
-                })
-                .collect();
-            let doc = json!({
-                "schema": SCHEMA,
-                "currency": report.currency,
-                "timezone": report.tz.name(),
-                "period": super::render::json::period_value(&report.period, report.tz),
-                "group_by": report.group_by.iter().map(|d| d.name()).collect::<Vec<_>>(),
-                "tolerance_pct": (tolerance * Decimal::ONE_HUNDRED).normalize().to_string(),
-                "mismatches": mismatches,
-                "rows": rows,
-            });
-            serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
-            writeln!(out)
-        }
-        Format::Csv => {
-            let mut w = crate::sanitize::CsvOut::new(out);
-            let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();
-            header.extend(
+/// A reconciliation ready to show: the report it was computed from, its lines and the tolerance.
+pub struct Reconciled<'a> {
+    pub report: &'a Report,
+    pub lines: &'a [Line],
+    /// A fraction of the invoiced amount.
+    pub tolerance: Decimal,
+}
+
+impl Reconciled<'_> {
+    fn mismatches(&self) -> usize {
+        self.lines
+            .iter()
+            .filter(|l| l.status == Match::Mismatch)
+            .count()
+    }
+
+    fn tolerance_pct(&self) -> Decimal {
+        (self.tolerance * Decimal::ONE_HUNDRED).normalize()
+    }
+}
+
+impl Render for Reconciled<'_> {
+    /// CSV keeps every group; people read the groups that can be compared, and usage with no invoice
+    /// is only counted.
+    fn sheet(&self, format: Format) -> Sheet {
+        let report = self.report;
+        let mut columns: Vec<Column> = report
+            .group_by
+            .iter()
+            .map(|d| Column::label(d.name()))
+            .collect();
+        if format == Format::Csv {
+            columns.extend(
                 [
                     "computed",
                     "invoiced",
                     "difference",
                     "difference_pct",
                     "unpriced_records",
-                    "status",
                 ]
-                .map(String::from),
+                .map(Column::number),
             );
-            w.row(&header)?;
-            for l in lines {
-                let mut f = l.values.clone();
-                f.extend([
-                    money_exact(l.computed),
-                    l.invoiced.map(money_exact).unwrap_or_default(),
-                    l.difference().map(money_exact).unwrap_or_default(),
-                    l.difference_percent()
-                        .map(|d| d.to_string())
-                        .unwrap_or_default(),
-                    l.unpriced_records.to_string(),
-                    l.status.as_str().to_string(),
-                ]);
-                w.row(&f)?;
+            columns.push(Column::text("status"));
+            let mut sheet = Sheet::new(columns);
+            for l in self.lines {
+                let mut cells = l.cells();
+                cells.push(Cell::Count(l.unpriced_records));
+                cells.push(Cell::plain(l.status.as_str()));
+                sheet.push(cells);
             }
-            w.flush()
+            return sheet;
         }
-        Format::Markdown | Format::Table => {
-            // People read the groups that can be compared; usage with no invoice is only counted
-            // (JSON and CSV keep every group).
-            let usage_only = lines
-                .iter()
-                .filter(|l| l.status == Match::UsageOnly)
-                .count();
-            let lines: Vec<&Line> = lines
-                .iter()
-                .filter(|l| l.status != Match::UsageOnly)
-                .collect();
-            let mut header: Vec<String> = report.group_by.iter().map(|d| d.name()).collect();
-            header.extend(
-                [
-                    "computed",
-                    "invoiced",
-                    "difference",
-                    "difference %",
-                    "status",
-                ]
-                .map(String::from),
-            );
-            let cells = |l: &Line| {
-                let mut c: Vec<String> = l.values.clone();
-                c.extend([
-                    money_human(l.computed),
-                    l.invoiced.map(money_human).unwrap_or_else(|| "-".into()),
-                    l.difference()
-                        .map(money_human)
-                        .unwrap_or_else(|| "-".into()),
-                    l.difference_percent()
-                        .map(|d| format!("{d}%"))
-                        .unwrap_or_else(|| "-".into()),
-                    if l.unpriced_records > 0 {
-                        format!("{} ({} unpriced)", l.status.as_str(), l.unpriced_records)
-                    } else {
-                        l.status.as_str().to_string()
-                    },
-                ]);
-                c
+        // The difference in dollars is hidden first on a narrow terminal, then the percentage.
+        columns.extend([
+            Column::number("computed"),
+            Column::number("invoiced"),
+            Column::number("difference").droppable(1),
+            Column::number("difference %").droppable(2),
+            Column::text("status"),
+        ]);
+        let mut sheet = Sheet::new(columns).titled(format!(
+            "Reconciliation {}: computed vs invoiced, tolerance {}%: {} mismatch(es)",
+            crate::period::describe(&report.period, report.tz),
+            self.tolerance_pct(),
+            self.mismatches(),
+        ));
+        let mut usage_only = 0;
+        for l in self.lines {
+            if l.status == Match::UsageOnly {
+                usage_only += 1;
+                continue;
+            }
+            let status = match l.unpriced_records {
+                0 => l.status.as_str().to_string(),
+                n => format!("{} ({n} unpriced)", l.status.as_str()),
             };
-            let title = format!(
-                "Reconciliation {}: computed vs invoiced, tolerance {tol}: {mismatches} mismatch(es)",
-                crate::period::describe(&report.period, report.tz),
-            );
-            if format == Format::Markdown {
-                writeln!(out, "### {title}\n")?;
-                writeln!(out, "| {} |", header.join(" | "))?;
-                let dims = report.group_by.len();
-                let align: Vec<&str> = (0..header.len())
-                    .map(|i| {
-                        if i < dims || i + 1 == header.len() {
-                            "---"
-                        } else {
-                            "---:"
-                        }
-                    })
-                    .collect();
-                writeln!(out, "| {} |", align.join(" | "))?;
-                for l in &lines {
-                    let c: Vec<String> = cells(l).iter().map(|x| cell(x)).collect();
-                    writeln!(out, "| {} |", c.join(" | "))?;
-                }
-                if usage_only > 0 {
-                    writeln!(
-                        out,
-                        "\n{usage_only} group(s) with usage but no invoiced amount are not shown."
-                    )?;
-                }
-                return Ok(());
-            }
-            // The difference in dollars is hidden first on a narrow terminal, then the percentage.
-            let mut columns: Vec<Column> = report
-                .group_by
-                .iter()
-                .map(|d| Column::label(d.name()))
-                .collect();
-            columns.extend([
-                Column::number("computed"),
-                Column::number("invoiced"),
-                Column::number("difference").droppable(1),
-                Column::number("difference %").droppable(2),
-                Column::text("status"),
-            ]);
-            let mut grid = Grid::new(columns);
-            for l in lines {
-                grid.push(cells(l));
-            }
-            writeln!(out, "{title}")?;
-            grid.render(style, out)?;
-            if usage_only > 0 {
-                writeln!(
-                    out,
-                    "{usage_only} group(s) with usage but no invoiced amount are not shown (--format json lists them)."
-                )?;
-            }
-            Ok(())
+            let mut cells = l.cells();
+            cells.push(Cell::Text(status));
+            sheet.push(cells);
         }
+        if usage_only > 0 {
+            if format == Format::Markdown {
+                sheet.note("");
+                sheet.note(format!(
+                    "{usage_only} group(s) with usage but no invoiced amount are not shown."
+                ));
+            } else {
+                sheet.note(format!(
+                    "{usage_only} group(s) with usage but no invoiced amount are not shown (--format json lists them)."
+                ));
+            }
+        }
+        sheet
+    }
+
+    fn json(&self) -> Value {
+        let report = self.report;
+        let rows: Vec<Value> = self
+            .lines
+            .iter()
+            .map(|l| {
+                let mut m = Map::new();
+                for (d, v) in report.group_by.iter().zip(&l.values) {
+                    m.insert(d.name(), json!(v));
+                }
+                m.insert("computed".into(), json!(money_exact(l.computed)));
+                m.insert(
+                    "invoiced".into(),
+                    l.invoiced.map_or(Value::Null, |i| json!(money_exact(i))),
+                );
+                m.insert(
+                    "difference".into(),
+                    l.difference()
+                        .map_or(Value::Null, |d| json!(money_exact(d))),
+                );
+                m.insert(
+                    "difference_pct".into(),
+                    l.difference_percent()
+                        .map_or(Value::Null, |d| json!(d.to_string())),
+                );
+                m.insert("unpriced_records".into(), json!(l.unpriced_records));
+                m.insert("status".into(), json!(l.status.as_str()));
+                Value::Object(m)
+            })
+            .collect();
+        json!({
+            "schema": SCHEMA,
+            "currency": report.currency,
+            "timezone": report.tz.name(),
+            "period": super::render::json::period_value(&report.period, report.tz),
+            "group_by": report.group_by.iter().map(|d| d.name()).collect::<Vec<_>>(),
+            "tolerance_pct": self.tolerance_pct().to_string(),
+            "mismatches": self.mismatches(),
+            "rows": rows,
+        })
     }
 }
 

@@ -18,6 +18,7 @@ mod misc;
 mod mutation;
 mod parquet;
 mod periods;
+mod pipes;
 mod postgres;
 mod pricing;
 mod property;

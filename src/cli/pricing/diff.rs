@@ -14,9 +14,9 @@ use serde_json::value::RawValue;
 
 use crate::decimal::JsonDecimal;
 use crate::error::{Error, RecordError, Result};
+use crate::output::money_exact;
 use crate::pricing::{PriceBook, RateClass};
 use crate::record::{Provenance, Provider, UsageRecord};
-use crate::report::render::money_exact;
 
 /// The fields of a LiteLLM entry we compare.
 #[derive(Deserialize)]

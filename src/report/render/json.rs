@@ -1,10 +1,9 @@
-//! `--format json`: the stable machine interface, schema `aispend.report.v1`. Money is a decimal string.
-
-use std::io::Write;
+//! A report as JSON, schema `aispend.report.v1` (written by `crate::output::json`). Money is a decimal string.
 
 use serde_json::{json, Map, Value};
 
-use super::{counts, money_exact, COUNT_FIELDS};
+use super::{counts, COUNT_FIELDS};
+use crate::output::money_exact;
 use crate::report::{change_percent, Report, Totals, UnpricedRow};
 
 pub const SCHEMA: &str = "aispend.report.v1";
@@ -83,11 +82,6 @@ pub fn to_value(report: &Report) -> Value {
 pub fn period_value(p: &crate::period::Period, tz: chrono_tz::Tz) -> Value {
     use crate::period::rfc3339_in;
     json!({ "start": rfc3339_in(p.start, tz), "end": rfc3339_in(p.end, tz) })
-}
-
-pub fn render(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &to_value(report)).map_err(std::io::Error::from)?;
-    writeln!(out)
 }
 
 /// The `unpriced` array: records that could not be priced, per provider, model and reason.

@@ -1,88 +1,12 @@
-//! One renderer per output format. A renderer only formats a finished [`Report`]: it never prices or
-//! aggregates.
-
-use std::io::Write;
-
-use rust_decimal::Decimal;
+//! A finished [`Report`] as a [`Sheet`] and a JSON document (see [`crate::output`]), and the HTML page.
+//! Rendering only formats: it never prices or aggregates.
 
 use super::Report;
+use crate::output::{count_human, money_human};
+use crate::output::{markdown, table, Cell, Column, Format, Render, Sheet};
 
-pub mod csv;
-pub mod grid;
 pub mod html;
 pub mod json;
-pub mod markdown;
-pub mod table;
-
-/// An output format (`--format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Csv,
-    Markdown,
-}
-
-/// Terminal details a renderer may use.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Style {
-    pub color: bool,
-    /// Terminal width, when writing to one.
-    pub width: Option<u16>,
-}
-
-/// Writes a report in one format.
-pub fn render(
-    format: Format,
-    report: &Report,
-    style: Style,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
-    match format {
-        Format::Table => table::render(report, style, out),
-        Format::Json => json::render(report, out),
-        Format::Csv => csv::render(report, out),
-        Format::Markdown => markdown::render(report, out),
-    }
-}
-
-/// Exact money for machine formats: every digit the computation produced, no exponent, no trailing zeros.
-pub fn money_exact(d: Decimal) -> String {
-    d.normalize().to_string()
-}
-
-/// Money for people: `$1,234.57`; amounts under a cent keep four decimals (`$0.0042`).
-pub fn money_human(d: Decimal) -> String {
-    // Under a cent, four places, unless even those round to nothing.
-    let small = d.abs() < Decimal::new(1, 2) && d.abs() >= Decimal::new(5, 5);
-    let places = if small { 4 } else { 2 };
-    let rounded =
-        d.round_dp_with_strategy(places, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    let text = format!("{:.*}", places as usize, rounded.abs());
-    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
-        "-"
-    } else {
-        ""
-    };
-    format!("{sign}${}.{frac}", group_thousands(int))
-}
-
-/// `1234567` → `1,234,567`.
-pub fn count_human(n: u64) -> String {
-    group_thousands(&n.to_string())
-}
-
-fn group_thousands(digits: &str) -> String {
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// The numeric columns every format shows, with their JSON/CSV names.
 pub const COUNT_FIELDS: [&str; 6] = [
@@ -159,11 +83,11 @@ impl HumanColumns {
     /// The columns as a terminal table shows them: token counts are hidden first when the terminal is
     /// narrow, then the reported cost, the failed count, the previous cost and the request count; the
     /// cost and its change always stay.
-    pub fn grid_columns(&self) -> Vec<grid::Column> {
+    pub fn columns(&self) -> Vec<Column> {
         self.headers()
             .into_iter()
             .map(|h| {
-                let column = grid::Column::number(h);
+                let column = Column::number(h);
                 match h {
                     "cache write" => column.droppable(1),
                     "cache read" => column.droppable(2),
@@ -179,54 +103,152 @@ impl HumanColumns {
             .collect()
     }
 
-    pub fn cells(&self, t: &super::Totals, previous: Option<&super::Totals>) -> Vec<String> {
-        let mut c = vec![count_human(t.requests)];
+    pub fn cells(&self, t: &super::Totals, previous: Option<&super::Totals>) -> Vec<Cell> {
+        let mut c = vec![Cell::Count(t.requests)];
         if self.failed {
-            c.push(count_human(t.failed_requests));
+            c.push(Cell::Count(t.failed_requests));
         }
         c.extend([
-            count_human(t.input_tokens),
-            count_human(t.cache_read_tokens),
-            count_human(t.cache_write_tokens),
-            count_human(t.output_tokens),
+            Cell::Count(t.input_tokens),
+            Cell::Count(t.cache_read_tokens),
+            Cell::Count(t.cache_write_tokens),
+            Cell::Count(t.output_tokens),
             match t.fallback_records {
-                0 => money_human(t.cost),
-                _ => format!("{} {FALLBACK_MARK}", money_human(t.cost)),
+                0 => Cell::Money(t.cost),
+                _ => Cell::Money(t.cost).noted(FALLBACK_MARK),
             },
         ]);
         if self.reported {
-            c.push(t.reported().map(money_human).unwrap_or_else(|| "-".into()));
+            c.push(Cell::money_or_missing(t.reported()));
         }
         if self.compare {
             let p = previous.map(|p| p.cost).unwrap_or_default();
-            let change = t.cost - p;
-            let sign = if change > Decimal::ZERO { "+" } else { "" };
-            c.push(money_human(p));
-            c.push(format!("{sign}{}", money_human(change)));
-            c.push(match super::change_percent(t.cost, p) {
-                Some(pct) => format!("{}{pct}%", if pct > Decimal::ZERO { "+" } else { "" }),
-                None => "new".into(),
-            });
+            c.push(Cell::Money(p));
+            c.push(Cell::Change(t.cost - p));
+            c.push(Cell::ChangePct(super::change_percent(t.cost, p)));
         }
         c
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rust_decimal_macros::dec;
+impl Render for Report {
+    /// Tables and Markdown show the human columns (see [`HumanColumns`]) and a total row; CSV has
+    /// every count, the cost, the reported cost and the price source, and no total row.
+    fn sheet(&self, format: Format) -> Sheet {
+        match format {
+            Format::Csv => self.csv_sheet(),
+            _ => self.human_sheet(format == Format::Markdown),
+        }
+    }
 
-    #[test]
-    fn money_formats() {
-        assert_eq!(money_human(dec!(1234.565)), "$1,234.57");
-        assert_eq!(money_human(dec!(0.00421)), "$0.0042");
-        assert_eq!(money_human(dec!(0)), "$0.00");
-        assert_eq!(money_human(dec!(-0.0000015)), "$0.00");
-        assert_eq!(money_human(dec!(-12.5)), "-$12.50");
-        assert_eq!(money_exact(dec!(41.2500)), "41.25");
-        assert_eq!(money_exact(dec!(0.000001250)), "0.00000125");
-        assert_eq!(count_human(1234567), "1,234,567");
-        assert_eq!(count_human(999), "999");
+    fn json(&self) -> serde_json::Value {
+        json::to_value(self)
+    }
+}
+
+impl Report {
+    fn human_sheet(&self, markdown: bool) -> Sheet {
+        let columns = HumanColumns::of(self);
+        let mut header: Vec<Column> = self
+            .group_by
+            .iter()
+            .map(|d| Column::label(d.name()))
+            .collect();
+        header.extend(columns.columns());
+        let mut sheet = Sheet::new(header).titled(format!(
+            "AI spend {}",
+            crate::period::describe(&self.period, self.tz)
+        ));
+        for row in &self.rows {
+            let mut cells: Vec<Cell> = row.values.iter().cloned().map(Cell::Text).collect();
+            cells.extend(columns.cells(&row.totals, row.previous.as_ref()));
+            sheet.push(cells);
+        }
+        let mut total: Vec<Cell> = (0..self.group_by.len())
+            .map(|i| match i {
+                0 if markdown => Cell::plain("**total**"),
+                0 => Cell::plain("total"),
+                _ => Cell::plain(""),
+            })
+            .collect();
+        total.extend(columns.cells(&self.total, self.total_previous.as_ref()));
+        sheet.push(total);
+        sheet.total_row = true;
+        let escape = if markdown {
+            markdown::escape
+        } else {
+            table::escape
+        };
+        if let Some(note) = fallback_footnote(self) {
+            if markdown {
+                sheet.note("");
+            }
+            sheet.note(note);
+        }
+        if !markdown && self.rows.is_empty() && self.unpriced.is_empty() {
+            sheet.note("No usage in this period.");
+        }
+        if !self.unpriced.is_empty() {
+            sheet.note("");
+            if markdown {
+                sheet.note("**Unpriced** (not in the total: add a price with `--pricing`):");
+                sheet.note("");
+            } else {
+                sheet.note("Unpriced (not in the total; add a price with --pricing, see `aispend pricing missing`):");
+            }
+            for u in &self.unpriced {
+                let t = &u.totals;
+                sheet.note(format!(
+                    "{} {} ({}): {} requests, {} input / {} output tokens – {}",
+                    if markdown { "-" } else { " " },
+                    escape(&u.model),
+                    u.provider,
+                    count_human(t.requests),
+                    count_human(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens),
+                    count_human(t.output_tokens),
+                    escape(&u.reason)
+                ));
+            }
+        }
+        sheet
+    }
+
+    /// One line per row, dimension columns first, `price_source` last; money exact. Unpriced records
+    /// are not rows (they have no cost): the command warns about them on standard error.
+    fn csv_sheet(&self) -> Sheet {
+        let mut header: Vec<Column> = self
+            .group_by
+            .iter()
+            .map(|d| Column::label(d.name()))
+            .collect();
+        header.extend(COUNT_FIELDS.iter().map(|s| Column::number(*s)));
+        header.extend(["failed_requests", "cost", "reported_cost"].map(Column::number));
+        let compare = self.previous_period.is_some();
+        if compare {
+            header.extend(["previous_cost", "change", "change_pct"].map(Column::number));
+        }
+        // Last, so that columns read by position before it keep their place.
+        header.push(Column::text("price_source"));
+        // Added later, after `price_source`, for the same reason.
+        header.extend(["tool_calls", "tool_fees"].map(Column::number));
+        let mut sheet = Sheet::new(header);
+        for row in &self.rows {
+            let t = &row.totals;
+            let mut cells: Vec<Cell> = row.values.iter().cloned().map(Cell::Text).collect();
+            cells.extend(counts(t).map(Cell::Count));
+            cells.push(Cell::Count(t.failed_requests));
+            cells.push(Cell::Money(t.cost));
+            cells.push(Cell::money_or_missing(t.reported()));
+            if let Some(p) = row.previous.as_ref().filter(|_| compare) {
+                cells.push(Cell::Money(p.cost));
+                cells.push(Cell::Change(t.cost - p.cost));
+                cells.push(Cell::ChangePct(super::change_percent(t.cost, p.cost)));
+            }
+            cells.push(Cell::plain(t.price_source()));
+            cells.push(Cell::Count(t.tool_calls));
+            cells.push(Cell::Money(t.tool_fees));
+            sheet.push(cells);
+        }
+        sheet
     }
 }

@@ -13,9 +13,10 @@ use chrono::NaiveDate;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use rust_decimal::Decimal;
 
-use super::{count_human, fallback_footnote, money_exact, money_human, FALLBACK_MARK};
+use super::{fallback_footnote, FALLBACK_MARK};
 use crate::budget::{CheckResult, Status};
 use crate::forecast::Projection;
+use crate::output::{count_human, money_exact, money_human};
 use crate::report::reconcile::{Line, Match};
 use crate::report::{change_percent, Dim, Report, Row, Totals, OTHER};
 

@@ -1,6 +1,5 @@
-//! Terminal tables that fit the terminal: every table command (report, `--compare`, `--reconcile`,
-//! forecast, budget check) describes its columns here, with which ones may be dropped and which names
-//! may be shortened, and [`Grid::render`] decides what fits.
+//! `--format table`: terminal tables that fit the terminal. Every command's [`Sheet`] says which
+//! columns may be dropped and which names may be shortened, and [`Grid::render`] decides what fits.
 //!
 //! Money and counts are never wrapped or cut: when the table is wider than the terminal, droppable
 //! columns go first (lowest rank first), then long names are shortened with an ellipsis; if it still
@@ -11,55 +10,47 @@ use std::io::Write;
 use comfy_table::{presets, Attribute, Cell, CellAlignment, ContentArrangement, Table};
 use unicode_width::UnicodeWidthStr;
 
-use super::Style;
+use super::{Column, Kind, Sheet, Style};
+use crate::error::Result;
+
+/// Writes a sheet as a terminal table: its title, the table fitted to `style.width`, then its notes.
+pub fn write(sheet: &Sheet, style: Style, out: &mut dyn Write) -> Result<()> {
+    if let Some(title) = &sheet.title {
+        writeln!(out, "{title}")?;
+    }
+    if !(sheet.omit_if_empty && sheet.rows.is_empty()) {
+        let mut grid = Grid::new(sheet.columns.clone());
+        for row in &sheet.rows {
+            grid.push(row.iter().map(super::Cell::human).collect());
+        }
+        grid.total_row = sheet.total_row;
+        grid.render(style, out)?;
+    }
+    for line in &sheet.notes {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// A value for a line of text beside a terminal table: control characters escaped, long values cut
+/// (see `crate::sanitize::table_cell`).
+pub fn escape(s: &str) -> String {
+    crate::sanitize::table_cell(s)
+}
 
 /// The narrowest a shortened name gets (characters, including the ellipsis).
 const MIN_LABEL: usize = 8;
 
-/// One column of a [`Grid`].
-#[derive(Debug, Clone)]
-pub struct Column {
-    pub header: String,
-    pub align: CellAlignment,
-    /// `Some(rank)`: the column may be hidden when the table is too wide; lower ranks go first.
-    pub drop_rank: Option<u8>,
-    /// Whether long values may be shortened with an ellipsis (names, not numbers).
-    pub shrink: bool,
-}
-
 impl Column {
-    /// A name column (dimension values): left-aligned, shortened with an ellipsis when needed.
-    pub fn label(header: impl Into<String>) -> Column {
-        Column {
-            header: header.into(),
-            align: CellAlignment::Left,
-            drop_rank: None,
-            shrink: true,
-        }
+    fn shrink(&self) -> bool {
+        self.kind == Kind::Label
     }
 
-    /// A number column (money, counts, percentages): right-aligned, never cut.
-    pub fn number(header: impl Into<String>) -> Column {
-        Column {
-            header: header.into(),
-            align: CellAlignment::Right,
-            drop_rank: None,
-            shrink: false,
+    fn align(&self) -> CellAlignment {
+        match self.kind {
+            Kind::Number => CellAlignment::Right,
+            Kind::Label | Kind::Text => CellAlignment::Left,
         }
-    }
-
-    /// Left-aligned text that is never cut (statuses, methods, dates).
-    pub fn text(header: impl Into<String>) -> Column {
-        Column {
-            shrink: false,
-            ..Column::label(header)
-        }
-    }
-
-    /// Marks the column as one to hide when the table is too wide; lower ranks are hidden first.
-    pub fn droppable(mut self, rank: u8) -> Column {
-        self.drop_rank = Some(rank);
-        self
     }
 }
 
@@ -124,7 +115,7 @@ impl Grid {
                     .iter()
                     .filter_map(|r| r.get(i))
                     .map(|s| s.width())
-                    .chain([c.header.width()])
+                    .chain([c.name.width()])
                     .max()
                     .unwrap_or(0)
             })
@@ -157,8 +148,8 @@ impl Grid {
                 .iter()
                 .copied()
                 .filter(|&i| {
-                    self.columns[i].shrink
-                        && widths[i] > MIN_LABEL.max(self.columns[i].header.width())
+                    self.columns[i].shrink()
+                        && widths[i] > MIN_LABEL.max(self.columns[i].name.width())
                 })
                 .max_by_key(|&i| widths[i]);
             match widest {
@@ -191,19 +182,19 @@ impl Grid {
         table.set_header(
             shown
                 .iter()
-                .map(|&i| bold(Cell::new(&self.columns[i].header))),
+                .map(|&i| bold(Cell::new(&self.columns[i].name))),
         );
         for (n, row) in self.rows.iter().enumerate() {
             let total = self.total_row && n + 1 == self.rows.len();
             table.add_row(shown.iter().enumerate().map(|(pos, &i)| {
                 let column = &self.columns[i];
                 let text = row.get(i).map(String::as_str).unwrap_or("");
-                let text = if column.shrink {
+                let text = if column.shrink() {
                     ellipsize(text, widths[i])
                 } else {
                     text.to_string()
                 };
-                let cell = Cell::new(text).set_alignment(column.align);
+                let cell = Cell::new(text).set_alignment(column.align());
                 if total && pos == 0 {
                     bold(cell)
                 } else {
@@ -214,7 +205,7 @@ impl Grid {
         writeln!(out, "{table}")?;
         let hidden: Vec<&str> = (0..self.columns.len())
             .filter(|i| !shown.contains(i))
-            .map(|i| self.columns[i].header.as_str())
+            .map(|i| self.columns[i].name.as_str())
             .collect();
         if !hidden.is_empty() {
             writeln!(

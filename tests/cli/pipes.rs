@@ -1,0 +1,127 @@
+//! A closed output pipe is not an error, for every command and every format: `aispend … | head -1`
+//! exits 0 and prints nothing on standard error.
+//!
+//! The reading end of the pipe is closed as soon as the program is started, before it has read its
+//! input, so the first write that reaches the pipe fails (a reader that takes a few bytes first passes
+//! by luck when the whole output fits in the pipe's buffer). Outputs that can be large are made larger than the program's
+//! output buffer, so the closed pipe is met mid-write, inside the format's writer (CSV, JSON, tables),
+//! and not only by the final flush.
+
+use std::process::Stdio;
+
+use crate::{fixture, Workdir};
+
+/// Runs `aispend ARGS` with standard output a pipe whose reading end is closed at once; returns the
+/// exit code and standard error.
+fn into_closed_pipe(w: &Workdir, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aispend"))
+        .current_dir(w.path())
+        .env_remove("AISPEND_LEDGER")
+        .env_remove("AISPEND_CONFIG")
+        .env_remove("COLUMNS")
+        .env("XDG_CONFIG_HOME", w.path().join("xdg-config"))
+        .env("XDG_DATA_HOME", w.path().join("xdg"))
+        .env("NO_COLOR", "1")
+        .arg("--ledger")
+        .arg(w.ledger())
+        .arg("--quiet")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_command_and_format_is_quiet_on_a_closed_pipe() {
+    let w = Workdir::new();
+    // 3,000 users: every format of a report, reconciliation, forecast or export by user is larger
+    // than the 64 KiB output buffer (the smallest, the reconciliation's CSV, ~36 bytes × 3,000).
+    let usage = w.many_users_log(3_000).display().to_string();
+    let reconcile = fixture("reconcile");
+    let budgets = fixture("budgets/demo.toml");
+    let scoped = fixture("budgets/scoped.jsonl");
+    let prices = fixture("litellm-prices/sample.json");
+    // The ledger-reading commands need a ledger: the import's own summary goes to a closed pipe too.
+    let (code, stderr) = into_closed_pipe(&w, &["import", &usage]);
+    assert_eq!((code, stderr.as_str()), (Some(0), ""), "import");
+    assert!(w.ledger().exists(), "the import must have finished");
+
+    let mut runs: Vec<Vec<&str>> = Vec::new();
+    for format in ["table", "json", "csv", "markdown"] {
+        runs.push(vec!["report", &usage, "--by", "user", "--format", format]);
+        runs.push(vec![
+            "report",
+            "--by",
+            "user",
+            "--compare",
+            "--format",
+            format,
+        ]);
+        runs.push(vec![
+            "report",
+            "--reconcile",
+            &reconcile,
+            "--format",
+            format,
+        ]);
+        runs.push(vec![
+            "report",
+            "--reconcile",
+            "--by",
+            "user",
+            &usage,
+            "--format",
+            format,
+        ]);
+        runs.push(vec!["forecast", &usage, "--by", "user", "--format", format]);
+        runs.push(vec!["forecast", "--format", format]);
+    }
+    runs.push(vec!["report", &usage, "--by", "user", "--format", "html"]);
+    for format in ["table", "json", "markdown", "github"] {
+        runs.push(vec![
+            "budget",
+            "check",
+            "--budgets",
+            &budgets,
+            &scoped,
+            "--format",
+            format,
+        ]);
+    }
+    for format in ["csv", "jsonl", "focus"] {
+        runs.push(vec!["ledger", "export", "--format", format]);
+        runs.push(vec!["ledger", "export", &usage, "--format", format]);
+    }
+    for format in ["table", "json"] {
+        runs.push(vec!["pricing", "list", "--format", format]);
+        runs.push(vec![
+            "pricing",
+            "diff",
+            "--litellm",
+            &prices,
+            "--format",
+            format,
+        ]);
+        runs.push(vec!["pricing", "missing", &usage, "--format", format]);
+        runs.push(vec!["ledger", "stats", "--format", format]);
+        runs.push(vec!["sources", "--format", format]);
+        runs.push(vec!["config", "path", "--format", format]);
+    }
+    runs.push(vec!["pricing", "show", "claude-sonnet-4-5"]);
+    runs.push(vec!["completions", "bash"]);
+    runs.push(vec!["man"]);
+    runs.push(vec!["import", &usage]);
+    for args in runs {
+        let (code, stderr) = into_closed_pipe(&w, &args);
+        assert_eq!(code, Some(0), "aispend {args:?}: {stderr}");
+        assert_eq!(stderr, "", "aispend {args:?}");
+    }
+}
