@@ -19,6 +19,10 @@ pub struct Args {
 
 pub fn run(args: Args, out: &mut dyn Write) -> Result<i32> {
     let mut cmd = super::Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "aispend", out);
+    // clap_complete panics when its writer fails: generate into memory, then write, so that a write
+    // error (a closed pipe) is an error like any other.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "aispend", &mut script);
+    out.write_all(&script)?;
     Ok(0)
 }
