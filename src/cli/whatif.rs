@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use super::usage::{feed, ledger_newest, InputArgs, PeriodArgs};
 use super::Context;
 use crate::error::{Error, Result};
+use crate::output::{self, Format};
 use crate::pricing::PriceBook;
 use crate::record::Provider;
-use crate::report::render::Format;
 use crate::report::{Aggregator, Dim, Filter, Report, ReportQuery, SortBy};
 use crate::whatif::render::WhatIf;
 use crate::whatif::{
@@ -207,10 +207,10 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         ctx.note(format_args!("{warning}"));
     }
     let format = args.format.unwrap_or(Format::Table);
-    WhatIf {
+    let whatif = WhatIf {
         report: &report,
         scenario: &scenario,
-    }
-    .render(format, ctx.style(), out)?;
+    };
+    output::write(&whatif, format, ctx.style(), out)?;
     Ok(0)
 }

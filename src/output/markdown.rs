@@ -25,6 +25,9 @@ pub fn write(sheet: &Sheet, out: &mut dyn Write) -> Result<()> {
     if let Some(title) = &sheet.title {
         writeln!(out, "### {title}\n")?;
     }
+    for line in &sheet.intro {
+        writeln!(out, "{line}")?;
+    }
     if !(sheet.omit_if_empty && sheet.rows.is_empty()) {
         let header: Vec<&str> = sheet.columns.iter().map(|c| c.name.as_str()).collect();
         writeln!(out, "| {} |", header.join(" | "))?;

@@ -175,6 +175,8 @@ impl Column {
 pub struct Sheet {
     /// Shown above the table (Markdown: as a `###` heading). CSV has none.
     pub title: Option<String>,
+    /// Lines between the title and the table, as they are (escaped for the format). CSV has none.
+    pub intro: Vec<String>,
     pub columns: Vec<Column>,
     pub rows: Vec<Vec<Cell>>,
     /// The last row is a total (shown bold on a colour terminal).

@@ -18,6 +18,9 @@ pub fn write(sheet: &Sheet, style: Style, out: &mut dyn Write) -> Result<()> {
     if let Some(title) = &sheet.title {
         writeln!(out, "{title}")?;
     }
+    for line in &sheet.intro {
+        writeln!(out, "{line}")?;
+    }
     if !(sheet.omit_if_empty && sheet.rows.is_empty()) {
         let mut grid = Grid::new(sheet.columns.clone());
         for row in &sheet.rows {

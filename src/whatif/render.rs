@@ -1,18 +1,15 @@
 //! Output of `aispend whatif`: table, JSON (`aispend.whatif.v1`), CSV and Markdown. The command's
 //! figures are computed before; this only formats them.
 
-use std::io::Write;
-
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
 use super::Scenario;
-use crate::report::render::grid::{Column, Grid};
+use crate::output::{
+    count_human, markdown, money_exact, table, Cell, Column, Format, Render, Sheet,
+};
 use crate::report::render::json::{period_value, unpriced_value};
-use crate::report::render::markdown::cell as md;
-use crate::report::render::{count_human, money_exact, money_human, Format, Style};
 use crate::report::{change_percent, Report, Totals};
-use crate::sanitize::CsvOut;
 
 pub const SCHEMA: &str = "aispend.whatif.v1";
 
@@ -28,165 +25,108 @@ pub fn difference_pct(t: &Totals) -> Option<Decimal> {
     change_percent(t.scenario_cost, t.cost)
 }
 
-fn signed_money(d: Decimal) -> String {
-    if d > Decimal::ZERO {
-        format!("+{}", money_human(d))
-    } else {
-        money_human(d)
-    }
-}
-
-fn signed_pct(p: Option<Decimal>) -> String {
-    match p {
-        Some(p) if p > Decimal::ZERO => format!("+{p}%"),
-        Some(p) => format!("{p}%"),
-        None => "-".into(),
-    }
-}
-
-const HEADERS: [&str; 5] = ["requests", "cost", "scenario", "difference", "difference %"];
-
-fn human_cells(t: &Totals) -> Vec<String> {
-    vec![
-        count_human(t.requests),
-        money_human(t.cost),
-        money_human(t.scenario_cost),
-        signed_money(t.scenario_cost - t.cost),
-        signed_pct(difference_pct(t)),
+/// Requests, cost now, under the scenario, and the difference in money and percent.
+fn cells(t: &Totals) -> [Cell; 5] {
+    [
+        Cell::Count(t.requests),
+        Cell::Money(t.cost),
+        Cell::Money(t.scenario_cost),
+        Cell::Change(t.scenario_cost - t.cost),
+        difference_pct(t).map_or(Cell::Missing, |p| Cell::ChangePct(Some(p))),
     ]
 }
 
-impl WhatIf<'_> {
-    pub fn render(&self, format: Format, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
-        match format {
-            Format::Table => self.table(style, out),
-            Format::Json => {
-                serde_json::to_writer_pretty(&mut *out, &self.to_value())
-                    .map_err(std::io::Error::from)?;
-                writeln!(out)
-            }
-            Format::Csv => self.csv(out),
-            Format::Markdown => self.markdown(out),
-        }
-    }
-
-    fn title(&self) -> String {
-        format!(
-            "What if, {}",
-            crate::period::describe(&self.report.period, self.report.tz)
-        )
-    }
-
-    fn table(&self, style: Style, out: &mut dyn Write) -> std::io::Result<()> {
+impl Render for WhatIf<'_> {
+    fn sheet(&self, format: Format) -> Sheet {
         let r = self.report;
-        writeln!(out, "{}", self.title())?;
-        for line in self.scenario.assumptions() {
-            writeln!(out, "  - {}", crate::sanitize::note(&line))?;
-        }
+        let markdown = format == Format::Markdown;
         let mut columns: Vec<Column> = r.group_by.iter().map(|d| Column::label(d.name())).collect();
-        columns.extend(HEADERS.iter().map(|h| match *h {
-            "requests" => Column::number(*h).droppable(1),
-            _ => Column::number(*h),
-        }));
-        let mut grid = Grid::new(columns);
-        for row in &r.rows {
-            let mut cells = row.values.clone();
-            cells.extend(human_cells(&row.totals));
-            grid.push(cells);
+        if format == Format::Csv {
+            columns.extend(
+                [
+                    "requests",
+                    "cost",
+                    "scenario_cost",
+                    "difference",
+                    "difference_pct",
+                ]
+                .map(Column::number),
+            );
+            let mut sheet = Sheet::new(columns);
+            for row in &r.rows {
+                let mut fields: Vec<Cell> = row.values.iter().cloned().map(Cell::Text).collect();
+                fields.extend(cells(&row.totals));
+                sheet.push(fields);
+            }
+            return sheet;
         }
-        let mut total = vec![String::new(); r.group_by.len()];
-        total[0] = "total".into();
-        total.extend(human_cells(&r.total));
-        grid.push(total);
-        grid.total_row = true;
-        grid.render(style, out)?;
-        self.unpriced_lines(out, crate::sanitize::table_cell)
-    }
-
-    fn unpriced_lines(
-        &self,
-        out: &mut dyn Write,
-        cell: impl Fn(&str) -> String,
-    ) -> std::io::Result<()> {
-        if self.report.unpriced.is_empty() {
-            return Ok(());
-        }
-        writeln!(
-            out,
-            "\nUnpriced now or under the scenario (in neither total, never counted as $0):"
-        )?;
-        for u in &self.report.unpriced {
-            let t = &u.totals;
-            writeln!(
-                out,
-                "  - {} ({}): {} requests, {} input / {} output tokens – {}",
-                cell(&u.model),
-                u.provider,
-                count_human(t.requests),
-                count_human(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens),
-                count_human(t.output_tokens),
-                cell(&u.reason)
-            )?;
-        }
-        Ok(())
-    }
-
-    fn markdown(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let r = self.report;
-        writeln!(out, "### {}\n", self.title())?;
-        for line in self.scenario.assumptions() {
-            writeln!(out, "- {}", md(&line))?;
-        }
-        writeln!(out)?;
-        let mut header: Vec<String> = r.group_by.iter().map(|d| d.name()).collect();
-        header.extend(HEADERS.iter().map(|h| h.to_string()));
-        writeln!(out, "| {} |", header.join(" | "))?;
-        let align: Vec<&str> = (0..header.len())
-            .map(|i| if i < r.group_by.len() { "---" } else { "---:" })
-            .collect();
-        writeln!(out, "| {} |", align.join(" | "))?;
-        for row in &r.rows {
-            let mut cells: Vec<String> = row.values.iter().map(|v| md(v)).collect();
-            cells.extend(human_cells(&row.totals));
-            writeln!(out, "| {} |", cells.join(" | "))?;
-        }
-        let mut cells = vec![String::new(); r.group_by.len()];
-        cells[0] = "**total**".into();
-        cells.extend(human_cells(&r.total));
-        writeln!(out, "| {} |", cells.join(" | "))?;
-        self.unpriced_lines(out, md)
-    }
-
-    fn csv(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let r = self.report;
-        let mut w = CsvOut::new(out);
-        let mut header: Vec<String> = r.group_by.iter().map(|d| d.name()).collect();
-        header.extend(
-            [
-                "requests",
-                "cost",
-                "scenario_cost",
-                "difference",
-                "difference_pct",
-            ]
-            .map(String::from),
+        columns.extend(
+            ["requests", "cost", "scenario", "difference", "difference %"].map(|h| match h {
+                "requests" => Column::number(h).droppable(1),
+                _ => Column::number(h),
+            }),
         );
-        w.row(&header)?;
-        for row in &r.rows {
-            let t = &row.totals;
-            let mut fields = row.values.clone();
-            fields.extend([
-                t.requests.to_string(),
-                money_exact(t.cost),
-                money_exact(t.scenario_cost),
-                money_exact(t.scenario_cost - t.cost),
-                difference_pct(t).map(|p| p.to_string()).unwrap_or_default(),
-            ]);
-            w.row(&fields)?;
+        let mut sheet = Sheet::new(columns).titled(format!(
+            "What if, {}",
+            crate::period::describe(&r.period, r.tz)
+        ));
+        for line in self.scenario.assumptions() {
+            sheet.intro.push(if markdown {
+                format!("- {}", markdown::escape(&line))
+            } else {
+                format!("  - {}", crate::sanitize::note(&line))
+            });
         }
-        w.flush()
+        if markdown {
+            sheet.intro.push(String::new());
+        }
+        for row in &r.rows {
+            let mut fields: Vec<Cell> = row.values.iter().cloned().map(Cell::Text).collect();
+            fields.extend(cells(&row.totals));
+            sheet.push(fields);
+        }
+        let mut total: Vec<Cell> = (0..r.group_by.len())
+            .map(|i| match i {
+                0 if markdown => Cell::plain("**total**"),
+                0 => Cell::plain("total"),
+                _ => Cell::plain(""),
+            })
+            .collect();
+        total.extend(cells(&r.total));
+        sheet.push(total);
+        sheet.total_row = true;
+        let escape = if markdown {
+            markdown::escape
+        } else {
+            table::escape
+        };
+        if !r.unpriced.is_empty() {
+            sheet.note("");
+            sheet.note(
+                "Unpriced now or under the scenario (in neither total, never counted as $0):",
+            );
+            for u in &r.unpriced {
+                let t = &u.totals;
+                sheet.note(format!(
+                    "  - {} ({}): {} requests, {} input / {} output tokens – {}",
+                    escape(&u.model),
+                    u.provider,
+                    count_human(t.requests),
+                    count_human(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens),
+                    count_human(t.output_tokens),
+                    escape(&u.reason)
+                ));
+            }
+        }
+        sheet
     }
 
+    fn json(&self) -> Value {
+        self.to_value()
+    }
+}
+
+impl WhatIf<'_> {
     fn totals_value(t: &Totals, map: &mut Map<String, Value>) {
         map.insert("requests".into(), json!(t.requests));
         map.insert("input_tokens".into(), json!(t.input_tokens));
