@@ -3,12 +3,11 @@
 use std::io::Write;
 
 use chrono::{NaiveDate, Utc};
-use comfy_table::{presets, Table};
 
 use super::usage::{feed, InputArgs};
 use super::{Context, InfoFormat};
 use crate::error::{Error, Result};
-use crate::output::{count_human, money_exact};
+use crate::output::{self, count_human, money_exact, Cell, Column, Sheet, Style};
 use crate::period::PeriodSpec;
 use crate::pricing::{
     MatchKind, ModelPrice, PriceBook, PricePeriod, RateClass, Rates, Tier, TierPrice,
@@ -96,7 +95,9 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
     }
     let book = ctx.price_book()?;
     match cmd {
-        Command::List { provider, format } => list(&book, provider.as_deref(), format, out),
+        Command::List { provider, format } => {
+            list(&book, provider.as_deref(), format, ctx.style(), out)
+        }
         Command::Show { model, provider } => {
             let provider = provider.as_deref().map(parse_provider).transpose()?;
             show(&book, &model, provider, out)
@@ -108,7 +109,7 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
             format,
         } => {
             let provider = provider.as_deref().map(parse_provider).transpose()?;
-            diff::run(&book, &litellm, provider, format == ListFormat::Json, out)
+            diff::run(&book, &litellm, provider, format, ctx.style(), out)
         }
         Command::Update { .. } => Ok(0),
     }
@@ -123,8 +124,8 @@ fn parse_provider(p: &str) -> Result<Provider> {
     })
 }
 
-fn rate(r: &Rates, class: RateClass) -> String {
-    r.get(class).map(money_exact).unwrap_or_else(|| "-".into())
+fn rate(r: &Rates, class: RateClass) -> Cell {
+    r.get(class).map_or(Cell::Missing, Cell::Exact)
 }
 
 fn tiers_of(p: &PricePeriod) -> String {
@@ -143,6 +144,7 @@ fn list(
     book: &PriceBook,
     provider: Option<&str>,
     format: ListFormat,
+    style: Style,
     out: &mut dyn Write,
 ) -> Result<i32> {
     let today = Utc::now().date_naive();
@@ -174,16 +176,11 @@ fn list(
                 })
             })
             .collect();
-        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({"schema": "aispend.pricing.v1", "unit": "USD per 1M tokens", "models": rows}))
-            .map_err(std::io::Error::from)?;
-        writeln!(out)?;
+        let doc = serde_json::json!({"schema": "aispend.pricing.v1", "unit": "USD per 1M tokens", "models": rows});
+        output::json::write(&doc, out)?;
         return Ok(0);
     }
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .force_no_tty();
-    table.set_header([
+    let columns = [
         "provider",
         "model",
         "since",
@@ -193,26 +190,25 @@ fn list(
         "write 1h",
         "output",
         "tiers",
-    ]);
+    ];
+    let mut sheet = Sheet::new(columns.map(Column::text).to_vec()).titled(format!(
+        "Rates in USD per million tokens, in force today ({today})."
+    ));
     for m in models {
         let p = m.period_at(today);
-        table.add_row([
-            m.provider.clone(),
-            m.id.clone(),
-            p.effective.to_string(),
+        sheet.push(vec![
+            Cell::text(&m.provider),
+            Cell::text(&m.id),
+            Cell::plain(p.effective.to_string()),
             rate(&p.rates, RateClass::Input),
             rate(&p.rates, RateClass::CacheRead),
             rate(&p.rates, RateClass::CacheWrite5m),
             rate(&p.rates, RateClass::CacheWrite1h),
             rate(&p.rates, RateClass::Output),
-            tiers_of(p),
+            Cell::plain(tiers_of(p)),
         ]);
     }
-    writeln!(
-        out,
-        "Rates in USD per million tokens, in force today ({today})."
-    )?;
-    writeln!(out, "{table}")?;
+    output::table::write(&sheet, style, out)?;
     Ok(0)
 }
 
@@ -396,60 +392,52 @@ fn missing(
             "price_fallback": book.fallback_label(),
             "fallback_records": report.total.fallback_records,
         });
-        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
-        writeln!(out)?;
+        output::json::write(&doc, out)?;
         return Ok(0);
     }
-    let fallback_note = |out: &mut dyn Write| -> std::io::Result<()> {
-        match (book.fallback_label(), report.total.fallback_records) {
-            (Some(label), 0) => writeln!(out, "Fallback in use ({label}): it priced no record."),
-            (Some(label), n) => writeln!(
-                out,
-                "{} records ({}) were priced from the fallback, {label}, not from a price table.",
-                count_human(n),
-                crate::output::money_human(report.total.fallback_cost)
-            ),
-            (None, _) => Ok(()),
-        }
-    };
-    if report.unpriced.is_empty() {
-        writeln!(out, "Every model read has a price.")?;
-        fallback_note(out)?;
-        return Ok(0);
-    }
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .force_no_tty();
-    table.set_header([
-        "provider",
-        "model",
-        "requests",
-        "input tokens",
-        "output tokens",
-        "why",
-    ]);
+    let columns = vec![
+        Column::text("provider"),
+        Column::text("model"),
+        Column::text("requests"),
+        Column::text("input tokens"),
+        Column::text("output tokens"),
+        Column::text("why"),
+    ];
+    let mut sheet = Sheet::new(columns);
+    sheet.omit_if_empty = true;
     for u in &report.unpriced {
         let t = &u.totals;
-        table.add_row([
-            u.provider.clone(),
-            crate::sanitize::table_cell(&u.model),
-            count_human(t.requests),
-            count_human(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens),
-            count_human(t.output_tokens),
-            crate::sanitize::table_cell(&u.reason),
+        sheet.push(vec![
+            Cell::text(&u.provider),
+            Cell::text(&u.model),
+            Cell::Count(t.requests),
+            Cell::Count(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens),
+            Cell::Count(t.output_tokens),
+            Cell::text(&u.reason),
         ]);
     }
-    writeln!(out, "{table}")?;
-    fallback_note(out)?;
-    writeln!(
-        out,
-        "Add prices in a TOML file (format: pricing/README.md) and pass it with --pricing FILE{}.",
-        if book.fallback_label().is_some() {
-            ""
-        } else {
-            ", or price what LiteLLM's map knows with --pricing-fallback litellm (marked as such)"
-        }
-    )?;
+    if report.unpriced.is_empty() {
+        sheet.note("Every model read has a price.");
+    }
+    match (book.fallback_label(), report.total.fallback_records) {
+        (Some(label), 0) => sheet.note(format!("Fallback in use ({label}): it priced no record.")),
+        (Some(label), n) => sheet.note(format!(
+            "{} records ({}) were priced from the fallback, {label}, not from a price table.",
+            count_human(n),
+            crate::output::money_human(report.total.fallback_cost)
+        )),
+        (None, _) => {}
+    }
+    if !report.unpriced.is_empty() {
+        sheet.note(format!(
+            "Add prices in a TOML file (format: pricing/README.md) and pass it with --pricing FILE{}.",
+            if book.fallback_label().is_some() {
+                ""
+            } else {
+                ", or price what LiteLLM's map knows with --pricing-fallback litellm (marked as such)"
+            }
+        ));
+    }
+    output::table::write(&sheet, ctx.style(), out)?;
     Ok(0)
 }

@@ -7,14 +7,13 @@ use std::io::Write;
 use std::path::Path;
 
 use chrono::Utc;
-use comfy_table::{presets, Table};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::decimal::JsonDecimal;
 use crate::error::{Error, RecordError, Result};
-use crate::output::money_exact;
+use crate::output::{self, money_exact, Cell, Column, Sheet, Style};
 use crate::pricing::{PriceBook, RateClass};
 use crate::record::{Provenance, Provider, UsageRecord};
 
@@ -81,7 +80,8 @@ pub fn run(
     book: &PriceBook,
     file: &Path,
     only: Option<Provider>,
-    json: bool,
+    format: super::ListFormat,
+    style: Style,
     out: &mut dyn Write,
 ) -> Result<i32> {
     let text = crate::pricing::litellm::read_map_file(file)?;
@@ -159,7 +159,7 @@ pub fn run(
             }
         }
     }
-    if json {
+    if format == super::ListFormat::Json {
         let rows: Vec<serde_json::Value> = differences
             .iter()
             .map(|d| {
@@ -174,47 +174,39 @@ pub fn run(
             "models_compared": compared.len(), "differences": rows, "not_in_our_tables": unknown,
             "skipped_regional_keys": skipped,
         });
-        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
-        writeln!(out)?;
+        output::json::write(&doc, out)?;
         return Ok(0);
     }
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .force_no_tty();
-    table.set_header([
+    let columns = [
         "provider",
         "model",
         "litellm key",
         "rate",
         "ours",
         "litellm",
-    ]);
-    for d in &differences {
-        table.add_row([
-            d.provider.as_str().to_string(),
-            d.ours.clone(),
-            crate::sanitize::table_cell(&d.key),
-            d.class.key().to_string(),
-            d.our_rate.map(money_exact).unwrap_or_else(|| "-".into()),
-            money_exact(d.their_rate),
-        ]);
-    }
-    writeln!(
-        out,
+    ];
+    let mut sheet = Sheet::new(columns.map(Column::text).to_vec()).titled(format!(
         "Our rates in force today ({today}) against {name}, USD per million tokens: {} models compared, \
          {} rates differ. pricing/NOTES.md says which differences are deliberate.",
         compared.len(),
         differences.len()
-    )?;
-    if !differences.is_empty() {
-        writeln!(out, "{table}")?;
+    ));
+    sheet.omit_if_empty = true;
+    for d in &differences {
+        sheet.push(vec![
+            Cell::plain(d.provider.as_str()),
+            Cell::text(&d.ours),
+            Cell::text(&d.key),
+            Cell::plain(d.class.key()),
+            d.our_rate.map_or(Cell::Missing, Cell::Exact),
+            Cell::Exact(d.their_rate),
+        ]);
     }
-    writeln!(
-        out,
+    sheet.note(format!(
         "{} LiteLLM chat entries have no entry in our tables{}; {skipped} region-specific keys were skipped.",
         unknown.len(),
         if unknown.is_empty() { "" } else { " (listed with --format json)" }
-    )?;
+    ));
+    output::table::write(&sheet, style, out)?;
     Ok(0)
 }
