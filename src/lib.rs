@@ -26,4 +26,5 @@ pub mod report;
 pub mod sanitize;
 pub mod sources;
 pub mod timestamp;
+pub mod usage_input;
 pub mod whatif;

@@ -7,13 +7,13 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use super::usage::{collect_daily, InputArgs, PeriodArgs};
+use super::usage::{collect_daily, GroupArgs, InputArgs, PeriodArgs};
 use super::Context;
 use crate::error::{Error, Result};
 use crate::forecast::{self, DailySeries, MethodChoice, Projection};
 use crate::output::{self, money_exact, table, Cell, Column, Format, Render, Sheet};
 use crate::period::{parse_date, PeriodSpec};
-use crate::report::{Dim, Filter, UnpricedRow};
+use crate::report::{Dim, UnpricedRow};
 
 const INTRO: &str = "\
 Projects where a period ends: actual spend to date plus a forecast of the remaining days, per group, \
@@ -28,15 +28,12 @@ Examples:
 /// Project where the month (or period) will end, with an 80% interval
 #[derive(Debug, clap::Args)]
 #[command(long_about = format!("{INTRO}\n\n{}", forecast::HELP), after_help = AFTER_HELP)]
+#[command(mut_arg("by", |a| a.help("Group by these dimensions (comma list; default: the total only)")))]
 pub struct Args {
     #[command(flatten)]
     pub period: PeriodArgs,
-    /// Group by these dimensions (comma list; default: the total only)
-    #[arg(long, value_name = "DIMS")]
-    pub by: Option<String>,
-    /// Keep only records where DIM matches VALUE (as in `report`)
-    #[arg(long = "where", value_name = "DIM=VALUE")]
-    pub filters: Vec<String>,
+    #[command(flatten)]
+    pub group: GroupArgs,
     /// Forecast as if today were DATE: later records are ignored [default: the newest record's day]
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
@@ -62,21 +59,13 @@ struct Line {
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let (spec, tz) = args.period.spec()?;
     let choice: MethodChoice = args.method.parse().map_err(Error::usage)?;
-    let dims = match &args.by {
-        Some(by) => Dim::parse_list(by)?,
-        None => Vec::new(),
-    };
+    let dims = args.group.dims_or(&[]);
     if dims.contains(&Dim::Day) {
         return Err(Error::usage(
             "--by day makes no sense for a forecast: each row is already a daily series",
         ));
     }
-    let mut filters = args
-        .filters
-        .iter()
-        .map(|f| Filter::parse(f))
-        .collect::<Result<Vec<_>>>()?;
-    filters.sort_by_key(|f| f.dim.name());
+    let filters = args.group.filters();
     let as_of = args
         .as_of
         .as_deref()

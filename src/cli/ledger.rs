@@ -2,18 +2,14 @@
 
 use std::io::Write;
 
-use comfy_table::{presets, Table};
-
-use super::usage::{read_paths, InputArgs};
+use super::usage::{read_paths, FilterArgs, InputArgs};
 use super::{Context, InfoFormat};
 use crate::error::{Error, Result};
 use crate::export::parquet::{check_tree_folder, PartitionBy};
 use crate::export::{Exporting, Format, UnpricedRows};
 use crate::input::{read_inputs, RecordSink};
-use crate::output::count_human;
+use crate::output::{self, count_human, Cell, Column, Sheet};
 use crate::period::{parse_timezone, PeriodSpec};
-use crate::report::Filter;
-use crate::sanitize::table_cell;
 
 /// Inspect or export the ledger
 #[derive(Debug, clap::Subcommand)]
@@ -90,10 +86,8 @@ pub struct ExportArgs {
     /// Time zone for day and month boundaries (IANA name)
     #[arg(long, value_name = "TZ", default_value = "UTC")]
     pub timezone: String,
-    /// Keep only records where DIM matches VALUE (`*` wildcards; repeat for more; the same DIM twice
-    /// means either). DIMs as in `aispend report`
-    #[arg(long = "where", value_name = "DIM=VALUE")]
-    pub filters: Vec<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// focus and parquet only: records with usage but no price are left out (omit), or written at 0 with
     /// `x_Unpriced` = true (zero) [default: omit]
     #[arg(long, value_enum, value_name = "WHAT")]
@@ -126,43 +120,35 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
                                            "records": records, "requests": requests})
                     }).collect::<Vec<_>>(),
                 });
-                serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
-                writeln!(out)?;
+                output::json::write(&doc, out)?;
                 return Ok(0);
             }
-            writeln!(out, "ledger:   {}", ledger.path().display())?;
-            writeln!(out, "schema:   version {}", s.schema_version)?;
-            writeln!(out, "size:     {} bytes", count_human(s.file_bytes))?;
-            writeln!(out, "records:  {}", count_human(s.records))?;
-            writeln!(out, "requests: {}", count_human(s.requests))?;
+            let columns = ["source", "provider", "records", "requests"].map(Column::text);
+            let mut sheet = Sheet::new(columns.to_vec());
+            sheet.omit_if_empty = true;
+            sheet.intro = vec![
+                format!("ledger:   {}", ledger.path().display()),
+                format!("schema:   version {}", s.schema_version),
+                format!("size:     {} bytes", count_human(s.file_bytes)),
+                format!("records:  {}", count_human(s.records)),
+                format!("requests: {}", count_human(s.requests)),
+            ];
             if let (Some(a), Some(b)) = (s.first, s.last) {
-                writeln!(
-                    out,
-                    "from:     {}",
-                    a.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                )?;
-                writeln!(
-                    out,
-                    "to:       {}",
-                    b.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                )?;
+                let time = |t: chrono::DateTime<chrono::Utc>| {
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                };
+                sheet.intro.push(format!("from:     {}", time(a)));
+                sheet.intro.push(format!("to:       {}", time(b)));
             }
-            if !s.by_source.is_empty() {
-                let mut table = Table::new();
-                table
-                    .load_preset(presets::UTF8_FULL_CONDENSED)
-                    .force_no_tty();
-                table.set_header(["source", "provider", "records", "requests"]);
-                for (source, provider, records, requests) in &s.by_source {
-                    table.add_row([
-                        table_cell(source),
-                        table_cell(provider),
-                        count_human(*records),
-                        count_human(*requests),
-                    ]);
-                }
-                writeln!(out, "{table}")?;
+            for (source, provider, records, requests) in &s.by_source {
+                sheet.push(vec![
+                    Cell::text(source),
+                    Cell::text(provider),
+                    Cell::Count(*records),
+                    Cell::Count(*requests),
+                ]);
             }
+            output::table::write(&sheet, ctx.style(), out)?;
             Ok(0)
         }
     }
@@ -183,11 +169,7 @@ fn export(ctx: &Context, args: ExportArgs, out: &mut dyn Write) -> Result<i32> {
     } else {
         spec.open_window(tz)
     };
-    let filters = args
-        .filters
-        .iter()
-        .map(|f| Filter::parse(f))
-        .collect::<Result<Vec<_>>>()?;
+    let filters = args.filter.filters();
     let unpriced = match (args.format.is_focus(), args.unpriced) {
         (true, u) => Some(u.unwrap_or_default()),
         (false, None) => None,

@@ -121,7 +121,10 @@ pub enum Command {
     Man(man::Args),
 }
 
-/// What every command gets: parsed global options and lazily loaded config and price tables.
+/// What every command gets: the parsed global options and the config, both ready when the command
+/// starts (the config is read eagerly: a bad config is reported before any work). The price tables and
+/// the ledger are loaded only by the commands that need them, when they ask ([`Context::price_book`],
+/// [`Context::open_ledger`]).
 pub struct Context {
     pub global: GlobalArgs,
     pub config: Config,
@@ -235,6 +238,17 @@ impl Context {
     }
 }
 
+/// Notes about the inputs go where the command's own notes go (`--quiet`, `--verbose`).
+impl crate::usage_input::Notices for Context {
+    fn note(&self, message: &dyn std::fmt::Display) {
+        Context::note(self, message)
+    }
+
+    fn detail(&self, message: &dyn std::fmt::Display) {
+        Context::detail(self, message)
+    }
+}
+
 /// aispend's folder in the platform data directory (`$XDG_DATA_HOME/aispend`).
 pub fn data_dir() -> Option<PathBuf> {
     std::env::var_os("XDG_DATA_HOME")
@@ -336,15 +350,4 @@ fn check_ledger_folder(path: &Path) -> Result<()> {
     }
 }
 
-/// Checks that every PATH exists before any work starts (`-` is standard input).
-pub fn check_paths(paths: &[PathBuf]) -> Result<()> {
-    for p in paths {
-        if p.as_os_str() != "-" && !Path::new(p).exists() {
-            return Err(Error::usage(format!(
-                "{}: no such file or directory",
-                p.display()
-            )));
-        }
-    }
-    Ok(())
-}
+pub use crate::usage_input::check_paths;

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use chrono::{Datelike, NaiveDate};
 
-use super::usage::{collect_daily, feed, ledger_newest, InputArgs, PeriodArgs};
+use super::usage::{collect_daily, feed, ledger_newest, GroupArgs, InputArgs, PeriodArgs};
 use super::Context;
 use crate::error::{Error, Result};
 use crate::output::{self, Format};
 use crate::period::{parse_date, PeriodSpec};
 use crate::report::render::html::{self, chart::DailyChart, HtmlReport, PeriodForecast};
-use crate::report::{reconcile, Aggregator, Dim, Filter, Report, ReportQuery, SortBy};
+use crate::report::{reconcile, Aggregator, Dim, Report, ReportQuery, SortBy};
 
 const LONG_ABOUT: &str = "\
 Cost report for a period, grouped by any combination of dimensions.
@@ -40,16 +40,12 @@ Examples:
 /// Cost report for a period (per model, team, project, provider, day, …)
 #[derive(Debug, clap::Args)]
 #[command(long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(mut_arg("by", |a| a.help("Group by these dimensions (comma list) [default: model; with --reconcile: provider,day]")))]
 pub struct Args {
     #[command(flatten)]
     pub period: PeriodArgs,
-    /// Group by these dimensions (comma list) [default: model; with --reconcile: provider,day]
-    #[arg(long, value_name = "DIMS")]
-    pub by: Option<String>,
-    /// Keep only records where DIM matches VALUE (`*` wildcards; repeat for more; the same DIM twice
-    /// means either)
-    #[arg(long = "where", value_name = "DIM=VALUE")]
-    pub filters: Vec<String>,
+    #[command(flatten)]
+    pub group: GroupArgs,
     /// Show the N most expensive rows and fold the rest into one `(other)` row
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
@@ -66,8 +62,8 @@ pub struct Args {
     #[arg(long, conflicts_with = "compare")]
     pub reconcile: bool,
     /// With --reconcile: the difference (as a share of the invoiced amount) that counts as a mismatch
-    #[arg(long, value_name = "PCT", default_value = "1%")]
-    pub tolerance: String,
+    #[arg(long, value_name = "PCT", default_value = "1%", value_parser = reconcile::tolerance)]
+    pub tolerance: rust_decimal::Decimal,
     /// Output format: table (sized and coloured for a terminal), json (the stable machine interface), csv,
     /// markdown, html (one self-contained page with a daily chart, the forecast, movers and budgets; it
     /// fetches nothing, so it works offline and as a mail attachment)
@@ -109,16 +105,6 @@ impl ReportFormat {
     }
 }
 
-fn parse_filters(args: &Args) -> Result<Vec<Filter>> {
-    let mut filters = args
-        .filters
-        .iter()
-        .map(|f| Filter::parse(f))
-        .collect::<Result<Vec<_>>>()?;
-    filters.sort_by_key(|f| f.dim.name());
-    Ok(filters)
-}
-
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     match args.output.clone() {
         None => report(ctx, args, out),
@@ -145,16 +131,6 @@ fn aggregate(ctx: &Context, args: &Args, query: &ReportQuery) -> Result<Report> 
     );
     feed(ctx, &args.input, &mut agg)?;
     Ok(agg.finish())
-}
-
-/// `--tolerance` as a fraction.
-fn tolerance(args: &Args) -> Result<rust_decimal::Decimal> {
-    reconcile::parse_tolerance(&args.tolerance).ok_or_else(|| {
-        Error::usage(format!(
-            "invalid --tolerance '{}': expected a percentage such as 1% or 0.5%",
-            args.tolerance
-        ))
-    })
 }
 
 /// `--as-of`: the period cut at DATE, and the last day of the period as asked (what a forecast runs to).
@@ -189,76 +165,89 @@ fn cut_at(spec: PeriodSpec, as_of: NaiveDate) -> Result<(PeriodSpec, NaiveDate)>
     ))
 }
 
-fn report(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
-    let (period, tz) = args.period.spec()?;
-    let (period, period_end) = match args.as_of.as_deref() {
-        None => (period, None),
-        Some(d) => {
-            let (cut, end) = cut_at(period, parse_date(d, "--as-of")?)?;
-            (cut, Some(end))
+/// What a report run does, with every default that depends on other flags decided here, once.
+struct Settings {
+    query: ReportQuery,
+    /// With `--as-of`: the last day of the period as asked (what the HTML forecast runs to).
+    period_end: Option<NaiveDate>,
+}
+
+impl Settings {
+    fn resolve(args: &Args) -> Result<Settings> {
+        let (period, tz) = args.period.spec()?;
+        let (period, period_end) = match args.as_of.as_deref() {
+            None => (period, None),
+            Some(d) => {
+                let (cut, end) = cut_at(period, parse_date(d, "--as-of")?)?;
+                (cut, Some(end))
+            }
+        };
+        let html = args.format == Some(ReportFormat::Html);
+        if html && args.reconcile {
+            return Err(Error::usage(
+                "--reconcile with --format html: the HTML report has its own reconciliation section; \
+                 leave out --reconcile",
+            ));
         }
-    };
-    let filters = parse_filters(&args)?;
-    let html = args.format == Some(ReportFormat::Html);
-    if html && args.reconcile {
-        return Err(Error::usage(
-            "--reconcile with --format html: the HTML report has its own reconciliation section; \
-             leave out --reconcile",
-        ));
-    }
-    if args.budgets.is_some() && !html {
-        return Err(Error::usage(
-            "--budgets applies to --format html; for a budget check use `aispend budget check --budgets FILE`",
-        ));
-    }
-    if html && args.input.paths.iter().any(|p| p.as_os_str() == "-") {
-        return Err(Error::usage(
-            "--format html reads its inputs more than once (report, daily chart, budgets): give files, \
-             not standard input (-)",
-        ));
-    }
-    if args.top == Some(0) {
-        return Err(Error::usage(
-            "--top 0 would fold every row into (other): give a number of rows of at least 1",
-        ));
-    }
-    let group_by = Dim::parse_list(args.by.as_deref().unwrap_or(if args.reconcile {
-        "provider,day"
-    } else {
-        "model"
-    }))?;
-    let by_time = group_by
-        .iter()
-        .any(|d| matches!(d, Dim::Day | Dim::Week | Dim::Month));
-    let query = ReportQuery {
-        group_by,
-        filters,
-        period,
-        tz,
-        top: args.top,
-        // The HTML page always compares with the previous period (change, top movers) when it can.
-        compare: args.compare
-            || (html && (args.input.paths.is_empty() || period.open_window(tz).is_none())),
-        reconcile: args.reconcile,
-        sort: args.sort.unwrap_or(if args.reconcile {
-            SortBy::Name
-        } else if by_time {
-            SortBy::Time
+        if args.budgets.is_some() && !html {
+            return Err(Error::usage(
+                "--budgets applies to --format html; for a budget check use `aispend budget check --budgets FILE`",
+            ));
+        }
+        if html && args.input.paths.iter().any(|p| p.as_os_str() == "-") {
+            return Err(Error::usage(
+                "--format html reads its inputs more than once (report, daily chart, budgets): give files, \
+                 not standard input (-)",
+            ));
+        }
+        if args.top == Some(0) {
+            return Err(Error::usage(
+                "--top 0 would fold every row into (other): give a number of rows of at least 1",
+            ));
+        }
+        let group_by = args.group.dims_or(if args.reconcile {
+            &[Dim::Provider, Dim::Day]
         } else {
-            SortBy::Cost
-        }),
-    };
-    if args.compare && !args.input.paths.is_empty() && query.period.open_window(tz).is_some() {
-        return Err(Error::usage(
-            "--compare with --since reading PATHs needs --until too (the length of the period to compare with)",
-        ));
+            &[Dim::Model]
+        });
+        let by_time = group_by
+            .iter()
+            .any(|d| matches!(d, Dim::Day | Dim::Week | Dim::Month));
+        let query = ReportQuery {
+            group_by,
+            filters: args.group.filters(),
+            period,
+            tz,
+            top: args.top,
+            // The HTML page always compares with the previous period (change, top movers) when it can.
+            compare: args.compare
+                || (html && (args.input.paths.is_empty() || period.open_window(tz).is_none())),
+            reconcile: args.reconcile,
+            sort: args.sort.unwrap_or(if args.reconcile {
+                SortBy::Name
+            } else if by_time {
+                SortBy::Time
+            } else {
+                SortBy::Cost
+            }),
+        };
+        if args.compare && !args.input.paths.is_empty() && query.period.open_window(tz).is_some() {
+            return Err(Error::usage(
+                "--compare with --since reading PATHs needs --until too (the length of the period to compare with)",
+            ));
+        }
+        if query.sort == SortBy::Change && !args.compare {
+            return Err(Error::usage("--sort change needs --compare"));
+        }
+        Ok(Settings { query, period_end })
     }
-    if query.sort == SortBy::Change && !args.compare {
-        return Err(Error::usage("--sort change needs --compare"));
-    }
+}
+
+fn report(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
+    let Settings { query, period_end } = Settings::resolve(&args)?;
     let report = aggregate(ctx, &args, &query)?;
     if args.reconcile {
-        let tolerance = tolerance(&args)?;
+        let tolerance = args.tolerance;
         let lines = reconcile::reconcile(&report, tolerance);
         let reconciled = reconcile::Reconciled {
             report: &report,
@@ -347,7 +336,7 @@ fn html_page(
         ctx,
         &args.input,
         &dims,
-        parse_filters(args)?,
+        args.group.filters(),
         tz,
         Some(report_end),
     )?;
@@ -436,7 +425,7 @@ fn reconciliation(
     args: &Args,
     query: &ReportQuery,
 ) -> Result<Option<html::Reconciliation>> {
-    let tolerance = tolerance(args)?;
+    let tolerance = args.tolerance;
     let mut group_by = vec![Dim::Provider];
     group_by.extend(
         query
@@ -447,7 +436,7 @@ fn reconciliation(
     );
     let rq = ReportQuery {
         group_by: group_by.clone(),
-        filters: parse_filters(args)?,
+        filters: args.group.filters(),
         period: query.period,
         tz: query.tz,
         top: None,

@@ -1,4 +1,6 @@
-//! Options shared by every command that reads usage: input PATHs (or the ledger) and the period.
+//! Options shared by every command that reads usage: input PATHs (or the ledger), the period, grouping
+//! and filtering, parsed into the library's types; and the glue that hands them, with the ledger, the
+//! config and the price book, to [`crate::usage_input`], which reads the usage.
 
 use std::path::PathBuf;
 
@@ -7,10 +9,14 @@ use chrono_tz::Tz;
 use super::Context;
 use crate::cache::ParseCache;
 use crate::error::{Error, Result};
-use crate::input::{read_inputs, CacheUse, ReadOptions, RecordSink};
+use crate::input::{ReadOptions, RecordSink};
+use crate::ledger::Ledger;
 use crate::period::{parse_timezone, PeriodSpec};
 use crate::report::aggregate::Aggregator;
+use crate::report::daily::DailyCosts;
+use crate::report::{sorted_filters, Dim, Dims, Filter};
 use crate::sources::{self, Source};
+use crate::usage_input::UsageInput;
 
 /// Where usage comes from.
 #[derive(Debug, clap::Args)]
@@ -59,6 +65,47 @@ pub fn source_by_name(name: Option<&str>) -> Result<Option<&'static dyn Source>>
     }
 }
 
+/// `--where`: parsed into filters by the command line, written once for every command that filters.
+#[derive(Debug, clap::Args)]
+pub struct FilterArgs {
+    /// Keep only records where DIM matches VALUE (`*` wildcards; repeat for more; the same DIM twice
+    /// means either). DIMs as in `aispend report --by`
+    #[arg(long = "where", value_name = "DIM=VALUE", value_parser = Filter::parse)]
+    pub filters: Vec<Filter>,
+}
+
+impl FilterArgs {
+    /// The filters, grouped by dimension as the aggregators expect.
+    pub fn filters(&self) -> Vec<Filter> {
+        sorted_filters(&self.filters)
+    }
+}
+
+/// `--by` and `--where`, shared by the commands that group and filter usage (each command's help
+/// says its default grouping).
+#[derive(Debug, clap::Args)]
+pub struct GroupArgs {
+    /// Group by these dimensions (comma list): provider, model, team, project, user, api_key,
+    /// workspace, service_tier, source, day, week, month, tag:KEY
+    #[arg(long, value_name = "DIMS", value_parser = Dims::parse)]
+    pub by: Option<Dims>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+impl GroupArgs {
+    /// `--by`, else `default`.
+    pub fn dims_or(&self, default: &[Dim]) -> Vec<Dim> {
+        self.by
+            .as_ref()
+            .map_or_else(|| default.to_vec(), |d| d.0.clone())
+    }
+
+    pub fn filters(&self) -> Vec<Filter> {
+        self.filter.filters()
+    }
+}
+
 /// The period a command covers.
 #[derive(Debug, clap::Args)]
 pub struct PeriodArgs {
@@ -87,62 +134,42 @@ impl PeriodArgs {
     }
 }
 
-/// Feeds usage into an aggregator: from PATHs (deduplicated on the fly) or from the ledger, reading only
-/// the period's rows.
-pub fn feed(ctx: &Context, input: &InputArgs, agg: &mut Aggregator<'_>) -> Result<()> {
-    if input.paths.is_empty() {
-        if input.source.is_some() || input.skip_invalid {
-            return Err(Error::usage(
-                "--source and --skip-invalid apply to PATHs; none were given",
-            ));
-        }
-        ctx.open_existing_ledger()?.feed(agg)
-    } else {
-        read_paths(ctx, input, agg)
+/// The ledger, opened when the input is the ledger (no PATHs); `None` when reading PATHs.
+fn ledger_for(ctx: &Context, input: &InputArgs) -> Result<Option<Ledger>> {
+    if !uses_ledger(input) {
+        return Ok(None);
     }
+    if input.source.is_some() || input.skip_invalid {
+        return Err(Error::usage(
+            "--source and --skip-invalid apply to PATHs; none were given",
+        ));
+    }
+    ctx.open_existing_ledger().map(Some)
 }
 
-/// Reads PATHs into any sink, reporting skipped records and unrecognised files.
+/// The library's view of the input: PATHs with their read options, or the open ledger.
+fn usage_input<'a>(
+    ctx: &'a Context,
+    input: &'a InputArgs,
+    ledger: Option<&'a Ledger>,
+) -> Result<UsageInput<'a>> {
+    Ok(UsageInput {
+        paths: &input.paths,
+        options: input.read_options(ctx)?,
+        ledger,
+        notices: ctx,
+    })
+}
+
+/// Feeds usage into an aggregator (see [`UsageInput::feed`]).
+pub fn feed(ctx: &Context, input: &InputArgs, agg: &mut Aggregator<'_>) -> Result<()> {
+    let ledger = ledger_for(ctx, input)?;
+    usage_input(ctx, input, ledger.as_ref())?.feed(agg)
+}
+
+/// Reads PATHs into any sink (see [`crate::usage_input::read_paths`]).
 pub fn read_paths(ctx: &Context, input: &InputArgs, sink: &mut dyn RecordSink) -> Result<()> {
-    super::check_paths(&input.paths)?;
-    let summary = read_inputs(&input.paths, input.read_options(ctx)?, sink, &mut |f| {
-        let cache = match f.cache {
-            CacheUse::Hit => ", unchanged: from the parse cache",
-            CacheUse::Extended => ", grew: new lines read, the rest from the parse cache",
-            CacheUse::Read | CacheUse::Off => "",
-        };
-        ctx.detail(format_args!(
-            "{}: {} ({} records, {} bytes{cache})",
-            f.path,
-            f.source,
-            f.added + f.duplicates + f.replaced,
-            f.bytes
-        ));
-        if let Some(why) = &f.cache_note {
-            ctx.note(format_args!(
-                "note: {}: its parse cache entry was damaged ({why}) and has been rebuilt",
-                f.path
-            ));
-        }
-        if let Some(note) = f.ending_note() {
-            ctx.note(format_args!("warning: {}: {note}", f.path));
-        }
-        if f.skipped > 0 {
-            ctx.note(format_args!(
-                "warning: {}: skipped {} invalid record(s); first: {}",
-                f.path,
-                f.skipped,
-                f.first_skipped.as_deref().unwrap_or("?")
-            ));
-        }
-    })?;
-    for path in &summary.unrecognised {
-        ctx.detail(format_args!("{path}: not a recognised usage file, skipped"));
-    }
-    if summary.files.is_empty() {
-        ctx.note("warning: no usage files found in the given PATHs (see `aispend sources` for the formats read)");
-    }
-    Ok(())
+    crate::usage_input::read_paths(&input.paths, input.read_options(ctx)?, sink, ctx)
 }
 
 /// Whether the ledger is the input (no PATHs).
@@ -162,32 +189,23 @@ pub fn ledger_newest(
     ctx.open_existing_ledger()?.newest()
 }
 
-/// Daily costs grouped by `dims` (for forecasts and budgets), and the as-of date: `as_of` when given,
-/// else the newest record's day (in `tz`), else today.
+/// Daily costs grouped by `dims`, and the as-of date (see [`UsageInput::collect_daily`]).
 pub fn collect_daily(
     ctx: &Context,
     input: &InputArgs,
-    dims: &[crate::report::Dim],
-    filters: Vec<crate::report::Filter>,
+    dims: &[Dim],
+    filters: Vec<Filter>,
     tz: Tz,
     as_of: Option<chrono::NaiveDate>,
-) -> Result<(crate::report::daily::DailyCosts, chrono::NaiveDate)> {
-    use crate::report::daily::{daily_query, from_report};
-    let as_of = match as_of {
-        Some(d) => Some(d),
-        None if uses_ledger(input) => ctx
-            .open_existing_ledger()?
-            .newest()?
-            .map(|t| t.with_timezone(&tz).date_naive()),
-        None => None,
-    };
-    let query = daily_query(dims, filters, tz, as_of);
+) -> Result<(DailyCosts, chrono::NaiveDate)> {
+    let ledger = ledger_for(ctx, input)?;
     let book = ctx.price_book()?;
-    let mut agg = Aggregator::new(&query, &ctx.config.teams, &book, !uses_ledger(input), None);
-    feed(ctx, input, &mut agg)?;
-    let daily = from_report(agg.finish());
-    let as_of = as_of
-        .or(daily.last)
-        .unwrap_or_else(|| chrono::Utc::now().with_timezone(&tz).date_naive());
-    Ok((daily, as_of))
+    usage_input(ctx, input, ledger.as_ref())?.collect_daily(
+        &ctx.config.teams,
+        &book,
+        dims,
+        filters,
+        tz,
+        as_of,
+    )
 }

@@ -4,13 +4,13 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::usage::{feed, ledger_newest, InputArgs, PeriodArgs};
+use super::usage::{feed, ledger_newest, GroupArgs, InputArgs, PeriodArgs};
 use super::Context;
 use crate::error::{Error, Result};
 use crate::output::{self, Format};
 use crate::pricing::PriceBook;
 use crate::record::Provider;
-use crate::report::{Aggregator, Dim, Filter, Report, ReportQuery, SortBy};
+use crate::report::{Aggregator, Dim, Report, ReportQuery, SortBy};
 use crate::whatif::render::WhatIf;
 use crate::whatif::{
     CacheTtl, Scenario, ScenarioPricer, ScenarioPrices, SelfHosted, Swap, TierMove,
@@ -41,16 +41,13 @@ Examples:
 /// Reprice the same usage under a scenario (model swap, provider, tier, cache, price table, own GPUs)
 #[derive(Debug, clap::Args)]
 #[command(long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(mut_arg("by", |a| a.help("Group by these dimensions (comma list) [default: model]")))]
+#[command(mut_arg("filters", |a| a.help("Keep (and move) only usage where DIM matches VALUE (`*` wildcards; repeat for more; the same DIM twice means either)")))]
 pub struct Args {
     #[command(flatten)]
     pub period: PeriodArgs,
-    /// Group by these dimensions (comma list) [default: model]
-    #[arg(long, value_name = "DIMS")]
-    pub by: Option<String>,
-    /// Keep (and move) only usage where DIM matches VALUE (`*` wildcards; repeat for more; the same DIM
-    /// twice means either)
-    #[arg(long = "where", value_name = "DIM=VALUE")]
-    pub filters: Vec<String>,
+    #[command(flatten)]
+    pub group: GroupArgs,
     /// Price usage of models matching FROM (canonical id or name as reported, `*` wildcards) as model TO,
     /// with the same tokens (repeatable; the first match wins)
     #[arg(long, value_name = "FROM=TO")]
@@ -153,26 +150,16 @@ pub fn scenario(args: &Args, book: &PriceBook) -> Result<Scenario> {
 }
 
 /// The query of a what-if: the report's period, grouping and filters.
-pub fn query(
-    period: &PeriodArgs,
-    by: Option<&str>,
-    filters: &[String],
-    top: Option<usize>,
-) -> Result<ReportQuery> {
+pub fn query(period: &PeriodArgs, group: &GroupArgs, top: Option<usize>) -> Result<ReportQuery> {
     let (period, tz) = period.spec()?;
-    let mut filters = filters
-        .iter()
-        .map(|f| Filter::parse(f))
-        .collect::<Result<Vec<_>>>()?;
-    filters.sort_by_key(|f| f.dim.name());
     if top == Some(0) {
         return Err(Error::usage(
             "--top 0 would fold every row into (other): give a number of rows of at least 1",
         ));
     }
     Ok(ReportQuery {
-        group_by: Dim::parse_list(by.unwrap_or("model"))?,
-        filters,
+        group_by: group.dims_or(&[Dim::Model]),
+        filters: group.filters(),
         period,
         tz,
         top,
@@ -191,7 +178,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
              --scenario-pricing or --self-hosted (see `aispend whatif --help`)",
         ));
     }
-    let query = query(&args.period, args.by.as_deref(), &args.filters, args.top)?;
+    let query = query(&args.period, &args.group, args.top)?;
     let newest = ledger_newest(ctx, &args.input, &query.period)?;
     let mut agg = Aggregator::new(
         &query,

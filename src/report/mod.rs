@@ -155,9 +155,27 @@ impl Dim {
     }
 }
 
+/// `--by`: the dimensions to group by, in order (parsed from a comma list by the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dims(pub Vec<Dim>);
+
+impl Dims {
+    pub fn parse(s: &str) -> Result<Dims> {
+        Dim::parse_list(s).map(Dims)
+    }
+}
+
+/// Filters in the order the aggregators expect: grouped by dimension, so that filters on the same
+/// dimension are alternatives.
+pub fn sorted_filters(filters: &[Filter]) -> Vec<Filter> {
+    let mut filters = filters.to_vec();
+    filters.sort_by_key(|f| f.dim.name());
+    filters
+}
+
 /// `--where DIM=VALUE`: values may use `*`. Filters on the same dimension are alternatives; filters on
 /// different dimensions must all hold.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Filter {
     pub dim: Dim,
     pub pattern: wildmatch::WildMatch,
@@ -165,11 +183,9 @@ pub struct Filter {
 
 impl Filter {
     pub fn parse(s: &str) -> Result<Filter> {
-        let (dim, value) = s.split_once('=').ok_or_else(|| {
-            Error::usage(format!(
-                "invalid --where '{s}': expected DIM=VALUE, e.g. team=search"
-            ))
-        })?;
+        let (dim, value) = s
+            .split_once('=')
+            .ok_or_else(|| Error::usage(format!("'{s}': expected DIM=VALUE, e.g. team=search")))?;
         Ok(Filter {
             dim: Dim::parse(dim)?,
             pattern: wildmatch::WildMatch::new(value.trim()),

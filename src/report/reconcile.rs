@@ -78,6 +78,11 @@ pub fn parse_tolerance(s: &str) -> Option<Decimal> {
     (pct >= Decimal::ZERO).then(|| pct / Decimal::ONE_HUNDRED)
 }
 
+/// `--tolerance` as the command line parses it: a fraction, or what was expected.
+pub fn tolerance(s: &str) -> Result<Decimal, String> {
+    parse_tolerance(s).ok_or_else(|| "expected a percentage such as 1% or 0.5%".to_string())
+}
+
 /// Compares each row's computed and reported cost. `tolerance` is a fraction of the invoiced amount.
 pub fn reconcile(report: &Report, tolerance: Decimal) -> Vec<Line> {
     report

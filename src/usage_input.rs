@@ -1,0 +1,159 @@
+//! Where a command's usage comes from, and reading it: the ledger (only the period's rows), or files
+//! and folders read directly (PATHs, deduplicated on the fly, nothing written). Also the daily cost
+//! series that forecasts, budget checks and the HTML chart are computed from.
+//!
+//! The command line decides which (and opens the ledger); this module is handed the ledger, the team
+//! rules and the price book, and reports what the user should know through [`Notices`].
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use crate::config::TeamRules;
+use crate::error::{Error, Result};
+use crate::input::{read_inputs, CacheUse, ReadOptions, RecordSink};
+use crate::ledger::Ledger;
+use crate::period::PeriodSpec;
+use crate::pricing::PriceBook;
+use crate::report::aggregate::Aggregator;
+use crate::report::daily::{daily_query, from_report, DailyCosts};
+use crate::report::{Dim, Filter};
+
+/// Where warnings (shown unless quiet) and details (shown when verbose) about the inputs go.
+pub trait Notices {
+    fn note(&self, message: &dyn std::fmt::Display);
+    fn detail(&self, message: &dyn std::fmt::Display);
+}
+
+/// The usage a command reads: PATHs when there are any, else the ledger.
+pub struct UsageInput<'a> {
+    pub paths: &'a [PathBuf],
+    pub options: ReadOptions,
+    /// The ledger, opened by the caller; `None` when reading PATHs.
+    pub ledger: Option<&'a Ledger>,
+    pub notices: &'a dyn Notices,
+}
+
+impl UsageInput<'_> {
+    /// Whether the ledger is the input (no PATHs).
+    pub fn uses_ledger(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    fn ledger(&self) -> Result<&Ledger> {
+        self.ledger
+            .ok_or_else(|| Error::usage("no PATHs were given and no ledger is open"))
+    }
+
+    /// Feeds usage into an aggregator: from PATHs, or from the ledger, reading only the period's rows.
+    pub fn feed(&self, agg: &mut Aggregator<'_>) -> Result<()> {
+        if self.uses_ledger() {
+            let range = agg.fixed_period().map(|p| (p.start, p.end));
+            self.ledger()?
+                .for_each(range, &mut |r| agg.accept(r).map(|_| ()))
+        } else {
+            read_paths(self.paths, self.options.clone(), agg, self.notices)
+        }
+    }
+
+    /// The newest record's time in the ledger, when the period depends on it.
+    pub fn newest(&self, spec: &PeriodSpec) -> Result<Option<DateTime<Utc>>> {
+        if !self.uses_ledger() || spec.is_fixed() {
+            return Ok(None);
+        }
+        self.ledger()?.newest()
+    }
+
+    /// Daily costs grouped by `dims` (for forecasts and budgets), and the as-of date: `as_of` when
+    /// given, else the newest record's day (in `tz`), else today.
+    pub fn collect_daily(
+        &self,
+        rules: &TeamRules,
+        book: &PriceBook,
+        dims: &[Dim],
+        filters: Vec<Filter>,
+        tz: Tz,
+        as_of: Option<NaiveDate>,
+    ) -> Result<(DailyCosts, NaiveDate)> {
+        let as_of = match as_of {
+            Some(d) => Some(d),
+            None if self.uses_ledger() => self
+                .ledger()?
+                .newest()?
+                .map(|t| t.with_timezone(&tz).date_naive()),
+            None => None,
+        };
+        let query = daily_query(dims, filters, tz, as_of);
+        let mut agg = Aggregator::new(&query, rules, book, !self.uses_ledger(), None);
+        self.feed(&mut agg)?;
+        let daily = from_report(agg.finish());
+        let as_of = as_of
+            .or(daily.last)
+            .unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
+        Ok((daily, as_of))
+    }
+}
+
+/// Checks that every PATH exists before any work starts (`-` is standard input).
+pub fn check_paths(paths: &[PathBuf]) -> Result<()> {
+    for p in paths {
+        if p.as_os_str() != "-" && !Path::new(p).exists() {
+            return Err(Error::usage(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Reads PATHs into any sink, reporting skipped records and unrecognised files.
+pub fn read_paths(
+    paths: &[PathBuf],
+    options: ReadOptions,
+    sink: &mut dyn RecordSink,
+    notices: &dyn Notices,
+) -> Result<()> {
+    check_paths(paths)?;
+    let summary = read_inputs(paths, options, sink, &mut |f| {
+        let cache = match f.cache {
+            CacheUse::Hit => ", unchanged: from the parse cache",
+            CacheUse::Extended => ", grew: new lines read, the rest from the parse cache",
+            CacheUse::Read | CacheUse::Off => "",
+        };
+        notices.detail(&format_args!(
+            "{}: {} ({} records, {} bytes{cache})",
+            f.path,
+            f.source,
+            f.added + f.duplicates + f.replaced,
+            f.bytes
+        ));
+        if let Some(why) = &f.cache_note {
+            notices.note(&format_args!(
+                "note: {}: its parse cache entry was damaged ({why}) and has been rebuilt",
+                f.path
+            ));
+        }
+        if let Some(note) = f.ending_note() {
+            notices.note(&format_args!("warning: {}: {note}", f.path));
+        }
+        if f.skipped > 0 {
+            notices.note(&format_args!(
+                "warning: {}: skipped {} invalid record(s); first: {}",
+                f.path,
+                f.skipped,
+                f.first_skipped.as_deref().unwrap_or("?")
+            ));
+        }
+    })?;
+    for path in &summary.unrecognised {
+        notices.detail(&format_args!(
+            "{path}: not a recognised usage file, skipped"
+        ));
+    }
+    if summary.files.is_empty() {
+        notices.note(&"warning: no usage files found in the given PATHs (see `aispend sources` for the formats read)");
+    }
+    Ok(())
+}
