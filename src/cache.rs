@@ -283,7 +283,7 @@ impl<R: Read> Read for Hashing<R> {
 fn hash_prefix(path: &Path, len: u64) -> io::Result<Xxh3Default> {
     let mut f = File::open(path)?.take(len);
     let mut hasher = Xxh3Default::new();
-    let mut buf = vec![0u8; 1 << 20];
+    let mut buf = vec![0u8; 256 * 1024];
     let mut seen = 0u64;
     loop {
         let n = f.read(&mut buf)?;
@@ -393,8 +393,11 @@ impl Entry {
             return Ok(false);
         };
         let data_len = meta.data_len;
+        // Most entries are small (a session log's few hundred records): a buffer no larger than the data,
+        // so that replaying thousands of them does not clear megabytes of fresh pages apiece.
+        let capacity = usize::try_from(data_len).map_or(1 << 20, |n| n.clamp(4096, 1 << 20));
         let verified = File::open(self.data_path())
-            .and_then(|f| verify_blocks(BufReader::with_capacity(1 << 20, f), data_len));
+            .and_then(|f| verify_blocks(BufReader::with_capacity(capacity, f), data_len));
         if !matches!(verified, Ok(true)) {
             self.discard("its data does not match its checksums");
             return Ok(false);
@@ -406,7 +409,7 @@ impl Entry {
                 return Ok(false);
             }
         };
-        let mut reader = BufReader::with_capacity(1 << 20, file.take(data_len));
+        let mut reader = BufReader::with_capacity(capacity, file.take(data_len));
         let mut block = Vec::new();
         let data_path = self.data_path();
         while let Some(()) = read_block(&mut reader, &mut block)
@@ -456,8 +459,9 @@ impl Entry {
             }
         };
         Ok(EntryWriter {
-            out: BufWriter::with_capacity(1 << 20, file),
-            block: Vec::with_capacity(BLOCK_BYTES + 4096),
+            out: BufWriter::with_capacity(64 * 1024, file),
+            // Grown as items come: most files' entries are far smaller than a block.
+            block: Vec::new(),
             data_len,
             extend,
             failed: false,
