@@ -778,6 +778,9 @@ mod tests {
             status: Some(529),
             failed: true,
             latency_ms: Some(1500),
+            failure: Some(crate::record::FailureClass::Overloaded),
+            attempt: Some(2),
+            retry_of: Some("req-0".into()),
             provenance: Provenance {
                 file: Arc::from("log.jsonl"),
                 line: 42,

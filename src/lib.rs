@@ -4,6 +4,7 @@
 //! (driven by [`input`]), the [`ledger`] stores them, the [`pricing`] engine prices each record when it is
 //! read, and [`report`] aggregates and renders.
 
+pub mod anomalies;
 pub mod budget;
 pub mod cache;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod decimal;
 pub mod error;
 pub mod export;
 pub mod forecast;
+pub mod health;
 pub mod input;
 pub mod invariants;
 pub mod ledger;
@@ -23,6 +25,7 @@ pub mod pull;
 pub mod record;
 pub mod region;
 pub mod report;
+pub mod robust;
 pub mod sanitize;
 pub mod sources;
 pub mod timestamp;

@@ -281,6 +281,99 @@ impl TokenCounts {
     }
 }
 
+/// Why a request failed: the classes a provider's degradation shows up as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum FailureClass {
+    /// 429: the caller's rate limit or quota.
+    RateLimit,
+    /// 529 (Anthropic `overloaded_error`) and 503: the provider has no capacity.
+    Overloaded,
+    /// Any other 5xx.
+    ServerError,
+    /// 408, 504, 524 and timeouts named by the error.
+    Timeout,
+    /// Any other 4xx: the request itself was refused.
+    ClientError,
+    /// Failed, with no status or error type that says why.
+    Other,
+}
+
+impl FailureClass {
+    pub const ALL: [FailureClass; 6] = [
+        FailureClass::RateLimit,
+        FailureClass::Overloaded,
+        FailureClass::ServerError,
+        FailureClass::Timeout,
+        FailureClass::ClientError,
+        FailureClass::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::RateLimit => "rate_limit",
+            FailureClass::Overloaded => "overloaded",
+            FailureClass::ServerError => "server_error",
+            FailureClass::Timeout => "timeout",
+            FailureClass::ClientError => "client_error",
+            FailureClass::Other => "other",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<FailureClass> {
+        FailureClass::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// The class an HTTP status says, for a status of 400 or more.
+    pub fn from_status(status: u16) -> Option<FailureClass> {
+        Some(match status {
+            429 => FailureClass::RateLimit,
+            503 | 529 => FailureClass::Overloaded,
+            408 | 504 | 524 | 598 | 599 => FailureClass::Timeout,
+            500..=599 => FailureClass::ServerError,
+            400..=499 => FailureClass::ClientError,
+            _ => return None,
+        })
+    }
+
+    /// The class an error's `type` or `code` names (`overloaded_error`, `rate_limit_exceeded`,
+    /// `RESOURCE_EXHAUSTED`, `timeout`, `server_error`, `invalid_request_error`), if any. Only the class is
+    /// kept, never the text.
+    pub fn from_error_name(name: &str) -> Option<FailureClass> {
+        let n = name.trim().to_ascii_lowercase();
+        if let Ok(code) = n.parse::<u16>() {
+            return FailureClass::from_status(code);
+        }
+        let has = |w: &str| n.contains(w);
+        Some(
+            if has("overload") || has("unavailable") || has("capacity") {
+                FailureClass::Overloaded
+            } else if has("rate_limit") || has("rate limit") || has("exhausted") || has("quota") {
+                FailureClass::RateLimit
+            } else if has("timeout") || has("timed_out") || has("deadline") {
+                FailureClass::Timeout
+            } else if has("server") || has("internal") || has("api_error") {
+                FailureClass::ServerError
+            } else if has("invalid")
+                || has("not_found")
+                || has("permission")
+                || has("authentication")
+            {
+                FailureClass::ClientError
+            } else {
+                return None;
+            },
+        )
+    }
+
+    /// A failed record's class: the status when it has one, else the error's name, else `Other`.
+    pub fn of(status: Option<u16>, error_name: Option<&str>) -> FailureClass {
+        status
+            .and_then(FailureClass::from_status)
+            .or_else(|| error_name.and_then(FailureClass::from_error_name))
+            .unwrap_or(FailureClass::Other)
+    }
+}
+
 /// How a source's repeated records are merged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DedupPolicy {
@@ -346,6 +439,12 @@ pub struct UsageRecord {
     /// The request failed (status >= 400 or an error object).
     pub failed: bool,
     pub latency_ms: Option<u64>,
+    /// Why a failed request failed, when known (from the status, else the error's type or code).
+    pub failure: Option<FailureClass>,
+    /// Which attempt of a request this is (1 = the first), when the log says (`attempt`).
+    pub attempt: Option<u32>,
+    /// The id of the request this one repeats, when the log says (`retry_of`).
+    pub retry_of: Option<String>,
     pub provenance: Provenance,
     pub dedup: DedupPolicy,
 }
@@ -386,6 +485,9 @@ impl UsageRecord {
             status: None,
             failed: false,
             latency_ms: None,
+            failure: None,
+            attempt: None,
+            retry_of: None,
             provenance,
             dedup: DedupPolicy::KeepFirst,
         }

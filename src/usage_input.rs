@@ -57,6 +57,22 @@ impl UsageInput<'_> {
         }
     }
 
+    /// Feeds usage into any sink, record by record: from PATHs (the sink deduplicates) or from the
+    /// ledger, reading only the rows of `range` when given.
+    pub fn feed_records(
+        &self,
+        range: Option<crate::period::Period>,
+        sink: &mut dyn RecordSink,
+    ) -> Result<()> {
+        if self.uses_ledger() {
+            let range = range.map(|p| (p.start, p.end));
+            self.ledger()?
+                .for_each(range, &mut |r| sink.accept(r).map(|_| ()))
+        } else {
+            read_paths(self.paths, self.options.clone(), sink, self.notices)
+        }
+    }
+
     /// The newest record's time in the ledger, when the period depends on it.
     pub fn newest(&self, spec: &PeriodSpec) -> Result<Option<DateTime<Utc>>> {
         if !self.uses_ledger() || spec.is_fixed() {

@@ -76,6 +76,9 @@ pub struct Budget {
     /// Fraction of the limit at which to warn.
     pub warn_at: Decimal,
     pub fail_on: FailOn,
+    /// Also flag a spend anomaly (spike or drop, as `aispend anomalies` finds them) of the budget's scope
+    /// on the as-of day: the status is at least `warn`.
+    pub anomalies: bool,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +121,8 @@ struct BudgetSpec {
     warn_at: Option<toml::Value>,
     #[serde(default)]
     fail_on: Option<String>,
+    #[serde(default)]
+    anomalies: bool,
 }
 
 /// A money or fraction value: a decimal string (`"2500.00"`) or an integer; floats are refused, since
@@ -206,6 +211,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Budget>> {
             scope,
             warn_at,
             fail_on,
+            anomalies: spec.anomalies,
         });
     }
     Ok(budgets)
@@ -239,6 +245,8 @@ pub struct BudgetResult {
     pub status: Status,
     /// Why the status is what it is, in words.
     pub reason: String,
+    /// The scope's spend anomaly on the as-of day, for a budget with `anomalies = true`.
+    pub anomaly: Option<crate::anomalies::Anomaly>,
 }
 
 impl BudgetResult {
@@ -354,8 +362,25 @@ pub fn check(
             period_end,
             MethodChoice::Auto,
         )?;
-        let (status, reason) = judge(budget, &projection);
+        let (mut status, mut reason) = judge(budget, &projection);
+        let anomaly = if budget.anomalies {
+            anomaly_on(&history, as_of)
+        } else {
+            None
+        };
+        if let Some(a) = &anomaly {
+            status = status.max(Status::Warn);
+            reason = format!(
+                "{reason}; spend {} on {}: {} against {} expected (score {})",
+                a.kind.as_str(),
+                a.day,
+                a.cost.round_dp(2),
+                a.expected.round_dp(2),
+                a.score.map(|s| s.to_string()).unwrap_or_default()
+            );
+        }
         results.push(BudgetResult {
+            anomaly,
             budget: budget.clone(),
             period_start,
             period_end,
@@ -369,6 +394,22 @@ pub fn check(
         results,
         warnings,
     })
+}
+
+/// A spike or drop of the scope's daily spend on the as-of day (new spenders are a matter of groups, not
+/// of a budget's total).
+fn anomaly_on(history: &DailySeries, as_of: NaiveDate) -> Option<crate::anomalies::Anomaly> {
+    let rules = crate::anomalies::Rules::default();
+    crate::anomalies::detect(
+        &history.values,
+        history.start,
+        as_of,
+        as_of,
+        history.start,
+        &rules,
+    )
+    .into_iter()
+    .find(|a| a.kind != crate::anomalies::Kind::New)
 }
 
 /// The rule: breach when the failing figure (actual, or the projected total with `fail_on = forecast`)

@@ -65,6 +65,14 @@ pub fn to_value(check: &CheckResult) -> Value {
                 "fail_on": match r.budget.fail_on { super::FailOn::Actual => "actual", super::FailOn::Forecast => "forecast" },
                 "status": r.status.as_str(),
                 "reason": r.reason,
+                "anomaly": r.anomaly.as_ref().map(|a| json!({
+                    "day": a.day.to_string(),
+                    "kind": a.kind.as_str(),
+                    "cost": money_exact(a.cost),
+                    "expected": money_exact(a.expected),
+                    "difference": money_exact(a.difference()),
+                    "score": a.score.map(|s| s.to_string()),
+                })),
             })
         })
         .collect();

@@ -138,7 +138,11 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
 }
 
 /// First and last day of the projected period (an open `--since` runs to today).
-fn period_days(spec: &PeriodSpec, as_of: NaiveDate, today: NaiveDate) -> (NaiveDate, NaiveDate) {
+pub(crate) fn period_days(
+    spec: &PeriodSpec,
+    as_of: NaiveDate,
+    today: NaiveDate,
+) -> (NaiveDate, NaiveDate) {
     let month = |d: NaiveDate| {
         let first = d.with_day(1).unwrap_or(d);
         let next = first

@@ -12,11 +12,13 @@ use crate::ledger::Ledger;
 use crate::output::Style;
 use crate::pricing::PriceBook;
 
+pub mod anomalies;
 pub mod budget;
 pub mod cache;
 pub mod completions;
 pub mod config;
 pub mod forecast;
+pub mod health;
 pub mod import;
 pub mod ledger;
 pub mod man;
@@ -106,6 +108,8 @@ pub enum Command {
     Report(report::Args),
     Forecast(forecast::Args),
     Whatif(whatif::Args),
+    Health(health::Args),
+    Anomalies(anomalies::Args),
     #[command(subcommand)]
     Budget(budget::Command),
     #[command(subcommand)]
@@ -319,6 +323,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Report(args) => report::run(&ctx, args, &mut out)?,
         Command::Forecast(args) => forecast::run(&ctx, args, &mut out)?,
         Command::Whatif(args) => whatif::run(&ctx, args, &mut out)?,
+        Command::Health(args) => health::run(&ctx, args, &mut out)?,
+        Command::Anomalies(args) => anomalies::run(&ctx, args, &mut out)?,
         Command::Budget(cmd) => budget::run(&ctx, cmd, &mut out)?,
         Command::Pricing(cmd) => pricing::run(&ctx, cmd, &mut out)?,
         Command::Ledger(cmd) => ledger::run(&ctx, cmd, &mut out)?,

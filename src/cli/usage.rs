@@ -167,6 +167,17 @@ pub fn feed(ctx: &Context, input: &InputArgs, agg: &mut Aggregator<'_>) -> Resul
     usage_input(ctx, input, ledger.as_ref())?.feed(agg)
 }
 
+/// Feeds usage into any sink, record by record (see [`UsageInput::feed_records`]).
+pub fn feed_records(
+    ctx: &Context,
+    input: &InputArgs,
+    range: Option<crate::period::Period>,
+    sink: &mut dyn RecordSink,
+) -> Result<()> {
+    let ledger = ledger_for(ctx, input)?;
+    usage_input(ctx, input, ledger.as_ref())?.feed_records(range, sink)
+}
+
 /// Reads PATHs into any sink (see [`crate::usage_input::read_paths`]).
 pub fn read_paths(ctx: &Context, input: &InputArgs, sink: &mut dyn RecordSink) -> Result<()> {
     crate::usage_input::read_paths(&input.paths, input.read_options(ctx)?, sink, ctx)

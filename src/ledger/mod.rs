@@ -16,7 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 use crate::decimal::parse_decimal;
 use crate::error::{Error, Result};
 use crate::input::{Accepted, RecordSink};
-use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{DedupPolicy, FailureClass, Provenance, Provider, TokenCounts, UsageRecord};
 use crate::report::aggregate::Aggregator;
 
 mod rollup;
@@ -426,6 +426,9 @@ impl RecordSink for LedgerWriter<'_> {
             t.file_search_calls as i64,
             t.code_execution_calls as i64,
             t.grounded_prompts as i64,
+            r.failure.map(FailureClass::as_str),
+            r.attempt,
+            r.retry_of,
         ];
         let mut insert = self.tx.prepare_cached(schema::INSERT).map_err(err)?;
         if insert.execute(values).map_err(err)? == 1 {
@@ -444,7 +447,8 @@ impl RecordSink for LedgerWriter<'_> {
                 .query_row([&r.id], |row| {
                     Ok((
                         record_from_row(row, &mut BTreeMap::new())?,
-                        row.get::<_, i64>(39)?,
+                        // `weight` follows the columns.
+                        row.get::<_, i64>(schema::COLUMNS.split(',').count())?,
                     ))
                 })
                 .map_err(err)?;
@@ -524,6 +528,13 @@ fn record_from_row(
         status: row.get(32)?,
         failed: row.get(33)?,
         latency_ms: row.get::<_, Option<i64>>(34)?.map(|l| l.max(0) as u64),
+        failure: row
+            .get::<_, Option<String>>(43)?
+            .and_then(|c| FailureClass::parse(&c)),
+        attempt: row
+            .get::<_, Option<i64>>(44)?
+            .and_then(|a| u32::try_from(a).ok()),
+        retry_of: row.get(45)?,
         provenance: Provenance { file, line: u(36)? },
         dedup: DedupPolicy::KeepFirst,
     })

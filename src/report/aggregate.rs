@@ -21,6 +21,30 @@ use crate::pricing::{PriceBook, Priced, Pricer};
 use crate::record::{DedupPolicy, UsageRecord};
 use crate::whatif::ScenarioPricer;
 
+/// The model a record is reported under: the canonical id of the price entry its name resolved to, else
+/// the name as reported.
+pub fn canonical_model<'b>(book: &'b PriceBook, priced: &Priced, r: &'b UsageRecord) -> &'b str {
+    match priced {
+        Priced::Cost { model, .. }
+        | Priced::Unpriced {
+            model: Some(model), ..
+        } => &book.model(*model).id,
+        Priced::Unpriced { model: None, .. } => &r.model,
+    }
+}
+
+/// Whether a record passes `--where` filters (sorted by dimension): filters on one dimension are
+/// alternatives, different dimensions must all hold; `model` also matches the name as reported.
+pub fn passes(filters: &[Filter], r: &UsageRecord, team: &str, model: &str, tz: Tz) -> bool {
+    filters.chunk_by(|a, b| a.dim == b.dim).all(|dim_filters| {
+        let value = dim_filters[0].dim.value(r, team, model, tz);
+        let also_reported = dim_filters[0].dim == Dim::Model;
+        dim_filters
+            .iter()
+            .any(|f| f.pattern.matches(&value) || (also_reported && f.pattern.matches(&r.model)))
+    })
+}
+
 /// What to report.
 #[derive(Debug)]
 pub struct ReportQuery {
@@ -265,22 +289,10 @@ impl<'a> Aggregator<'a> {
     ) -> Option<(Slot, Totals)> {
         let team = self.rules.team_of(r);
         let book = self.pricer.book();
-        let model: &str = match &priced {
-            Priced::Cost { model, .. }
-            | Priced::Unpriced {
-                model: Some(model), ..
-            } => &book.model(*model).id,
-            Priced::Unpriced { model: None, .. } => &r.model,
-        };
+        let model = canonical_model(book, &priced, r);
         let tz = self.query.tz;
-        for dim_filters in self.query.filters.chunk_by(|a, b| a.dim == b.dim) {
-            let value = dim_filters[0].dim.value(r, team, model, tz);
-            let also_reported = dim_filters[0].dim == Dim::Model;
-            if !dim_filters.iter().any(|f| {
-                f.pattern.matches(&value) || (also_reported && f.pattern.matches(&r.model))
-            }) {
-                return None;
-            }
+        if !passes(&self.query.filters, r, team, model, tz) {
+            return None;
         }
         let scenario_cost = match (&priced, self.scenario.as_mut()) {
             (Priced::Cost { .. }, Some(s)) => Some(s.price(r, Some(model))),

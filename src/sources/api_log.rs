@@ -11,9 +11,11 @@
 //! keys are read by [`RawResponse::read_value`], shared with every reader of response shapes). Tokens are
 //! mapped by `response.rs` (the overlaps differ per shape). The envelope's `timestamp` wins over the
 //! response's own; its `provider` wins over the shape (an `azure` envelope around an OpenAI response is
-//! Azure, read as OpenAI). A failed request (status >= 400 or an `error`) is kept with zero tokens.
-//! Kept: `team`, `project`, `user`, `tags`, `status`, `latency_ms`, `request_id` (only inside the record id);
-//! every other key, and all text, is skipped without being copied.
+//! Azure, read as OpenAI). A failed request (status >= 400 or an `error`) is kept with zero tokens, unless
+//! its usage shows output produced before it failed (a stream cut off), which is billed; its failure class
+//! comes from the status, else the error's `type`/`code`.
+//! Kept: `team`, `project`, `user`, `tags`, `status`, `latency_ms`, `attempt`, `retry_of`, `request_id`
+//! (only inside the record id); every other key, and all text, is skipped without being copied.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,7 +29,7 @@ use super::shared::common;
 use super::shared::response::{self, Key, KeyName, Label, RawResponse, ResponseKey, Shape};
 use super::{LineParser, Reader, Source};
 use crate::error::RecordError;
-use crate::record::{content_id, DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::record::{content_id, DedupPolicy, FailureClass, Provenance, Provider, UsageRecord};
 use crate::timestamp::Timestamp;
 
 /// Reads API log lines: raw provider responses or envelopes around them.
@@ -42,7 +44,8 @@ impl Source for ApiLog {
 
     fn reads(&self) -> &'static str {
         "API log lines (JSONL): raw OpenAI chat/Responses, Anthropic or Gemini responses, or envelopes \
-         {timestamp, team, project, user, tags, provider, status, latency_ms, request_id, response}; \
+         {timestamp, team, project, user, tags, provider, status, latency_ms, request_id, attempt, retry_of, \
+         response}; \
          OpenAI Batch and Vertex AI batch prediction output files (priced at batch rates)"
     }
 
@@ -143,6 +146,10 @@ enum LineKey {
     ModelId,
     /// The request's metadata: only its `modelId` / `model` is kept.
     Request,
+    /// Which attempt of a request this line is (1 = the first).
+    Attempt,
+    /// The `request_id` of the request this line retries.
+    RetryOf,
     Raw(ResponseKey),
 }
 
@@ -163,6 +170,8 @@ impl KeyName for LineKey {
             "processed_time" => LineKey::ProcessedTime,
             "modelId" | "model_id" => LineKey::ModelId,
             "request" => LineKey::Request,
+            "attempt" => LineKey::Attempt,
+            "retry_of" => LineKey::RetryOf,
             other => LineKey::Raw(ResponseKey::from_name(other)?),
         })
     }
@@ -188,6 +197,8 @@ struct LogLine<'a> {
     processed_time: Option<Timestamp>,
     /// The model the envelope (`modelId`, `request.modelId`) names: Bedrock responses do not carry it.
     model_id: Option<Label<'a>>,
+    attempt: Option<Label<'a>>,
+    retry_of: Option<Label<'a>>,
     /// Response keys at the top level: the whole response of a raw line, or an envelope's `model`/`error`.
     top: RawResponse<'a>,
     /// Whether any envelope key was present.
@@ -235,6 +246,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for LogLine<'a> {
                                 }
                             }
                         }
+                        LineKey::Attempt => l.attempt = map.next_value()?,
+                        LineKey::RetryOf => l.retry_of = map.next_value()?,
                         LineKey::Raw(key) => l.top.read_value(key, &mut map)?,
                     }
                 }
@@ -266,6 +279,8 @@ impl LogLine<'_> {
             custom_id,
             processed_time,
             model_id,
+            attempt,
+            retry_of,
             top,
             envelope,
         } = self;
@@ -338,6 +353,16 @@ impl LogLine<'_> {
             })?;
 
         let tokens = match shape {
+            // A failed request bills nothing, unless it produced output before it failed (a stream cut
+            // off): that usage is billed.
+            Some(shape) if failed => {
+                let t = raw.tokens(shape, base, at.line).unwrap_or_default();
+                if t.output > 0 {
+                    t
+                } else {
+                    Default::default()
+                }
+            }
             _ if failed => Default::default(),
             Some(shape) => raw.tokens(shape, base, at.line)?,
             None if raw.has_usage() => {
@@ -398,6 +423,26 @@ impl LogLine<'_> {
         record.tags = tags.map(|t| t.0).unwrap_or_default();
         record.status = status_code;
         record.failed = failed;
+        if failed {
+            let named = raw.error.1.or(top.as_ref().and_then(|t| t.error.1));
+            record.failure = Some(
+                status_code
+                    .and_then(FailureClass::from_status)
+                    .or(named)
+                    .unwrap_or(FailureClass::Other),
+            );
+        }
+        record.attempt = match &attempt {
+            Some(a) => Some(a.as_str().trim().parse::<u32>().map_err(|_| {
+                RecordError::field(
+                    at.line,
+                    "attempt",
+                    format!("{:?} is not an attempt number (1, 2, …)", a.as_str()),
+                )
+            })?),
+            None => None,
+        };
+        record.retry_of = retry_of.as_ref().and_then(Label::to_nonempty);
         record.batch = batch;
         record.latency_ms = latency_ms.map(|m| m.0);
         record.requests = 1;
@@ -680,6 +725,67 @@ mod tests {
             (500, 400, 150, 50)
         );
         assert_eq!(r.service_tier.as_deref(), Some("ON_DEMAND"));
+    }
+
+    #[test]
+    fn failures_are_classed_and_retries_named() {
+        let class = |json: &str| one(json).failure;
+        // the status decides first; 529 and 503 are overload, 504 a timeout
+        for (status, want) in [
+            (429, FailureClass::RateLimit),
+            (529, FailureClass::Overloaded),
+            (503, FailureClass::Overloaded),
+            (500, FailureClass::ServerError),
+            (504, FailureClass::Timeout),
+            (400, FailureClass::ClientError),
+        ] {
+            let line =
+                format!(r#"{{"timestamp":1791037325,"provider":"openai","status":{status}}}"#);
+            assert_eq!(class(&line), Some(want), "{status}");
+        }
+        // without a status, the error's type or code (never its message) names the class
+        assert_eq!(
+            class(
+                r#"{"timestamp":1791037325,"provider":"anthropic","response":{"type":"error","error":{"type":"overloaded_error","message":"rate limit"}}}"#
+            ),
+            Some(FailureClass::Overloaded)
+        );
+        assert_eq!(
+            class(
+                r#"{"timestamp":1791037325,"provider":"openai","error":{"message":"x","type":"tokens","code":"rate_limit_exceeded"}}"#
+            ),
+            Some(FailureClass::RateLimit)
+        );
+        assert_eq!(
+            class(r#"{"timestamp":1791037325,"provider":"openai","error":{"message":"timeout"}}"#),
+            Some(FailureClass::Other)
+        );
+        // a success has no class
+        assert_eq!(
+            class(
+                r#"{"timestamp":1791037325,"status":200,"response":{"id":"msg_1","type":"message","model":"claude-sonnet-4-5","usage":{"input_tokens":1,"output_tokens":1}}}"#
+            ),
+            None
+        );
+        // the envelope's attempt and retry_of are kept
+        let r = one(
+            r#"{"timestamp":1791037325,"provider":"anthropic","status":529,"request_id":"req_2","attempt":"2","retry_of":"req_1"}"#,
+        );
+        assert_eq!((r.attempt, r.retry_of.as_deref()), (Some(2), Some("req_1")));
+        let e = parse(r#"{"timestamp":1791037325,"status":529,"attempt":"second"}"#).unwrap_err();
+        assert!(e.to_string().contains("attempt"), "{e}");
+    }
+
+    #[test]
+    fn a_stream_cut_off_after_output_bills_its_usage() {
+        // 529 after 40 output tokens were streamed: the usage is billed, the request counts as failed
+        let r = one(
+            r#"{"timestamp":1791037325,"provider":"anthropic","status":529,"response":{"id":"msg_9","type":"message",
+            "model":"claude-sonnet-4-5","error":{"type":"overloaded_error"},"usage":{"input_tokens":1200,"output_tokens":40}}}"#,
+        );
+        assert!(r.failed);
+        assert_eq!(r.failure, Some(FailureClass::Overloaded));
+        assert_eq!((r.tokens.input, r.tokens.output), (1200, 40));
     }
 
     #[test]

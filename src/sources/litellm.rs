@@ -604,6 +604,8 @@ impl Entry {
         };
         record.requests = 1;
         record.failed = failed;
+        // The spend log names no HTTP status: a failure's class is unknown.
+        record.failure = failed.then_some(crate::record::FailureClass::Other);
         record.reported_cost = self.cost;
         record.reported_currency = self.cost.map(|_| "USD".to_owned());
         record.service_tier = self.service_tier;

@@ -4,12 +4,14 @@
 //! errors (one broken fixture and its expected message each). Expected costs are worked out by hand in
 //! comments from the price tables in `pricing/` and the token numbers documented in `fixtures/README.md`.
 
+mod anomalies;
 mod billing;
 mod cache;
 mod config;
 mod errors;
 mod export;
 mod forecast;
+mod health;
 mod help;
 mod hostile;
 mod html;

@@ -35,7 +35,7 @@ use serde::Deserialize;
 
 use super::common;
 use crate::error::RecordError;
-use crate::record::{Provider, TokenCounts};
+use crate::record::{FailureClass, Provider, TokenCounts};
 use crate::timestamp::Timestamp;
 
 /// A short string field (id, model, name) borrowed from the input when it has no escapes. Numbers and
@@ -91,9 +91,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Label<'a> {
     }
 }
 
-/// Whether an `error` key holds an error: `null`, `false`, `""`, `{}` and `[]` do not.
+/// Whether an `error` key holds an error: `null`, `false`, `""`, `{}` and `[]` do not. The second field is the
+/// failure class its `type`, `code` or `status` names (`overloaded_error`, `rate_limit_exceeded`, `429`),
+/// when it names one; the text itself is not kept.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ErrorFlag(pub bool);
+pub struct ErrorFlag(pub bool, pub Option<FailureClass>);
 
 impl<'de> Deserialize<'de> for ErrorFlag {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ErrorFlag, D::Error> {
@@ -104,42 +106,116 @@ impl<'de> Deserialize<'de> for ErrorFlag {
                 f.write_str("an error object")
             }
             fn visit_unit<E: de::Error>(self) -> Result<ErrorFlag, E> {
-                Ok(ErrorFlag(false))
+                Ok(ErrorFlag(false, None))
             }
             fn visit_none<E: de::Error>(self) -> Result<ErrorFlag, E> {
-                Ok(ErrorFlag(false))
+                Ok(ErrorFlag(false, None))
             }
             fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<ErrorFlag, D::Error> {
                 d.deserialize_any(V)
             }
             fn visit_bool<E: de::Error>(self, b: bool) -> Result<ErrorFlag, E> {
-                Ok(ErrorFlag(b))
+                Ok(ErrorFlag(b, None))
             }
             fn visit_u64<E: de::Error>(self, n: u64) -> Result<ErrorFlag, E> {
-                Ok(ErrorFlag(n != 0))
+                Ok(ErrorFlag(n != 0, None))
             }
             fn visit_i64<E: de::Error>(self, n: i64) -> Result<ErrorFlag, E> {
-                Ok(ErrorFlag(n != 0))
+                Ok(ErrorFlag(n != 0, None))
             }
             fn visit_f64<E: de::Error>(self, n: f64) -> Result<ErrorFlag, E> {
-                Ok(ErrorFlag(n != 0.0))
+                Ok(ErrorFlag(n != 0.0, None))
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<ErrorFlag, E> {
-                Ok(ErrorFlag(!s.trim().is_empty()))
+                Ok(ErrorFlag(
+                    !s.trim().is_empty(),
+                    FailureClass::from_error_name(s),
+                ))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ErrorFlag, A::Error> {
                 let mut any = false;
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                let mut class = None;
+                while let Some(Key(key)) = map.next_key::<Key<ErrorKey>>()? {
                     any = true;
+                    match key {
+                        Some(ErrorKey::Name) => {
+                            let ErrorName(c) = map.next_value()?;
+                            class = class.or(c);
+                        }
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
                 }
-                Ok(ErrorFlag(any))
+                Ok(ErrorFlag(any, class))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ErrorFlag, A::Error> {
                 let mut any = false;
                 while seq.next_element::<IgnoredAny>()?.is_some() {
                     any = true;
                 }
-                Ok(ErrorFlag(any))
+                Ok(ErrorFlag(any, None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The keys of an error object that can name its class.
+enum ErrorKey {
+    Name,
+}
+
+impl KeyName for ErrorKey {
+    fn from_name(name: &str) -> Option<ErrorKey> {
+        matches!(name, "type" | "code" | "status").then_some(ErrorKey::Name)
+    }
+}
+
+/// An error's `type`, `code` or `status` value read as a failure class; any other value is skipped.
+struct ErrorName(Option<FailureClass>);
+
+impl<'de> Deserialize<'de> for ErrorName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ErrorName, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ErrorName;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an error type or code")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<ErrorName, E> {
+                Ok(ErrorName(FailureClass::from_error_name(s)))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<ErrorName, E> {
+                Ok(ErrorName(
+                    u16::try_from(n).ok().and_then(FailureClass::from_status),
+                ))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<ErrorName, E> {
+                Ok(ErrorName(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<ErrorName, E> {
+                Ok(ErrorName(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<ErrorName, E> {
+                Ok(ErrorName(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ErrorName, E> {
+                Ok(ErrorName(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<ErrorName, D::Error> {
+                d.deserialize_any(V)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<ErrorName, E> {
+                Ok(ErrorName(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ErrorName, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(ErrorName(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ErrorName, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(ErrorName(None))
             }
         }
         d.deserialize_any(V)
@@ -304,6 +380,7 @@ impl<'a> RawResponse<'a> {
             self.usage_metadata = next.usage_metadata;
         }
         self.error.0 |= next.error.0;
+        self.error.1 = self.error.1.or(next.error.1);
         keep(&mut self.body, next.body);
         keep(&mut self.status_code, next.status_code);
         // Grounding metadata and tool items come once, in the chunk that carries them.
