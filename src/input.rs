@@ -45,6 +45,11 @@ pub enum Accepted {
 /// Where records go: the ledger on import, an aggregation on `report PATH…`.
 pub trait RecordSink {
     fn accept(&mut self, record: UsageRecord) -> Result<Accepted>;
+    /// How many of the records accepted so far have no price (a running count; the driver takes the
+    /// difference per file for the per-file account). Sinks that do not price say 0.
+    fn unpriced(&self) -> u64 {
+        0
+    }
 }
 
 /// How to read the inputs.
@@ -131,6 +136,11 @@ pub struct FileSummary {
     /// A line-based file (JSON Lines, CSV) whose last line has no new line: a download cut short? Its
     /// last record was read, but a number cut off mid-way cannot be told from a whole one.
     pub no_final_newline: bool,
+    /// Records accepted from this file that have no price (counted by sinks that price).
+    pub unpriced: u64,
+    /// Lines read (JSON Lines; blank lines not counted): when none of them held a record, says why the
+    /// file yielded nothing.
+    pub lines: u64,
     /// How the parse cache served the file.
     pub cache: CacheUse,
     /// Why the file's parse cache entry was discarded (damaged), if it was.
@@ -164,6 +174,56 @@ impl FileSummary {
         } else {
             None
         }
+    }
+
+    /// Records read from the file, duplicates included.
+    pub fn records(&self) -> u64 {
+        self.added + self.duplicates + self.replaced
+    }
+
+    /// Duplicates merged: copies of a record already read (kept once, or the larger copy kept).
+    pub fn merged(&self) -> u64 {
+        self.duplicates + self.replaced
+    }
+
+    /// Why a file that its source accepted yielded no record at all, when it did not.
+    pub fn nothing_read(&self) -> Option<String> {
+        if self.empty || self.records() > 0 || self.skipped > 0 {
+            return None;
+        }
+        let why = match self.lines {
+            0 => "nothing in it carried token counts".to_string(),
+            1 => "its one line carried no token counts".to_string(),
+            n => format!("none of its {n} lines carried token counts"),
+        };
+        Some(format!(
+            "read as {}, but it held no usage record ({why}); if it is another format, name it with \
+             --source (see `aispend sources`)",
+            self.source
+        ))
+    }
+
+    /// Everything the user must be told about this file (each one a warning, which `--strict` turns
+    /// into a failure).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        out.extend(self.ending_note().map(str::to_string));
+        out.extend(self.nothing_read());
+        if self.skipped > 0 {
+            out.push(format!(
+                "skipped {} invalid record(s); first: {}",
+                self.skipped,
+                self.first_skipped.as_deref().unwrap_or("?")
+            ));
+        }
+        if self.unpriced > 0 {
+            out.push(format!(
+                "{} record(s) have no price: they are listed as unpriced, never counted as $0 \
+                 (see `aispend pricing missing`)",
+                self.unpriced
+            ));
+        }
+        out
     }
 }
 
@@ -516,6 +576,7 @@ fn read_cached(
         ..FileSummary::default()
     };
     let skip_invalid = options.skip_invalid;
+    let unpriced_before = sink.unpriced();
     let replayed = entry.replay(&mut |item| {
         let item = match item {
             cache::Item::Record(mut record) => {
@@ -591,6 +652,7 @@ fn read_cached(
         }
     }
     fs.cache_note = entry.damaged().map(str::to_owned);
+    fs.unpriced = sink.unpriced().saturating_sub(unpriced_before);
     on_file(&fs);
     summary.files.push(fs);
     Ok(true)
@@ -840,6 +902,7 @@ fn read_one(
     };
     let skip_invalid = options.skip_invalid;
     let mut writer: Option<EntryWriter> = entry.as_ref().and_then(|e| e.writer(false).ok());
+    let unpriced_before = sink.unpriced();
     let read = read_content(kind, content, &mut |item| {
         if let Some(w) = writer.as_mut() {
             w.push(ItemRef::of(&item, source.name()));
@@ -858,6 +921,7 @@ fn read_one(
     if let Some(bytes) = ending.bytes {
         fs.bytes = bom + bytes;
     }
+    fs.unpriced = sink.unpriced().saturating_sub(unpriced_before);
     if !is_document {
         let last = last.load(Ordering::Relaxed);
         fs.no_final_newline = last != NO_BYTE && last != u16::from(b'\n');
@@ -1024,6 +1088,8 @@ struct Chunk {
 struct ChunkResult {
     records: Vec<UsageRecord>,
     errors: Vec<RecordError>,
+    /// Lines parsed (blank ones not counted).
+    lines: u64,
 }
 
 /// How the lines of a file are parsed: each on its own (chunks in parallel), or in order by one parser.
@@ -1059,6 +1125,7 @@ fn parse_chunk(
                 line: line_no,
             };
             let before = result.records.len();
+            result.lines += 1;
             match parse(line, &at, &mut result.records) {
                 Err(e) => result.errors.push(e),
                 Ok(()) => {
@@ -1197,10 +1264,21 @@ fn produce_batches(
                 .iter()
                 .map(|c| parse_chunk(file, c, |l, at, out| parser.parse_line(l, at, out)))
                 .collect(),
-            LineMode::Ordered(parser) => batch
-                .iter()
-                .map(|c| parse_chunk(file, c, |l, at, out| parser.parse_line(l, at, out)))
-                .collect(),
+            LineMode::Ordered(parser) => {
+                let mut results: Vec<ChunkResult> = batch
+                    .iter()
+                    .map(|c| parse_chunk(file, c, |l, at, out| parser.parse_line(l, at, out)))
+                    .collect();
+                if eof && fatal.is_none() {
+                    // What the parser still holds at the end of the file (a stream cut short).
+                    let mut last = ChunkResult::default();
+                    if let Err(e) = parser.finish(&mut last.records) {
+                        last.errors.push(e);
+                    }
+                    results.push(last);
+                }
+                results
+            }
         };
         let bytes = batch.iter().map(|c| c.bytes.len() as u64).sum();
         for chunk in batch {

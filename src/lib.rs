@@ -4,6 +4,7 @@
 //! (driven by [`input`]), the [`ledger`] stores them, the [`pricing`] engine prices each record when it is
 //! read, and [`report`] aggregates and renders.
 
+pub mod account;
 pub mod anomalies;
 pub mod budget;
 pub mod cache;

@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 
 use crate::config::TeamRules;
 use crate::error::{Error, Result};
-use crate::input::{read_inputs, CacheUse, ReadOptions, RecordSink};
+use crate::input::{read_inputs, CacheUse, ReadOptions, ReadSummary, RecordSink};
 use crate::ledger::Ledger;
 use crate::period::PeriodSpec;
 use crate::pricing::PriceBook;
@@ -24,6 +24,13 @@ use crate::report::{Dim, Filter};
 pub trait Notices {
     fn note(&self, message: &dyn std::fmt::Display);
     fn detail(&self, message: &dyn std::fmt::Display);
+    /// A warning (`warning: …`), counted for `--strict`.
+    fn warn(&self, message: &dyn std::fmt::Display);
+    /// Whether no read of the run's PATHs has been kept yet (later reads of the same PATHs, for a
+    /// page's chart or budgets, repeat nothing).
+    fn first_read(&self) -> bool;
+    /// Keeps the per-file account of the first read (for the run's closing account and `inputs`).
+    fn keep_inputs(&self, summary: &ReadSummary);
 }
 
 /// The usage a command reads: PATHs when there are any, else the ledger.
@@ -151,25 +158,17 @@ pub fn read_paths(
                 f.path
             ));
         }
-        if let Some(note) = f.ending_note() {
-            notices.note(&format_args!("warning: {}: {note}", f.path));
-        }
-        if f.skipped > 0 {
-            notices.note(&format_args!(
-                "warning: {}: skipped {} invalid record(s); first: {}",
-                f.path,
-                f.skipped,
-                f.first_skipped.as_deref().unwrap_or("?")
+    })?;
+    if notices.first_read() {
+        for path in &summary.unrecognised {
+            notices.detail(&format_args!(
+                "{path}: not a recognised usage file, skipped"
             ));
         }
-    })?;
-    for path in &summary.unrecognised {
-        notices.detail(&format_args!(
-            "{path}: not a recognised usage file, skipped"
-        ));
+        if summary.files.is_empty() {
+            notices.warn(&"no usage files found in the given PATHs (see `aispend sources` for the formats read)");
+        }
     }
-    if summary.files.is_empty() {
-        notices.note(&"warning: no usage files found in the given PATHs (see `aispend sources` for the formats read)");
-    }
+    notices.keep_inputs(&summary);
     Ok(())
 }

@@ -106,9 +106,16 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
     // Warnings go to standard error in every format (JSON also lists them; Markdown and GitHub
     // annotations repeat them where a pull request shows them).
     for w in &check.warnings {
-        ctx.note(format_args!("warning: {w}"));
+        ctx.warn(w);
     }
-    render::render(args.format, &check, ctx.style(), out)?;
+    if args.format == BudgetFormat::Json {
+        let mut doc = render::to_value(&check);
+        doc["inputs"] = ctx.inputs_json();
+        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        render::render(args.format, &check, ctx.style(), out)?;
+    }
     Ok(if check.status() == Status::Breach {
         1
     } else {

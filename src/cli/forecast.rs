@@ -11,7 +11,7 @@ use super::usage::{collect_daily, GroupArgs, InputArgs, PeriodArgs};
 use super::Context;
 use crate::error::{Error, Result};
 use crate::forecast::{self, DailySeries, MethodChoice, Projection};
-use crate::output::{self, money_exact, table, Cell, Column, Format, Render, Sheet};
+use crate::output::{money_exact, table, Cell, Column, Format, Render, Sheet};
 use crate::period::{parse_date, PeriodSpec};
 use crate::report::{Dim, UnpricedRow};
 
@@ -125,12 +125,12 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         unpriced: &daily.unpriced,
         chart: ctx.style().width.is_some(),
     };
-    output::write(&view, args.format, ctx.style(), out)?;
+    ctx.write_output(&view, args.format, out)?;
     if !daily.unpriced.is_empty() && args.format != Format::Json {
         let mut models: Vec<&str> = daily.unpriced.iter().map(|u| u.model.as_str()).collect();
         models.dedup();
-        ctx.note(format_args!(
-            "warning: usage of {} has no price and is not in the forecast (see `aispend pricing missing`)",
+        ctx.warn(format_args!(
+            "usage of {} has no price and is not in the forecast (see `aispend pricing missing`)",
             models.join(", ")
         ));
     }

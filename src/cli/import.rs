@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use super::usage::source_by_name;
 use super::Context;
 use crate::error::{Error, Result};
-use crate::input::{read_inputs, FileSummary, ReadOptions};
+use crate::input::{read_inputs, Accepted, FileSummary, ReadOptions, RecordSink};
 use crate::output::count_human;
+use crate::pricing::{Priced, Pricer};
+use crate::record::UsageRecord;
 use crate::sanitize::terminal;
 
 const LONG_ABOUT: &str = "\
@@ -45,6 +47,34 @@ pub struct Args {
     /// Read and check everything, then roll back: nothing is written
     #[arg(long)]
     pub dry_run: bool,
+    /// Write nothing and exit 2 when there is any warning: a file that held nothing, skipped or
+    /// unpriced records, a file cut short (for CI, where a warning goes unread)
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Prices each record on its way into the ledger, to count the unpriced ones per file (the ledger
+/// keeps no costs; they are computed when read).
+struct Counting<'a, 'b> {
+    inner: &'a mut dyn RecordSink,
+    pricer: Pricer<'b>,
+    unpriced: u64,
+}
+
+impl RecordSink for Counting<'_, '_> {
+    fn accept(&mut self, record: UsageRecord) -> Result<Accepted> {
+        let unpriced = !record.tokens.is_empty()
+            && matches!(self.pricer.price(&record), Priced::Unpriced { .. });
+        let accepted = self.inner.accept(record)?;
+        if unpriced && accepted == Accepted::Added {
+            self.unpriced += 1;
+        }
+        Ok(accepted)
+    }
+
+    fn unpriced(&self) -> u64 {
+        self.unpriced
+    }
 }
 
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
@@ -56,16 +86,25 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         // The ledger keeps what was imported; the parse cache serves direct PATH reads.
         cache: None,
     };
+    let book = ctx.price_book()?;
     let mut ledger = ctx.open_ledger()?;
     let mut lines: Vec<FileSummary> = Vec::new();
     let summary = ledger.write(!args.dry_run, |writer| {
-        read_inputs(&args.paths, options, writer, &mut |f| {
+        let mut sink = Counting {
+            inner: writer,
+            pricer: Pricer::new(&book),
+            unpriced: 0,
+        };
+        let summary = read_inputs(&args.paths, options, &mut sink, &mut |f| {
             ctx.detail(format_args!("{}: {}", f.path, f.source));
-            if f.empty {
-                ctx.note(format_args!("warning: {}: the file is empty", f.path));
+            for w in f.warnings() {
+                ctx.warn(format_args!("{}: {w}", f.path));
             }
             lines.push(f.clone());
-        })
+        })?;
+        // Under --strict a warning stops the import before anything is written.
+        ctx.check_strict(args.strict)?;
+        Ok(summary)
     })?;
     for path in &summary.unrecognised {
         ctx.detail(format_args!("{path}: not a recognised usage file, skipped"));
@@ -98,7 +137,11 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
                     count_human(f.replaced)
                 )?;
             }
-            writeln!(out, ", {} skipped", count_human(f.skipped))?;
+            write!(out, ", {} skipped", count_human(f.skipped))?;
+            if f.unpriced > 0 {
+                write!(out, ", {} unpriced", count_human(f.unpriced))?;
+            }
+            writeln!(out)?;
             if let Some(first) = &f.first_skipped {
                 writeln!(out, "  first skipped: {}", crate::sanitize::message(first))?;
             }
@@ -108,15 +151,28 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             totals.added += f.added;
             totals.duplicates += f.duplicates + f.replaced;
             totals.skipped += f.skipped;
+            totals.unpriced += f.unpriced;
         }
         if lines.len() > 1 {
-            writeln!(
+            write!(
                 out,
                 "total: {} files, {verb} {}, {} duplicate, {} skipped",
                 lines.len(),
                 count_human(totals.added),
                 count_human(totals.duplicates),
                 count_human(totals.skipped)
+            )?;
+            if totals.unpriced > 0 {
+                write!(out, ", {} unpriced", count_human(totals.unpriced))?;
+            }
+            writeln!(out)?;
+        }
+        if !summary.unrecognised.is_empty() {
+            writeln!(
+                out,
+                "{} file(s) in the folders are not usage files in a known format and were not read \
+                 (-v names them)",
+                count_human(summary.unrecognised.len() as u64)
             )?;
         }
         if args.dry_run {

@@ -135,6 +135,10 @@ pub struct Context {
     /// Where the config came from (`aispend config path`).
     pub config_origin: ConfigOrigin,
     pub stdout_is_tty: bool,
+    /// What the files read so far held (the per-file account), from the first read of the run's PATHs.
+    pub inputs: std::cell::RefCell<Option<crate::input::ReadSummary>>,
+    /// Warnings given so far (`--strict` fails the run when there are any).
+    warnings: std::cell::Cell<usize>,
 }
 
 impl Context {
@@ -145,6 +149,8 @@ impl Context {
             config,
             config_origin,
             stdout_is_tty: std::io::stdout().is_terminal(),
+            inputs: std::cell::RefCell::new(None),
+            warnings: std::cell::Cell::new(0),
         })
     }
 
@@ -234,6 +240,73 @@ impl Context {
         }
     }
 
+    /// A warning on standard error (`warning: …`, suppressed by `--quiet`), counted for `--strict`.
+    pub fn warn(&self, message: impl std::fmt::Display) {
+        self.warnings.set(self.warnings.get() + 1);
+        self.note(format_args!("warning: {message}"));
+    }
+
+    /// How many warnings were given so far.
+    pub fn warning_count(&self) -> usize {
+        self.warnings.get()
+    }
+
+    /// Keeps the account of the first read of the run's PATHs (later reads of the same PATHs, for a
+    /// page's chart or budgets, add nothing new to it).
+    pub fn keep_inputs(&self, summary: &crate::input::ReadSummary) {
+        let mut inputs = self.inputs.borrow_mut();
+        if inputs.is_none() {
+            *inputs = Some(summary.clone());
+        }
+    }
+
+    /// The `inputs` array of JSON outputs.
+    pub fn inputs_json(&self) -> serde_json::Value {
+        crate::account::inputs_json(self.inputs.borrow().as_ref())
+    }
+
+    /// Writes a result through the output layer; a JSON document also gets the `inputs` array (the
+    /// per-file account of the files read; empty when the input is the ledger).
+    pub fn write_output(
+        &self,
+        x: &dyn crate::output::Render,
+        format: crate::output::Format,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        if format == crate::output::Format::Json {
+            let mut doc = x.json();
+            doc["inputs"] = self.inputs_json();
+            crate::output::json::write(&doc, out)
+        } else {
+            crate::output::write(x, format, self.style(), out)
+        }
+    }
+
+    /// Ends a run that read PATHs with their per-file account on standard error; with `strict`, any
+    /// warning given during the run fails it (exit 2).
+    pub fn finish_reading(&self, strict: bool) -> Result<()> {
+        if let Some(summary) = self.inputs.borrow().as_ref() {
+            let account = crate::account::account(summary, self.global.verbose);
+            for line in &account.lines {
+                self.note(line);
+            }
+            for w in &account.warnings {
+                self.warn(w);
+            }
+        }
+        self.check_strict(strict)
+    }
+
+    /// `--strict`: fails when any warning was given.
+    pub fn check_strict(&self, strict: bool) -> Result<()> {
+        match self.warning_count() {
+            n if strict && n > 0 => Err(Error::usage(format!(
+                "--strict: {n} warning(s) above; fix the input or leave out --strict"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// A detail shown with `--verbose` only.
     pub fn detail(&self, message: impl std::fmt::Display) {
         if self.global.verbose {
@@ -250,6 +323,18 @@ impl crate::usage_input::Notices for Context {
 
     fn detail(&self, message: &dyn std::fmt::Display) {
         Context::detail(self, message)
+    }
+
+    fn warn(&self, message: &dyn std::fmt::Display) {
+        Context::warn(self, message)
+    }
+
+    fn first_read(&self) -> bool {
+        self.inputs.borrow().is_none()
+    }
+
+    fn keep_inputs(&self, summary: &crate::input::ReadSummary) {
+        Context::keep_inputs(self, summary)
     }
 }
 
@@ -317,6 +402,15 @@ pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
 pub fn run(cli: Cli) -> Result<i32> {
     let ctx = Context::new(cli.global)?;
     let mut out = stdout();
+    let strict = match &cli.command {
+        Command::Report(a) => Some(a.input.strict),
+        Command::Forecast(a) => Some(a.input.strict),
+        Command::Whatif(a) => Some(a.input.strict),
+        Command::Budget(budget::Command::Check(a)) => Some(a.input.strict),
+        Command::Health(a) => Some(a.input.strict),
+        Command::Anomalies(a) => Some(a.input.strict),
+        _ => None,
+    };
     let code = match cli.command {
         Command::Import(args) => import::run(&ctx, args, &mut out)?,
         Command::Pull(args) => pull::run(&ctx, args, &mut out)?,
@@ -335,6 +429,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Man(args) => man::run(args, &mut out)?,
     };
     out.flush()?;
+    if let Some(strict) = strict {
+        ctx.finish_reading(strict)?;
+    }
     Ok(code)
 }
 

@@ -262,8 +262,8 @@ fn report(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         return Ok(0);
     }
     if report.total.saturated {
-        ctx.note(format_args!(
-            "warning: a sum in this report reached the largest value it can hold ({}) and stopped \
+        ctx.warn(format_args!(
+            "a sum in this report reached the largest value it can hold ({}) and stopped \
              there: the input holds absurd counts or amounts, so the figures shown are lower bounds",
             u64::MAX
         ));
@@ -276,15 +276,15 @@ fn report(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     if format == Format::Csv && !report.unpriced.is_empty() {
         let mut models: Vec<&str> = report.unpriced.iter().map(|u| u.model.as_str()).collect();
         models.dedup();
-        ctx.note(format_args!(
-            "warning: usage of {} has no price and is not in the CSV (see `aispend pricing missing`)",
+        ctx.warn(format_args!(
+            "usage of {} has no price and is not in the CSV (see `aispend pricing missing`)",
             models.join(", ")
         ));
     }
     for warning in &report.warnings {
-        ctx.note(format_args!("{warning}"));
+        ctx.warn(warning.strip_prefix("warning: ").unwrap_or(warning));
     }
-    output::write(&report, format, ctx.style(), out)?;
+    ctx.write_output(&report, format, out)?;
     Ok(0)
 }
 
@@ -413,7 +413,7 @@ fn budget_check(
     }
     let check = crate::budget::check(&budgets, &daily, as_of, &known_teams)?;
     for w in &check.warnings {
-        ctx.note(format_args!("warning: {w}"));
+        ctx.warn(w);
     }
     Ok(check)
 }

@@ -35,6 +35,10 @@ pub struct InputArgs {
     /// later run reads only what changed; `aispend cache clear` empties it)
     #[arg(long)]
     pub no_cache: bool,
+    /// Exit 2 when there is any warning: a file that held nothing, skipped or unpriced records, a
+    /// file cut short (for CI, where a warning on standard error goes unread)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 impl InputArgs {

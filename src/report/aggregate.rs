@@ -121,6 +121,8 @@ pub struct Aggregator<'a> {
     records: u64,
     /// `aispend whatif`: every grouped record is also priced under this scenario.
     scenario: Option<ScenarioPricer<'a>>,
+    /// Records in the report that have no price (see [`RecordSink::unpriced`]).
+    unpriced_records: u64,
 }
 
 /// How many records a sum stands for, and how many of them carried a reported cost.
@@ -179,6 +181,7 @@ impl<'a> Aggregator<'a> {
             newest_given: newest,
             records: 0,
             scenario: None,
+            unpriced_records: 0,
         }
     }
 
@@ -366,7 +369,26 @@ impl<'a> Aggregator<'a> {
         Some((Slot::Group(i), totals))
     }
 
+    /// Whether an applied record went unpriced (to the unpriced list, or counted as such in its group
+    /// when reconciling).
+    fn is_unpriced(applied: &Option<(Slot, Totals)>) -> bool {
+        matches!(applied, Some((Slot::Unpriced(_), _)))
+            || matches!(applied, Some((_, t)) if t.unpriced_records > 0)
+    }
+
+    /// [`Self::apply`], counting the unpriced.
+    fn apply_counted(&mut self, r: &UsageRecord) -> Option<(Slot, Totals)> {
+        let applied = self.apply(r);
+        if Self::is_unpriced(&applied) {
+            self.unpriced_records += 1;
+        }
+        applied
+    }
+
     fn retract(&mut self, applied: Option<(Slot, Totals)>) {
+        if Self::is_unpriced(&applied) {
+            self.unpriced_records = self.unpriced_records.saturating_sub(1);
+        }
         match applied {
             Some((Slot::Group(i), t)) => self.groups[i].2.subtract(&t),
             Some((Slot::Unpriced(i), t)) => self.unpriced[i].1.subtract(&t),
@@ -530,7 +552,7 @@ impl RecordSink for Aggregator<'_> {
         }
         if !self.dedup {
             self.records += 1;
-            self.apply(&r);
+            self.apply_counted(&r);
             return Ok(Accepted::Added);
         }
         let id = xxhash_rust::xxh3::xxh3_128(r.id.as_bytes());
@@ -540,7 +562,7 @@ impl RecordSink for Aggregator<'_> {
                     return Ok(Accepted::Duplicate);
                 }
                 self.records += 1;
-                self.apply(&r);
+                self.apply_counted(&r);
                 Ok(Accepted::Added)
             }
             DedupPolicy::KeepLargest => {
@@ -559,10 +581,14 @@ impl RecordSink for Aggregator<'_> {
                         Accepted::Added
                     }
                 };
-                let applied = self.apply(&r);
+                let applied = self.apply_counted(&r);
                 self.seen_largest.insert(id, Seen { weight, applied });
                 Ok(outcome)
             }
         }
+    }
+
+    fn unpriced(&self) -> u64 {
+        self.unpriced_records
     }
 }

@@ -27,7 +27,7 @@ use serde::Deserialize;
 
 use super::shared::common;
 use super::shared::response::{self, Key, KeyName, Label, RawResponse, ResponseKey, Shape};
-use super::{LineParser, Reader, Source};
+use super::{Emit, LineParser, OrderedLineParser, Reader, Source, StreamParser};
 use crate::error::RecordError;
 use crate::record::{content_id, DedupPolicy, FailureClass, Provenance, Provider, UsageRecord};
 use crate::timestamp::Timestamp;
@@ -43,18 +43,31 @@ impl Source for ApiLog {
     }
 
     fn reads(&self) -> &'static str {
-        "API log lines (JSONL): raw OpenAI chat/Responses, Anthropic or Gemini responses, or envelopes \
-         {timestamp, team, project, user, tags, provider, status, latency_ms, request_id, attempt, retry_of, \
-         response}; \
-         OpenAI Batch and Vertex AI batch prediction output files (priced at batch rates)"
+        "API logs: raw OpenAI chat/Responses, Anthropic or Gemini responses, or envelopes {timestamp, \
+         team, project, user, tags, provider, status, latency_ms, request_id, attempt, retry_of, \
+         response}, as JSON lines, one pretty-printed .json, or an array; streamed responses \
+         (Responses events, chat chunks, Anthropic events, Gemini chunks) as JSON lines or server-sent \
+         events text; OpenAI Batch and Vertex AI batch prediction output files (priced at batch rates)"
     }
 
     fn detected_by(&self) -> &'static str {
-        "JSON lines with a \"response\" key, or raw responses (\"object\":\"chat.completion\"/\"response\", \
-         \"type\":\"message\" with usage, usageMetadata); not lines with a sessionId"
+        "JSON with a \"response\" key, or raw responses (\"object\":\"chat.completion\"/\"response\", \
+         \"type\":\"message\" with usage, usageMetadata) or stream events; event:/data: lines of such; not \
+         lines with a sessionId"
     }
 
     fn detect(&self, _path: &Path, head: &[u8]) -> bool {
+        if is_sse(head) {
+            // Server-sent events logged from the wire: `data:` lines of response events or chunks.
+            return common::contains(head, b"\"message_start\"")
+                || common::contains(head, b"\"response.created\"")
+                || response::looks_like_raw_response(head);
+        }
+        if common::looks_like_json(head) && !common::is_json_lines(head) {
+            // A JSON document: one response pretty-printed (saved as `.json`), or an array of them.
+            return !common::has_key(head, "sessionId")
+                && (common::has_key(head, "response") || response::looks_like_raw_response(head));
+        }
         let lines = common::head_lines(head, 5);
         if lines.is_empty() {
             return false;
@@ -66,6 +79,8 @@ impl Source for ApiLog {
             }
             if common::has_key(line, "response") || response::looks_like_raw_response(line) {
                 has_response = true;
+            } else if is_stream_event_line(line) {
+                // An event of a streamed response (a text delta, a ping): part of a request.
             } else if !ENVELOPE_KEYS.iter().any(|k| common::has_key(line, k))
                 // A failed request's bare error body (`{"error": {…}}`) among the responses.
                 && !common::has_key(line, "error")
@@ -76,8 +91,192 @@ impl Source for ApiLog {
         has_response
     }
 
-    fn reader(&self, _head: &[u8]) -> Reader<'_> {
-        Reader::Lines(self)
+    fn reader(&self, head: &[u8]) -> Reader<'_> {
+        match head.trim_ascii_start().first() {
+            // A JSON array of responses or log lines.
+            Some(b'[') => Reader::Stream(self),
+            // JSON lines, each parsed on its own (in parallel).
+            Some(b'{')
+                if common::is_json_lines(head) && !common::contains(head, b"\"message_start\"") =>
+            {
+                Reader::Lines(self)
+            }
+            // Anthropic event streams (a `message_delta` needs the `message_start` before it), server-sent
+            // events, pretty-printed objects, or a head too short to tell: read in order, which reads
+            // plain JSON lines alike.
+            _ => Reader::OrderedLines(Box::<StreamLog>::default()),
+        }
+    }
+}
+
+/// Whether the file is server-sent events as logged from the wire: its first line is `event: …`,
+/// `data: …`, `id: …` or a `:` comment.
+fn is_sse(head: &[u8]) -> bool {
+    let first = head
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .find(|l| !l.is_empty());
+    first.is_some_and(|l| {
+        l.starts_with(b"event:")
+            || l.starts_with(b"data:")
+            || l.starts_with(b"id:")
+            || l.starts_with(b":")
+    })
+}
+
+/// The JSON of one line of a streamed log: the payload of an SSE `data:` line, a JSON line as it is, or
+/// `None` for SSE framing (`event:`, `id:`, `retry:`, comments, `data: [DONE]`).
+fn sse_payload(line: &[u8]) -> Option<&[u8]> {
+    let line = line.trim_ascii();
+    if let Some(data) = line.strip_prefix(b"data:") {
+        let data = data.trim_ascii();
+        return (data.first() == Some(&b'{')).then_some(data);
+    }
+    let framing = line.starts_with(b"event:")
+        || line.starts_with(b"id:")
+        || line.starts_with(b"retry:")
+        || line.starts_with(b":");
+    (!framing).then_some(line)
+}
+
+/// Streamed API logs, read in order: server-sent events (`data: {…}` lines), and Anthropic event streams
+/// (raw or each event in an envelope), where `message_start` carries the id, the model and the input
+/// usage and a later `message_delta` the output usage (cumulative). A request is handed on once, when its
+/// `message_delta` arrives (or at the next `message_start`, or the end of the file, when the stream was
+/// cut short); every other line reads as in [`ApiLog`].
+#[derive(Default)]
+struct StreamLog {
+    /// The request of the last `message_start`, waiting for its `message_delta`.
+    pending: Option<UsageRecord>,
+    /// A pretty-printed object being read: its first line, and its lines so far.
+    document: Option<(u64, Vec<u8>)>,
+}
+
+/// A `message_delta` event's usage: cumulative counts for the whole message.
+#[derive(Deserialize, Default)]
+struct DeltaUsage {
+    output_tokens: Option<u64>,
+    input_tokens: Option<u64>,
+    cache_read_input_tokens: Option<u64>,
+    cache_creation_input_tokens: Option<u64>,
+}
+
+/// A `message_delta` line: raw (`usage` at the top) or in an envelope (`response.usage`).
+#[derive(Deserialize)]
+struct DeltaLine {
+    usage: Option<DeltaUsage>,
+    response: Option<DeltaInner>,
+}
+
+#[derive(Deserialize)]
+struct DeltaInner {
+    usage: Option<DeltaUsage>,
+}
+
+impl StreamLog {
+    /// Reads one JSON value (a line, an SSE payload, or a pretty-printed object) at `at`.
+    fn read(
+        &mut self,
+        line: &[u8],
+        at: &Provenance,
+        out: &mut Vec<UsageRecord>,
+    ) -> Result<(), RecordError> {
+        if response::has_key_value(line, "type", "message_delta") {
+            let delta: DeltaLine = common::parse_json(line, at.line)?;
+            let usage = delta
+                .usage
+                .or(delta.response.and_then(|r| r.usage))
+                .unwrap_or_default();
+            let Some(mut record) = self.pending.take() else {
+                return Err(RecordError::new(
+                    at.line,
+                    "a message_delta event without the message_start before it: log every event of \
+                     the stream, in order",
+                ));
+            };
+            let t = &mut record.tokens;
+            t.output = usage.output_tokens.unwrap_or(t.output);
+            t.input = t.input.max(usage.input_tokens.unwrap_or(0));
+            t.cache_read = t.cache_read.max(usage.cache_read_input_tokens.unwrap_or(0));
+            let written = t.cache_write_5m.saturating_add(t.cache_write_1h);
+            if let Some(more) = usage
+                .cache_creation_input_tokens
+                .and_then(|c| c.checked_sub(written))
+            {
+                t.cache_write_5m = t.cache_write_5m.saturating_add(more);
+            }
+            out.push(record);
+            return Ok(());
+        }
+        let starts = response::has_key_value(line, "type", "message_start");
+        let mut read = Vec::new();
+        ApiLog.parse_line(line, at, &mut read)?;
+        let mut read = read.into_iter();
+        if starts {
+            if let Some(first) = read.next() {
+                out.extend(self.pending.replace(first));
+            }
+        }
+        out.extend(read);
+        Ok(())
+    }
+}
+
+impl OrderedLineParser for StreamLog {
+    fn parse_line(
+        &mut self,
+        line: &[u8],
+        at: &Provenance,
+        out: &mut Vec<UsageRecord>,
+    ) -> Result<(), RecordError> {
+        // A pretty-printed object: its lines from a `{` alone on a line to a `}` alone at the start of a
+        // line are one value.
+        if let Some((first, doc)) = self.document.as_mut() {
+            doc.extend_from_slice(line);
+            doc.push(b'\n');
+            // The closing brace at the start of a line: inner objects' are indented.
+            if line.trim_ascii_end() != b"}" {
+                return Ok(());
+            }
+            let value_at = Provenance {
+                file: at.file.clone(),
+                line: *first,
+            };
+            let doc = std::mem::take(doc);
+            self.document = None;
+            return self.read(&doc, &value_at, out);
+        }
+        let Some(line) = sse_payload(line) else {
+            return Ok(());
+        };
+        if line == b"{" {
+            self.document = Some((at.line, b"{\n".to_vec()));
+            return Ok(());
+        }
+        self.read(line, at, out)
+    }
+
+    fn finish(&mut self, out: &mut Vec<UsageRecord>) -> Result<(), RecordError> {
+        out.extend(self.pending.take());
+        match self.document.take() {
+            Some((line, _)) => Err(RecordError::new(
+                line,
+                "not valid JSON: the object that starts here does not end (a file cut short?)",
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A JSON document: a response saved pretty-printed, or an array of responses or log lines.
+impl StreamParser for ApiLog {
+    fn parse_stream(
+        &self,
+        reader: &mut dyn std::io::Read,
+        file: &std::sync::Arc<str>,
+        emit: &mut Emit<'_>,
+    ) -> Result<(), RecordError> {
+        common::read_json_values(self, reader, file, emit)
     }
 }
 
@@ -118,6 +317,23 @@ pub fn iteration_records(
         out.push(record);
     }
     Ok(())
+}
+
+/// Whether a JSON line is an event of a streamed response (`"type": "response.output_text.delta"`,
+/// `"type": "content_block_delta"`, …).
+fn is_stream_event_line(line: &[u8]) -> bool {
+    let Some(i) = memchr::memmem::find(line, b"\"type\"") else {
+        return false;
+    };
+    let rest = line[i + 6..].trim_ascii_start();
+    let Some(rest) = rest.strip_prefix(b":") else {
+        return false;
+    };
+    let Some(value) = rest.trim_ascii_start().strip_prefix(b"\"") else {
+        return false;
+    };
+    let end = memchr::memchr(b'"', value).unwrap_or(value.len());
+    std::str::from_utf8(&value[..end]).is_ok_and(response::is_stream_event)
 }
 
 /// Envelope keys that, without a `response`, still mark a log line (a failed request with no body); a bare
@@ -295,6 +511,49 @@ impl LogLine<'_> {
             raw = *body;
             base = "response.body";
         }
+        // A streamed response's events: only the event that carries the request's usage is a request.
+        let event = [
+            raw.kind.as_ref(),
+            top.as_ref().and_then(|t| t.kind.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        .map(Label::as_str)
+        .find(|k| response::is_stream_event(k))
+        .map(str::to_owned);
+        match event.as_deref() {
+            None => {}
+            // OpenAI Responses: usage is in the terminal event's `response` (a raw event line has it as the
+            // line's `response`, an envelope around the event as the event's).
+            Some("response.completed" | "response.incomplete" | "response.failed") => {
+                if let Some(inner) = raw.nested.take() {
+                    raw = *inner;
+                    base = if base.is_empty() {
+                        "response"
+                    } else {
+                        "response.response"
+                    };
+                }
+            }
+            // Anthropic: `message_start` carries the id, the model and the input usage; the output usage
+            // follows in `message_delta`, which the stream reader adds (see `StreamLog`).
+            Some("message_start") => {
+                let inner = raw.nested.take().ok_or_else(|| {
+                    RecordError::field(
+                        at.line,
+                        response::join(base, "message"),
+                        "missing in a message_start event",
+                    )
+                })?;
+                raw = *inner;
+                base = if base.is_empty() {
+                    "message"
+                } else {
+                    "response.message"
+                };
+            }
+            Some(_) => return Ok(()),
+        }
         // Batch output files are batch requests by construction: they bill at the batch rates.
         let batch = custom_id || processed_time.is_some();
 
@@ -347,8 +606,10 @@ impl LogLine<'_> {
                 RecordError::field(
                     at.line,
                     "timestamp",
-                    "no timestamp: add \"timestamp\" (RFC 3339, or unix seconds or milliseconds) to the log \
-                     envelope; only OpenAI (created, created_at) and Gemini (createTime) responses carry their own",
+                    "no timestamp: add \"timestamp\" (RFC 3339, or unix seconds or milliseconds) by wrapping \
+                     each line in an envelope: {\"timestamp\": \"2026-10-03T14:22:05Z\", \"response\": <the \
+                     line>}; this response carries no time of its own (only OpenAI's created / created_at and \
+                     Vertex's createTime do)",
                 )
             })?;
 
@@ -446,7 +707,9 @@ impl LogLine<'_> {
         record.batch = batch;
         record.latency_ms = latency_ms.map(|m| m.0);
         record.requests = 1;
-        record.dedup = DedupPolicy::KeepFirst;
+        // Copies of one response keep the one with the most tokens: the chunks of a streamed Gemini
+        // response repeat its id with growing usage; exact copies keep the first.
+        record.dedup = DedupPolicy::KeepLargest;
         let iterations = match (&raw.usage, shape) {
             (Some(u), Some(Shape::Anthropic)) if !failed => Some(&u.iterations),
             _ => None,
@@ -625,7 +888,8 @@ mod tests {
         );
         assert_eq!(r.service_tier.as_deref(), Some("default"));
         assert_eq!(r.requests, 1);
-        assert_eq!(r.dedup, DedupPolicy::KeepFirst);
+        // Copies keep the one with the most tokens (streamed Gemini chunks grow); equal copies the first.
+        assert_eq!(r.dedup, DedupPolicy::KeepLargest);
         assert_eq!(r.provenance.line, 7);
         assert!(!r.failed);
         assert_eq!(r.status, None);
@@ -845,6 +1109,12 @@ mod tests {
         assert_eq!(e.line, 7);
         assert_eq!(e.field.as_deref(), Some("timestamp"));
         assert!(e.message.contains("add \"timestamp\""), "{}", e.message);
+        assert!(
+            e.message
+                .contains(r#"wrapping each line in an envelope: {"timestamp": "#),
+            "{}",
+            e.message
+        );
         let e = parse(r#"{"timestamp":"yesterday","response":{}}"#).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("timestamp"));
     }

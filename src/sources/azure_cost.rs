@@ -80,7 +80,7 @@ impl StreamParser for AzureCost {
         file: &Arc<str>,
         emit: &mut Emit<'_>,
     ) -> Result<(), RecordError> {
-        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+        let mut csv = common::csv_reader(reader)?;
         let header: Vec<String> = csv
             .headers()
             .map_err(|e| RecordError::new(1, format!("not a CSV header: {e}")))?
@@ -102,6 +102,7 @@ impl StreamParser for AzureCost {
                 ));
             }
         }
+        let mut ids = common::RowIds::default();
         common::for_each_csv_row(&mut csv, emit, |record, line| {
             let row: HashMap<&str, &str> = header
                 .iter()
@@ -113,7 +114,7 @@ impl StreamParser for AzureCost {
                 file: file.clone(),
                 line,
             };
-            read_row(&row, cost_column, &at)
+            ids.number(read_row(&row, cost_column, &at))
         })
     }
 }

@@ -1,7 +1,9 @@
 //! `bedrock`: Amazon Bedrock model invocation logs (`schemaType: "ModelInvocationLog"`), as delivered to S3
-//! (one pretty-printed record per object, often gzipped), exported as JSON Lines, as a JSON array, or as
-//! CloudWatch Logs events that wrap the record in a `message` string (`{"timestamp":…, "message":"{…}"}`
-//! per line, or a `{"events":[…]}` page of `aws logs filter-log-events`).
+//! (one pretty-printed record per object, often gzipped), exported as JSON Lines, as a JSON array, or from
+//! CloudWatch Logs: events that wrap the record in `message` (`aws logs` output, `{"timestamp":…,
+//! "message":"{…}"}` per line), `@message` (console exports) or `Message` (PowerShell), as a JSON string or
+//! an object; pages of `filter-log-events` / `get-log-events` (`{"events":[…]}`); Logs Insights results
+//! (`[[{"field":"@message","value":…}, …], …]`, or `{"results":[…]}` of `get-query-results`).
 //!
 //! One record per invocation:
 //! - id `bedrock:{requestId}` (a content hash when there is none), `KeepFirst`: the same invocation read
@@ -30,6 +32,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::shared::common;
 use super::{Emit, Reader, Source, StreamParser};
@@ -49,12 +52,13 @@ impl Source for Bedrock {
     }
 
     fn reads(&self) -> &'static str {
-        "Amazon Bedrock model invocation logs (S3 objects, JSON Lines, JSON arrays, CloudWatch Logs events \
-         wrapping the record in \"message\")"
+        "Amazon Bedrock model invocation logs: S3 objects, JSON Lines, JSON arrays; CloudWatch Logs \
+         (filter-log-events / get-log-events pages, events with the record in message / @message / Message \
+         as a string or an object, Logs Insights results)"
     }
 
     fn detected_by(&self) -> &'static str {
-        "JSON holding \"schemaType\": \"ModelInvocationLog\" (also inside a CloudWatch \"message\" string)"
+        "JSON holding \"schemaType\": \"ModelInvocationLog\" (also inside a CloudWatch message string)"
     }
 
     fn detect(&self, _path: &Path, head: &[u8]) -> bool {
@@ -83,41 +87,76 @@ impl StreamParser for Bedrock {
     }
 }
 
-/// The outside of a value: a log record, or a CloudWatch event / page that wraps records in `message`.
+/// The outside of a value: a log record, or a CloudWatch Logs wrapper around records: an event
+/// (`{"timestamp", "message"}` of `aws logs filter-log-events` / `get-log-events`, `{"@timestamp",
+/// "@message"}` of a console export, `{"Timestamp", "Message"}` of PowerShell's `Get-CWLLogEvent`), a page
+/// of events (`{"events": […], "nextToken": …}`), or Logs Insights results (`{"results": [[{"field",
+/// "value"}, …], …]}` of `aws logs get-query-results`). The record sits in the message as a JSON string or
+/// as an object.
 #[derive(Deserialize)]
 struct Probe<'a> {
     #[serde(rename = "schemaType", borrow)]
     schema_type: Option<Cow<'a, str>>,
+    #[serde(alias = "@message", alias = "Message", borrow)]
+    message: Option<&'a RawValue>,
     #[serde(borrow)]
-    message: Option<Cow<'a, str>>,
+    events: Option<Vec<&'a RawValue>>,
     #[serde(borrow)]
-    events: Option<Vec<Event<'a>>>,
+    results: Option<Vec<Vec<InsightsField<'a>>>>,
 }
 
+/// One field of a Logs Insights result row.
 #[derive(Deserialize)]
-struct Event<'a> {
+struct InsightsField<'a> {
     #[serde(borrow)]
-    message: Option<Cow<'a, str>>,
+    field: Cow<'a, str>,
+    #[serde(borrow)]
+    value: Option<&'a RawValue>,
 }
 
-/// Reads one top-level value (a record or a wrapper); `false` stops reading.
+/// Reads one top-level value (a record, a wrapper, or a Logs Insights row); `false` stops reading.
 fn read_value(value: &[u8], at: &Provenance, emit: &mut Emit<'_>) -> bool {
+    read_wrapped(value, at, "", emit)
+}
+
+/// [`read_value`] for a value found at `path` inside the top-level one (errors name the path).
+fn read_wrapped(value: &[u8], at: &Provenance, path: &str, emit: &mut Emit<'_>) -> bool {
+    let inner = |name: &str| match path {
+        "" => name.to_string(),
+        p => format!("{p}.{name}"),
+    };
+    if value.trim_ascii_start().first() == Some(&b'[') {
+        return match common::parse_json_bytes_at::<Vec<InsightsField>>(value, at.line) {
+            Ok(row) => read_insights_row(&row, at, path, emit),
+            Err(e) => emit(Err(e)),
+        };
+    }
     let probe: Probe = match common::parse_json_bytes_at(value, at.line) {
         Ok(p) => p,
         Err(e) => return emit(Err(e)),
     };
     if probe.schema_type.is_some() {
-        return emit(read_record(value, at));
+        return emit(in_path(read_record(value, at), at, path));
     }
     if let Some(message) = probe.message {
-        return emit(read_message(&message, at, "message"));
+        return emit(read_message(message, at, &inner("message")));
     }
     if let Some(events) = probe.events {
         for (i, event) in events.iter().enumerate() {
-            let Some(message) = &event.message else {
-                continue;
-            };
-            if !emit(read_message(message, at, &format!("events[{i}].message"))) {
+            if !read_wrapped(
+                event.get().as_bytes(),
+                at,
+                &inner(&format!("events[{i}]")),
+                emit,
+            ) {
+                return false;
+            }
+        }
+        return true;
+    }
+    if let Some(rows) = probe.results {
+        for (i, row) in rows.iter().enumerate() {
+            if !read_insights_row(row, at, &inner(&format!("results[{i}]")), emit) {
                 return false;
             }
         }
@@ -125,14 +164,65 @@ fn read_value(value: &[u8], at: &Provenance, emit: &mut Emit<'_>) -> bool {
     }
     emit(Err(RecordError::field(
         at.line,
-        "schemaType",
-        "missing: not a Bedrock model invocation log record (expected \"schemaType\": \"ModelInvocationLog\")",
+        if path.is_empty() { "schemaType" } else { path },
+        "missing: not a Bedrock model invocation log record (expected \"schemaType\": \"ModelInvocationLog\", \
+         or a CloudWatch Logs event with the record in \"message\" or \"@message\")",
     )))
 }
 
-/// A record inside a CloudWatch `message` string: errors name the field inside it (`message.modelId`).
-fn read_message(message: &str, at: &Provenance, path: &str) -> Result<UsageRecord, RecordError> {
-    read_record(message.as_bytes(), at).map_err(|mut e| {
+/// A Logs Insights result row: the record is the value of its `@message` field.
+fn read_insights_row(
+    row: &[InsightsField<'_>],
+    at: &Provenance,
+    path: &str,
+    emit: &mut Emit<'_>,
+) -> bool {
+    let name = |f: &str| match path {
+        "" => f.to_string(),
+        p => format!("{p}.{f}"),
+    };
+    match row.iter().find(|f| f.field == "@message") {
+        Some(InsightsField {
+            value: Some(message),
+            ..
+        }) => emit(read_message(message, at, &name("@message"))),
+        _ => emit(Err(RecordError::field(
+            at.line,
+            name("@message"),
+            "missing: a Logs Insights result row needs the @message field (query `fields @timestamp, @message`)",
+        ))),
+    }
+}
+
+/// A record inside a CloudWatch message (a JSON string holding the record, or the record itself): errors
+/// name the field inside it (`message.modelId`).
+fn read_message(
+    message: &RawValue,
+    at: &Provenance,
+    path: &str,
+) -> Result<UsageRecord, RecordError> {
+    let text = message.get();
+    let record = if text.starts_with('"') {
+        match serde_json::from_str::<Cow<str>>(text) {
+            Ok(inner) => read_record(inner.as_bytes(), at),
+            Err(e) => Err(RecordError::new(at.line, format!("not a JSON string: {e}"))),
+        }
+    } else {
+        read_record(text.as_bytes(), at)
+    };
+    in_path(record, at, path)
+}
+
+/// An error of a record read at `path` inside a wrapper names the field by its path and the wrapper's line.
+fn in_path(
+    record: Result<UsageRecord, RecordError>,
+    at: &Provenance,
+    path: &str,
+) -> Result<UsageRecord, RecordError> {
+    if path.is_empty() {
+        return record;
+    }
+    record.map_err(|mut e| {
         e.line = at.line;
         e.field = Some(match e.field.take() {
             Some(f) => format!("{path}.{f}"),

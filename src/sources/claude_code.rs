@@ -74,7 +74,17 @@ impl LineParser for ClaudeCode {
         if !common::contains(line, b"\"usage\"") {
             return Ok(());
         }
-        let log: LogLine = common::parse_json(line, at.line)?;
+        let deduplicated;
+        let log: LogLine = match common::parse_json(line, at.line) {
+            Ok(log) => log,
+            // A key written twice in one line (it happens in logs written by JavaScript): the last one
+            // wins, as `JSON.parse` reads it.
+            Err(e) if e.message.contains("duplicate field") => {
+                deduplicated = common::last_key_wins(line).map_err(|_| e)?;
+                common::parse_json(deduplicated.as_bytes(), at.line)?
+            }
+            Err(e) => return Err(e),
+        };
         if log.kind.as_ref().map(Label::as_str) != Some("assistant") {
             return Ok(());
         }

@@ -93,6 +93,7 @@ impl StreamParser for GcpBilling {
         let head = std::io::BufRead::fill_buf(&mut reader)
             .map_err(|e| RecordError::new(1, format!("cannot read: {e}")))?;
         if common::looks_like_json(head) {
+            let mut ids = common::RowIds::default();
             return common::for_each_json_value(&mut reader, &mut |value, line| {
                 let at = Provenance {
                     file: file.clone(),
@@ -102,7 +103,7 @@ impl StreamParser for GcpBilling {
                     Ok(row) => row,
                     Err(e) => return emit(Err(e)),
                 };
-                match read_row(&row, &at) {
+                match ids.number(read_row(&row, &at)) {
                     Ok(Some(r)) => emit(Ok(r)),
                     Ok(None) => true,
                     Err(e) => emit(Err(e)),
@@ -122,7 +123,7 @@ fn read_csv(
     file: &Arc<str>,
     emit: &mut Emit<'_>,
 ) -> Result<(), RecordError> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let mut csv = common::csv_reader(reader)?;
     let header: Vec<String> = csv
         .headers()
         .map_err(|e| RecordError::new(1, format!("not a CSV header: {e}")))?
@@ -142,6 +143,7 @@ fn read_csv(
             ));
         }
     }
+    let mut ids = common::RowIds::default();
     common::for_each_csv_row(&mut csv, emit, |record, line| {
         let row: Row = header
             .iter()
@@ -153,7 +155,7 @@ fn read_csv(
             file: file.clone(),
             line,
         };
-        read_row(&row, &at)
+        ids.number(read_row(&row, &at))
     })
 }
 

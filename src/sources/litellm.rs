@@ -90,9 +90,23 @@ impl Source for LiteLlm {
     fn reader(&self, head: &[u8]) -> Reader<'_> {
         match head.trim_ascii_start().first() {
             Some(b'[') => Reader::Stream(&JsonArray),
-            Some(b'{') => Reader::Lines(self),
+            Some(b'{') if common::is_json_lines(head) => Reader::Lines(self),
+            // One row or payload pretty-printed, or several one after another.
+            Some(b'{') => Reader::Stream(self),
             _ => Reader::Stream(&SpendLogCsv),
         }
+    }
+}
+
+/// JSON objects pretty-printed: read value by value, each as a line.
+impl StreamParser for LiteLlm {
+    fn parse_stream(
+        &self,
+        reader: &mut dyn Read,
+        file: &Arc<str>,
+        emit: &mut Emit<'_>,
+    ) -> Result<(), RecordError> {
+        common::read_json_values(self, reader, file, emit)
     }
 }
 
@@ -669,8 +683,12 @@ fn provider_of(name: &str) -> Option<Provider> {
     })
 }
 
-fn read_csv(reader: impl Read, file: &Arc<str>, emit: &mut Emit<'_>) -> Result<(), RecordError> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+fn read_csv(
+    mut reader: impl Read,
+    file: &Arc<str>,
+    emit: &mut Emit<'_>,
+) -> Result<(), RecordError> {
+    let mut csv = common::csv_reader(&mut reader)?;
     let header: Vec<String> = csv
         .headers()
         .map_err(|e| RecordError::new(1, format!("not a valid CSV header: {e}")))?

@@ -75,6 +75,13 @@ pub trait OrderedLineParser: Send {
         at: &Provenance,
         out: &mut Vec<UsageRecord>,
     ) -> Result<(), RecordError>;
+
+    /// Called once at the end of the file: hands on what the parser still holds (a streamed request
+    /// whose last event never came), or the error of what it could not finish.
+    fn finish(&mut self, out: &mut Vec<UsageRecord>) -> Result<(), RecordError> {
+        let _ = out;
+        Ok(())
+    }
 }
 
 /// Parses a whole document.

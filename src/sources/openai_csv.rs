@@ -119,7 +119,7 @@ impl StreamParser for OpenAiCsv {
         file: &Arc<str>,
         emit: &mut Emit<'_>,
     ) -> Result<(), RecordError> {
-        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+        let mut csv = common::csv_reader(reader)?;
         let header: Vec<String> = csv
             .headers()
             .map_err(|e| RecordError::new(1, format!("not a valid CSV header: {e}")))?
@@ -141,6 +141,7 @@ impl StreamParser for OpenAiCsv {
             .enumerate()
             .map(|(i, h)| (h.clone(), i))
             .collect();
+        let mut ids = common::RowIds::default();
         common::for_each_csv_row(&mut csv, emit, |record, line| {
             let row = Row {
                 record,
@@ -151,10 +152,11 @@ impl StreamParser for OpenAiCsv {
                 file: file.clone(),
                 line,
             };
-            match export {
+            let read = match export {
                 Export::Usage => usage_row(&row, provenance),
                 Export::Cost => cost_row(&row, provenance),
-            }
+            };
+            ids.number(read)
         })
     }
 }

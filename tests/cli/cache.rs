@@ -130,6 +130,8 @@ fn a_damaged_cache_is_rebuilt_with_a_note() {
     );
     let mut got: Value = serde_json::from_slice(&out.stdout).unwrap();
     got.as_object_mut().unwrap().remove("generated_at");
+    // The per-file account names the file read; the report itself is compared.
+    got.as_object_mut().unwrap().remove("inputs");
     assert_eq!(got, want);
     // Rebuilt: quiet again, and served from the cache.
     let out = w.run(&["-v", "report", log_arg]);
@@ -214,13 +216,16 @@ fn concurrent_runs_share_the_cache_without_harm() {
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
+            // Only the per-file account (the demo has unpriced usage): no error, no damaged entry.
+            let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(
-                out.stderr.is_empty(),
+                !stderr.contains("damaged") && !stderr.contains("aispend:"),
                 "{}",
-                String::from_utf8_lossy(&out.stderr)
+                stderr
             );
             let mut got: Value = serde_json::from_slice(&out.stdout).unwrap();
             got.as_object_mut().unwrap().remove("generated_at");
+            got.as_object_mut().unwrap().remove("inputs");
             assert_eq!(got, want);
         }
     }

@@ -4,6 +4,7 @@
 //! errors (one broken fixture and its expected message each). Expected costs are worked out by hand in
 //! comments from the price tables in `pricing/` and the token numbers documented in `fixtures/README.md`.
 
+mod account;
 mod anomalies;
 mod billing;
 mod cache;
@@ -29,8 +30,10 @@ mod reconcile;
 mod report;
 mod rollup;
 mod shapes;
+mod shapes_real;
 mod sources_billing;
 mod sources_cloud;
+mod streams;
 mod tables;
 mod whatif;
 
@@ -170,8 +173,19 @@ impl Workdir {
         assert!(out.stderr.is_empty(), "{args:?}: {stderr}");
     }
 
-    /// Runs with `--format json` and parses the result.
+    /// Runs with `--format json` and parses the result, without its `inputs` account (which names the
+    /// files read, so that reports of the same usage from other files or the ledger compare equal; see
+    /// [`Workdir::json_with_inputs`]).
     pub fn json(&self, args: &[&str]) -> Value {
+        let mut doc = self.json_with_inputs(args);
+        if let Some(map) = doc.as_object_mut() {
+            map.remove("inputs");
+        }
+        doc
+    }
+
+    /// Runs with `--format json` and parses the whole result.
+    pub fn json_with_inputs(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();
         all.extend(["--format", "json"]);
         serde_json::from_str(&self.stdout(&all)).expect("json output")

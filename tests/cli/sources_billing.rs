@@ -363,3 +363,45 @@ fn a_re_pulled_cost_day_that_grew_replaces_the_first_pull() {
     let direct = w.json(&["report", early.to_str().unwrap(), late.to_str().unwrap()]);
     assert_eq!(money(&direct["total"]["reported_cost"]), "4.25");
 }
+
+#[test]
+fn rows_of_one_bucket_in_one_csv_add_up_and_are_deduplicated_across_files() {
+    let w = Workdir::new();
+    let one_day = fixture("openai-csv/completions_usage_2026-10-05_2026-10-05.csv");
+    let two_days = fixture("openai-csv/completions_usage_2026-10-05_2026-10-06.csv");
+    let r = w.json(&["report", "--month", "2026-10", &one_day]);
+    // Two gpt-4.1 rows with the same bucket, project, key, batch and tier are two real rows:
+    // (100_000 + 50_000) × $2/M + (10_000 + 5_000) × $8/M = 0.30 + 0.12 = $0.42, 10 + 5 requests.
+    assert_eq!(money(&row(&r, "model", "gpt-4.1")["cost"]), "0.42");
+    assert_eq!(row(&r, "model", "gpt-4.1")["requests"], 15);
+    // gpt-4.1-mini: 800_000 × $0.40/M + 200_000 × $0.10/M + 100_000 × $1.60/M = 0.32 + 0.02 + 0.16
+    assert_eq!(money(&row(&r, "model", "gpt-4.1-mini")["cost"]), "0.5");
+    assert_eq!(money(&r["total"]["cost"]), "0.92");
+    // The same export twice, and an overlapping export (the same day again plus 2026-10-06: 4 gpt-4.1
+    // requests, 25_000 × $2/M + 2_500 × $8/M = $0.07): each row counts once.
+    let both = w.json(&[
+        "report", "--month", "2026-10", &one_day, &one_day, &two_days,
+    ]);
+    assert_eq!(money(&row(&both, "model", "gpt-4.1")["cost"]), "0.49");
+    assert_eq!(row(&both, "model", "gpt-4.1")["requests"], 19);
+    assert_eq!(money(&both["total"]["cost"]), "0.99");
+    let out = w.stdout(&["import", &one_day]);
+    assert!(out.contains("added 3, 0 duplicate"), "{out}");
+    let out = w.stdout(&["import", &two_days]);
+    assert!(out.contains("added 1, 3 duplicate"), "{out}");
+    assert_eq!(w.json(&["report", "--month", "2026-10"]), both);
+}
+
+#[test]
+fn a_csv_pasted_from_a_spreadsheet_is_read_tab_separated() {
+    let w = Workdir::new();
+    // The same three rows as completions_usage_2026-10-05_2026-10-05.csv, tab-separated: $0.92 as there.
+    let tsv = fixture("openai-csv/pasted_from_a_spreadsheet.tsv");
+    let r = w.json(&["report", "--month", "2026-10", &tsv]);
+    assert_eq!(money(&r["total"]["cost"]), "0.92");
+    assert_eq!(r["total"]["requests"], 35);
+    let csv = fixture("openai-csv/completions_usage_2026-10-05_2026-10-05.csv");
+    assert_eq!(w.json(&["report", "--month", "2026-10", &csv]), r);
+    // The same rows: read together, nothing counts twice.
+    assert_eq!(w.json(&["report", "--month", "2026-10", &csv, &tsv]), r);
+}

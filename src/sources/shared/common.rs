@@ -123,9 +123,84 @@ pub fn csv_header(head: &[u8]) -> Option<Vec<String>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(csv_delimiter(line))
         .from_reader(line);
     let record = reader.records().next()?.ok()?;
     Some(record.iter().map(|f| f.trim().to_owned()).collect())
+}
+
+/// The field separator of a CSV file, from its first line: a tab when the line has more tabs than commas
+/// (a table copied from a spreadsheet and pasted into a file is tab-separated), else a comma.
+pub fn csv_delimiter(first_line: &[u8]) -> u8 {
+    let line = match memchr::memchr(b'\n', first_line) {
+        Some(i) => &first_line[..i],
+        None => first_line,
+    };
+    let tabs = memchr::memchr_iter(b'\t', line).count();
+    let commas = memchr::memchr_iter(b',', line).count();
+    if tabs > commas {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+/// A CSV reader over `reader` (flexible: short rows are checked by [`for_each_csv_row`]), with the
+/// separator of its first line: comma-separated, or tab-separated as pasted from a spreadsheet.
+pub fn csv_reader(
+    reader: &mut dyn std::io::Read,
+) -> Result<csv::Reader<Box<dyn std::io::Read + '_>>, RecordError> {
+    use std::io::{BufRead, Read};
+    let mut buffered = std::io::BufReader::with_capacity(64 * 1024, reader);
+    // The header line (up to 64 KiB of it), whatever size the reads come in.
+    let mut first = Vec::new();
+    (&mut buffered)
+        .take(64 * 1024)
+        .read_until(b'\n', &mut first)
+        .map_err(|e| RecordError::new(1, format!("cannot read: {e}")))?;
+    let delimiter = csv_delimiter(&first);
+    let whole: Box<dyn Read + '_> = Box::new(std::io::Cursor::new(first).chain(buffered));
+    Ok(csv::ReaderBuilder::new()
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(whole))
+}
+
+/// Ids of a file's rows, so that two rows with the same bucket keys in one file (two real rows: a
+/// dashboard export may split a bucket) are two records that add up, while the same rows read again
+/// from another file (the same export imported twice, overlapping date ranges) are duplicates. The
+/// first row of a key keeps the key's id (the id an API page gives the bucket); the n-th repeat in the
+/// same file gets `#n`.
+#[derive(Default)]
+pub struct RowIds {
+    seen: std::collections::HashMap<u128, u32>,
+}
+
+impl RowIds {
+    /// `id`, or `id#n` for its n-th repeat in this file.
+    pub fn occurrence(&mut self, id: String) -> String {
+        let n = self
+            .seen
+            .entry(xxhash_rust::xxh3::xxh3_128(id.as_bytes()))
+            .or_insert(0);
+        *n += 1;
+        match *n {
+            1 => id,
+            n => format!("{id}#{n}"),
+        }
+    }
+
+    /// A row's record with its id numbered (see [`RowIds::occurrence`]).
+    pub fn number(
+        &mut self,
+        read: Result<Option<crate::record::UsageRecord>, RecordError>,
+    ) -> Result<Option<crate::record::UsageRecord>, RecordError> {
+        let mut record = read?;
+        if let Some(r) = record.as_mut() {
+            r.id = self.occurrence(std::mem::take(&mut r.id));
+        }
+        Ok(record)
+    }
 }
 
 /// 1-based line numbers of positions in a document, from one pass over its newlines.
@@ -172,14 +247,125 @@ pub fn parse_json_at<'a, T: Deserialize<'a>>(
     })
 }
 
+/// Rewrites one JSON text so that an object holding the same key more than once keeps only its last
+/// value (at the place of the first), as JavaScript's `JSON.parse` reads it; every number and string keeps
+/// its exact text. For logs written by JavaScript programs, which may repeat a key in a line.
+pub fn last_key_wins(text: &[u8]) -> Result<String, serde_json::Error> {
+    let text = std::str::from_utf8(text).map_err(serde::de::Error::custom)?;
+    let value: &serde_json::value::RawValue = serde_json::from_str(text)?;
+    let mut out = String::with_capacity(text.len());
+    write_last_wins(value, &mut out)?;
+    Ok(out)
+}
+
+/// The entries of one JSON object, in order, keys repeated.
+struct Entries<'a>(Vec<(String, &'a serde_json::value::RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Entries<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Entries<'a>, M::Error> {
+                let mut entries: Vec<(String, &'a serde_json::value::RawValue)> = Vec::new();
+                while let Some((key, value)) =
+                    map.next_entry::<String, &'de serde_json::value::RawValue>()?
+                {
+                    match entries.iter_mut().find(|(k, _)| *k == key) {
+                        Some(entry) => entry.1 = value,
+                        None => entries.push((key, value)),
+                    }
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+fn write_last_wins(
+    value: &serde_json::value::RawValue,
+    out: &mut String,
+) -> Result<(), serde_json::Error> {
+    let text = value.get().trim();
+    match text.as_bytes().first() {
+        Some(b'{') => {
+            let entries: Entries = serde_json::from_str(text)?;
+            out.push('{');
+            for (i, (key, value)) in entries.0.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(key)?);
+                out.push(':');
+                write_last_wins(value, out)?;
+            }
+            out.push('}');
+        }
+        Some(b'[') => {
+            let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(text)?;
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_last_wins(item, out)?;
+            }
+            out.push(']');
+        }
+        _ => out.push_str(text),
+    }
+    Ok(())
+}
+
+/// Whether `head` is JSON Lines: its first line is one whole JSON object. Otherwise the file is a JSON
+/// document (an object pretty-printed over many lines, or an array of objects), read value by value with
+/// [`read_json_values`].
+pub fn is_json_lines(head: &[u8]) -> bool {
+    let first = head
+        .split(|&b| b == b'\n')
+        .map(trim_ascii)
+        .find(|l| !l.is_empty());
+    matches!(first, Some(l) if l.first() == Some(&b'{') && l.last() == Some(&b'}'))
+}
+
+/// Reads a JSON document of records value by value (one object, pretty-printed or compact; an array of
+/// objects; objects one after another or one per line), parsing each value as a line of JSON Lines with
+/// `parser`. The line of a record is the line its value starts on.
+pub fn read_json_values(
+    parser: &dyn crate::sources::LineParser,
+    reader: &mut dyn std::io::Read,
+    file: &std::sync::Arc<str>,
+    emit: &mut crate::sources::Emit<'_>,
+) -> Result<(), RecordError> {
+    for_each_json_value(reader, &mut |value, line| {
+        let at = crate::record::Provenance {
+            file: file.clone(),
+            line,
+        };
+        let mut out = Vec::new();
+        match parser.parse_line(value, &at, &mut out) {
+            Ok(()) => out.into_iter().all(|r| emit(Ok(r))),
+            Err(e) => emit(Err(e)),
+        }
+    })
+}
+
 /// The largest JSON record [`for_each_json_value`] holds in memory (as a JSON Lines line).
 pub const MAX_VALUE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Splits a stream of JSON records into whole values without holding more than one in memory, whatever the
 /// shape exports give them: one per line (JSON Lines), pretty-printed objects one after another (an S3
 /// object per record, `jq .` output), or the objects of a top-level JSON array (pretty or compact).
-/// Calls `f(value, first_line)` for each top-level object (1-based line of its `{`) until `f` returns
-/// `false`. Only objects are records: anything else at the top level is an error naming its line.
+/// Calls `f(value, first_line)` for each top-level object (1-based line of its `{`), and each array
+/// inside a top-level array (a row of Logs Insights results), until `f` returns `false`. Anything else at
+/// the top level is an error naming its line.
 /// A value that is cut off at the end of the input is an error too; a value whose brackets balance but
 /// whose content is invalid is left for `f`'s parser to report (see [`parse_json_bytes_at`]).
 pub fn for_each_json_value(
@@ -207,7 +393,8 @@ pub fn for_each_json_value(
                     b',' if array == 1 => {}
                     b'[' if array == 0 => array = 1,
                     b']' if array == 1 => array = 2,
-                    b'{' => {
+                    // An array inside the top-level array (a Logs Insights result row) is one value.
+                    b'{' | b'[' => {
                         value.clear();
                         value.shrink_to(MAX_VALUE_BYTES / 64);
                         value.push(b);
@@ -366,6 +553,39 @@ pub fn for_each_csv_row<R: std::io::Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tab_separated_header_is_told_from_a_comma_separated_one() {
+        assert_eq!(csv_delimiter(b"start_time,end_time,model\n1\t2,3"), b',');
+        assert_eq!(csv_delimiter(b"start_time\tend_time\tmodel\n"), b'\t');
+        assert_eq!(
+            csv_header(b"\xEF\xBB\xBFstart_time\tamount_value\tline_item\r\n1\t2\t3"),
+            Some(vec![
+                "start_time".into(),
+                "amount_value".into(),
+                "line_item".into()
+            ])
+        );
+    }
+
+    #[test]
+    fn the_last_of_a_repeated_key_wins_as_in_javascript() {
+        let text = br#"{"a":1,"usage":{"x":1,"x":2.50},"b":[{"k":"v","k":"w"}],"a":0.1000000000000000055511}"#;
+        assert_eq!(
+            last_key_wins(text).unwrap(),
+            r#"{"a":0.1000000000000000055511,"usage":{"x":2.50},"b":[{"k":"w"}]}"#
+        );
+        assert!(last_key_wins(b"{\"a\":").is_err());
+    }
+
+    #[test]
+    fn a_repeated_row_id_in_one_file_is_numbered() {
+        let mut ids = RowIds::default();
+        assert_eq!(ids.occurrence("a".into()), "a");
+        assert_eq!(ids.occurrence("b".into()), "b");
+        assert_eq!(ids.occurrence("a".into()), "a#2");
+        assert_eq!(ids.occurrence("a".into()), "a#3");
+    }
 
     #[test]
     fn errors_name_the_field() {

@@ -270,6 +270,10 @@ pub enum ResponseKey {
     Content,
     /// Gemini `candidates`: grounding with Google Search is counted, nothing else is kept.
     Candidates,
+    /// Anthropic `message_start` event: the message it starts.
+    Message,
+    /// OpenAI Responses stream event (`response.completed`, …): the response it is about.
+    Response,
 }
 
 impl KeyName for ResponseKey {
@@ -293,6 +297,8 @@ impl KeyName for ResponseKey {
             "output" => ResponseKey::Output,
             "content" => ResponseKey::Content,
             "candidates" => ResponseKey::Candidates,
+            "message" => ResponseKey::Message,
+            "response" => ResponseKey::Response,
             _ => return None,
         })
     }
@@ -328,6 +334,26 @@ pub struct RawResponse<'a> {
     /// Built-in tool calls counted in `output` (OpenAI Responses), `content` (Anthropic) and `candidates`
     /// (Gemini).
     pub tools: ToolTally,
+    /// A stream event's payload (see [`is_stream_event`]): the message of an Anthropic `message_start`,
+    /// the response of an OpenAI Responses `response.completed`. Read only after the event's `type`.
+    pub nested: Option<Box<RawResponse<'a>>>,
+}
+
+/// Whether `kind` (a `type`) is an event of a streamed response: OpenAI Responses events (`response.created`
+/// … `response.completed`) and Anthropic server-sent events (`message_start`, `content_block_delta`,
+/// `message_delta`, `message_stop`, `ping`).
+pub fn is_stream_event(kind: &str) -> bool {
+    kind.starts_with("response.")
+        || matches!(
+            kind,
+            "message_start"
+                | "message_delta"
+                | "message_stop"
+                | "content_block_start"
+                | "content_block_delta"
+                | "content_block_stop"
+                | "ping"
+        )
 }
 
 impl<'a> RawResponse<'a> {
@@ -351,6 +377,7 @@ impl<'a> RawResponse<'a> {
             body: self.body.map(|b| Box::new(b.into_owned())),
             status_code: self.status_code,
             tools: self.tools,
+            nested: self.nested.map(|n| Box::new(n.into_owned())),
         }
     }
 
@@ -387,6 +414,7 @@ impl<'a> RawResponse<'a> {
         if next.tools != ToolTally::default() {
             self.tools = next.tools;
         }
+        keep(&mut self.nested, next.nested);
     }
 
     /// Reads the value of one kept key from `map`. Readers that parse an envelope and the response fields in
@@ -419,6 +447,17 @@ impl<'a> RawResponse<'a> {
             ResponseKey::Candidates => {
                 let grounding: Grounding = map.next_value()?;
                 self.tools.add(&grounding.0);
+            }
+            ResponseKey::Message | ResponseKey::Response => {
+                if self
+                    .kind
+                    .as_ref()
+                    .is_some_and(|k| is_stream_event(k.as_str()))
+                {
+                    self.nested = map.next_value()?;
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
             }
         }
         Ok(())

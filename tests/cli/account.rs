@@ -1,0 +1,136 @@
+//! The per-file account that ends every run reading files: records, duplicates merged, records skipped
+//! and why, records unpriced; files that held nothing; `--strict`.
+
+use crate::{fixture, Workdir};
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn every_file_read_is_accounted_for_on_stderr_and_in_json() {
+    let w = Workdir::new();
+    let dup = fixture("api-log/duplicates.jsonl");
+    let bad = fixture("api-log/broken/bad-field.jsonl");
+    let unknown = fixture("api-log/unknown-model.jsonl");
+    let out = w.run(&["report", "--skip-invalid", &dup, &bad, &unknown]);
+    assert!(out.status.success());
+    let err = stderr(&out);
+    // duplicates.jsonl: 3 lines, the third a second copy of the first; bad-field.jsonl: one good line and
+    // one with a token count written as a string; unknown-model.jsonl: 2 of 3 records of gpt-9-preview.
+    assert!(
+        err.contains(&format!("{dup}: api-log, 3 records, 1 duplicate merged\n")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{bad}: api-log, 1 record, 1 skipped\n")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{unknown}: api-log, 3 records, 2 unpriced\n")),
+        "{err}"
+    );
+    assert!(
+        err.contains("read 3 files: 7 records, 1 duplicate merged, 1 skipped, 2 unpriced\n"),
+        "{err}"
+    );
+    // why the record was skipped: file, line and field
+    assert!(
+        err.contains(":2: field 'response.usage.prompt_tokens'"),
+        "{err}"
+    );
+    let doc = w.json_with_inputs(&["report", "--skip-invalid", &dup, &bad, &unknown]);
+    let inputs = doc["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3);
+    assert_eq!(inputs[0]["file"], dup.as_str());
+    assert_eq!(inputs[0]["source"], "api-log");
+    assert_eq!(
+        (
+            inputs[0]["records"].as_u64(),
+            inputs[0]["duplicates"].as_u64()
+        ),
+        (Some(3), Some(1))
+    );
+    assert_eq!(inputs[1]["skipped"], 1);
+    assert_eq!(inputs[2]["unpriced"], 2);
+    // The report itself is unchanged by the account: 2 unique gpt-4o(-mini) requests + 1 + 1 priced.
+    assert_eq!(doc["schema"], "aispend.report.v1");
+    // From the ledger nothing was read: an empty account.
+    w.stdout(&["import", &dup]);
+    assert_eq!(
+        w.json_with_inputs(&["report"])["inputs"],
+        serde_json::json!([])
+    );
+    // --quiet silences the account.
+    let out = w.run(&["--quiet", "report", &dup]);
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_file_detected_but_holding_nothing_is_a_warning_and_strict_fails() {
+    let w = Workdir::new();
+    // A Chat Completions stream logged without `stream_options: {"include_usage": true}`: its chunks carry
+    // no usage at all.
+    let chunks = fixture("account/chunks-without-usage.jsonl");
+    let out = w.run(&["report", &chunks]);
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "warning: {chunks}: read as api-log, but it held no usage record"
+        )),
+        "{err}"
+    );
+    for cmd in [
+        vec!["report", "--strict"],
+        vec!["forecast", "--strict"],
+        vec!["budget", "check", "--strict", "--budgets", "BUDGETS"],
+    ] {
+        let budgets = fixture("budgets/demo.toml");
+        let mut args: Vec<&str> = cmd
+            .iter()
+            .map(|a| if *a == "BUDGETS" { budgets.as_str() } else { a })
+            .collect();
+        args.push(&chunks);
+        let out = w.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--strict: "), "{}", stderr(&out));
+    }
+    // Without warnings --strict changes nothing.
+    let out = w.run(&["report", "--strict", &fixture("api-log/gemini.jsonl")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn import_accounts_for_unpriced_records_and_strict_writes_nothing() {
+    let w = Workdir::new();
+    let unknown = fixture("api-log/unknown-model.jsonl");
+    let out = w.run(&["import", "--strict", &unknown]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 record(s) have no price"),
+        "{}",
+        stderr(&out)
+    );
+    // Nothing was written: the ledger is empty.
+    let stats = w.stdout(&["ledger", "stats", "--format", "json"]);
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats["records"], 0, "{stats}");
+    // Without --strict the import goes through and says what it could not price.
+    let out = w.stdout(&["import", &unknown]);
+    assert!(
+        out.contains("api-log added 3, 0 duplicate, 0 skipped, 2 unpriced"),
+        "{out}"
+    );
+    let out = w.run(&["import", &fixture("account/chunks-without-usage.jsonl")]);
+    assert!(out.status.success());
+    assert!(
+        stderr(&out).contains("held no usage record"),
+        "{}",
+        stderr(&out)
+    );
+}
