@@ -182,6 +182,7 @@ pub fn parse_map(bytes: &[u8], origin: &str) -> Result<Vec<ModelPrice>> {
             origin: origin.to_string(),
             fallback: true,
             tools: Vec::new(),
+            cheaper: None,
         });
     }
     Ok(models)

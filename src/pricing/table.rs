@@ -240,6 +240,9 @@ pub struct ModelPrice {
     pub names: Vec<String>,
     pub patterns: Vec<String>,
     pub note: Option<String>,
+    /// A cheaper sibling of the same maker and family (`claude-opus-4-1` → `claude-sonnet-4-5`), for
+    /// `aispend recommend`: a canonical id of the same table.
+    pub cheaper: Option<String>,
     /// Oldest first.
     pub periods: Vec<PricePeriod>,
     /// The file the entry came from.
@@ -340,6 +343,8 @@ struct ModelSpec {
     patterns: Vec<String>,
     #[serde(default)]
     note: Option<String>,
+    #[serde(default)]
+    cheaper: Option<String>,
     #[serde(default, rename = "price")]
     prices: Vec<Table>,
 }
@@ -396,11 +401,22 @@ pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
             names: m.names.iter().map(|n| n.to_ascii_lowercase()).collect(),
             patterns: m.patterns.iter().map(|n| n.to_ascii_lowercase()).collect(),
             note: m.note,
+            cheaper: m.cheaper.map(|c| c.trim().to_ascii_lowercase()),
             periods,
             origin: origin.to_string(),
             fallback: false,
             tools: Vec::new(),
         });
+    }
+    for m in &models {
+        if let Some(c) = &m.cheaper {
+            if !models.iter().any(|o| &o.id == c) {
+                return Err(err(format!(
+                    "model '{}': `cheaper` names '{c}', which is not a model id of this file",
+                    m.id
+                )));
+            }
+        }
     }
     for alias in spec.aliases {
         let entry = alias_entry(&alias, &models, &provider, origin).map_err(err)?;
@@ -507,6 +523,7 @@ fn alias_entry(
         names: Vec::new(),
         patterns: Vec::new(),
         note: Some(note),
+        cheaper: None,
         periods,
         origin: origin.to_string(),
         fallback: false,
