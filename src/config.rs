@@ -57,6 +57,11 @@ pub struct Config {
     pub pricing_fallback: Option<crate::pricing::litellm::FallbackSpec>,
     /// Provider → billing account, for records whose source does not name one (`[focus.billing_accounts]`).
     pub billing_accounts: BillingAccounts,
+    /// `[recommend]`: what `aispend recommend` is told about the organisation.
+    pub recommend: crate::recommend::Settings,
+    /// `[allocation]`: how shared and unassigned spend is spread (`report --allocate`, budgets with
+    /// `allocated = true`).
+    pub allocation: Option<crate::allocate::Allocation>,
     /// The file it came from, if any.
     pub origin: Option<PathBuf>,
 }
@@ -73,6 +78,19 @@ struct ConfigFile {
     pricing: Option<PricingSection>,
     #[serde(default)]
     focus: Option<FocusSection>,
+    #[serde(default)]
+    recommend: Option<RecommendSection>,
+    #[serde(default)]
+    allocation: Option<crate::allocate::AllocationSection>,
+}
+
+/// `[recommend]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecommendSection {
+    /// Projects or API keys (`*` wildcards) whose requests can wait for the batch API.
+    #[serde(default)]
+    batchable: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -369,12 +387,21 @@ impl Config {
             Some(dir) if l.is_relative() && !dir.as_os_str().is_empty() => dir.join(l),
             _ => l,
         });
+        let allocation = file
+            .allocation
+            .map(crate::allocate::Allocation::from_section)
+            .transpose()
+            .map_err(err)?;
         Ok(Config {
             ledger,
             teams: TeamRules(rules),
             azure_deployments,
             pricing_fallback,
             billing_accounts: BillingAccounts(billing_accounts),
+            recommend: crate::recommend::Settings {
+                batchable: file.recommend.map(|r| r.batchable).unwrap_or_default(),
+            },
+            allocation,
             origin: Some(path.to_path_buf()),
         })
     }

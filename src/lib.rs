@@ -5,6 +5,7 @@
 //! read, and [`report`] aggregates and renders.
 
 pub mod account;
+pub mod allocate;
 pub mod anomalies;
 pub mod budget;
 pub mod cache;
@@ -23,6 +24,7 @@ pub mod period;
 pub mod pg;
 pub mod pricing;
 pub mod pull;
+pub mod recommend;
 pub mod record;
 pub mod region;
 pub mod report;

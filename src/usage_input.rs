@@ -116,6 +116,27 @@ impl UsageInput<'_> {
             .unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
         Ok((daily, as_of))
     }
+
+    /// Daily cost per team as of `as_of`, after `rule` spreads shared and unassigned spend (for
+    /// budgets with `allocated = true`); over the same history as [`UsageInput::collect_daily`].
+    pub fn allocated_daily(
+        &self,
+        rule: &crate::allocate::Allocation,
+        rules: &TeamRules,
+        book: &PriceBook,
+        tz: Tz,
+        as_of: NaiveDate,
+    ) -> Result<DailyCosts> {
+        if self.paths.iter().any(|p| p.as_os_str() == "-") {
+            return Err(Error::usage(
+                "budgets with allocated = true read the inputs twice: give files, not standard input (-)",
+            ));
+        }
+        let query = daily_query(&[Dim::Team], Vec::new(), tz, Some(as_of));
+        let mut agg = Aggregator::new(&query, rules, book, !self.uses_ledger(), None);
+        self.feed(&mut agg)?;
+        Ok(crate::allocate::allocate_daily(rule, &agg.finish()))
+    }
 }
 
 /// Checks that every PATH exists before any work starts (`-` is standard input).

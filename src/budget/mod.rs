@@ -79,6 +79,9 @@ pub struct Budget {
     /// Also flag a spend anomaly (spike or drop, as `aispend anomalies` finds them) of the budget's scope
     /// on the as-of day: the status is at least `warn`.
     pub anomalies: bool,
+    /// Measured on spend after allocation (`[allocation]` in the config): a team's own spend plus its
+    /// share of shared and unassigned spend.
+    pub allocated: bool,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +126,8 @@ struct BudgetSpec {
     fail_on: Option<String>,
     #[serde(default)]
     anomalies: bool,
+    #[serde(default)]
+    allocated: bool,
 }
 
 /// A money or fraction value: a decimal string (`"2500.00"`) or an integer; floats are refused, since
@@ -204,7 +209,13 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Budget>> {
         for (key, values) in spec.tag {
             scope.push((Dim::Tag(key), values.into_vec()));
         }
+        if spec.allocated && scope.iter().any(|(d, _)| *d != Dim::Team) {
+            return Err(err(format!(
+                "{ctx}: allocated = true measures a team's spend after allocation: scope it by team only"
+            )));
+        }
         budgets.push(Budget {
+            allocated: spec.allocated,
             name: spec.name,
             limit,
             period,
@@ -312,13 +323,16 @@ pub fn group_dims(budgets: &[Budget]) -> Vec<Dim> {
 
 /// Evaluates every budget against daily costs grouped by `group_dims(budgets)`, as of `as_of`.
 /// `known_teams` are the teams that rules or records name: a budget scoped to another team gets a warning.
+/// `allocated`: daily cost per team after allocation, for budgets with `allocated = true`.
 pub fn check(
     budgets: &[Budget],
     daily: &DailyCosts,
+    allocated: Option<&DailyCosts>,
     as_of: NaiveDate,
     known_teams: &[String],
 ) -> Result<CheckResult> {
-    let dims = group_dims(budgets);
+    let direct_dims = group_dims(budgets);
+    let team_dims = [Dim::Team];
     let mut warnings = Vec::new();
     let mut results = Vec::new();
     for budget in budgets {
@@ -335,6 +349,16 @@ pub fn check(
                 }
             }
         }
+        let (daily, dims): (&DailyCosts, &[Dim]) = match (budget.allocated, allocated) {
+            (true, Some(a)) => (a, &team_dims),
+            (true, None) => {
+                return Err(Error::usage(format!(
+                    "budget '{}' has allocated = true: the config needs an [allocation] section",
+                    budget.name
+                )))
+            }
+            (false, _) => (daily, &direct_dims),
+        };
         let (period_start, period_end) = budget.period.bounds(as_of);
         let history_start = daily.first.map_or(period_start, |f| f.min(period_start));
         let mut values =
@@ -342,7 +366,7 @@ pub fn check(
         for (key, _) in daily
             .groups
             .iter()
-            .filter(|(k, _)| scope_matches(budget, &dims, k))
+            .filter(|(k, _)| scope_matches(budget, dims, k))
         {
             for (v, add) in values
                 .iter_mut()
@@ -722,7 +746,7 @@ mod tests {
         )
         .unwrap();
         let dims = group_dims(&budgets);
-        let r = check(&budgets, &daily(&dims), day(15), &[]).unwrap();
+        let r = check(&budgets, &daily(&dims), None, day(15), &[]).unwrap();
         let actual: Vec<(&str, Decimal)> = r
             .results
             .iter()
@@ -757,7 +781,7 @@ mod tests {
         let days = (1..=15).map(|d| (day(d), dec!(15))).collect();
         costs.groups.insert(vec!["search".into()], days);
         costs.first = Some(day(1));
-        let r = check(&budgets, &costs, day(15), &["search".to_string()]).unwrap();
+        let r = check(&budgets, &costs, None, day(15), &["search".to_string()]).unwrap();
         // $15 a day for 15 days = $225: exactly the small limit
         assert_eq!(r.results[0].actual(), dec!(225));
         assert_eq!(r.results[0].status, Status::Breach);

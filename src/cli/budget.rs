@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use chrono::Datelike;
 
-use super::usage::{collect_daily, InputArgs, PeriodArgs};
+use super::usage::{allocated_daily, collect_daily, InputArgs, PeriodArgs};
 use super::Context;
 use crate::budget::render::{self, BudgetFormat};
 use crate::budget::{self, Status};
@@ -102,7 +102,8 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
     if let Some(i) = dims.iter().position(|d| *d == Dim::Team) {
         known_teams.extend(daily.groups.keys().map(|k| k[i].clone()));
     }
-    let check = budget::check(&budgets, &daily, as_of, &known_teams)?;
+    let allocated = allocated_daily(ctx, &args.input, &budgets, tz, as_of)?;
+    let check = budget::check(&budgets, &daily, allocated.as_ref(), as_of, &known_teams)?;
     // Warnings go to standard error in every format (JSON also lists them; Markdown and GitHub
     // annotations repeat them where a pull request shows them).
     for w in &check.warnings {

@@ -24,6 +24,7 @@ pub mod ledger;
 pub mod man;
 pub mod pricing;
 pub mod pull;
+pub mod recommend;
 pub mod report;
 pub mod sources;
 pub mod usage;
@@ -110,6 +111,7 @@ pub enum Command {
     Whatif(whatif::Args),
     Health(health::Args),
     Anomalies(anomalies::Args),
+    Recommend(recommend::Args),
     #[command(subcommand)]
     Budget(budget::Command),
     #[command(subcommand)]
@@ -419,6 +421,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Whatif(args) => whatif::run(&ctx, args, &mut out)?,
         Command::Health(args) => health::run(&ctx, args, &mut out)?,
         Command::Anomalies(args) => anomalies::run(&ctx, args, &mut out)?,
+        Command::Recommend(args) => recommend::run(&ctx, args, &mut out)?,
         Command::Budget(cmd) => budget::run(&ctx, cmd, &mut out)?,
         Command::Pricing(cmd) => pricing::run(&ctx, cmd, &mut out)?,
         Command::Ledger(cmd) => ledger::run(&ctx, cmd, &mut out)?,

@@ -76,6 +76,11 @@ pub struct Args {
     /// --format html the rest of the original period is forecast
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
+    /// Spread shared and unassigned spend over the other teams as `[allocation]` in the config says: per
+    /// team, the direct cost, what was allocated to (or from) it and the total, which adds up to the
+    /// direct total exactly
+    #[arg(long, conflicts_with_all = ["reconcile", "compare", "top"])]
+    pub allocate: bool,
     /// With --format html: also show the status of each budget of FILE (as `aispend budget check`)
     #[arg(long, value_name = "FILE")]
     pub budgets: Option<PathBuf>,
@@ -245,6 +250,9 @@ impl Settings {
 
 fn report(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let Settings { query, period_end } = Settings::resolve(&args)?;
+    if args.allocate {
+        return allocated(ctx, &args, query, out);
+    }
     let report = aggregate(ctx, &args, &query)?;
     if args.reconcile {
         let tolerance = args.tolerance;
@@ -285,6 +293,65 @@ fn report(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         ctx.warn(warning.strip_prefix("warning: ").unwrap_or(warning));
     }
     ctx.write_output(&report, format, out)?;
+    Ok(0)
+}
+
+/// `--allocate`: the report by team, with shared and unassigned spend spread by `[allocation]`.
+fn allocated(
+    ctx: &Context,
+    args: &Args,
+    mut query: ReportQuery,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let rule = ctx.config.allocation.as_ref().ok_or_else(|| {
+        Error::usage(
+            "--allocate needs an [allocation] section in aispend.toml, e.g. shared = [\"platform\"] (see the \
+             README, \"Allocation of shared spend\")",
+        )
+    })?;
+    if query.group_by != [Dim::Team] && args.group.by.is_some() {
+        return Err(Error::usage("--allocate reports by team: leave out --by"));
+    }
+    let format = match args.format.unwrap_or(ReportFormat::Table).plain() {
+        Some(f) => f,
+        None => {
+            return Err(Error::usage(
+                "--allocate prints table, json, csv or markdown",
+            ))
+        }
+    };
+    query.group_by = vec![Dim::Team];
+    let report = aggregate(ctx, args, &query)?;
+    let direct: std::collections::BTreeMap<String, crate::allocate::Direct> = report
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.values[0].clone(),
+                crate::allocate::Direct {
+                    cost: r.totals.cost,
+                    requests: r.totals.requests,
+                },
+            )
+        })
+        .collect();
+    let allocated = crate::allocate::allocate(rule, &direct);
+    let mut rows: Vec<(String, u64, crate::allocate::Allocated)> = allocated
+        .into_iter()
+        .map(|(team, a)| {
+            let requests = direct.get(&team).map_or(0, |d| d.requests);
+            (team, requests, a)
+        })
+        .collect();
+    rows.sort_by(|a, b| b.2.total().cmp(&a.2.total()).then_with(|| a.0.cmp(&b.0)));
+    let allocated = crate::allocate::render::AllocatedReport {
+        period: report.period,
+        tz: report.tz,
+        rule,
+        rows,
+        unpriced: &report.unpriced,
+    };
+    output::write(&allocated, format, ctx.style(), out)?;
     Ok(0)
 }
 
@@ -411,7 +478,8 @@ fn budget_check(
     if let Some(i) = dims.iter().position(|d| *d == Dim::Team) {
         known_teams.extend(daily.groups.keys().map(|k| k[i].clone()));
     }
-    let check = crate::budget::check(&budgets, &daily, as_of, &known_teams)?;
+    let allocated = super::usage::allocated_daily(ctx, &args.input, &budgets, tz, as_of)?;
+    let check = crate::budget::check(&budgets, &daily, allocated.as_ref(), as_of, &known_teams)?;
     for w in &check.warnings {
         ctx.warn(w);
     }

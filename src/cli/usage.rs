@@ -224,3 +224,25 @@ pub fn collect_daily(
         as_of,
     )
 }
+
+/// Daily cost per team after `[allocation]`, when a budget asks for it (`allocated = true`); see
+/// [`UsageInput::allocated_daily`].
+pub fn allocated_daily(
+    ctx: &Context,
+    input: &InputArgs,
+    budgets: &[crate::budget::Budget],
+    tz: Tz,
+    as_of: chrono::NaiveDate,
+) -> Result<Option<DailyCosts>> {
+    if !budgets.iter().any(|b| b.allocated) {
+        return Ok(None);
+    }
+    let Some(rule) = ctx.config.allocation.as_ref() else {
+        return Ok(None);
+    };
+    let ledger = ledger_for(ctx, input)?;
+    let book = ctx.price_book()?;
+    usage_input(ctx, input, ledger.as_ref())?
+        .allocated_daily(rule, &ctx.config.teams, &book, tz, as_of)
+        .map(Some)
+}

@@ -22,7 +22,7 @@ difference and the difference in percent.
 
 A scenario moves usage and prices it with the same engine as every report (long-context tiers, regions, \
 batch and tier rates, dated prices). The flags combine, applied in this order: --swap (with \
---token-ratio), --on/--region, --tier, --cache-hit, --cache-ttl, then --scenario-pricing or --self-hosted \
+--token-ratio), --on/--region, --tier, --trim-context, --cache-hit, --cache-ttl, then --scenario-pricing or --self-hosted \
 prices the result. --where chooses the usage that is shown and moved. Usage that cannot be priced now or \
 under the scenario (a model with no price, a tier the target has no rate for) is listed as unpriced and \
 left out of both totals: never counted as $0.";
@@ -74,6 +74,10 @@ pub struct Args {
     /// reverse
     #[arg(long, value_enum, value_name = "TTL")]
     pub cache_ttl: Option<CacheTtl>,
+    /// Trim prompts that are above a model's long-context threshold by at most MARGIN (10% or 0.1) down
+    /// to the threshold (uncached input first), so they bill at the standard rates
+    #[arg(long, value_name = "MARGIN")]
+    pub trim_context: Option<String>,
     /// A price table (file or folder of .toml) for the scenario only, over the current prices: a
     /// negotiated discount or announced prices (the global --pricing changes both sides)
     #[arg(long, value_name = "FILE")]
@@ -140,6 +144,11 @@ pub fn scenario(args: &Args, book: &PriceBook) -> Result<Scenario> {
             .map(|s| Scenario::parse_share(s, "--cache-hit"))
             .transpose()?,
         cache_ttl: args.cache_ttl,
+        trim_context: args
+            .trim_context
+            .as_deref()
+            .map(|s| Scenario::parse_share(s, "--trim-context"))
+            .transpose()?,
         prices,
         self_hosted: args
             .self_hosted
@@ -174,8 +183,8 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let scenario = scenario(&args, &book)?;
     if scenario.is_empty() {
         return Err(Error::usage(
-            "whatif needs a scenario: --swap, --on, --region, --tier, --cache-hit, --cache-ttl, \
-             --scenario-pricing or --self-hosted (see `aispend whatif --help`)",
+            "whatif needs a scenario: --swap, --on, --region, --tier, --trim-context, --cache-hit, \
+             --cache-ttl, --scenario-pricing or --self-hosted (see `aispend whatif --help`)",
         ));
     }
     let query = query(&args.period, &args.group, args.top)?;

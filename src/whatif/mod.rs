@@ -176,6 +176,9 @@ pub struct Scenario {
     /// The share of uncached input that becomes cache reads (`--cache-hit`).
     pub cache_hit: Option<Decimal>,
     pub cache_ttl: Option<CacheTtl>,
+    /// `--trim-context MARGIN`: a request whose prompt is above its model's long-context threshold by at
+    /// most this share is trimmed to the threshold (uncached input first, then cache reads, then writes).
+    pub trim_context: Option<Decimal>,
     /// The scenario's own price table (`--scenario-pricing`): the current prices plus that file.
     pub prices: Option<ScenarioPrices>,
     pub self_hosted: Vec<SelfHosted>,
@@ -190,6 +193,7 @@ impl Scenario {
             && self.tier.is_none()
             && self.cache_hit.is_none()
             && self.cache_ttl.is_none()
+            && self.trim_context.is_none()
             && self.prices.is_none()
             && self.self_hosted.is_empty()
     }
@@ -264,6 +268,13 @@ impl Scenario {
             lines.push(format!(
                 "{from} cache writes are written as {} writes",
                 t.as_str()
+            ));
+        }
+        if let Some(m) = self.trim_context {
+            lines.push(format!(
+                "prompts up to {}% over a long-context threshold are trimmed to it (uncached input first), \
+                 and priced at the standard rates",
+                (m * Decimal::ONE_HUNDRED).normalize()
             ));
         }
         if let Some(p) = &self.prices {
@@ -389,6 +400,9 @@ impl<'a> ScenarioPricer<'a> {
                 r.service_tier = Some(t.as_str().to_string());
             }
         }
+        if let Some(margin) = s.trim_context {
+            self.trim_to_threshold(&mut r, margin);
+        }
         if let Some(share) = s.cache_hit {
             self.move_to_cache(&mut r, share);
         }
@@ -401,6 +415,40 @@ impl<'a> ScenarioPricer<'a> {
             *to = to.saturating_add(std::mem::take(from));
         }
         r
+    }
+
+    /// `--trim-context`: one request's prompt above its model's long-context threshold by at most
+    /// `margin` is cut to the threshold, so it bills at the standard rates.
+    fn trim_to_threshold(&mut self, r: &mut UsageRecord, margin: Decimal) {
+        let Some(index) = self.pricer.resolve_for(r.provider, &r.model) else {
+            return;
+        };
+        let period = self
+            .pricer
+            .book()
+            .model(index)
+            .period_at(r.start.date_naive());
+        let Some(threshold) = period.long_context.as_ref().map(|lc| lc.threshold) else {
+            return;
+        };
+        let prompt = r.tokens.prompt_total();
+        let within = Decimal::from(prompt) <= Decimal::from(threshold) * (Decimal::ONE + margin);
+        if r.requests > 1 || r.long_context == Some(false) || prompt <= threshold || !within {
+            return;
+        }
+        let mut excess = prompt - threshold;
+        let t = &mut r.tokens;
+        for class in [
+            &mut t.input,
+            &mut t.cache_read,
+            &mut t.cache_write_5m,
+            &mut t.cache_write_1h,
+        ] {
+            let cut = excess.min(*class);
+            *class -= cut;
+            excess -= cut;
+        }
+        r.long_context = None;
     }
 
     /// `--cache-hit`: SHARE of uncached input becomes cache reads where the model has a cache-read rate;

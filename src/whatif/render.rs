@@ -185,6 +185,7 @@ pub fn scenario_value(s: &Scenario) -> Value {
         "tier": s.tier.map(|t| t.as_str()),
         "cache_hit": s.cache_hit.map(|h| h.normalize().to_string()),
         "cache_ttl": s.cache_ttl.map(|t| t.as_str()),
+        "trim_context": s.trim_context.map(|m| m.normalize().to_string()),
         "pricing": s.prices.as_ref().map(|p| p.label.clone()),
         "self_hosted": s.self_hosted.iter().map(|h| json!({
             "model": h.model,

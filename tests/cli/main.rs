@@ -26,6 +26,7 @@ mod postgres;
 mod pricing;
 mod property;
 mod pull;
+mod recommend;
 mod reconcile;
 mod report;
 mod rollup;
