@@ -6,12 +6,11 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use super::usage::{collect_daily, GroupArgs, InputArgs, PeriodArgs};
+use super::usage::{collect_daily_as_of, GroupArgs, InputArgs, PeriodArgs};
 use super::Context;
 use crate::anomalies::{detect, Anomaly, Rules};
 use crate::error::{Error, Result};
 use crate::output::{self, money_exact, Cell, Column, Format, Render, Sheet};
-use crate::period::parse_date;
 use crate::report::Dim;
 
 const AFTER_HELP: &str = "\
@@ -73,12 +72,8 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         ));
     }
     let filters = args.group.filters();
-    let as_of = args
-        .as_of
-        .as_deref()
-        .map(|d| parse_date(d, "--as-of"))
-        .transpose()?;
-    let (daily, as_of) = collect_daily(ctx, &args.input, &dims, filters, tz, as_of)?;
+    let (daily, as_of) =
+        collect_daily_as_of(ctx, &args.input, &dims, filters, tz, args.as_of.as_deref())?;
     let (from, to) = super::forecast::period_days(&spec, as_of, as_of);
     let to = to.min(as_of);
     let rules = Rules {

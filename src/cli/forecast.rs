@@ -7,12 +7,12 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use super::usage::{collect_daily, GroupArgs, InputArgs, PeriodArgs};
+use super::usage::{collect_daily_as_of, GroupArgs, InputArgs, PeriodArgs};
 use super::Context;
 use crate::error::{Error, Result};
 use crate::forecast::{self, DailySeries, MethodChoice, Projection};
 use crate::output::{money_exact, table, Cell, Column, Format, Render, Sheet};
-use crate::period::{parse_date, PeriodSpec};
+use crate::period::PeriodSpec;
 use crate::report::{Dim, UnpricedRow};
 
 const INTRO: &str = "\
@@ -66,12 +66,8 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         ));
     }
     let filters = args.group.filters();
-    let as_of = args
-        .as_of
-        .as_deref()
-        .map(|d| parse_date(d, "--as-of"))
-        .transpose()?;
-    let (daily, as_of) = collect_daily(ctx, &args.input, &dims, filters, tz, as_of)?;
+    let (daily, as_of) =
+        collect_daily_as_of(ctx, &args.input, &dims, filters, tz, args.as_of.as_deref())?;
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();
     let (start, end) = period_days(&spec, as_of, today);
     let history_start = daily.first.map_or(start, |f| f.min(start));

@@ -204,6 +204,21 @@ pub fn ledger_newest(
     ctx.open_existing_ledger()?.newest()
 }
 
+/// [`collect_daily`] with the as-of date given as the `--as-of` flag's text (forecast, anomalies).
+pub fn collect_daily_as_of(
+    ctx: &Context,
+    input: &InputArgs,
+    dims: &[Dim],
+    filters: Vec<Filter>,
+    tz: Tz,
+    as_of: Option<&str>,
+) -> Result<(DailyCosts, chrono::NaiveDate)> {
+    let as_of = as_of
+        .map(|d| crate::period::parse_date(d, "--as-of"))
+        .transpose()?;
+    collect_daily(ctx, input, dims, filters, tz, as_of)
+}
+
 /// Daily costs grouped by `dims`, and the as-of date (see [`UsageInput::collect_daily`]).
 pub fn collect_daily(
     ctx: &Context,
