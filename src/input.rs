@@ -20,7 +20,7 @@ use crate::cache::{
 };
 use crate::error::{Error, RecordError, Result};
 use crate::record::{Provenance, UsageRecord};
-use crate::sources::{self, LineParser, OrderedLineParser, Parsed, Reader, Source};
+use crate::sources::{self, InOrder, LineParser, OrderedLineParser, Parsed, Reader, Source};
 
 /// Bytes looked at to detect a file's format.
 const HEAD_BYTES: usize = 64 * 1024;
@@ -929,7 +929,10 @@ fn read_one(
     if let (Some(entry), Some(w), Some(hasher)) = (entry, writer, hasher) {
         let facts = FileFacts {
             extended: false,
-            resumable: is_lines && !cache::is_gzip(&input.path) && !fs.no_final_newline,
+            resumable: is_lines
+                && !ending.in_order
+                && !cache::is_gzip(&input.path)
+                && !fs.no_final_newline,
             next_line: ending.next_line,
             bytes: fs.bytes,
             no_final_newline: fs.no_final_newline,
@@ -965,6 +968,9 @@ struct Ending {
     bytes: Option<u64>,
     /// The number the next line would have (line readers only).
     next_line: u64,
+    /// Some lines were read in order ([`InOrder`]): what they left open at the end of the file (a stream
+    /// cut short) may be completed by lines added later, so a grown file is read again in full.
+    in_order: bool,
 }
 
 /// Reads `content` with the reader its source chose, handing every record (its ranges checked) and record
@@ -982,7 +988,9 @@ fn read_content(
         record,
     };
     match kind {
-        Reader::Lines(parser) => read_lines(LineMode::Each(parser), content, on_item),
+        Reader::Lines(parser) => {
+            read_lines(LineMode::Each(parser, parser.in_order()), content, on_item)
+        }
         Reader::OrderedLines(parser) => read_lines(LineMode::Ordered(parser), content, on_item),
         Reader::Stream(parser) => {
             let mut stream = LineGuard {
@@ -1009,6 +1017,7 @@ fn read_content(
             Ok(Ending {
                 bytes: None,
                 next_line: 0,
+                in_order: false,
             })
         }
         Reader::Document(parser) => {
@@ -1048,6 +1057,7 @@ fn read_content(
             Ok(Ending {
                 bytes: Some(bytes.len() as u64),
                 next_line: 0,
+                in_order: false,
             })
         }
     }
@@ -1090,19 +1100,51 @@ struct ChunkResult {
     errors: Vec<RecordError>,
     /// Lines parsed (blank ones not counted).
     lines: u64,
+    /// Lines set aside to be read in order ([`InOrder`]), until [`read_set_aside`] reads them.
+    set_aside: Vec<SetAside>,
+    /// How many lines were read in order.
+    in_order: u64,
 }
 
-/// How the lines of a file are parsed: each on its own (chunks in parallel), or in order by one parser.
+/// A line set aside to be read in order, and where it stood among its chunk's records and errors.
+struct SetAside {
+    line: u64,
+    bytes: Vec<u8>,
+    records: usize,
+    errors: usize,
+}
+
+/// How the lines of a file are parsed: each on its own (chunks in parallel, the lines that depend on one
+/// another set aside and read in order), or all in order by one parser.
 enum LineMode<'a> {
-    Each(&'a dyn LineParser),
+    Each(&'a dyn LineParser, Option<InOrder<'a>>),
     Ordered(Box<dyn OrderedLineParser + 'a>),
 }
 
+/// Settles what parsing one line pushed onto `result.records` from `before` on: the line's error, or its
+/// records if all are in range (else the first out-of-range one's error).
+fn settle(result: &mut ChunkResult, before: usize, parsed: std::result::Result<(), RecordError>) {
+    match parsed {
+        Err(e) => result.errors.push(e),
+        Ok(()) => {
+            if let Some(e) = result.records[before..]
+                .iter()
+                .find_map(|r| r.check_ranges().err())
+            {
+                result.records.truncate(before);
+                result.errors.push(e);
+            }
+        }
+    }
+}
+
 /// Parses the lines of one chunk with `parse`: line endings (`\n` or `\r\n`) off, blank lines skipped,
-/// line numbers counted from the chunk's first.
+/// line numbers counted from the chunk's first. The lines `set_aside` takes are kept for
+/// [`read_set_aside`] instead.
 fn parse_chunk(
     file: &Arc<str>,
     chunk: &Chunk,
+    set_aside: Option<fn(&[u8]) -> bool>,
     mut parse: impl FnMut(
         &[u8],
         &Provenance,
@@ -1120,28 +1162,67 @@ fn parse_chunk(
         rest = next;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if !line.iter().all(u8::is_ascii_whitespace) {
-            let at = Provenance {
-                file: file.clone(),
-                line: line_no,
-            };
-            let before = result.records.len();
             result.lines += 1;
-            match parse(line, &at, &mut result.records) {
-                Err(e) => result.errors.push(e),
-                Ok(()) => {
-                    if let Some(e) = result.records[before..]
-                        .iter()
-                        .find_map(|r| r.check_ranges().err())
-                    {
-                        result.records.truncate(before);
-                        result.errors.push(e);
-                    }
-                }
+            if set_aside.is_some_and(|takes| takes(line)) {
+                result.set_aside.push(SetAside {
+                    line: line_no,
+                    bytes: line.to_vec(),
+                    records: result.records.len(),
+                    errors: result.errors.len(),
+                });
+            } else {
+                let at = Provenance {
+                    file: file.clone(),
+                    line: line_no,
+                };
+                let before = result.records.len();
+                let parsed = parse(line, &at, &mut result.records);
+                settle(&mut result, before, parsed);
             }
         }
         line_no += 1;
     }
     result
+}
+
+/// Reads the lines a chunk set aside with the in-order parser (called for each chunk in file order),
+/// putting what each gives where the line stood among the chunk's records and errors: the same records
+/// and errors, in the same order, as reading every line in order.
+fn read_set_aside(parser: &mut dyn OrderedLineParser, file: &Arc<str>, result: &mut ChunkResult) {
+    let set_aside = std::mem::take(&mut result.set_aside);
+    if set_aside.is_empty() {
+        return;
+    }
+    result.in_order = set_aside.len() as u64;
+    let mut records = std::mem::take(&mut result.records).into_iter();
+    let mut errors = std::mem::take(&mut result.errors).into_iter();
+    let (mut records_taken, mut errors_taken) = (0, 0);
+    for line in set_aside {
+        result
+            .records
+            .extend(records.by_ref().take(line.records - records_taken));
+        result
+            .errors
+            .extend(errors.by_ref().take(line.errors - errors_taken));
+        (records_taken, errors_taken) = (line.records, line.errors);
+        let at = Provenance {
+            file: file.clone(),
+            line: line.line,
+        };
+        let before = result.records.len();
+        let parsed = parser.parse_line(&line.bytes, &at, &mut result.records);
+        settle(result, before, parsed);
+    }
+    result.records.extend(records);
+    result.errors.extend(errors);
+}
+
+/// What an in-order parser still holds at the end of the file (a stream cut short), as a last result.
+fn finish_in_order(parser: &mut dyn OrderedLineParser) -> ChunkResult {
+    let mut last = ChunkResult::default();
+    let parsed = parser.finish(&mut last.records);
+    settle(&mut last, 0, parsed);
+    last
 }
 
 /// One parsed batch of chunks, in file order, how many bytes it covered, and the next line's number after it.
@@ -1162,11 +1243,13 @@ fn read_lines(
         // Returning early drops `rx`, which stops the producer at its next send.
         let mut total = 0;
         let mut next_line = first_line;
+        let mut in_order = false;
         for batch in rx {
             let (results, bytes, after) = batch?;
             total += bytes;
             next_line = after;
             for result in results {
+                in_order |= result.in_order > 0;
                 for e in result.errors {
                     on_item(Err(e))?;
                 }
@@ -1178,6 +1261,7 @@ fn read_lines(
         Ok(Ending {
             bytes: Some(total),
             next_line,
+            in_order,
         })
     })
 }
@@ -1256,26 +1340,34 @@ fn produce_batches(
             }
         }
         let results: Vec<ChunkResult> = match &mut mode {
-            LineMode::Each(parser) if tuning.parallel => batch
-                .par_iter()
-                .map(|c| parse_chunk(file, c, |l, at, out| parser.parse_line(l, at, out)))
-                .collect(),
-            LineMode::Each(parser) => batch
-                .iter()
-                .map(|c| parse_chunk(file, c, |l, at, out| parser.parse_line(l, at, out)))
-                .collect(),
+            LineMode::Each(parser, in_order) => {
+                let takes = in_order.as_ref().map(|o| o.takes);
+                let parse = |c: &Chunk| {
+                    parse_chunk(file, c, takes, |l, at, out| parser.parse_line(l, at, out))
+                };
+                let mut results: Vec<ChunkResult> = if tuning.parallel {
+                    batch.par_iter().map(parse).collect()
+                } else {
+                    batch.iter().map(parse).collect()
+                };
+                if let Some(in_order) = in_order {
+                    for result in &mut results {
+                        read_set_aside(in_order.parser.as_mut(), file, result);
+                    }
+                    if eof && fatal.is_none() {
+                        results.push(finish_in_order(in_order.parser.as_mut()));
+                    }
+                }
+                results
+            }
             LineMode::Ordered(parser) => {
                 let mut results: Vec<ChunkResult> = batch
                     .iter()
-                    .map(|c| parse_chunk(file, c, |l, at, out| parser.parse_line(l, at, out)))
+                    .map(|c| parse_chunk(file, c, None, |l, at, out| parser.parse_line(l, at, out)))
                     .collect();
                 if eof && fatal.is_none() {
                     // What the parser still holds at the end of the file (a stream cut short).
-                    let mut last = ChunkResult::default();
-                    if let Err(e) = parser.finish(&mut last.records) {
-                        last.errors.push(e);
-                    }
-                    results.push(last);
+                    results.push(finish_in_order(parser.as_mut()));
                 }
                 results
             }

@@ -26,10 +26,17 @@ impl ReadTester {
         }
     }
 
-    /// Every way to read, with its name for failure messages.
-    fn ways() -> Vec<(String, Tuning)> {
+    /// Every way to read, with its name for failure messages. A text longer than the default head is
+    /// also read with that head (which chooses the reader) and chunks of 1 and 7 bytes after it.
+    fn ways(&self) -> Vec<(String, Tuning)> {
+        let long = self.text.len() > HEAD_BYTES;
         let mut ways = Vec::new();
         for parallel in [false, true] {
+            let threads = if parallel {
+                "many threads"
+            } else {
+                "one thread"
+            };
             for size in [1, 7, 0] {
                 let tuning = match size {
                     0 => Tuning {
@@ -47,12 +54,18 @@ impl ReadTester {
                 } else {
                     size.to_string()
                 };
-                let threads = if parallel {
-                    "many threads"
-                } else {
-                    "one thread"
-                };
                 ways.push((format!("chunks of {size}, {threads}"), tuning));
+            }
+            for size in [1, 7].into_iter().filter(|_| long) {
+                let tuning = Tuning {
+                    chunk_bytes: size,
+                    parallel,
+                    ..Tuning::default()
+                };
+                ways.push((
+                    format!("the default head, then chunks of {size}, {threads}"),
+                    tuning,
+                ));
             }
         }
         ways
@@ -107,7 +120,7 @@ impl ReadTester {
         let want = self.read(self.text.as_bytes(), Tuning::default());
         for (text_name, text) in self.texts() {
             for (encoding, bytes) in Self::encodings(&text) {
-                for (way, tuning) in Self::ways() {
+                for (way, tuning) in self.ways() {
                     let got = self.read(&bytes, tuning);
                     assert_eq!(
                         got,
@@ -306,4 +319,136 @@ impl RecordSink for Collect {
         self.0.push(record);
         Ok(Accepted::Added)
     }
+}
+
+/// An Anthropic stream event in an envelope, with `request_id` when `key` is not empty.
+fn anthropic_event(key: &str, event: &str) -> String {
+    let key = if key.is_empty() {
+        String::new()
+    } else {
+        format!(r#""request_id":"{key}","#)
+    };
+    format!(
+        r#"{{"timestamp":"2026-10-20T08:02:00Z",{key}"provider":"anthropic","response":{event}}}"#
+    )
+}
+
+fn message_start(key: &str, id: &str, input: u64) -> String {
+    let event = format!(
+        r#"{{"type":"message_start","message":{{"id":"{id}","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5-20250929","usage":{{"input_tokens":{input},"cache_read_input_tokens":10000,"output_tokens":1}}}}}}"#
+    );
+    anthropic_event(key, &event)
+}
+
+fn message_delta(key: &str, usage: &str) -> String {
+    let event = format!(
+        r#"{{"type":"message_delta","delta":{{"stop_reason":"end_turn","stop_sequence":null}},"usage":{usage}}}"#
+    );
+    anthropic_event(key, &event)
+}
+
+fn chat_chunk(usage: &str) -> String {
+    format!(
+        r#"{{"id":"chatcmpl-S1","object":"chat.completion.chunk","created":1792483320,"model":"gpt-4o-mini","choices":[{{"index":0,"delta":{{"content":"CONFIDENTIAL"}}}}],"usage":{usage}}}"#
+    )
+}
+
+fn gemini_chunk(candidates: u64) -> String {
+    format!(
+        r#"{{"timestamp":"2026-10-20T08:03:00Z","response":{{"candidates":[{{"content":{{"parts":[{{"text":"x"}}],"role":"model"}},"index":0}}],"usageMetadata":{{"promptTokenCount":1000,"candidatesTokenCount":{candidates}}},"modelVersion":"gemini-2.5-flash","responseId":"g-S1"}}}}"#
+    )
+}
+
+#[test]
+fn streams_past_the_head_and_across_chunks_count_once_every_way() {
+    // Plain responses fill more than the head that chooses the reader, so the streams begin past it, in
+    // chunks parsed apart (and in parallel); two Anthropic streams are logged interleaved (told apart by
+    // `request_id`), among plain responses, a chat chunk stream and Gemini chunks.
+    let mut lines = Vec::new();
+    while lines.iter().map(|l: &String| l.len() + 1).sum::<usize>() <= HEAD_BYTES {
+        lines.push(api_line(&format!("p{}", lines.len()), 10, 200));
+    }
+    let plain = lines.len() as u64;
+    let first = plain + 1;
+    lines.extend([
+        message_start("req_A", "msg_A", 2000),                                   // first
+        api_line("q1", 20, 0),                                                   // +1
+        message_start("req_B", "msg_B", 3000),                                   // +2
+        anthropic_event("req_A", r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"CONFIDENTIAL"}}"#), // +3
+        message_delta("req_B", r#"{"output_tokens":70,"server_tool_use":{"web_search_requests":2}}"#), // +4
+        chat_chunk("null"),                                                      // +5
+        chat_chunk("null"),                                                      // +6
+        message_delta("req_A", r#"{"output_tokens":400}"#),                     // +7
+        message_start("", "msg_C", 500),                                         // +8
+        anthropic_event("", r#"{"type":"ping"}"#),                              // +9
+        api_line("q2", 30, 0),                                                   // +10
+        message_delta("", r#"{"output_tokens":9}"#),                            // +11
+        chat_chunk(r#"{"prompt_tokens":500,"completion_tokens":50}"#),          // +12
+        gemini_chunk(10),                                                        // +13
+        gemini_chunk(80),                                                        // +14
+        gemini_chunk(150),                                                       // +15
+        message_start("req_D", "msg_D", 700),                                    // +16, cut short
+        api_line("q3", 40, 0),                                                   // +17
+    ]);
+    let text = lines.join("\n") + "\n";
+    let (records, errors) = ReadTester::new(source("api-log"), text).outcome().unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let streams: Vec<_> = records
+        .iter()
+        .filter(|r| !r.id.starts_with("openai:p"))
+        .map(|r| {
+            let t = &r.tokens;
+            let line = r.provenance.line - first;
+            (
+                r.id.as_str(),
+                line,
+                t.input,
+                t.cache_read,
+                t.output,
+                t.web_search_requests,
+            )
+        })
+        .collect();
+    assert_eq!(records.len() - streams.len(), plain as usize);
+    assert_eq!(
+        streams,
+        vec![
+            ("openai:q1", 1, 20, 0, 5, 0),
+            // completed by its message_delta (line +4): 3_000 in, 10_000 cache read, 70 out, 2 searches
+            ("anthropic:msg_B", 2, 3000, 10000, 70, 2),
+            // its message_delta came after B's: 2_000 in, 10_000 cache read, 400 out
+            ("anthropic:msg_A", 0, 2000, 10000, 400, 0),
+            ("openai:q2", 10, 30, 0, 5, 0),
+            ("anthropic:msg_C", 8, 500, 10000, 9, 0),
+            // the include_usage chunk: 500 in, 50 out
+            ("openai:chatcmpl-S1", 12, 500, 0, 50, 0),
+            // each Gemini chunk repeats the response id with growing usage: the sink keeps the largest
+            ("google:g-S1", 13, 1000, 0, 10, 0),
+            ("google:g-S1", 14, 1000, 0, 80, 0),
+            ("google:g-S1", 15, 1000, 0, 150, 0),
+            ("openai:q3", 17, 40, 0, 5, 0),
+            // cut short: the message_start's own usage, handed on at the end of the file
+            ("anthropic:msg_D", 16, 700, 10000, 1, 0),
+        ]
+    );
+}
+
+#[test]
+fn a_message_delta_without_its_start_is_an_error_every_way() {
+    let mut lines = Vec::new();
+    while lines.iter().map(|l: &String| l.len() + 1).sum::<usize>() <= HEAD_BYTES {
+        lines.push(api_line(&format!("p{}", lines.len()), 10, 200));
+    }
+    let at = lines.len() as u64 + 1;
+    lines.push(message_delta("", r#"{"output_tokens":9}"#));
+    let (_, errors) = ReadTester::new(source("api-log"), lines.join("\n"))
+        .outcome()
+        .unwrap();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].line, at);
+    assert!(
+        errors[0].message.contains("without the message_start"),
+        "{}",
+        errors[0].message
+    );
 }

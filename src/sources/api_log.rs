@@ -27,7 +27,7 @@ use serde::Deserialize;
 
 use super::shared::common;
 use super::shared::response::{self, Key, KeyName, Label, RawResponse, ResponseKey, Shape};
-use super::{Emit, LineParser, OrderedLineParser, Reader, Source, StreamParser};
+use super::{Emit, InOrder, LineParser, OrderedLineParser, Reader, Source, StreamParser};
 use crate::error::RecordError;
 use crate::record::{content_id, DedupPolicy, FailureClass, Provenance, Provider, UsageRecord};
 use crate::timestamp::Timestamp;
@@ -95,15 +95,11 @@ impl Source for ApiLog {
         match head.trim_ascii_start().first() {
             // A JSON array of responses or log lines.
             Some(b'[') => Reader::Stream(self),
-            // JSON lines, each parsed on its own (in parallel).
-            Some(b'{')
-                if common::is_json_lines(head) && !common::contains(head, b"\"message_start\"") =>
-            {
-                Reader::Lines(self)
-            }
-            // Anthropic event streams (a `message_delta` needs the `message_start` before it), server-sent
-            // events, pretty-printed objects, or a head too short to tell: read in order, which reads
-            // plain JSON lines alike.
+            // JSON lines, each parsed on its own (in parallel), but for the events of Anthropic streams,
+            // read in order wherever they are in the file (see `LineParser::in_order`).
+            Some(b'{') if common::is_json_lines(head) => Reader::Lines(self),
+            // Server-sent events, pretty-printed objects, or a head too short to tell: read in order,
+            // which reads plain JSON lines alike.
             _ => Reader::OrderedLines(Box::<StreamLog>::default()),
         }
     }
@@ -139,17 +135,37 @@ fn sse_payload(line: &[u8]) -> Option<&[u8]> {
     (!framing).then_some(line)
 }
 
-/// Streamed API logs, read in order: server-sent events (`data: {…}` lines), and Anthropic event streams
-/// (raw or each event in an envelope), where `message_start` carries the id, the model and the input
-/// usage and a later `message_delta` the output usage (cumulative). A request is handed on once, when its
-/// `message_delta` arrives (or at the next `message_start`, or the end of the file, when the stream was
-/// cut short); every other line reads as in [`ApiLog`].
+/// Streamed API logs, read in order: server-sent events (`data: {…}` lines) and pretty-printed objects;
+/// their Anthropic events are read by [`AnthropicEvents`], every other value as in [`ApiLog`].
 #[derive(Default)]
 struct StreamLog {
-    /// The request of the last `message_start`, waiting for its `message_delta`.
-    pending: Option<UsageRecord>,
+    events: AnthropicEvents,
     /// A pretty-printed object being read: its first line, and its lines so far.
     document: Option<(u64, Vec<u8>)>,
+}
+
+/// Anthropic event streams (raw, or each event in an envelope), read in order: `message_start` carries
+/// the id, the model and the input usage, a later `message_delta` the output usage (cumulative, with the
+/// final input, cache and server tool counts where the API sends them). A request is handed on once,
+/// when its `message_delta` arrives (or when the stream is cut short: at the next `message_start` of the
+/// same stream, or the end of the file). Streams logged interleaved are told apart by the envelope's
+/// `request_id`; without one, a `message_delta` completes the latest `message_start`. Any other line
+/// reads as in [`ApiLog`].
+#[derive(Default)]
+struct AnthropicEvents {
+    /// The requests of `message_start`s waiting for their `message_delta`, oldest first, each with its
+    /// envelope's `request_id`.
+    pending: Vec<(Option<String>, UsageRecord)>,
+}
+
+/// Whether a JSON line is an Anthropic `message_start` or `message_delta` event (raw or in an
+/// envelope): a quick look for either name as a JSON string, which can stand in no text (a quote inside
+/// a string is escaped).
+fn is_anthropic_stream_step(line: &[u8]) -> bool {
+    memchr::memmem::find_iter(line, b"\"message_").any(|i| {
+        let rest = &line[i + 9..];
+        rest.starts_with(b"start\"") || rest.starts_with(b"delta\"")
+    })
 }
 
 /// A `message_delta` event's usage: cumulative counts for the whole message.
@@ -159,13 +175,17 @@ struct DeltaUsage {
     input_tokens: Option<u64>,
     cache_read_input_tokens: Option<u64>,
     cache_creation_input_tokens: Option<u64>,
+    server_tool_use: Option<response::ServerToolUse>,
 }
 
-/// A `message_delta` line: raw (`usage` at the top) or in an envelope (`response.usage`).
+/// A stream event line: raw (a `message_delta`'s `usage` at the top) or in an envelope (its
+/// `response.usage`, and the `request_id` that tells interleaved streams apart).
 #[derive(Deserialize)]
-struct DeltaLine {
+struct EventLine<'a> {
     usage: Option<DeltaUsage>,
     response: Option<DeltaInner>,
+    #[serde(borrow)]
+    request_id: Option<Label<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -173,21 +193,23 @@ struct DeltaInner {
     usage: Option<DeltaUsage>,
 }
 
-impl StreamLog {
-    /// Reads one JSON value (a line, an SSE payload, or a pretty-printed object) at `at`.
-    fn read(
+/// The events of Anthropic streams, each a JSON value (a line, an SSE payload, or a pretty-printed
+/// object); every other line reads as in [`ApiLog`].
+impl OrderedLineParser for AnthropicEvents {
+    fn parse_line(
         &mut self,
         line: &[u8],
         at: &Provenance,
         out: &mut Vec<UsageRecord>,
     ) -> Result<(), RecordError> {
         if response::has_key_value(line, "type", "message_delta") {
-            let delta: DeltaLine = common::parse_json(line, at.line)?;
+            let delta: EventLine = common::parse_json(line, at.line)?;
+            let key = delta.request_id.as_ref().and_then(Label::to_nonempty);
             let usage = delta
                 .usage
                 .or(delta.response.and_then(|r| r.usage))
                 .unwrap_or_default();
-            let Some(mut record) = self.pending.take() else {
+            let Some(mut record) = self.take(key.as_deref()) else {
                 return Err(RecordError::new(
                     at.line,
                     "a message_delta event without the message_start before it: log every event of \
@@ -205,6 +227,12 @@ impl StreamLog {
             {
                 t.cache_write_5m = t.cache_write_5m.saturating_add(more);
             }
+            if let Some(tools) = &usage.server_tool_use {
+                let most = |n: &mut u64, m: Option<u64>| *n = (*n).max(m.unwrap_or(0));
+                most(&mut t.web_search_requests, tools.web_search_requests);
+                most(&mut t.web_fetch_requests, tools.web_fetch_requests);
+                most(&mut t.code_execution_calls, tools.code_execution_requests);
+            }
             out.push(record);
             return Ok(());
         }
@@ -214,11 +242,35 @@ impl StreamLog {
         let mut read = read.into_iter();
         if starts {
             if let Some(first) = read.next() {
-                out.extend(self.pending.replace(first));
+                let key: EventLine = common::parse_json(line, at.line)?;
+                let key = key.request_id.as_ref().and_then(Label::to_nonempty);
+                // A stream of the same request started again: the earlier one was cut short.
+                if let Some(i) = self.pending.iter().position(|(k, _)| *k == key) {
+                    out.push(self.pending.remove(i).1);
+                }
+                self.pending.push((key, first));
             }
         }
         out.extend(read);
         Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<UsageRecord>) -> Result<(), RecordError> {
+        out.extend(self.pending.drain(..).map(|(_, r)| r));
+        Ok(())
+    }
+}
+
+impl AnthropicEvents {
+    /// The waiting request a `message_delta` with the envelope's `request_id` `key` completes: the latest
+    /// with that key, else the latest.
+    fn take(&mut self, key: Option<&str>) -> Option<UsageRecord> {
+        let i = self
+            .pending
+            .iter()
+            .rposition(|(k, _)| k.as_deref() == key)
+            .or(self.pending.len().checked_sub(1))?;
+        Some(self.pending.remove(i).1)
     }
 }
 
@@ -244,7 +296,7 @@ impl OrderedLineParser for StreamLog {
             };
             let doc = std::mem::take(doc);
             self.document = None;
-            return self.read(&doc, &value_at, out);
+            return self.events.parse_line(&doc, &value_at, out);
         }
         let Some(line) = sse_payload(line) else {
             return Ok(());
@@ -253,11 +305,11 @@ impl OrderedLineParser for StreamLog {
             self.document = Some((at.line, b"{\n".to_vec()));
             return Ok(());
         }
-        self.read(line, at, out)
+        self.events.parse_line(line, at, out)
     }
 
     fn finish(&mut self, out: &mut Vec<UsageRecord>) -> Result<(), RecordError> {
-        out.extend(self.pending.take());
+        self.events.finish(out)?;
         match self.document.take() {
             Some((line, _)) => Err(RecordError::new(
                 line,
@@ -289,6 +341,15 @@ impl LineParser for ApiLog {
     ) -> Result<(), RecordError> {
         let log: LogLine = common::parse_json(line, at.line)?;
         log.into_records(line, at, out)
+    }
+
+    /// Anthropic stream events: a `message_delta` completes the `message_start` before it, wherever the
+    /// chunks of the file are cut.
+    fn in_order(&self) -> Option<InOrder<'_>> {
+        Some(InOrder {
+            takes: is_anthropic_stream_step,
+            parser: Box::<AnthropicEvents>::default(),
+        })
     }
 }
 

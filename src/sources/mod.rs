@@ -64,6 +64,23 @@ pub trait LineParser: Sync {
         at: &Provenance,
         out: &mut Vec<UsageRecord>,
     ) -> Result<(), RecordError>;
+
+    /// The lines that depend on one another (the events of a streamed response, where a later event
+    /// completes an earlier one), and the one parser that reads them in file order. The driver parses
+    /// every other line on its own, in parallel, and hands these lines, in file order, to that parser;
+    /// their records come out where reading the whole file in order would put them, whatever the chunk
+    /// sizes and threads. Asked once per file; `None` (the default): every line stands alone.
+    fn in_order(&self) -> Option<InOrder<'_>> {
+        None
+    }
+}
+
+/// The lines of a [`LineParser`]'s file that must be read in order, and the parser that reads them.
+pub struct InOrder<'a> {
+    /// Whether a line is one of them: a quick look at its bytes. A line taken that need not be still
+    /// reads right, as `parser` reads any line as [`LineParser::parse_line`] does.
+    pub takes: fn(&[u8]) -> bool,
+    pub parser: Box<dyn OrderedLineParser + 'a>,
 }
 
 /// Parses the lines of one file in order, remembering earlier lines (one parser per file).

@@ -113,3 +113,67 @@ fn json_documents_are_read_in_every_layout() {
     let page = w.json(&["report", &fixture("openai-costs/costs-page.json")]);
     assert_eq!(pages, page);
 }
+
+/// `n` gpt-4o-mini responses (1_000 in, 100 out each), padded to over 64 KiB: more than the head that
+/// chooses how a file is read, so that what follows them is read past it.
+fn plain_responses(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "{{\"timestamp\":\"2026-10-20T07:00:00Z\",\"note\":\"{}\",\"response\":{{\"id\":\"chatcmpl-p{i}\",\
+                 \"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"usage\":{{\"prompt_tokens\":1000,\
+                 \"completion_tokens\":100}}}}}}\n",
+                "x".repeat(300)
+            )
+        })
+        .collect()
+}
+
+/// The first and last events of an Anthropic stream in envelopes: claude-sonnet-4-5, 2_000 in, 10_000
+/// cache read, then 400 out.
+const STREAM_START: &str = r#"{"timestamp":"2026-10-20T08:02:00Z","request_id":"req_1","provider":"anthropic","response":{"type":"message_start","message":{"id":"msg_01Past","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5-20250929","usage":{"input_tokens":2000,"cache_read_input_tokens":10000,"output_tokens":1}}}}
+"#;
+const STREAM_DELTA: &str = r#"{"timestamp":"2026-10-20T08:02:01Z","request_id":"req_1","provider":"anthropic","response":{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":400}}}
+"#;
+
+#[test]
+fn an_anthropic_stream_past_the_first_64_kib_counts_its_output() {
+    let w = Workdir::new();
+    let plain = plain_responses(160);
+    assert!(plain.len() > 64 * 1024);
+    let between = "{\"timestamp\":\"2026-10-20T08:02:00Z\",\"response\":{\"id\":\"chatcmpl-mid\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-mini\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":100}}}\n";
+    let f = w.write(
+        "late-stream.jsonl",
+        &format!("{plain}{STREAM_START}{between}{STREAM_DELTA}"),
+    );
+    let r = w.json(&["report", "--month", "2026-10", f.to_str().unwrap()]);
+    // claude-sonnet-4-5: 2_000 × $3/M + 10_000 × $0.30/M + 400 × $15/M = 0.006 + 0.003 + 0.006 = $0.015
+    let claude = row(&r, "model", "claude-sonnet-4-5");
+    assert_eq!(money(&claude["cost"]), "0.015");
+    assert_eq!(claude["output_tokens"], 400);
+    assert_eq!(claude["requests"], 1);
+    // gpt-4o-mini: 161 × (1_000 × $0.15/M + 100 × $0.60/M) = 161 × $0.00021 = $0.03381
+    assert_eq!(money(&row(&r, "model", "gpt-4o-mini")["cost"]), "0.03381");
+    assert_eq!(money(&r["total"]["cost"]), "0.04881");
+}
+
+#[test]
+fn a_grown_log_whose_stream_was_cut_short_is_read_again_in_full() {
+    let w = Workdir::new();
+    let plain = plain_responses(160);
+    let f = w.write("growing.jsonl", &format!("{plain}{STREAM_START}"));
+    let path = f.to_str().unwrap();
+    // Cut short: the message_start's usage, 2_000 × $3/M + 10_000 × $0.30/M + 1 × $15/M = $0.009015
+    let r = w.json(&["report", "--month", "2026-10", path]);
+    assert_eq!(
+        money(&row(&r, "model", "claude-sonnet-4-5")["cost"]),
+        "0.009015"
+    );
+    // The rest of the stream arrives: the cached read is not extended from where it ended (its stream was
+    // open), the file is read again, and the request counts once, with its 400 output: $0.015.
+    std::fs::write(&f, format!("{plain}{STREAM_START}{STREAM_DELTA}")).unwrap();
+    let r = w.json(&["report", "--month", "2026-10", path]);
+    let claude = row(&r, "model", "claude-sonnet-4-5");
+    assert_eq!(money(&claude["cost"]), "0.015");
+    assert_eq!(claude["requests"], 1);
+}
