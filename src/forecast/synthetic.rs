@@ -136,7 +136,7 @@ pub fn generate(family: Family, seed: u64, days: usize) -> DailySeries {
         Family::StepChange => {
             let span = days.saturating_sub(90).max(1) as u64;
             let day = 60 + (rng.next_u64() % span) as usize;
-            let factor = if rng.next_u64() % 3 == 0 {
+            let factor = if rng.next_u64().is_multiple_of(3) {
                 rng.between(decimal(6, 1), decimal(7, 1))
             } else {
                 rng.between(decimal(15, 1), decimal(19, 1))

@@ -97,7 +97,7 @@ pub fn requests(seed: u64, incidents: &[Incident]) -> (Vec<Request>, Vec<Planted
         }
         let failure = (unit(&mut rng) < p_fail).then(|| match active {
             Some(_) if slow == 1.0 => FailureClass::Overloaded,
-            _ if rng.next_u64() % 2 == 0 => FailureClass::RateLimit,
+            _ if rng.next_u64().is_multiple_of(2) => FailureClass::RateLimit,
             _ => FailureClass::ServerError,
         });
         let tail = if unit(&mut rng) < 0.02 { 3.0 } else { 1.0 };
