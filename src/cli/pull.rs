@@ -150,9 +150,6 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let base = base_url(args.base_url.as_deref().unwrap_or(default_base))?;
     let plan = plan(base, &window, width, !args.no_costs);
     let key = AdminKey::from_env(key_var, display_name(args.provider))?;
-    for endpoint in &plan.endpoints {
-        endpoint.importer()?;
-    }
     // Fail on a bad ledger location before spending time on the network.
     ctx.ledger_path()?;
     if plain_http_to_remote(&plan.base) {

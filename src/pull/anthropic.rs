@@ -9,6 +9,8 @@ use chrono::SecondsFormat;
 use reqwest::Url;
 
 use super::{AdminKey, BucketWidth, Endpoint, Plan, Window};
+use crate::sources::anthropic_cost::AnthropicCost;
+use crate::sources::anthropic_usage::AnthropicUsage;
 
 /// The environment variable holding the admin key.
 pub const KEY_VAR: &str = "ANTHROPIC_ADMIN_KEY";
@@ -51,7 +53,7 @@ pub fn plan(base: Url, window: &Window, width: BucketWidth, costs: bool) -> Plan
     let mut endpoints = vec![Endpoint {
         path: USAGE_PATH,
         query: usage,
-        source: "anthropic-usage",
+        importer: &AnthropicUsage,
     }];
     if costs {
         let mut query: Vec<(&'static str, String)> = period.to_vec();
@@ -65,7 +67,7 @@ pub fn plan(base: Url, window: &Window, width: BucketWidth, costs: bool) -> Plan
         endpoints.push(Endpoint {
             path: COST_PATH,
             query,
-            source: "anthropic-cost",
+            importer: &AnthropicCost,
         });
     }
     Plan {
@@ -111,7 +113,7 @@ mod tests {
             .collect();
         assert_eq!(groups, USAGE_GROUP_BY);
         assert_eq!(plan.endpoints[1].path, COST_PATH);
-        assert_eq!(plan.endpoints[1].source, "anthropic-cost");
+        assert_eq!(plan.endpoints[1].importer.name(), "anthropic-cost");
         let headers = auth(&AdminKey::new("k"));
         assert!(headers.contains(&("anthropic-version", "2023-06-01".to_owned())));
         assert!(headers.contains(&("x-api-key", "k".to_owned())));

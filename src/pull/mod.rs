@@ -3,10 +3,11 @@
 //! Each provider module ([`openai`], [`anthropic`]) says which endpoints to call, with which query and
 //! headers, and which importer reads their pages. This module walks an endpoint's pages (`page=` cursor
 //! from `next_page` until `has_more` is false) through the retrying [`http::Client`], and parses every
-//! page in memory with the same importer that reads saved pages (`sources::by_name`), so a pulled bucket
-//! and an imported one are the same record with the same id. Nothing is written here: the caller writes
-//! every endpoint's records to the ledger in one transaction once all pages are in, so a pull that fails
-//! midway writes nothing.
+//! page in memory with the same importer that reads saved pages (an endpoint holds it as a
+//! [`PageImporter`], a type, so an endpoint cannot name an importer that does not read documents), so a
+//! pulled bucket and an imported one are the same record with the same id. Nothing is written here: the
+//! caller writes every endpoint's records to the ledger in one transaction once all pages are in, so a
+//! pull that fails midway writes nothing.
 
 pub mod anthropic;
 pub mod http;
@@ -23,7 +24,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, RecordError};
 use crate::record::UsageRecord;
-use crate::sources::{self, Parsed, Reader, Source};
+use crate::sources::{DocumentParser, Parsed, Source};
 use http::{Client, FetchError, Retry, RetryNotice};
 
 /// A safety stop for a server whose cursor never ends.
@@ -117,30 +118,36 @@ impl BucketWidth {
     }
 }
 
+/// An importer that reads a page of an admin API as one document: a [`Source`] that is its own
+/// [`DocumentParser`]. An endpoint names its importer by this type, so an endpoint whose importer
+/// could not read its pages does not compile.
+pub trait PageImporter: Source + DocumentParser {}
+
+impl<T: Source + DocumentParser> PageImporter for T {}
+
 /// One paginated endpoint and the importer that reads its pages.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Endpoint {
     /// Path under the base URL: `/v1/organization/usage/completions`.
     pub path: &'static str,
     /// The first page's query (the `page` cursor is appended for the next ones). Repeated names are sent
     /// repeatedly (`group_by=model&group_by=project_id`).
     pub query: Vec<(&'static str, String)>,
-    /// The `--source` name of the importer that reads the pages.
-    pub source: &'static str,
+    /// The importer that reads the pages (`&sources::openai_usage::OpenAiUsage`).
+    pub importer: &'static dyn PageImporter,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .field("importer", &self.importer.name())
+            .finish()
+    }
 }
 
 impl Endpoint {
-    /// The importer for this endpoint's pages.
-    pub fn importer(&self) -> Result<&'static dyn Source, Error> {
-        sources::by_name(self.source).ok_or_else(|| {
-            Error::usage(format!(
-                "this build of aispend has no `{}` importer, so pages of {} cannot be read \
-                 (pass --no-costs to pull usage only)",
-                self.source, self.path
-            ))
-        })
-    }
-
     /// The endpoint's URL under `base`, without query.
     pub fn url(&self, base: &Url) -> Result<Url, Error> {
         let joined = format!("{}{}", base.as_str().trim_end_matches('/'), self.path);
@@ -239,11 +246,6 @@ pub fn fetch_all(
     options: HttpOptions,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Vec<Fetched>, PullError> {
-    let importers = plan
-        .endpoints
-        .iter()
-        .map(Endpoint::importer)
-        .collect::<Result<Vec<_>, Error>>()?;
     let client = Client::new(
         &(plan.auth)(key),
         key.expose(),
@@ -257,8 +259,8 @@ pub fn fetch_all(
         .map_err(|e| PullError::Unavailable(format!("cannot start the HTTP runtime: {e}")))?;
     runtime.block_on(async {
         let mut all = Vec::with_capacity(plan.endpoints.len());
-        for (endpoint, importer) in plan.endpoints.iter().zip(importers) {
-            all.push(fetch_endpoint(&client, &plan.base, endpoint, importer, progress).await?);
+        for endpoint in &plan.endpoints {
+            all.push(fetch_endpoint(&client, &plan.base, endpoint, progress).await?);
         }
         Ok(all)
     })
@@ -278,14 +280,13 @@ async fn fetch_endpoint(
     client: &Client,
     base: &Url,
     endpoint: &Endpoint,
-    importer: &'static dyn Source,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Fetched, PullError> {
     let url = endpoint.url(base)?;
     let shown = url.to_string();
     let mut fetched = Fetched {
         url: shown.clone(),
-        source: importer.name(),
+        source: endpoint.importer.name(),
         pages: 0,
         records: Vec::new(),
     };
@@ -323,17 +324,10 @@ async fn fetch_endpoint(
             })
         };
         let mut parsed = Parsed::default();
-        match importer.reader(&bytes) {
-            Reader::Document(parser) => parser.parse_document(&bytes, &file, &mut parsed),
-            other => Err(RecordError::new(
-                1,
-                format!(
-                    "{} reads pages as {other:?}, not as documents",
-                    importer.name()
-                ),
-            )),
-        }
-        .map_err(input)?;
+        endpoint
+            .importer
+            .parse_document(&bytes, &file, &mut parsed)
+            .map_err(input)?;
         if let Some(first) = parsed.errors.into_iter().min_by_key(|e| e.line) {
             return Err(input(first));
         }

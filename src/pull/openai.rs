@@ -8,6 +8,8 @@
 use reqwest::Url;
 
 use super::{AdminKey, BucketWidth, Endpoint, Plan, Window};
+use crate::sources::openai_costs::OpenAiCosts;
+use crate::sources::openai_usage::OpenAiUsage;
 
 /// The environment variable holding the admin key.
 pub const KEY_VAR: &str = "OPENAI_ADMIN_KEY";
@@ -36,7 +38,7 @@ pub fn plan(base: Url, window: &Window, width: BucketWidth, costs: bool) -> Plan
     let mut endpoints = vec![Endpoint {
         path: USAGE_PATH,
         query: usage,
-        source: "openai-usage",
+        importer: &OpenAiUsage,
     }];
     if costs {
         let mut query: Vec<(&'static str, String)> = period.to_vec();
@@ -46,7 +48,7 @@ pub fn plan(base: Url, window: &Window, width: BucketWidth, costs: bool) -> Plan
         endpoints.push(Endpoint {
             path: COSTS_PATH,
             query,
-            source: "openai-costs",
+            importer: &OpenAiCosts,
         });
     }
     Plan {
@@ -88,7 +90,7 @@ mod tests {
                  &group_by=api_key_id&group_by=model&group_by=batch&group_by=service_tier&limit=31"
             )
         );
-        assert_eq!(plan.endpoints[1].source, "openai-costs");
+        assert_eq!(plan.endpoints[1].importer.name(), "openai-costs");
         assert!(plan.endpoints[1]
             .query
             .contains(&("limit", "180".to_owned())));
