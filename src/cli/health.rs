@@ -230,7 +230,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let book = ctx.price_book()?;
     let mut collector = Collector {
         rules: &ctx.config.teams,
-        pricer: Pricer::new(&book),
+        pricer: Pricer::new(book),
         dims: &dims,
         filters: &filters,
         tz,
@@ -285,7 +285,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             let f = args
                 .fallback
                 .as_ref()
-                .map(|fb| failover(&book, fb, &requests, &retries, &w.members, args.all));
+                .map(|fb| failover(book, fb, &requests, &retries, &w.members, args.all));
             (w, f)
         })
         .collect();

@@ -92,7 +92,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let summary = ledger.write(!args.dry_run, |writer| {
         let mut sink = Counting {
             inner: writer,
-            pricer: Pricer::new(&book),
+            pricer: Pricer::new(book),
             unpriced: 0,
         };
         let summary = read_inputs(&args.paths, options, &mut sink, &mut |f| {

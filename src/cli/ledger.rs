@@ -237,7 +237,7 @@ fn export(ctx: &Context, args: ExportArgs, out: &mut dyn Write) -> Result<i32> {
         args.format
             .exporter(out, &ctx.config.billing_accounts, tree)?,
         &ctx.config.teams,
-        &book,
+        book,
         period,
         filters,
         tz,

@@ -130,7 +130,7 @@ pub enum Command {
 /// What every command gets: the parsed global options and the config, both ready when the command
 /// starts (the config is read eagerly: a bad config is reported before any work). The price tables and
 /// the ledger are loaded only by the commands that need them, when they ask ([`Context::price_book`],
-/// [`Context::open_ledger`]).
+/// [`Context::open_ledger`]); the price tables once per run, however many times they are asked for.
 pub struct Context {
     pub global: GlobalArgs,
     pub config: Config,
@@ -141,6 +141,8 @@ pub struct Context {
     pub inputs: std::cell::RefCell<Option<crate::input::ReadSummary>>,
     /// Warnings given so far (`--strict` fails the run when there are any).
     warnings: std::cell::Cell<usize>,
+    /// The price tables, once loaded ([`Context::price_book`]).
+    price_book: std::cell::OnceCell<PriceBook>,
 }
 
 impl Context {
@@ -153,6 +155,7 @@ impl Context {
             stdout_is_tty: std::io::stdout().is_terminal(),
             inputs: std::cell::RefCell::new(None),
             warnings: std::cell::Cell::new(0),
+            price_book: std::cell::OnceCell::new(),
         })
     }
 
@@ -194,8 +197,17 @@ impl Context {
         std::time::Duration::from_secs(self.global.lock_timeout)
     }
 
-    /// The price tables, with the LiteLLM fallback when `--pricing-fallback` or the config asks for it.
-    pub fn price_book(&self) -> Result<PriceBook> {
+    /// The price tables, with the LiteLLM fallback when `--pricing-fallback` or the config asks for it:
+    /// read and parsed on the first call, then kept for the rest of the run.
+    pub fn price_book(&self) -> Result<&PriceBook> {
+        if let Some(book) = self.price_book.get() {
+            return Ok(book);
+        }
+        let book = self.load_price_book()?;
+        Ok(self.price_book.get_or_init(|| book))
+    }
+
+    fn load_price_book(&self) -> Result<PriceBook> {
         let book = PriceBook::load(&self.global.pricing)?
             .with_azure_deployments(&self.config.azure_deployments);
         let spec = self
@@ -457,3 +469,25 @@ fn check_ledger_folder(path: &Path) -> Result<()> {
 }
 
 pub use crate::usage_input::check_paths;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_price_tables_load_once_per_run() {
+        let cli = Cli::parse_from(["aispend", "sources"]);
+        let ctx = Context {
+            global: cli.global,
+            config: Config::default(),
+            config_origin: ConfigOrigin::Flag,
+            stdout_is_tty: false,
+            inputs: std::cell::RefCell::new(None),
+            warnings: std::cell::Cell::new(0),
+            price_book: std::cell::OnceCell::new(),
+        };
+        let first = ctx.price_book().unwrap() as *const PriceBook;
+        let second = ctx.price_book().unwrap() as *const PriceBook;
+        assert_eq!(first, second, "the second call reloaded the tables");
+    }
+}

@@ -96,20 +96,20 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
     let book = ctx.price_book()?;
     match cmd {
         Command::List { provider, format } => {
-            list(&book, provider.as_deref(), format, ctx.style(), out)
+            list(book, provider.as_deref(), format, ctx.style(), out)
         }
         Command::Show { model, provider } => {
             let provider = provider.as_deref().map(parse_provider).transpose()?;
-            show(&book, &model, provider, out)
+            show(book, &model, provider, out)
         }
-        Command::Missing { format, input } => missing(ctx, &book, &input, format, out),
+        Command::Missing { format, input } => missing(ctx, book, &input, format, out),
         Command::Diff {
             litellm,
             provider,
             format,
         } => {
             let provider = provider.as_deref().map(parse_provider).transpose()?;
-            diff::run(&book, &litellm, provider, format, ctx.style(), out)
+            diff::run(book, &litellm, provider, format, ctx.style(), out)
         }
         Command::Update { .. } => Ok(0),
     }

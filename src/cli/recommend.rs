@@ -105,7 +105,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     }
     let inputs = Inputs {
         records: &set.records,
-        book: &book,
+        book,
         rules: &ctx.config.teams,
         period,
         tz,

@@ -130,7 +130,7 @@ fn aggregate(ctx: &Context, args: &Args, query: &ReportQuery) -> Result<Report> 
     let mut agg = Aggregator::new(
         query,
         &ctx.config.teams,
-        &book,
+        book,
         !args.input.paths.is_empty(),
         newest,
     );

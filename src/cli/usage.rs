@@ -232,7 +232,7 @@ pub fn collect_daily(
     let book = ctx.price_book()?;
     usage_input(ctx, input, ledger.as_ref())?.collect_daily(
         &ctx.config.teams,
-        &book,
+        book,
         dims,
         filters,
         tz,
@@ -258,6 +258,6 @@ pub fn allocated_daily(
     let ledger = ledger_for(ctx, input)?;
     let book = ctx.price_book()?;
     usage_input(ctx, input, ledger.as_ref())?
-        .allocated_daily(rule, &ctx.config.teams, &book, tz, as_of)
+        .allocated_daily(rule, &ctx.config.teams, book, tz, as_of)
         .map(Some)
 }

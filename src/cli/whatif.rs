@@ -180,7 +180,7 @@ pub fn query(period: &PeriodArgs, group: &GroupArgs, top: Option<usize>) -> Resu
 
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let book = ctx.price_book()?;
-    let scenario = scenario(&args, &book)?;
+    let scenario = scenario(&args, book)?;
     if scenario.is_empty() {
         return Err(Error::usage(
             "whatif needs a scenario: --swap, --on, --region, --tier, --trim-context, --cache-hit, \
@@ -192,11 +192,11 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let mut agg = Aggregator::new(
         &query,
         &ctx.config.teams,
-        &book,
+        book,
         !args.input.paths.is_empty(),
         newest,
     )
-    .with_scenario(ScenarioPricer::new(&scenario, &book));
+    .with_scenario(ScenarioPricer::new(&scenario, book));
     feed(ctx, &args.input, &mut agg)?;
     let report: Report = agg.finish();
     for warning in &report.warnings {
