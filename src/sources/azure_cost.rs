@@ -34,7 +34,7 @@ use rust_decimal::Decimal;
 
 use super::shared::common;
 use super::{Emit, Reader, Source, StreamParser};
-use crate::decimal::parse_decimal;
+use crate::decimal::{parse_decimal, parse_number_cell};
 use crate::error::RecordError;
 use crate::record::{
     content_id, out_of_range, DedupPolicy, Provenance, Provider, UsageRecord, MAX_COUNT,
@@ -297,7 +297,7 @@ fn read_row(
     };
     let cost_text =
         get(cost_column).ok_or_else(|| RecordError::field(line, cost_field, "missing"))?;
-    let cost = parse_decimal(cost_text).ok_or_else(|| {
+    let cost = parse_number_cell(cost_text).ok_or_else(|| {
         RecordError::field(
             line,
             cost_field,
@@ -396,7 +396,7 @@ fn read_row(
     {
         let q_text =
             get("quantity").ok_or_else(|| RecordError::field(line, "Quantity", "missing"))?;
-        let quantity = parse_decimal(q_text).ok_or_else(|| {
+        let quantity = parse_number_cell(q_text).ok_or_else(|| {
             RecordError::field(
                 line,
                 "Quantity",

@@ -35,7 +35,7 @@ use serde_json::value::RawValue;
 
 use super::shared::common;
 use super::{Emit, Reader, Source, StreamParser};
-use crate::decimal::parse_decimal;
+use crate::decimal::parse_number_cell;
 use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
 use crate::record::{content_id, out_of_range, DedupPolicy, Provenance, Provider, UsageRecord};
@@ -240,7 +240,7 @@ fn get<'r>(row: &'r Row, key: &str) -> Option<&'r str> {
 fn decimal(row: &Row, key: &str, field: &str, line: u64) -> Result<Option<Decimal>, RecordError> {
     match get(row, key) {
         None => Ok(None),
-        Some(text) => parse_decimal(text.trim_matches('"'))
+        Some(text) => parse_number_cell(text.trim_matches('"'))
             .map(Some)
             .ok_or_else(|| {
                 RecordError::field(line, field, format!("not a decimal number: {text:?}"))

@@ -48,8 +48,8 @@ use serde_json::value::RawValue;
 use super::shared::common::{self, LineIndex};
 use super::shared::response::{self, CacheCreation, Label, RawResponse, Shape, Usage};
 use super::{Emit, LineParser, Reader, Source, StreamParser};
-use crate::decimal::parse_decimal;
 use crate::decimal::JsonDecimal;
+use crate::decimal::{parse_decimal, parse_number_cell};
 use crate::error::RecordError;
 use crate::record::{content_id, DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
 use crate::timestamp::Timestamp;
@@ -725,7 +725,7 @@ fn csv_record(
     let string = |c: &str| text(c).map(str::to_owned);
     let count = |c: &str| -> Result<Option<u64>, RecordError> {
         let Some(t) = text(c) else { return Ok(None) };
-        parse_decimal(t)
+        parse_number_cell(t)
             .filter(|d| d.fract().is_zero() && !d.is_sign_negative())
             .and_then(|d| u64::try_from(d).ok())
             .map(Some)
@@ -742,7 +742,7 @@ fn csv_record(
     };
     let cost = match text("spend") {
         None => None,
-        Some(t) => Some(parse_decimal(t).ok_or_else(|| {
+        Some(t) => Some(parse_number_cell(t).ok_or_else(|| {
             RecordError::field(line, "spend", format!("{t:?} is not a decimal number"))
         })?),
     };
@@ -750,7 +750,7 @@ fn csv_record(
     let tags = request_tags_text(text("request_tags").unwrap_or(""), "request_tags", line)?;
     let duration_ms = match text("request_duration_ms") {
         None => None,
-        Some(t) => parse_decimal(t).and_then(|d| u64::try_from(d.round()).ok()),
+        Some(t) => parse_number_cell(t).and_then(|d| u64::try_from(d.round()).ok()),
     };
     let entry = Entry {
         id: string("request_id"),

@@ -32,7 +32,7 @@ use chrono::{DateTime, Utc};
 use super::shared::admin_page::{cost_record, CompletionCounts, CostRow};
 use super::shared::common;
 use super::{Emit, Reader, Source, StreamParser};
-use crate::decimal::parse_decimal;
+use crate::decimal::{parse_decimal, parse_number_cell};
 use crate::error::RecordError;
 use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord, UNGROUPED_MODEL};
 use crate::timestamp::Timestamp;
@@ -190,7 +190,9 @@ impl Row<'_> {
             return Ok(None);
         };
         let bad = |why: &str| self.error(column, format!("{text:?} {why}"));
-        let n = parse_decimal(text).ok_or_else(|| bad("is not a number"))?;
+        let n = parse_number_cell(text).ok_or_else(|| {
+            bad("is not a number (thousands may be grouped, in threes: 1,234,567)")
+        })?;
         if n.is_sign_negative() && !n.is_zero() {
             return Err(bad("is negative: expected a count"));
         }
@@ -333,7 +335,7 @@ fn cost_row(row: &Row, provenance: Provenance) -> Result<Option<UsageRecord>, Re
     let Some(text) = row.text("amount_value") else {
         return Ok(None); // an empty bucket
     };
-    let amount = parse_decimal(text)
+    let amount = parse_number_cell(text)
         .ok_or_else(|| row.error("amount_value", format!("{text:?} is not a decimal number")))?;
     Ok(Some(cost_record(
         NAME,

@@ -268,6 +268,10 @@ fn broken_files_name_file_line_and_field_and_write_nothing() {
             ":3: field 'num_model_requests': \"12.5\" is not a whole number",
         ),
         (
+            "openai-csv/broken/grouped_wrongly.tsv",
+            ":2: field 'input_tokens': \"2,000,00\" is not a number (thousands may be grouped, in threes",
+        ),
+        (
             "anthropic-cost/broken/bad-amount.json",
             ":20: field 'data[0].results[1].amount': not a decimal number: 12,50",
         ),
@@ -404,4 +408,21 @@ fn a_csv_pasted_from_a_spreadsheet_is_read_tab_separated() {
     assert_eq!(w.json(&["report", "--month", "2026-10", &csv]), r);
     // The same rows: read together, nothing counts twice.
     assert_eq!(w.json(&["report", "--month", "2026-10", &csv, &tsv]), r);
+}
+
+#[test]
+fn numbers_with_thousands_separators_read_exactly() {
+    let w = Workdir::new();
+    // A spreadsheet shows counts grouped ("1,234,567"); pasted as tab-separated text they stay so.
+    // gpt-4.1: 1,000,000 uncached × $2/M + 234,567 cached × $0.50/M + 98,765 × $8/M
+    //   = 2 + 0.1172835 + 0.79012 = $2.9074035
+    // gpt-4.1-mini: 2,000,000 × $0.40/M + 100,000 × $1.60/M = 0.80 + 0.16 = $0.96
+    let tsv = fixture("openai-csv/pasted_with_thousands.tsv");
+    let r = w.json(&["report", "--month", "2026-10", &tsv]);
+    assert_eq!(money(&row(&r, "model", "gpt-4.1")["cost"]), "2.9074035");
+    assert_eq!(row(&r, "model", "gpt-4.1")["cache_read_tokens"], 234_567);
+    assert_eq!(money(&row(&r, "model", "gpt-4.1-mini")["cost"]), "0.96");
+    // 2.9074035 + 0.96; 1,204 + 12 requests
+    assert_eq!(money(&r["total"]["cost"]), "3.8674035");
+    assert_eq!(r["total"]["requests"], 1216);
 }
