@@ -109,13 +109,10 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
     for w in &check.warnings {
         ctx.warn(w);
     }
-    if args.format == BudgetFormat::Json {
-        let mut doc = render::to_value(&check);
-        doc["inputs"] = ctx.inputs_json();
-        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
-        writeln!(out)?;
-    } else {
-        render::render(args.format, &check, ctx.style(), out)?;
+    match args.format {
+        // Through the output layer, as every report-like command: the document and its `inputs`.
+        BudgetFormat::Json => ctx.write_output(&check, crate::output::Format::Json, out)?,
+        format => render::render(format, &check, ctx.style(), out)?,
     }
     Ok(if check.status() == Status::Breach {
         1

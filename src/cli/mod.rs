@@ -423,6 +423,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Budget(budget::Command::Check(a)) => Some(a.input.strict),
         Command::Health(a) => Some(a.input.strict),
         Command::Anomalies(a) => Some(a.input.strict),
+        Command::Ledger(ledger::Command::Export(a)) => Some(a.input.strict),
         _ => None,
     };
     let code = match cli.command {

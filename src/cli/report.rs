@@ -266,7 +266,7 @@ fn report(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             .format
             .and_then(ReportFormat::plain)
             .unwrap_or(Format::Table);
-        output::write(&reconciled, format, ctx.style(), out)?;
+        ctx.write_output(&reconciled, format, out)?;
         return Ok(0);
     }
     if report.total.saturated {

@@ -283,6 +283,10 @@ struct Dedup {
     /// Standard input among the PATHs: `KeepLargest` records held here (first-seen order) instead.
     held: Option<Vec<UsageRecord>>,
     held_index: HashMap<u128, usize>,
+    /// The kept copies (by id) that have no price, and how many: the per-file account's unpriced count
+    /// ([`RecordSink::unpriced`]), known as records are read, before the largest copy is written.
+    unpriced_ids: HashSet<u128>,
+    unpriced: u64,
 }
 
 /// The sink that writes each accepted record to an [`Exporter`].
@@ -290,6 +294,9 @@ pub struct Exporting<'a> {
     exporter: Box<dyn Exporter + 'a>,
     rules: &'a TeamRules,
     pricer: Pricer<'a>,
+    /// Prices records as they are read, for the per-file account only (its warnings are the writer's
+    /// pricer's to give, once per record written).
+    account_pricer: Pricer<'a>,
     period: Option<Period>,
     /// Sorted by dimension: filters on one dimension are alternatives, across dimensions all must hold.
     filters: Vec<Filter>,
@@ -321,6 +328,7 @@ impl<'a> Exporting<'a> {
             exporter,
             rules,
             pricer: Pricer::new(book),
+            account_pricer: Pricer::new(book),
             period,
             filters,
             tz,
@@ -439,8 +447,18 @@ impl<'a> Exporting<'a> {
     }
 }
 
-impl RecordSink for Exporting<'_> {
-    fn accept(&mut self, r: UsageRecord) -> Result<Accepted> {
+impl Exporting<'_> {
+    /// Whether a record read from PATHs on the first pass has usage and no price (in the period).
+    fn unpriced_on_first_pass(&mut self, r: &UsageRecord) -> bool {
+        self.pass == Pass::First
+            && self.dedup.is_some()
+            && !r.tokens.is_empty()
+            && self.period.is_none_or(|p| p.contains(r.start))
+            && matches!(self.account_pricer.price(r), Priced::Unpriced { .. })
+    }
+
+    /// Keeps a record: writes it, holds it, or marks it for the second pass (see [`Dedup`]).
+    fn keep(&mut self, r: UsageRecord) -> Result<Accepted> {
         let pass = self.pass;
         let Some(dedup) = self.dedup.as_mut() else {
             self.write(&r)?;
@@ -493,5 +511,31 @@ impl RecordSink for Exporting<'_> {
                 Ok(Accepted::Added)
             }
         }
+    }
+}
+
+impl RecordSink for Exporting<'_> {
+    fn accept(&mut self, r: UsageRecord) -> Result<Accepted> {
+        let unpriced = self.unpriced_on_first_pass(&r);
+        let id = xxhash_rust::xxh3::xxh3_128(r.id.as_bytes());
+        let pass = self.pass;
+        let accepted = self.keep(r)?;
+        // The per-file account counts the copy kept (the largest of a request's copies) on the first pass.
+        if let (Some(dedup), Pass::First, false) =
+            (self.dedup.as_mut(), pass, accepted == Accepted::Duplicate)
+        {
+            if dedup.unpriced_ids.remove(&id) {
+                dedup.unpriced -= 1;
+            }
+            if unpriced {
+                dedup.unpriced_ids.insert(id);
+                dedup.unpriced += 1;
+            }
+        }
+        Ok(accepted)
+    }
+
+    fn unpriced(&self) -> u64 {
+        self.dedup.as_ref().map_or(0, |d| d.unpriced)
     }
 }

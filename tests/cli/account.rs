@@ -134,3 +134,86 @@ fn import_accounts_for_unpriced_records_and_strict_writes_nothing() {
         stderr(&out)
     );
 }
+
+#[test]
+fn ledger_export_reconcile_and_budget_account_for_their_files_as_report_does() {
+    let w = Workdir::new();
+    let dup = fixture("api-log/duplicates.jsonl");
+    let bad = fixture("api-log/broken/bad-field.jsonl");
+    let unknown = fixture("api-log/unknown-model.jsonl");
+    let files = [dup.as_str(), bad.as_str(), unknown.as_str()];
+    let with = |args: &[&str]| -> Vec<String> {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.push("--skip-invalid".into());
+        all.extend(files.iter().map(|f| f.to_string()));
+        all
+    };
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        w.run(&args)
+    };
+    // The account's lines (the ones naming a file, and the total), as `report` prints them.
+    let account = |err: &str| -> Vec<String> {
+        err.lines()
+            .filter(|l| {
+                files.iter().any(|f| l.starts_with(&format!("{f}:"))) || l.starts_with("read ")
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let report = run(&with(&["report", "--month", "2026-10"]));
+    assert!(report.status.success());
+    let want = account(&stderr(&report));
+    // 3 files, each with its line, and the total: 3 + 1 + 3 records, 1 duplicate, 1 skipped, 2 unpriced
+    assert_eq!(want.len(), 4, "{want:?}");
+    assert_eq!(
+        want[3],
+        "read 3 files: 7 records, 1 duplicate merged, 1 skipped, 2 unpriced"
+    );
+    for args in [
+        vec!["ledger", "export", "--format", "csv"],
+        vec!["report", "--month", "2026-10", "--reconcile"],
+        vec![
+            "budget",
+            "check",
+            "--budgets",
+            &fixture("budgets/demo.toml"),
+            "--month",
+            "2026-10",
+        ],
+    ] {
+        let out = run(&with(&args));
+        assert!(
+            out.status.code().is_some_and(|c| c < 2),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert_eq!(account(&stderr(&out)), want, "{args:?}");
+    }
+    // JSON: reconcile and budget carry the same `inputs` array as report.
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut all = with(args);
+        all.extend(["--format".to_string(), "json".to_string()]);
+        let out = run(&all);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    };
+    let inputs = json(&["report", "--month", "2026-10"])["inputs"].clone();
+    assert_eq!(inputs.as_array().map(Vec::len), Some(3));
+    let reconcile = json(&["report", "--month", "2026-10", "--reconcile"]);
+    assert_eq!(reconcile["inputs"], inputs);
+    let budgets = fixture("budgets/demo.toml");
+    let budget = json(&[
+        "budget",
+        "check",
+        "--budgets",
+        &budgets,
+        "--month",
+        "2026-10",
+    ]);
+    assert_eq!(budget["schema"], "aispend.budget.v1");
+    assert_eq!(budget["inputs"], inputs);
+    // --strict applies to ledger export too: the unpriced records are a warning, exit 2.
+    let strict = run(&with(&["ledger", "export", "--format", "csv", "--strict"]));
+    assert_eq!(strict.status.code(), Some(2), "{}", stderr(&strict));
+    assert!(stderr(&strict).contains("--strict"), "{}", stderr(&strict));
+}
