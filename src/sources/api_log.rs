@@ -27,7 +27,7 @@ use serde::Deserialize;
 
 use super::shared::common;
 use super::shared::response::{self, Key, KeyName, Label, RawResponse, ResponseKey, Shape};
-use super::{Emit, InOrder, LineParser, OrderedLineParser, Reader, Source, StreamParser};
+use super::{InOrder, JsonValues, LineParser, OrderedLineParser, Reader, Source};
 use crate::error::RecordError;
 use crate::record::{content_id, DedupPolicy, FailureClass, Provenance, Provider, UsageRecord};
 use crate::timestamp::Timestamp;
@@ -94,7 +94,7 @@ impl Source for ApiLog {
     fn reader(&self, head: &[u8]) -> Reader<'_> {
         match head.trim_ascii_start().first() {
             // A JSON array of responses or log lines.
-            Some(b'[') => Reader::Stream(self),
+            Some(b'[') => Reader::Stream(&JsonValues(ApiLog)),
             // JSON lines, each parsed on its own (in parallel), but for the events of Anthropic streams,
             // read in order wherever they are in the file (see `LineParser::in_order`).
             Some(b'{') if common::is_json_lines(head) => Reader::Lines(self),
@@ -317,18 +317,6 @@ impl OrderedLineParser for StreamLog {
             )),
             None => Ok(()),
         }
-    }
-}
-
-/// A JSON document: a response saved pretty-printed, or an array of responses or log lines.
-impl StreamParser for ApiLog {
-    fn parse_stream(
-        &self,
-        reader: &mut dyn std::io::Read,
-        file: &std::sync::Arc<str>,
-        emit: &mut Emit<'_>,
-    ) -> Result<(), RecordError> {
-        common::read_json_values(self, reader, file, emit)
     }
 }
 
@@ -906,19 +894,9 @@ impl<'de> Deserialize<'de> for Millis {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
-    use std::sync::Arc;
-
-    fn at(line: u64) -> Provenance {
-        Provenance {
-            file: Arc::from("log.jsonl"),
-            line,
-        }
-    }
 
     fn parse(json: &str) -> Result<Vec<UsageRecord>, RecordError> {
-        let mut out = Vec::new();
-        ApiLog.parse_line(json.as_bytes(), &at(7), &mut out)?;
-        Ok(out)
+        crate::sources::testing::parse_line(&ApiLog, 7, json)
     }
 
     fn one(json: &str) -> UsageRecord {

@@ -181,19 +181,9 @@ mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
     use rust_decimal_macros::dec;
-    use std::sync::Arc;
-
-    fn at(line: u64) -> Provenance {
-        Provenance {
-            file: Arc::from("session.jsonl"),
-            line,
-        }
-    }
 
     fn parse(json: &str) -> Result<Vec<UsageRecord>, RecordError> {
-        let mut out = Vec::new();
-        ClaudeCode.parse_line(json.as_bytes(), &at(12), &mut out)?;
-        Ok(out)
+        crate::sources::testing::parse_line(&ClaudeCode, 12, json)
     }
 
     const ASSISTANT: &str = r#"{"parentUuid":"p1","isSidechain":false,"userType":"external","cwd":"/home/me/src/ranker","sessionId":"9f1c","version":"1.0.80","gitBranch":"main","message":{"id":"msg_01AbC","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"secret answer"}],"stop_reason":null,"usage":{"input_tokens":4,"cache_creation_input_tokens":6000,"cache_read_input_tokens":14000,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":6000},"output_tokens":250,"service_tier":"standard"}},"requestId":"req_011X","type":"assistant","uuid":"u1","timestamp":"2026-10-03T14:22:05.123Z"}"#;

@@ -47,7 +47,7 @@ use serde_json::value::RawValue;
 
 use super::shared::common::{self, LineIndex};
 use super::shared::response::{self, CacheCreation, Label, RawResponse, Shape, Usage};
-use super::{Emit, LineParser, Reader, Source, StreamParser};
+use super::{Emit, JsonValues, LineParser, Reader, Source, StreamParser};
 use crate::decimal::JsonDecimal;
 use crate::decimal::{parse_decimal, parse_number_cell};
 use crate::error::RecordError;
@@ -92,21 +92,9 @@ impl Source for LiteLlm {
             Some(b'[') => Reader::Stream(&JsonArray),
             Some(b'{') if common::is_json_lines(head) => Reader::Lines(self),
             // One row or payload pretty-printed, or several one after another.
-            Some(b'{') => Reader::Stream(self),
+            Some(b'{') => Reader::Stream(&JsonValues(LiteLlm)),
             _ => Reader::Stream(&SpendLogCsv),
         }
-    }
-}
-
-/// JSON objects pretty-printed: read value by value, each as a line.
-impl StreamParser for LiteLlm {
-    fn parse_stream(
-        &self,
-        reader: &mut dyn Read,
-        file: &Arc<str>,
-        emit: &mut Emit<'_>,
-    ) -> Result<(), RecordError> {
-        common::read_json_values(self, reader, file, emit)
     }
 }
 

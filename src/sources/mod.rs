@@ -126,6 +126,22 @@ pub trait StreamParser: Sync {
     ) -> Result<(), RecordError>;
 }
 
+/// A JSON document of values (objects pretty-printed one after another, or an array of them), each
+/// value read as one line by the line parser it wraps: a source that reads JSON Lines returns
+/// `Reader::Stream(&JsonValues(Self))` for the same values saved as a document.
+pub struct JsonValues<P>(pub P);
+
+impl<P: LineParser> StreamParser for JsonValues<P> {
+    fn parse_stream(
+        &self,
+        reader: &mut dyn std::io::Read,
+        file: &Arc<str>,
+        emit: &mut Emit<'_>,
+    ) -> Result<(), RecordError> {
+        shared::common::read_json_values(&self.0, reader, file, emit)
+    }
+}
+
 /// What a streaming source hands back for each record: the record, or the error of a malformed one
 /// (which `--skip-invalid` may skip). Returns `false` when reading should stop (a fatal error was met).
 pub type Emit<'a> = dyn FnMut(Result<UsageRecord, RecordError>) -> bool + 'a;
@@ -151,6 +167,13 @@ pub trait Source: Send + Sync {
     /// The reader this file needs, given its head (as for [`Source::detect`]; possibly shorter, or empty).
     /// Most sources always need the same one; a source reading several layouts picks by the head.
     fn reader(&self, head: &[u8]) -> Reader<'_>;
+}
+
+/// An importer shows as its name (a `--source` value in a parsed command line).
+impl std::fmt::Debug for dyn Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Every importer, in detection order (the most specific first).
@@ -185,7 +208,7 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<&'static dyn Source> {
 /// Test support shared by every importer's unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::{Parsed, Source};
+    use super::{LineParser, Parsed, Source};
     use crate::error::{Error, RecordError};
     use crate::input::{read_items, Item, Tuning};
     use crate::record::UsageRecord;
@@ -209,6 +232,22 @@ pub(crate) mod testing {
                 Err(e) => out.errors.push(e),
             }
         }
+        Ok(out)
+    }
+
+    /// Parses `text` as line `line` of a file with a line parser, as the driver hands a line on (for the
+    /// tests of one line's fields; [`read`] reads a whole text as the driver does).
+    pub(crate) fn parse_line(
+        parser: &dyn LineParser,
+        line: u64,
+        text: &str,
+    ) -> Result<Vec<UsageRecord>, RecordError> {
+        let at = crate::record::Provenance {
+            file: std::sync::Arc::from("usage.jsonl"),
+            line,
+        };
+        let mut out = Vec::new();
+        parser.parse_line(text.as_bytes(), &at, &mut out)?;
         Ok(out)
     }
 
