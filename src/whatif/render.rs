@@ -5,10 +5,9 @@ use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
 use super::Scenario;
-use crate::output::{
-    count_human, markdown, money_exact, table, Cell, Column, Format, Render, Sheet,
-};
+use crate::output::{markdown, money_exact, table, Cell, Column, Format, Render, Sheet};
 use crate::report::render::json::{period_value, unpriced_value};
+use crate::report::render::unpriced_note;
 use crate::report::{change_percent, Report, Totals};
 
 pub const SCHEMA: &str = "aispend.whatif.v1";
@@ -106,16 +105,7 @@ impl Render for WhatIf<'_> {
                 "Unpriced now or under the scenario (in neither total, never counted as $0):",
             );
             for u in &r.unpriced {
-                let t = &u.totals;
-                sheet.note(format!(
-                    "  - {} ({}): {} requests, {} input / {} output tokens – {}",
-                    escape(&u.model),
-                    u.provider,
-                    count_human(t.requests),
-                    count_human(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens),
-                    count_human(t.output_tokens),
-                    escape(&u.reason)
-                ));
+                sheet.note(unpriced_note(u, "  - ", escape));
             }
         }
         sheet

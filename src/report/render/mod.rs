@@ -1,7 +1,7 @@
 //! A finished [`Report`] as a [`Sheet`] and a JSON document (see [`crate::output`]), and the HTML page.
 //! Rendering only formats: it never prices or aggregates.
 
-use super::Report;
+use super::{Report, UnpricedRow};
 use crate::output::{count_human, money_human};
 use crate::output::{markdown, table, Cell, Column, Format, Render, Sheet};
 
@@ -131,6 +131,22 @@ impl HumanColumns {
     }
 }
 
+/// One line of the notes under a table for usage without a price: the model, its provider, what it
+/// used and why it has no price, after `prefix` (a list bullet or an indent), values escaped by `escape`
+/// for the format.
+pub fn unpriced_note(u: &UnpricedRow, prefix: &str, escape: fn(&str) -> String) -> String {
+    let t = &u.totals;
+    format!(
+        "{prefix}{} ({}): {} requests, {} input / {} output tokens – {}",
+        escape(&u.model),
+        u.provider,
+        count_human(t.requests),
+        count_human(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens),
+        count_human(t.output_tokens),
+        escape(&u.reason)
+    )
+}
+
 impl Render for Report {
     /// Tables and Markdown show the human columns (see [`HumanColumns`]) and a total row; CSV has
     /// every count, the cost, the reported cost and the price source, and no total row.
@@ -196,18 +212,9 @@ impl Report {
             } else {
                 sheet.note("Unpriced (not in the total; add a price with --pricing, see `aispend pricing missing`):");
             }
+            let prefix = if markdown { "- " } else { "  " };
             for u in &self.unpriced {
-                let t = &u.totals;
-                sheet.note(format!(
-                    "{} {} ({}): {} requests, {} input / {} output tokens – {}",
-                    if markdown { "-" } else { " " },
-                    escape(&u.model),
-                    u.provider,
-                    count_human(t.requests),
-                    count_human(t.input_tokens + t.cache_read_tokens + t.cache_write_tokens),
-                    count_human(t.output_tokens),
-                    escape(&u.reason)
-                ));
+                sheet.note(unpriced_note(u, prefix, escape));
             }
         }
         sheet
