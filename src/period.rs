@@ -189,6 +189,12 @@ pub fn parse_date(s: &str, flag: &str) -> Result<NaiveDate> {
     })
 }
 
+/// `--as-of DATE` (a command-line value parser).
+pub fn parse_as_of(s: &str) -> Result<NaiveDate> {
+    parse_date(s, "--as-of")
+}
+
+/// An IANA time zone name (`--timezone`; a command-line value parser).
 pub fn parse_timezone(s: &str) -> Result<Tz> {
     s.parse::<Tz>().map_err(|_| {
         Error::usage(format!(

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use super::usage::{collect_daily_as_of, GroupArgs, InputArgs, PeriodArgs};
+use super::usage::{collect_daily, GroupArgs, InputArgs, PeriodArgs};
 use super::Context;
 use crate::anomalies::{detect, Anomaly, Rules};
 use crate::error::{Error, Result};
@@ -36,8 +36,8 @@ pub struct Args {
     #[command(flatten)]
     pub group: GroupArgs,
     /// Look as if today were DATE: later records are ignored [default: the newest record's day]
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = crate::period::parse_as_of)]
+    pub as_of: Option<chrono::NaiveDate>,
     /// Exit with code 1 when there is an anomaly on the as-of day (a daily CI or cron job)
     #[arg(long)]
     pub fail: bool,
@@ -72,8 +72,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         ));
     }
     let filters = args.group.filters();
-    let (daily, as_of) =
-        collect_daily_as_of(ctx, &args.input, &dims, filters, tz, args.as_of.as_deref())?;
+    let (daily, as_of) = collect_daily(ctx, &args.input, &dims, filters, tz, args.as_of)?;
     let (from, to) = super::forecast::period_days(&spec, as_of, as_of);
     let to = to.min(as_of);
     let rules = Rules {

@@ -4,14 +4,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use chrono::Datelike;
+use chrono::{Datelike, NaiveDate};
 
 use super::usage::{allocated_daily, collect_daily, InputArgs, PeriodArgs};
 use super::Context;
 use crate::budget::render::{self, BudgetFormat};
 use crate::budget::{self, Status};
 use crate::error::{Error, Result};
-use crate::period::{parse_date, PeriodSpec};
+use crate::period::PeriodSpec;
 use crate::report::Dim;
 
 const LONG_ABOUT: &str = "\
@@ -52,8 +52,8 @@ pub struct CheckArgs {
     pub period: PeriodArgs,
     /// Check as if today were DATE: later records are ignored [default: the newest record's day, or the
     /// last day of --month]
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = crate::period::parse_as_of)]
+    pub as_of: Option<chrono::NaiveDate>,
     /// Output format: table, json, markdown (a pull-request comment), github (workflow annotations plus
     /// the Markdown summary, also appended to $GITHUB_STEP_SUMMARY)
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = BudgetFormat::Table)]
@@ -62,33 +62,46 @@ pub struct CheckArgs {
     pub input: InputArgs,
 }
 
+/// What a budget check does, with every default that depends on other flags decided here, once.
+struct Settings {
+    tz: chrono_tz::Tz,
+    /// `--as-of`, else the last day of `--until`.
+    as_of: Option<NaiveDate>,
+    /// `--month` without `--as-of`: the month's last day (the check runs to the newest day with data
+    /// in that month).
+    cap: Option<NaiveDate>,
+}
+
+impl Settings {
+    fn resolve(args: &CheckArgs) -> Result<Settings> {
+        let (spec, tz) = args.period.spec()?;
+        let mut as_of = args.as_of;
+        let mut cap = None;
+        match spec {
+            PeriodSpec::NewestMonth | PeriodSpec::Since { .. } => {}
+            PeriodSpec::Month { year, month } => {
+                let last = NaiveDate::from_ymd_opt(year, month, 1)
+                    .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+                    .and_then(|d| d.pred_opt())
+                    .ok_or_else(|| Error::usage("invalid --month"))?;
+                if as_of.is_none() {
+                    cap = Some(last);
+                }
+            }
+            PeriodSpec::Dates { until, .. } => {
+                if as_of.is_none() {
+                    as_of = Some(until);
+                }
+            }
+        }
+        Ok(Settings { tz, as_of, cap })
+    }
+}
+
 pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
     let Command::Check(args) = cmd;
     let budgets = budget::load(&args.budgets)?;
-    let (spec, tz) = args.period.spec()?;
-    let mut as_of = args
-        .as_of
-        .as_deref()
-        .map(|d| parse_date(d, "--as-of"))
-        .transpose()?;
-    let mut cap = None;
-    match spec {
-        PeriodSpec::NewestMonth | PeriodSpec::Since { .. } => {}
-        PeriodSpec::Month { year, month } => {
-            let last = chrono::NaiveDate::from_ymd_opt(year, month, 1)
-                .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
-                .and_then(|d| d.pred_opt())
-                .ok_or_else(|| Error::usage("invalid --month"))?;
-            if as_of.is_none() {
-                cap = Some(last);
-            }
-        }
-        PeriodSpec::Dates { until, .. } => {
-            if as_of.is_none() {
-                as_of = Some(until);
-            }
-        }
-    }
+    let Settings { tz, as_of, cap } = Settings::resolve(&args)?;
     let dims = budget::group_dims(&budgets);
     let (daily, mut as_of) = collect_daily(ctx, &args.input, &dims, Vec::new(), tz, as_of.or(cap))?;
     if let Some(last) = cap {

@@ -7,13 +7,13 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use super::usage::{collect_daily_as_of, GroupArgs, InputArgs, PeriodArgs};
+use super::usage::{collect_daily, GroupArgs, InputArgs, PeriodArgs};
 use super::Context;
 use crate::error::{Error, Result};
 use crate::forecast::{self, DailySeries, MethodChoice, Projection};
 use crate::output::{money_exact, table, Cell, Column, Format, Render, Sheet};
 use crate::period::PeriodSpec;
-use crate::report::{Dim, UnpricedRow};
+use crate::report::{Dim, Filter, UnpricedRow};
 
 const INTRO: &str = "\
 Projects where a period ends: actual spend to date plus a forecast of the remaining days, per group, \
@@ -35,12 +35,12 @@ pub struct Args {
     #[command(flatten)]
     pub group: GroupArgs,
     /// Forecast as if today were DATE: later records are ignored [default: the newest record's day]
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = crate::period::parse_as_of)]
+    pub as_of: Option<chrono::NaiveDate>,
     /// Forecast method: auto, run-rate, seasonal-naive, weekday-mean, holt-winters, theta, arima or
     /// ensemble (see below)
     #[arg(long, value_name = "METHOD", default_value = "auto")]
-    pub method: String,
+    pub method: MethodChoice,
     /// Output format (table shows a daily chart on a terminal)
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Table)]
     pub format: Format,
@@ -56,18 +56,42 @@ struct Line {
     actual_days: Vec<Decimal>,
 }
 
-pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
-    let (spec, tz) = args.period.spec()?;
-    let choice: MethodChoice = args.method.parse().map_err(Error::usage)?;
-    let dims = args.group.dims_or(&[]);
-    if dims.contains(&Dim::Day) {
-        return Err(Error::usage(
-            "--by day makes no sense for a forecast: each row is already a daily series",
-        ));
+/// What a forecast run does, with every default that depends on other flags decided here, once.
+struct Settings {
+    spec: PeriodSpec,
+    tz: chrono_tz::Tz,
+    /// `--by`, else the total only.
+    dims: Vec<Dim>,
+    filters: Vec<Filter>,
+}
+
+impl Settings {
+    fn resolve(args: &Args) -> Result<Settings> {
+        let (spec, tz) = args.period.spec()?;
+        let dims = args.group.dims_or(&[]);
+        if dims.contains(&Dim::Day) {
+            return Err(Error::usage(
+                "--by day makes no sense for a forecast: each row is already a daily series",
+            ));
+        }
+        Ok(Settings {
+            spec,
+            tz,
+            dims,
+            filters: args.group.filters(),
+        })
     }
-    let filters = args.group.filters();
-    let (daily, as_of) =
-        collect_daily_as_of(ctx, &args.input, &dims, filters, tz, args.as_of.as_deref())?;
+}
+
+pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
+    let Settings {
+        spec,
+        tz,
+        dims,
+        filters,
+    } = Settings::resolve(&args)?;
+    let choice = args.method;
+    let (daily, as_of) = collect_daily(ctx, &args.input, &dims, filters, tz, args.as_of)?;
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();
     let (start, end) = period_days(&spec, as_of, today);
     let history_start = daily.first.map_or(start, |f| f.min(start));

@@ -39,8 +39,8 @@ pub struct Args {
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
     /// Read PATHs as this format instead of detecting it
-    #[arg(long, value_name = "NAME")]
-    pub source: Option<String>,
+    #[arg(long, value_name = "NAME", value_parser = source_by_name)]
+    pub source: Option<&'static dyn crate::sources::Source>,
     /// Skip malformed records (counted per file) instead of failing the import
     #[arg(long)]
     pub skip_invalid: bool,
@@ -80,7 +80,7 @@ impl RecordSink for Counting<'_, '_> {
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     super::check_paths(&args.paths)?;
     let options = ReadOptions {
-        source: source_by_name(args.source.as_deref())?,
+        source: args.source,
         skip_invalid: args.skip_invalid,
         progress: ctx.show_progress(),
         // The ledger keeps what was imported; the parse cache serves direct PATH reads.

@@ -84,8 +84,8 @@ pub struct ExportArgs {
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
     /// Time zone for day and month boundaries (IANA name)
-    #[arg(long, value_name = "TZ", default_value = "UTC")]
-    pub timezone: String,
+    #[arg(long, value_name = "TZ", default_value = "UTC", value_parser = parse_timezone)]
+    pub timezone: chrono_tz::Tz,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// focus and parquet only: records with usage but no price are left out (omit), or written at 0 with
@@ -162,7 +162,7 @@ fn export(ctx: &Context, args: ExportArgs, out: &mut dyn Write) -> Result<i32> {
         args.since.as_deref(),
         args.until.as_deref(),
     )?;
-    let tz = parse_timezone(&args.timezone)?;
+    let tz = args.timezone;
     // No period flag: everything, not the newest month as in reports.
     let period = if spec.is_fixed() {
         Some(spec.resolve(tz, None))

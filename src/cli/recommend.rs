@@ -74,11 +74,11 @@ fn command_line(ctx: &Context, args: &Args, sub: &[String]) -> String {
             words.extend([flag.to_string(), v.clone()]);
         }
     }
-    if p.timezone != "UTC" {
-        words.extend(["--timezone".into(), p.timezone.clone()]);
+    if p.timezone != chrono_tz::Tz::UTC {
+        words.extend(["--timezone".into(), p.timezone.name().to_string()]);
     }
-    if let Some(s) = &args.input.source {
-        words.extend(["--source".into(), s.clone()]);
+    if let Some(s) = args.input.source {
+        words.extend(["--source".into(), s.name().to_string()]);
     }
     words.extend(args.input.paths.iter().map(|p| p.display().to_string()));
     words

@@ -9,7 +9,7 @@ use super::usage::{collect_daily, feed, ledger_newest, GroupArgs, InputArgs, Per
 use super::Context;
 use crate::error::{Error, Result};
 use crate::output::{self, Format};
-use crate::period::{parse_date, PeriodSpec};
+use crate::period::PeriodSpec;
 use crate::report::render::html::{self, chart::DailyChart, HtmlReport, PeriodForecast};
 use crate::report::{reconcile, Aggregator, Dim, Report, ReportQuery, SortBy};
 
@@ -74,8 +74,8 @@ pub struct Args {
     pub output: Option<PathBuf>,
     /// Report as if today were DATE: usage after it is left out, the period ends there, and with
     /// --format html the rest of the original period is forecast
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = crate::period::parse_as_of)]
+    pub as_of: Option<chrono::NaiveDate>,
     /// Spread shared and unassigned spend over the other teams as `[allocation]` in the config says: per
     /// team, the direct cost, what was allocated to (or from) it and the total, which adds up to the
     /// direct total exactly
@@ -180,10 +180,10 @@ struct Settings {
 impl Settings {
     fn resolve(args: &Args) -> Result<Settings> {
         let (period, tz) = args.period.spec()?;
-        let (period, period_end) = match args.as_of.as_deref() {
+        let (period, period_end) = match args.as_of {
             None => (period, None),
             Some(d) => {
-                let (cut, end) = cut_at(period, parse_date(d, "--as-of")?)?;
+                let (cut, end) = cut_at(period, d)?;
                 (cut, Some(end))
             }
         };

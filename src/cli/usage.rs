@@ -26,8 +26,8 @@ pub struct InputArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Read PATHs as this format instead of detecting it (see `aispend sources`)
-    #[arg(long, value_name = "NAME")]
-    pub source: Option<String>,
+    #[arg(long, value_name = "NAME", value_parser = source_by_name)]
+    pub source: Option<&'static dyn Source>,
     /// Skip malformed records (counted and reported) instead of stopping at the first
     #[arg(long)]
     pub skip_invalid: bool,
@@ -44,7 +44,7 @@ pub struct InputArgs {
 impl InputArgs {
     pub fn read_options(&self, ctx: &Context) -> Result<ReadOptions> {
         Ok(ReadOptions {
-            source: source_by_name(self.source.as_deref())?,
+            source: self.source,
             skip_invalid: self.skip_invalid,
             progress: ctx.show_progress(),
             cache: if self.no_cache {
@@ -56,17 +56,15 @@ impl InputArgs {
     }
 }
 
-pub fn source_by_name(name: Option<&str>) -> Result<Option<&'static dyn Source>> {
-    match name {
-        None => Ok(None),
-        Some(n) => sources::by_name(n).map(Some).ok_or_else(|| {
-            let names: Vec<&str> = sources::all().iter().map(|s| s.name()).collect();
-            Error::usage(format!(
-                "unknown source '{n}': expected one of {}",
-                names.join(", ")
-            ))
-        }),
-    }
+/// `--source NAME`: the importer of that name (a command-line value parser).
+pub fn source_by_name(name: &str) -> Result<&'static dyn Source> {
+    sources::by_name(name).ok_or_else(|| {
+        let names: Vec<&str> = sources::all().iter().map(|s| s.name()).collect();
+        Error::usage(format!(
+            "unknown source '{name}': expected one of {}",
+            names.join(", ")
+        ))
+    })
 }
 
 /// `--where`: parsed into filters by the command line, written once for every command that filters.
@@ -123,8 +121,8 @@ pub struct PeriodArgs {
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
     /// Time zone for day, week and month boundaries (IANA name)
-    #[arg(long, value_name = "TZ", default_value = "UTC")]
-    pub timezone: String,
+    #[arg(long, value_name = "TZ", default_value = "UTC", value_parser = parse_timezone)]
+    pub timezone: Tz,
 }
 
 impl PeriodArgs {
@@ -134,7 +132,7 @@ impl PeriodArgs {
             self.since.as_deref(),
             self.until.as_deref(),
         )?;
-        Ok((spec, parse_timezone(&self.timezone)?))
+        Ok((spec, self.timezone))
     }
 }
 
@@ -202,21 +200,6 @@ pub fn ledger_newest(
         return Ok(None);
     }
     ctx.open_existing_ledger()?.newest()
-}
-
-/// [`collect_daily`] with the as-of date given as the `--as-of` flag's text (forecast, anomalies).
-pub fn collect_daily_as_of(
-    ctx: &Context,
-    input: &InputArgs,
-    dims: &[Dim],
-    filters: Vec<Filter>,
-    tz: Tz,
-    as_of: Option<&str>,
-) -> Result<(DailyCosts, chrono::NaiveDate)> {
-    let as_of = as_of
-        .map(|d| crate::period::parse_date(d, "--as-of"))
-        .transpose()?;
-    collect_daily(ctx, input, dims, filters, tz, as_of)
 }
 
 /// Daily costs grouped by `dims`, and the as-of date (see [`UsageInput::collect_daily`]).

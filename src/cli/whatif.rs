@@ -99,8 +99,33 @@ pub struct Args {
     pub input: InputArgs,
 }
 
+/// What a what-if run does, with every default that depends on other flags decided here, once.
+struct Settings {
+    scenario: Scenario,
+    query: ReportQuery,
+    format: Format,
+}
+
+impl Settings {
+    /// `book` is the price book in use: `--scenario-pricing` lays its tables over it.
+    fn resolve(args: &Args, book: &PriceBook) -> Result<Settings> {
+        let scenario = scenario(args, book)?;
+        if scenario.is_empty() {
+            return Err(Error::usage(
+                "whatif needs a scenario: --swap, --on, --region, --tier, --trim-context, --cache-hit, \
+                 --cache-ttl, --scenario-pricing or --self-hosted (see `aispend whatif --help`)",
+            ));
+        }
+        Ok(Settings {
+            scenario,
+            query: query(&args.period, &args.group, args.top)?,
+            format: args.format.unwrap_or(Format::Table),
+        })
+    }
+}
+
 /// The scenario the flags describe.
-pub fn scenario(args: &Args, book: &PriceBook) -> Result<Scenario> {
+fn scenario(args: &Args, book: &PriceBook) -> Result<Scenario> {
     let on = match args.on.as_deref() {
         None => None,
         Some(p) => Some(Provider::parse(p).ok_or_else(|| {
@@ -159,7 +184,7 @@ pub fn scenario(args: &Args, book: &PriceBook) -> Result<Scenario> {
 }
 
 /// The query of a what-if: the report's period, grouping and filters.
-pub fn query(period: &PeriodArgs, group: &GroupArgs, top: Option<usize>) -> Result<ReportQuery> {
+fn query(period: &PeriodArgs, group: &GroupArgs, top: Option<usize>) -> Result<ReportQuery> {
     let (period, tz) = period.spec()?;
     if top == Some(0) {
         return Err(Error::usage(
@@ -180,14 +205,11 @@ pub fn query(period: &PeriodArgs, group: &GroupArgs, top: Option<usize>) -> Resu
 
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let book = ctx.price_book()?;
-    let scenario = scenario(&args, book)?;
-    if scenario.is_empty() {
-        return Err(Error::usage(
-            "whatif needs a scenario: --swap, --on, --region, --tier, --trim-context, --cache-hit, \
-             --cache-ttl, --scenario-pricing or --self-hosted (see `aispend whatif --help`)",
-        ));
-    }
-    let query = query(&args.period, &args.group, args.top)?;
+    let Settings {
+        scenario,
+        query,
+        format,
+    } = Settings::resolve(&args, book)?;
     let newest = ledger_newest(ctx, &args.input, &query.period)?;
     let mut agg = Aggregator::new(
         &query,
@@ -202,7 +224,6 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     for warning in &report.warnings {
         ctx.note(format_args!("{warning}"));
     }
-    let format = args.format.unwrap_or(Format::Table);
     let whatif = WhatIf {
         report: &report,
         scenario: &scenario,
