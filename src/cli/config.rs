@@ -8,6 +8,7 @@ use serde_json::json;
 use super::{Context, InfoFormat};
 use crate::config::user_config_file;
 use crate::error::Result;
+use crate::output::{self, Format, Render, Sheet};
 
 const PATH_LONG_ABOUT: &str = "\
 Show which config file and which ledger commands run here use, and what chose each.
@@ -37,38 +38,57 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
             .display()
             .to_string()
     };
-    let config = ctx.config.origin.as_deref().map(absolute);
     let (ledger, ledger_from) = ctx.ledger_location()?;
-    let exists = ledger.is_file();
-    let ledger = absolute(&ledger);
-    let from = ctx.config_origin.describe();
-    match format {
-        InfoFormat::Json => {
-            let doc = json!({
-                "schema": "aispend.config-path.v1",
-                "config": config,
-                "config_from": config.as_ref().map(|_| from),
-                "ledger": ledger,
-                "ledger_from": ledger_from,
-                "ledger_exists": exists,
-            });
-            serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
-        InfoFormat::Table => {
-            match &config {
-                Some(c) => writeln!(out, "config: {c} (from {from})")?,
-                None => writeln!(
-                    out,
-                    "config: none (no --config, $AISPEND_CONFIG, ./aispend.toml or {})",
-                    user_config_file()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_else(|| "user config file".into())
-                )?,
-            }
-            let state = if exists { "" } else { "; not created yet" };
-            writeln!(out, "ledger: {ledger} (from {ledger_from}{state})")?;
-        }
-    }
+    let paths = InUse {
+        config: ctx.config.origin.as_deref().map(absolute),
+        config_from: ctx.config_origin.describe(),
+        ledger_exists: ledger.is_file(),
+        ledger: absolute(&ledger),
+        ledger_from,
+    };
+    output::write(&paths, format.into(), ctx.style(), out)?;
     Ok(0)
+}
+
+/// The config file and the ledger a command run here uses, and what chose each.
+struct InUse {
+    config: Option<String>,
+    config_from: &'static str,
+    ledger: String,
+    ledger_from: &'static str,
+    ledger_exists: bool,
+}
+
+impl Render for InUse {
+    fn sheet(&self, _format: Format) -> Sheet {
+        let config = match &self.config {
+            Some(c) => format!("config: {c} (from {})", self.config_from),
+            None => format!(
+                "config: none (no --config, $AISPEND_CONFIG, ./aispend.toml or {})",
+                user_config_file()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "user config file".into())
+            ),
+        };
+        let state = if self.ledger_exists {
+            ""
+        } else {
+            "; not created yet"
+        };
+        Sheet::lines(vec![
+            config,
+            format!("ledger: {} (from {}{state})", self.ledger, self.ledger_from),
+        ])
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "schema": "aispend.config-path.v1",
+            "config": self.config,
+            "config_from": self.config.as_ref().map(|_| self.config_from),
+            "ledger": self.ledger,
+            "ledger_from": self.ledger_from,
+            "ledger_exists": self.ledger_exists,
+        })
+    }
 }

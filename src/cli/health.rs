@@ -310,9 +310,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     };
     match args.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &health.json())
-                .map_err(std::io::Error::from)?;
-            writeln!(out)?;
+            crate::output::json::write(&health.json(), out)?;
         }
         Format::Markdown | Format::Table => {
             for (i, sheet) in health.sheets().iter().enumerate() {

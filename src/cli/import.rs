@@ -7,7 +7,7 @@ use super::usage::source_by_name;
 use super::Context;
 use crate::error::{Error, Result};
 use crate::input::{read_inputs, Accepted, FileSummary, ReadOptions, RecordSink};
-use crate::output::count_human;
+use crate::output::{self, count_human, Sheet};
 use crate::pricing::{Priced, Pricer};
 use crate::record::UsageRecord;
 use crate::sanitize::terminal;
@@ -115,75 +115,92 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         ));
     }
     if !ctx.global.quiet {
-        let verb = if args.dry_run { "would add" } else { "added" };
+        let done = Done {
+            files: &lines,
+            unrecognised: summary.unrecognised.len(),
+            dry_run: args.dry_run,
+            ledger: &ledger.path().display().to_string(),
+        };
+        output::table::write(&done.sheet(), ctx.style(), out)?;
+    }
+    Ok(0)
+}
+
+/// What an import did, file by file, for people.
+struct Done<'a> {
+    files: &'a [FileSummary],
+    /// Files in the folders that are in no known format.
+    unrecognised: usize,
+    dry_run: bool,
+    ledger: &'a str,
+}
+
+impl Done<'_> {
+    /// A line per file (what it added, skipped, left unpriced), a total line when there are several
+    /// files, then where it was written.
+    fn sheet(&self) -> Sheet {
+        let verb = if self.dry_run { "would add" } else { "added" };
+        let mut lines = Vec::new();
         let mut totals = FileSummary::default();
-        for f in &lines {
+        for f in self.files {
             if f.empty {
-                writeln!(out, "{}: empty file, nothing to add", terminal(&f.path))?;
+                lines.push(format!("{}: empty file, nothing to add", terminal(&f.path)));
                 continue;
             }
-            write!(
-                out,
+            let mut line = format!(
                 "{}: {} {verb} {}, {} duplicate",
                 terminal(&f.path),
                 f.source,
                 count_human(f.added),
                 count_human(f.duplicates + f.replaced)
-            )?;
+            );
             if f.replaced > 0 {
-                write!(
-                    out,
-                    " ({} merged into a larger copy)",
-                    count_human(f.replaced)
-                )?;
+                line += &format!(" ({} merged into a larger copy)", count_human(f.replaced));
             }
-            write!(out, ", {} skipped", count_human(f.skipped))?;
+            line += &format!(", {} skipped", count_human(f.skipped));
             if f.unpriced > 0 {
-                write!(out, ", {} unpriced", count_human(f.unpriced))?;
+                line += &format!(", {} unpriced", count_human(f.unpriced));
             }
-            writeln!(out)?;
+            lines.push(line);
             if let Some(first) = &f.first_skipped {
-                writeln!(out, "  first skipped: {}", crate::sanitize::message(first))?;
+                lines.push(format!(
+                    "  first skipped: {}",
+                    crate::sanitize::message(first)
+                ));
             }
-            if let (Some(note), false) = (f.ending_note(), f.empty) {
-                writeln!(out, "  note: {note}")?;
+            if let Some(note) = f.ending_note() {
+                lines.push(format!("  note: {note}"));
             }
             totals.added += f.added;
             totals.duplicates += f.duplicates + f.replaced;
             totals.skipped += f.skipped;
             totals.unpriced += f.unpriced;
         }
-        if lines.len() > 1 {
-            write!(
-                out,
+        if self.files.len() > 1 {
+            let mut line = format!(
                 "total: {} files, {verb} {}, {} duplicate, {} skipped",
-                lines.len(),
+                self.files.len(),
                 count_human(totals.added),
                 count_human(totals.duplicates),
                 count_human(totals.skipped)
-            )?;
+            );
             if totals.unpriced > 0 {
-                write!(out, ", {} unpriced", count_human(totals.unpriced))?;
+                line += &format!(", {} unpriced", count_human(totals.unpriced));
             }
-            writeln!(out)?;
+            lines.push(line);
         }
-        if !summary.unrecognised.is_empty() {
-            writeln!(
-                out,
+        if self.unrecognised > 0 {
+            lines.push(format!(
                 "{} file(s) in the folders are not usage files in a known format and were not read \
                  (-v names them)",
-                count_human(summary.unrecognised.len() as u64)
-            )?;
+                count_human(self.unrecognised as u64)
+            ));
         }
-        if args.dry_run {
-            writeln!(
-                out,
-                "dry run: nothing was written to {}",
-                ledger.path().display()
-            )?;
+        lines.push(if self.dry_run {
+            format!("dry run: nothing was written to {}", self.ledger)
         } else {
-            writeln!(out, "written to {}", ledger.path().display())?;
-        }
+            format!("written to {}", self.ledger)
+        });
+        Sheet::lines(lines)
     }
-    Ok(0)
 }

@@ -95,6 +95,16 @@ pub enum InfoFormat {
     Json,
 }
 
+/// Lines for people are the table writer's; JSON is JSON.
+impl From<InfoFormat> for crate::output::Format {
+    fn from(f: InfoFormat) -> Self {
+        match f {
+            InfoFormat::Table => crate::output::Format::Table,
+            InfoFormat::Json => crate::output::Format::Json,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,

@@ -100,7 +100,7 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
         }
         Command::Show { model, provider } => {
             let provider = provider.as_deref().map(parse_provider).transpose()?;
-            show(book, &model, provider, out)
+            show(book, &model, provider, ctx.style(), out)
         }
         Command::Missing { format, input } => missing(ctx, book, &input, format, out),
         Command::Diff {
@@ -216,6 +216,7 @@ fn show(
     book: &PriceBook,
     name: &str,
     provider: Option<Provider>,
+    style: Style,
     out: &mut dyn Write,
 ) -> Result<i32> {
     let resolved = match provider {
@@ -229,31 +230,30 @@ fn show(
         )));
     };
     let model = book.model(m.index);
+    let mut lines = Vec::new();
     let how = match &m.kind {
         MatchKind::Exact if m.normalized == model.id => "its canonical id".to_string(),
         MatchKind::Exact => format!("the name '{}'", m.normalized),
         MatchKind::Pattern(p) => format!("the pattern '{p}'"),
         MatchKind::Snapshot => format!("'{}' with its snapshot suffix removed", m.normalized),
     };
-    writeln!(
-        out,
+    lines.push(format!(
         "{name} → {} ({}), matched by {how}",
         model.id, model.provider
-    )?;
+    ));
     if let Some(d) = &m.deployment {
-        writeln!(
-            out,
+        lines.push(format!(
             "Azure deployment '{d}' runs '{}' ([azure] deployments in the config)",
             m.normalized
-        )?;
+        ));
     }
     if !model.names.is_empty() {
-        writeln!(out, "also answers to: {}", model.names.join(", "))?;
+        lines.push(format!("also answers to: {}", model.names.join(", ")));
     }
     if let Some(note) = &model.note {
-        writeln!(out, "note: {note}")?;
+        lines.push(format!("note: {note}"));
     }
-    writeln!(out, "from: {}", model.origin)?;
+    lines.push(format!("from: {}", model.origin));
     for (i, p) in model.periods.iter().enumerate() {
         let until = model
             .periods
@@ -261,98 +261,95 @@ fn show(
             .map(|n| n.effective.pred_opt().unwrap_or(n.effective));
         if model.fallback {
             // LiteLLM keeps no dates: one set of rates, today's, applied to every record.
-            writeln!(
-                out,
-                "\nprices of the fallback, not a curated table: today's rates, applied at every date \
+            lines.push(String::new());
+            lines.push(
+                "prices of the fallback, not a curated table: today's rates, applied at every date \
                  (USD per 1M tokens; tool fees per 1,000 calls):"
-            )?;
+                    .into(),
+            );
         } else {
-            writeln!(
-                out,
-                "\nprices from {}{} (USD per 1M tokens; tool fees per 1,000 calls):",
+            lines.push(String::new());
+            lines.push(format!(
+                "prices from {}{} (USD per 1M tokens; tool fees per 1,000 calls):",
                 p.effective,
                 until
                     .map(|u: NaiveDate| format!(" to {u}"))
                     .unwrap_or_default()
-            )?;
+            ));
         }
-        write_rates(out, "  standard", &p.rates)?;
+        write_rates(&mut lines, "  standard", &p.rates);
         if let Some(lc) = &p.long_context {
             write_rates(
-                out,
+                &mut lines,
                 &format!(
                     "  long context (whole request above {} input tokens)",
                     count_human(lc.threshold)
                 ),
                 &lc.rates,
-            )?;
+            );
         }
         for (region, price) in &p.regions {
             match price {
-                TierPrice::Multiplier(f) => writeln!(
-                    out,
+                TierPrice::Multiplier(f) => lines.push(format!(
                     "  region {region}: {} × the rates above",
                     money_exact(*f)
-                )?,
+                )),
                 TierPrice::Rates {
                     rates,
                     long_context,
                 } => {
-                    write_rates(out, &format!("  region {region}"), rates)?;
+                    write_rates(&mut lines, &format!("  region {region}"), rates);
                     if let Some(lc) = long_context {
-                        write_rates(out, &format!("  region {region} long context"), lc)?;
+                        write_rates(&mut lines, &format!("  region {region} long context"), lc);
                     }
                 }
             }
         }
         if !p.regions.is_empty() && !p.regions.iter().any(|(r, _)| r == "*") {
-            writeln!(
-                out,
-                "  other regions: no price (records there are unpriced)"
-            )?;
+            lines.push("  other regions: no price (records there are unpriced)".into());
         }
         for tier in Tier::ALL {
             match p.tier(tier) {
                 None => {}
-                Some(TierPrice::Multiplier(f)) => writeln!(
-                    out,
+                Some(TierPrice::Multiplier(f)) => lines.push(format!(
                     "  {}: {} × the rates above",
                     tier.key(),
                     money_exact(*f)
-                )?,
+                )),
                 Some(TierPrice::Rates {
                     rates,
                     long_context,
                 }) => {
-                    write_rates(out, &format!("  {}", tier.key()), rates)?;
+                    write_rates(&mut lines, &format!("  {}", tier.key()), rates);
                     if let Some(lc) = long_context {
-                        write_rates(out, &format!("  {} long context", tier.key()), lc)?;
+                        write_rates(&mut lines, &format!("  {} long context", tier.key()), lc);
                     }
                 }
             }
         }
     }
     if !model.tools.is_empty() {
-        writeln!(out, "\nbuilt-in tool fees (USD per 1,000 calls):")?;
+        lines.push(String::new());
+        lines.push("built-in tool fees (USD per 1,000 calls):".into());
         for t in &model.tools {
-            writeln!(
-                out,
+            lines.push(format!(
                 "  {} from {}: {}",
                 t.class.key(),
                 t.effective,
                 money_exact(t.per_1k)
-            )?;
+            ));
         }
     }
+    output::table::write(&Sheet::lines(lines), style, out)?;
     Ok(0)
 }
 
-fn write_rates(out: &mut dyn Write, label: &str, r: &Rates) -> std::io::Result<()> {
+fn write_rates(lines: &mut Vec<String>, label: &str, r: &Rates) {
     let parts: Vec<String> = RateClass::ALL
         .iter()
         .filter_map(|c| r.get(*c).map(|v| format!("{} {}", c.key(), money_exact(v))))
         .collect();
-    writeln!(out, "{label}: {}", parts.join(", "))
+    lines.push(format!("{label}: {}", parts.join(", ")));
 }
 
 fn missing(

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::{Context, InfoFormat};
 use crate::error::Result;
+use crate::output::{self, Format, Render, Sheet};
 use crate::sources;
 
 /// List the importers, what each reads and how it is detected
@@ -16,25 +17,33 @@ pub struct Args {
     pub format: InfoFormat,
 }
 
-pub fn run(_ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
-    if args.format == InfoFormat::Json {
+pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
+    output::write(&Importers, args.format.into(), ctx.style(), out)?;
+    Ok(0)
+}
+
+/// Every importer, in detection order.
+struct Importers;
+
+impl Render for Importers {
+    fn sheet(&self, _format: Format) -> Sheet {
+        let mut lines = vec![
+            "Formats are detected from file content; force one with --source NAME.".to_string(),
+            String::new(),
+        ];
+        for s in sources::all() {
+            lines.push(s.name().to_string());
+            lines.push(format!("  reads:    {}", s.reads()));
+            lines.push(format!("  detected: {}", s.detected_by()));
+        }
+        Sheet::lines(lines)
+    }
+
+    fn json(&self) -> serde_json::Value {
         let rows: Vec<_> = sources::all()
             .iter()
             .map(|s| json!({"name": s.name(), "reads": s.reads(), "detected_by": s.detected_by()}))
             .collect();
-        let doc = json!({"schema": "aispend.sources.v1", "sources": rows});
-        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
-        writeln!(out)?;
-        return Ok(0);
+        json!({"schema": "aispend.sources.v1", "sources": rows})
     }
-    writeln!(
-        out,
-        "Formats are detected from file content; force one with --source NAME.\n"
-    )?;
-    for s in sources::all() {
-        writeln!(out, "{}", s.name())?;
-        writeln!(out, "  reads:    {}", s.reads())?;
-        writeln!(out, "  detected: {}", s.detected_by())?;
-    }
-    Ok(0)
 }

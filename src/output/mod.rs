@@ -196,6 +196,17 @@ impl Sheet {
         }
     }
 
+    /// A result that is lines of text for people, with no table (`aispend sources`, `config path`,
+    /// `pricing show`, an import's summary): the lines are written as they are, so values from the input
+    /// in them must already be escaped for the format (see [`table::escape`]).
+    pub fn lines(lines: Vec<String>) -> Sheet {
+        Sheet {
+            intro: lines,
+            omit_if_empty: true,
+            ..Sheet::default()
+        }
+    }
+
     pub fn titled(mut self, title: impl Into<String>) -> Sheet {
         self.title = Some(title.into());
         self

@@ -14,6 +14,11 @@ use crate::{fixture, Workdir};
 /// Runs `aispend ARGS` with standard output a pipe whose reading end is closed at once; returns the
 /// exit code and standard error.
 fn into_closed_pipe(w: &Workdir, args: &[&str]) -> (Option<i32>, String) {
+    into_closed_pipe_with(w, &["--quiet"], args)
+}
+
+/// As [`into_closed_pipe`], with `global` options before ARGS instead of `--quiet`.
+fn into_closed_pipe_with(w: &Workdir, global: &[&str], args: &[&str]) -> (Option<i32>, String) {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aispend"))
         .current_dir(w.path())
         .env_remove("AISPEND_LEDGER")
@@ -24,7 +29,7 @@ fn into_closed_pipe(w: &Workdir, args: &[&str]) -> (Option<i32>, String) {
         .env("NO_COLOR", "1")
         .arg("--ledger")
         .arg(w.ledger())
-        .arg("--quiet")
+        .args(global)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -115,7 +120,41 @@ fn every_command_and_format_is_quiet_on_a_closed_pipe() {
         runs.push(vec!["sources", "--format", format]);
         runs.push(vec!["config", "path", "--format", format]);
     }
+    let anthropic = fixture("api-log/anthropic-messages.jsonl");
+    let brownout = fixture("health/brownout.jsonl");
+    let daily = fixture("anomalies/daily.jsonl");
+    let demo = fixture("demo");
+    for format in ["table", "json", "csv", "markdown"] {
+        runs.push(vec![
+            "whatif",
+            &usage,
+            "--cache-ttl",
+            "5m",
+            "--format",
+            format,
+        ]);
+        runs.push(vec![
+            "anomalies",
+            &daily,
+            "--by",
+            "team",
+            "--format",
+            format,
+        ]);
+    }
+    for format in ["table", "json", "markdown"] {
+        runs.push(vec!["health", &brownout, "--format", format]);
+        runs.push(vec!["recommend", &demo, "--format", format]);
+    }
+    runs.push(vec!["whatif", &anthropic, "--cache-ttl", "5m"]);
     runs.push(vec!["pricing", "show", "claude-sonnet-4-5"]);
+    runs.push(vec![
+        "pricing",
+        "show",
+        "claude-sonnet-4-5",
+        "--provider",
+        "bedrock",
+    ]);
     runs.push(vec!["completions", "bash"]);
     runs.push(vec!["man"]);
     runs.push(vec!["import", &usage]);
@@ -124,4 +163,7 @@ fn every_command_and_format_is_quiet_on_a_closed_pipe() {
         assert_eq!(code, Some(0), "aispend {args:?}: {stderr}");
         assert_eq!(stderr, "", "aispend {args:?}");
     }
+    // Without --quiet an import writes its summary, a line per file, to the closed pipe.
+    let (code, stderr) = into_closed_pipe_with(&w, &[], &["import", &usage, &anthropic]);
+    assert_eq!((code, stderr.as_str()), (Some(0), ""), "import");
 }
