@@ -7,6 +7,9 @@
 //! kind (a CSV error with an I/O cause included), so a closed pipe is recognised once, in `main`, for
 //! every command and format.
 //!
+//! HTML ([`html`]) is one more writer of sheets: `report --format html` lays out its page and takes its
+//! tables from it.
+//!
 //! This module knows nothing of reports, forecasts or budgets: they implement [`Render`].
 
 use std::io::Write;
@@ -16,6 +19,7 @@ use rust_decimal::Decimal;
 use crate::error::Result;
 
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod table;

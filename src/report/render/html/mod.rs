@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 use super::{fallback_footnote, FALLBACK_MARK};
 use crate::budget::{CheckResult, Status};
 use crate::forecast::Projection;
-use crate::output::{count_human, money_exact, money_human};
+use crate::output::{count_human, money_exact, money_human, Format, Render};
 use crate::report::reconcile::{Line, Match};
 use crate::report::{change_percent, Dim, Report, Row, Totals, OTHER};
 
@@ -563,34 +563,14 @@ fn day_summary(chart: &DailyChart, i: usize, day: NaiveDate) -> String {
     text
 }
 
+/// The budgets as `aispend budget check` shows them in a terminal, through the output layer's HTML
+/// writer, with the check's warnings after them.
 fn budgets(c: &CheckResult) -> Markup {
-    html! {
-        section #budgets {
-            h2 { "Budgets (as of " (c.as_of) ")" }
-            table {
-                thead { tr {
-                    th { "budget" } th { "period" } th.num { "limit" } th.num { "actual" } th.num { "used" }
-                    th.num { "forecast" } th.num { "80% interval" } th { "status" } th { "why" }
-                } }
-                tbody {
-                    @for b in &c.results {
-                        tr {
-                            td { (b.budget.name) }
-                            td { (b.period_start) " – " (b.period_end) }
-                            td.num { (money_human(b.budget.limit)) }
-                            td.num { (money_human(b.actual())) }
-                            td.num { (b.used_percent()) "%" }
-                            td.num { (money_human(b.forecast())) }
-                            td.num { (money_human(b.projection.lower)) " – " (money_human(b.projection.upper)) }
-                            td { span class={ "status " (status_class(b.status)) } { (b.status.as_str()) } }
-                            td { (b.reason) }
-                        }
-                    }
-                }
-            }
-            @for w in &c.warnings { p.warn-text { "warning: " (w) } }
-        }
-    }
+    let mut sheet = c.sheet(Format::Table);
+    sheet
+        .notes
+        .extend(c.warnings.iter().map(|w| format!("warning: {w}")));
+    crate::output::html::section(&sheet, "budgets")
 }
 
 fn reconciliation(rec: &Reconciliation) -> Markup {
