@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use super::usage::{collect_daily, GroupArgs, InputArgs, PeriodArgs};
+use super::usage::{collect_daily, InputArgs, Scope, ScopeArgs};
 use super::Context;
 use crate::anomalies::{detect, Anomaly, Rules};
 use crate::error::{Error, Result};
@@ -32,9 +32,7 @@ least 7 days earlier. History is read from up to 182 days before the as-of date.
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
     #[command(flatten)]
-    pub period: PeriodArgs,
-    #[command(flatten)]
-    pub group: GroupArgs,
+    pub scope: ScopeArgs,
     /// Look as if today were DATE: later records are ignored [default: the newest record's day]
     #[arg(long, value_name = "DATE", value_parser = crate::period::parse_as_of)]
     pub as_of: Option<chrono::NaiveDate>,
@@ -61,8 +59,12 @@ struct Row {
 }
 
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
-    let (spec, tz) = args.period.spec()?;
-    let dims = args.group.dims_or(&[Dim::Model]);
+    let Scope {
+        spec,
+        tz,
+        dims,
+        filters,
+    } = args.scope.resolve(&[Dim::Model])?;
     if dims
         .iter()
         .any(|d| matches!(d, Dim::Day | Dim::Week | Dim::Month))
@@ -71,7 +73,6 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             "--by day, week or month makes no sense for anomalies: each group is already a daily series",
         ));
     }
-    let filters = args.group.filters();
     let (daily, as_of) = collect_daily(ctx, &args.input, &dims, filters, tz, args.as_of)?;
     let (from, to) = super::forecast::period_days(&spec, as_of, as_of);
     let to = to.min(as_of);

@@ -7,13 +7,13 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use super::usage::{collect_daily, GroupArgs, InputArgs, PeriodArgs};
+use super::usage::{collect_daily, InputArgs, Scope, ScopeArgs};
 use super::Context;
 use crate::error::{Error, Result};
 use crate::forecast::{self, DailySeries, MethodChoice, Projection};
 use crate::output::{money_exact, table, Cell, Column, Format, Render, Sheet};
 use crate::period::PeriodSpec;
-use crate::report::{Dim, Filter, UnpricedRow};
+use crate::report::{Dim, UnpricedRow};
 
 const INTRO: &str = "\
 Projects where a period ends: actual spend to date plus a forecast of the remaining days, per group, \
@@ -31,9 +31,7 @@ Examples:
 #[command(mut_arg("by", |a| a.help("Group by these dimensions (comma list; default: the total only)")))]
 pub struct Args {
     #[command(flatten)]
-    pub period: PeriodArgs,
-    #[command(flatten)]
-    pub group: GroupArgs,
+    pub scope: ScopeArgs,
     /// Forecast as if today were DATE: later records are ignored [default: the newest record's day]
     #[arg(long, value_name = "DATE", value_parser = crate::period::parse_as_of)]
     pub as_of: Option<chrono::NaiveDate>,
@@ -56,40 +54,25 @@ struct Line {
     actual_days: Vec<Decimal>,
 }
 
-/// What a forecast run does, with every default that depends on other flags decided here, once.
-struct Settings {
-    spec: PeriodSpec,
-    tz: chrono_tz::Tz,
-    /// `--by`, else the total only.
-    dims: Vec<Dim>,
-    filters: Vec<Filter>,
-}
-
-impl Settings {
-    fn resolve(args: &Args) -> Result<Settings> {
-        let (spec, tz) = args.period.spec()?;
-        let dims = args.group.dims_or(&[]);
-        if dims.contains(&Dim::Day) {
-            return Err(Error::usage(
-                "--by day makes no sense for a forecast: each row is already a daily series",
-            ));
-        }
-        Ok(Settings {
-            spec,
-            tz,
-            dims,
-            filters: args.group.filters(),
-        })
+/// What a forecast run covers, with every default that depends on other flags decided here, once:
+/// grouped by `--by`, else the total only; never by day.
+fn resolve(args: &Args) -> Result<Scope> {
+    let scope = args.scope.resolve(&[])?;
+    if scope.dims.contains(&Dim::Day) {
+        return Err(Error::usage(
+            "--by day makes no sense for a forecast: each row is already a daily series",
+        ));
     }
+    Ok(scope)
 }
 
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
-    let Settings {
+    let Scope {
         spec,
         tz,
         dims,
         filters,
-    } = Settings::resolve(&args)?;
+    } = resolve(&args)?;
     let choice = args.method;
     let (daily, as_of) = collect_daily(ctx, &args.input, &dims, filters, tz, args.as_of)?;
     let today = chrono::Utc::now().with_timezone(&tz).date_naive();

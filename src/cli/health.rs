@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-use super::usage::{feed_records, GroupArgs, InputArgs, PeriodArgs};
+use super::usage::{feed_records, InputArgs, Scope, ScopeArgs};
 use super::Context;
 use crate::config::TeamRules;
 use crate::error::{Error, Result};
@@ -63,9 +63,7 @@ request billed nothing, so its size is its retry's, else the mean successful req
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
     #[command(flatten)]
-    pub period: PeriodArgs,
-    #[command(flatten)]
-    pub group: GroupArgs,
+    pub scope: ScopeArgs,
     /// Width of the time buckets brownout windows are made of: 5m, 15m, 1h (any Nm or Nh)
     #[arg(long, value_name = "WIDTH", default_value = "15m", value_parser = parse_bucket)]
     pub bucket: Duration,
@@ -224,9 +222,12 @@ struct Health<'a> {
 }
 
 pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
-    let (spec, tz) = args.period.spec()?;
-    let dims = args.group.dims_or(&[Dim::Provider, Dim::Model]);
-    let filters = args.group.filters();
+    let Scope {
+        spec,
+        tz,
+        dims,
+        filters,
+    } = args.scope.resolve(&[Dim::Provider, Dim::Model])?;
     let book = ctx.price_book()?;
     let mut collector = Collector {
         rules: &ctx.config.teams,

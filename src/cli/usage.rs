@@ -108,6 +108,38 @@ impl GroupArgs {
     }
 }
 
+/// The period, grouping and filters of a command that slices usage into daily or bucketed series
+/// (forecast, health, anomalies).
+#[derive(Debug, clap::Args)]
+pub struct ScopeArgs {
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    #[command(flatten)]
+    pub group: GroupArgs,
+}
+
+/// [`ScopeArgs`] resolved: the period and its time zone, the grouping and the filters.
+pub struct Scope {
+    pub spec: PeriodSpec,
+    pub tz: Tz,
+    /// `--by`, else the command's default.
+    pub dims: Vec<Dim>,
+    pub filters: Vec<Filter>,
+}
+
+impl ScopeArgs {
+    /// The scope, grouped by `--by` or else by `default_dims`.
+    pub fn resolve(&self, default_dims: &[Dim]) -> Result<Scope> {
+        let (spec, tz) = self.period.spec()?;
+        Ok(Scope {
+            spec,
+            tz,
+            dims: self.group.dims_or(default_dims),
+            filters: self.group.filters(),
+        })
+    }
+}
+
 /// The period a command covers.
 #[derive(Debug, clap::Args)]
 pub struct PeriodArgs {
