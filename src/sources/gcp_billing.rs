@@ -412,7 +412,59 @@ fn read_row(row: &Row, at: &Provenance) -> Result<Option<UsageRecord>, RecordErr
         r.tags
             .insert("sku_class".into(), class.name(r.long_context == Some(true)));
     }
+    // Grounding with Google Search: billed per grounded prompt (Gemini 2.x) or per search query (Gemini
+    // 3), counted in the row's usage, priced from the `[[tool]]` fees of google.toml like an API response's.
+    if sku_lower.contains("grounding") {
+        if let Some(n) = call_count(row, line)? {
+            if sku_lower.contains("quer") {
+                r.tokens.web_search_requests = n;
+            } else {
+                r.tokens.grounded_prompts = n;
+            }
+        }
+    }
     Ok(Some(r))
+}
+
+/// The calls a per-request row counts: `usage.amount` in a unit of requests (`requests`, `count`,
+/// `1000 requests`, `queries`, `prompts`). `None` when the unit counts something else.
+fn call_count(row: &Row, line: u64) -> Result<Option<u64>, RecordError> {
+    let Some(unit) = get(row, "usage_unit") else {
+        return Ok(None);
+    };
+    let unit = unit.trim().to_ascii_lowercase().replace(',', "");
+    let digits = unit
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(unit.len());
+    let factor: u64 = match &unit[..digits] {
+        "" => 1,
+        n => match n.parse() {
+            Ok(n) => n,
+            Err(_) => return Ok(None),
+        },
+    };
+    let calls = [
+        "count", "counts", "request", "requests", "query", "queries", "prompt", "prompts",
+    ];
+    let words: Vec<&str> = unit[digits..].split_whitespace().collect();
+    if words.is_empty() || !words.iter().all(|w| calls.contains(w) || *w == "grounded") {
+        return Ok(None);
+    }
+    let Some(amount) = decimal(row, "usage_amount", "usage.amount", line)? else {
+        return Ok(None);
+    };
+    match amount
+        .checked_mul(Decimal::from(factor))
+        .filter(|n| !n.is_sign_negative() && n.fract().is_zero())
+        .and_then(|n| n.to_u64())
+    {
+        Some(n) => Ok(Some(n)),
+        None => Err(RecordError::field(
+            line,
+            "usage.amount",
+            format!("not a whole number of calls: {amount} × {factor} ({unit})"),
+        )),
+    }
 }
 
 /// What a token SKU charges for.

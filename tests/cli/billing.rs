@@ -332,3 +332,26 @@ fn gcp_vertex_skus_canonical_models_units_and_classes() {
         false,
     );
 }
+
+#[test]
+fn gcp_grounding_rows_bill_their_fee() {
+    let w = Workdir::new();
+    let report = w.json(&[
+        "report",
+        "--by",
+        "model",
+        &fixture("billing/gcp-grounding.csv"),
+    ]);
+    // Vertex "Gemini 2.5 Flash Grounding with Google Search", 100 requests: 100 grounded prompts ×
+    // $35/1k = $3.50 of fees; its "Input Tokens" row, 1_000_000 × $0.30/M = $0.30: $3.80, as billed
+    // (3.50 + 0.30 reported).
+    let r = row(&report, "model", "gemini-2.5-flash");
+    assert_eq!((money(&r["cost"]), money(&r["tool_fees"])), ("3.8", "3.5"));
+    assert_eq!(money(&r["reported_cost"]), "3.8");
+    // Gemini 3 bills per search query: 50 queries × $14/1k = $0.70, as billed.
+    let r = row(&report, "model", "gemini-3-flash-preview");
+    assert_eq!((money(&r["cost"]), money(&r["tool_fees"])), ("0.7", "0.7"));
+    assert_eq!(r["tool_calls"], 50);
+    // 3.80 + 0.70
+    assert_eq!(money(&report["total"]["cost"]), "4.5");
+}
