@@ -175,7 +175,7 @@ struct RuleSpec {
 }
 
 /// Patterns for one field: the field matches when any pattern does.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Patterns(Vec<WildMatch>);
 
 impl Patterns {
@@ -193,7 +193,7 @@ impl Patterns {
 }
 
 /// A team rule: every field it names must match.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Rule {
     team: String,
     fields: Vec<(Field, Patterns)>,
@@ -226,7 +226,7 @@ impl Field {
 }
 
 /// Ordered team rules: the first that matches wins.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct TeamRules(Vec<Rule>);
 
 impl TeamRules {
@@ -384,7 +384,11 @@ impl Config {
         }
         // A relative ledger path is relative to the config file's folder.
         let ledger = file.ledger.map(|l| match path.parent() {
-            Some(dir) if l.is_relative() && !dir.as_os_str().is_empty() => dir.join(l),
+            Some(dir)
+                if l.is_relative() && !dir.as_os_str().is_empty() && !crate::ledger::is_url(&l) =>
+            {
+                dir.join(l)
+            }
             _ => l,
         });
         let allocation = file

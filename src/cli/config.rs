@@ -8,6 +8,7 @@ use serde_json::json;
 use super::{Context, InfoFormat};
 use crate::config::user_config_file;
 use crate::error::Result;
+use crate::ledger::Location;
 use crate::output::{self, Format, Render, Sheet};
 
 const PATH_LONG_ABOUT: &str = "\
@@ -38,12 +39,17 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
             .display()
             .to_string()
     };
-    let (ledger, ledger_from) = ctx.ledger_location()?;
+    let (location, ledger_from) = ctx.ledger_location()?;
+    // A database is not looked up here: `null` (JSON), "a PostgreSQL database" (table).
+    let (ledger, ledger_exists) = match &location {
+        Location::File(path) => (absolute(path), Some(path.is_file())),
+        Location::Postgres(_) => (location.display(), None),
+    };
     let paths = InUse {
         config: ctx.config.origin.as_deref().map(absolute),
         config_from: ctx.config_origin.describe(),
-        ledger_exists: ledger.is_file(),
-        ledger: absolute(&ledger),
+        ledger_exists,
+        ledger,
         ledger_from,
     };
     output::write(&paths, format.into(), ctx.style(), out)?;
@@ -56,7 +62,8 @@ struct InUse {
     config_from: &'static str,
     ledger: String,
     ledger_from: &'static str,
-    ledger_exists: bool,
+    /// `None`: a PostgreSQL database (not looked up).
+    ledger_exists: Option<bool>,
 }
 
 impl Render for InUse {
@@ -70,10 +77,10 @@ impl Render for InUse {
                     .unwrap_or_else(|| "user config file".into())
             ),
         };
-        let state = if self.ledger_exists {
-            ""
-        } else {
-            "; not created yet"
+        let state = match self.ledger_exists {
+            Some(true) => "",
+            Some(false) => "; not created yet",
+            None => "; a PostgreSQL database",
         };
         Sheet::lines(vec![
             config,

@@ -119,7 +119,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             files: &lines,
             unrecognised: summary.unrecognised.len(),
             dry_run: args.dry_run,
-            ledger: &ledger.path().display().to_string(),
+            ledger: &ledger.name(),
         };
         output::table::write(&done.sheet(), ctx.style(), out)?;
     }

@@ -1,4 +1,5 @@
-//! `aispend ledger`: inspect the stored ledger (`stats`) or export it, record by record (`export`).
+//! `aispend ledger`: inspect the stored ledger (`stats`), export it, record by record (`export`), or
+//! recompute its priced daily table (`reprice`).
 
 use std::io::Write;
 
@@ -21,7 +22,27 @@ pub enum Command {
         format: InfoFormat,
     },
     Export(Box<ExportArgs>),
+    /// Recompute the priced daily table (`daily_cost`) with the current price tables and team rules
+    #[command(long_about = REPRICE_LONG_ABOUT, after_help = REPRICE_AFTER_HELP)]
+    Reprice,
 }
+
+const REPRICE_LONG_ABOUT: &str = "\
+Recompute the priced daily table `daily_cost` with the current price tables (built in, --pricing, the \
+config's overrides) and team rules, in one transaction.
+
+`daily_cost` is for dashboards (Grafana, Metabase, any SQL client) that read the ledger directly: one row \
+per UTC day and provider, model, source, team, project, workspace and service tier, with the token sums, \
+`cost` (exact decimal), `unpriced_records` and `reported_cost`. Each import rewrites the days it touched \
+with the prices of that run; after a price-table or team-rule change, `aispend ledger reprice` rewrites \
+every day, so the table agrees with `aispend report` again. Reports never read it: they price the \
+ledger when they run.";
+
+const REPRICE_AFTER_HELP: &str = "\
+Examples:
+  aispend ledger reprice
+  aispend --pricing corrected-prices.toml ledger reprice
+  aispend --ledger postgres://aispend@db.internal:5432/finops ledger reprice";
 
 const EXPORT_LONG_ABOUT: &str = "\
 Export the normalized ledger: one row per usage record (after deduplication), with its team (after the \
@@ -99,6 +120,25 @@ pub struct ExportArgs {
 pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
     match cmd {
         Command::Export(args) => export(ctx, *args, out),
+        Command::Reprice => {
+            let pricing = ctx.daily_pricing()?;
+            let mut ledger = ctx.open_existing_ledger()?;
+            let done = ledger.reprice(&pricing)?;
+            if !ctx.global.quiet {
+                match done.days {
+                    Some((first, last)) => writeln!(
+                        out,
+                        "daily_cost: {} rows for {first} to {last} (UTC days), total {} (was {})",
+                        count_human(done.rows),
+                        output::money_human(done.after),
+                        output::money_human(done.before)
+                    )?,
+                    None => writeln!(out, "daily_cost: the ledger has no records")?,
+                }
+                writeln!(out, "written to {}", ledger.name())?;
+            }
+            Ok(0)
+        }
         Command::Stats { format } => {
             let ledger = ctx.open_existing_ledger()?;
             let s = ledger.stats()?;
@@ -108,7 +148,7 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
                 };
                 let doc = serde_json::json!({
                     "schema": "aispend.ledger-stats.v1",
-                    "ledger": ledger.path().display().to_string(),
+                    "ledger": ledger.name(),
                     "schema_version": s.schema_version,
                     "file_bytes": s.file_bytes,
                     "records": s.records,
@@ -127,7 +167,7 @@ pub fn run(ctx: &Context, cmd: Command, out: &mut dyn Write) -> Result<i32> {
             let mut sheet = Sheet::new(columns.to_vec());
             sheet.omit_if_empty = true;
             sheet.intro = vec![
-                format!("ledger:   {}", ledger.path().display()),
+                format!("ledger:   {}", ledger.name()),
                 format!("schema:   version {}", s.schema_version),
                 format!("size:     {} bytes", count_human(s.file_bytes)),
                 format!("records:  {}", count_human(s.records)),

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, ConfigOrigin};
 use crate::error::{Error, Result};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Location};
 use crate::output::Style;
 use crate::pricing::PriceBook;
 
@@ -55,8 +55,10 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Ledger file [default: $AISPEND_LEDGER, else `ledger` in the config, else $XDG_DATA_HOME/aispend/ledger.db]
-    #[arg(long, global = true, value_name = "PATH")]
+    /// Ledger: an SQLite file, or a shared PostgreSQL database as postgres://USER@HOST:PORT/DB (password
+    /// from PGPASSWORD or ~/.pgpass; never printed) [default: $AISPEND_LEDGER, else `ledger` in the
+    /// config, else $XDG_DATA_HOME/aispend/ledger.db]
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub ledger: Option<PathBuf>,
     /// How long to wait when another process (an import, a pull) holds the ledger's write lock, before
     /// giving up with a message that says so
@@ -169,13 +171,15 @@ impl Context {
         })
     }
 
-    /// The ledger path (SPEC "The ledger": flag, env, config, platform data directory).
-    pub fn ledger_path(&self) -> Result<PathBuf> {
-        self.ledger_location().map(|(p, _)| p)
+    /// Where the ledger is (SPEC "The ledger": flag, env, config, platform data directory): a file, or
+    /// a PostgreSQL database (`postgres://…`).
+    pub fn ledger_location(&self) -> Result<(Location, &'static str)> {
+        let (raw, from) = self.ledger_choice()?;
+        Ok((Location::parse(raw, from)?, from))
     }
 
-    /// The ledger path and what chose it.
-    pub fn ledger_location(&self) -> Result<(PathBuf, &'static str)> {
+    /// The ledger as given, and what chose it.
+    fn ledger_choice(&self) -> Result<(PathBuf, &'static str)> {
         if let Some(p) = &self.global.ledger {
             return Ok((p.clone(), "--ledger"));
         }
@@ -191,15 +195,27 @@ impl Context {
         Ok((data.join("ledger.db"), "the default data folder"))
     }
 
-    /// Opens the ledger, creating it and any missing parent folders.
+    /// Opens the ledger, creating it (and a file's missing parent folders). Its imports price
+    /// `daily_cost` with this run's price tables and team rules.
     pub fn open_ledger(&self) -> Result<Ledger> {
-        let path = self.ledger_path()?;
-        check_ledger_folder(&path)?;
-        Ledger::open_waiting(&path, self.lock_timeout())
+        let (location, _) = self.ledger_location()?;
+        if let Location::File(path) = &location {
+            check_ledger_folder(path)?;
+        }
+        let ledger = Ledger::open_at(location, self.lock_timeout())?;
+        Ok(ledger.with_pricing(self.daily_pricing()?))
+    }
+
+    /// What prices `daily_cost`: this run's price tables and team rules.
+    pub fn daily_pricing(&self) -> Result<crate::ledger::daily::Pricing> {
+        Ok(crate::ledger::daily::Pricing {
+            book: self.price_book()?.clone(),
+            rules: self.config.teams.clone(),
+        })
     }
 
     pub fn open_existing_ledger(&self) -> Result<Ledger> {
-        Ledger::open_existing(&self.ledger_path()?, self.lock_timeout())
+        Ledger::open_existing_at(self.ledger_location()?.0, self.lock_timeout())
     }
 
     /// `--lock-timeout`.

@@ -151,7 +151,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
     let plan = plan(base, &window, width, !args.no_costs);
     let key = AdminKey::from_env(key_var, display_name(args.provider))?;
     // Fail on a bad ledger location before spending time on the network.
-    ctx.ledger_path()?;
+    ctx.ledger_location()?;
     if plain_http_to_remote(&plan.base) {
         ctx.note(format_args!(
             "warning: {} is not https: the admin key is sent unencrypted",
@@ -202,11 +202,7 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             write_summary(out, endpoint, c, verb)?;
         }
         if args.dry_run {
-            writeln!(
-                out,
-                "dry run: nothing was written to {}",
-                ledger.path().display()
-            )?;
+            writeln!(out, "dry run: nothing was written to {}", ledger.name())?;
         }
     }
     Ok(0)
@@ -343,11 +339,7 @@ fn run_litellm(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             count_human(summary.duplicates)
         )?;
         match (&summary.cursor, args.dry_run) {
-            (_, true) => writeln!(
-                out,
-                "dry run: nothing was written to {}",
-                ledger.path().display()
-            )?,
+            (_, true) => writeln!(out, "dry run: nothing was written to {}", ledger.name())?,
             (Some(c), false) => writeln!(out, "next pull starts from {c} (UTC) less the overlap")?,
             (None, false) => {}
         }

@@ -16,14 +16,20 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 use crate::decimal::parse_decimal;
 use crate::error::{Error, Result};
 use crate::input::{Accepted, RecordSink};
-use crate::record::{DedupPolicy, FailureClass, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{DedupPolicy, FailureClass, UsageRecord};
 use crate::report::aggregate::Aggregator;
 
+mod cells;
+pub mod daily;
+mod pgsql;
 mod rollup;
 mod schema;
+mod store;
+
+pub use store::{is_url, Ledger, LedgerWriter, Location};
 
 /// An open ledger file.
-pub struct Ledger {
+pub struct SqliteLedger {
     conn: Connection,
     path: PathBuf,
     /// How long to wait for another process's lock (`--lock-timeout`).
@@ -43,24 +49,24 @@ pub struct LedgerStats {
     pub file_bytes: u64,
 }
 
-impl Ledger {
+impl SqliteLedger {
     /// Opens (creating if needed) the ledger at `path` and brings its schema up to date, waiting up to
     /// [`DEFAULT_LOCK_TIMEOUT`] for another process's lock.
-    pub fn open(path: &Path) -> Result<Ledger> {
-        Ledger::open_waiting(path, DEFAULT_LOCK_TIMEOUT)
+    pub fn open(path: &Path) -> Result<SqliteLedger> {
+        SqliteLedger::open_waiting(path, DEFAULT_LOCK_TIMEOUT)
     }
 
-    /// [`Ledger::open`], waiting up to `lock_timeout` for another process's lock, here and on every
+    /// [`SqliteLedger::open`], waiting up to `lock_timeout` for another process's lock, here and on every
     /// write. A new file is created readable and writable by its owner only (0600): it holds spend per
     /// key and per user. A file that is an SQLite database but not a ledger is refused, untouched.
-    pub fn open_waiting(path: &Path, lock_timeout: Duration) -> Result<Ledger> {
+    pub fn open_waiting(path: &Path, lock_timeout: Duration) -> Result<SqliteLedger> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         create_private(path)?;
         let started = Instant::now();
         let conn = Connection::open(path).map_err(|e| ledger_error(path, e))?;
-        let ledger = Ledger {
+        let ledger = SqliteLedger {
             conn,
             path: path.to_path_buf(),
             lock_timeout,
@@ -81,14 +87,14 @@ impl Ledger {
     }
 
     /// Opens an existing ledger; a missing file is a usage error that says how to create one.
-    pub fn open_existing(path: &Path, lock_timeout: Duration) -> Result<Ledger> {
+    pub fn open_existing(path: &Path, lock_timeout: Duration) -> Result<SqliteLedger> {
         if !path.exists() {
             return Err(Error::usage(format!(
                 "no ledger at {}: import usage first (`aispend import PATH…`), or pass PATHs to read files directly",
                 path.display()
             )));
         }
-        Ledger::open_waiting(path, lock_timeout)
+        SqliteLedger::open_waiting(path, lock_timeout)
     }
 
     /// Switches to WAL and sets the connection up (the busy timeout is set before anything else).
@@ -136,21 +142,26 @@ impl Ledger {
     pub fn write<T>(
         &mut self,
         commit: bool,
-        f: impl FnOnce(&mut LedgerWriter<'_>) -> Result<T>,
+        f: impl FnOnce(&mut SqliteWriter<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.write_priced(commit, None, f)
+    }
+
+    /// [`SqliteLedger::write`], rewriting the days of `daily_cost` the import touched with `pricing`
+    /// before it commits.
+    pub fn write_priced<T>(
+        &mut self,
+        commit: bool,
+        pricing: Option<&daily::Pricing>,
+        f: impl FnOnce(&mut SqliteWriter<'_>) -> Result<T>,
     ) -> Result<T> {
         let path = self.path.clone();
-        let started = Instant::now();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| match is_busy(&e) {
-                true => busy_error(&path, started.elapsed()),
-                false => ledger_error(&path, e),
-            })?;
-        let mut writer = LedgerWriter {
+        let tx = self.begin()?;
+        let mut writer = SqliteWriter {
             tx,
             path: path.clone(),
             rollup: rollup::Delta::default(),
+            touched: None,
         };
         let value = f(&mut writer)?;
         if commit {
@@ -158,9 +169,52 @@ impl Ledger {
                 .rollup
                 .flush(&writer.tx)
                 .map_err(|e| ledger_error(&path, e))?;
+            if let (Some(pricing), Some((a, b))) = (pricing, writer.touched) {
+                if let Some(days) = daily::days_between(a, b) {
+                    refresh_daily(&writer.tx, &path, pricing, days)?;
+                }
+            }
             writer.tx.commit().map_err(|e| ledger_error(&path, e))?;
         }
         Ok(value)
+    }
+
+    /// Starts a write transaction, waiting for another process's (up to the lock timeout).
+    fn begin(&mut self) -> Result<Transaction<'_>> {
+        let started = Instant::now();
+        let path = &self.path;
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| match is_busy(&e) {
+                true => busy_error(path, started.elapsed()),
+                false => ledger_error(path, e),
+            })
+    }
+
+    /// Rewrites all of `daily_cost` with `pricing` (`aispend ledger reprice`), in one transaction.
+    pub fn reprice(&mut self, pricing: &daily::Pricing) -> Result<daily::Repriced> {
+        let path = self.path.clone();
+        let tx = self.begin()?;
+        let err = |e| ledger_error(&path, e);
+        let (first, last): (Option<i64>, Option<i64>) = tx
+            .query_row(
+                "SELECT min(start_ms), max(start_ms) FROM records",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(err)?;
+        let mut done = daily::Repriced {
+            before: sqlite_daily_total(&tx).map_err(err)?,
+            ..Default::default()
+        };
+        tx.execute("DELETE FROM daily_cost", []).map_err(err)?;
+        if let Some(days) = first.zip(last).and_then(|(a, b)| daily::days_between(a, b)) {
+            done.rows = refresh_daily(&tx, &path, pricing, days)?;
+            done.days = Some(days);
+        }
+        done.after = sqlite_daily_total(&tx).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(done)
     }
 
     /// Where the incremental pull `name` stands (`None` before its first pull).
@@ -190,36 +244,13 @@ impl Ledger {
         range: Option<(DateTime<Utc>, DateTime<Utc>)>,
         f: &mut dyn FnMut(UsageRecord) -> Result<()>,
     ) -> Result<()> {
-        let (lo, hi) = match range {
-            Some((a, b)) => (a.timestamp_millis(), b.timestamp_millis()),
-            None => (i64::MIN, i64::MAX),
-        };
-        let sql = format!(
-            "SELECT {} FROM records WHERE start_ms >= ?1 AND start_ms < ?2 ORDER BY start_ms",
-            schema::COLUMNS
-        );
-        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.error(e))?;
-        let mut rows = stmt.query(params![lo, hi]).map_err(|e| self.error(e))?;
-        let mut files: BTreeMap<String, Arc<str>> = BTreeMap::new();
-        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
-            let record = record_from_row(row, &mut files).map_err(|e| self.error(e))?;
-            f(record)?;
-        }
-        Ok(())
+        for_each_on(&self.conn, &self.path, range, f)
     }
 
     /// Feeds a report's aggregator the period it reads: from the rollup when it serves the query
     /// exactly (see [`Aggregator::rollup_serves`]), else from the records.
     pub fn feed(&self, agg: &mut Aggregator<'_>) -> Result<()> {
-        let range = agg.fixed_period().map(|p| (p.start, p.end));
-        if agg.rollup_serves() {
-            let ms = range.map(|(a, b)| (a.timestamp_millis(), b.timestamp_millis()));
-            if rollup::feed(&self.conn, ms, agg).map_err(|e| self.error(e))? {
-                return Ok(());
-            }
-            agg.clear();
-        }
-        self.feed_records(agg)
+        feed_on(&self.conn, &self.path, agg)
     }
 
     /// Feeds a report's aggregator the period's records, one by one.
@@ -346,16 +377,121 @@ fn ledger_error(path: &Path, e: rusqlite::Error) -> Error {
     }
 }
 
+/// [`SqliteLedger::for_each`] on a connection (or a transaction).
+fn for_each_on(
+    conn: &Connection,
+    path: &Path,
+    range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    f: &mut dyn FnMut(UsageRecord) -> Result<()>,
+) -> Result<()> {
+    let err = |e| ledger_error(path, e);
+    let (lo, hi) = match range {
+        Some((a, b)) => (a.timestamp_millis(), b.timestamp_millis()),
+        None => (i64::MIN, i64::MAX),
+    };
+    let sql = format!(
+        "SELECT {} FROM records WHERE start_ms >= ?1 AND start_ms < ?2 ORDER BY start_ms",
+        schema::COLUMNS
+    );
+    let mut stmt = conn.prepare(&sql).map_err(err)?;
+    let mut rows = stmt.query(params![lo, hi]).map_err(err)?;
+    let mut files: BTreeMap<String, Arc<str>> = BTreeMap::new();
+    while let Some(row) = rows.next().map_err(err)? {
+        let record = record_from_row(row, &mut files).map_err(err)?;
+        f(record)?;
+    }
+    Ok(())
+}
+
+/// [`SqliteLedger::feed`] on a connection (or a transaction).
+fn feed_on(conn: &Connection, path: &Path, agg: &mut Aggregator<'_>) -> Result<()> {
+    let range = agg.fixed_period().map(|p| (p.start, p.end));
+    if agg.rollup_serves() {
+        let ms = range.map(|(a, b)| (a.timestamp_millis(), b.timestamp_millis()));
+        if rollup::feed(conn, ms, agg).map_err(|e| ledger_error(path, e))? {
+            return Ok(());
+        }
+        agg.clear();
+    }
+    for_each_on(conn, path, range, &mut |r| agg.accept(r).map(|_| ()))
+}
+
+/// Rewrites the rows of `days` in `daily_cost`; returns how many were written.
+fn refresh_daily(
+    tx: &Transaction<'_>,
+    path: &Path,
+    pricing: &daily::Pricing,
+    days: (chrono::NaiveDate, chrono::NaiveDate),
+) -> Result<u64> {
+    let err = |e| ledger_error(path, e);
+    let rows = daily::compute(pricing, days, &mut |agg| feed_on(tx, path, agg))?;
+    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    tx.execute(
+        "DELETE FROM daily_cost WHERE day >= ?1 AND day <= ?2",
+        [day(days.0), day(days.1)],
+    )
+    .map_err(err)?;
+    let mut insert = tx
+        .prepare_cached(&format!(
+            "INSERT INTO daily_cost ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+             ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            daily::COLUMNS
+        ))
+        .map_err(err)?;
+    for row in &rows {
+        let [requests, failed, input, cache_read, cache_write, output, reasoning] = row.counts();
+        let d = &row.dims;
+        insert
+            .execute(params![
+                day(row.day),
+                d[0],
+                d[1],
+                d[2],
+                d[3],
+                d[4],
+                d[5],
+                d[6],
+                requests,
+                failed,
+                input,
+                cache_read,
+                cache_write,
+                output,
+                reasoning,
+                row.totals.cost.to_string(),
+                row.unpriced(),
+                row.reported(),
+                row.currency,
+            ])
+            .map_err(err)?;
+    }
+    Ok(rows.len() as u64)
+}
+
+/// The sum of `daily_cost.cost`, exactly (the column is decimal text).
+fn sqlite_daily_total(conn: &Connection) -> rusqlite::Result<rust_decimal::Decimal> {
+    let mut stmt = conn.prepare("SELECT cost FROM daily_cost")?;
+    let mut rows = stmt.query([])?;
+    let mut total = rust_decimal::Decimal::ZERO;
+    while let Some(row) = rows.next()? {
+        let cost: String = row.get(0)?;
+        total += parse_decimal(&cost).unwrap_or_default();
+    }
+    Ok(total)
+}
+
 /// Writes records inside an import's transaction.
-pub struct LedgerWriter<'c> {
+pub struct SqliteWriter<'c> {
     tx: Transaction<'c>,
     path: PathBuf,
     rollup: rollup::Delta,
+    /// The first and last start (ms) of the records added, replaced or replacing: the days of
+    /// `daily_cost` to rewrite.
+    touched: Option<(i64, i64)>,
 }
 
-impl LedgerWriter<'_> {
-    /// Moves the incremental pull `name` to `value`, in the import's transaction.
-    pub fn set_cursor(&mut self, name: &str, value: &str) -> Result<()> {
+impl store::Writer for SqliteWriter<'_> {
+    fn set_cursor(&mut self, name: &str, value: &str) -> Result<()> {
         self.tx
             .execute(
                 "INSERT INTO pull_cursors (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE \
@@ -367,7 +503,7 @@ impl LedgerWriter<'_> {
     }
 }
 
-impl RecordSink for LedgerWriter<'_> {
+impl RecordSink for SqliteWriter<'_> {
     fn accept(&mut self, r: UsageRecord) -> Result<Accepted> {
         let path = &self.path;
         let err = |e| ledger_error(path, e);
@@ -433,6 +569,7 @@ impl RecordSink for LedgerWriter<'_> {
         let mut insert = self.tx.prepare_cached(schema::INSERT).map_err(err)?;
         if insert.execute(values).map_err(err)? == 1 {
             self.rollup.record(&self.tx, &r, 1).map_err(err)?;
+            self.touched = touch(self.touched, &r);
             return Ok(Accepted::Added);
         }
         if r.dedup == DedupPolicy::KeepLargest {
@@ -457,6 +594,7 @@ impl RecordSink for LedgerWriter<'_> {
                 if replace.execute(values).map_err(err)? == 1 {
                     self.rollup.record(&self.tx, &old.0, -1).map_err(err)?;
                     self.rollup.record(&self.tx, &r, 1).map_err(err)?;
+                    self.touched = touch(touch(self.touched, &old.0), &r);
                     return Ok(Accepted::Replaced);
                 }
             }
@@ -465,79 +603,17 @@ impl RecordSink for LedgerWriter<'_> {
     }
 }
 
+/// `touched` widened to the day of `r`.
+fn touch(touched: Option<(i64, i64)>, r: &UsageRecord) -> Option<(i64, i64)> {
+    let ms = r.start.timestamp_millis();
+    Some(touched.map_or((ms, ms), |(a, b)| (a.min(ms), b.max(ms))))
+}
+
 fn record_from_row(
     row: &Row<'_>,
     files: &mut BTreeMap<String, Arc<str>>,
 ) -> rusqlite::Result<UsageRecord> {
-    let ms = |v: i64| Utc.timestamp_millis_opt(v).single().unwrap_or_default();
-    let u = |i: usize| -> rusqlite::Result<u64> { Ok(row.get::<_, i64>(i)?.max(0) as u64) };
-    let source: String = row.get(1)?;
-    let provider: String = row.get(2)?;
-    let tags: Option<String> = row.get(15)?;
-    let file: String = row.get(35)?;
-    let file = files
-        .entry(file)
-        .or_insert_with_key(|k| Arc::from(k.as_str()))
-        .clone();
-    let reported: Option<String> = row.get(30)?;
-    Ok(UsageRecord {
-        id: row.get(0)?,
-        source: crate::sources::by_name(&source)
-            .map(|s| s.name())
-            .unwrap_or("other"),
-        provider: Provider::parse(&provider).unwrap_or(Provider::Other),
-        model: row.get(3)?,
-        start: ms(row.get(4)?),
-        end: row.get::<_, Option<i64>>(5)?.map(ms),
-        service_tier: row.get(6)?,
-        batch: row.get(7)?,
-        region: row.get(8)?,
-        long_context: row.get(9)?,
-        team: row.get(10)?,
-        project: row.get(11)?,
-        user: row.get(12)?,
-        api_key: row.get(13)?,
-        workspace: row.get(14)?,
-        billing_account: row.get(37)?,
-        billing_account_name: row.get(38)?,
-        tags: tags
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default(),
-        tokens: TokenCounts {
-            input: u(16)?,
-            cache_read: u(17)?,
-            cache_write_5m: u(18)?,
-            cache_write_1h: u(19)?,
-            output: u(20)?,
-            reasoning: u(21)?,
-            audio_input: u(22)?,
-            audio_output: u(23)?,
-            image_input: u(24)?,
-            image_output: u(25)?,
-            web_search_requests: u(26)?,
-            web_fetch_requests: u(39)?,
-            file_search_calls: u(40)?,
-            code_execution_calls: u(41)?,
-            grounded_prompts: u(42)?,
-            images: u(27)?,
-            seconds: u(28)?,
-        },
-        requests: u(29)?,
-        reported_cost: reported.as_deref().and_then(parse_decimal),
-        reported_currency: row.get(31)?,
-        status: row.get(32)?,
-        failed: row.get(33)?,
-        latency_ms: row.get::<_, Option<i64>>(34)?.map(|l| l.max(0) as u64),
-        failure: row
-            .get::<_, Option<String>>(43)?
-            .and_then(|c| FailureClass::parse(&c)),
-        attempt: row
-            .get::<_, Option<i64>>(44)?
-            .and_then(|a| u32::try_from(a).ok()),
-        retry_of: row.get(45)?,
-        provenance: Provenance { file, line: u(36)? },
-        dedup: DedupPolicy::KeepFirst,
-    })
+    cells::record_from_cells(row, files)
 }
 
 /// Whether a ledger row exists with this id (tests and diagnostics).
@@ -550,6 +626,7 @@ pub fn contains(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::{Provenance, Provider};
 
     fn record(id: &str) -> UsageRecord {
         let at = Provenance {
@@ -567,7 +644,7 @@ mod tests {
         )
     }
 
-    fn all(ledger: &Ledger) -> Vec<UsageRecord> {
+    fn all(ledger: &SqliteLedger) -> Vec<UsageRecord> {
         let mut out = Vec::new();
         ledger
             .for_each(None, &mut |r| {
@@ -591,7 +668,7 @@ mod tests {
             )
             .unwrap();
         }
-        let mut ledger = Ledger::open(&path).unwrap();
+        let mut ledger = SqliteLedger::open(&path).unwrap();
         assert_eq!(schema::version(&ledger.conn).unwrap(), schema::latest());
         let mut new = record("new");
         new.billing_account = Some("01A2B3-C4D5E6-F7A8B9".into());
@@ -627,7 +704,7 @@ mod tests {
             )
             .unwrap();
         }
-        let mut ledger = Ledger::open(&path).unwrap();
+        let mut ledger = SqliteLedger::open(&path).unwrap();
         assert_eq!(schema::version(&ledger.conn).unwrap(), schema::latest());
         let mut new = record("new");
         new.tokens.web_fetch_requests = 2;
@@ -656,7 +733,7 @@ mod tests {
         let opener = {
             let path = path.clone();
             std::thread::spawn(move || {
-                Ledger::open(&path).map(|l| l.stats().unwrap().schema_version)
+                SqliteLedger::open(&path).map(|l| l.stats().unwrap().schema_version)
             })
         };
         std::thread::sleep(Duration::from_millis(300));

@@ -27,7 +27,7 @@ use crate::record::{Provenance, Provider, TokenCounts, UsageRecord};
 use crate::report::aggregate::{Aggregator, Counts};
 
 /// Milliseconds in an hour, the rollup's unit of time.
-const HOUR_MS: i64 = 3_600_000;
+pub(super) const HOUR_MS: i64 = 3_600_000;
 
 /// The rollup's tables (schema version 3).
 pub(super) const TABLES: &str = "CREATE TABLE rollup_keys (
@@ -70,7 +70,7 @@ pub(super) const TABLES: &str = "CREATE TABLE rollup_keys (
     ) WITHOUT ROWID;";
 
 /// The summed columns of `rollup`, in [`Sums::counts`] order.
-const SUMMED: [&str; 20] = [
+pub(super) const SUMMED: [&str; 20] = [
     "records",
     "requests",
     "input_tokens",
@@ -95,9 +95,10 @@ const SUMMED: [&str; 20] = [
 ];
 
 /// The index of `reported_records` in [`SUMMED`] (last).
-const REPORTED: usize = SUMMED.len() - 1;
+pub(super) const REPORTED: usize = SUMMED.len() - 1;
 
-const KEY_COLUMNS: &str = "source, provider, model, service_tier, batch, region, long_context, \
+pub(super) const KEY_COLUMNS: &str =
+    "source, provider, model, service_tier, batch, region, long_context, \
     prompt_band, classes, failed, team, project, workspace";
 
 /// Adds a delta to a row (`?18`: the reported cost the row ends with, when it changed).
@@ -124,14 +125,14 @@ static UPSERT: LazyLock<(String, String)> = LazyLock::new(|| {
 
 /// The sums of one (hour, key), or a change to them.
 #[derive(Debug, Clone, Default)]
-struct Sums {
-    counts: [i64; 20],
-    reported_cost: Decimal,
+pub(super) struct Sums {
+    pub(super) counts: [i64; 20],
+    pub(super) reported_cost: Decimal,
 }
 
 impl Sums {
     /// Adds (`sign` 1) or takes away (`sign` -1) one record.
-    fn add_record(&mut self, r: &UsageRecord, sign: i64) {
+    pub(super) fn add_record(&mut self, r: &UsageRecord, sign: i64) {
         let t = &r.tokens;
         let values = [
             1,
@@ -327,19 +328,7 @@ fn for_each_key(
     while let Some(row) = rows.next()? {
         let source: String = row.get(1)?;
         let provider: String = row.get(2)?;
-        let mut r = UsageRecord::new(
-            String::new(),
-            crate::sources::by_name(&source)
-                .map(|s| s.name())
-                .unwrap_or("other"),
-            Provider::parse(&provider).unwrap_or(Provider::Other),
-            row.get(3)?,
-            Utc.timestamp_opt(0, 0).single().unwrap_or_default(),
-            Provenance {
-                file: file.clone(),
-                line: 0,
-            },
-        );
+        let mut r = key_record(&source, &provider, row.get(3)?, &file);
         r.service_tier = row.get(4)?;
         r.batch = row.get(5)?;
         r.region = row.get(6)?;
@@ -355,8 +344,30 @@ fn for_each_key(
     Ok(())
 }
 
+/// A key's record with no counts, starting at the epoch: the fields every key has.
+pub(super) fn key_record(
+    source: &str,
+    provider: &str,
+    model: String,
+    file: &Arc<str>,
+) -> UsageRecord {
+    UsageRecord::new(
+        String::new(),
+        crate::sources::by_name(source)
+            .map(|s| s.name())
+            .unwrap_or("other"),
+        Provider::parse(provider).unwrap_or(Provider::Other),
+        model,
+        Utc.timestamp_opt(0, 0).single().unwrap_or_default(),
+        Provenance {
+            file: file.clone(),
+            line: 0,
+        },
+    )
+}
+
 /// A key as text, for lookups: each field length-prefixed, `-` for none.
-fn encode(r: &UsageRecord, band: u64, classes: u32, out: &mut String) {
+pub(super) fn encode(r: &UsageRecord, band: u64, classes: u32, out: &mut String) {
     out.clear();
     let mut field = |v: Option<&str>| {
         let _ = match v {
@@ -406,99 +417,142 @@ pub(super) fn feed(
     range: Option<(i64, i64)>,
     agg: &mut Aggregator<'_>,
 ) -> rusqlite::Result<bool> {
-    let (lo, hi) = range.unwrap_or((i64::MIN, i64::MAX));
-    let tz = agg.tz();
-    let mut templates: HashMap<i64, (UsageRecord, u64)> = HashMap::new();
-    for_each_key(conn, &mut |id, r, band, _| {
-        templates.insert(id, (r.clone(), band));
-    })?;
-    // (key, local day, UTC day) → (first hour, sums)
-    let mut merged: HashMap<(i64, i32, i64), (i64, Sums)> = HashMap::new();
+    let mut merge = Merge::new(range, agg.tz());
+    for_each_key(conn, &mut |id, r, band, _| merge.template(id, r, band))?;
+    let (lo, hi) = merge.hours();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT hour, key, {}, reported_cost FROM rollup WHERE hour >= ?1 AND hour <= ?2",
         SUMMED.join(", ")
     ))?;
-    let mut rows = stmt.query([
-        lo.div_euclid(HOUR_MS),
-        hi.saturating_sub(1).div_euclid(HOUR_MS),
-    ])?;
-    let mut day_of = (i64::MIN, 0i32);
+    let mut rows = stmt.query([lo, hi])?;
     while let Some(row) = rows.next()? {
-        let hour: i64 = row.get(0)?;
-        let key: i64 = row.get(1)?;
-        let Some(start) = hour.checked_mul(HOUR_MS) else {
-            return Ok(false);
-        };
-        if start < lo || start.saturating_add(HOUR_MS) > hi {
+        if !merge.add(row.get(0)?, row.get(1)?, sums_from_row(row)?) {
             return Ok(false);
         }
-        if day_of.0 != hour {
+    }
+    Ok(merge.feed(agg))
+}
+
+/// Rollup rows of a period merged per key, local day and UTC day, then fed to a report's aggregator
+/// (the part of [`feed`] every backend shares).
+pub(super) struct Merge {
+    lo: i64,
+    hi: i64,
+    tz: chrono_tz::Tz,
+    templates: HashMap<i64, (UsageRecord, u64)>,
+    /// (key, local day, UTC day) → (first hour, sums)
+    merged: HashMap<(i64, i32, i64), (i64, Sums)>,
+    /// The last hour seen and its local day.
+    day_of: (i64, i32),
+}
+
+impl Merge {
+    /// A merge of the rows in `[start, end)` milliseconds (everything when `None`), days in `tz`.
+    pub(super) fn new(range: Option<(i64, i64)>, tz: chrono_tz::Tz) -> Merge {
+        let (lo, hi) = range.unwrap_or((i64::MIN, i64::MAX));
+        Merge {
+            lo,
+            hi,
+            tz,
+            templates: HashMap::new(),
+            merged: HashMap::new(),
+            day_of: (i64::MIN, 0),
+        }
+    }
+
+    /// The first and last hour to read.
+    pub(super) fn hours(&self) -> (i64, i64) {
+        (
+            self.lo.div_euclid(HOUR_MS),
+            self.hi.saturating_sub(1).div_euclid(HOUR_MS),
+        )
+    }
+
+    /// A key as a record (see [`for_each_key`]).
+    pub(super) fn template(&mut self, id: i64, r: &UsageRecord, band: u64) {
+        self.templates.insert(id, (r.clone(), band));
+    }
+
+    /// Adds one row; `false` when the rollup cannot serve the period (`sums` is `None` when the row's
+    /// values are out of range).
+    pub(super) fn add(&mut self, hour: i64, key: i64, sums: Option<Sums>) -> bool {
+        let Some(start) = hour.checked_mul(HOUR_MS) else {
+            return false;
+        };
+        if start < self.lo || start.saturating_add(HOUR_MS) > self.hi {
+            return false;
+        }
+        if self.day_of.0 != hour {
             // The hour must fall within one local day: true in every zone whose offset is whole hours.
+            let tz = self.tz;
             let local = |ms: i64| {
                 Utc.timestamp_millis_opt(ms)
                     .single()
                     .map(|t| t.with_timezone(&tz).date_naive())
             };
             match (local(start), local(start + HOUR_MS - 1)) {
-                (Some(a), Some(b)) if a == b => day_of = (hour, a.num_days_from_ce()),
-                _ => return Ok(false),
+                (Some(a), Some(b)) if a == b => self.day_of = (hour, a.num_days_from_ce()),
+                _ => return false,
             }
         }
-        let Some(sums) = sums_from_row(row)? else {
-            return Ok(false);
+        let Some(sums) = sums else {
+            return false;
         };
-        let entry = merged
-            .entry((key, day_of.1, hour.div_euclid(24)))
+        let entry = self
+            .merged
+            .entry((key, self.day_of.1, hour.div_euclid(24)))
             .or_insert_with(|| (hour, Sums::default()));
-        if entry.1.add(&sums).is_none() {
-            return Ok(false);
-        }
+        entry.1.add(&sums).is_some()
     }
-    let mut merged: Vec<_> = merged.into_iter().collect();
-    merged.sort_unstable_by_key(|&((key, ..), (hour, _))| (hour, key));
-    for ((key, ..), (hour, sums)) in merged {
-        let Some((template, band)) = templates.get(&key) else {
-            return Ok(false);
-        };
-        if sums.counts[0] == 0 {
-            continue;
+
+    /// Feeds the merged sums, oldest first; `false` when one cannot be priced as its records would be.
+    pub(super) fn feed(self, agg: &mut Aggregator<'_>) -> bool {
+        let mut merged: Vec<_> = self.merged.into_iter().collect();
+        merged.sort_unstable_by_key(|&((key, ..), (hour, _))| (hour, key));
+        for ((key, ..), (hour, sums)) in merged {
+            let Some((template, band)) = self.templates.get(&key) else {
+                return false;
+            };
+            if sums.counts[0] == 0 {
+                continue;
+            }
+            let mut r = template.clone();
+            let Some(start) = Utc.timestamp_millis_opt(hour * HOUR_MS).single() else {
+                return false;
+            };
+            r.start = start;
+            let c = sums.counts.map(|v| v as u64);
+            r.requests = c[1];
+            r.tokens = TokenCounts {
+                input: c[2],
+                cache_read: c[3],
+                cache_write_5m: c[4],
+                cache_write_1h: c[5],
+                output: c[6],
+                reasoning: c[7],
+                audio_input: c[8],
+                audio_output: c[9],
+                image_input: c[10],
+                image_output: c[11],
+                web_search_requests: c[12],
+                images: c[13],
+                seconds: c[14],
+                web_fetch_requests: c[15],
+                file_search_calls: c[16],
+                code_execution_calls: c[17],
+                grounded_prompts: c[18],
+            };
+            r.reported_cost = (c[REPORTED] > 0).then_some(sums.reported_cost);
+            let counts = Counts {
+                records: c[0],
+                reported: c[REPORTED],
+            };
+            if !agg.accept_sum(&r, *band, counts) {
+                return false;
+            }
         }
-        let mut r = template.clone();
-        let Some(start) = Utc.timestamp_millis_opt(hour * HOUR_MS).single() else {
-            return Ok(false);
-        };
-        r.start = start;
-        let c = sums.counts.map(|v| v as u64);
-        r.requests = c[1];
-        r.tokens = TokenCounts {
-            input: c[2],
-            cache_read: c[3],
-            cache_write_5m: c[4],
-            cache_write_1h: c[5],
-            output: c[6],
-            reasoning: c[7],
-            audio_input: c[8],
-            audio_output: c[9],
-            image_input: c[10],
-            image_output: c[11],
-            web_search_requests: c[12],
-            images: c[13],
-            seconds: c[14],
-            web_fetch_requests: c[15],
-            file_search_calls: c[16],
-            code_execution_calls: c[17],
-            grounded_prompts: c[18],
-        };
-        r.reported_cost = (c[REPORTED] > 0).then_some(sums.reported_cost);
-        let counts = Counts {
-            records: c[0],
-            reported: c[REPORTED],
-        };
-        if !agg.accept_sum(&r, *band, counts) {
-            return Ok(false);
-        }
+        true
     }
-    Ok(true)
 }
 
 /// One row's sums; `None` when a value is not a non-negative integer (a sum that overflowed).
@@ -529,7 +583,7 @@ mod tests {
     //! with duplicates and growing copies that replace smaller ones.
     use super::*;
     use crate::config::Config;
-    use crate::ledger::Ledger;
+    use crate::ledger::SqliteLedger as Ledger;
     use crate::period::PeriodSpec;
     use crate::pricing::PriceBook;
     use crate::record::DedupPolicy;

@@ -91,6 +91,31 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     sql("ALTER TABLE records ADD COLUMN failure_class TEXT;
     ALTER TABLE records ADD COLUMN attempt INTEGER;
     ALTER TABLE records ADD COLUMN retry_of TEXT;"),
+    // 7: the priced daily table dashboards read (see `daily`), rewritten per day by imports and by
+    // `aispend ledger reprice` (which fills it for a ledger that had none).
+    sql("CREATE TABLE daily_cost (
+        day TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        source TEXT NOT NULL,
+        team TEXT,
+        project TEXT,
+        workspace TEXT,
+        service_tier TEXT,
+        requests INTEGER NOT NULL,
+        failed_requests INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        cache_read_tokens INTEGER NOT NULL,
+        cache_write_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        reasoning_tokens INTEGER NOT NULL,
+        cost TEXT NOT NULL,
+        unpriced_records INTEGER NOT NULL,
+        reported_cost TEXT,
+        currency TEXT NOT NULL,
+        priced_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER))
+    );
+    CREATE INDEX daily_cost_day ON daily_cost (day);"),
 ];
 
 /// The columns read back, in `record_from_row` order.

@@ -6,6 +6,7 @@
 
 mod account;
 mod anomalies;
+mod backends;
 mod billing;
 mod cache;
 mod config;
@@ -47,6 +48,8 @@ use serde_json::Value;
 /// A throwaway working directory (no `aispend.toml` unless a test writes one) with its own ledger.
 pub struct Workdir {
     dir: tempfile::TempDir,
+    /// The `--ledger` passed instead of `ledger.db` in the directory (a `postgres://` URL).
+    ledger_url: Option<String>,
 }
 
 impl Default for Workdir {
@@ -59,6 +62,23 @@ impl Workdir {
     pub fn new() -> Workdir {
         Workdir {
             dir: tempfile::tempdir().expect("temp dir"),
+            ledger_url: None,
+        }
+    }
+
+    /// A working directory whose commands use the ledger at `url` (`--ledger postgres://…`).
+    pub fn with_ledger_url(url: &str) -> Workdir {
+        Workdir {
+            ledger_url: Some(url.to_string()),
+            ..Workdir::new()
+        }
+    }
+
+    /// What `--ledger` is given: the URL, else `ledger.db` in the directory.
+    pub fn ledger_arg(&self) -> std::ffi::OsString {
+        match &self.ledger_url {
+            Some(url) => url.into(),
+            None => self.ledger().into(),
         }
     }
 
@@ -84,7 +104,7 @@ impl Workdir {
             .env_remove("AISPEND_CACHE_DIR")
             .env("XDG_CACHE_HOME", self.path().join("xdg-cache"))
             .arg("--ledger")
-            .arg(self.ledger());
+            .arg(self.ledger_arg());
         cmd
     }
 

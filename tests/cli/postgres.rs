@@ -4,13 +4,11 @@
 //! otherwise. Each test works in a database of its own, with `"LiteLLM_SpendLogs"` created from
 //! LiteLLM's schema (fixtures/litellm/spend-logs-schema.sql) and rows written here.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
 use crate::{fixture, money, row, Workdir};
 
 /// The server's superuser URL, or `None` (with the reason printed) when no server is configured
 /// outside CI.
-fn server() -> Option<String> {
+pub fn server() -> Option<String> {
     match std::env::var("AISPEND_TEST_POSTGRES") {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
@@ -36,21 +34,11 @@ struct Db {
     client: postgres::Client,
 }
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
 impl Db {
     fn new(server: &str) -> Db {
-        let name = format!(
-            "litellm_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
-        );
-        let mut admin = postgres::Client::connect(server, postgres::NoTls).expect("connect");
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create database");
-        let base = server.rsplit_once('/').expect("a database in the URL").0;
-        let url = format!("{base}/{name}");
+        let url = crate::backends::new_database(server);
+        let (base, name) = url.rsplit_once('/').expect("a database in the URL");
+        let (base, name) = (base.to_string(), name.to_string());
         let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
         let schema = std::fs::read_to_string(fixture("litellm/spend-logs-schema.sql")).unwrap();
         client.batch_execute(&schema).expect("LiteLLM's schema");
@@ -108,81 +96,86 @@ fn text(out: &std::process::Output) -> String {
     )
 }
 
+/// Run once per ledger backend: the cursor is kept in an SQLite ledger and in a PostgreSQL one.
 #[test]
 fn pull_litellm_reads_spend_logs_incrementally() {
     let Some(server) = server() else { return };
-    let mut db = Db::new(&server);
-    // gpt-4o: $2.50 in, $10 out per million.
-    // r1: 1_000 × 2.50 + 100 × 10 = 3_500 µ$ = $0.0035; r2: 2_000 × 2.50 + 200 × 10 = $0.007.
-    db.insert("chatcmpl-r1", "2026-10-05 10:00:00.123", 1_000, 100, 0.0035);
-    db.insert("chatcmpl-r2", "2026-10-05 11:00:00.000", 2_000, 200, 0.007);
-    let w = Workdir::new();
+    crate::backends::on_each_backend(|w, _| {
+        let mut db = Db::new(&server);
+        // gpt-4o: $2.50 in, $10 out per million.
+        // r1: 1_000 × 2.50 + 100 × 10 = 3_500 µ$ = $0.0035; r2: 2_000 × 2.50 + 200 × 10 = $0.007.
+        db.insert("chatcmpl-r1", "2026-10-05 10:00:00.123", 1_000, 100, 0.0035);
+        db.insert("chatcmpl-r2", "2026-10-05 11:00:00.000", 2_000, 200, 0.007);
 
-    let first = pull(&w, &db.url, &["-v"]);
-    let all = text(&first);
-    assert!(first.status.success(), "{all}");
-    assert!(
-        !all.contains(&db.password),
-        "the password was printed: {all}"
-    );
-    assert!(all.contains(&db.url_for("aispend")), "{all}");
-    assert!(
-        all.contains("1 page, 2 rows from the first row, 2 added litellm, 0 duplicate"),
-        "{all}"
-    );
-    assert!(
-        all.contains("next pull starts from 2026-10-05 11:00:00.000"),
-        "{all}"
-    );
+        let first = pull(w, &db.url, &["-v"]);
+        let all = text(&first);
+        assert!(first.status.success(), "{all}");
+        assert!(
+            !all.contains(&db.password),
+            "the password was printed: {all}"
+        );
+        assert!(all.contains(&db.url_for("aispend")), "{all}");
+        assert!(
+            all.contains("1 page, 2 rows from the first row, 2 added litellm, 0 duplicate"),
+            "{all}"
+        );
+        assert!(
+            all.contains("next pull starts from 2026-10-05 11:00:00.000"),
+            "{all}"
+        );
 
-    let report = w.json(&["report", "--month", "2026-10", "--by", "team"]);
-    // $0.0035 + $0.007 = $0.0105, on the key's team alias.
-    assert_eq!(money(&row(&report, "team", "search")["cost"]), "0.0105");
-    assert_eq!(money(&report["total"]["reported_cost"]), "0.0105");
-    // Prompts, responses, the key hash and the caller's address never reach the ledger.
-    let export = w.stdout(&["ledger", "export", "--format", "jsonl"]);
-    for secret in ["SECRET", "10.9.8.7", "f1d2d2f924e986ac"] {
-        assert!(!export.contains(secret), "{secret} in {export}");
-    }
-    assert!(export.contains("\"api_key\":\"search-prod\""), "{export}");
+        let report = w.json(&["report", "--month", "2026-10", "--by", "team"]);
+        // $0.0035 + $0.007 = $0.0105, on the key's team alias.
+        assert_eq!(money(&row(&report, "team", "search")["cost"]), "0.0105");
+        assert_eq!(money(&report["total"]["reported_cost"]), "0.0105");
+        // Prompts, responses, the key hash and the caller's address never reach the ledger.
+        let export = w.stdout(&["ledger", "export", "--format", "jsonl"]);
+        for secret in ["SECRET", "10.9.8.7", "f1d2d2f924e986ac"] {
+            assert!(!export.contains(secret), "{secret} in {export}");
+        }
+        assert!(export.contains("\"api_key\":\"search-prod\""), "{export}");
 
-    // Later: r3 at 12:00, and r4 that LiteLLM wrote late, dated 10:30 (before the cursor, within the
-    // 60 minutes of overlap). r3: 4_000 × 2.50 = $0.01; r4: 1_000 × 2.50 = $0.0025.
-    db.insert("chatcmpl-r3", "2026-10-05 12:00:00.000", 4_000, 0, 0.01);
-    db.insert("chatcmpl-r4", "2026-10-05 10:30:00.000", 1_000, 0, 0.0025);
-    // The password from PGPASSWORD this time; pages of one row. From 10:00 (11:00 less 60 minutes):
-    // r1 (10:00:00.123), r4, r2, r3, one page each.
-    let second = w
-        .cmd()
-        .env("PGPASSWORD", &db.password)
-        .env("HOME", w.path())
-        .args([
-            "pull",
-            "litellm",
-            "--database-url",
-            &db.url_for("aispend"),
-            "--page-size",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    let all = text(&second);
-    assert!(second.status.success(), "{all}");
-    assert!(
-        all.contains("4 pages, 4 rows from 2026-10-05 10:00:00.000, 2 added litellm, 2 duplicate"),
-        "{all}"
-    );
-    let report = w.json(&["report", "--month", "2026-10"]);
-    // $0.0105 + $0.01 + $0.0025 = $0.023.
-    assert_eq!(money(&report["total"]["cost"]), "0.023");
+        // Later: r3 at 12:00, and r4 that LiteLLM wrote late, dated 10:30 (before the cursor, within the
+        // 60 minutes of overlap). r3: 4_000 × 2.50 = $0.01; r4: 1_000 × 2.50 = $0.0025.
+        db.insert("chatcmpl-r3", "2026-10-05 12:00:00.000", 4_000, 0, 0.01);
+        db.insert("chatcmpl-r4", "2026-10-05 10:30:00.000", 1_000, 0, 0.0025);
+        // The password from PGPASSWORD this time; pages of one row. From 10:00 (11:00 less 60 minutes):
+        // r1 (10:00:00.123), r4, r2, r3, one page each.
+        let second = w
+            .cmd()
+            .env("PGPASSWORD", &db.password)
+            .env("HOME", w.path())
+            .args([
+                "pull",
+                "litellm",
+                "--database-url",
+                &db.url_for("aispend"),
+                "--page-size",
+                "1",
+            ])
+            .output()
+            .unwrap();
+        let all = text(&second);
+        assert!(second.status.success(), "{all}");
+        assert!(
+            all.contains(
+                "4 pages, 4 rows from 2026-10-05 10:00:00.000, 2 added litellm, 2 duplicate"
+            ),
+            "{all}"
+        );
+        let report = w.json(&["report", "--month", "2026-10"]);
+        // $0.0105 + $0.01 + $0.0025 = $0.023.
+        assert_eq!(money(&report["total"]["cost"]), "0.023");
 
-    // Nothing new: from 11:00, r2 and r3 again, nothing added.
-    let third = pull(&w, &db.url, &[]);
-    assert!(
-        text(&third).contains("2 rows from 2026-10-05 11:00:00.000, 0 added litellm, 2 duplicate"),
-        "{}",
-        text(&third)
-    );
+        // Nothing new: from 11:00, r2 and r3 again, nothing added.
+        let third = pull(w, &db.url, &[]);
+        assert!(
+            text(&third)
+                .contains("2 rows from 2026-10-05 11:00:00.000, 0 added litellm, 2 duplicate"),
+            "{}",
+            text(&third)
+        );
+    });
 }
 
 #[test]

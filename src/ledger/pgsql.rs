@@ -1,0 +1,975 @@
+//! The PostgreSQL backend (`--ledger postgres://user@host:port/db`): a ledger many machines share, with
+//! the SQLite file's contract.
+//!
+//! - Tables live in the schema `aispend` (created on first use), versioned by `aispend.schema_version`
+//!   and migrated forward on open, under a transaction-level advisory lock so that machines opening a
+//!   new ledger at once create it once.
+//! - An import is one transaction that first takes the ledger's write lock (an advisory lock): imports
+//!   from many machines take turns, as on SQLite, waiting up to `--lock-timeout`. Records are
+//!   deduplicated on their id (`ON CONFLICT (id) DO NOTHING`; a keep-largest copy replaces a lighter
+//!   one under a row lock), so overlapping imports add each record once.
+//! - The rollup and `daily_cost` are kept in the import's transaction, as in SQLite; reports read the
+//!   rollup through the same merge (`rollup::Merge`). Readers never wait for a writer.
+
+use std::cell::{RefCell, RefMut};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, Statement, Transaction};
+use rust_decimal::Decimal;
+
+use super::cells::{record_from_cells, Cells};
+use super::daily::{self, Pricing, Repriced};
+use super::rollup::{self, Merge, Sums, HOUR_MS, REPORTED, SUMMED};
+use super::{schema, store, LedgerStats};
+use crate::decimal::parse_decimal;
+use crate::error::{Error, Result};
+use crate::input::{Accepted, RecordSink};
+use crate::pg::{error_text, PgTarget};
+use crate::pricing::prompt_band;
+use crate::record::{DedupPolicy, FailureClass, UsageRecord};
+use crate::report::aggregate::Aggregator;
+
+/// The advisory lock key imports and migrations hold ("aispend" in ASCII): one writer at a time per
+/// database.
+const WRITE_LOCK: i64 = 0x0061_6973_7065_6e64;
+
+/// Each entry moves the schema one version forward. Never edit a shipped entry: append a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: records (unique on the id, which deduplicates; read by time), the rollup and its keys,
+    // incremental pull cursors, and the priced daily table. Types as SQLite keeps them: whole numbers
+    // BIGINT, flags BOOLEAN, money NUMERIC (exact).
+    "CREATE TABLE records (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        start_ms BIGINT NOT NULL,
+        end_ms BIGINT,
+        service_tier TEXT,
+        batch BOOLEAN NOT NULL DEFAULT false,
+        region TEXT,
+        long_context BOOLEAN,
+        team TEXT,
+        project TEXT,
+        \"user\" TEXT,
+        api_key TEXT,
+        workspace TEXT,
+        tags TEXT,
+        input_tokens BIGINT NOT NULL DEFAULT 0,
+        cache_read_tokens BIGINT NOT NULL DEFAULT 0,
+        cache_write_5m_tokens BIGINT NOT NULL DEFAULT 0,
+        cache_write_1h_tokens BIGINT NOT NULL DEFAULT 0,
+        output_tokens BIGINT NOT NULL DEFAULT 0,
+        reasoning_tokens BIGINT NOT NULL DEFAULT 0,
+        audio_input_tokens BIGINT NOT NULL DEFAULT 0,
+        audio_output_tokens BIGINT NOT NULL DEFAULT 0,
+        image_input_tokens BIGINT NOT NULL DEFAULT 0,
+        image_output_tokens BIGINT NOT NULL DEFAULT 0,
+        web_search_requests BIGINT NOT NULL DEFAULT 0,
+        images BIGINT NOT NULL DEFAULT 0,
+        seconds BIGINT NOT NULL DEFAULT 0,
+        requests BIGINT NOT NULL DEFAULT 1,
+        reported_cost NUMERIC,
+        reported_currency TEXT,
+        status BIGINT,
+        failed BOOLEAN NOT NULL DEFAULT false,
+        latency_ms BIGINT,
+        file TEXT NOT NULL,
+        line BIGINT NOT NULL,
+        weight BIGINT NOT NULL DEFAULT 0,
+        billing_account TEXT,
+        billing_account_name TEXT,
+        web_fetch_requests BIGINT NOT NULL DEFAULT 0,
+        file_search_calls BIGINT NOT NULL DEFAULT 0,
+        code_execution_calls BIGINT NOT NULL DEFAULT 0,
+        grounded_prompts BIGINT NOT NULL DEFAULT 0,
+        failure_class TEXT,
+        attempt BIGINT,
+        retry_of TEXT,
+        imported_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE INDEX records_start ON records (start_ms);
+    CREATE TABLE rollup_keys (
+        id BIGSERIAL PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE,
+        source TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        service_tier TEXT,
+        batch BOOLEAN NOT NULL,
+        region TEXT,
+        long_context BOOLEAN,
+        prompt_band BIGINT NOT NULL,
+        classes BIGINT NOT NULL,
+        failed BOOLEAN NOT NULL,
+        team TEXT,
+        project TEXT,
+        workspace TEXT
+    );
+    CREATE TABLE rollup (
+        hour BIGINT NOT NULL,
+        key BIGINT NOT NULL REFERENCES rollup_keys (id),
+        records BIGINT NOT NULL,
+        requests BIGINT NOT NULL,
+        input_tokens BIGINT NOT NULL,
+        cache_read_tokens BIGINT NOT NULL,
+        cache_write_5m_tokens BIGINT NOT NULL,
+        cache_write_1h_tokens BIGINT NOT NULL,
+        output_tokens BIGINT NOT NULL,
+        reasoning_tokens BIGINT NOT NULL,
+        audio_input_tokens BIGINT NOT NULL,
+        audio_output_tokens BIGINT NOT NULL,
+        image_input_tokens BIGINT NOT NULL,
+        image_output_tokens BIGINT NOT NULL,
+        web_search_requests BIGINT NOT NULL,
+        images BIGINT NOT NULL,
+        seconds BIGINT NOT NULL,
+        web_fetch_requests BIGINT NOT NULL,
+        file_search_calls BIGINT NOT NULL,
+        code_execution_calls BIGINT NOT NULL,
+        grounded_prompts BIGINT NOT NULL,
+        reported_records BIGINT NOT NULL,
+        reported_cost NUMERIC,
+        PRIMARY KEY (hour, key)
+    );
+    CREATE TABLE pull_cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE daily_cost (
+        day DATE NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        source TEXT NOT NULL,
+        team TEXT,
+        project TEXT,
+        workspace TEXT,
+        service_tier TEXT,
+        requests BIGINT NOT NULL,
+        failed_requests BIGINT NOT NULL,
+        input_tokens BIGINT NOT NULL,
+        cache_read_tokens BIGINT NOT NULL,
+        cache_write_tokens BIGINT NOT NULL,
+        output_tokens BIGINT NOT NULL,
+        reasoning_tokens BIGINT NOT NULL,
+        cost NUMERIC NOT NULL,
+        unpriced_records BIGINT NOT NULL,
+        reported_cost NUMERIC,
+        currency TEXT NOT NULL,
+        priced_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE INDEX daily_cost_day ON daily_cost (day);",
+];
+
+/// The schema version this build writes.
+fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// `schema::COLUMNS` as PostgreSQL reads them (`user` is a keyword there; money comes back as text).
+static COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    schema::COLUMNS
+        .replace(" user,", " \"user\",")
+        .replace(" reported_cost,", " reported_cost::text,")
+});
+
+/// The columns an insert writes, in [`values`] order, with the type each parameter is sent as.
+const WRITTEN: [(&str, &str); 47] = [
+    ("id", ""),
+    ("source", ""),
+    ("provider", ""),
+    ("model", ""),
+    ("start_ms", ""),
+    ("end_ms", ""),
+    ("service_tier", ""),
+    ("batch", ""),
+    ("region", ""),
+    ("long_context", ""),
+    ("team", ""),
+    ("project", ""),
+    ("\"user\"", ""),
+    ("api_key", ""),
+    ("workspace", ""),
+    ("tags", ""),
+    ("input_tokens", ""),
+    ("cache_read_tokens", ""),
+    ("cache_write_5m_tokens", ""),
+    ("cache_write_1h_tokens", ""),
+    ("output_tokens", ""),
+    ("reasoning_tokens", ""),
+    ("audio_input_tokens", ""),
+    ("audio_output_tokens", ""),
+    ("image_input_tokens", ""),
+    ("image_output_tokens", ""),
+    ("web_search_requests", ""),
+    ("images", ""),
+    ("seconds", ""),
+    ("requests", ""),
+    ("reported_cost", "::text::numeric"),
+    ("reported_currency", ""),
+    ("status", ""),
+    ("failed", ""),
+    ("latency_ms", ""),
+    ("file", ""),
+    ("line", ""),
+    ("weight", ""),
+    ("billing_account", ""),
+    ("billing_account_name", ""),
+    ("web_fetch_requests", ""),
+    ("file_search_calls", ""),
+    ("code_execution_calls", ""),
+    ("grounded_prompts", ""),
+    ("failure_class", ""),
+    ("attempt", ""),
+    ("retry_of", ""),
+];
+
+/// Adds a record unless its id is present; replaces a lighter copy of it.
+static INSERT: LazyLock<(String, String)> = LazyLock::new(|| {
+    let names: Vec<&str> = WRITTEN.iter().map(|(n, _)| *n).collect();
+    let marks: Vec<String> = WRITTEN
+        .iter()
+        .enumerate()
+        .map(|(i, (_, cast))| format!("${}{cast}", i + 1))
+        .collect();
+    let insert = format!(
+        "INSERT INTO records ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING",
+        names.join(", "),
+        marks.join(", ")
+    );
+    let sets: Vec<String> = names
+        .iter()
+        .zip(&marks)
+        .skip(1)
+        .map(|(n, m)| format!("{n} = {m}"))
+        .collect();
+    let replace = format!(
+        "UPDATE records SET {} WHERE id = $1 AND weight < $38",
+        sets.join(", ")
+    );
+    (insert, replace)
+});
+
+/// An open PostgreSQL ledger.
+pub struct PgLedger {
+    /// The connection: one query at a time (reads take `&self`, as on SQLite).
+    client: RefCell<Client>,
+    target: PgTarget,
+}
+
+impl PgLedger {
+    /// Connects, and creates or migrates the schema; `existing`: refuse a database with no ledger
+    /// (nothing is created).
+    pub fn open(target: PgTarget, lock_timeout: Duration, existing: bool) -> Result<PgLedger> {
+        let mut client = target.connect()?;
+        let err = |e: postgres::Error| db_error(&target, &e);
+        // Readers and writers alike wait for a lock no longer than this (a writer's advisory lock,
+        // a migration's).
+        client
+            .batch_execute(&format!(
+                "SET search_path TO aispend; SET lock_timeout = {}",
+                lock_timeout.as_millis().clamp(1, i32::MAX as u128)
+            ))
+            .map_err(err)?;
+        let mut ledger = PgLedger {
+            client: RefCell::new(client),
+            target,
+        };
+        let current = ledger.version()?;
+        if current == Some(latest()) {
+            return Ok(ledger);
+        }
+        if existing && current.is_none() {
+            return Err(Error::usage(format!(
+                "no ledger at {}: import usage first (`aispend --ledger URL import PATH…`)",
+                ledger.target.display()
+            )));
+        }
+        ledger.migrate()?;
+        Ok(ledger)
+    }
+
+    /// The schema version, `None` when there is no ledger (no `aispend.schema_version`).
+    fn version(&mut self) -> Result<Option<i64>> {
+        version(self.client.get_mut()).map_err(|e| self.error(&e))
+    }
+
+    /// The connection, for one query or one streamed read.
+    fn client(&self) -> Result<RefMut<'_, Client>> {
+        self.client.try_borrow_mut().map_err(|_| Error::Ledger {
+            path: self.target.display().to_string(),
+            message: "the connection is busy with another read".into(),
+        })
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let started = Instant::now();
+        let target = &self.target;
+        let err = |e: postgres::Error| lock_error(target, &e, started);
+        let mut tx = self.client.get_mut().transaction().map_err(err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .map_err(err)?;
+        // Read again under the lock: another machine may have created the ledger meanwhile.
+        let current = version(&mut tx).map_err(err)?;
+        if let Some(v) = current.filter(|&v| v > latest()) {
+            return Err(Error::usage(format!(
+                "ledger {}: written by a newer aispend (schema version {v}; this one reads up to {}): \
+                 upgrade aispend",
+                target.display(),
+                latest()
+            )));
+        }
+        if current.is_none() {
+            let tables: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = 'aispend'",
+                    &[],
+                )
+                .map_err(err)?
+                .get(0);
+            if tables > 0 {
+                return Err(Error::usage(format!(
+                    "ledger {}: the schema \"aispend\" holds tables, but not an aispend ledger; nothing \
+                     was added to it",
+                    target.display()
+                )));
+            }
+            tx.batch_execute(
+                "CREATE SCHEMA IF NOT EXISTS aispend; \
+                 CREATE TABLE aispend.schema_version (version BIGINT NOT NULL); \
+                 INSERT INTO aispend.schema_version VALUES (0);",
+            )
+            .map_err(err)?;
+        }
+        let from = current.unwrap_or(0).max(0) as usize;
+        for step in &MIGRATIONS[from.min(MIGRATIONS.len())..] {
+            tx.batch_execute(step).map_err(err)?;
+        }
+        tx.execute(
+            "UPDATE aispend.schema_version SET version = $1",
+            &[&latest()],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    fn error(&self, e: &postgres::Error) -> Error {
+        db_error(&self.target, e)
+    }
+
+    /// The URL without its password.
+    pub fn name(&self) -> &str {
+        self.target.display()
+    }
+
+    /// Runs `f` with a writer inside one transaction that holds the write lock: committed (after the
+    /// rollup and the days of `daily_cost` touched are written) when `f` succeeds and `commit` is
+    /// true, rolled back otherwise.
+    pub fn write<T>(
+        &mut self,
+        commit: bool,
+        pricing: Option<&Pricing>,
+        f: impl FnOnce(&mut PgWriter<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let target = &self.target;
+        let mut tx = begin(self.client.get_mut(), target)?;
+        let err = |e: postgres::Error| db_error(target, &e);
+        let (insert, replace) = &*INSERT;
+        let statements = Statements {
+            insert: tx.prepare(insert).map_err(err)?,
+            replace: tx.prepare(replace).map_err(err)?,
+            old: tx
+                .prepare(&format!(
+                    "SELECT {}, weight FROM records WHERE id = $1 FOR UPDATE",
+                    *COLUMNS
+                ))
+                .map_err(err)?,
+        };
+        let mut writer = PgWriter {
+            tx,
+            target,
+            statements,
+            rollup: Delta::default(),
+            touched: None,
+        };
+        let value = f(&mut writer)?;
+        if commit {
+            let PgWriter {
+                mut tx,
+                rollup,
+                touched,
+                ..
+            } = writer;
+            rollup.flush(&mut tx).map_err(err)?;
+            if let (Some(pricing), Some(days)) = (
+                pricing,
+                touched.and_then(|(a, b)| daily::days_between(a, b)),
+            ) {
+                refresh_daily(&mut tx, target, pricing, days)?;
+            }
+            tx.commit().map_err(err)?;
+        }
+        Ok(value)
+    }
+
+    /// Rewrites all of `daily_cost` with `pricing`, in one transaction holding the write lock.
+    pub fn reprice(&mut self, pricing: &Pricing) -> Result<Repriced> {
+        let target = &self.target;
+        let mut tx = begin(self.client.get_mut(), target)?;
+        let err = |e: postgres::Error| db_error(target, &e);
+        let total = |tx: &mut Transaction<'_>| -> Result<Decimal> {
+            let text: String = tx
+                .query_one("SELECT COALESCE(sum(cost), 0)::text FROM daily_cost", &[])
+                .map_err(err)?
+                .get(0);
+            Ok(parse_decimal(&text).unwrap_or_default())
+        };
+        let mut done = Repriced {
+            before: total(&mut tx)?,
+            ..Default::default()
+        };
+        let row = tx
+            .query_one("SELECT min(start_ms), max(start_ms) FROM records", &[])
+            .map_err(err)?;
+        let (first, last): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
+        tx.execute("DELETE FROM daily_cost", &[]).map_err(err)?;
+        if let Some(days) = first.zip(last).and_then(|(a, b)| daily::days_between(a, b)) {
+            done.rows = refresh_daily(&mut tx, target, pricing, days)?;
+            done.days = Some(days);
+        }
+        done.after = total(&mut tx)?;
+        tx.commit().map_err(err)?;
+        Ok(done)
+    }
+
+    /// Where the incremental pull `name` stands (`None` before its first pull).
+    pub fn cursor(&self, name: &str) -> Result<Option<String>> {
+        let row = self
+            .client()?
+            .query_opt("SELECT value FROM pull_cursors WHERE name = $1", &[&name])
+            .map_err(|e| self.error(&e))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// The newest record's start time.
+    pub fn newest(&self) -> Result<Option<DateTime<Utc>>> {
+        let ms: Option<i64> = self
+            .client()?
+            .query_one("SELECT max(start_ms) FROM records", &[])
+            .map_err(|e| self.error(&e))?
+            .get(0);
+        Ok(ms.and_then(|m| Utc.timestamp_millis_opt(m).single()))
+    }
+
+    pub fn for_each(
+        &self,
+        range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+        f: &mut dyn FnMut(UsageRecord) -> Result<()>,
+    ) -> Result<()> {
+        for_each_on(&mut *self.client()?, &self.target, range, f)
+    }
+
+    pub fn feed(&self, agg: &mut Aggregator<'_>) -> Result<()> {
+        feed_on(&mut *self.client()?, &self.target, agg)
+    }
+
+    pub fn stats(&self) -> Result<LedgerStats> {
+        let target = &self.target;
+        let err = |e: postgres::Error| db_error(target, &e);
+        let mut client = self.client()?;
+        let client = &mut *client;
+        let mut stats = LedgerStats {
+            schema_version: version(client).map_err(err)?.unwrap_or(0),
+            ..Default::default()
+        };
+        let row = client
+            .query_one(
+                "SELECT count(*), COALESCE(sum(requests), 0)::bigint, min(start_ms), max(start_ms) \
+                 FROM records",
+                &[],
+            )
+            .map_err(err)?;
+        let ms = |v: Option<i64>| v.and_then(|m| Utc.timestamp_millis_opt(m).single());
+        stats.records = row.get::<_, i64>(0).max(0) as u64;
+        stats.requests = row.get::<_, i64>(1).max(0) as u64;
+        stats.first = ms(row.get(2));
+        stats.last = ms(row.get(3));
+        for row in client
+            .query(
+                "SELECT source, provider, count(*), COALESCE(sum(requests), 0)::bigint FROM records \
+                 GROUP BY source, provider ORDER BY source, provider",
+                &[],
+            )
+            .map_err(err)?
+        {
+            stats.by_source.push((
+                row.get(0),
+                row.get(1),
+                row.get::<_, i64>(2).max(0) as u64,
+                row.get::<_, i64>(3).max(0) as u64,
+            ));
+        }
+        let bytes: i64 = client
+            .query_one(
+                "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = 'aispend' AND c.relkind = 'r'",
+                &[],
+            )
+            .map_err(err)?
+            .get(0);
+        stats.file_bytes = bytes.max(0) as u64;
+        Ok(stats)
+    }
+}
+
+/// The schema version on this connection, `None` when there is no ledger.
+fn version(client: &mut impl GenericClient) -> std::result::Result<Option<i64>, postgres::Error> {
+    // A query of the catalog, not `to_regclass`: its cache may not yet have seen a table another
+    // session created while this one waited for the advisory lock (which reads no invalidations).
+    let exists: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = 'aispend' \
+             AND tablename = 'schema_version')",
+            &[],
+        )?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let row = client.query_one("SELECT max(version) FROM aispend.schema_version", &[])?;
+    Ok(Some(row.get::<_, Option<i64>>(0).unwrap_or(0)))
+}
+
+/// A write transaction holding the ledger's write lock (waiting for another writer up to the lock
+/// timeout).
+fn begin<'c>(client: &'c mut Client, target: &PgTarget) -> Result<Transaction<'c>> {
+    let started = Instant::now();
+    let mut tx = client.transaction().map_err(|e| db_error(target, &e))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+        .map_err(|e| lock_error(target, &e, started))?;
+    Ok(tx)
+}
+
+/// An error of the ledger's server: the URL without its password, and what the server said.
+fn db_error(target: &PgTarget, e: &postgres::Error) -> Error {
+    Error::Ledger {
+        path: target.display().to_string(),
+        message: error_text(e),
+    }
+}
+
+/// [`db_error`], saying so when the lock timeout ran out waiting for another writer.
+fn lock_error(target: &PgTarget, e: &postgres::Error, started: Instant) -> Error {
+    let timed_out = e
+        .as_db_error()
+        .is_some_and(|db| db.code() == &postgres::error::SqlState::LOCK_NOT_AVAILABLE);
+    if !timed_out {
+        return db_error(target, e);
+    }
+    Error::Ledger {
+        path: target.display().to_string(),
+        message: format!(
+            "another process is writing to it and held the write lock for the {:.1} s we waited; \
+             try again when it is done, or wait longer with --lock-timeout SECS",
+            started.elapsed().as_secs_f64()
+        ),
+    }
+}
+
+/// [`PgLedger::for_each`] on a connection or a transaction, streamed.
+fn for_each_on(
+    client: &mut impl GenericClient,
+    target: &PgTarget,
+    range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    f: &mut dyn FnMut(UsageRecord) -> Result<()>,
+) -> Result<()> {
+    use postgres::fallible_iterator::FallibleIterator;
+    let err = |e: postgres::Error| db_error(target, &e);
+    let (lo, hi) = match range {
+        Some((a, b)) => (a.timestamp_millis(), b.timestamp_millis()),
+        None => (i64::MIN, i64::MAX),
+    };
+    let sql = format!(
+        "SELECT {} FROM records WHERE start_ms >= $1 AND start_ms < $2 ORDER BY start_ms, id",
+        *COLUMNS
+    );
+    let mut rows = client.query_raw(sql.as_str(), [lo, hi]).map_err(err)?;
+    let mut files = BTreeMap::new();
+    while let Some(row) = rows.next().map_err(err)? {
+        f(record_from_cells(&row, &mut files).map_err(err)?)?;
+    }
+    Ok(())
+}
+
+/// [`PgLedger::feed`] on a connection or a transaction: the rollup when it serves the query, else the
+/// records.
+fn feed_on(
+    client: &mut impl GenericClient,
+    target: &PgTarget,
+    agg: &mut Aggregator<'_>,
+) -> Result<()> {
+    let range = agg.fixed_period().map(|p| (p.start, p.end));
+    if agg.rollup_serves() {
+        let ms = range.map(|(a, b)| (a.timestamp_millis(), b.timestamp_millis()));
+        if feed_rollup(client, ms, agg).map_err(|e| db_error(target, &e))? {
+            return Ok(());
+        }
+        agg.clear();
+    }
+    for_each_on(client, target, range, &mut |r| agg.accept(r).map(|_| ()))
+}
+
+/// `rollup::feed` on PostgreSQL: the same merge of the same rows.
+fn feed_rollup(
+    client: &mut impl GenericClient,
+    range: Option<(i64, i64)>,
+    agg: &mut Aggregator<'_>,
+) -> std::result::Result<bool, postgres::Error> {
+    use postgres::fallible_iterator::FallibleIterator;
+    let mut merge = Merge::new(range, agg.tz());
+    let file: Arc<str> = Arc::from("");
+    for row in client.query(
+        &format!("SELECT id, {} FROM rollup_keys", rollup::KEY_COLUMNS),
+        &[],
+    )? {
+        let text = |i: usize| row.text(i).map(Option::unwrap_or_default);
+        let mut r = rollup::key_record(&text(1)?, &text(2)?, text(3)?, &file);
+        r.service_tier = row.text(4)?;
+        r.batch = row.get(5);
+        r.region = row.text(6)?;
+        r.long_context = row.get(7);
+        r.failed = row.get(10);
+        r.team = row.text(11)?;
+        r.project = row.text(12)?;
+        r.workspace = row.text(13)?;
+        let band: i64 = row.get(8);
+        merge.template(row.get(0), &r, band.max(0) as u64);
+    }
+    let (lo, hi) = merge.hours();
+    let sql = format!(
+        "SELECT hour, key, {}, reported_cost::text FROM rollup WHERE hour >= $1 AND hour <= $2",
+        SUMMED.join(", ")
+    );
+    let mut rows = client.query_raw(sql.as_str(), [lo, hi])?;
+    while let Some(row) = rows.next()? {
+        let mut sums = Sums::default();
+        let mut fits = true;
+        for (i, sum) in sums.counts.iter_mut().enumerate() {
+            let v: i64 = row.get(2 + i);
+            fits &= v >= 0;
+            *sum = v;
+        }
+        if let Some(cost) = row.text(2 + SUMMED.len())? {
+            match parse_decimal(&cost) {
+                Some(c) => sums.reported_cost = c,
+                None => fits = false,
+            }
+        }
+        if !merge.add(row.get(0), row.get(1), fits.then_some(sums)) {
+            return Ok(false);
+        }
+    }
+    Ok(merge.feed(agg))
+}
+
+/// Rewrites the rows of `days` in `daily_cost`; returns how many were written.
+fn refresh_daily(
+    tx: &mut Transaction<'_>,
+    target: &PgTarget,
+    pricing: &Pricing,
+    days: (NaiveDate, NaiveDate),
+) -> Result<u64> {
+    let err = |e: postgres::Error| db_error(target, &e);
+    let rows = daily::compute(pricing, days, &mut |agg| feed_on(tx, target, agg))?;
+    let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    tx.execute(
+        "DELETE FROM daily_cost WHERE day >= $1::text::date AND day <= $2::text::date",
+        &[&day(days.0), &day(days.1)],
+    )
+    .map_err(err)?;
+    let marks: Vec<String> = (1..=19)
+        .map(|i| match i {
+            1 => "$1::text::date".to_string(),
+            16 | 18 => format!("${i}::text::numeric"),
+            _ => format!("${i}"),
+        })
+        .collect();
+    let insert = tx
+        .prepare(&format!(
+            "INSERT INTO daily_cost ({}) VALUES ({})",
+            daily::COLUMNS,
+            marks.join(", ")
+        ))
+        .map_err(err)?;
+    for row in &rows {
+        let [requests, failed, input, cache_read, cache_write, output, reasoning] = row.counts();
+        let d = &row.dims;
+        tx.execute(
+            &insert,
+            &[
+                &day(row.day),
+                &d[0],
+                &d[1],
+                &d[2],
+                &d[3],
+                &d[4],
+                &d[5],
+                &d[6],
+                &requests,
+                &failed,
+                &input,
+                &cache_read,
+                &cache_write,
+                &output,
+                &reasoning,
+                &row.totals.cost.to_string(),
+                &row.unpriced(),
+                &row.reported(),
+                &row.currency,
+            ],
+        )
+        .map_err(err)?;
+    }
+    Ok(rows.len() as u64)
+}
+
+struct Statements {
+    insert: Statement,
+    replace: Statement,
+    old: Statement,
+}
+
+/// Writes records inside an import's transaction.
+pub struct PgWriter<'a> {
+    tx: Transaction<'a>,
+    target: &'a PgTarget,
+    statements: Statements,
+    rollup: Delta,
+    /// The first and last start (ms) of the records added, replaced or replacing.
+    touched: Option<(i64, i64)>,
+}
+
+impl PgWriter<'_> {
+    fn error(&self, e: &postgres::Error) -> Error {
+        db_error(self.target, e)
+    }
+}
+
+impl store::Writer for PgWriter<'_> {
+    fn set_cursor(&mut self, name: &str, value: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO pull_cursors (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE \
+                 SET value = excluded.value, updated_at = now()",
+                &[&name, &value],
+            )
+            .map_err(|e| self.error(&e))?;
+        Ok(())
+    }
+}
+
+/// A record's values in [`WRITTEN`] order.
+fn values(r: &UsageRecord, tags: Option<String>) -> Vec<Box<dyn ToSql + Sync>> {
+    let t = &r.tokens;
+    let n = |v: u64| -> Box<dyn ToSql + Sync> { Box::new(v.min(i64::MAX as u64) as i64) };
+    let s = |v: &Option<String>| -> Box<dyn ToSql + Sync> { Box::new(v.clone()) };
+    vec![
+        Box::new(r.id.clone()),
+        Box::new(r.source.to_string()),
+        Box::new(r.provider.as_str().to_string()),
+        Box::new(r.model.clone()),
+        Box::new(r.start.timestamp_millis()),
+        Box::new(r.end.map(|e| e.timestamp_millis())),
+        s(&r.service_tier),
+        Box::new(r.batch),
+        s(&r.region),
+        Box::new(r.long_context),
+        s(&r.team),
+        s(&r.project),
+        s(&r.user),
+        s(&r.api_key),
+        s(&r.workspace),
+        Box::new(tags),
+        n(t.input),
+        n(t.cache_read),
+        n(t.cache_write_5m),
+        n(t.cache_write_1h),
+        n(t.output),
+        n(t.reasoning),
+        n(t.audio_input),
+        n(t.audio_output),
+        n(t.image_input),
+        n(t.image_output),
+        n(t.web_search_requests),
+        n(t.images),
+        n(t.seconds),
+        n(r.requests),
+        Box::new(r.reported_cost.map(|c| c.to_string())),
+        s(&r.reported_currency),
+        Box::new(r.status.map(i64::from)),
+        Box::new(r.failed),
+        Box::new(r.latency_ms.map(|l| l.min(i64::MAX as u64) as i64)),
+        Box::new(r.provenance.file.to_string()),
+        n(r.provenance.line),
+        n(r.dedup_weight()),
+        s(&r.billing_account),
+        s(&r.billing_account_name),
+        n(t.web_fetch_requests),
+        n(t.file_search_calls),
+        n(t.code_execution_calls),
+        n(t.grounded_prompts),
+        Box::new(r.failure.map(|f| FailureClass::as_str(f).to_string())),
+        Box::new(r.attempt.map(i64::from)),
+        s(&r.retry_of),
+    ]
+}
+
+impl RecordSink for PgWriter<'_> {
+    fn accept(&mut self, r: UsageRecord) -> Result<Accepted> {
+        let tags = if r.tags.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&r.tags).map_err(|e| Error::Ledger {
+                path: self.target.display().to_string(),
+                message: e.to_string(),
+            })?)
+        };
+        let boxed = values(&r, tags);
+        let params: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
+        let added = self
+            .tx
+            .execute(&self.statements.insert, &params)
+            .map_err(|e| self.error(&e))?;
+        if added == 1 {
+            self.rollup.record(&r, 1);
+            self.touched = super::touch(self.touched, &r);
+            return Ok(Accepted::Added);
+        }
+        if r.dedup == DedupPolicy::KeepLargest {
+            // The copy it replaces leaves the rollup as the new one enters it. The row lock keeps the
+            // old copy as read until this transaction ends.
+            let row = self
+                .tx
+                .query_one(&self.statements.old, &[&r.id])
+                .map_err(|e| self.error(&e))?;
+            let old = record_from_cells(&row, &mut BTreeMap::new()).map_err(|e| self.error(&e))?;
+            let old_weight: i64 = row.get(schema::COLUMNS.split(',').count());
+            let weight = r.dedup_weight().min(i64::MAX as u64) as i64;
+            if old_weight < weight
+                && self
+                    .tx
+                    .execute(&self.statements.replace, &params)
+                    .map_err(|e| self.error(&e))?
+                    == 1
+            {
+                self.rollup.record(&old, -1);
+                self.rollup.record(&r, 1);
+                self.touched = super::touch(super::touch(self.touched, &old), &r);
+                return Ok(Accepted::Replaced);
+            }
+        }
+        Ok(Accepted::Duplicate)
+    }
+}
+
+/// Changes to the rollup made by one import, written when it commits.
+#[derive(Default)]
+struct Delta {
+    /// Encoded key → a record of the key (its fields), its prompt band and classes.
+    keys: HashMap<String, (UsageRecord, u64, u32)>,
+    /// (hour, encoded key) → sums.
+    sums: HashMap<(i64, String), Sums>,
+    buf: String,
+}
+
+impl Delta {
+    fn record(&mut self, r: &UsageRecord, sign: i64) {
+        let band = prompt_band(r);
+        let classes = rollup::classes(&r.tokens);
+        rollup::encode(r, band, classes, &mut self.buf);
+        if !self.keys.contains_key(&self.buf) {
+            let mut key = r.clone();
+            key.tags.clear();
+            self.keys.insert(self.buf.clone(), (key, band, classes));
+        }
+        let hour = r.start.timestamp_millis().div_euclid(HOUR_MS);
+        self.sums
+            .entry((hour, self.buf.clone()))
+            .or_default()
+            .add_record(r, sign);
+    }
+
+    /// Writes the changes: each key's id (inserted when new), then each row's sums added to what is
+    /// there, in (hour, key) order.
+    fn flush(self, tx: &mut Transaction<'_>) -> std::result::Result<(), postgres::Error> {
+        let key_insert = tx.prepare(&format!(
+            "INSERT INTO rollup_keys (code, {}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+             $11, $12, $13, $14) ON CONFLICT (code) DO UPDATE SET code = excluded.code RETURNING id",
+            rollup::KEY_COLUMNS
+        ))?;
+        let mut ids: HashMap<&str, i64> = HashMap::with_capacity(self.keys.len());
+        for (code, (r, band, classes)) in &self.keys {
+            let row = tx.query_one(
+                &key_insert,
+                &[
+                    code,
+                    &r.source,
+                    &r.provider.as_str(),
+                    &r.model,
+                    &r.service_tier,
+                    &r.batch,
+                    &r.region,
+                    &r.long_context,
+                    &(*band as i64),
+                    &i64::from(*classes),
+                    &r.failed,
+                    &r.team,
+                    &r.project,
+                    &r.workspace,
+                ],
+            )?;
+            ids.insert(code, row.get(0));
+        }
+        let names = SUMMED.join(", ");
+        let marks: Vec<String> = (3..3 + SUMMED.len()).map(|i| format!("${i}")).collect();
+        let adds: Vec<String> = SUMMED
+            .iter()
+            .map(|c| format!("{c} = rollup.{c} + excluded.{c}"))
+            .collect();
+        let upsert = tx.prepare(&format!(
+            "INSERT INTO rollup (hour, key, {names}, reported_cost) VALUES ($1, $2, {}, ${}::text::numeric) \
+             ON CONFLICT (hour, key) DO UPDATE SET {}, reported_cost = CASE \
+             WHEN excluded.reported_cost IS NULL THEN rollup.reported_cost \
+             ELSE COALESCE(rollup.reported_cost, 0) + excluded.reported_cost END",
+            marks.join(", "),
+            3 + SUMMED.len(),
+            adds.join(", ")
+        ))?;
+        let empty =
+            tx.prepare("DELETE FROM rollup WHERE hour = $1 AND key = $2 AND records = 0")?;
+        let mut rows: Vec<(i64, i64, Sums)> = self
+            .sums
+            .into_iter()
+            .filter_map(|((hour, code), sums)| Some((hour, *ids.get(code.as_str())?, sums)))
+            .collect();
+        rows.sort_unstable_by_key(|&(hour, key, _)| (hour, key));
+        for (hour, key, delta) in rows {
+            let cost_changed = delta.counts[REPORTED] != 0 || !delta.reported_cost.is_zero();
+            let cost = cost_changed.then(|| delta.reported_cost.to_string());
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![&hour, &key];
+            params.extend(delta.counts.iter().map(|c| c as &(dyn ToSql + Sync)));
+            params.push(&cost);
+            tx.execute(&upsert, &params)?;
+            if delta.counts[0] < 0 {
+                tx.execute(&empty, &[&hour, &key])?;
+            }
+        }
+        Ok(())
+    }
+}
