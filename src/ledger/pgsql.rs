@@ -973,3 +973,64 @@ impl Delta {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The rollup on PostgreSQL against the records: the random ledgers of `rollup::tests`, imported
+    //! into a database on the server in `AISPEND_TEST_POSTGRES` (see `.ci/postgres.sh`), report from
+    //! the rollup exactly what an SQLite ledger of the same batches reports from its records. Without a
+    //! server the test fails when CI=true, and says it did not run otherwise.
+    use super::*;
+    use crate::ledger::rollup::tests::{assert_rollup_equals_records, random_batches};
+    use crate::ledger::SqliteLedger;
+
+    fn server() -> Option<String> {
+        match std::env::var("AISPEND_TEST_POSTGRES") {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true but AISPEND_TEST_POSTGRES is not set: .ci/run starts a PostgreSQL server")
+            }
+            _ => {
+                eprintln!("not run: AISPEND_TEST_POSTGRES is not set (see .ci/postgres.sh)");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn rollup_reports_on_postgres_equal_per_record_reports_on_random_ledgers() {
+        let Some(server) = server() else { return };
+        let mut admin = Client::connect(&server, postgres::NoTls).unwrap();
+        let mut read = 0;
+        for seed in 0..6 {
+            let name = format!("rollup_{}_{seed}", std::process::id());
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .unwrap();
+            let url = format!("{}/{name}", server.rsplit_once('/').unwrap().0);
+            let target = PgTarget::parse(&url, "AISPEND_TEST_POSTGRES").unwrap();
+            let mut pg = PgLedger::open(target, Duration::from_secs(60), false).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let mut sqlite = SqliteLedger::open(&dir.path().join("ledger.db")).unwrap();
+            for batch in random_batches(seed) {
+                let write = |w: &mut dyn RecordSink| -> Result<()> {
+                    for r in &batch {
+                        w.accept(r.clone())?;
+                    }
+                    Ok(())
+                };
+                pg.write(true, None, |w| write(w)).unwrap();
+                sqlite.write(true, |w| write(w)).unwrap();
+            }
+            assert_eq!(
+                pg.stats().unwrap().records,
+                sqlite.stats().unwrap().records,
+                "seed {seed}"
+            );
+            read += assert_rollup_equals_records(seed, &sqlite, &mut |range, agg| {
+                feed_rollup(&mut *pg.client().unwrap(), range, agg).unwrap()
+            });
+        }
+        assert!(read > 1_000, "the ledgers were nearly empty: {read}");
+    }
+}

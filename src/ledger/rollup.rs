@@ -575,7 +575,7 @@ fn sums_from_row(row: &Row<'_>) -> rusqlite::Result<Option<Sums>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     //! The rollup path and the per-record path give the same reports, to the last decimal, on random
     //! ledgers: random prices hit every per-request rule (long context on both sides of each threshold,
     //! reasoning above output, classes without rates, tiers, regions, failed and empty requests,
@@ -753,16 +753,17 @@ mod tests {
         g
     }
 
-    fn random_ledger(seed: u64, path: &std::path::Path) -> Ledger {
+    /// The import batches of a random ledger: new records, and lines seen before (the same copy, or a
+    /// larger or smaller one).
+    pub(in crate::ledger) fn random_batches(seed: u64) -> Vec<Vec<UsageRecord>> {
         let mut rng = Rng(seed);
-        let mut ledger = Ledger::open(path).unwrap();
+        let mut batches: Vec<Vec<UsageRecord>> = Vec::new();
         let mut written: Vec<UsageRecord> = Vec::new();
         let mut next_id = 0;
         for _ in 0..1 + rng.below(3) {
             let mut batch = Vec::new();
             for _ in 0..rng.below(120) {
                 if !written.is_empty() && rng.chance(20) {
-                    // a line seen before: the same copy, or a larger (or smaller) one
                     let old = rng.pick(&written).clone();
                     batch.push(if rng.chance(60) {
                         grown(&mut rng, &old)
@@ -774,6 +775,15 @@ mod tests {
                     batch.push(random_record(&mut rng, next_id));
                 }
             }
+            written.extend(batch.iter().cloned());
+            batches.push(batch);
+        }
+        batches
+    }
+
+    fn random_ledger(seed: u64, path: &std::path::Path) -> Ledger {
+        let mut ledger = Ledger::open(path).unwrap();
+        for batch in random_batches(seed) {
             ledger
                 .write(true, |w| {
                     for r in &batch {
@@ -782,9 +792,51 @@ mod tests {
                     Ok(())
                 })
                 .unwrap();
-            written.extend(batch);
         }
         ledger
+    }
+
+    /// The rules the random ledgers are reported with.
+    fn rules() -> crate::config::TeamRules {
+        Config::parse(
+            "[teams]\nrules = [{ team = \"ranking\", project = \"ranker\", provider = \"openai\" }]\n",
+            std::path::Path::new("aispend.toml"),
+        )
+        .unwrap()
+        .teams
+    }
+
+    /// Feeds an aggregator a period (milliseconds) from a backend's rollup; `false` when it cannot.
+    pub(in crate::ledger) type RollupFeed<'f> =
+        dyn FnMut(Option<(i64, i64)>, &mut Aggregator<'_>) -> bool + 'f;
+
+    /// Every case reported from another backend's rollup (`feed`: `false` when it did not serve) equals
+    /// the per-record report of `reference` (an SQLite ledger of the same batches). Returns the
+    /// records read.
+    pub(in crate::ledger) fn assert_rollup_equals_records(
+        seed: u64,
+        reference: &Ledger,
+        feed: &mut RollupFeed<'_>,
+    ) -> u64 {
+        let book = PriceBook::built_in().unwrap();
+        let rules = rules();
+        let mut read = 0;
+        for (i, case) in cases().iter().enumerate() {
+            let (per_record, _) = report(reference, case, &rules, &book, false);
+            let query = query(case);
+            let mut agg =
+                Aggregator::new(&query, &rules, &book, false, reference.newest().unwrap());
+            let range = agg
+                .fixed_period()
+                .map(|p| (p.start.timestamp_millis(), p.end.timestamp_millis()));
+            assert!(
+                feed(range, &mut agg),
+                "seed {seed} case {i}: the rollup did not serve"
+            );
+            assert_same(&agg.finish(), &per_record, &format!("seed {seed} case {i}"));
+            read += per_record.records_read;
+        }
+        read
     }
 
     struct Case {
@@ -874,20 +926,7 @@ mod tests {
         book: &PriceBook,
         rollup: bool,
     ) -> (Report, bool) {
-        let query = ReportQuery {
-            group_by: case.by.clone(),
-            filters: case
-                .filters
-                .iter()
-                .map(|f| Filter::parse(f).unwrap())
-                .collect(),
-            period: case.period,
-            tz: case.tz.parse::<Tz>().unwrap(),
-            top: None,
-            compare: case.compare,
-            reconcile: case.reconcile,
-            sort: SortBy::Name,
-        };
+        let query = query(case);
         let newest = ledger.newest().unwrap();
         let mut agg = Aggregator::new(&query, rules, book, false, newest);
         let served = if rollup {
@@ -903,6 +942,23 @@ mod tests {
         (agg.finish(), served)
     }
 
+    fn query(case: &Case) -> ReportQuery {
+        ReportQuery {
+            group_by: case.by.clone(),
+            filters: case
+                .filters
+                .iter()
+                .map(|f| Filter::parse(f).unwrap())
+                .collect(),
+            period: case.period,
+            tz: case.tz.parse::<Tz>().unwrap(),
+            top: None,
+            compare: case.compare,
+            reconcile: case.reconcile,
+            sort: SortBy::Name,
+        }
+    }
+
     fn assert_same(a: &Report, b: &Report, what: &str) {
         assert_eq!(a.period, b.period, "{what}: period");
         assert_eq!(a.unpriced, b.unpriced, "{what}: unpriced");
@@ -916,12 +972,7 @@ mod tests {
     #[test]
     fn rollup_reports_equal_per_record_reports_on_random_ledgers() {
         let book = PriceBook::built_in().unwrap();
-        let rules = Config::parse(
-            "[teams]\nrules = [{ team = \"ranking\", project = \"ranker\", provider = \"openai\" }]\n",
-            std::path::Path::new("aispend.toml"),
-        )
-        .unwrap()
-        .teams;
+        let rules = rules();
         let mut sums_read = 0;
         for seed in 0..30 {
             let dir = tempfile::tempdir().unwrap();
