@@ -90,10 +90,163 @@ enum Slot {
     Unpriced(usize),
 }
 
-#[derive(Debug)]
+/// A record kept by id (`KeepLargest`): its weight, and where in [`Applied`] its numbers are (or
+/// [`Seen::NOTHING`] when it added nothing): 16 bytes, so that a million distinct ids take a few
+/// tens of MiB, not hundreds.
+#[derive(Debug, Clone, Copy)]
 struct Seen {
     weight: u64,
-    applied: Option<(Slot, Totals)>,
+    at: u64,
+}
+
+impl Seen {
+    const NOTHING: u64 = u64::MAX;
+}
+
+/// What each kept record added, packed: a record is taken back only when a larger copy of it arrives,
+/// which is rare, so the numbers are stored small (variable-length integers, money only when not zero)
+/// rather than fast to read.
+#[derive(Debug, Default)]
+struct Applied(Vec<u8>);
+
+impl Applied {
+    fn push(&mut self, applied: &Option<(Slot, Totals)>) -> u64 {
+        let Some((slot, t)) = applied else {
+            return Seen::NOTHING;
+        };
+        let at = self.0.len() as u64;
+        let (tag, index) = match slot {
+            Slot::Group(i) => (0, *i),
+            Slot::Unpriced(i) => (1, *i),
+        };
+        self.varint(((index as u64) << 1) | tag);
+        for n in [
+            t.requests,
+            t.failed_requests,
+            t.input_tokens,
+            t.cache_read_tokens,
+            t.cache_write_tokens,
+            t.output_tokens,
+            t.reasoning_tokens,
+            t.reported_records,
+            t.unpriced_records,
+            t.fallback_records,
+            t.tool_calls,
+        ] {
+            self.varint(n);
+        }
+        let money = [
+            t.cost,
+            t.reported_cost,
+            t.fallback_cost,
+            t.scenario_cost,
+            t.tool_fees,
+        ];
+        let mut mask = u8::from(t.saturated) << 7;
+        for (i, m) in money.iter().enumerate() {
+            if !m.is_zero() {
+                mask |= 1 << i;
+            }
+        }
+        self.0.push(mask);
+        for m in money.iter().filter(|m| !m.is_zero()) {
+            // The exact value: its scale, then its mantissa, zig-zag encoded.
+            self.0.push(m.scale() as u8);
+            let n = m.mantissa();
+            self.varint(((n << 1) ^ (n >> 127)) as u128);
+        }
+        at
+    }
+
+    fn varint(&mut self, n: impl Into<u128>) {
+        let mut n: u128 = n.into();
+        while n >= 0x80 {
+            self.0.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        self.0.push(n as u8);
+    }
+
+    fn get(&self, at: u64) -> Option<(Slot, Totals)> {
+        if at == Seen::NOTHING {
+            return None;
+        }
+        let mut bytes = self.0.get(at as usize..)?.iter().copied();
+        let wide = |bytes: &mut dyn Iterator<Item = u8>| {
+            let mut n = 0u128;
+            for shift in (0..128).step_by(7) {
+                let b = bytes.next().unwrap_or(0);
+                n |= u128::from(b & 0x7f) << shift;
+                if b < 0x80 {
+                    break;
+                }
+            }
+            n
+        };
+        let mut varint = || wide(&mut bytes) as u64;
+        let slot = varint();
+        let index = (slot >> 1) as usize;
+        let slot = if slot & 1 == 0 {
+            Slot::Group(index)
+        } else {
+            Slot::Unpriced(index)
+        };
+        let mut t = Totals {
+            requests: varint(),
+            failed_requests: varint(),
+            input_tokens: varint(),
+            cache_read_tokens: varint(),
+            cache_write_tokens: varint(),
+            output_tokens: varint(),
+            reasoning_tokens: varint(),
+            reported_records: varint(),
+            unpriced_records: varint(),
+            fallback_records: varint(),
+            tool_calls: varint(),
+            ..Totals::default()
+        };
+        let mask = bytes.next().unwrap_or(0);
+        t.saturated = mask & 0x80 != 0;
+        for (i, m) in [
+            &mut t.cost,
+            &mut t.reported_cost,
+            &mut t.fallback_cost,
+            &mut t.scenario_cost,
+            &mut t.tool_fees,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if mask & (1 << i) != 0 {
+                let scale = u32::from(bytes.next().unwrap_or(0));
+                let z = wide(&mut bytes);
+                let n = ((z >> 1) as i128) ^ -((z & 1) as i128);
+                *m = Decimal::from_i128_with_scale(n, scale);
+            }
+        }
+        Some((slot, t))
+    }
+}
+
+/// Record ids are remembered as xxh3 hashes already: hashing them again needs no SipHash.
+type IdHasher = std::hash::BuildHasherDefault<IdHash>;
+
+/// Takes the low 64 bits of an id's 128-bit hash as it is.
+#[derive(Default)]
+struct IdHash(u64);
+
+impl std::hash::Hasher for IdHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 = n as u64;
+    }
 }
 
 /// Separates dimension values inside a group key.
@@ -113,8 +266,9 @@ pub struct Aggregator<'a> {
     key: String,
     unpriced: Vec<((i32, String, String, String), Totals)>,
     unpriced_index: HashMap<(i32, String, String, String), usize>,
-    seen_first: HashSet<u128>,
-    seen_largest: HashMap<u128, Seen>,
+    seen_first: HashSet<u128, IdHasher>,
+    seen_largest: HashMap<u128, Seen, IdHasher>,
+    applied: Applied,
     newest: Option<DateTime<Utc>>,
     /// The newest record's time as given to [`Aggregator::new`].
     newest_given: Option<DateTime<Utc>>,
@@ -175,8 +329,9 @@ impl<'a> Aggregator<'a> {
             key: String::new(),
             unpriced: Vec::new(),
             unpriced_index: HashMap::new(),
-            seen_first: HashSet::new(),
-            seen_largest: HashMap::new(),
+            seen_first: HashSet::default(),
+            seen_largest: HashMap::default(),
+            applied: Applied::default(),
             newest,
             newest_given: newest,
             records: 0,
@@ -279,6 +434,7 @@ impl<'a> Aggregator<'a> {
         self.unpriced_index.clear();
         self.seen_first.clear();
         self.seen_largest.clear();
+        self.applied.0.clear();
         self.newest = self.newest_given;
         self.records = 0;
     }
@@ -567,13 +723,11 @@ impl RecordSink for Aggregator<'_> {
             }
             DedupPolicy::KeepLargest => {
                 let weight = r.dedup_weight();
-                let outcome = match self.seen_largest.remove(&id) {
-                    Some(seen) if seen.weight >= weight => {
-                        self.seen_largest.insert(id, seen);
-                        return Ok(Accepted::Duplicate);
-                    }
+                let outcome = match self.seen_largest.get(&id) {
+                    Some(seen) if seen.weight >= weight => return Ok(Accepted::Duplicate),
                     Some(seen) => {
-                        self.retract(seen.applied);
+                        let before = self.applied.get(seen.at);
+                        self.retract(before);
                         Accepted::Replaced
                     }
                     None => {
@@ -582,7 +736,8 @@ impl RecordSink for Aggregator<'_> {
                     }
                 };
                 let applied = self.apply_counted(&r);
-                self.seen_largest.insert(id, Seen { weight, applied });
+                let at = self.applied.push(&applied);
+                self.seen_largest.insert(id, Seen { weight, at });
                 Ok(outcome)
             }
         }
@@ -590,5 +745,82 @@ impl RecordSink for Aggregator<'_> {
 
     fn unpriced(&self) -> u64 {
         self.unpriced_records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn money() -> impl Strategy<Value = Decimal> {
+        prop_oneof![
+            Just(Decimal::ZERO),
+            Just(Decimal::MAX),
+            Just(Decimal::MIN),
+            (any::<i64>(), 0u32..=28).prop_map(|(n, s)| Decimal::new(n, s)),
+            (any::<i128>(), 0u32..=28).prop_map(|(n, s)| {
+                Decimal::try_from_i128_with_scale(n >> 32, s).unwrap_or(Decimal::ONE)
+            }),
+        ]
+    }
+
+    fn totals() -> impl Strategy<Value = Totals> {
+        (
+            proptest::array::uniform11(prop_oneof![
+                Just(0u64),
+                Just(u64::MAX),
+                any::<u64>(),
+                0u64..300
+            ]),
+            proptest::array::uniform5(money()),
+            any::<bool>(),
+        )
+            .prop_map(|(n, m, saturated)| Totals {
+                requests: n[0],
+                failed_requests: n[1],
+                input_tokens: n[2],
+                cache_read_tokens: n[3],
+                cache_write_tokens: n[4],
+                output_tokens: n[5],
+                reasoning_tokens: n[6],
+                reported_records: n[7],
+                unpriced_records: n[8],
+                fallback_records: n[9],
+                tool_calls: n[10],
+                cost: m[0],
+                reported_cost: m[1],
+                fallback_cost: m[2],
+                scenario_cost: m[3],
+                tool_fees: m[4],
+                saturated,
+            })
+    }
+
+    proptest! {
+        /// What a kept record added comes back exactly (every count, every Decimal to its scale) when a
+        /// larger copy takes it back, whatever else was packed before it.
+        #[test]
+        fn packed_records_come_back_exactly(
+            items in proptest::collection::vec(
+                (any::<bool>(), 0usize..100_000, totals(), any::<bool>()), 1..20)
+        ) {
+            let mut applied = Applied::default();
+            let mut at = Vec::new();
+            for (group, index, t, nothing) in &items {
+                let slot = if *group { Slot::Group(*index) } else { Slot::Unpriced(*index) };
+                let item = (!nothing).then(|| (slot, t.clone()));
+                at.push((applied.push(&item), item));
+            }
+            for (at, item) in at {
+                let got = applied.get(at);
+                prop_assert_eq!(got.is_some(), item.is_some());
+                if let (Some((got_slot, got)), Some((slot, want))) = (got, item) {
+                    prop_assert_eq!(format!("{got_slot:?}"), format!("{slot:?}"));
+                    prop_assert_eq!(got.cost.scale(), want.cost.scale());
+                    prop_assert_eq!(got, want);
+                }
+            }
+        }
     }
 }
