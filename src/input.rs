@@ -24,8 +24,12 @@ use crate::sources::{self, InOrder, LineParser, OrderedLineParser, Parsed, Reade
 
 /// Bytes looked at to detect a file's format.
 const HEAD_BYTES: usize = 64 * 1024;
-/// Target size of one chunk of JSON Lines handed to a parser thread.
-const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+/// Target size of one chunk of JSON Lines handed to a parser thread: large enough to keep a thread busy
+/// for a while, small enough that the chunks in flight and their records stay a few MiB.
+const CHUNK_BYTES: usize = 1024 * 1024;
+/// A file of JSON Lines smaller than this is read whole and parsed on one thread, in parallel with the
+/// other small files beside it (Claude Code trees are hundreds of such files).
+const SMALL_FILE_BYTES: u64 = 8 * 1024 * 1024;
 /// The longest line (one JSON Lines record, one CSV row) read: a longer one is an error naming its line
 /// instead of an ever-growing buffer (`/dev/zero`, a file with no new line).
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
@@ -481,54 +485,236 @@ pub fn read_inputs(
     let inputs = expand(paths)?;
     let bar = progress_bar(&inputs, &options);
     let _clear = bar.clone().map(ClearOnDrop);
-    for input in inputs {
-        let name = display(&input.path);
-        if let Some(bar) = &bar {
-            bar.set_message(name.clone());
-        }
-        let mut entry = match &options.cache {
-            Some(cache) if input.path.as_os_str() != "-" => {
-                cache.entry(&input.path, options.source.map(|s| s.name()))
-            }
-            _ => None,
+    let mut rest = &inputs[..];
+    while !rest.is_empty() {
+        // A window of small files is read and parsed in parallel (one file per thread), then handed on
+        // in order; a larger file is read alone, its chunks parsed in parallel.
+        let window = small_window(rest);
+        let (window, after) = rest.split_at(window.max(1));
+        rest = after;
+        let mut entries: Vec<(Option<Entry>, Option<Plan>)> = window
+            .iter()
+            .map(|input| {
+                let entry = match &options.cache {
+                    Some(cache) if input.path.as_os_str() != "-" => {
+                        cache.entry(&input.path, options.source.map(|s| s.name()))
+                    }
+                    _ => None,
+                };
+                let plan = entry.as_ref().map(Entry::plan);
+                (entry, plan)
+            })
+            .collect();
+        let parsed: Vec<Option<SmallFile>> = if window.len() > 1 {
+            window
+                .par_iter()
+                .zip(entries.par_iter())
+                .map(|(input, (entry, plan))| {
+                    let read = matches!(plan, None | Some(Plan::Read));
+                    read.then(|| {
+                        let hasher = entry.as_ref().map(|_| SharedHasher::default());
+                        SmallFile::read(input, &options, bar.as_ref(), hasher)
+                    })
+                    .flatten()
+                })
+                .collect()
+        } else {
+            vec![None]
         };
-        if let Some(entry) = entry.as_mut() {
-            let plan = entry.plan();
-            if !matches!(plan, Plan::Read)
-                && read_cached(
-                    entry,
-                    plan,
-                    &input,
-                    &name,
-                    &options,
-                    sink,
-                    &mut summary,
-                    on_file,
-                )?
-            {
+        for ((input, (entry, plan)), parsed) in window.iter().zip(entries.iter_mut()).zip(parsed) {
+            let name = display(&input.path);
+            if let Some(bar) = &bar {
+                bar.set_message(name.clone());
+            }
+            if let Some(parsed) = parsed {
+                parsed.hand_on(&options, sink, &mut summary, on_file, entry.as_mut())?;
                 continue;
             }
+            if let (Some(entry), Some(plan)) = (entry.as_mut(), plan.take()) {
+                if !matches!(plan, Plan::Read)
+                    && read_cached(
+                        entry,
+                        plan,
+                        input,
+                        &name,
+                        &options,
+                        sink,
+                        &mut summary,
+                        on_file,
+                    )?
+                {
+                    continue;
+                }
+            }
+            let hasher: Option<SharedHasher> = entry.as_ref().map(|_| SharedHasher::default());
+            let last = Arc::new(AtomicU16::new(NO_BYTE));
+            let reader = open(&input.path, bar.as_ref(), &last, hasher.clone())?;
+            let opened = Opened {
+                input,
+                name,
+                reader,
+                last,
+            };
+            read_one(
+                opened,
+                &options,
+                Tuning::default(),
+                sink,
+                &mut summary,
+                on_file,
+                entry.as_mut().zip(hasher),
+            )?;
         }
-        let hasher: Option<SharedHasher> = entry.as_ref().map(|_| SharedHasher::default());
-        let last = Arc::new(AtomicU16::new(NO_BYTE));
-        let reader = open(&input.path, bar.as_ref(), &last, hasher.clone())?;
-        let opened = Opened {
-            input: &input,
-            name,
-            reader,
-            last,
-        };
-        read_one(
-            opened,
-            &options,
-            Tuning::default(),
-            sink,
-            &mut summary,
-            on_file,
-            entry.as_mut().zip(hasher),
-        )?;
     }
     Ok(summary)
+}
+
+/// Files in a window read in parallel: at most this many…
+const WINDOW_FILES: usize = 32;
+/// …and this many bytes.
+const WINDOW_BYTES: u64 = 32 * 1024 * 1024;
+
+/// How many of the first inputs form a window of small files (below [`SMALL_FILE_BYTES`]), read in parallel:
+/// 0 when the first is not one.
+fn small_window(inputs: &[Input]) -> usize {
+    let mut bytes = 0;
+    let mut n = 0;
+    for input in inputs.iter().take(WINDOW_FILES) {
+        let len = match std::fs::metadata(&input.path) {
+            Ok(m) if m.is_file() && input.path.as_os_str() != "-" => m.len(),
+            _ => break,
+        };
+        if len >= SMALL_FILE_BYTES || bytes + len > WINDOW_BYTES {
+            break;
+        }
+        bytes += len;
+        n += 1;
+    }
+    n
+}
+
+/// A small file of JSON lines, read whole and parsed on a worker thread: exactly what [`read_one`] would
+/// hand on, ready to be handed on in order.
+struct SmallFile {
+    name: String,
+    source: &'static dyn Source,
+    items: Vec<Item>,
+    /// Its bytes, with the byte order mark.
+    bytes: u64,
+    next_line: u64,
+    /// Some lines were read in order (see [`Ending::in_order`]).
+    in_order: bool,
+    last: Arc<AtomicU16>,
+    hasher: Option<SharedHasher>,
+}
+
+impl SmallFile {
+    /// Reads and parses the file, or `None` when it is to be read the ordinary way (an error, an empty
+    /// or unrecognised file, a reader other than independent lines, content of [`SMALL_FILE_BYTES`] or more). The whole file is one chunk: its errors are handed on
+    /// before its records, which changes nothing but the order in which a file's errors and records
+    /// interleave.
+    fn read(
+        input: &Input,
+        options: &ReadOptions,
+        bar: Option<&indicatif::ProgressBar>,
+        hasher: Option<SharedHasher>,
+    ) -> Option<SmallFile> {
+        let last = Arc::new(AtomicU16::new(NO_BYTE));
+        let mut reader = open(&input.path, bar, &last, hasher.clone()).ok()?;
+        let (mut content, _) = read_head(&mut reader, Tuning::default()).ok()?;
+        if content.trim_ascii().is_empty() {
+            return None;
+        }
+        let bom = strip_bom(&mut content);
+        let source = match options.source {
+            Some(s) => s,
+            None => sources::detect(&input.path, &content)?,
+        };
+        let Reader::Lines(parser) = source.reader(&content) else {
+            return None;
+        };
+        // Read to the end, but no further than the size that makes a file small (a file that grew, or
+        // gzipped content that is larger).
+        let limit = SMALL_FILE_BYTES as usize;
+        let want = limit - content.len().min(limit);
+        read_up_to(&mut reader, &mut content, want).ok()?;
+        if content.len() >= limit {
+            return None;
+        }
+        let name = display(&input.path);
+        let file: Arc<str> = Arc::from(name.as_str());
+        let mut next_line = 1;
+        let mut chunk = Vec::with_capacity(1);
+        push_chunk(&mut chunk, &mut next_line, content);
+        // As `produce_batches` reads a file of one chunk.
+        let mut in_order = parser.in_order();
+        let takes = in_order.as_ref().map(|o| o.takes);
+        let mut results: Vec<ChunkResult> = chunk
+            .iter()
+            .map(|c| parse_chunk(&file, c, takes, |l, at, out| parser.parse_line(l, at, out)))
+            .collect();
+        if let Some(in_order) = in_order.as_mut() {
+            for result in &mut results {
+                read_set_aside(in_order.parser.as_mut(), &file, result);
+            }
+            results.push(finish_in_order(in_order.parser.as_mut()));
+        }
+        let read_in_order = results.iter().any(|r| r.in_order > 0);
+        let mut items = Vec::new();
+        for result in results {
+            items.extend(result.errors.into_iter().map(Err));
+            items.extend(result.records.into_iter().map(Ok));
+        }
+        Some(SmallFile {
+            name,
+            source,
+            items,
+            bytes: bom + chunk.iter().map(|c| c.bytes.len() as u64).sum::<u64>(),
+            next_line,
+            in_order: read_in_order,
+            last,
+            hasher,
+        })
+    }
+
+    /// Hands the records on in order, as [`read_one`] does.
+    fn hand_on(
+        self,
+        options: &ReadOptions,
+        sink: &mut dyn RecordSink,
+        summary: &mut ReadSummary,
+        on_file: &mut dyn FnMut(&FileSummary),
+        entry: Option<&mut Entry>,
+    ) -> Result<()> {
+        let mut items = self.items.into_iter();
+        let done = Done {
+            source: self.source,
+            bom: 0,
+            is_document: false,
+            is_lines: true,
+            last: self.last,
+        };
+        let ending = Ending {
+            bytes: Some(self.bytes),
+            next_line: self.next_line,
+            in_order: self.in_order,
+        };
+        let path = PathBuf::from(&self.name);
+        hand_on_file(
+            self.name,
+            &path,
+            done,
+            options,
+            sink,
+            summary,
+            on_file,
+            entry.zip(self.hasher),
+            |on_item| {
+                items.try_for_each(on_item)?;
+                Ok(ending)
+            },
+        )
+    }
 }
 
 /// Reads a file from its cache entry, when the entry is current (every record from the cache) or the file
@@ -883,14 +1069,14 @@ fn read_one(
         },
     };
     let file: Arc<str> = Arc::from(name.as_str());
-    let mut fs = FileSummary {
-        path: name,
-        source: source.name(),
-        ..FileSummary::default()
-    };
     let kind = source.reader(&head);
-    let is_document = matches!(kind, Reader::Document(_));
-    let is_lines = matches!(kind, Reader::Lines(_));
+    let done = Done {
+        source,
+        bom,
+        is_document: matches!(kind, Reader::Document(_)),
+        is_lines: matches!(kind, Reader::Lines(_)),
+        last,
+    };
     let content = Content {
         file: &file,
         path: &input.path,
@@ -900,10 +1086,57 @@ fn read_one(
         rest: reader,
         tuning,
     };
+    hand_on_file(
+        name,
+        &input.path,
+        done,
+        options,
+        sink,
+        summary,
+        on_file,
+        entry.zip(hasher),
+        |on_item| read_content(kind, content, on_item),
+    )
+}
+
+/// What is known of a file once its format is: its source, the length of its byte order mark, how it is
+/// read, and its last byte (once read).
+struct Done {
+    source: &'static dyn Source,
+    bom: u64,
+    is_document: bool,
+    is_lines: bool,
+    last: Arc<AtomicU16>,
+}
+
+/// Hands the items `read` produces to `sink`, in order, writes the cache entry, and adds the file's
+/// summary.
+#[allow(clippy::too_many_arguments)]
+fn hand_on_file(
+    name: String,
+    path: &Path,
+    done: Done,
+    options: &ReadOptions,
+    sink: &mut dyn RecordSink,
+    summary: &mut ReadSummary,
+    on_file: &mut dyn FnMut(&FileSummary),
+    entry: Option<(&mut Entry, SharedHasher)>,
+    read: impl FnOnce(&mut dyn FnMut(Item) -> Result<()>) -> Result<Ending>,
+) -> Result<()> {
+    let (entry, hasher) = match entry {
+        Some((e, h)) => (Some(e), Some(h)),
+        None => (None, None),
+    };
+    let source = done.source;
+    let mut fs = FileSummary {
+        path: name,
+        source: source.name(),
+        ..FileSummary::default()
+    };
     let skip_invalid = options.skip_invalid;
     let mut writer: Option<EntryWriter> = entry.as_ref().and_then(|e| e.writer(false).ok());
     let unpriced_before = sink.unpriced();
-    let read = read_content(kind, content, &mut |item| {
+    let read = read(&mut |item| {
         if let Some(w) = writer.as_mut() {
             w.push(ItemRef::of(&item, source.name()));
         }
@@ -919,19 +1152,19 @@ fn read_one(
         }
     };
     if let Some(bytes) = ending.bytes {
-        fs.bytes = bom + bytes;
+        fs.bytes = done.bom + bytes;
     }
     fs.unpriced = sink.unpriced().saturating_sub(unpriced_before);
-    if !is_document {
-        let last = last.load(Ordering::Relaxed);
+    if !done.is_document {
+        let last = done.last.load(Ordering::Relaxed);
         fs.no_final_newline = last != NO_BYTE && last != u16::from(b'\n');
     }
     if let (Some(entry), Some(w), Some(hasher)) = (entry, writer, hasher) {
         let facts = FileFacts {
             extended: false,
-            resumable: is_lines
+            resumable: done.is_lines
                 && !ending.in_order
-                && !cache::is_gzip(&input.path)
+                && !cache::is_gzip(path)
                 && !fs.no_final_newline,
             next_line: ending.next_line,
             bytes: fs.bytes,
@@ -1151,7 +1384,13 @@ fn parse_chunk(
         &mut Vec<UsageRecord>,
     ) -> std::result::Result<(), RecordError>,
 ) -> ChunkResult {
-    let mut result = ChunkResult::default();
+    // Room for a record per line (at most a few thousand): the vector of large records never grows by
+    // copying.
+    let lines = memchr::memchr_iter(b'\n', &chunk.bytes).count() + 1;
+    let mut result = ChunkResult {
+        records: Vec::with_capacity(lines.min(4096)),
+        ..ChunkResult::default()
+    };
     let mut line_no = chunk.first_line;
     let mut rest: &[u8] = &chunk.bytes;
     while !rest.is_empty() {
@@ -1293,7 +1532,10 @@ fn produce_batches(
         // A line over MAX_LINE_BYTES: the error to send after this batch, and the end of reading.
         let mut fatal: Option<Error> = None;
         while batch.len() < batch_size && !eof {
-            let mut buf = std::mem::replace(&mut carry, pool.pop().unwrap_or_default());
+            let spare = pool
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(chunk_bytes.saturating_add(1)));
+            let mut buf = std::mem::replace(&mut carry, spare);
             if buf.len() < chunk_bytes {
                 let want = chunk_bytes - buf.len();
                 if let Err(e) = read_up_to(&mut reader, &mut buf, want) {

@@ -452,3 +452,117 @@ fn a_message_delta_without_its_start_is_an_error_every_way() {
         errors[0].message
     );
 }
+
+/// Reads `paths` with `read_inputs` (invalid records skipped): the records in the order handed on, and
+/// the file summaries.
+fn read_paths(paths: &[PathBuf]) -> (Vec<UsageRecord>, Vec<FileSummary>, Vec<String>) {
+    let mut sink = Collect(Vec::new());
+    let options = ReadOptions {
+        skip_invalid: true,
+        ..ReadOptions::default()
+    };
+    let summary = read_inputs(paths, options, &mut sink, &mut |_| {}).unwrap();
+    (sink.0, summary.files, summary.unrecognised)
+}
+
+#[test]
+fn a_folder_of_small_files_reads_as_its_files_one_by_one() {
+    // More files than a window holds, of every kind the parallel path passes on or takes: Claude Code
+    // logs (the same message in two files, a bad line), API logs, a gzipped log, a log with a byte
+    // order mark and no final new line, an empty file, a pretty-printed document, an unrecognised file,
+    // and the fixture trees.
+    let dir = tempfile::tempdir().unwrap();
+    let cc = |id: &str, out: u64| {
+        format!(
+            r#"{{"type":"assistant","sessionId":"s","timestamp":"2026-10-03T14:22:05Z","requestId":"r{id}","message":{{"id":"m{id}","model":"claude-sonnet-4-5","usage":{{"input_tokens":3,"output_tokens":{out}}}}}}}"#
+        )
+    };
+    for i in 0..45 {
+        let path = dir.path().join(format!("{i:03}.jsonl"));
+        let text = match i % 9 {
+            0 => format!("{}\n{}\n", cc(&i.to_string(), 10), cc("shared", 5 + i)),
+            1 => format!("{}\nnot json\n{}\n", api_line(&format!("a{i}"), 100, 0), api_line("dup", 7, 3)),
+            2 => String::new(),
+            3 => "{\n  \"id\": \"chatcmpl-1\", \"object\": \"chat.completion\", \"created\": 1790812812,\n  \"model\": \"gpt-4o\", \"usage\": {\"prompt_tokens\": 4, \"completion_tokens\": 2}\n}\n".to_string(),
+            4 => "just some notes\n".to_string(),
+            5 => format!("\u{feff}{}\n{}", cc(&format!("b{i}"), 1), cc("shared", 2)),
+            // An Anthropic stream after the head (read in order among lines parsed on their own), and
+            // one cut short at the end of the file.
+            7 | 8 => {
+                let mut text: String = (0..70)
+                    .map(|n| api_line(&format!("p{i}-{n}"), n, 1000) + "\n")
+                    .collect();
+                text += &(message_start("k", &format!("msg_{i}"), 5) + "\n");
+                text += &(api_line(&format!("q{i}"), 3, 0) + "\n");
+                if i % 9 == 7 {
+                    text += &(message_delta("k", r#"{"output_tokens":42}"#) + "\n");
+                }
+                text
+            }
+            _ => format!("{}\n", api_line(&format!("c{i}"), 10 * i as u64, i as usize)),
+        };
+        if i % 9 == 6 {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(text.as_bytes()).unwrap();
+            std::fs::write(path.with_extension("jsonl.gz"), gz.finish().unwrap()).unwrap();
+        } else {
+            std::fs::write(path, text).unwrap();
+        }
+    }
+    let fixtures = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/claude-code"));
+    let together = read_paths(&[dir.path().to_path_buf(), fixtures.clone()]);
+    let mut files: Vec<PathBuf> = Vec::new();
+    for root in [dir.path().to_path_buf(), fixtures] {
+        for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+            let entry = entry.unwrap();
+            let hidden = entry.depth() > 0 && entry.file_name().to_string_lossy().starts_with('.');
+            if entry.file_type().is_file() && !hidden {
+                files.push(entry.into_path());
+            }
+        }
+    }
+    assert!(files.len() > WINDOW_FILES, "{} files", files.len());
+    let (mut records, mut summaries, mut unrecognised) = (Vec::new(), Vec::new(), Vec::new());
+    for file in &files {
+        // A file named on its own is read alone, the ordinary way; an unrecognised one is then an
+        // error, which reading the folder lists instead.
+        let mut sink = Collect(Vec::new());
+        let options = ReadOptions {
+            skip_invalid: true,
+            ..ReadOptions::default()
+        };
+        let alone = Input {
+            path: file.clone(),
+            explicit: false,
+        };
+        let mut summary = ReadSummary::default();
+        let last = Arc::new(AtomicU16::new(NO_BYTE));
+        let reader = open(file, None, &last, None).unwrap();
+        let opened = Opened {
+            input: &alone,
+            name: display(file),
+            reader,
+            last,
+        };
+        read_one(
+            opened,
+            &options,
+            Tuning::default(),
+            &mut sink,
+            &mut summary,
+            &mut |_| {},
+            None,
+        )
+        .unwrap();
+        records.extend(sink.0);
+        summaries.extend(summary.files);
+        unrecognised.extend(summary.unrecognised);
+    }
+    assert_eq!(together.2, unrecognised);
+    assert_eq!(together.1, summaries);
+    assert_eq!(together.0.len(), records.len());
+    assert_eq!(together.0, records);
+    assert!(records.len() > 40 && summaries.iter().any(|s| s.skipped > 0));
+    // The streams' message_delta completed its message_start: 42 output tokens, not 1.
+    assert!(records.iter().any(|r| r.tokens.output == 42));
+}
