@@ -92,6 +92,11 @@ api_mb=$(du -sb "$api" | awk '{ printf "%.0f", $1 / 1e6 }')
 cc_mb=$(du -sb "$cc" | awk '{ printf "%.0f", $1 / 1e6 }')
 ours_api=("$bin" report "$api" --by model --since 2020-01-01 --format json)
 ours_cc=("$bin" report "$cc" --by model --since 2020-01-01 --format json)
+# Cold: every file parsed (the parse cache bypassed), as on a first run or after the files changed. The
+# runs above are warm after the first: unchanged files replay from the parse cache, kept in $tmp.
+export XDG_CACHE_HOME="$tmp/cache"
+cold_api=("${ours_api[@]}" --no-cache)
+cold_cc=("${ours_cc[@]}" --no-cache)
 
 echo "checking per-model sums ..." >&2
 "${ours_api[@]}" > "$tmp/ours-api.json"
@@ -108,8 +113,10 @@ fi
 echo "timing, $runs runs each, tools taking turns ..." >&2
 for _ in $(seq "$runs"); do
   measure api-aispend "${ours_api[@]}"
+  measure api-cold "${cold_api[@]}"
   [ -n "$duck" ] && measure api-duckdb "$duck" "$tmp/duck.py" "$api"
   measure cc-aispend "${ours_cc[@]}"
+  measure cc-cold "${cold_cc[@]}"
   [ -n "$ccusage" ] && CLAUDE_CONFIG_DIR="$cc" measure cc-ccusage "$ccusage" daily --json --offline
   rm -f "$tmp/ledger.db"*
   measure import "$bin" --ledger "$tmp/ledger.db" --quiet import "$api"
@@ -118,24 +125,26 @@ done
 records=$("$bin" --ledger "$tmp/ledger.db" ledger stats --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["records"])')
 
 printf '\n%-44s %9s %9s %9s %10s\n' measurement wall_s cpu_s MB/s peak_MiB
-row api-aispend "aispend report, API logs ($api_mb MB)" "$api_mb"
+row api-cold "aispend report, API logs ($api_mb MB), cold" "$api_mb"
+row api-aispend "aispend report, API logs, warm (parse cache)" "$api_mb"
 [ -n "$duck" ] && row api-duckdb "DuckDB read_json, API logs" "$api_mb"
-row cc-aispend "aispend report, Claude Code ($cc_mb MB)" "$cc_mb"
+row cc-cold "aispend report, Claude Code ($cc_mb MB), cold" "$cc_mb"
+row cc-aispend "aispend report, Claude Code, warm (parse cache)" "$cc_mb"
 [ -n "$ccusage" ] && row cc-ccusage "ccusage daily, Claude Code" "$cc_mb"
 row import "aispend import, API logs" "$api_mb"
 row ledger-report "aispend report --by team,model, ledger" 0
 echo
 awk -v r="$records" -v s="$(wall import)" 'BEGIN { printf "import: %d records, %.0f records/s\n", r, r / s }'
-[ -n "$duck" ] && awk -v a="$(wall api-aispend)" -v d="$(wall api-duckdb)" \
-  'BEGIN { printf "API logs: aispend is %.2fx DuckDB (wall)\n", d / a }'
-[ -n "$ccusage" ] && awk -v a="$(wall cc-aispend)" -v c="$(wall cc-ccusage)" \
-  'BEGIN { printf "Claude Code: aispend is %.2fx ccusage (wall)\n", c / a }'
+[ -n "$duck" ] && awk -v a="$(wall api-cold)" -v w="$(wall api-aispend)" -v d="$(wall api-duckdb)" \
+  'BEGIN { printf "API logs: aispend is %.2fx DuckDB cold, %.2fx warm (wall)\n", d / a, d / w }'
+[ -n "$ccusage" ] && awk -v a="$(wall cc-cold)" -v w="$(wall cc-aispend)" -v c="$(wall cc-ccusage)" \
+  'BEGIN { printf "Claude Code: aispend is %.2fx ccusage cold, %.2fx warm (wall)\n", c / a, c / w }'
 
 if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then
   # Instructions per record: repeatable on a busy machine, unlike wall time.
   first=$(find "$api" -name '*.jsonl' | sort | head -1)
   head -n 20000 "$first" > "$tmp/slice.jsonl"
-  valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$bin" report "$tmp/slice.jsonl" --format json \
+  valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$bin" report "$tmp/slice.jsonl" --no-cache --format json \
     > /dev/null 2> "$tmp/cg.err"
   ir=$(grep -o 'refs: *[0-9,]*' "$tmp/cg.err" | tr -dc 0-9)
   echo "callgrind: report on 20,000 API-log lines: $ir instructions, $((ir / 20000)) per line"
