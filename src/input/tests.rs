@@ -499,7 +499,7 @@ fn a_folder_of_small_files_reads_as_its_files_one_by_one() {
                 }
                 text
             }
-            _ => format!("{}\n", api_line(&format!("c{i}"), 10 * i as u64, i as usize)),
+            _ => format!("{}\n", api_line(&format!("c{i}"), 10 * i, i as usize)),
         };
         if i % 9 == 6 {
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
