@@ -6,6 +6,11 @@
 #   BENCH_SIZE_MB=200 scripts/bench.sh    # quicker
 #   BENCH_PEERS=0 scripts/bench.sh        # aispend alone (no DuckDB, no ccusage)
 #   BENCH_CALLGRIND=1 scripts/bench.sh    # also instructions per record (valgrind), on a 20k-line slice
+#   BENCH_LEDGER_RECORDS=0 scripts/bench.sh  # without the large ledger (default 10,000,000 records)
+#
+# The large ledger (compact API-log lines from scripts/gen_ledger_lines.py, imported once through
+# `import -`) is kept at $BENCH_LEDGER (default $BENCH_DIR/ledger-N.db; ~3 GB for 10M records) and
+# reused while its .complete marker exists; `report --by team,model` is timed on it.
 #
 # The data is generated once (deterministically) into $BENCH_DIR (default bench-data/, git-ignored; delete
 # it when done). The peers are installed there on first use and are not dependencies of aispend: DuckDB
@@ -20,6 +25,8 @@ size_mb=${BENCH_SIZE_MB:-1024}
 dir=${BENCH_DIR:-bench-data}
 runs=${BENCH_RUNS:-5}
 peers=${BENCH_PEERS:-1}
+big=${BENCH_LEDGER_RECORDS:-10000000}
+big_ledger=${BENCH_LEDGER:-$dir/ledger-$big.db}
 
 cargo build --release --quiet
 bin=${CARGO_TARGET_DIR:-target}/release/aispend
@@ -110,6 +117,15 @@ if [ -n "$ccusage" ]; then
   python3 scripts/bench_check.py ccusage "$tmp/ours-cc.json" "$tmp/ccusage.json" || echo "WARNING: ccusage's sums differ" >&2
 fi
 
+if [ "$big" -gt 0 ] && [ ! -f "$big_ledger.complete" ]; then
+  rm -f "$big_ledger" "$big_ledger"-*
+  echo "building a ledger of $big records at $big_ledger (once) ..." >&2
+  python3 scripts/gen_ledger_lines.py --lines "$big" --days 92 \
+    | /usr/bin/time -f '%e %U %S %M' -o "$tmp/big-import" "$bin" --ledger "$big_ledger" --quiet import -
+  awk -v n="$big" '{ printf "built: %d records in %.1f s wall, %.1f s CPU (%.0f records/CPU-s, the generator running beside it)\n", n, $1, $2 + $3, n / ($2 + $3) }' "$tmp/big-import" >&2
+  touch "$big_ledger.complete"
+fi
+
 echo "timing, $runs runs each, tools taking turns ..." >&2
 for _ in $(seq "$runs"); do
   measure api-aispend "${ours_api[@]}"
@@ -121,6 +137,10 @@ for _ in $(seq "$runs"); do
   rm -f "$tmp/ledger.db"*
   measure import "$bin" --ledger "$tmp/ledger.db" --quiet import "$api"
   measure ledger-report "$bin" --ledger "$tmp/ledger.db" report --by team,model --since 2020-01-01 --format json
+  if [ "$big" -gt 0 ]; then
+    measure big-report "$bin" --ledger "$big_ledger" report --by team,model --since 2020-01-01 --format json
+    measure big-report-month "$bin" --ledger "$big_ledger" report --by team,model --format json
+  fi
 done
 records=$("$bin" --ledger "$tmp/ledger.db" ledger stats --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["records"])')
 
@@ -133,8 +153,15 @@ row cc-aispend "aispend report, Claude Code, warm (parse cache)" "$cc_mb"
 [ -n "$ccusage" ] && row cc-ccusage "ccusage daily, Claude Code" "$cc_mb"
 row import "aispend import, API logs" "$api_mb"
 row ledger-report "aispend report --by team,model, ledger" 0
+if [ "$big" -gt 0 ]; then
+  row big-report "report --by team,model, $big records" 0
+  row big-report-month "the same, newest month" 0
+fi
 echo
-awk -v r="$records" -v s="$(wall import)" 'BEGIN { printf "import: %d records, %.0f records/s\n", r, r / s }'
+awk -v r="$records" -v s="$(wall import)" -v c="$(cpu import)" \
+  'BEGIN { printf "import: %d records, %.0f records/s (wall), %.0f records per CPU-second\n", r, r / s, r / c }'
+[ "$big" -gt 0 ] && awk -v n="$big" -v s="$(wall big-report)" -v c="$(cpu big-report)" \
+  'BEGIN { printf "report --by team,model from %d records: %.2f s wall, %.2f s CPU\n", n, s, c }'
 [ -n "$duck" ] && awk -v a="$(wall api-cold)" -v w="$(wall api-aispend)" -v d="$(wall api-duckdb)" \
   'BEGIN { printf "API logs: aispend is %.2fx DuckDB cold, %.2fx warm (wall)\n", d / a, d / w }'
 [ -n "$ccusage" ] && awk -v a="$(wall cc-cold)" -v w="$(wall cc-aispend)" -v c="$(wall cc-ccusage)" \

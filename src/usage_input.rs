@@ -53,12 +53,11 @@ impl UsageInput<'_> {
             .ok_or_else(|| Error::usage("no PATHs were given and no ledger is open"))
     }
 
-    /// Feeds usage into an aggregator: from PATHs, or from the ledger, reading only the period's rows.
+    /// Feeds usage into an aggregator: from PATHs, or from the ledger, reading only the period's rows
+    /// (its rollup's sums when they answer the query exactly, see [`Ledger::feed`]).
     pub fn feed(&self, agg: &mut Aggregator<'_>) -> Result<()> {
         if self.uses_ledger() {
-            let range = agg.fixed_period().map(|p| (p.start, p.end));
-            self.ledger()?
-                .for_each(range, &mut |r| agg.accept(r).map(|_| ()))
+            self.ledger()?.feed(agg)
         } else {
             read_paths(self.paths, self.options.clone(), agg, self.notices)
         }
