@@ -756,6 +756,7 @@ mod tests {
             tokens: TokenCounts {
                 input: 1,
                 cache_read: 2,
+                cache_read_audio: 19,
                 cache_write_5m: 3,
                 cache_write_1h: 4,
                 output: 5,
@@ -765,6 +766,7 @@ mod tests {
                 image_input: 9,
                 image_output: 10,
                 web_search_requests: 11,
+                web_search_preview_calls: 20,
                 web_fetch_requests: 15,
                 file_search_calls: 16,
                 code_execution_calls: 17,

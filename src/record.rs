@@ -156,7 +156,12 @@ impl std::fmt::Display for Provider {
 pub struct TokenCounts {
     /// Uncached input tokens.
     pub input: u64,
+    /// Cached text (and image) input.
     pub cache_read: u64,
+    /// Cached audio input (Realtime `cached_tokens_details.audio_tokens`, usage exports'
+    /// `input_cached_audio_tokens`): the cached part of the audio input, apart from `audio_input` and
+    /// `cache_read`, priced at the model's cached audio rate.
+    pub cache_read_audio: u64,
     pub cache_write_5m: u64,
     pub cache_write_1h: u64,
     /// Output tokens, reasoning included.
@@ -170,6 +175,9 @@ pub struct TokenCounts {
     /// Built-in tool calls billed per call (see [`ToolKind`]): web searches (Anthropic
     /// `server_tool_use.web_search_requests`, OpenAI `web_search_call` items, Gemini search queries).
     pub web_search_requests: u64,
+    /// OpenAI Responses `web_search_call` items of a response whose tools name `web_search_preview` (and
+    /// not `web_search`): the older tool, billed at its own rate.
+    pub web_search_preview_calls: u64,
     /// Anthropic `server_tool_use.web_fetch_requests`.
     pub web_fetch_requests: u64,
     /// OpenAI Responses `file_search_call` items.
@@ -186,6 +194,7 @@ pub struct TokenCounts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ToolKind {
     WebSearch,
+    WebSearchPreview,
     WebFetch,
     FileSearch,
     CodeExecution,
@@ -193,8 +202,9 @@ pub enum ToolKind {
 }
 
 impl ToolKind {
-    pub const ALL: [ToolKind; 5] = [
+    pub const ALL: [ToolKind; 6] = [
         ToolKind::WebSearch,
+        ToolKind::WebSearchPreview,
         ToolKind::WebFetch,
         ToolKind::FileSearch,
         ToolKind::CodeExecution,
@@ -205,6 +215,7 @@ impl ToolKind {
     pub fn key(self) -> &'static str {
         match self {
             ToolKind::WebSearch => "web_search",
+            ToolKind::WebSearchPreview => "web_search_preview",
             ToolKind::WebFetch => "web_fetch",
             ToolKind::FileSearch => "file_search",
             ToolKind::CodeExecution => "code_execution",
@@ -222,6 +233,7 @@ impl TokenCounts {
     pub fn prompt_total(&self) -> u64 {
         self.input
             .saturating_add(self.cache_read)
+            .saturating_add(self.cache_read_audio)
             .saturating_add(self.cache_write_5m)
             .saturating_add(self.cache_write_1h)
             .saturating_add(self.audio_input)
@@ -244,6 +256,7 @@ impl TokenCounts {
     pub fn tool(&self, kind: ToolKind) -> u64 {
         match kind {
             ToolKind::WebSearch => self.web_search_requests,
+            ToolKind::WebSearchPreview => self.web_search_preview_calls,
             ToolKind::WebFetch => self.web_fetch_requests,
             ToolKind::FileSearch => self.file_search_calls,
             ToolKind::CodeExecution => self.code_execution_calls,
@@ -540,6 +553,8 @@ impl UsageRecord {
             ("file_search_calls", t.file_search_calls),
             ("code_execution_calls", t.code_execution_calls),
             ("grounded_prompts", t.grounded_prompts),
+            ("cache_read_audio_tokens", t.cache_read_audio),
+            ("web_search_preview_calls", t.web_search_preview_calls),
             ("images", t.images),
             ("seconds", t.seconds),
             ("requests", self.requests),

@@ -95,7 +95,7 @@ pub const FOCUS_COLUMNS: [&str; 57] = [
 ];
 
 /// Extras after the FOCUS columns (FOCUS reserves the `x_` prefix for them).
-pub const X_COLUMNS: [&str; 35] = [
+pub const X_COLUMNS: [&str; 37] = [
     "x_RecordId",
     "x_Source",
     "x_Provider",
@@ -131,6 +131,8 @@ pub const X_COLUMNS: [&str; 35] = [
     "x_ToolCalls",
     "x_ToolFees",
     "x_LongContext",
+    "x_CacheReadAudioTokens",
+    "x_WebSearchPreviewCalls",
 ];
 
 pub struct FocusExporter<'w> {
@@ -256,6 +258,7 @@ fn sku_meter(r: &UsageRecord) -> String {
     let meters: Vec<&str> = [
         (t.input, "Input tokens"),
         (t.cache_read, "Cache read tokens"),
+        (t.cache_read_audio, "Cached audio input tokens"),
         (t.cache_write_5m, "Cache write tokens (5m)"),
         (t.cache_write_1h, "Cache write tokens (1h)"),
         (t.output, "Output tokens"),
@@ -264,6 +267,7 @@ fn sku_meter(r: &UsageRecord) -> String {
         (t.image_input, "Image input tokens"),
         (t.image_output, "Image output tokens"),
         (t.web_search_requests, "Web searches"),
+        (t.web_search_preview_calls, "Web searches (preview tool)"),
         (t.web_fetch_requests, "Web fetches"),
         (t.file_search_calls, "File searches"),
         (t.code_execution_calls, "Code executions"),
@@ -384,6 +388,7 @@ fn description(row: &ExportRow<'_>) -> String {
     let classes = [
         (t.input, "input"),
         (t.cache_read, "cache read"),
+        (t.cache_read_audio, "cached audio input"),
         (t.cache_write_5m, "cache write 5m"),
         (t.cache_write_1h, "cache write 1h"),
         (t.output, "output"),
@@ -411,6 +416,7 @@ fn description(row: &ExportRow<'_>) -> String {
     }
     for (n, name) in [
         (t.web_search_requests, "web searches"),
+        (t.web_search_preview_calls, "preview web searches"),
         (t.web_fetch_requests, "web fetches"),
         (t.file_search_calls, "file searches"),
         (t.code_execution_calls, "code executions"),
@@ -556,6 +562,8 @@ pub fn value(column: &str, row: &ExportRow<'_>, account: (&str, Option<&str>)) -
         "x_ToolCalls" => t.tool_calls_text(),
         "x_ToolFees" => row.tool_fees.map(money).unwrap_or_default(),
         "x_LongContext" => row.long_context.map(|b| b.to_string()).unwrap_or_default(),
+        "x_CacheReadAudioTokens" => t.cache_read_audio.to_string(),
+        "x_WebSearchPreviewCalls" => t.web_search_preview_calls.to_string(),
         // AvailabilityZone, CapacityReservation*, ChargeClass, CommitmentDiscount*,
         // ContractedUnitPrice, InvoiceId, ListUnitPrice, the PricingCurrency unit prices,
         // SkuPriceDetails: nothing in the usage data says what they are (see the README).

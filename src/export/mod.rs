@@ -139,7 +139,7 @@ pub enum Cell<'a> {
 }
 
 /// The columns of `csv` and the keys of `jsonl`, in order.
-pub const FIELDS: [&str; 48] = [
+pub const FIELDS: [&str; 50] = [
     "id",
     "source",
     "provider",
@@ -189,11 +189,13 @@ pub const FIELDS: [&str; 48] = [
     "code_execution_calls",
     "grounded_prompts",
     "tool_fees",
+    "cache_read_audio_tokens",
+    "web_search_preview_calls",
 ];
 
 impl<'a> ExportRow<'a> {
     /// The row's values in [`FIELDS`] order.
-    pub fn cells(&self) -> [Cell<'a>; 48] {
+    pub fn cells(&self) -> [Cell<'a>; 50] {
         let r = self.record;
         let t = &r.tokens;
         let int = |n: u64| Cell::Int(Some(n));
@@ -246,6 +248,8 @@ impl<'a> ExportRow<'a> {
             int(t.code_execution_calls),
             int(t.grounded_prompts),
             Cell::Money(self.tool_fees),
+            int(t.cache_read_audio),
+            int(t.web_search_preview_calls),
         ]
     }
 }

@@ -101,7 +101,11 @@ fn kind(column: &str) -> Kind {
             Kind::Time
         }
         "x_Batch" | "x_Unpriced" | "x_Failed" | "x_LongContext" => Kind::Bool,
-        "x_Requests" | "x_Images" | "x_Seconds" | "x_WebSearchRequests" => Kind::Int,
+        "x_Requests"
+        | "x_Images"
+        | "x_Seconds"
+        | "x_WebSearchRequests"
+        | "x_WebSearchPreviewCalls" => Kind::Int,
         c if c.starts_with("x_") && c.ends_with("Tokens") => Kind::Int,
         _ => Kind::Text,
     }

@@ -98,6 +98,8 @@ pub(super) fn record_from_cells<C: Cells>(
             file_search_calls: u(40)?,
             code_execution_calls: u(41)?,
             grounded_prompts: u(42)?,
+            cache_read_audio: u(46)?,
+            web_search_preview_calls: u(47)?,
             images: u(27)?,
             seconds: u(28)?,
         },

@@ -565,6 +565,8 @@ impl RecordSink for SqliteWriter<'_> {
             r.failure.map(FailureClass::as_str),
             r.attempt,
             r.retry_of,
+            t.cache_read_audio as i64,
+            t.web_search_preview_calls as i64,
         ];
         let mut insert = self.tx.prepare_cached(schema::INSERT).map_err(err)?;
         if insert.execute(values).map_err(err)? == 1 {

@@ -164,6 +164,12 @@ const MIGRATIONS: &[&str] = &[
         priced_at TIMESTAMPTZ NOT NULL DEFAULT now()
     );
     CREATE INDEX daily_cost_day ON daily_cost (day);",
+    // 2: cached audio input (its own rate) and calls of the older `web_search_preview` tool, in the
+    // records and summed in the rollup; older rows have none.
+    "ALTER TABLE records ADD COLUMN cache_read_audio_tokens BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE records ADD COLUMN web_search_preview_calls BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE rollup ADD COLUMN cache_read_audio_tokens BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE rollup ADD COLUMN web_search_preview_calls BIGINT NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build writes.
@@ -179,7 +185,7 @@ static COLUMNS: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The columns an insert writes, in [`values`] order, with the type each parameter is sent as.
-const WRITTEN: [(&str, &str); 47] = [
+const WRITTEN: [(&str, &str); 49] = [
     ("id", ""),
     ("source", ""),
     ("provider", ""),
@@ -227,6 +233,8 @@ const WRITTEN: [(&str, &str); 47] = [
     ("failure_class", ""),
     ("attempt", ""),
     ("retry_of", ""),
+    ("cache_read_audio_tokens", ""),
+    ("web_search_preview_calls", ""),
 ];
 
 /// Adds a record unless its id is present; replaces a lighter copy of it.
@@ -827,6 +835,8 @@ fn values(r: &UsageRecord, tags: Option<String>) -> Vec<Box<dyn ToSql + Sync>> {
         Box::new(r.failure.map(|f| FailureClass::as_str(f).to_string())),
         Box::new(r.attempt.map(i64::from)),
         s(&r.retry_of),
+        n(t.cache_read_audio),
+        n(t.web_search_preview_calls),
     ]
 }
 

@@ -70,7 +70,7 @@ pub(super) const TABLES: &str = "CREATE TABLE rollup_keys (
     ) WITHOUT ROWID;";
 
 /// The summed columns of `rollup`, in [`Sums::counts`] order.
-pub(super) const SUMMED: [&str; 20] = [
+pub(super) const SUMMED: [&str; 22] = [
     "records",
     "requests",
     "input_tokens",
@@ -91,6 +91,9 @@ pub(super) const SUMMED: [&str; 20] = [
     "file_search_calls",
     "code_execution_calls",
     "grounded_prompts",
+    // schema version 8
+    "cache_read_audio_tokens",
+    "web_search_preview_calls",
     "reported_records",
 ];
 
@@ -126,7 +129,7 @@ static UPSERT: LazyLock<(String, String)> = LazyLock::new(|| {
 /// The sums of one (hour, key), or a change to them.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Sums {
-    pub(super) counts: [i64; 20],
+    pub(super) counts: [i64; 22],
     pub(super) reported_cost: Decimal,
 }
 
@@ -154,6 +157,8 @@ impl Sums {
             t.file_search_calls,
             t.code_execution_calls,
             t.grounded_prompts,
+            t.cache_read_audio,
+            t.web_search_preview_calls,
             u64::from(r.reported_cost.is_some()),
         ];
         for (sum, v) in self.counts.iter_mut().zip(values) {
@@ -199,6 +204,8 @@ pub fn classes(t: &TokenCounts) -> u32 {
         t.file_search_calls > 0,
         t.code_execution_calls > 0,
         t.grounded_prompts > 0,
+        t.cache_read_audio > 0,
+        t.web_search_preview_calls > 0,
     ]
     .iter()
     .enumerate()
@@ -541,6 +548,8 @@ impl Merge {
                 file_search_calls: c[16],
                 code_execution_calls: c[17],
                 grounded_prompts: c[18],
+                cache_read_audio: c[19],
+                web_search_preview_calls: c[20],
             };
             r.reported_cost = (c[REPORTED] > 0).then_some(sums.reported_cost);
             let counts = Counts {
@@ -710,6 +719,8 @@ pub(super) mod tests {
             // no per-call fee anywhere: leaves exactly these records unpriced
             code_execution_calls: if rng.chance(20) { rng.count(2) } else { 0 },
             grounded_prompts: if rng.chance(10) { rng.count(2) } else { 0 },
+            cache_read_audio: if rng.chance(5) { rng.count(500) } else { 0 },
+            web_search_preview_calls: if rng.chance(10) { rng.count(3) } else { 0 },
             images: 0,
             seconds: 0,
         };

@@ -116,6 +116,14 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         priced_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER))
     );
     CREATE INDEX daily_cost_day ON daily_cost (day);"),
+    // 8: cached audio input (its own rate) and calls of the older `web_search_preview` tool, in the
+    // records and summed in the rollup; older rows have none (cached audio was imported as cache read).
+    sql(
+        "ALTER TABLE records ADD COLUMN cache_read_audio_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE records ADD COLUMN web_search_preview_calls INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup ADD COLUMN cache_read_audio_tokens INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE rollup ADD COLUMN web_search_preview_calls INTEGER NOT NULL DEFAULT 0;",
+    ),
 ];
 
 /// The columns read back, in `record_from_row` order.
@@ -125,7 +133,7 @@ pub const COLUMNS: &str = "id, source, provider, model, start_ms, end_ms, servic
     image_input_tokens, image_output_tokens, web_search_requests, images, seconds, requests, reported_cost, \
     reported_currency, status, failed, latency_ms, file, line, billing_account, billing_account_name, \
     web_fetch_requests, file_search_calls, code_execution_calls, grounded_prompts, failure_class, attempt, \
-    retry_of";
+    retry_of, cache_read_audio_tokens, web_search_preview_calls";
 
 /// Adds a record unless its id is present.
 pub const INSERT: &str = "INSERT INTO records (id, source, provider, model, start_ms, end_ms, service_tier, batch, \
@@ -134,10 +142,10 @@ pub const INSERT: &str = "INSERT INTO records (id, source, provider, model, star
     audio_output_tokens, image_input_tokens, image_output_tokens, web_search_requests, images, seconds, requests, \
     reported_cost, reported_currency, status, failed, latency_ms, file, line, weight, billing_account, \
     billing_account_name, web_fetch_requests, file_search_calls, code_execution_calls, grounded_prompts, \
-    failure_class, attempt, retry_of) \
+    failure_class, attempt, retry_of, cache_read_audio_tokens, web_search_preview_calls) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
     ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, \
-    ?41, ?42, ?43, ?44, ?45, ?46, ?47) ON CONFLICT (id) DO NOTHING";
+    ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49) ON CONFLICT (id) DO NOTHING";
 
 /// Replaces a record with a heavier copy of itself (streaming partials, re-exported buckets that grew).
 pub const REPLACE: &str = "UPDATE records SET source = ?2, provider = ?3, model = ?4, start_ms = ?5, end_ms = ?6, \
@@ -148,8 +156,8 @@ pub const REPLACE: &str = "UPDATE records SET source = ?2, provider = ?3, model 
     web_search_requests = ?27, images = ?28, seconds = ?29, requests = ?30, reported_cost = ?31, \
     reported_currency = ?32, status = ?33, failed = ?34, latency_ms = ?35, file = ?36, line = ?37, weight = ?38, \
     billing_account = ?39, billing_account_name = ?40, web_fetch_requests = ?41, file_search_calls = ?42, \
-    code_execution_calls = ?43, grounded_prompts = ?44, failure_class = ?45, attempt = ?46, retry_of = ?47 \
-    WHERE id = ?1 AND weight < ?38";
+    code_execution_calls = ?43, grounded_prompts = ?44, failure_class = ?45, attempt = ?46, retry_of = ?47, \
+    cache_read_audio_tokens = ?48, web_search_preview_calls = ?49 WHERE id = ?1 AND weight < ?38";
 
 pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))

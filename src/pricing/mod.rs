@@ -630,6 +630,7 @@ fn cost(
     for (count, class) in [
         (t.input, RateClass::Input),
         (t.cache_read, RateClass::CacheRead),
+        (t.cache_read_audio, RateClass::CacheReadAudio),
         (t.cache_write_5m, RateClass::CacheWrite5m),
         (t.cache_write_1h, RateClass::CacheWrite1h),
         (plain_output, RateClass::Output),
@@ -1029,6 +1030,62 @@ mod tests {
         // batch halves the tokens, never the tool fees: $0.00225 + $0.03
         r.batch = true;
         assert_eq!(charge(&r).unwrap().cost, dec!(0.03225));
+    }
+
+    #[test]
+    fn web_search_preview_calls_bill_at_the_preview_rate_of_the_model_family() {
+        let book = PriceBook::built_in().unwrap();
+        let charge = |r: &UsageRecord| {
+            let m = book.resolve_for(r.provider, &r.model).unwrap();
+            book.charge(m.index, r)
+        };
+        // gpt-4o (non-reasoning): 2 preview calls × $25/1k = $0.05; 1_000 × $2.50/M + 200 × $10/M = $0.0045
+        let mut t = io(1_000, 200);
+        t.web_search_preview_calls = 2;
+        let c = charge(&record("gpt-4o-2024-08-06", (2026, 10, 3), t)).unwrap();
+        assert_eq!((c.cost, c.tool_fees), (dec!(0.0545), dec!(0.05)));
+        // gpt-4.1-mini: 2 × $25/1k = $0.05; 1_000 × $0.40/M + 200 × $1.60/M = $0.00072
+        let c = charge(&record("gpt-4.1-mini", (2026, 10, 3), t)).unwrap();
+        assert_eq!((c.cost, c.tool_fees), (dec!(0.05072), dec!(0.05)));
+        // o3 (reasoning): 2 × $10/1k = $0.02; 1_000 × $2/M + 200 × $8/M = $0.0036
+        let c = charge(&record("o3", (2026, 10, 3), t)).unwrap();
+        assert_eq!((c.cost, c.tool_fees), (dec!(0.0236), dec!(0.02)));
+        // gpt-5: 2 × $10/1k = $0.02; 1_000 × $1.25/M + 200 × $10/M = $0.00325
+        let c = charge(&record("gpt-5", (2026, 10, 3), t)).unwrap();
+        assert_eq!((c.cost, c.tool_fees), (dec!(0.02325), dec!(0.02)));
+        // gpt-4-turbo never had the tool: unpriced, never $0 and never the `web_search` rate
+        assert_eq!(
+            charge(&record("gpt-4-turbo", (2026, 10, 3), t)),
+            Err(Unpriced::NoToolRate("web_search_preview"))
+        );
+    }
+
+    #[test]
+    fn cached_audio_input_bills_at_the_cached_audio_rate() {
+        let book = PriceBook::built_in().unwrap();
+        let t = TokenCounts {
+            input: 1_000,
+            cache_read: 2_000,
+            cache_read_audio: 10_000,
+            audio_input: 4_000,
+            output: 100,
+            audio_output: 500,
+            ..TokenCounts::default()
+        };
+        // gpt-realtime-mini: text 1_000 × $0.60 + cached text 2_000 × $0.06 + cached audio 10_000 × $0.30
+        // + audio 4_000 × $10 + text out 100 × $2.40 + audio out 500 × $20, per M
+        // = 0.0006 + 0.00012 + 0.003 + 0.04 + 0.00024 + 0.01 = $0.05396 (cached audio at the $0.06 text
+        // rate would have been $0.0006)
+        let r = record("gpt-realtime-mini-2025-10-06", (2026, 10, 3), t);
+        assert_eq!(priced(&book, &r), Ok(dec!(0.05396)));
+        // gpt-realtime: 1_000 × $4 + 2_000 × $0.40 + 10_000 × $0.40 + 4_000 × $32 + 100 × $16 + 500 × $64,
+        // per M = 0.004 + 0.0008 + 0.004 + 0.128 + 0.0016 + 0.032 = $0.1704
+        let r = record("gpt-realtime", (2026, 10, 3), t);
+        assert_eq!(priced(&book, &r), Ok(dec!(0.1704)));
+        // gpt-4o-audio-preview publishes no cached audio rate: unpriced, never at the cached text rate
+        let t = TokenCounts { cache_read: 0, ..t };
+        let r = record("gpt-4o-audio-preview", (2026, 10, 3), t);
+        assert_eq!(priced(&book, &r), Err(Unpriced::NoRate("cache_read_audio")));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::record::ToolKind;
 pub enum RateClass {
     Input,
     CacheRead,
+    CacheReadAudio,
     CacheWrite5m,
     CacheWrite1h,
     Output,
@@ -24,6 +25,7 @@ pub enum RateClass {
     ImageInput,
     ImageOutput,
     WebSearch,
+    WebSearchPreview,
     WebFetch,
     FileSearch,
     CodeExecution,
@@ -31,9 +33,10 @@ pub enum RateClass {
 }
 
 impl RateClass {
-    pub const ALL: [RateClass; 15] = [
+    pub const ALL: [RateClass; 17] = [
         RateClass::Input,
         RateClass::CacheRead,
+        RateClass::CacheReadAudio,
         RateClass::CacheWrite5m,
         RateClass::CacheWrite1h,
         RateClass::Output,
@@ -43,6 +46,7 @@ impl RateClass {
         RateClass::ImageInput,
         RateClass::ImageOutput,
         RateClass::WebSearch,
+        RateClass::WebSearchPreview,
         RateClass::WebFetch,
         RateClass::FileSearch,
         RateClass::CodeExecution,
@@ -50,8 +54,9 @@ impl RateClass {
     ];
 
     /// The per-call classes: built-in tool fees, USD per 1,000 calls.
-    pub const TOOLS: [RateClass; 5] = [
+    pub const TOOLS: [RateClass; 6] = [
         RateClass::WebSearch,
+        RateClass::WebSearchPreview,
         RateClass::WebFetch,
         RateClass::FileSearch,
         RateClass::CodeExecution,
@@ -62,6 +67,7 @@ impl RateClass {
     pub fn of_tool(kind: ToolKind) -> RateClass {
         match kind {
             ToolKind::WebSearch => RateClass::WebSearch,
+            ToolKind::WebSearchPreview => RateClass::WebSearchPreview,
             ToolKind::WebFetch => RateClass::WebFetch,
             ToolKind::FileSearch => RateClass::FileSearch,
             ToolKind::CodeExecution => RateClass::CodeExecution,
@@ -79,6 +85,7 @@ impl RateClass {
         match self {
             RateClass::Input => "input",
             RateClass::CacheRead => "cache_read",
+            RateClass::CacheReadAudio => "cache_read_audio",
             RateClass::CacheWrite5m => "cache_write_5m",
             RateClass::CacheWrite1h => "cache_write_1h",
             RateClass::Output => "output",
@@ -88,6 +95,7 @@ impl RateClass {
             RateClass::ImageInput => "image_input",
             RateClass::ImageOutput => "image_output",
             RateClass::WebSearch => "web_search",
+            RateClass::WebSearchPreview => "web_search_preview",
             RateClass::WebFetch => "web_fetch",
             RateClass::FileSearch => "file_search",
             RateClass::CodeExecution => "code_execution",
@@ -102,7 +110,7 @@ impl RateClass {
 
 /// Rates of one price period (or tier, or long-context block), per class. `None`: the class has no rate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Rates([Option<Decimal>; 15]);
+pub struct Rates([Option<Decimal>; 17]);
 
 impl Rates {
     pub fn get(&self, class: RateClass) -> Option<Decimal> {

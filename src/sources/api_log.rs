@@ -573,8 +573,11 @@ impl LogLine<'_> {
         match event.as_deref() {
             None => {}
             // OpenAI Responses: usage is in the terminal event's `response` (a raw event line has it as the
-            // line's `response`, an envelope around the event as the event's).
-            Some("response.completed" | "response.incomplete" | "response.failed") => {
+            // line's `response`, an envelope around the event as the event's). The Realtime API's
+            // `response.done` carries its response (and usage) the same way.
+            Some(
+                "response.completed" | "response.incomplete" | "response.failed" | "response.done",
+            ) => {
                 if let Some(inner) = raw.nested.take() {
                     raw = *inner;
                     base = if base.is_empty() {

@@ -5,7 +5,8 @@
 //! Usage rows map exactly as `openai-usage` maps a Usage API result, for both generations of the API:
 //! since 2026-07-15 (`input_uncached_tokens` filled in) input = `input_uncached_tokens`, before (the cell
 //! empty) input = `input_tokens` − `input_cached_tokens` − `input_cache_write_tokens`; cache read =
-//! `input_cached_tokens` + `input_cached_audio_tokens`, cache write (5m) = `input_cache_write_tokens`, audio
+//! `input_cached_tokens`, cached audio input = `input_cached_audio_tokens`, cache write (5m) =
+//! `input_cache_write_tokens`, audio
 //! input = `input_audio_tokens` − `input_cached_audio_tokens`, output = `output_tokens`, audio output =
 //! `output_audio_tokens` (text counts never include audio), requests = `num_model_requests`; an empty
 //! `model` is usage not grouped by model (unpriced, "export not grouped by model"). A `0` in `input_uncached_tokens` while `input_tokens` holds more than

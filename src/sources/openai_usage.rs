@@ -8,8 +8,8 @@
 //! - since 2026-07-15 (`input_uncached_tokens` present): input = `input_uncached_tokens`;
 //! - before (legacy): input = `input_tokens` − `input_cached_tokens` − `input_cache_write_tokens`;
 //! - both: text counts never include audio (see [`CompletionCounts::tokens`]): cache read =
-//!   `input_cached_tokens` + `input_cached_audio_tokens`, cache write (5m) = `input_cache_write_tokens`,
-//!   audio input = `input_audio_tokens` − `input_cached_audio_tokens`, output = `output_tokens`, audio
+//!   `input_cached_tokens`, cached audio input = `input_cached_audio_tokens`, cache write (5m) =
+//!   `input_cache_write_tokens`, audio input = `input_audio_tokens` − `input_cached_audio_tokens`, output = `output_tokens`, audio
 //!   output = `output_audio_tokens`, requests = `num_model_requests`.
 //!
 //! Embeddings and moderations results give input tokens and requests; other kinds (images, audio, web
@@ -271,8 +271,11 @@ mod tests {
         let r = &out.records[0];
         // legacy: 50_000 input (cached included) − 20_000 cached = 30_000 uncached
         assert_eq!(r.tokens.input, 30_000);
-        // 20_000 cached text + 500 cached audio
-        assert_eq!(r.tokens.cache_read, 20_500);
+        // 20_000 cached text; the 500 cached audio are their own class, part of the 1_500 audio
+        assert_eq!(
+            (r.tokens.cache_read, r.tokens.cache_read_audio),
+            (20_000, 500)
+        );
         // 1_500 audio in − 500 cached audio = 1_000 uncached audio
         assert_eq!(r.tokens.audio_input, 1_000);
         // output 3_000 is text; the 700 audio output are beside it
@@ -290,11 +293,16 @@ mod tests {
         )
         .unwrap();
         let r = &out.records[0];
-        // text: 800 uncached, 200 cached; audio: 300 − 100 cached = 200 uncached audio; cached audio goes
-        // to cache read beside the cached text: 200 + 100
+        // text: 800 uncached, 200 cached; audio: 300 − 100 cached = 200 uncached audio; the 100 cached
+        // audio are cached audio input, not cache read
         assert_eq!(
-            (r.tokens.input, r.tokens.audio_input, r.tokens.cache_read),
-            (800, 200, 300)
+            (
+                r.tokens.input,
+                r.tokens.audio_input,
+                r.tokens.cache_read,
+                r.tokens.cache_read_audio
+            ),
+            (800, 200, 200, 100)
         );
         // A realtime model's day: far more audio output than text output, never an error.
         let out = parse(

@@ -500,6 +500,7 @@ fn scale_tokens(t: &mut TokenCounts, ratio: Decimal) {
     for n in [
         &mut t.input,
         &mut t.cache_read,
+        &mut t.cache_read_audio,
         &mut t.cache_write_5m,
         &mut t.cache_write_1h,
         &mut t.output,

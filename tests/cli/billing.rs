@@ -355,3 +355,75 @@ fn gcp_grounding_rows_bill_their_fee() {
     // 3.80 + 0.70
     assert_eq!(money(&report["total"]["cost"]), "4.5");
 }
+
+#[test]
+fn preview_web_searches_and_cached_audio_bill_at_their_own_rates() {
+    let w = Workdir::new();
+    let file = fixture("billing/preview-and-realtime.jsonl");
+    let report = w.json(&["report", "--by", "model", &file]);
+    // gpt-4o, tools name `web_search_preview`: 1_000 × $2.50/M + 200 × $10/M = $0.0045; 2 calls × $25/1k
+    // = $0.05 (the `web_search` rate, $10/1k, would have been $0.02)
+    let r = row(&report, "model", "gpt-4o");
+    assert_eq!(
+        (money(&r["cost"]), money(&r["tool_fees"])),
+        ("0.0545", "0.05")
+    );
+    // o3 (reasoning), `web_search_preview_2025_03_11`: 1_000 × $2/M + 200 × $8/M = $0.0036; 1 call × $10/1k
+    let r = row(&report, "model", "o3");
+    assert_eq!(
+        (money(&r["cost"]), money(&r["tool_fees"])),
+        ("0.0136", "0.01")
+    );
+    // gpt-realtime-mini `response.done`: 17_000 input = 3_000 text + 14_000 audio, of them 12_000 cached
+    // = 2_000 text + 10_000 audio; 600 output = 100 text + 500 audio. Per M: 1_000 text × $0.60 + 2_000
+    // cached text × $0.06 + 10_000 cached audio × $0.30 + 4_000 audio × $10 + 100 text out × $2.40 + 500
+    // audio out × $20 = 0.0006 + 0.00012 + 0.003 + 0.04 + 0.00024 + 0.01 = $0.05396
+    let r = row(&report, "model", "gpt-realtime-mini");
+    assert_eq!(money(&r["cost"]), "0.05396");
+    assert_eq!(
+        (&r["input_tokens"], &r["cache_read_tokens"]),
+        (&1_000.into(), &2_000.into())
+    );
+    // 0.0545 + 0.0136 + 0.05396
+    assert_eq!(money(&report["total"]["cost"]), "0.12206");
+
+    // The counts survive the ledger (both new columns) and show in every export.
+    w.stdout(&["import", &file]);
+    let jsonl = w.stdout(&["ledger", "export", "--format", "jsonl"]);
+    let rows: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let by_model = |m: &str| rows.iter().find(|r| r["canonical_model"] == m).unwrap();
+    let r = by_model("gpt-4o");
+    assert_eq!(
+        (&r["web_search_requests"], &r["web_search_preview_calls"]),
+        (&0.into(), &2.into())
+    );
+    assert_eq!(money(&r["tool_fees"]), "0.05");
+    let r = by_model("gpt-realtime-mini");
+    assert_eq!(
+        (
+            &r["cache_read_tokens"],
+            &r["cache_read_audio_tokens"],
+            &r["audio_input_tokens"]
+        ),
+        (&2_000.into(), &10_000.into(), &4_000.into())
+    );
+    assert_eq!(money(&r["cost"]), "0.05396");
+    let focus = w.stdout(&["ledger", "export", "--format", "focus"]);
+    let mut reader = csv::Reader::from_reader(focus.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let audio = rows
+        .iter()
+        .find(|r| &r[col("x_CacheReadAudioTokens")] == "10000")
+        .expect("the realtime record");
+    assert_eq!(&audio[col("x_ComputedCost")], "0.05396");
+    let preview = rows
+        .iter()
+        .find(|r| &r[col("x_WebSearchPreviewCalls")] == "2")
+        .expect("the gpt-4o record");
+    assert_eq!(&preview[col("x_ToolCalls")], "web_search_preview=2");
+}

@@ -11,7 +11,8 @@ const CSV_HEADER: &str = "id,source,provider,model,canonical_model,start,end,ser
 long_context,team,project,user,api_key,workspace,billing_account,billing_account_name,tags,input_tokens,cache_read_tokens,cache_write_5m_tokens,\
 cache_write_1h_tokens,output_tokens,reasoning_tokens,audio_input_tokens,audio_output_tokens,image_input_tokens,\
 image_output_tokens,web_search_requests,images,seconds,requests,cost,price_source,unpriced_reason,reported_cost,\
-reported_currency,status,failed,latency_ms,file,line,web_fetch_requests,file_search_calls,code_execution_calls,grounded_prompts,tool_fees";
+reported_currency,status,failed,latency_ms,file,line,web_fetch_requests,file_search_calls,code_execution_calls,grounded_prompts,tool_fees,\
+cache_read_audio_tokens,web_search_preview_calls";
 
 /// CSV text → header and rows as column → value maps.
 fn parse_csv(text: &str) -> (Vec<String>, Vec<HashMap<String, String>>) {

@@ -261,10 +261,10 @@ impl CompletionCounts {
     /// counts of their own (real exports of audio models carry more audio output than text output), so
     /// audio is never taken out of the text counts:
     /// - input = `input_uncached_tokens`, or before 2026-07-15 `input_tokens` − cached − cache write;
-    /// - cache read = `input_cached_tokens` + `input_cached_audio_tokens` (the audio models price cached
-    ///   audio at their cached-input rate); cache write (5m) = `input_cache_write_tokens`;
+    /// - cache read = `input_cached_tokens`; cache write (5m) = `input_cache_write_tokens`;
+    /// - cached audio input = `input_cached_audio_tokens` (priced at the model's cached audio rate);
     /// - audio input = `input_audio_tokens` − `input_cached_audio_tokens` (the audio count includes its
-    ///   cached part);
+    ///   cached part, so cached audio is never counted twice);
     /// - output = `output_tokens`, audio output = `output_audio_tokens`.
     ///
     /// `base` is the result's path in its file (`data[0].results[1]`, `""` for a CSV row).
@@ -303,9 +303,8 @@ impl CompletionCounts {
         };
         Ok(TokenCounts {
             input,
-            cache_read: self
-                .input_cached_tokens
-                .saturating_add(self.input_cached_audio_tokens),
+            cache_read: self.input_cached_tokens,
+            cache_read_audio: self.input_cached_audio_tokens,
             cache_write_5m: self.input_cache_write_tokens,
             output: self.output_tokens,
             audio_input,

@@ -274,6 +274,8 @@ pub enum ResponseKey {
     Message,
     /// OpenAI Responses stream event (`response.completed`, …): the response it is about.
     Response,
+    /// OpenAI Responses: the tools of the request, echoed (only their `type` is read).
+    Tools,
 }
 
 impl KeyName for ResponseKey {
@@ -299,6 +301,7 @@ impl KeyName for ResponseKey {
             "candidates" => ResponseKey::Candidates,
             "message" => ResponseKey::Message,
             "response" => ResponseKey::Response,
+            "tools" => ResponseKey::Tools,
             _ => return None,
         })
     }
@@ -334,6 +337,8 @@ pub struct RawResponse<'a> {
     /// Built-in tool calls counted in `output` (OpenAI Responses), `content` (Anthropic) and `candidates`
     /// (Gemini).
     pub tools: ToolTally,
+    /// The web search tools an OpenAI response's echoed `tools` names.
+    pub declared: DeclaredTools,
     /// A stream event's payload (see [`is_stream_event`]): the message of an Anthropic `message_start`,
     /// the response of an OpenAI Responses `response.completed`. Read only after the event's `type`.
     pub nested: Option<Box<RawResponse<'a>>>,
@@ -377,6 +382,7 @@ impl<'a> RawResponse<'a> {
             body: self.body.map(|b| Box::new(b.into_owned())),
             status_code: self.status_code,
             tools: self.tools,
+            declared: self.declared,
             nested: self.nested.map(|n| Box::new(n.into_owned())),
         }
     }
@@ -414,6 +420,8 @@ impl<'a> RawResponse<'a> {
         if next.tools != ToolTally::default() {
             self.tools = next.tools;
         }
+        self.declared.web_search |= next.declared.web_search;
+        self.declared.web_search_preview |= next.declared.web_search_preview;
         keep(&mut self.nested, next.nested);
     }
 
@@ -443,6 +451,11 @@ impl<'a> RawResponse<'a> {
             ResponseKey::Output | ResponseKey::Content => {
                 let items: ToolItems = map.next_value()?;
                 self.tools.add(&items.0);
+            }
+            ResponseKey::Tools => {
+                let declared: DeclaredTools = map.next_value()?;
+                self.declared.web_search |= declared.web_search;
+                self.declared.web_search_preview |= declared.web_search_preview;
             }
             ResponseKey::Candidates => {
                 let grounding: Grounding = map.next_value()?;
@@ -497,6 +510,14 @@ impl<'a> RawResponse<'a> {
         let mut tokens = self.usage_tokens(shape, base, line)?;
         let tools = &self.tools;
         match shape {
+            // A response whose tools are the older `web_search_preview` (and not `web_search`) ran its
+            // searches with it: they bill at its own rate.
+            Shape::OpenAiResponses if self.declared.is_preview_only() => {
+                tokens.web_search_preview_calls = tokens.web_search_requests.max(tools.web_search);
+                tokens.web_search_requests = 0;
+                tokens.file_search_calls = tools.file_search;
+                tokens.code_execution_calls = tools.code_execution;
+            }
             Shape::OpenAiResponses => {
                 tokens.web_search_requests = tokens.web_search_requests.max(tools.web_search);
                 tokens.file_search_calls = tools.file_search;
@@ -635,6 +656,9 @@ pub struct Usage<'a> {
     pub output_tokens: Option<u64>,
     pub input_tokens_details: Option<InputDetails>,
     pub output_tokens_details: Option<OutputDetails>,
+    // OpenAI Realtime (`response.done`): the same totals, split by modality.
+    pub input_token_details: Option<RealtimeInputDetails>,
+    pub output_token_details: Option<RealtimeOutputDetails>,
     // Anthropic.
     pub cache_read_input_tokens: Option<u64>,
     pub cache_creation_input_tokens: Option<u64>,
@@ -760,6 +784,8 @@ impl Usage<'_> {
             output_tokens: self.output_tokens,
             input_tokens_details: self.input_tokens_details,
             output_tokens_details: self.output_tokens_details,
+            input_token_details: self.input_token_details,
+            output_token_details: self.output_token_details,
             cache_read_input_tokens: self.cache_read_input_tokens,
             cache_creation_input_tokens: self.cache_creation_input_tokens,
             cache_creation: self.cache_creation,
@@ -801,7 +827,11 @@ impl Usage<'_> {
                 .is_some_and(|d| d.thinking_tokens.is_some())
         {
             Some(Shape::Anthropic)
-        } else if self.input_tokens_details.is_some() || self.output_tokens_details.is_some() {
+        } else if self.input_tokens_details.is_some()
+            || self.output_tokens_details.is_some()
+            || self.input_token_details.is_some()
+            || self.output_token_details.is_some()
+        {
             Some(Shape::OpenAiResponses)
         } else {
             None
@@ -814,6 +844,29 @@ impl Usage<'_> {
 pub struct InputDetails {
     pub cached_tokens: Option<u64>,
     pub cache_write_tokens: Option<u64>,
+    pub audio_tokens: Option<u64>,
+}
+
+/// OpenAI Realtime `usage.input_token_details`: `input_tokens` split by modality; `cached_tokens` is the
+/// cached part of all of them, split in `cached_tokens_details`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RealtimeInputDetails {
+    pub audio_tokens: Option<u64>,
+    pub image_tokens: Option<u64>,
+    pub cached_tokens: Option<u64>,
+    pub cached_tokens_details: Option<RealtimeCachedDetails>,
+}
+
+/// OpenAI Realtime `usage.input_token_details.cached_tokens_details`.
+#[derive(Debug, Default, Deserialize)]
+pub struct RealtimeCachedDetails {
+    pub audio_tokens: Option<u64>,
+    pub image_tokens: Option<u64>,
+}
+
+/// OpenAI Realtime `usage.output_token_details`: `output_tokens` split by modality.
+#[derive(Debug, Default, Deserialize)]
+pub struct RealtimeOutputDetails {
     pub audio_tokens: Option<u64>,
 }
 
@@ -891,6 +944,118 @@ impl ToolTally {
         self.file_search = self.file_search.saturating_add(o.file_search);
         self.code_execution = self.code_execution.saturating_add(o.code_execution);
         self.grounded_prompts = self.grounded_prompts.max(o.grounded_prompts);
+    }
+}
+
+/// The web search tools of an OpenAI response's echoed `tools` array: `web_search` (and its dated
+/// versions, `web_search_2025_08_26`) and the older `web_search_preview` (`web_search_preview_2025_03_11`).
+/// Only each element's `type` is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeclaredTools {
+    pub web_search: bool,
+    pub web_search_preview: bool,
+}
+
+impl DeclaredTools {
+    /// Searches of this response ran with `web_search_preview`: it is named and `web_search` is not.
+    pub fn is_preview_only(&self) -> bool {
+        self.web_search_preview && !self.web_search
+    }
+}
+
+impl<'de> Deserialize<'de> for DeclaredTools {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DeclaredTools, D::Error> {
+        /// One tool's `type`; anything but an object names none.
+        struct Kind(Option<Label<'static>>);
+        impl<'de> Deserialize<'de> for Kind {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Kind;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("a tool")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
+                        let mut kind = None;
+                        while let Some(key) = map.next_key::<Cow<str>>()? {
+                            if key == "type" {
+                                kind = map.next_value::<Option<Label>>()?.map(Label::into_owned);
+                            } else {
+                                map.next_value::<IgnoredAny>()?;
+                            }
+                        }
+                        Ok(Kind(kind))
+                    }
+                    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Kind, S::Error> {
+                        while seq.next_element::<IgnoredAny>()?.is_some() {}
+                        Ok(Kind(None))
+                    }
+                    fn visit_str<E: de::Error>(self, _: &str) -> Result<Kind, E> {
+                        Ok(Kind(None))
+                    }
+                    fn visit_unit<E: de::Error>(self) -> Result<Kind, E> {
+                        Ok(Kind(None))
+                    }
+                    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Kind, E> {
+                        Ok(Kind(None))
+                    }
+                    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Kind, E> {
+                        Ok(Kind(None))
+                    }
+                    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Kind, E> {
+                        Ok(Kind(None))
+                    }
+                    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Kind, E> {
+                        Ok(Kind(None))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DeclaredTools;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of tools")
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<DeclaredTools, S::Error> {
+                let mut out = DeclaredTools::default();
+                while let Some(Kind(kind)) = seq.next_element()? {
+                    match kind.as_ref().map(Label::as_str) {
+                        Some(k) if k.starts_with("web_search_preview") => {
+                            out.web_search_preview = true
+                        }
+                        Some(k) if k.starts_with("web_search") => out.web_search = true,
+                        _ => {}
+                    }
+                }
+                Ok(out)
+            }
+            // Null, a string or an object: no tools named.
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DeclaredTools, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(DeclaredTools::default())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<DeclaredTools, E> {
+                Ok(DeclaredTools::default())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<DeclaredTools, E> {
+                Ok(DeclaredTools::default())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<DeclaredTools, E> {
+                Ok(DeclaredTools::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<DeclaredTools, E> {
+                Ok(DeclaredTools::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<DeclaredTools, E> {
+                Ok(DeclaredTools::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<DeclaredTools, E> {
+                Ok(DeclaredTools::default())
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -1233,30 +1398,91 @@ pub fn openai_chat_tokens(u: &Usage, base: &str, line: u64) -> Result<TokenCount
 }
 
 /// OpenAI Responses `usage`: `input_tokens` includes cached and cache-write tokens; `output_tokens`
-/// includes reasoning.
+/// includes reasoning. The Realtime API's `usage` has the same totals with `input_token_details` and
+/// `output_token_details` instead: `input_tokens` = text + audio + image, `cached_tokens` the cached part of
+/// all three (`cached_tokens_details`). Cached audio is the cached-audio class, taken out of the audio
+/// input (never counted twice); cached text and image are cache read; audio output is taken out of
+/// `output_tokens`.
 pub fn openai_responses_tokens(
     u: &Usage,
     base: &str,
     line: u64,
 ) -> Result<TokenCounts, RecordError> {
     let d = u.input_tokens_details.as_ref();
-    let cached = d.and_then(|d| d.cached_tokens).unwrap_or(0);
+    let rt = u.input_token_details.as_ref();
+    let rt_cached = rt.and_then(|r| r.cached_tokens_details.as_ref());
+    let (cached, cached_field) = match (d.and_then(|d| d.cached_tokens), rt) {
+        (Some(c), _) => (c, "input_tokens_details.cached_tokens"),
+        (None, Some(r)) => (
+            r.cached_tokens.unwrap_or(0),
+            "input_token_details.cached_tokens",
+        ),
+        (None, None) => (0, "input_tokens_details.cached_tokens"),
+    };
     let written = d.and_then(|d| d.cache_write_tokens).unwrap_or(0);
+    let cached_audio = rt_cached.and_then(|c| c.audio_tokens).unwrap_or(0);
+    let cached_image = rt_cached.and_then(|c| c.image_tokens).unwrap_or(0);
+    let audio_input = subtract(
+        (
+            rt.and_then(|r| r.audio_tokens).unwrap_or(0),
+            "input_token_details.audio_tokens",
+        ),
+        &[(
+            cached_audio,
+            "input_token_details.cached_tokens_details.audio_tokens",
+        )],
+        base,
+        line,
+    )?;
+    let image_input = subtract(
+        (
+            rt.and_then(|r| r.image_tokens).unwrap_or(0),
+            "input_token_details.image_tokens",
+        ),
+        &[(
+            cached_image,
+            "input_token_details.cached_tokens_details.image_tokens",
+        )],
+        base,
+        line,
+    )?;
+    // The cached text and image tokens (cached audio has its own rate).
+    let cache_read = subtract(
+        (cached, cached_field),
+        &[(
+            cached_audio,
+            "input_token_details.cached_tokens_details.audio_tokens",
+        )],
+        base,
+        line,
+    )?;
     let input = subtract(
         (u.input_tokens.unwrap_or(0), "input_tokens"),
         &[
-            (cached, "input_tokens_details.cached_tokens"),
+            (cached, cached_field),
             (written, "input_tokens_details.cache_write_tokens"),
+            (audio_input, "input_token_details.audio_tokens"),
+            (image_input, "input_token_details.image_tokens"),
         ],
         base,
         line,
     )?;
-    let output = u.output_tokens.unwrap_or(0);
+    let audio_output = u
+        .output_token_details
+        .as_ref()
+        .and_then(|o| o.audio_tokens)
+        .unwrap_or(0);
     let reasoning = u
         .output_tokens_details
         .as_ref()
         .and_then(|o| o.reasoning_tokens)
         .unwrap_or(0);
+    let output = subtract(
+        (u.output_tokens.unwrap_or(0), "output_tokens"),
+        &[(audio_output, "output_token_details.audio_tokens")],
+        base,
+        line,
+    )?;
     subtract(
         (output, "output_tokens"),
         &[(reasoning, "output_tokens_details.reasoning_tokens")],
@@ -1265,10 +1491,14 @@ pub fn openai_responses_tokens(
     )?;
     Ok(TokenCounts {
         input,
-        cache_read: cached,
+        cache_read,
+        cache_read_audio: cached_audio,
         cache_write_5m: written,
         output,
         reasoning,
+        audio_input,
+        audio_output,
+        image_input,
         ..TokenCounts::default()
     })
 }
@@ -1551,6 +1781,72 @@ mod tests {
             (t.input, t.output, t.cache_read, t.reasoning),
             (10, 5, 0, 0)
         );
+    }
+
+    #[test]
+    fn openai_realtime_usage_splits_cached_audio_from_audio_input() {
+        // The usage block of a Realtime `response.done` (OpenAI developer forum, "Help me understand the
+        // realtime usage block"): 789 input = 313 text + 476 audio; 640 cached = 256 text + 384 audio.
+        let t = tokens(
+            r#"{"object":"realtime.response","id":"resp_1","status":"completed","usage":{"total_tokens":821,
+            "input_tokens":789,"output_tokens":32,"input_token_details":{"text_tokens":313,"audio_tokens":476,
+            "cached_tokens":640,"cached_tokens_details":{"text_tokens":256,"audio_tokens":384}},
+            "output_token_details":{"text_tokens":9,"audio_tokens":23}}}"#,
+        )
+        .unwrap();
+        // text: 789 − 640 cached − (476 − 384) uncached audio = 57 uncached (= 313 − 256); cached text 256
+        assert_eq!((t.input, t.cache_read), (57, 256));
+        // audio: 476 − 384 cached = 92 uncached; the 384 cached are their own class, not on top
+        assert_eq!((t.audio_input, t.cache_read_audio), (92, 384));
+        // output: 32 − 23 audio = 9 text
+        assert_eq!((t.output, t.audio_output), (9, 23));
+        assert_eq!(t.total(), 821);
+        // more cached audio than audio is an error naming the field
+        let e = tokens(
+            r#"{"usage":{"input_tokens":10,"output_tokens":0,"input_token_details":{"audio_tokens":5,
+            "cached_tokens":6,"cached_tokens_details":{"audio_tokens":6}}}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.field.as_deref(),
+            Some("usage.input_token_details.cached_tokens_details.audio_tokens")
+        );
+    }
+
+    #[test]
+    fn web_search_calls_of_the_preview_tool_are_their_own_kind() {
+        let response = |tools: &str| {
+            format!(
+                r#"{{"id":"resp_1","object":"response","created_at":1791037325,"model":"gpt-4o","tools":{tools},
+                "output":[{{"type":"web_search_call","id":"ws_1","status":"completed"}},
+                {{"type":"web_search_call","id":"ws_2","status":"completed"}},{{"type":"message","content":[]}}],
+                "usage":{{"input_tokens":10,"output_tokens":5,"input_tokens_details":{{"cached_tokens":0}}}}}}"#
+            )
+        };
+        let calls = |tools: &str| {
+            let t = tokens(&response(tools)).unwrap();
+            (t.web_search_requests, t.web_search_preview_calls)
+        };
+        assert_eq!(calls(r#"[{"type":"web_search_preview"}]"#), (0, 2));
+        assert_eq!(
+            calls(r#"[{"type":"web_search_preview_2025_03_11","search_context_size":"medium"}]"#),
+            (0, 2)
+        );
+        assert_eq!(calls(r#"[{"type":"web_search"}]"#), (2, 0));
+        // both named: the calls cannot be told apart; the GA tool is the one a new request uses
+        assert_eq!(
+            calls(r#"[{"type":"web_search"},{"type":"web_search_preview"}]"#),
+            (2, 0)
+        );
+        assert_eq!(calls("[]"), (2, 0));
+        assert_eq!(calls("null"), (2, 0));
+        // a streamed response: the tools come in `response.created`, the items in `response.completed`
+        let completed = response("[]");
+        let mut raw = RawResponse::default();
+        raw.merge(self::raw(r#"{"tools":[{"type":"web_search_preview"}]}"#));
+        raw.merge(self::raw(&completed));
+        let t = raw.tokens(Shape::OpenAiResponses, "", 1).unwrap();
+        assert_eq!((t.web_search_requests, t.web_search_preview_calls), (0, 2));
     }
 
     #[test]
