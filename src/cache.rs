@@ -33,8 +33,14 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3Default};
 use crate::error::RecordError;
 use crate::record::UsageRecord;
 
+pub mod sums;
+
+use sums::FileSums;
+
 /// The layout version: part of the folder name, so an older layout is never read.
-const LAYOUT: &str = "parse-v1";
+const LAYOUT: &str = "parse-v2";
+/// Layouts of earlier versions, removed by [`clear`].
+const OLD_LAYOUTS: [&str; 1] = ["parse-v1"];
 /// A file whose modification or change time is this close to when its entry was written may have been
 /// rewritten since without any of its times changing (file system clocks tick in milliseconds, some in
 /// seconds): its content is hashed before the entry is trusted.
@@ -52,9 +58,16 @@ pub fn default_dir() -> Option<PathBuf> {
 
 /// Removes every cache entry under `dir`; returns the number of files removed.
 pub fn clear(dir: &Path) -> io::Result<u64> {
-    let parse = dir.join(LAYOUT);
     let mut removed = 0;
-    let entries = match fs::read_dir(&parse) {
+    for layout in OLD_LAYOUTS.iter().chain([&LAYOUT]) {
+        removed += clear_layout(&dir.join(layout))?;
+    }
+    Ok(removed)
+}
+
+fn clear_layout(parse: &Path) -> io::Result<u64> {
+    let mut removed = 0;
+    let entries = match fs::read_dir(parse) {
         Ok(e) => e,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(e),
@@ -66,7 +79,7 @@ pub fn clear(dir: &Path) -> io::Result<u64> {
             removed += 1;
         }
     }
-    fs::remove_dir(&parse).or_else(|e| {
+    fs::remove_dir(parse).or_else(|e| {
         if e.kind() == io::ErrorKind::NotFound {
             Ok(())
         } else {
@@ -99,21 +112,18 @@ impl ParseCache {
     /// cannot be cached now: another run holds its entry, the cache folder is not writable, or the file
     /// cannot be stat'ed (the read that follows reports that).
     pub fn entry(&self, path: &Path, forced_source: Option<&str>) -> Option<Entry> {
-        let canonical = fs::canonicalize(path).ok()?;
-        let stamp = Stamp::of(&fs::metadata(&canonical).ok()?);
+        let Located {
+            canonical,
+            stamp,
+            base,
+            identity,
+        } = self.locate(path, forced_source)?;
         create_private_dir(&self.dir).ok()?;
-        let key = format!("{:016x}", xxh3_64(canonical.as_os_str().as_encoded_bytes()));
-        let base = self.dir.join(key);
         let lock = open_private(&base.with_extension("lock"), false).ok()?;
         match fs4::fs_std::FileExt::try_lock_exclusive(&lock) {
             Ok(true) => {}
             _ => return None,
         }
-        let identity = Identity {
-            exe: exe_stamp(),
-            path: canonical.to_string_lossy().into_owned(),
-            forced_source: forced_source.map(str::to_owned),
-        };
         let mut entry = Entry {
             base,
             _lock: lock,
@@ -126,6 +136,58 @@ impl ParseCache {
         entry.load();
         Some(entry)
     }
+
+    /// The file's sums, when its entry is current and has them (see [`sums`]). Read without taking the
+    /// entry's lock: the description is replaced atomically, and the data is not read.
+    pub fn summed(&self, path: &Path, forced_source: Option<&str>) -> Option<Summed> {
+        let at = self.locate(path, forced_source)?;
+        let meta = decode_meta(&fs::read(at.base.with_extension("meta")).ok()?)?;
+        if meta.identity != at.identity || !meta.describes(&at.canonical, &at.stamp) {
+            return None;
+        }
+        Some(Summed {
+            source: crate::sources::by_name(&meta.source)?.name(),
+            bytes: meta.bytes,
+            no_final_newline: meta.no_final_newline,
+            sums: meta.sums?,
+        })
+    }
+
+    /// Where the entry of `path` lives and what it must match.
+    fn locate(&self, path: &Path, forced_source: Option<&str>) -> Option<Located> {
+        let canonical = fs::canonicalize(path).ok()?;
+        let stamp = Stamp::of(&fs::metadata(&canonical).ok()?);
+        let key = format!("{:016x}", xxh3_64(canonical.as_os_str().as_encoded_bytes()));
+        let identity = Identity {
+            exe: exe_stamp(),
+            path: canonical.to_string_lossy().into_owned(),
+            forced_source: forced_source.map(str::to_owned),
+        };
+        Some(Located {
+            base: self.dir.join(key),
+            canonical,
+            stamp,
+            identity,
+        })
+    }
+}
+
+/// A file, its stamp, and where its entry lives.
+struct Located {
+    canonical: PathBuf,
+    stamp: Stamp,
+    /// The entry's files, without their extension.
+    base: PathBuf,
+    identity: Identity,
+}
+
+/// An unchanged file's sums and figures, from its entry.
+pub struct Summed {
+    pub source: &'static str,
+    /// The content bytes read (the file summary's figure).
+    pub bytes: u64,
+    pub no_final_newline: bool,
+    pub sums: FileSums,
 }
 
 /// The times, size and identity of a file: equal stamps mean an unchanged file.
@@ -201,6 +263,18 @@ struct Meta {
     no_final_newline: bool,
     /// Bytes of `KEY.data` that hold this entry's blocks.
     data_len: u64,
+    /// The records' sums, when they can stand for them (no record errors).
+    sums: Option<FileSums>,
+}
+
+impl Meta {
+    /// Whether the entry describes the file as it is now (`stamp`): the same stamp, and when it was
+    /// written right after the file changed, the same content.
+    fn describes(&self, file: &Path, stamp: &Stamp) -> bool {
+        self.stamp == *stamp
+            && (!self.racy
+                || hash_prefix(file, self.stamp.len).is_ok_and(|h| h.digest() == self.content_hash))
+    }
 }
 
 /// One item of a file, as the driver hands it on.
@@ -354,7 +428,7 @@ impl Entry {
                 .filter(|h| h.digest() == meta.content_hash)
         };
         if meta.stamp == self.stamp {
-            if !meta.racy || same_content(meta.stamp.len).is_some() {
+            if meta.describes(&self.file, &self.stamp) {
                 return Plan::Replay;
             }
             return Plan::Read;
@@ -465,6 +539,7 @@ impl Entry {
             data_len,
             extend,
             failed: false,
+            sums: sums::Builder::default(),
         })
     }
 
@@ -475,7 +550,7 @@ impl Entry {
         source: &str,
         summary: FileFacts,
     ) -> io::Result<()> {
-        let Some(data_len) = writer.finish()? else {
+        let Some((data_len, sums)) = writer.finish()? else {
             return Ok(());
         };
         let extend = self.meta.is_some() && summary.extended;
@@ -509,6 +584,7 @@ impl Entry {
             bytes: summary.bytes,
             no_final_newline: summary.no_final_newline,
             data_len,
+            sums,
         };
         let bytes = encode_meta(&meta);
         let tmp = self.base.with_extension("meta.tmp");
@@ -551,6 +627,8 @@ pub struct EntryWriter {
     extend: bool,
     /// An item could not be encoded or written: the entry is not committed.
     failed: bool,
+    /// The sums of every record of the file (those of the entry it extends included).
+    sums: sums::Builder,
 }
 
 impl EntryWriter {
@@ -558,6 +636,11 @@ impl EntryWriter {
     pub fn push(&mut self, item: ItemRef<'_>) {
         if self.failed {
             return;
+        }
+        match item {
+            ItemRef::Record(r) => self.sums.record(r),
+            ItemRef::Error(_) => self.sums.error(),
+            ItemRef::Foreign => {}
         }
         if matches!(item, ItemRef::Foreign) {
             self.failed = true;
@@ -575,6 +658,14 @@ impl EntryWriter {
         }
     }
 
+    /// Counts an item already in the entry (a grown file's earlier part, replayed) in the sums.
+    pub fn replayed(&mut self, item: &std::result::Result<UsageRecord, RecordError>) {
+        match item {
+            Ok(r) => self.sums.record(r),
+            Err(_) => self.sums.error(),
+        }
+    }
+
     fn flush_block(&mut self) -> io::Result<()> {
         if self.block.is_empty() {
             return Ok(());
@@ -589,14 +680,14 @@ impl EntryWriter {
         Ok(())
     }
 
-    /// The data length, or `None` when the entry must not be committed.
-    fn finish(mut self) -> io::Result<Option<u64>> {
+    /// The data length and the sums, or `None` when the entry must not be committed.
+    fn finish(mut self) -> io::Result<Option<(u64, Option<FileSums>)>> {
         if self.failed {
             return Ok(None);
         }
         self.flush_block()?;
         self.out.flush()?;
-        Ok(Some(self.data_len))
+        Ok(Some((self.data_len, self.sums.finish())))
     }
 }
 
@@ -636,9 +727,18 @@ fn verify_blocks(reader: impl Read, len: u64) -> io::Result<bool> {
     }
 }
 
-/// The meta file: the encoded description followed by its checksum.
+/// The meta file: the encoded description, the sums' id hashes (8 bytes each, little-endian), the
+/// description's length, and a checksum of all that.
 fn encode_meta(meta: &Meta) -> Vec<u8> {
     let mut bytes = postcard::to_stdvec(meta).unwrap_or_default();
+    let described = bytes.len() as u64;
+    if let Some(sums) = &meta.sums {
+        bytes.reserve(sums.ids.len() * 8 + 16);
+        for id in &sums.ids {
+            bytes.extend_from_slice(&id.to_le_bytes());
+        }
+    }
+    bytes.extend_from_slice(&described.to_le_bytes());
     let hash = xxh3_64(&bytes);
     bytes.extend_from_slice(&hash.to_le_bytes());
     bytes
@@ -649,7 +749,20 @@ fn decode_meta(bytes: &[u8]) -> Option<Meta> {
     if xxh3_64(body).to_le_bytes() != hash {
         return None;
     }
-    postcard::from_bytes(body).ok()
+    let (body, described) = body.split_at_checked(body.len().checked_sub(8)?)?;
+    let described = usize::try_from(u64::from_le_bytes(described.try_into().ok()?)).ok()?;
+    let (described, ids) = body.split_at_checked(described)?;
+    let mut meta: Meta = postcard::from_bytes(described).ok()?;
+    if let Some(sums) = meta.sums.as_mut() {
+        if ids.len() % 8 != 0 {
+            return None;
+        }
+        sums.ids = ids
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect();
+    }
+    Some(meta)
 }
 
 /// The running binary's size and modification time, hashed: entries written by another build are void.
@@ -815,11 +928,20 @@ mod tests {
         );
     }
 
-    fn line(id: u8, input: u32, output: u32) -> String {
+    /// A request line; its time (day and hour) and model follow from its id, so that copies of a request
+    /// agree on them, and requests fall in several hours, days and models (one without a price).
+    fn line(id: u16, input: u32, output: u32) -> String {
+        let model = [
+            "claude-sonnet-4-5-20250929",
+            "claude-haiku-4-5-20251001",
+            "no-such-model",
+        ][usize::from(id % 3)];
         format!(
-            "{{\"timestamp\":\"2026-10-07T08:00:{:02}Z\",\"provider\":\"anthropic\",\"request_id\":\"req_{id}\",\
-             \"response\":{{\"id\":\"msg_{id}\",\"type\":\"message\",\"model\":\"claude-sonnet-4-5-20250929\",\
+            "{{\"timestamp\":\"2026-10-{:02}T{:02}:00:{:02}Z\",\"provider\":\"anthropic\",\"request_id\":\"req_{id}\",\
+             \"response\":{{\"id\":\"msg_{id}\",\"type\":\"message\",\"model\":\"{model}\",\
              \"usage\":{{\"input_tokens\":{input},\"output_tokens\":{output}}}}}}}",
+            7 + id % 3,
+            id % 24,
             id % 60
         )
     }
@@ -827,14 +949,30 @@ mod tests {
     /// One line of a log: a request, or a line that is not JSON.
     #[derive(Debug, Clone)]
     enum Line {
-        Request(u8, u32, u32),
+        Request(u16, u32, u32),
         Broken,
     }
 
-    fn text(lines: &[Line]) -> String {
+    /// The same request as a Claude Code line: copies of a request keep the largest.
+    fn session_line(id: u16, input: u32, output: u32) -> String {
+        let model = ["claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805"][usize::from(id % 2)];
+        format!(
+            "{{\"sessionId\":\"s\",\"type\":\"assistant\",\"timestamp\":\"2026-10-{:02}T{:02}:00:{:02}Z\",\
+             \"requestId\":\"req_{id}\",\"message\":{{\"id\":\"msg_{id}\",\"type\":\"message\",\
+             \"role\":\"assistant\",\"model\":\"{model}\",\
+             \"usage\":{{\"input_tokens\":{input},\"output_tokens\":{output}}}}}}}",
+            7 + id % 3,
+            id % 24,
+            id % 60
+        )
+    }
+
+    /// The lines of file `f`: files 0 and 1 are API logs, 2 and 3 Claude Code sessions.
+    fn text(f: usize, lines: &[Line]) -> String {
         lines
             .iter()
             .map(|l| match l {
+                Line::Request(id, i, o) if f >= 2 => session_line(*id, *i, *o),
                 Line::Request(id, i, o) => line(*id, *i, *o),
                 Line::Broken => "{\"timestamp\": \"2026-10-07".to_owned(),
             } + "\n")
@@ -856,7 +994,9 @@ mod tests {
 
     fn line_strategy() -> impl Strategy<Value = Line> {
         prop_oneof![
-            9 => (0u8..12, 1u32..5000, 1u32..900).prop_map(|(id, i, o)| Line::Request(id, i, o)),
+            // Ids from a small pool (copies across files), or from a large one (mostly unique).
+            4 => (0u16..12, 1u32..5000, 1u32..900).prop_map(|(id, i, o)| Line::Request(id, i, o)),
+            5 => (100u16..60_000, 1u32..5000, 1u32..900).prop_map(|(id, i, o)| Line::Request(id, i, o)),
             1 => Just(Line::Broken),
         ]
     }
@@ -864,19 +1004,25 @@ mod tests {
     fn op_strategy() -> impl Strategy<Value = Op> {
         let lines = || proptest::collection::vec(line_strategy(), 0..6);
         prop_oneof![
-            4 => (0usize..3, lines(), any::<bool>()).prop_map(|(f, l, c)| Op::Append(f, l, c)),
-            2 => (0usize..3, lines()).prop_map(|(f, l)| Op::Rewrite(f, l)),
-            2 => (0usize..3, any::<usize>()).prop_map(|(f, p)| Op::Digit(f, p)),
-            1 => (0usize..3).prop_map(Op::Delete),
-            1 => (0usize..3).prop_map(Op::Gzip),
+            4 => (0usize..4, lines(), any::<bool>()).prop_map(|(f, l, c)| Op::Append(f, l, c)),
+            2 => (0usize..4, lines()).prop_map(|(f, l)| Op::Rewrite(f, l)),
+            2 => (0usize..4, any::<usize>()).prop_map(|(f, p)| Op::Digit(f, p)),
+            1 => (0usize..4).prop_map(Op::Delete),
+            1 => (0usize..4).prop_map(Op::Gzip),
         ]
     }
 
     fn apply(dir: &Path, op: &Op) {
-        let path = |f: usize| dir.join(format!("log{f}.jsonl"));
+        let path = |f: usize| {
+            dir.join(if f >= 2 {
+                format!("session{f}.jsonl")
+            } else {
+                format!("log{f}.jsonl")
+            })
+        };
         match op {
             Op::Append(f, lines, cut) => {
-                let mut t = text(lines);
+                let mut t = text(*f, lines);
                 if *cut {
                     t.pop();
                 }
@@ -887,7 +1033,7 @@ mod tests {
                     .unwrap();
                 file.write_all(t.as_bytes()).unwrap();
             }
-            Op::Rewrite(f, lines) => fs::write(path(*f), text(lines)).unwrap(),
+            Op::Rewrite(f, lines) => fs::write(path(*f), text(*f, lines)).unwrap(),
             Op::Digit(f, at) => {
                 let Ok(mut bytes) = fs::read(path(*f)) else {
                     return;
@@ -951,25 +1097,99 @@ mod tests {
         (outcome, sink.0, uses)
     }
 
+    /// What a report shows: each file's summary (without how the cache served it), the period, rows,
+    /// total, unpriced rows, records read and warnings (costs compared as numbers, as they are shown).
+    type Shown = std::result::Result<
+        (
+            Vec<FileSummary>,
+            crate::period::Period,
+            Vec<crate::report::Row>,
+            crate::report::Totals,
+            Vec<crate::report::UnpricedRow>,
+            u64,
+            Vec<String>,
+        ),
+        String,
+    >;
+
+    /// A report by model and day over the files (read through the cache's sums where they serve), or
+    /// the error that stopped it, and how the cache served each file.
+    fn report(dir: &Path, cache: Option<&Path>, skip_invalid: bool) -> (Shown, Vec<CacheUse>) {
+        use crate::report::{aggregate::Aggregator, Dim, ReportQuery, SortBy};
+        let book = crate::pricing::PriceBook::built_in().unwrap();
+        let rules = crate::config::TeamRules::default();
+        let query = ReportQuery {
+            group_by: vec![Dim::Model, Dim::Day],
+            filters: Vec::new(),
+            period: crate::period::PeriodSpec::NewestMonth,
+            tz: chrono_tz::UTC,
+            top: None,
+            compare: false,
+            reconcile: false,
+            sort: SortBy::Name,
+        };
+        let mut agg = Aggregator::new(&query, &rules, &book, true, None);
+        let options = ReadOptions {
+            skip_invalid,
+            cache: cache.map(|c| Arc::new(ParseCache::new(c))),
+            ..ReadOptions::default()
+        };
+        let mut uses = Vec::new();
+        match read_inputs(&[dir.to_path_buf()], options, &mut agg, &mut |_| {}) {
+            Err(e) => (Err(e.to_string()), uses),
+            Ok(summary) => {
+                let files: Vec<FileSummary> = summary
+                    .files
+                    .into_iter()
+                    .map(|mut f| {
+                        uses.push(f.cache);
+                        f.cache = CacheUse::Off;
+                        f.cache_note = None;
+                        f
+                    })
+                    .collect();
+                let r = agg.finish();
+                let shown = (
+                    files,
+                    r.period,
+                    r.rows,
+                    r.total,
+                    r.unpriced,
+                    r.records_read,
+                    r.warnings,
+                );
+                (Ok(shown), uses)
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
         /// Whatever happens to the files between runs (lines appended, a line cut mid-way, rewrites, a
         /// digit changed in place, deletion, gzip), a run through the cache hands on exactly what a run
-        /// without it does.
+        /// without it does, and a report through the cache (from the files' sums where they serve) is
+        /// the report without it.
         #[test]
-        fn cached_and_uncached_reads_agree(ops in proptest::collection::vec(op_strategy(), 1..10),
+        fn cached_and_uncached_reads_agree(ops in proptest::collection::vec((op_strategy(), any::<bool>()), 1..10),
                                            skip_invalid in any::<bool>()) {
             let logs = tempfile::tempdir().unwrap();
             let cache = tempfile::tempdir().unwrap();
-            for op in &ops {
+            for (op, report_first) in &ops {
                 apply(logs.path(), op);
+                let (want_report, _) = report(logs.path(), None, skip_invalid);
+                if *report_first {
+                    let (got_report, _) = report(logs.path(), Some(cache.path()), skip_invalid);
+                    prop_assert_eq!(&got_report, &want_report, "report after {:?}", op);
+                }
                 let (want, want_records, _) = read(logs.path(), None, skip_invalid);
                 let (got, got_records, _) = read(logs.path(), Some(cache.path()), skip_invalid);
                 prop_assert_eq!(&got, &want, "after {:?}", op);
                 if want.is_ok() {
                     prop_assert_eq!(&got_records, &want_records, "after {:?}", op);
                 }
+                let (got_report, _) = report(logs.path(), Some(cache.path()), skip_invalid);
+                prop_assert_eq!(&got_report, &want_report, "report after {:?}", op);
             }
         }
     }
@@ -979,14 +1199,14 @@ mod tests {
         let logs = tempfile::tempdir().unwrap();
         let cache = tempfile::tempdir().unwrap();
         let path = logs.path().join("log.jsonl");
-        fs::write(&path, text(&[Line::Request(1, 1000, 500)])).unwrap();
+        fs::write(&path, text(0, &[Line::Request(1, 1000, 500)])).unwrap();
         let (_, first, uses) = read(logs.path(), Some(cache.path()), false);
         assert_eq!(uses, [CacheUse::Read]);
         let (_, again, uses) = read(logs.path(), Some(cache.path()), false);
         assert_eq!(uses, [CacheUse::Hit]);
         assert_eq!(again, first);
         let mut file = OpenOptions::new().append(true).open(&path).unwrap();
-        file.write_all(text(&[Line::Request(2, 2000, 100)]).as_bytes())
+        file.write_all(text(0, &[Line::Request(2, 2000, 100)]).as_bytes())
             .unwrap();
         let (_, grown, uses) = read(logs.path(), Some(cache.path()), false);
         assert_eq!(uses, [CacheUse::Extended]);
@@ -999,12 +1219,59 @@ mod tests {
     }
 
     #[test]
+    fn unchanged_files_with_their_own_ids_are_added_as_sums() {
+        let logs = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let write = |name: &str, lines: &[Line]| fs::write(logs.path().join(name), text(0, lines));
+        write(
+            "a.jsonl",
+            &[Line::Request(100, 1000, 500), Line::Request(101, 10, 5)],
+        )
+        .unwrap();
+        // b holds a copy of a request of c, with other counts: which copy counts depends on the order.
+        write(
+            "b.jsonl",
+            &[Line::Request(200, 7, 7), Line::Request(300, 1, 1)],
+        )
+        .unwrap();
+        write(
+            "c.jsonl",
+            &[Line::Request(300, 9000, 900), Line::Request(301, 2, 2)],
+        )
+        .unwrap();
+        let (want, _) = report(logs.path(), None, false);
+        let (cold, uses) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Read; 3]);
+        assert_eq!(cold, want);
+        let (warm, uses) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Summed, CacheUse::Hit, CacheUse::Hit]);
+        assert_eq!(warm, want);
+        // c changes: b, summed before it, shares an id with it, so every file is read by its records.
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(logs.path().join("c.jsonl"))
+            .unwrap();
+        file.write_all(text(0, &[Line::Request(302, 3, 3)]).as_bytes())
+            .unwrap();
+        let (want, _) = report(logs.path(), None, false);
+        let (grown, uses) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Hit, CacheUse::Hit, CacheUse::Extended]);
+        assert_eq!(grown, want);
+        // a changes: b and c are summed... but they share an id, so only their records serve.
+        write("a.jsonl", &[Line::Request(100, 1000, 500)]).unwrap();
+        let (want, _) = report(logs.path(), None, false);
+        let (changed, uses) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Read, CacheUse::Hit, CacheUse::Hit]);
+        assert_eq!(changed, want);
+    }
+
+    #[test]
     fn a_damaged_entry_is_discarded_and_the_file_read_again() {
         let logs = tempfile::tempdir().unwrap();
         let cache = tempfile::tempdir().unwrap();
         fs::write(
             logs.path().join("log.jsonl"),
-            text(&[Line::Request(1, 10, 5)]),
+            text(0, &[Line::Request(1, 10, 5)]),
         )
         .unwrap();
         let (_, want, _) = read(logs.path(), Some(cache.path()), false);

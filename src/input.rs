@@ -54,6 +54,10 @@ pub trait RecordSink {
     fn unpriced(&self) -> u64 {
         0
     }
+    /// The sink as one that can take a file's sums instead of its records (see [`crate::cache::sums`]).
+    fn sums(&mut self) -> Option<&mut dyn crate::cache::sums::SumSink> {
+        None
+    }
 }
 
 /// How to read the inputs.
@@ -161,6 +165,9 @@ pub enum CacheUse {
     Read,
     /// Unchanged: every record came from the cache.
     Hit,
+    /// Unchanged, and no other file holds its records' ids: its sums came from the cache (see
+    /// [`crate::cache::sums`]).
+    Summed,
     /// Grew: cached records, then only the new lines.
     Extended,
 }
@@ -481,29 +488,38 @@ pub fn read_inputs(
     sink: &mut dyn RecordSink,
     on_file: &mut dyn FnMut(&FileSummary),
 ) -> Result<ReadSummary> {
-    let mut summary = ReadSummary::default();
     let inputs = expand(paths)?;
     let bar = progress_bar(&inputs, &options);
     let _clear = bar.clone().map(ClearOnDrop);
+    let earlier = match summed::read(&inputs, &options, bar.as_ref(), sink, on_file)? {
+        summed::Outcome::Read(summary) => return Ok(summary),
+        summed::Outcome::Again(earlier) => earlier,
+        summed::Outcome::NotUsed => Vec::new(),
+    };
+    // Files read before the sums had to be given up were served then as the first read says.
+    let served = |f: &mut FileSummary| {
+        if let Some(e) = earlier.iter().find(|e| e.path == f.path) {
+            f.cache = e.cache;
+            f.cache_note.clone_from(&e.cache_note);
+        }
+    };
+    let mut summary = ReadSummary::default();
+    let mut on_file = |f: &FileSummary| {
+        let mut f = f.clone();
+        served(&mut f);
+        on_file(&f)
+    };
     let mut rest = &inputs[..];
     while !rest.is_empty() {
         // A window of small files is read and parsed in parallel (one file per thread), then handed on
-        // in order; a larger file is read alone, its chunks parsed in parallel.
+        // in order; a larger file is read alone, its chunks parsed in parallel. A file its cache entry
+        // serves (unchanged or grown) is never parsed in the window.
         let window = small_window(rest);
         let (window, after) = rest.split_at(window.max(1));
         rest = after;
         let mut entries: Vec<(Option<Entry>, Option<Plan>)> = window
             .iter()
-            .map(|input| {
-                let entry = match &options.cache {
-                    Some(cache) if input.path.as_os_str() != "-" => {
-                        cache.entry(&input.path, options.source.map(|s| s.name()))
-                    }
-                    _ => None,
-                };
-                let plan = entry.as_ref().map(Entry::plan);
-                (entry, plan)
-            })
+            .map(|input| cache_entry(input, &options))
             .collect();
         let parsed: Vec<Option<SmallFile>> = if window.len() > 1 {
             window
@@ -522,50 +538,25 @@ pub fn read_inputs(
             vec![None]
         };
         for ((input, (entry, plan)), parsed) in window.iter().zip(entries.iter_mut()).zip(parsed) {
-            let name = display(&input.path);
-            if let Some(bar) = &bar {
-                bar.set_message(name.clone());
-            }
             if let Some(parsed) = parsed {
-                parsed.hand_on(&options, sink, &mut summary, on_file, entry.as_mut())?;
+                if let Some(bar) = &bar {
+                    bar.set_message(parsed.name.clone());
+                }
+                parsed.hand_on(&options, sink, &mut summary, &mut on_file, entry.as_mut())?;
                 continue;
             }
-            if let (Some(entry), Some(plan)) = (entry.as_mut(), plan.take()) {
-                if !matches!(plan, Plan::Read)
-                    && read_cached(
-                        entry,
-                        plan,
-                        input,
-                        &name,
-                        &options,
-                        sink,
-                        &mut summary,
-                        on_file,
-                    )?
-                {
-                    continue;
-                }
-            }
-            let hasher: Option<SharedHasher> = entry.as_ref().map(|_| SharedHasher::default());
-            let last = Arc::new(AtomicU16::new(NO_BYTE));
-            let reader = open(&input.path, bar.as_ref(), &last, hasher.clone())?;
-            let opened = Opened {
+            read_entry(
                 input,
-                name,
-                reader,
-                last,
-            };
-            read_one(
-                opened,
+                entry.as_mut().zip(plan.take()),
                 &options,
-                Tuning::default(),
+                bar.as_ref(),
                 sink,
                 &mut summary,
-                on_file,
-                entry.as_mut().zip(hasher),
+                &mut on_file,
             )?;
         }
     }
+    summary.files.iter_mut().for_each(served);
     Ok(summary)
 }
 
@@ -717,6 +708,85 @@ impl SmallFile {
     }
 }
 
+/// The input's cache entry and how it can be read, when there is a cache.
+fn cache_entry(input: &Input, options: &ReadOptions) -> (Option<Entry>, Option<Plan>) {
+    let entry = match &options.cache {
+        Some(cache) if input.path.as_os_str() != "-" => {
+            cache.entry(&input.path, options.source.map(|s| s.name()))
+        }
+        _ => None,
+    };
+    let plan = entry.as_ref().map(Entry::plan);
+    (entry, plan)
+}
+
+/// Reads one input file (through its cache entry, when there is one) and hands each record to `sink`.
+fn read_file(
+    input: &Input,
+    options: &ReadOptions,
+    bar: Option<&indicatif::ProgressBar>,
+    sink: &mut dyn RecordSink,
+    summary: &mut ReadSummary,
+    on_file: &mut dyn FnMut(&FileSummary),
+) -> Result<()> {
+    let (mut entry, plan) = cache_entry(input, options);
+    read_entry(
+        input,
+        entry.as_mut().zip(plan),
+        options,
+        bar,
+        sink,
+        summary,
+        on_file,
+    )
+}
+
+/// Reads one input file on this thread: from its cache entry when the entry serves it, else in full (its
+/// chunks parsed in parallel), writing the entry.
+fn read_entry(
+    input: &Input,
+    entry: Option<(&mut Entry, Plan)>,
+    options: &ReadOptions,
+    bar: Option<&indicatif::ProgressBar>,
+    sink: &mut dyn RecordSink,
+    summary: &mut ReadSummary,
+    on_file: &mut dyn FnMut(&FileSummary),
+) -> Result<()> {
+    let name = display(&input.path);
+    if let Some(bar) = bar {
+        bar.set_message(name.clone());
+    }
+    let mut entry = match entry {
+        Some((entry, plan)) => {
+            if !matches!(plan, Plan::Read)
+                && read_cached(entry, plan, input, &name, options, sink, summary, on_file)?
+            {
+                return Ok(());
+            }
+            Some(entry)
+        }
+        None => None,
+    };
+    let hasher: Option<SharedHasher> = entry.as_ref().map(|_| SharedHasher::default());
+    let last = Arc::new(AtomicU16::new(NO_BYTE));
+    let reader = open(&input.path, bar, &last, hasher.clone())?;
+    let opened = Opened {
+        input,
+        name,
+        reader,
+        last,
+    };
+    read_one(
+        opened,
+        options,
+        Tuning::default(),
+        sink,
+        summary,
+        on_file,
+        entry.take().zip(hasher),
+    )
+}
+
 /// Reads a file from its cache entry, when the entry is current (every record from the cache) or the file
 /// only grew (the cached records, then the new lines). Returns `false` when the file must be read in full.
 #[allow(clippy::too_many_arguments)]
@@ -763,6 +833,8 @@ fn read_cached(
     };
     let skip_invalid = options.skip_invalid;
     let unpriced_before = sink.unpriced();
+    // A grown file's entry is extended: its sums are those of every record, the replayed ones too.
+    let mut writer = extend.as_ref().and_then(|_| entry.writer(true).ok());
     let replayed = entry.replay(&mut |item| {
         let item = match item {
             cache::Item::Record(mut record) => {
@@ -772,6 +844,9 @@ fn read_cached(
             }
             cache::Item::Error(e) => Err(e),
         };
+        if let Some(w) = writer.as_mut() {
+            w.replayed(&item);
+        }
         hand_on(item, sink, &mut fs, skip_invalid)
     })?;
     if !replayed {
@@ -802,22 +877,15 @@ fn read_cached(
             rest,
             tuning: Tuning::default(),
         };
-        let mut writer = entry.writer(true).ok();
-        let read = read_content(Reader::Lines(parser), content, &mut |item| {
-            if let Some(w) = writer.as_mut() {
-                w.push(ItemRef::of(&item, source.name()));
-            }
-            hand_on(item, sink, &mut fs, skip_invalid)
-        });
-        let ending = match read {
-            Ok(ending) => ending,
-            Err(e) => {
-                if let Some(w) = writer {
-                    entry.abandon(w);
-                }
-                return Err(e);
-            }
-        };
+        let ending = read_into(
+            |on_item| read_content(Reader::Lines(parser), content, on_item),
+            source.name(),
+            Some(entry),
+            &mut writer,
+            sink,
+            &mut fs,
+            skip_invalid,
+        )?;
         fs.bytes += ending.bytes.unwrap_or(0);
         let last = last.load(Ordering::Relaxed);
         if last != NO_BYTE {
@@ -842,6 +910,31 @@ fn read_cached(
     on_file(&fs);
     summary.files.push(fs);
     Ok(true)
+}
+
+/// Hands the items `read` produces to `sink`, writing every item to `writer` too (the file's cache entry,
+/// when it has one); a read that fails leaves the entry as it was.
+fn read_into(
+    read: impl FnOnce(&mut dyn FnMut(Item) -> Result<()>) -> Result<Ending>,
+    source: &'static str,
+    entry: Option<&Entry>,
+    writer: &mut Option<EntryWriter>,
+    sink: &mut dyn RecordSink,
+    fs: &mut FileSummary,
+    skip_invalid: bool,
+) -> Result<Ending> {
+    let read = read(&mut |item| {
+        if let Some(w) = writer.as_mut() {
+            w.push(ItemRef::of(&item, source));
+        }
+        hand_on(item, sink, fs, skip_invalid)
+    });
+    if read.is_err() {
+        if let (Some(entry), Some(w)) = (entry, writer.take()) {
+            entry.abandon(w);
+        }
+    }
+    read
 }
 
 /// The hash of every raw byte `hasher` saw.
@@ -1133,24 +1226,17 @@ fn hand_on_file(
         source: source.name(),
         ..FileSummary::default()
     };
-    let skip_invalid = options.skip_invalid;
     let mut writer: Option<EntryWriter> = entry.as_ref().and_then(|e| e.writer(false).ok());
     let unpriced_before = sink.unpriced();
-    let read = read(&mut |item| {
-        if let Some(w) = writer.as_mut() {
-            w.push(ItemRef::of(&item, source.name()));
-        }
-        hand_on(item, sink, &mut fs, skip_invalid)
-    });
-    let ending = match read {
-        Ok(ending) => ending,
-        Err(e) => {
-            if let (Some(entry), Some(w)) = (entry, writer) {
-                entry.abandon(w);
-            }
-            return Err(e);
-        }
-    };
+    let ending = read_into(
+        read,
+        source.name(),
+        entry.as_deref(),
+        &mut writer,
+        sink,
+        &mut fs,
+        options.skip_invalid,
+    )?;
     if let Some(bytes) = ending.bytes {
         fs.bytes = done.bom + bytes;
     }
@@ -1640,5 +1726,6 @@ fn push_chunk(batch: &mut Vec<Chunk>, next_line: &mut u64, bytes: Vec<u8>) {
     batch.push(Chunk { first_line, bytes });
 }
 
+mod summed;
 #[cfg(test)]
 mod tests;

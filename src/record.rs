@@ -613,7 +613,7 @@ pub fn content_id(prefix: &str, bytes: &[u8]) -> String {
 
 /// How the parse cache (`crate::cache`, a compact format that cannot describe itself) keeps the fields
 /// whose usual serde forms are text: times as seconds and nanoseconds, decimals as their 16 bytes.
-mod cache_repr {
+pub(crate) mod cache_repr {
     use chrono::{DateTime, Utc};
     use rust_decimal::Decimal;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -653,6 +653,16 @@ mod cache_repr {
             Option::<(i64, u32)>::deserialize(d)?
                 .map(from_parts::<D>)
                 .transpose()
+        }
+    }
+
+    pub mod decimal {
+        use super::*;
+        pub fn serialize<S: Serializer>(v: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+            v.serialize().serialize(s)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+            Ok(Decimal::deserialize(<[u8; 16]>::deserialize(d)?))
         }
     }
 

@@ -162,6 +162,7 @@ pub fn read_paths(
     let summary = read_inputs(paths, options, sink, &mut |f| {
         let cache = match f.cache {
             CacheUse::Hit => ", unchanged: from the parse cache",
+            CacheUse::Summed => ", unchanged: its sums from the parse cache",
             CacheUse::Extended => ", grew: new lines read, the rest from the parse cache",
             CacheUse::Read | CacheUse::Off => "",
         };

@@ -22,7 +22,7 @@ use crate::report::aggregate::Aggregator;
 mod cells;
 pub mod daily;
 mod pgsql;
-mod rollup;
+pub(crate) mod rollup;
 mod schema;
 mod store;
 

@@ -27,7 +27,7 @@ use crate::record::{Provenance, Provider, TokenCounts, UsageRecord};
 use crate::report::aggregate::{Aggregator, Counts};
 
 /// Milliseconds in an hour, the rollup's unit of time.
-pub(super) const HOUR_MS: i64 = 3_600_000;
+pub(crate) const HOUR_MS: i64 = 3_600_000;
 
 /// The rollup's tables (schema version 3).
 pub(super) const TABLES: &str = "CREATE TABLE rollup_keys (
@@ -127,15 +127,16 @@ static UPSERT: LazyLock<(String, String)> = LazyLock::new(|| {
 });
 
 /// The sums of one (hour, key), or a change to them.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Sums {
-    pub(super) counts: [i64; 22],
-    pub(super) reported_cost: Decimal,
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Sums {
+    pub(crate) counts: [i64; 22],
+    #[serde(with = "crate::record::cache_repr::decimal")]
+    pub(crate) reported_cost: Decimal,
 }
 
 impl Sums {
     /// Adds (`sign` 1) or takes away (`sign` -1) one record.
-    pub(super) fn add_record(&mut self, r: &UsageRecord, sign: i64) {
+    pub(crate) fn add_record(&mut self, r: &UsageRecord, sign: i64) {
         let t = &r.tokens;
         let values = [
             1,
@@ -174,7 +175,7 @@ impl Sums {
     }
 
     /// Adds a row read back; `None` on overflow.
-    fn add(&mut self, o: &Sums) -> Option<()> {
+    pub(crate) fn add(&mut self, o: &Sums) -> Option<()> {
         for (a, b) in self.counts.iter_mut().zip(o.counts) {
             *a = a.checked_add(b)?;
         }
@@ -374,7 +375,7 @@ pub(super) fn key_record(
 }
 
 /// A key as text, for lookups: each field length-prefixed, `-` for none.
-pub(super) fn encode(r: &UsageRecord, band: u64, classes: u32, out: &mut String) {
+pub(crate) fn encode(r: &UsageRecord, band: u64, classes: u32, out: &mut String) {
     out.clear();
     let mut field = |v: Option<&str>| {
         let _ = match v {
@@ -442,7 +443,7 @@ pub(super) fn feed(
 
 /// Rollup rows of a period merged per key, local day and UTC day, then fed to a report's aggregator
 /// (the part of [`feed`] every backend shares).
-pub(super) struct Merge {
+pub(crate) struct Merge {
     lo: i64,
     hi: i64,
     tz: chrono_tz::Tz,
@@ -455,7 +456,7 @@ pub(super) struct Merge {
 
 impl Merge {
     /// A merge of the rows in `[start, end)` milliseconds (everything when `None`), days in `tz`.
-    pub(super) fn new(range: Option<(i64, i64)>, tz: chrono_tz::Tz) -> Merge {
+    pub(crate) fn new(range: Option<(i64, i64)>, tz: chrono_tz::Tz) -> Merge {
         let (lo, hi) = range.unwrap_or((i64::MIN, i64::MAX));
         Merge {
             lo,
@@ -476,13 +477,13 @@ impl Merge {
     }
 
     /// A key as a record (see [`for_each_key`]).
-    pub(super) fn template(&mut self, id: i64, r: &UsageRecord, band: u64) {
+    pub(crate) fn template(&mut self, id: i64, r: &UsageRecord, band: u64) {
         self.templates.insert(id, (r.clone(), band));
     }
 
     /// Adds one row; `false` when the rollup cannot serve the period (`sums` is `None` when the row's
     /// values are out of range).
-    pub(super) fn add(&mut self, hour: i64, key: i64, sums: Option<Sums>) -> bool {
+    pub(crate) fn add(&mut self, hour: i64, key: i64, sums: Option<Sums>) -> bool {
         let Some(start) = hour.checked_mul(HOUR_MS) else {
             return false;
         };
@@ -513,7 +514,7 @@ impl Merge {
     }
 
     /// Feeds the merged sums, oldest first; `false` when one cannot be priced as its records would be.
-    pub(super) fn feed(self, agg: &mut Aggregator<'_>) -> bool {
+    pub(crate) fn feed(self, agg: &mut Aggregator<'_>) -> bool {
         let mut merged: Vec<_> = self.merged.into_iter().collect();
         merged.sort_unstable_by_key(|&((key, ..), (hour, _))| (hour, key));
         for ((key, ..), (hour, sums)) in merged {

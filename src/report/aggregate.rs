@@ -363,7 +363,9 @@ impl<'a> Aggregator<'a> {
         })
     }
 
-    fn bucket(&self, t: DateTime<Utc>) -> Option<i32> {
+    /// The period a time falls in: the report's (0), the one before it (1, with `--compare`), or while
+    /// the period is not yet known, its month; `None` outside them.
+    pub fn bucket(&self, t: DateTime<Utc>) -> Option<i32> {
         match self.fixed {
             Some(w) if w.current.contains(t) => Some(0),
             Some(w) => w.previous.filter(|p| p.contains(t)).map(|_| 1),
@@ -420,9 +422,27 @@ impl<'a> Aggregator<'a> {
             self.newest = Some(sum.start);
         }
         if let Some(bucket) = self.bucket(sum.start) {
-            self.add(sum, bucket, priced, counts);
+            let applied = self.add(sum, bucket, priced, counts);
+            if Self::is_unpriced(&applied) {
+                self.unpriced_records += counts.records;
+            }
         }
         true
+    }
+
+    /// Whether the hour starting at `start` lies across the edge of a period (then a sum over it cannot
+    /// be put in one period).
+    pub fn cuts_hour(&self, start: DateTime<Utc>) -> bool {
+        let last = start + chrono::Duration::hours(1) - chrono::Duration::nanoseconds(1);
+        self.bucket(start) != self.bucket(last)
+    }
+
+    /// Notes a record's time that came in a sum (which carries only its hour): the newest record decides
+    /// the default period.
+    pub fn saw(&mut self, t: DateTime<Utc>) {
+        if self.newest.is_none_or(|n| t > n) {
+            self.newest = Some(t);
+        }
     }
 
     /// Forgets everything added (to read the records after a rollup could not serve the report).
@@ -437,6 +457,7 @@ impl<'a> Aggregator<'a> {
         self.applied.0.clear();
         self.newest = self.newest_given;
         self.records = 0;
+        self.unpriced_records = 0;
     }
 
     fn add(
@@ -701,6 +722,21 @@ fn sort_rows(rows: &mut [Row], sort: SortBy, group_by: &[Dim]) {
     }
 }
 
+impl crate::cache::sums::SumSink for Aggregator<'_> {
+    fn takes_sums(&self) -> bool {
+        // Sums are deduplicated within their file, as a deduplicating aggregator reads it.
+        self.dedup && self.rollup_serves()
+    }
+
+    fn accept_file(&mut self, sums: &crate::cache::sums::FileSums, source: &'static str) -> bool {
+        crate::cache::sums::feed(self, sums, source)
+    }
+
+    fn clear(&mut self) {
+        Aggregator::clear(self);
+    }
+}
+
 impl RecordSink for Aggregator<'_> {
     fn accept(&mut self, r: UsageRecord) -> Result<Accepted> {
         if self.newest.is_none_or(|n| r.start > n) {
@@ -745,6 +781,10 @@ impl RecordSink for Aggregator<'_> {
 
     fn unpriced(&self) -> u64 {
         self.unpriced_records
+    }
+
+    fn sums(&mut self) -> Option<&mut dyn crate::cache::sums::SumSink> {
+        Some(self)
     }
 }
 

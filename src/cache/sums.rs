@@ -1,0 +1,348 @@
+//! Per-file sums: what a file's records add up to, so that a warm report prices a few rows per file
+//! instead of replaying every record.
+//!
+//! An entry keeps, beside the records, the file's records deduplicated within the file (as the
+//! aggregator would: the first copy of a `KeepFirst` id, the largest of a `KeepLargest` one) summed per
+//! UTC hour and per the key of the ledger's rollup (`ledger::rollup`): every field pricing reads and the
+//! attribution fields a report groups by, and nothing a price table or the config decides. It also keeps
+//! the file's per-file account (records added, duplicates, replaced), its newest record's time, and the
+//! sorted 64-bit hashes of its record ids.
+//!
+//! A file's sums stand for its records only when none of its ids is read from another file in the same
+//! run (deduplication across files then cannot touch them): the driver checks the ids of every other file
+//! first, and reads the records of a file that shares one. Sums are priced on every run, with that run's
+//! price table and team rules, and only for reports that the rollup can serve
+//! ([`crate::report::aggregate::Aggregator::rollup_serves`]).
+
+use std::sync::Arc;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::rollup::{self, Merge, Sums, HOUR_MS};
+use crate::pricing::prompt_band;
+use crate::record::{DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::report::aggregate::Aggregator;
+
+/// A sink that can take a file's sums instead of its records.
+pub trait SumSink {
+    /// Whether sums can stand for records in this run (what the report groups and filters by, its team
+    /// rules).
+    fn takes_sums(&self) -> bool;
+    /// Adds a file's sums, read by `source`. `false` when they cannot be priced exactly as the records
+    /// would be: the caller then clears the sink and reads the records.
+    fn accept_file(&mut self, sums: &FileSums, source: &'static str) -> bool;
+    /// Forgets everything added.
+    fn clear(&mut self);
+}
+
+/// The key of a row: every field pricing and attribution read (the prompt band and the classes of token
+/// counts decide per request; see `ledger::rollup`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Key {
+    provider: Provider,
+    model: String,
+    service_tier: Option<String>,
+    batch: bool,
+    region: Option<String>,
+    long_context: Option<bool>,
+    band: u64,
+    failed: bool,
+    team: Option<String>,
+    project: Option<String>,
+    workspace: Option<String>,
+}
+
+/// What a file's records add up to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileSums {
+    /// The per-file account, as a run that reads no other file with these ids counts it.
+    pub added: u64,
+    pub duplicates: u64,
+    pub replaced: u64,
+    /// The newest record's time (duplicates included).
+    #[serde(with = "crate::record::cache_repr::time_option")]
+    newest: Option<DateTime<Utc>>,
+    keys: Vec<Key>,
+    /// (UTC hour, key index, sums).
+    rows: Vec<(i64, u32, Sums)>,
+    /// The records' id hashes (see [`id_hash`]), sorted, each once. Stored apart from the rest.
+    #[serde(skip)]
+    pub ids: Vec<u64>,
+}
+
+/// The 128-bit hash the aggregator deduplicates by.
+fn id_hash128(id: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(id.as_bytes())
+}
+
+/// The hash an id is compared across files by: equal ids always give equal hashes (two different ids
+/// rarely do, and then the files are only read by their records).
+pub fn id_hash(id: &str) -> u64 {
+    id_hash128(id) as u64
+}
+
+/// What a `KeepLargest` id's kept copy added, to take back when a larger copy comes.
+struct Kept {
+    weight: u64,
+    row: (i64, u32),
+    sums: Sums,
+}
+
+/// Builds a file's sums from its records, in file order.
+pub struct Builder {
+    /// A record error, or a sum out of range: the file has no sums.
+    broken: bool,
+    out: FileSums,
+    key_buf: String,
+    key_index: HashMap<String, u32>,
+    rows: HashMap<(i64, u32), Sums>,
+    first: HashSet<u128>,
+    largest: HashMap<u128, Kept>,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder {
+            broken: false,
+            out: FileSums::default(),
+            key_buf: String::new(),
+            key_index: HashMap::new(),
+            rows: HashMap::new(),
+            first: HashSet::new(),
+            largest: HashMap::new(),
+        }
+    }
+}
+
+impl Builder {
+    /// A record error: files with errors are read by their records.
+    pub fn error(&mut self) {
+        self.broken = true;
+    }
+
+    /// Adds a record, deduplicating within the file as the aggregator does.
+    pub fn record(&mut self, r: &UsageRecord) {
+        if self.broken {
+            return;
+        }
+        if self.out.newest.is_none_or(|n| r.start > n) {
+            self.out.newest = Some(r.start);
+        }
+        let id = id_hash128(&r.id);
+        self.out.ids.push(id as u64);
+        match r.dedup {
+            DedupPolicy::KeepFirst => {
+                if !self.first.insert(id) {
+                    self.out.duplicates += 1;
+                    return;
+                }
+                self.out.added += 1;
+                self.add(r);
+            }
+            DedupPolicy::KeepLargest => {
+                let weight = r.dedup_weight();
+                match self.largest.get(&id) {
+                    Some(kept) if kept.weight >= weight => {
+                        self.out.duplicates += 1;
+                        return;
+                    }
+                    Some(kept) => {
+                        if let Some(row) = self.rows.get_mut(&kept.row) {
+                            let mut minus = kept.sums.clone();
+                            minus.counts.iter_mut().for_each(|c| *c = -*c);
+                            minus.reported_cost = -minus.reported_cost;
+                            if row.add(&minus).is_none() {
+                                self.broken = true;
+                            }
+                        }
+                        self.out.replaced += 1;
+                    }
+                    None => self.out.added += 1,
+                }
+                let (row, sums) = self.add(r);
+                self.largest.insert(id, Kept { weight, row, sums });
+            }
+        }
+    }
+
+    /// Adds a kept record to its row; returns the row and what the record added.
+    fn add(&mut self, r: &UsageRecord) -> ((i64, u32), Sums) {
+        let band = prompt_band(r);
+        rollup::encode(r, band, rollup::classes(&r.tokens), &mut self.key_buf);
+        let key = match self.key_index.get(self.key_buf.as_str()) {
+            Some(&k) => k,
+            None => {
+                let k = self.out.keys.len() as u32;
+                self.out.keys.push(Key {
+                    provider: r.provider,
+                    model: r.model.clone(),
+                    service_tier: r.service_tier.clone(),
+                    batch: r.batch,
+                    region: r.region.clone(),
+                    long_context: r.long_context,
+                    band,
+                    failed: r.failed,
+                    team: r.team.clone(),
+                    project: r.project.clone(),
+                    workspace: r.workspace.clone(),
+                });
+                self.key_index.insert(self.key_buf.clone(), k);
+                k
+            }
+        };
+        let hour = r.start.timestamp_millis().div_euclid(HOUR_MS);
+        let mut sums = Sums::default();
+        sums.add_record(r, 1);
+        let row = self.rows.entry((hour, key)).or_default();
+        if row.add(&sums).is_none() {
+            self.broken = true;
+        }
+        ((hour, key), sums)
+    }
+
+    /// The file's sums; `None` when it has a record error or a sum went out of range.
+    pub fn finish(self) -> Option<FileSums> {
+        if self.broken {
+            return None;
+        }
+        let mut out = self.out;
+        let mut rows: Vec<(i64, u32, Sums)> = self
+            .rows
+            .into_iter()
+            .filter(|(_, s)| s.counts[0] != 0)
+            .map(|((hour, key), s)| (hour, key, s))
+            .collect();
+        // Saturated or negative (a sum that overflowed): unusable.
+        if rows
+            .iter()
+            .any(|(_, _, s)| s.counts.iter().any(|&c| !(0..i64::MAX).contains(&c)))
+        {
+            return None;
+        }
+        rows.sort_unstable_by_key(|&(hour, key, _)| (hour, key));
+        out.rows = rows;
+        out.ids.sort_unstable();
+        out.ids.dedup();
+        Some(out)
+    }
+}
+
+/// Prices and adds a file's sums (see [`SumSink::accept_file`]).
+pub fn feed(agg: &mut Aggregator<'_>, sums: &FileSums, source: &'static str) -> bool {
+    let file: Arc<str> = Arc::from("");
+    let epoch = Utc.timestamp_opt(0, 0).single().unwrap_or_default();
+    let template = |k: &Key| {
+        let mut r = UsageRecord::new(
+            String::new(),
+            source,
+            k.provider,
+            k.model.clone(),
+            epoch,
+            Provenance {
+                file: file.clone(),
+                line: 0,
+            },
+        );
+        r.service_tier = k.service_tier.clone();
+        r.batch = k.batch;
+        r.region = k.region.clone();
+        r.long_context = k.long_context;
+        r.failed = k.failed;
+        r.team = k.team.clone();
+        r.project = k.project.clone();
+        r.workspace = k.workspace.clone();
+        r
+    };
+    // Rows are merged per key, period and day: a row whose hour lies across a period's edge cannot be.
+    let mut merge = Merge::new(None, agg.tz());
+    let mut templates = std::collections::HashSet::new();
+    let mut period_of = (i64::MIN, None);
+    for (hour, key, row) in &sums.rows {
+        if period_of.0 != *hour {
+            let Some(start) = hour
+                .checked_mul(HOUR_MS)
+                .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            else {
+                return false;
+            };
+            if agg.cuts_hour(start) {
+                return false;
+            }
+            period_of = (*hour, agg.bucket(start));
+        }
+        // One merge key per row key and period.
+        let id = (i64::from(*key) << 32) | i64::from(period_of.1.map_or(u32::MAX, |b| b as u32));
+        if templates.insert(id) {
+            let Some(k) = sums.keys.get(*key as usize) else {
+                return false;
+            };
+            merge.template(id, &template(k), k.band);
+        }
+        if !merge.add(*hour, id, Some(row.clone())) {
+            return false;
+        }
+    }
+    let fed = merge.feed(agg);
+    if let Some(newest) = sums.newest {
+        agg.saw(newest);
+    }
+    fed
+}
+
+/// Which files (of `files`, each's id hashes listed once) share an id hash with another. The hashes are
+/// spread evenly: they are scattered by their top bits into buckets of a few each, and each bucket is
+/// sorted, in time linear in their number whatever the number of files.
+pub fn sharing(files: &[Option<&[u64]>]) -> Vec<bool> {
+    let mut shares = vec![false; files.len()];
+    let total: usize = files.iter().flatten().map(|ids| ids.len()).sum();
+    if total == 0 {
+        return shares;
+    }
+    let bits = (total.next_power_of_two().trailing_zeros()).clamp(4, 28) - 3;
+    let bucket = |h: u64| (h >> (64 - bits)) as usize;
+    let mut starts = vec![0usize; (1 << bits) + 1];
+    for &h in files.iter().flatten().flat_map(|ids| ids.iter()) {
+        starts[bucket(h) + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut next = starts.clone();
+    let mut slots = vec![(0u64, 0usize); total];
+    for (i, ids) in files.iter().enumerate() {
+        for &h in ids.iter().flat_map(|ids| ids.iter()) {
+            let at = &mut next[bucket(h)];
+            slots[*at] = (h, i);
+            *at += 1;
+        }
+    }
+    for w in starts.windows(2) {
+        let run = &mut slots[w[0]..w[1]];
+        run.sort_unstable();
+        for pair in run.windows(2) {
+            if pair[0].0 == pair[1].0 && pair[0].1 != pair[1].1 {
+                shares[pair[0].1] = true;
+                shares[pair[1].1] = true;
+            }
+        }
+    }
+    shares
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_sharing_an_id_are_found_by_merging() {
+        let a = [1u64, 5, 9];
+        let b = [2u64, 6];
+        let c = [3u64, 9, 12];
+        let d = [12u64];
+        let files = [Some(&a[..]), Some(&b[..]), None, Some(&c[..]), Some(&d[..])];
+        assert_eq!(sharing(&files), [true, false, false, true, true]);
+    }
+}
