@@ -7,6 +7,10 @@ use crate::{fixture, money, row, Workdir};
 /// reports what reading the files directly reports. One row by hand, o3 on 2026-10-05 (openai.toml:
 /// $2 input, $0.50 cached, $8 output, reasoning priced as output):
 /// 1,000 × $2/M + 1,000 × $0.50/M + 3,000 × $8/M = $0.002 + $0.0005 + $0.024 = $0.0265
+///
+/// SQLite only: fixtures/ledger/v1.db is a SQLite file from before the PostgreSQL backend existed, which
+/// has its own migration list (src/ledger/pgsql.rs) and no version-1 ledger to migrate from. The rollup
+/// itself is checked on both backends by backends.rs and the property test.
 #[test]
 fn a_version_1_ledger_migrates_when_opened_and_reports_the_same_totals() {
     let w = Workdir::new();
