@@ -100,9 +100,12 @@ pub fn new_database(server: &str) -> String {
 /// SQLite, then PostgreSQL on the server `.ci/run` starts (`AISPEND_TEST_POSTGRES`; without one the
 /// PostgreSQL run fails when CI=true, and is reported as not run otherwise).
 pub fn on_each_backend(test: impl Fn(&Workdir, &Store)) {
+    // Printed with a failing test's output: which backend it failed on.
+    eprintln!("on sqlite");
     test(&Workdir::new(), &Store::Sqlite);
     if let Some(server) = crate::postgres::server() {
         let url = new_database(&server);
+        eprintln!("on postgres");
         test(
             &Workdir::with_ledger_url(&url),
             &Store::Postgres(url.clone()),

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::backends::on_each_backend;
 use crate::{fixture, Workdir};
 
 const CSV_HEADER: &str = "id,source,provider,model,canonical_model,start,end,service_tier,batch,region,\
@@ -490,151 +491,153 @@ fn sorted_rows(text: &str) -> Vec<String> {
 
 #[test]
 fn export_from_the_ledger_equals_export_from_paths() {
-    let w = Workdir::new();
-    let paths = [
-        fixture("api-log/anthropic-messages.jsonl"),
-        fixture("api-log/unknown-model.jsonl"),
-        fixture("api-log/failed.jsonl"),
-        // Streaming partials (keep the largest, across files) and bucketed pages (keep the largest).
-        fixture("claude-code/projects"),
-        fixture("openai-usage/page-2026.json"),
-        fixture("anthropic-usage/report.json"),
-        // Billing accounts: the Google Cloud billing account, the AWS account.
-        fixture("gcp-billing/billing-export.csv"),
-        fixture("bedrock/invocations.jsonl"),
-    ];
-    let mut import = vec!["import"];
-    import.extend(paths.iter().map(String::as_str));
-    w.stdout(&import);
-    for format in ["csv", "jsonl", "focus"] {
-        let from_ledger = w.stdout(&["ledger", "export", "--format", format]);
-        let mut args = vec!["ledger", "export", "--format", format];
-        args.extend(paths.iter().map(String::as_str));
-        let direct = w.stdout(&args);
-        assert_eq!(sorted_rows(&from_ledger), sorted_rows(&direct), "{format}");
-        if format == "csv" {
-            let (_, rows) = parse_csv(&from_ledger);
-            let accounts: std::collections::BTreeSet<(&str, &str)> = rows
-                .iter()
-                .map(|r| (r["provider"].as_str(), r["billing_account"].as_str()))
-                .filter(|(_, a)| !a.is_empty())
-                .collect();
-            assert_eq!(
-                accounts.into_iter().collect::<Vec<_>>(),
-                [
-                    ("bedrock", "123456789012"),
-                    ("google", "01A2B3-C4D5E6-F7A8B9")
-                ]
-            );
+    on_each_backend(|w, _| {
+        let paths = [
+            fixture("api-log/anthropic-messages.jsonl"),
+            fixture("api-log/unknown-model.jsonl"),
+            fixture("api-log/failed.jsonl"),
+            // Streaming partials (keep the largest, across files) and bucketed pages (keep the largest).
+            fixture("claude-code/projects"),
+            fixture("openai-usage/page-2026.json"),
+            fixture("anthropic-usage/report.json"),
+            // Billing accounts: the Google Cloud billing account, the AWS account.
+            fixture("gcp-billing/billing-export.csv"),
+            fixture("bedrock/invocations.jsonl"),
+        ];
+        let mut import = vec!["import"];
+        import.extend(paths.iter().map(String::as_str));
+        w.stdout(&import);
+        for format in ["csv", "jsonl", "focus"] {
+            let from_ledger = w.stdout(&["ledger", "export", "--format", format]);
+            let mut args = vec!["ledger", "export", "--format", format];
+            args.extend(paths.iter().map(String::as_str));
+            let direct = w.stdout(&args);
+            assert_eq!(sorted_rows(&from_ledger), sorted_rows(&direct), "{format}");
+            if format == "csv" {
+                let (_, rows) = parse_csv(&from_ledger);
+                let accounts: std::collections::BTreeSet<(&str, &str)> = rows
+                    .iter()
+                    .map(|r| (r["provider"].as_str(), r["billing_account"].as_str()))
+                    .filter(|(_, a)| !a.is_empty())
+                    .collect();
+                assert_eq!(
+                    accounts.into_iter().collect::<Vec<_>>(),
+                    [
+                        ("bedrock", "123456789012"),
+                        ("google", "01A2B3-C4D5E6-F7A8B9")
+                    ]
+                );
+            }
         }
-    }
-    // Claude Code: 5 distinct messages; message A is its largest partial only:
-    //   3 × 3 + 10_000 × 0.30 + 2_000 × 3.75 + 420 × 15 = 16_809 µ$
-    let out = w.stdout(&[
-        "ledger",
-        "export",
-        "--where",
-        "source=claude-code",
-        &fixture("claude-code/projects"),
-    ]);
-    let (_, rows) = parse_csv(&out);
-    assert_eq!(rows.len(), 5);
-    let a = rows
-        .iter()
-        .find(|r| r["id"].contains("msg_01FxCcStreamA"))
-        .unwrap();
-    assert_eq!(a["cost"], "0.016809");
-    assert_eq!(a["output_tokens"], "420");
-    // Standard input cannot be read twice: the largest partials are held back, same rows.
-    let file = fixture(
-        "claude-code/projects/-home-alice-src-search-api/3f6c2a1e-8b4d-4c2f-9e7a-1d5b6c7e8f90.jsonl",
-    );
-    let from_file = w.stdout(&["ledger", "export", "--format", "jsonl", &file]);
-    let piped = w
-        .cmd()
-        .args(["ledger", "export", "--format", "jsonl", "-"])
-        .write_stdin(std::fs::read(&file).unwrap())
-        .output()
-        .unwrap();
-    assert!(piped.status.success());
-    let strip = |text: &str| -> Vec<Value> {
-        let mut rows: Vec<Value> = text
-            .lines()
-            .map(|l| {
-                let mut v: Value = serde_json::from_str(l).unwrap();
-                v.as_object_mut().unwrap().remove("file");
-                v
-            })
-            .collect();
-        rows.sort_by_key(|v| v["id"].as_str().unwrap().to_string());
-        rows
-    };
-    assert_eq!(
-        strip(&from_file),
-        strip(&String::from_utf8(piped.stdout).unwrap())
-    );
+        // Claude Code: 5 distinct messages; message A is its largest partial only:
+        //   3 × 3 + 10_000 × 0.30 + 2_000 × 3.75 + 420 × 15 = 16_809 µ$
+        let out = w.stdout(&[
+            "ledger",
+            "export",
+            "--where",
+            "source=claude-code",
+            &fixture("claude-code/projects"),
+        ]);
+        let (_, rows) = parse_csv(&out);
+        assert_eq!(rows.len(), 5);
+        let a = rows
+            .iter()
+            .find(|r| r["id"].contains("msg_01FxCcStreamA"))
+            .unwrap();
+        assert_eq!(a["cost"], "0.016809");
+        assert_eq!(a["output_tokens"], "420");
+        // Standard input cannot be read twice: the largest partials are held back, same rows.
+        let file = fixture(
+            "claude-code/projects/-home-alice-src-search-api/3f6c2a1e-8b4d-4c2f-9e7a-1d5b6c7e8f90.jsonl",
+        );
+        let from_file = w.stdout(&["ledger", "export", "--format", "jsonl", &file]);
+        let piped = w
+            .cmd()
+            .args(["ledger", "export", "--format", "jsonl", "-"])
+            .write_stdin(std::fs::read(&file).unwrap())
+            .output()
+            .unwrap();
+        assert!(piped.status.success());
+        let strip = |text: &str| -> Vec<Value> {
+            let mut rows: Vec<Value> = text
+                .lines()
+                .map(|l| {
+                    let mut v: Value = serde_json::from_str(l).unwrap();
+                    v.as_object_mut().unwrap().remove("file");
+                    v
+                })
+                .collect();
+            rows.sort_by_key(|v| v["id"].as_str().unwrap().to_string());
+            rows
+        };
+        assert_eq!(
+            strip(&from_file),
+            strip(&String::from_utf8(piped.stdout).unwrap())
+        );
+    });
 }
 
 #[test]
 fn where_and_period_filter_rows() {
-    let w = Workdir::new();
-    let [a, u] = both_logs();
-    let ids = |args: &[&str]| -> Vec<String> {
-        let mut all = vec!["ledger", "export"];
-        all.extend_from_slice(args);
-        let (_, rows) = parse_csv(&w.stdout(&all));
-        rows.into_iter().map(|r| r["id"].clone()).collect()
-    };
-    // team=research: lines 5 (opus) and 6 (sonnet-4 batch)
-    assert_eq!(ids(&["--where", "team=research", &a, &u]).len(), 2);
-    // model is the canonical id (three dated claude-sonnet-4-5 lines), or the name as reported
-    assert_eq!(
-        ids(&["--where", "model=claude-sonnet-4-5", &a, &u]).len(),
-        3
-    );
-    assert_eq!(ids(&["--where", "model=gpt-9-*", &a, &u]).len(), 2);
-    // the same dimension twice means either; different dimensions must all hold
-    assert_eq!(
-        ids(&["--where", "team=research", "--where", "team=search", &a, &u]).len(),
-        3
-    );
-    assert_eq!(
-        ids(&["--where", "team=support", "--where", "user=u-4003", &a, &u]),
-        vec![HAIKU.to_string()]
-    );
-    // Periods: Anthropic lines are on 2026-10-07, the OpenAI ones on 2026-10-09.
-    assert_eq!(
-        ids(&["--since", "2026-10-09", "--until", "2026-10-09", &a, &u]).len(),
-        3
-    );
-    assert_eq!(ids(&["--month", "2026-10", &a, &u]).len(), 9);
-    assert!(ids(&["--month", "2026-09", &a, &u]).is_empty());
-    // 08:10 UTC on the 7th is still the 7th in Tokyo, 17:10; the 9th 13:01 UTC is 22:01 the 9th.
-    assert_eq!(
-        ids(&[
-            "--since",
-            "2026-10-07",
-            "--until",
-            "2026-10-07",
-            "--timezone",
-            "Asia/Tokyo",
-            &a,
-            &u
-        ])
-        .len(),
-        6
-    );
-    // The same from the ledger (which reads only the period's rows).
-    w.stdout(&["import", &a, &u]);
-    assert_eq!(
-        ids(&["--since", "2026-10-09", "--until", "2026-10-09"]).len(),
-        3
-    );
-    assert_eq!(
-        ids(&["--where", "team=research", "--month", "2026-10"]).len(),
-        2
-    );
-    assert_eq!(ids(&[]).len(), 9, "no period flag: every record");
+    on_each_backend(|w, _| {
+        let [a, u] = both_logs();
+        let ids = |args: &[&str]| -> Vec<String> {
+            let mut all = vec!["ledger", "export"];
+            all.extend_from_slice(args);
+            let (_, rows) = parse_csv(&w.stdout(&all));
+            rows.into_iter().map(|r| r["id"].clone()).collect()
+        };
+        // team=research: lines 5 (opus) and 6 (sonnet-4 batch)
+        assert_eq!(ids(&["--where", "team=research", &a, &u]).len(), 2);
+        // model is the canonical id (three dated claude-sonnet-4-5 lines), or the name as reported
+        assert_eq!(
+            ids(&["--where", "model=claude-sonnet-4-5", &a, &u]).len(),
+            3
+        );
+        assert_eq!(ids(&["--where", "model=gpt-9-*", &a, &u]).len(), 2);
+        // the same dimension twice means either; different dimensions must all hold
+        assert_eq!(
+            ids(&["--where", "team=research", "--where", "team=search", &a, &u]).len(),
+            3
+        );
+        assert_eq!(
+            ids(&["--where", "team=support", "--where", "user=u-4003", &a, &u]),
+            vec![HAIKU.to_string()]
+        );
+        // Periods: Anthropic lines are on 2026-10-07, the OpenAI ones on 2026-10-09.
+        assert_eq!(
+            ids(&["--since", "2026-10-09", "--until", "2026-10-09", &a, &u]).len(),
+            3
+        );
+        assert_eq!(ids(&["--month", "2026-10", &a, &u]).len(), 9);
+        assert!(ids(&["--month", "2026-09", &a, &u]).is_empty());
+        // 08:10 UTC on the 7th is still the 7th in Tokyo, 17:10; the 9th 13:01 UTC is 22:01 the 9th.
+        assert_eq!(
+            ids(&[
+                "--since",
+                "2026-10-07",
+                "--until",
+                "2026-10-07",
+                "--timezone",
+                "Asia/Tokyo",
+                &a,
+                &u
+            ])
+            .len(),
+            6
+        );
+        // The same from the ledger (which reads only the period's rows).
+        w.stdout(&["import", &a, &u]);
+        assert_eq!(
+            ids(&["--since", "2026-10-09", "--until", "2026-10-09"]).len(),
+            3
+        );
+        assert_eq!(
+            ids(&["--where", "team=research", "--month", "2026-10"]).len(),
+            2
+        );
+        assert_eq!(ids(&[]).len(), 9, "no period flag: every record");
+    });
 }
 
 #[test]

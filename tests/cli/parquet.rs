@@ -7,6 +7,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use rust_decimal::Decimal;
 
+use crate::backends::on_each_backend;
 use crate::{fixture, money, Workdir};
 
 const HAIKU: &str = "anthropic:msg_01FxAnthropic0000000003";
@@ -71,117 +72,119 @@ fn parquet_files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn parquet_has_typed_focus_columns_and_the_report_total() {
-    let w = Workdir::new();
-    let [a, u] = logs();
-    w.stdout(&["import", &a, &u]);
-    w.stdout(&[
-        "ledger",
-        "export",
-        "--format",
-        "parquet",
-        "-o",
-        "focus.parquet",
-    ]);
-    let path = w.path().join("focus.parquet");
+    on_each_backend(|w, _| {
+        let [a, u] = logs();
+        w.stdout(&["import", &a, &u]);
+        w.stdout(&[
+            "ledger",
+            "export",
+            "--format",
+            "parquet",
+            "-o",
+            "focus.parquet",
+        ]);
+        let path = w.path().join("focus.parquet");
 
-    let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
-    let schema = reader.metadata().file_metadata().schema_descr_ptr();
-    let column = |name: &str| {
-        schema
-            .columns()
-            .iter()
-            .find(|c| c.name() == name)
-            .unwrap_or_else(|| panic!("no column {name}"))
-            .clone()
-    };
-    // 57 FOCUS columns and 37 extras.
-    assert_eq!(schema.num_columns(), 94);
-    for money_column in ["BilledCost", "ListCost", "EffectiveCost", "x_ComputedCost"] {
-        let c = column(money_column);
+        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let schema = reader.metadata().file_metadata().schema_descr_ptr();
+        let column = |name: &str| {
+            schema
+                .columns()
+                .iter()
+                .find(|c| c.name() == name)
+                .unwrap_or_else(|| panic!("no column {name}"))
+                .clone()
+        };
+        // 57 FOCUS columns and 37 extras.
+        assert_eq!(schema.num_columns(), 94);
+        for money_column in ["BilledCost", "ListCost", "EffectiveCost", "x_ComputedCost"] {
+            let c = column(money_column);
+            assert_eq!(
+                (c.converted_type(), c.type_precision(), c.type_scale()),
+                (ConvertedType::DECIMAL, 38, 18),
+                "{money_column}"
+            );
+        }
         assert_eq!(
-            (c.converted_type(), c.type_precision(), c.type_scale()),
-            (ConvertedType::DECIMAL, 38, 18),
-            "{money_column}"
+            column("ChargePeriodStart").logical_type_ref(),
+            Some(&LogicalType::timestamp(true, TimeUnit::MICROS))
         );
-    }
-    assert_eq!(
-        column("ChargePeriodStart").logical_type_ref(),
-        Some(&LogicalType::timestamp(true, TimeUnit::MICROS))
-    );
-    assert_eq!(
-        column("x_InputTokens").physical_type(),
-        parquet::basic::Type::INT64
-    );
+        assert_eq!(
+            column("x_InputTokens").physical_type(),
+            parquet::basic::Type::INT64
+        );
 
-    // The two gpt-9-preview records have no price: left out, as in the focus CSV.
-    let rows = read_rows(&path);
-    assert_eq!(rows.len(), 7);
-    let h = rows
-        .iter()
-        .find(|r| matches!(get(r, "x_RecordId"), Field::Str(s) if s == HAIKU))
-        .expect("haiku row");
-    // claude-haiku-4-5, line 3 of anthropic-messages.jsonl ($1 in, $0.10 read, $1.25 5m write, $2 1h
-    // write, $5 out per million): 100 × 1 + 10_000 × 0.10 + 2_000 × 1.25 + 4_000 × 2 + 400 × 5
-    // = 13_600 µ$ = $0.0136.
-    assert_eq!(decimal(get(h, "ListCost")).to_string(), "0.0136");
-    assert_eq!(decimal(get(h, "BilledCost")).to_string(), "0.0136");
-    // 2026-10-07T08:10:00Z, in microseconds since the epoch.
-    assert_eq!(
-        get(h, "ChargePeriodStart"),
-        &Field::TimestampMicros(1_791_360_600_000_000)
-    );
-    assert_eq!(get(h, "x_InputTokens"), &Field::Long(100));
-    assert_eq!(get(h, "x_Batch"), &Field::Bool(false));
-    assert_eq!(get(h, "AvailabilityZone"), &Field::Null);
+        // The two gpt-9-preview records have no price: left out, as in the focus CSV.
+        let rows = read_rows(&path);
+        assert_eq!(rows.len(), 7);
+        let h = rows
+            .iter()
+            .find(|r| matches!(get(r, "x_RecordId"), Field::Str(s) if s == HAIKU))
+            .expect("haiku row");
+        // claude-haiku-4-5, line 3 of anthropic-messages.jsonl ($1 in, $0.10 read, $1.25 5m write, $2 1h
+        // write, $5 out per million): 100 × 1 + 10_000 × 0.10 + 2_000 × 1.25 + 4_000 × 2 + 400 × 5
+        // = 13_600 µ$ = $0.0136.
+        assert_eq!(decimal(get(h, "ListCost")).to_string(), "0.0136");
+        assert_eq!(decimal(get(h, "BilledCost")).to_string(), "0.0136");
+        // 2026-10-07T08:10:00Z, in microseconds since the epoch.
+        assert_eq!(
+            get(h, "ChargePeriodStart"),
+            &Field::TimestampMicros(1_791_360_600_000_000)
+        );
+        assert_eq!(get(h, "x_InputTokens"), &Field::Long(100));
+        assert_eq!(get(h, "x_Batch"), &Field::Bool(false));
+        assert_eq!(get(h, "AvailabilityZone"), &Field::Null);
 
-    // Anthropic 1.58535 + 0.0136 + 0.27075 + 0.03 = $1.8997, plus gpt-4o 1_000 × 2.50 + 100 × 10 per
-    // million = $0.0035: $1.9032, which is also what `report` says.
-    assert_eq!(total(&rows, "ListCost").to_string(), "1.9032");
-    let report = w.json(&["report", "--month", "2026-10"]);
-    assert_eq!(money(&report["total"]["cost"]), "1.9032");
+        // Anthropic 1.58535 + 0.0136 + 0.27075 + 0.03 = $1.8997, plus gpt-4o 1_000 × 2.50 + 100 × 10 per
+        // million = $0.0035: $1.9032, which is also what `report` says.
+        assert_eq!(total(&rows, "ListCost").to_string(), "1.9032");
+        let report = w.json(&["report", "--month", "2026-10"]);
+        assert_eq!(money(&report["total"]["cost"]), "1.9032");
+    });
 }
 
 #[test]
 fn partitioned_parquet_is_a_hive_tree_with_the_same_total() {
-    let w = Workdir::new();
-    let [a, u] = logs();
-    w.stdout(&["import", &a, &u]);
-    let args = [
-        "ledger",
-        "export",
-        "--format",
-        "parquet",
-        "--partition",
-        "month,provider",
-        "--output",
-        "lake",
-    ];
-    w.stdout(&args);
-    let lake = w.path().join("lake");
-    let files = parquet_files(&lake);
-    let names: Vec<String> = files
-        .iter()
-        .map(|f| f.strip_prefix(&lake).unwrap().display().to_string())
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "BillingPeriodStart=2026-10/ProviderName=anthropic/part-0.parquet",
-            "BillingPeriodStart=2026-10/ProviderName=openai/part-0.parquet",
-        ]
-    );
-    let rows: Vec<_> = files.iter().flat_map(|f| read_rows(f)).collect();
-    assert_eq!(rows.len(), 7);
-    // The partition columns are the folder names, not file columns.
-    assert!(rows[0].iter().all(|(c, _)| c != "ProviderName"));
-    assert!(rows[0].iter().all(|(c, _)| c != "BillingPeriodStart"));
-    // The same $1.9032 as the single file (see above).
-    assert_eq!(total(&rows, "ListCost").to_string(), "1.9032");
+    on_each_backend(|w, _| {
+        let [a, u] = logs();
+        w.stdout(&["import", &a, &u]);
+        let args = [
+            "ledger",
+            "export",
+            "--format",
+            "parquet",
+            "--partition",
+            "month,provider",
+            "--output",
+            "lake",
+        ];
+        w.stdout(&args);
+        let lake = w.path().join("lake");
+        let files = parquet_files(&lake);
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.strip_prefix(&lake).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "BillingPeriodStart=2026-10/ProviderName=anthropic/part-0.parquet",
+                "BillingPeriodStart=2026-10/ProviderName=openai/part-0.parquet",
+            ]
+        );
+        let rows: Vec<_> = files.iter().flat_map(|f| read_rows(f)).collect();
+        assert_eq!(rows.len(), 7);
+        // The partition columns are the folder names, not file columns.
+        assert!(rows[0].iter().all(|(c, _)| c != "ProviderName"));
+        assert!(rows[0].iter().all(|(c, _)| c != "BillingPeriodStart"));
+        // The same $1.9032 as the single file (see above).
+        assert_eq!(total(&rows, "ListCost").to_string(), "1.9032");
 
-    // A second export into the same folder would mix two exports: refused.
-    let again = w.run(&args);
-    assert_eq!(again.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+        // A second export into the same folder would mix two exports: refused.
+        let again = w.run(&args);
+        assert_eq!(again.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+    });
 }
 
 #[test]
