@@ -947,6 +947,35 @@ impl ToolTally {
     }
 }
 
+/// The `visit_*` methods of a visitor whose value is `$t(None)` for anything but an object (the
+/// object itself is read by the visitor's own `visit_map`).
+macro_rules! anything_but_an_object_is_none {
+    ($t:ident) => {
+        fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<$t, S::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($t(None))
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<$t, E> {
+            Ok($t(None))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<$t, E> {
+            Ok($t(None))
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<$t, E> {
+            Ok($t(None))
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<$t, E> {
+            Ok($t(None))
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<$t, E> {
+            Ok($t(None))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<$t, E> {
+            Ok($t(None))
+        }
+    };
+}
+
 /// The web search tools of an OpenAI response's echoed `tools` array: `web_search` (and its dated
 /// versions, `web_search_2025_08_26`) and the older `web_search_preview` (`web_search_preview_2025_03_11`).
 /// Only each element's `type` is read.
@@ -986,28 +1015,7 @@ impl<'de> Deserialize<'de> for DeclaredTools {
                         }
                         Ok(Kind(kind))
                     }
-                    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Kind, S::Error> {
-                        while seq.next_element::<IgnoredAny>()?.is_some() {}
-                        Ok(Kind(None))
-                    }
-                    fn visit_str<E: de::Error>(self, _: &str) -> Result<Kind, E> {
-                        Ok(Kind(None))
-                    }
-                    fn visit_unit<E: de::Error>(self) -> Result<Kind, E> {
-                        Ok(Kind(None))
-                    }
-                    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Kind, E> {
-                        Ok(Kind(None))
-                    }
-                    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Kind, E> {
-                        Ok(Kind(None))
-                    }
-                    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Kind, E> {
-                        Ok(Kind(None))
-                    }
-                    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Kind, E> {
-                        Ok(Kind(None))
-                    }
+                    anything_but_an_object_is_none!(Kind);
                 }
                 d.deserialize_any(V)
             }
@@ -1109,28 +1117,7 @@ impl<'de> Deserialize<'de> for ToolItems {
                             _ => None,
                         }))
                     }
-                    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Item, S::Error> {
-                        while seq.next_element::<IgnoredAny>()?.is_some() {}
-                        Ok(Item(None))
-                    }
-                    fn visit_str<E: de::Error>(self, _: &str) -> Result<Item, E> {
-                        Ok(Item(None))
-                    }
-                    fn visit_unit<E: de::Error>(self) -> Result<Item, E> {
-                        Ok(Item(None))
-                    }
-                    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Item, E> {
-                        Ok(Item(None))
-                    }
-                    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Item, E> {
-                        Ok(Item(None))
-                    }
-                    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Item, E> {
-                        Ok(Item(None))
-                    }
-                    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Item, E> {
-                        Ok(Item(None))
-                    }
+                    anything_but_an_object_is_none!(Item);
                 }
                 d.deserialize_any(V)
             }
