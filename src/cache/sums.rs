@@ -96,8 +96,8 @@ pub struct Builder {
     /// A record error, or a sum out of range: the file has no sums.
     broken: bool,
     out: FileSums,
-    key_buf: String,
-    key_index: HashMap<String, u32>,
+    key_buf: Vec<u8>,
+    key_index: HashMap<Box<[u8]>, u32>,
     rows: HashMap<(i64, u32), Sums>,
     first: HashSet<u128>,
     largest: HashMap<u128, Kept>,
@@ -108,7 +108,7 @@ impl Default for Builder {
         Builder {
             broken: false,
             out: FileSums::default(),
-            key_buf: String::new(),
+            key_buf: Vec::new(),
             key_index: HashMap::new(),
             rows: HashMap::new(),
             first: HashSet::new(),
@@ -172,7 +172,7 @@ impl Builder {
     fn add(&mut self, r: &UsageRecord) -> ((i64, u32), Sums) {
         let band = prompt_band(r);
         rollup::encode(r, band, rollup::classes(&r.tokens), &mut self.key_buf);
-        let key = match self.key_index.get(self.key_buf.as_str()) {
+        let key = match self.key_index.get(self.key_buf.as_slice()) {
             Some(&k) => k,
             None => {
                 let k = self.out.keys.len() as u32;
@@ -189,7 +189,7 @@ impl Builder {
                     project: r.project.clone(),
                     workspace: r.workspace.clone(),
                 });
-                self.key_index.insert(self.key_buf.clone(), k);
+                self.key_index.insert(self.key_buf.as_slice().into(), k);
                 k
             }
         };

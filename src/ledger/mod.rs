@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, Connection, OptionalExtension, Row, Statement, Transaction, TransactionBehavior,
+};
 
 use crate::decimal::parse_decimal;
 use crate::error::{Error, Result};
@@ -157,24 +159,19 @@ impl SqliteLedger {
     ) -> Result<T> {
         let path = self.path.clone();
         let tx = self.begin()?;
-        let mut writer = SqliteWriter {
-            tx,
-            path: path.clone(),
-            rollup: rollup::Delta::default(),
-            touched: None,
+        let (value, mut rollup, touched) = {
+            let mut writer = SqliteWriter::new(&tx, &path).map_err(|e| ledger_error(&path, e))?;
+            let value = f(&mut writer)?;
+            (value, std::mem::take(&mut writer.rollup), writer.touched)
         };
-        let value = f(&mut writer)?;
         if commit {
-            writer
-                .rollup
-                .flush(&writer.tx)
-                .map_err(|e| ledger_error(&path, e))?;
-            if let (Some(pricing), Some((a, b))) = (pricing, writer.touched) {
+            rollup.flush(&tx).map_err(|e| ledger_error(&path, e))?;
+            if let (Some(pricing), Some((a, b))) = (pricing, touched) {
                 if let Some(days) = daily::days_between(a, b) {
-                    refresh_daily(&writer.tx, &path, pricing, days)?;
+                    refresh_daily(&tx, &path, pricing, days)?;
                 }
             }
-            writer.tx.commit().map_err(|e| ledger_error(&path, e))?;
+            tx.commit().map_err(|e| ledger_error(&path, e))?;
         }
         Ok(value)
     }
@@ -480,128 +477,182 @@ fn sqlite_daily_total(conn: &Connection) -> rusqlite::Result<rust_decimal::Decim
     Ok(total)
 }
 
-/// Writes records inside an import's transaction.
-pub struct SqliteWriter<'c> {
-    tx: Transaction<'c>,
-    path: PathBuf,
+/// Writes records inside an import's transaction, with its statements prepared once.
+pub struct SqliteWriter<'a> {
+    conn: &'a Connection,
+    path: &'a Path,
     rollup: rollup::Delta,
     /// The first and last start (ms) of the records added, replaced or replacing: the days of
     /// `daily_cost` to rewrite.
     touched: Option<(i64, i64)>,
+    insert: Statement<'a>,
+    claim: Statement<'a>,
+    slot: Statement<'a>,
+    weight_of: Statement<'a>,
+    old: Statement<'a>,
+    delete: Statement<'a>,
+    moved: Statement<'a>,
+    /// When this import started (seconds since the epoch), stored with every record it adds.
+    imported_at: i64,
+    /// The tags of the record being written, as JSON.
+    tags: Vec<u8>,
+}
+
+impl<'a> SqliteWriter<'a> {
+    fn new(conn: &'a Connection, path: &'a Path) -> rusqlite::Result<SqliteWriter<'a>> {
+        Ok(SqliteWriter {
+            conn,
+            path,
+            rollup: rollup::Delta::default(),
+            touched: None,
+            insert: conn.prepare(schema::INSERT)?,
+            claim: conn.prepare(schema::CLAIM_ID)?,
+            slot: conn.prepare("SELECT start_ms FROM record_ids WHERE hash = ?1")?,
+            weight_of: conn
+                .prepare("SELECT weight FROM records WHERE start_ms = ?1 AND id = ?2")?,
+            old: conn.prepare(&format!(
+                "SELECT {} FROM records WHERE start_ms = ?1 AND id = ?2",
+                schema::COLUMNS
+            ))?,
+            delete: conn.prepare("DELETE FROM records WHERE start_ms = ?1 AND id = ?2")?,
+            moved: conn.prepare("UPDATE record_ids SET start_ms = ?2 WHERE hash = ?1")?,
+            imported_at: Utc::now().timestamp(),
+            tags: Vec::new(),
+        })
+    }
+
+    /// Adds `r` to the records (its id is new).
+    fn insert(&mut self, r: &UsageRecord, weight: i64) -> Result<()> {
+        let tags = if r.tags.is_empty() {
+            None
+        } else {
+            self.tags.clear();
+            serde_json::to_writer(&mut self.tags, &r.tags).map_err(|e| Error::Ledger {
+                path: self.path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            std::str::from_utf8(&self.tags).ok()
+        };
+        let t = &r.tokens;
+        self.insert
+            .execute(params![
+                r.id,
+                r.source,
+                r.provider.as_str(),
+                r.model,
+                r.start.timestamp_millis(),
+                r.end.map(|e| e.timestamp_millis()),
+                r.service_tier,
+                r.batch,
+                r.region,
+                r.long_context,
+                r.team,
+                r.project,
+                r.user,
+                r.api_key,
+                r.workspace,
+                tags,
+                t.input as i64,
+                t.cache_read as i64,
+                t.cache_write_5m as i64,
+                t.cache_write_1h as i64,
+                t.output as i64,
+                t.reasoning as i64,
+                t.audio_input as i64,
+                t.audio_output as i64,
+                t.image_input as i64,
+                t.image_output as i64,
+                t.web_search_requests as i64,
+                t.images as i64,
+                t.seconds as i64,
+                r.requests as i64,
+                r.reported_cost.map(|c| c.to_string()),
+                r.reported_currency,
+                r.status,
+                r.failed,
+                r.latency_ms.map(|l| l as i64),
+                &*r.provenance.file,
+                r.provenance.line as i64,
+                weight,
+                r.billing_account,
+                r.billing_account_name,
+                t.web_fetch_requests as i64,
+                t.file_search_calls as i64,
+                t.code_execution_calls as i64,
+                t.grounded_prompts as i64,
+                r.failure.map(FailureClass::as_str),
+                r.attempt,
+                r.retry_of,
+                t.cache_read_audio as i64,
+                t.web_search_preview_calls as i64,
+                self.imported_at,
+            ])
+            .map_err(|e| ledger_error(self.path, e))?;
+        Ok(())
+    }
 }
 
 impl store::Writer for SqliteWriter<'_> {
     fn set_cursor(&mut self, name: &str, value: &str) -> Result<()> {
-        self.tx
+        self.conn
             .execute(
                 "INSERT INTO pull_cursors (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE \
                  SET value = excluded.value, updated_at = CAST(strftime('%s','now') AS INTEGER)",
                 [name, value],
             )
-            .map_err(|e| ledger_error(&self.path, e))?;
+            .map_err(|e| ledger_error(self.path, e))?;
         Ok(())
     }
 }
 
 impl RecordSink for SqliteWriter<'_> {
+    /// A new id claims its `record_ids` slot and is added. A known id is a duplicate, unless the
+    /// record is kept at its largest and this copy is heavier: then the copy replaces it, in the records
+    /// and in the rollup.
     fn accept(&mut self, r: UsageRecord) -> Result<Accepted> {
-        let path = &self.path;
+        let path = self.path;
         let err = |e| ledger_error(path, e);
-        let tags = if r.tags.is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(&r.tags).map_err(|e| Error::Ledger {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?)
-        };
-        let t = &r.tokens;
+        let start = r.start.timestamp_millis();
         let weight = r.dedup_weight() as i64;
-        let values = params![
-            r.id,
-            r.source,
-            r.provider.as_str(),
-            r.model,
-            r.start.timestamp_millis(),
-            r.end.map(|e| e.timestamp_millis()),
-            r.service_tier,
-            r.batch,
-            r.region,
-            r.long_context,
-            r.team,
-            r.project,
-            r.user,
-            r.api_key,
-            r.workspace,
-            tags,
-            t.input as i64,
-            t.cache_read as i64,
-            t.cache_write_5m as i64,
-            t.cache_write_1h as i64,
-            t.output as i64,
-            t.reasoning as i64,
-            t.audio_input as i64,
-            t.audio_output as i64,
-            t.image_input as i64,
-            t.image_output as i64,
-            t.web_search_requests as i64,
-            t.images as i64,
-            t.seconds as i64,
-            r.requests as i64,
-            r.reported_cost.map(|c| c.to_string()),
-            r.reported_currency,
-            r.status,
-            r.failed,
-            r.latency_ms.map(|l| l as i64),
-            &*r.provenance.file,
-            r.provenance.line as i64,
-            weight,
-            r.billing_account,
-            r.billing_account_name,
-            t.web_fetch_requests as i64,
-            t.file_search_calls as i64,
-            t.code_execution_calls as i64,
-            t.grounded_prompts as i64,
-            r.failure.map(FailureClass::as_str),
-            r.attempt,
-            r.retry_of,
-            t.cache_read_audio as i64,
-            t.web_search_preview_calls as i64,
-        ];
-        let mut insert = self.tx.prepare_cached(schema::INSERT).map_err(err)?;
-        if insert.execute(values).map_err(err)? == 1 {
-            self.rollup.record(&self.tx, &r, 1).map_err(err)?;
-            self.touched = touch(self.touched, &r);
-            return Ok(Accepted::Added);
-        }
-        if r.dedup == DedupPolicy::KeepLargest {
+        let mut slot = schema::id_hash(&r.id);
+        loop {
+            if self.claim.execute(params![slot, start]).map_err(err)? == 1 {
+                self.insert(&r, weight)?;
+                self.rollup.record(self.conn, &r, 1).map_err(err)?;
+                self.touched = touch(self.touched, &r);
+                return Ok(Accepted::Added);
+            }
+            let at: i64 = self.slot.query_row([slot], |row| row.get(0)).map_err(err)?;
+            let held: Option<i64> = self
+                .weight_of
+                .query_row(params![at, r.id], |row| row.get(0))
+                .optional()
+                .map_err(err)?;
+            let Some(held) = held else {
+                // The slot is another id's (the same hash): probe the next one.
+                slot = slot.wrapping_add(1);
+                continue;
+            };
+            if r.dedup != DedupPolicy::KeepLargest || held >= weight {
+                return Ok(Accepted::Duplicate);
+            }
             // The copy it replaces leaves the rollup as the new one enters it.
             let old = self
-                .tx
-                .prepare_cached(&format!(
-                    "SELECT {}, weight FROM records WHERE id = ?1",
-                    schema::COLUMNS
-                ))
-                .map_err(err)?
-                .query_row([&r.id], |row| {
-                    Ok((
-                        record_from_row(row, &mut BTreeMap::new())?,
-                        // `weight` follows the columns.
-                        row.get::<_, i64>(schema::COLUMNS.split(',').count())?,
-                    ))
+                .old
+                .query_row(params![at, r.id], |row| {
+                    record_from_row(row, &mut BTreeMap::new())
                 })
                 .map_err(err)?;
-            if old.1 < weight {
-                let mut replace = self.tx.prepare_cached(schema::REPLACE).map_err(err)?;
-                if replace.execute(values).map_err(err)? == 1 {
-                    self.rollup.record(&self.tx, &old.0, -1).map_err(err)?;
-                    self.rollup.record(&self.tx, &r, 1).map_err(err)?;
-                    self.touched = touch(touch(self.touched, &old.0), &r);
-                    return Ok(Accepted::Replaced);
-                }
+            self.delete.execute(params![at, r.id]).map_err(err)?;
+            self.insert(&r, weight)?;
+            if at != start {
+                self.moved.execute(params![slot, start]).map_err(err)?;
             }
+            self.rollup.record(self.conn, &old, -1).map_err(err)?;
+            self.rollup.record(self.conn, &r, 1).map_err(err)?;
+            self.touched = touch(touch(self.touched, &old), &r);
+            return Ok(Accepted::Replaced);
         }
-        Ok(Accepted::Duplicate)
     }
 }
 
@@ -616,13 +667,6 @@ fn record_from_row(
     files: &mut BTreeMap<String, Arc<str>>,
 ) -> rusqlite::Result<UsageRecord> {
     cells::record_from_cells(row, files)
-}
-
-/// Whether a ledger row exists with this id (tests and diagnostics).
-pub fn contains(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT 1 FROM records WHERE id = ?1", [id], |_| Ok(()))
-        .optional()
-        .map(|o| o.is_some())
 }
 
 #[cfg(test)]
@@ -689,6 +733,86 @@ mod tests {
             Some("01A2B3-C4D5E6-F7A8B9")
         );
         assert_eq!(back.billing_account_name.as_deref(), Some("Acme billing"));
+        // The migrated row's id is known to the id hashes (version 9): importing it again adds nothing.
+        let again = ledger.write(true, |w| w.accept(record("old"))).unwrap();
+        assert_eq!(again, Accepted::Duplicate);
+        assert_eq!(all(&ledger).len(), 2);
+    }
+
+    /// Two ids with the same 64-bit hash stay two records: the second takes the next free slot, and
+    /// each is found again as a duplicate of itself. (A real collision cannot be built by hand, so a
+    /// foreign id's slot is planted where `a`'s hash points.)
+    #[test]
+    fn an_id_whose_hash_is_taken_by_another_id_takes_the_next_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = SqliteLedger::open(&dir.path().join("ledger.db")).unwrap();
+        let other = record("other");
+        ledger
+            .write(true, |w| w.accept(other.clone()).map(|_| ()))
+            .unwrap();
+        let start = other.start.timestamp_millis();
+        let hash = schema::id_hash("a");
+        ledger
+            .conn
+            .execute(
+                "INSERT INTO record_ids VALUES (?1, ?2)",
+                params![hash, start],
+            )
+            .unwrap();
+        let first = ledger.write(true, |w| w.accept(record("a"))).unwrap();
+        assert_eq!(first, Accepted::Added);
+        let next: i64 = ledger
+            .conn
+            .query_row(
+                "SELECT count(*) FROM record_ids WHERE hash = ?1",
+                [hash.wrapping_add(1)],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(next, 1, "`a` took the slot after its hash");
+        let again = ledger.write(true, |w| w.accept(record("a"))).unwrap();
+        assert_eq!(again, Accepted::Duplicate);
+        let ids: Vec<String> = all(&ledger).into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["a", "other"]);
+    }
+
+    /// A heavier copy that starts at another time replaces the lighter one, and the id's slot follows it:
+    /// the lighter copy imported again is a duplicate, and the rollup holds the heavier copy alone.
+    #[test]
+    fn a_heavier_copy_at_another_start_replaces_the_record_and_moves_its_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = SqliteLedger::open(&dir.path().join("ledger.db")).unwrap();
+        let mut light = record("m");
+        light.dedup = DedupPolicy::KeepLargest;
+        light.tokens.output = 100;
+        let mut heavy = light.clone();
+        heavy.tokens.output = 500;
+        heavy.start += chrono::Duration::hours(30);
+        let first = ledger.write(true, |w| w.accept(light.clone())).unwrap();
+        assert_eq!(first, Accepted::Added);
+        let second = ledger.write(true, |w| w.accept(heavy.clone())).unwrap();
+        assert_eq!(second, Accepted::Replaced);
+        let third = ledger.write(true, |w| w.accept(light.clone())).unwrap();
+        assert_eq!(third, Accepted::Duplicate);
+        let rows = all(&ledger);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].start, heavy.start);
+        assert_eq!(rows[0].tokens.output, 500);
+        let sums: Vec<(i64, i64, i64)> = ["rollup", "rollup_daily"]
+            .iter()
+            .map(|table| {
+                ledger
+                    .conn
+                    .query_row(
+                        &format!("SELECT count(*), sum(records), sum(output_tokens) FROM {table}"),
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .unwrap()
+            })
+            .collect();
+        // The lighter copy's hour and day are left with no records, and go.
+        assert_eq!(sums, [(1, 1, 500), (1, 1, 500)]);
     }
 
     #[test]

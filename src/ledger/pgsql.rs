@@ -659,7 +659,7 @@ fn feed_rollup(
         let band: i64 = row.get(8);
         merge.template(row.get(0), &r, band.max(0) as u64);
     }
-    let (lo, hi) = merge.hours();
+    let (lo, hi) = merge.units();
     let sql = format!(
         "SELECT hour, key, {}, reported_cost::text FROM rollup WHERE hour >= $1 AND hour <= $2",
         SUMMED.join(", ")
@@ -902,7 +902,7 @@ impl Delta {
     fn record(&mut self, r: &UsageRecord, sign: i64) {
         let band = prompt_band(r);
         let classes = rollup::classes(&r.tokens);
-        rollup::encode(r, band, classes, &mut self.buf);
+        rollup::code(r, band, classes, &mut self.buf);
         if !self.keys.contains_key(&self.buf) {
             let mut key = r.clone();
             key.tags.clear();

@@ -1,6 +1,7 @@
 //! The rollup: beside the records, sums of token counts and requests per UTC hour and per key (every
-//! field pricing reads, plus the attribution dimensions a report groups by), kept in the same transaction
-//! as the records. A report prices one sum per key and local day instead of every record.
+//! field pricing reads, plus the attribution dimensions a report groups by), and the same sums per UTC
+//! day, kept in the same transaction as the records. A report prices one sum per key and local day
+//! instead of every record: from the daily sums in UTC, from the hourly ones in other zones.
 //!
 //! Pricing is linear within a key: a rate period applies per UTC day, the service tier, batch flag,
 //! region and model are in the key, and so is everything that is decided per request:
@@ -15,10 +16,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
-use chrono::{Datelike, TimeZone, Utc};
-use rusqlite::{params_from_iter, Connection, Row};
+use chrono::{Datelike, Offset, TimeZone, Utc};
+use rusqlite::{Connection, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
 use crate::decimal::parse_decimal;
@@ -26,8 +27,11 @@ use crate::pricing::prompt_band;
 use crate::record::{Provenance, Provider, TokenCounts, UsageRecord};
 use crate::report::aggregate::{Aggregator, Counts};
 
-/// Milliseconds in an hour, the rollup's unit of time.
+/// Milliseconds in an hour, the hourly rollup's unit of time.
 pub(crate) const HOUR_MS: i64 = 3_600_000;
+
+/// Milliseconds in a day, the daily rollup's unit of time.
+const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// The rollup's tables (schema version 3).
 pub(super) const TABLES: &str = "CREATE TABLE rollup_keys (
@@ -104,27 +108,59 @@ pub(super) const KEY_COLUMNS: &str =
     "source, provider, model, service_tier, batch, region, long_context, \
     prompt_band, classes, failed, team, project, workspace";
 
-/// Adds a delta to a row (`?18`: the reported cost the row ends with, when it changed).
-static UPSERT: LazyLock<(String, String)> = LazyLock::new(|| {
-    let names = SUMMED.join(", ");
-    let marks: Vec<String> = (3..3 + SUMMED.len()).map(|i| format!("?{i}")).collect();
-    let adds: Vec<String> = SUMMED
-        .iter()
-        .map(|c| format!("{c} = {c} + excluded.{c}"))
-        .collect();
-    let insert = format!(
-        "INSERT INTO rollup (hour, key, {names}, reported_cost) VALUES (?1, ?2, {}, ?{}) \
-         ON CONFLICT (hour, key) DO UPDATE SET {}",
-        marks.join(", "),
-        3 + SUMMED.len(),
-        adds.join(", ")
-    );
-    let keep = insert.clone();
-    (
-        format!("{insert}, reported_cost = excluded.reported_cost"),
-        keep,
-    )
-});
+/// The two rollups: sums per UTC hour (`rollup`, any time zone with whole-hour offsets) and per UTC
+/// day (`rollup_daily`, schema version 9: reports in UTC, a 24th of the rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grain {
+    Hour,
+    Day,
+}
+
+impl Grain {
+    fn table(self) -> &'static str {
+        match self {
+            Grain::Hour => "rollup",
+            Grain::Day => "rollup_daily",
+        }
+    }
+
+    /// The name of the time column (whole units since the epoch).
+    fn unit(self) -> &'static str {
+        match self {
+            Grain::Hour => "hour",
+            Grain::Day => "day",
+        }
+    }
+
+    /// The unit's length in milliseconds.
+    pub(crate) fn ms(self) -> i64 {
+        match self {
+            Grain::Hour => HOUR_MS,
+            Grain::Day => DAY_MS,
+        }
+    }
+
+    /// Adds a delta to a row (the last parameter: the reported cost the row ends with, when `set_cost`).
+    fn upsert(self, set_cost: bool) -> String {
+        let (table, unit) = (self.table(), self.unit());
+        let names = SUMMED.join(", ");
+        let marks: Vec<String> = (3..3 + SUMMED.len()).map(|i| format!("?{i}")).collect();
+        let mut adds: Vec<String> = SUMMED
+            .iter()
+            .map(|c| format!("{c} = {c} + excluded.{c}"))
+            .collect();
+        if set_cost {
+            adds.push("reported_cost = excluded.reported_cost".into());
+        }
+        format!(
+            "INSERT INTO {table} ({unit}, key, {names}, reported_cost) VALUES (?1, ?2, {}, ?{}) \
+             ON CONFLICT ({unit}, key) DO UPDATE SET {}",
+            marks.join(", "),
+            3 + SUMMED.len(),
+            adds.join(", ")
+        )
+    }
+}
 
 /// The sums of one (hour, key), or a change to them.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -174,6 +210,17 @@ impl Sums {
         }
     }
 
+    /// Adds another change (saturating, as [`Sums::add_record`]).
+    fn add_delta(&mut self, o: &Sums) {
+        for (a, b) in self.counts.iter_mut().zip(o.counts) {
+            *a = a.saturating_add(b);
+        }
+        self.reported_cost = self
+            .reported_cost
+            .checked_add(o.reported_cost)
+            .unwrap_or(self.reported_cost);
+    }
+
     /// Adds a row read back; `None` on overflow.
     pub(crate) fn add(&mut self, o: &Sums) -> Option<()> {
         for (a, b) in self.counts.iter_mut().zip(o.counts) {
@@ -213,13 +260,17 @@ pub fn classes(t: &TokenCounts) -> u32 {
     .fold(0, |bits, (i, &on)| bits | (u32::from(on) << i))
 }
 
-/// Changes to the rollup made by one import, written when it commits.
+/// A fast hasher for the import's in-memory maps (keys are ours, not an attacker's).
+type Fast = xxhash_rust::xxh3::Xxh3DefaultBuilder;
+
+/// Changes to the rollup made by one import, summed in memory per hour and key, written when it
+/// commits (one upsert per hour and key, and one per day and key).
 #[derive(Default)]
 pub(super) struct Delta {
     /// Encoded key → `rollup_keys.id`, loaded on first use.
-    keys: Option<HashMap<String, i64>>,
-    buf: String,
-    sums: HashMap<(i64, i64), Sums>,
+    keys: Option<HashMap<Box<[u8]>, i64, Fast>>,
+    buf: Vec<u8>,
+    sums: HashMap<(i64, i64), Sums, Fast>,
 }
 
 impl Delta {
@@ -237,7 +288,7 @@ impl Delta {
         let band = prompt_band(r);
         let classes = classes(&r.tokens);
         encode(r, band, classes, &mut self.buf);
-        let id = match keys.get(self.buf.as_str()) {
+        let id = match keys.get(self.buf.as_slice()) {
             Some(&id) => id,
             None => {
                 let mut insert = conn.prepare_cached(&format!(
@@ -260,7 +311,7 @@ impl Delta {
                     r.workspace,
                 ])?;
                 let id = conn.last_insert_rowid();
-                keys.insert(self.buf.clone(), id);
+                keys.insert(self.buf.as_slice().into(), id);
                 id
             }
         };
@@ -269,58 +320,79 @@ impl Delta {
         Ok(())
     }
 
-    /// Writes the changes (inside the import's transaction).
+    /// Writes the changes (inside the import's transaction): the hours in order, then the days.
     pub(super) fn flush(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        let (set_cost, keep_cost) = &*UPSERT;
-        for ((hour, key), delta) in self.sums.drain() {
-            let cost_changed = delta.counts[REPORTED] != 0 || !delta.reported_cost.is_zero();
-            let cost = if cost_changed {
-                let before: Option<Option<String>> = conn
-                    .prepare_cached(
-                        "SELECT reported_cost FROM rollup WHERE hour = ?1 AND key = ?2",
-                    )?
-                    .query_row([hour, key], |r| r.get(0))
-                    .map(Some)
-                    .or_else(|e| match e {
-                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                        e => Err(e),
-                    })?;
-                let before = before.flatten().as_deref().and_then(parse_decimal);
-                let sum = before
-                    .unwrap_or_default()
-                    .checked_add(delta.reported_cost)
-                    .unwrap_or(Decimal::MAX);
-                Some(sum.to_string())
-            } else {
-                None
-            };
-            let mut stmt = conn.prepare_cached(if cost_changed { set_cost } else { keep_cost })?;
-            let mut values: Vec<rusqlite::types::Value> = vec![hour.into(), key.into()];
-            values.extend(
-                delta
-                    .counts
-                    .iter()
-                    .map(|&c| rusqlite::types::Value::from(c)),
-            );
-            values.push(cost.map_or(rusqlite::types::Value::Null, Into::into));
-            stmt.execute(params_from_iter(values))?;
-            if delta.counts[0] < 0 {
-                conn.prepare_cached(
-                    "DELETE FROM rollup WHERE hour = ?1 AND key = ?2 AND records = 0",
-                )?
-                .execute([hour, key])?;
-            }
+        let mut hours: Vec<((i64, i64), Sums)> = self.sums.drain().collect();
+        hours.sort_unstable_by_key(|&(at, _)| at);
+        let mut days: HashMap<(i64, i64), Sums, Fast> = HashMap::default();
+        for ((hour, key), delta) in &hours {
+            days.entry((hour.div_euclid(24), *key))
+                .or_default()
+                .add_delta(delta);
         }
-        Ok(())
+        let mut days: Vec<((i64, i64), Sums)> = days.into_iter().collect();
+        days.sort_unstable_by_key(|&(at, _)| at);
+        write_sums(conn, Grain::Hour, hours)?;
+        write_sums(conn, Grain::Day, days)
     }
 }
 
-fn load_keys(conn: &Connection) -> rusqlite::Result<HashMap<String, i64>> {
-    let mut keys = HashMap::new();
-    let mut buf = String::new();
+/// Adds deltas to a rollup's rows, in key order; a row left with no records goes.
+fn write_sums(
+    conn: &Connection,
+    grain: Grain,
+    deltas: Vec<((i64, i64), Sums)>,
+) -> rusqlite::Result<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let (table, unit) = (grain.table(), grain.unit());
+    let mut set_cost = conn.prepare(&grain.upsert(true))?;
+    let mut keep_cost = conn.prepare(&grain.upsert(false))?;
+    let mut cost_before = conn.prepare(&format!(
+        "SELECT reported_cost FROM {table} WHERE {unit} = ?1 AND key = ?2"
+    ))?;
+    let mut empty = conn.prepare(&format!(
+        "DELETE FROM {table} WHERE {unit} = ?1 AND key = ?2 AND records = 0"
+    ))?;
+    for ((at, key), delta) in deltas {
+        let cost_changed = delta.counts[REPORTED] != 0 || !delta.reported_cost.is_zero();
+        let stmt = if cost_changed {
+            let before: Option<String> = cost_before
+                .query_row([at, key], |r| r.get(0))
+                .optional()?
+                .flatten();
+            let sum = before
+                .as_deref()
+                .and_then(parse_decimal)
+                .unwrap_or_default()
+                .checked_add(delta.reported_cost)
+                .unwrap_or(Decimal::MAX);
+            set_cost.raw_bind_parameter(3 + SUMMED.len(), sum.to_string())?;
+            &mut set_cost
+        } else {
+            keep_cost.raw_bind_parameter(3 + SUMMED.len(), rusqlite::types::Null)?;
+            &mut keep_cost
+        };
+        stmt.raw_bind_parameter(1, at)?;
+        stmt.raw_bind_parameter(2, key)?;
+        for (i, &c) in delta.counts.iter().enumerate() {
+            stmt.raw_bind_parameter(3 + i, c)?;
+        }
+        stmt.raw_execute()?;
+        if delta.counts[0] < 0 {
+            empty.execute([at, key])?;
+        }
+    }
+    Ok(())
+}
+
+fn load_keys(conn: &Connection) -> rusqlite::Result<HashMap<Box<[u8]>, i64, Fast>> {
+    let mut keys = HashMap::default();
+    let mut buf = Vec::new();
     for_each_key(conn, &mut |id, r, band, classes| {
         encode(r, band, classes, &mut buf);
-        keys.insert(buf.clone(), id);
+        keys.insert(buf.as_slice().into(), id);
     })?;
     Ok(keys)
 }
@@ -374,31 +446,59 @@ pub(super) fn key_record(
     )
 }
 
-/// A key as text, for lookups: each field length-prefixed, `-` for none.
-pub(crate) fn encode(r: &UsageRecord, band: u64, classes: u32, out: &mut String) {
+/// The text fields of a key, in the order both encodings write them.
+fn key_texts(r: &UsageRecord) -> [Option<&str>; 8] {
+    [
+        Some(r.source),
+        Some(r.provider.as_str()),
+        Some(&*r.model),
+        r.service_tier.as_deref(),
+        r.region.as_deref(),
+        r.team.as_deref(),
+        r.project.as_deref(),
+        r.workspace.as_deref(),
+    ]
+}
+
+/// The long-context flag as a digit: 0, 1, or 2 for none.
+fn long_flag(r: &UsageRecord) -> u8 {
+    r.long_context.map_or(2, u8::from)
+}
+
+/// A key as bytes, for lookups in memory: each text field length-prefixed (`-` for none), then the
+/// flags, the prompt band and the classes.
+pub(crate) fn encode(r: &UsageRecord, band: u64, classes: u32, out: &mut Vec<u8>) {
     out.clear();
-    let mut field = |v: Option<&str>| {
+    for v in key_texts(r) {
+        match v {
+            Some(s) => {
+                out.push(b'+');
+                out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+                out.extend_from_slice(s.as_bytes());
+            }
+            None => out.push(b'-'),
+        }
+    }
+    out.extend_from_slice(&[u8::from(r.batch), long_flag(r), u8::from(r.failed)]);
+    out.extend_from_slice(&band.to_le_bytes());
+    out.extend_from_slice(&classes.to_le_bytes());
+}
+
+/// A key as text: each field length-prefixed, `-` for none. PostgreSQL ledgers store it
+/// (`rollup_keys.code`, unique): never change it.
+pub(crate) fn code(r: &UsageRecord, band: u64, classes: u32, out: &mut String) {
+    out.clear();
+    for v in key_texts(r) {
         let _ = match v {
             Some(s) => write!(out, "{}:{s}", s.len()),
             None => write!(out, "-"),
         };
-    };
-    field(Some(r.source));
-    field(Some(r.provider.as_str()));
-    field(Some(&r.model));
-    field(r.service_tier.as_deref());
-    field(r.region.as_deref());
-    field(r.team.as_deref());
-    field(r.project.as_deref());
-    field(r.workspace.as_deref());
-    let long = match r.long_context {
-        None => 2,
-        Some(l) => u8::from(l),
-    };
+    }
     let _ = write!(
         out,
-        "{}{long}{}/{band}/{classes}",
+        "{}{}{}/{band}/{classes}",
         u8::from(r.batch),
+        long_flag(r),
         u8::from(r.failed)
     );
 }
@@ -416,20 +516,73 @@ pub(super) fn build(conn: &Connection) -> rusqlite::Result<()> {
     delta.flush(conn)
 }
 
+/// Builds the daily rollup from the hourly one (the migration to version 9).
+pub(super) fn build_daily(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM rollup_daily", [])?;
+    let mut days: HashMap<(i64, i64), Sums, Fast> = HashMap::default();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT hour, key, {}, reported_cost FROM rollup",
+        SUMMED.join(", ")
+    ))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let (hour, key): (i64, i64) = (row.get(0)?, row.get(1)?);
+        // A row that does not read back (a sum out of range) makes its day's sums out of range too:
+        // reports check the sums they read and fall back to the records.
+        let sums = sums_from_row(row)?.unwrap_or(Sums {
+            counts: [i64::MIN; SUMMED.len()],
+            reported_cost: Decimal::ZERO,
+        });
+        days.entry((hour.div_euclid(24), key))
+            .or_default()
+            .add_delta(&sums);
+    }
+    let mut days: Vec<((i64, i64), Sums)> = days.into_iter().collect();
+    days.sort_unstable_by_key(|&(at, _)| at);
+    write_sums(conn, Grain::Day, days)
+}
+
 /// Feeds the aggregator the sums of the period it reads, one per key, local day and UTC day (the day
-/// a rate period starts on). `false` when the rollup cannot give exactly what the records would (a
-/// period or a time zone that cuts through hours, a sum out of range, a long-context threshold the
-/// rollup does not tell apart): then nothing was fed that the caller must keep.
+/// a rate period starts on): from the daily rollup when every UTC day it reads is one local day (UTC,
+/// and zones at offset zero for the period), else from the hourly one. `false` when neither can give
+/// exactly what the records would (a period or a time zone that cuts through hours, a sum out of
+/// range, a long-context threshold the rollup does not tell apart): then nothing was fed that the
+/// caller must keep.
 pub(super) fn feed(
     conn: &Connection,
     range: Option<(i64, i64)>,
     agg: &mut Aggregator<'_>,
 ) -> rusqlite::Result<bool> {
-    let mut merge = Merge::new(range, agg.tz());
+    let tz = agg.tz();
+    let at = range.map_or_else(|| Utc::now().timestamp_millis(), |(lo, _)| lo);
+    let at_zero = Utc.timestamp_millis_opt(at).single().is_some_and(|t| {
+        tz.offset_from_utc_datetime(&t.naive_utc())
+            .fix()
+            .local_minus_utc()
+            == 0
+    });
+    if at_zero {
+        if feed_grain(conn, Grain::Day, range, agg)? {
+            return Ok(true);
+        }
+        agg.clear();
+    }
+    feed_grain(conn, Grain::Hour, range, agg)
+}
+
+/// [`feed`] from one rollup.
+pub(super) fn feed_grain(
+    conn: &Connection,
+    grain: Grain,
+    range: Option<(i64, i64)>,
+    agg: &mut Aggregator<'_>,
+) -> rusqlite::Result<bool> {
+    let mut merge = Merge::of(grain, range, agg.tz());
     for_each_key(conn, &mut |id, r, band, _| merge.template(id, r, band))?;
-    let (lo, hi) = merge.hours();
+    let (lo, hi) = merge.units();
+    let (table, unit) = (grain.table(), grain.unit());
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT hour, key, {}, reported_cost FROM rollup WHERE hour >= ?1 AND hour <= ?2",
+        "SELECT {unit}, key, {}, reported_cost FROM {table} WHERE {unit} >= ?1 AND {unit} <= ?2",
         SUMMED.join(", ")
     ))?;
     let mut rows = stmt.query([lo, hi])?;
@@ -444,21 +597,28 @@ pub(super) fn feed(
 /// Rollup rows of a period merged per key, local day and UTC day, then fed to a report's aggregator
 /// (the part of [`feed`] every backend shares).
 pub(crate) struct Merge {
+    grain: Grain,
     lo: i64,
     hi: i64,
     tz: chrono_tz::Tz,
     templates: HashMap<i64, (UsageRecord, u64)>,
-    /// (key, local day, UTC day) → (first hour, sums)
+    /// (key, local day, UTC day) → (first start in milliseconds, sums)
     merged: HashMap<(i64, i32, i64), (i64, Sums)>,
-    /// The last hour seen and its local day.
+    /// The last unit (hour or day) seen and its local day.
     day_of: (i64, i32),
 }
 
 impl Merge {
-    /// A merge of the rows in `[start, end)` milliseconds (everything when `None`), days in `tz`.
+    /// A merge of hourly rows in `[start, end)` milliseconds (everything when `None`), days in `tz`.
     pub(crate) fn new(range: Option<(i64, i64)>, tz: chrono_tz::Tz) -> Merge {
+        Merge::of(Grain::Hour, range, tz)
+    }
+
+    /// A merge of the rows of `grain`'s rollup.
+    pub(crate) fn of(grain: Grain, range: Option<(i64, i64)>, tz: chrono_tz::Tz) -> Merge {
         let (lo, hi) = range.unwrap_or((i64::MIN, i64::MAX));
         Merge {
+            grain,
             lo,
             hi,
             tz,
@@ -468,11 +628,12 @@ impl Merge {
         }
     }
 
-    /// The first and last hour to read.
-    pub(super) fn hours(&self) -> (i64, i64) {
+    /// The first and last unit (hour or day) to read.
+    pub(super) fn units(&self) -> (i64, i64) {
+        let ms = self.grain.ms();
         (
-            self.lo.div_euclid(HOUR_MS),
-            self.hi.saturating_sub(1).div_euclid(HOUR_MS),
+            self.lo.div_euclid(ms),
+            self.hi.saturating_sub(1).div_euclid(ms),
         )
     }
 
@@ -481,25 +642,27 @@ impl Merge {
         self.templates.insert(id, (r.clone(), band));
     }
 
-    /// Adds one row; `false` when the rollup cannot serve the period (`sums` is `None` when the row's
-    /// values are out of range).
-    pub(crate) fn add(&mut self, hour: i64, key: i64, sums: Option<Sums>) -> bool {
-        let Some(start) = hour.checked_mul(HOUR_MS) else {
+    /// Adds one row of `unit` (hours or days since the epoch); `false` when the rollup cannot serve the
+    /// period (`sums` is `None` when the row's values are out of range).
+    pub(crate) fn add(&mut self, unit: i64, key: i64, sums: Option<Sums>) -> bool {
+        let unit_ms = self.grain.ms();
+        let Some(start) = unit.checked_mul(unit_ms) else {
             return false;
         };
-        if start < self.lo || start.saturating_add(HOUR_MS) > self.hi {
+        if start < self.lo || start.saturating_add(unit_ms) > self.hi {
             return false;
         }
-        if self.day_of.0 != hour {
-            // The hour must fall within one local day: true in every zone whose offset is whole hours.
+        if self.day_of.0 != unit {
+            // The unit must fall within one local day: true of hours in every zone whose offset is
+            // whole hours, and of days where the offset is zero.
             let tz = self.tz;
             let local = |ms: i64| {
                 Utc.timestamp_millis_opt(ms)
                     .single()
                     .map(|t| t.with_timezone(&tz).date_naive())
             };
-            match (local(start), local(start + HOUR_MS - 1)) {
-                (Some(a), Some(b)) if a == b => self.day_of = (hour, a.num_days_from_ce()),
+            match (local(start), local(start + unit_ms - 1)) {
+                (Some(a), Some(b)) if a == b => self.day_of = (unit, a.num_days_from_ce()),
                 _ => return false,
             }
         }
@@ -508,16 +671,16 @@ impl Merge {
         };
         let entry = self
             .merged
-            .entry((key, self.day_of.1, hour.div_euclid(24)))
-            .or_insert_with(|| (hour, Sums::default()));
+            .entry((key, self.day_of.1, start.div_euclid(DAY_MS)))
+            .or_insert_with(|| (start, Sums::default()));
         entry.1.add(&sums).is_some()
     }
 
     /// Feeds the merged sums, oldest first; `false` when one cannot be priced as its records would be.
     pub(crate) fn feed(self, agg: &mut Aggregator<'_>) -> bool {
         let mut merged: Vec<_> = self.merged.into_iter().collect();
-        merged.sort_unstable_by_key(|&((key, ..), (hour, _))| (hour, key));
-        for ((key, ..), (hour, sums)) in merged {
+        merged.sort_unstable_by_key(|&((key, ..), (start, _))| (start, key));
+        for ((key, ..), (start, sums)) in merged {
             let Some((template, band)) = self.templates.get(&key) else {
                 return false;
             };
@@ -525,7 +688,7 @@ impl Merge {
                 continue;
             }
             let mut r = template.clone();
-            let Some(start) = Utc.timestamp_millis_opt(hour * HOUR_MS).single() else {
+            let Some(start) = Utc.timestamp_millis_opt(start).single() else {
                 return false;
             };
             r.start = start;
@@ -834,7 +997,7 @@ pub(super) mod tests {
         let rules = rules();
         let mut read = 0;
         for (i, case) in cases().iter().enumerate() {
-            let (per_record, _) = report(reference, case, &rules, &book, false);
+            let (per_record, _) = report(reference, case, &rules, &book, Read::Records);
             let query = query(case);
             let mut agg =
                 Aggregator::new(&query, &rules, &book, false, reference.newest().unwrap());
@@ -936,22 +1099,35 @@ pub(super) mod tests {
         case: &Case,
         rules: &crate::config::TeamRules,
         book: &PriceBook,
-        rollup: bool,
+        path: Read,
     ) -> (Report, bool) {
         let query = query(case);
         let newest = ledger.newest().unwrap();
         let mut agg = Aggregator::new(&query, rules, book, false, newest);
-        let served = if rollup {
-            assert!(agg.rollup_serves());
-            let range = agg
-                .fixed_period()
-                .map(|p| (p.start.timestamp_millis(), p.end.timestamp_millis()));
-            feed(&ledger.conn, range, &mut agg).unwrap()
-        } else {
-            ledger.feed_records(&mut agg).unwrap();
-            false
+        let range = agg
+            .fixed_period()
+            .map(|p| (p.start.timestamp_millis(), p.end.timestamp_millis()));
+        let served = match path {
+            Read::Rollup => {
+                assert!(agg.rollup_serves());
+                feed(&ledger.conn, range, &mut agg).unwrap()
+            }
+            Read::Grain(grain) => feed_grain(&ledger.conn, grain, range, &mut agg).unwrap(),
+            Read::Records => {
+                ledger.feed_records(&mut agg).unwrap();
+                false
+            }
         };
         (agg.finish(), served)
+    }
+
+    /// How a test report reads the ledger.
+    #[derive(Clone, Copy)]
+    enum Read {
+        Records,
+        /// `feed`: the daily rollup where it serves, else the hourly one.
+        Rollup,
+        Grain(Grain),
     }
 
     fn query(case: &Case) -> ReportQuery {
@@ -990,11 +1166,28 @@ pub(super) mod tests {
             let dir = tempfile::tempdir().unwrap();
             let ledger = random_ledger(seed, &dir.path().join("ledger.db"));
             for (i, case) in cases().iter().enumerate() {
-                let (per_record, _) = report(&ledger, case, &rules, &book, false);
-                let (rolled, served) = report(&ledger, case, &rules, &book, true);
+                let (per_record, _) = report(&ledger, case, &rules, &book, Read::Records);
+                let (rolled, served) = report(&ledger, case, &rules, &book, Read::Rollup);
                 // Every zone here has whole-hour offsets: the rollup always serves.
                 assert!(served, "seed {seed} case {i}: the rollup did not serve");
                 assert_same(&rolled, &per_record, &format!("seed {seed} case {i}"));
+                let (hourly, served) =
+                    report(&ledger, case, &rules, &book, Read::Grain(Grain::Hour));
+                assert!(
+                    served,
+                    "seed {seed} case {i}: the hourly rollup did not serve"
+                );
+                assert_same(
+                    &hourly,
+                    &per_record,
+                    &format!("seed {seed} case {i}, hourly"),
+                );
+                // The daily rollup serves UTC and declines other zones (never a wrong answer).
+                let (daily, served) = report(&ledger, case, &rules, &book, Read::Grain(Grain::Day));
+                assert_eq!(served, case.tz == "UTC", "seed {seed} case {i}: daily");
+                if served {
+                    assert_same(&daily, &per_record, &format!("seed {seed} case {i}, daily"));
+                }
                 sums_read += per_record.records_read;
             }
         }
@@ -1023,7 +1216,7 @@ pub(super) mod tests {
             compare: false,
             reconcile: false,
         };
-        let (_, served) = report(&ledger, &kolkata, &rules, &book, true);
+        let (_, served) = report(&ledger, &kolkata, &rules, &book, Read::Rollup);
         assert!(!served, "a +05:30 zone cuts hours in two");
         // Ledger::feed falls back to the records and matches them.
         let query = ReportQuery {
@@ -1038,7 +1231,7 @@ pub(super) mod tests {
         };
         let mut agg = Aggregator::new(&query, &rules, &book, false, None);
         ledger.feed(&mut agg).unwrap();
-        let (per_record, _) = report(&ledger, &kolkata, &rules, &book, false);
+        let (per_record, _) = report(&ledger, &kolkata, &rules, &book, Read::Records);
         assert_same(&agg.finish(), &per_record, "Asia/Kolkata");
         let by_user = ReportQuery {
             group_by: vec![Dim::User],

@@ -124,7 +124,62 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     ALTER TABLE rollup ADD COLUMN cache_read_audio_tokens INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE rollup ADD COLUMN web_search_preview_calls INTEGER NOT NULL DEFAULT 0;",
     ),
+    // 9: bulk-load friendly deduplication, and the rollup per UTC day. The unique index on the record id
+    // (a random insert of the ~40-byte id into a second B-tree per record) gives way to `record_ids`: a
+    // 64-bit hash of the id as the INTEGER PRIMARY KEY, holding the record's start (records are keyed by
+    // start and id); an id whose hash is taken by another id takes the next free value (see
+    // `SqliteWriter::accept`). `rollup_daily` holds the hourly rollup's sums per UTC day, for reports in
+    // UTC.
+    Migration {
+        sql: "DROP INDEX records_id;
+    CREATE TABLE record_ids (hash INTEGER PRIMARY KEY, start_ms INTEGER NOT NULL);
+    CREATE TABLE rollup_daily (
+        day INTEGER NOT NULL, key INTEGER NOT NULL REFERENCES rollup_keys (id),
+        records INTEGER NOT NULL, requests INTEGER NOT NULL,
+        input_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL,
+        cache_write_5m_tokens INTEGER NOT NULL, cache_write_1h_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+        audio_input_tokens INTEGER NOT NULL, audio_output_tokens INTEGER NOT NULL,
+        image_input_tokens INTEGER NOT NULL, image_output_tokens INTEGER NOT NULL,
+        web_search_requests INTEGER NOT NULL, images INTEGER NOT NULL, seconds INTEGER NOT NULL,
+        web_fetch_requests INTEGER NOT NULL, file_search_calls INTEGER NOT NULL,
+        code_execution_calls INTEGER NOT NULL, grounded_prompts INTEGER NOT NULL,
+        cache_read_audio_tokens INTEGER NOT NULL, web_search_preview_calls INTEGER NOT NULL,
+        reported_records INTEGER NOT NULL, reported_cost TEXT,
+        PRIMARY KEY (day, key)
+    ) WITHOUT ROWID;",
+        fill: Some(fill_v9),
+    },
 ];
+
+/// Fills what version 9 added: the id hashes of the records there are, and the daily rollup from the
+/// hourly one.
+fn fill_v9(conn: &Connection) -> rusqlite::Result<()> {
+    super::rollup::build_daily(conn)?;
+    let mut claim = conn.prepare(CLAIM_ID)?;
+    let mut stmt = conn.prepare("SELECT id, start_ms FROM records")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        let start: i64 = row.get(1)?;
+        // The ids are unique here: a taken hash is another id's.
+        let mut slot = id_hash(&id);
+        while claim.execute(rusqlite::params![slot, start])? == 0 {
+            slot = slot.wrapping_add(1);
+        }
+    }
+    Ok(())
+}
+
+/// Where an id's probe for a free `record_ids` slot starts: the 64-bit xxh3 hash of its bytes (stored:
+/// never change it).
+pub fn id_hash(id: &str) -> i64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes()) as i64
+}
+
+/// Takes a free `record_ids` slot (`?1`) for a record starting at `?2`; changes nothing when taken.
+pub const CLAIM_ID: &str =
+    "INSERT INTO record_ids (hash, start_ms) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING";
 
 /// The columns read back, in `record_from_row` order.
 pub const COLUMNS: &str = "id, source, provider, model, start_ms, end_ms, service_tier, batch, region, long_context, \
@@ -135,29 +190,17 @@ pub const COLUMNS: &str = "id, source, provider, model, start_ms, end_ms, servic
     web_fetch_requests, file_search_calls, code_execution_calls, grounded_prompts, failure_class, attempt, \
     retry_of, cache_read_audio_tokens, web_search_preview_calls";
 
-/// Adds a record unless its id is present.
+/// Adds a record (its id is new: `record_ids` says so).
 pub const INSERT: &str = "INSERT INTO records (id, source, provider, model, start_ms, end_ms, service_tier, batch, \
     region, long_context, team, project, user, api_key, workspace, tags, input_tokens, cache_read_tokens, \
     cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens, audio_input_tokens, \
     audio_output_tokens, image_input_tokens, image_output_tokens, web_search_requests, images, seconds, requests, \
     reported_cost, reported_currency, status, failed, latency_ms, file, line, weight, billing_account, \
     billing_account_name, web_fetch_requests, file_search_calls, code_execution_calls, grounded_prompts, \
-    failure_class, attempt, retry_of, cache_read_audio_tokens, web_search_preview_calls) \
+    failure_class, attempt, retry_of, cache_read_audio_tokens, web_search_preview_calls, imported_at) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
     ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, \
-    ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49) ON CONFLICT (id) DO NOTHING";
-
-/// Replaces a record with a heavier copy of itself (streaming partials, re-exported buckets that grew).
-pub const REPLACE: &str = "UPDATE records SET source = ?2, provider = ?3, model = ?4, start_ms = ?5, end_ms = ?6, \
-    service_tier = ?7, batch = ?8, region = ?9, long_context = ?10, team = ?11, project = ?12, user = ?13, \
-    api_key = ?14, workspace = ?15, tags = ?16, input_tokens = ?17, cache_read_tokens = ?18, \
-    cache_write_5m_tokens = ?19, cache_write_1h_tokens = ?20, output_tokens = ?21, reasoning_tokens = ?22, \
-    audio_input_tokens = ?23, audio_output_tokens = ?24, image_input_tokens = ?25, image_output_tokens = ?26, \
-    web_search_requests = ?27, images = ?28, seconds = ?29, requests = ?30, reported_cost = ?31, \
-    reported_currency = ?32, status = ?33, failed = ?34, latency_ms = ?35, file = ?36, line = ?37, weight = ?38, \
-    billing_account = ?39, billing_account_name = ?40, web_fetch_requests = ?41, file_search_calls = ?42, \
-    code_execution_calls = ?43, grounded_prompts = ?44, failure_class = ?45, attempt = ?46, retry_of = ?47, \
-    cache_read_audio_tokens = ?48, web_search_preview_calls = ?49 WHERE id = ?1 AND weight < ?38";
+    ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50)";
 
 pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
