@@ -76,8 +76,14 @@ impl Provider {
 
     /// Parses a provider name as written in logs and envelopes (`"openai"`, `"Anthropic"`, `"gemini"`, `"vertex_ai"`).
     pub fn parse(name: &str) -> Option<Provider> {
-        let lower = name.trim().to_ascii_lowercase();
-        Some(match lower.as_str() {
+        // Lowered on the stack: every name read is at most 16 bytes (a longer one is none of them).
+        let name = name.trim().as_bytes();
+        let mut buf = [0u8; 16];
+        let lower = buf.get_mut(..name.len())?;
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        let lower = std::str::from_utf8(lower).ok()?;
+        Some(match lower {
             "openai" => Provider::OpenAI,
             "anthropic" | "claude" => Provider::Anthropic,
             "google" | "gemini" | "vertex" | "vertex_ai" | "vertexai" | "google-vertex" => {
@@ -105,11 +111,18 @@ impl Provider {
     /// `command-r-plus`). Open models (`meta-llama/…`, `gpt-oss-120b`) give nothing away: every host serves
     /// them, so the log must name the host.
     pub fn from_model_name(model: &str) -> Option<Provider> {
-        let lower = model.trim().to_ascii_lowercase();
-        if lower.starts_with("accounts/fireworks/") {
+        // Compared without lowering a copy: this runs for most lines of an API log.
+        let model = model.trim();
+        let starts = |prefix: &str| {
+            model
+                .as_bytes()
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+        };
+        if starts("accounts/fireworks/") {
             return Some(Provider::Fireworks);
         }
-        if let Some((prefix, _)) = lower.split_once('/') {
+        if let Some((prefix, _)) = model.split_once('/') {
             return match Provider::parse(prefix)? {
                 p @ (Provider::Mistral
                 | Provider::DeepSeek
@@ -139,7 +152,7 @@ impl Provider {
         ];
         FAMILIES
             .iter()
-            .find(|(prefix, _)| lower.starts_with(prefix))
+            .find(|(prefix, _)| starts(prefix))
             .map(|(_, p)| *p)
     }
 }

@@ -111,11 +111,12 @@ impl LineParser for ClaudeCode {
         })?;
         let tokens = response::anthropic_tokens(&usage, "message.usage", at.line)?;
 
-        let message_id = message.id.as_ref().and_then(Label::to_nonempty);
-        let request_id = log.request_id.as_ref().and_then(Label::to_nonempty);
+        let message_id = message.id.as_ref().and_then(Label::nonempty);
+        let request_id = log.request_id.as_ref().and_then(Label::nonempty);
+        // Joined without `format!`, whose machinery cost more per line than the rest of the id.
         let id = match (message_id, request_id) {
-            (Some(m), Some(r)) => format!("{NAME}:{m}:{r}"),
-            (Some(m), None) => format!("{NAME}:{m}"),
+            (Some(m), Some(r)) => [NAME, ":", m, ":", r].concat(),
+            (Some(m), None) => [NAME, ":", m].concat(),
             (None, _) => content_id(NAME, line),
         };
 

@@ -200,7 +200,7 @@ fn page_error<'a, T: Deserialize<'a>>(value: &'a [u8], e: &serde_json::Error) ->
         return RecordError::new(line, format!("not valid JSON: {message}"));
     }
     let mut de = serde_json::Deserializer::from_slice(value);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+    match super::common::naming_fields(|| serde_path_to_error::deserialize::<_, T>(&mut de)) {
         Err(pe) if !pe.path().to_string().is_empty() && pe.path().to_string() != "." => {
             RecordError::field(line, pe.path().to_string(), message)
         }

@@ -12,20 +12,39 @@ use crate::error::RecordError;
 pub fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8], line: u64) -> Result<T, RecordError> {
     match serde_json::from_slice::<T>(bytes) {
         Ok(v) => Ok(v),
-        Err(_) => {
+        Err(_) => naming_fields(|| {
             let mut de = serde_json::Deserializer::from_slice(bytes);
             match serde_path_to_error::deserialize::<_, T>(&mut de) {
                 Ok(v) => Ok(v),
                 Err(e) => Err(json_error(e.path().to_string(), e.inner(), line)),
             }
-        }
+        }),
     }
+}
+
+thread_local! {
+    static NAMING_FIELDS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `parse` as the parse that names the field of an error (with `serde_path_to_error`), during which
+/// [`is_naming_fields`] is true.
+pub fn naming_fields<T>(parse: impl FnOnce() -> T) -> T {
+    NAMING_FIELDS.with(|n| n.set(true));
+    let result = parse();
+    NAMING_FIELDS.with(|n| n.set(false));
+    result
+}
+
+/// Whether this thread is naming the field of an error: map keys must then be read as strings, the
+/// only keys `serde_path_to_error` records (the first, usual parse reads them as bytes).
+pub fn is_naming_fields() -> bool {
+    NAMING_FIELDS.with(std::cell::Cell::get)
 }
 
 /// Like [`parse_json`] for a whole document: the error's line is the line inside the document.
 pub fn parse_json_document<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RecordError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+    match naming_fields(|| serde_path_to_error::deserialize::<_, T>(&mut de)) {
         Ok(v) => Ok(v),
         Err(e) => {
             let line = e.inner().line().max(1) as u64;

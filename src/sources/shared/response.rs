@@ -48,10 +48,15 @@ impl Label<'_> {
         &self.0
     }
 
+    /// The text without surrounding white space, or `None` when nothing is left.
+    pub fn nonempty(&self) -> Option<&str> {
+        let s = self.0.trim();
+        (!s.is_empty()).then_some(s)
+    }
+
     /// The text as an owned string, or `None` when it is empty or only white space.
     pub fn to_nonempty(&self) -> Option<String> {
-        let s = self.0.trim();
-        (!s.is_empty()).then(|| s.to_owned())
+        self.nonempty().map(str::to_owned)
     }
 
     /// The same label, no longer borrowing its input.
@@ -167,8 +172,8 @@ enum ErrorKey {
 }
 
 impl KeyName for ErrorKey {
-    fn from_name(name: &str) -> Option<ErrorKey> {
-        matches!(name, "type" | "code" | "status").then_some(ErrorKey::Name)
+    fn from_name(name: &[u8]) -> Option<ErrorKey> {
+        matches!(name, b"type" | b"code" | b"status").then_some(ErrorKey::Name)
     }
 }
 
@@ -222,12 +227,15 @@ impl<'de> Deserialize<'de> for ErrorName {
     }
 }
 
-/// Names of the keys a hand-written map visitor reads; every other key is skipped.
+/// Names of the keys a hand-written map visitor reads; every other key is skipped. Names are matched as
+/// bytes: every name we read is ASCII, so a key that is not UTF-8 matches none and needs no check.
 pub trait KeyName: Sized {
-    fn from_name(name: &str) -> Option<Self>;
+    fn from_name(name: &[u8]) -> Option<Self>;
 }
 
-/// A map key, recognised by `K::from_name` (`None`: a key to skip) without allocating.
+/// A map key, recognised by `K::from_name` (`None`: a key to skip) without allocating. Read as bytes
+/// (`deserialize_bytes`): JSON keys are unescaped as usual, but not checked for UTF-8, which cost more
+/// than the rest of reading a key. The parse that names an error's field reads them as strings.
 pub struct Key<K>(pub Option<K>);
 
 impl<'de, K: KeyName> Deserialize<'de> for Key<K> {
@@ -239,10 +247,17 @@ impl<'de, K: KeyName> Deserialize<'de> for Key<K> {
                 f.write_str("a field name")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<K>, E> {
-                Ok(Key(K::from_name(s)))
+                Ok(Key(K::from_name(s.as_bytes())))
+            }
+            fn visit_bytes<E: de::Error>(self, b: &[u8]) -> Result<Key<K>, E> {
+                Ok(Key(K::from_name(b)))
             }
         }
-        d.deserialize_identifier(V(PhantomData))
+        if common::is_naming_fields() {
+            d.deserialize_identifier(V(PhantomData))
+        } else {
+            d.deserialize_bytes(V(PhantomData))
+        }
     }
 }
 
@@ -279,29 +294,29 @@ pub enum ResponseKey {
 }
 
 impl KeyName for ResponseKey {
-    fn from_name(name: &str) -> Option<ResponseKey> {
+    fn from_name(name: &[u8]) -> Option<ResponseKey> {
         Some(match name {
-            "id" => ResponseKey::Id,
-            "object" => ResponseKey::Object,
-            "type" => ResponseKey::Type,
-            "model" => ResponseKey::Model,
-            "created" => ResponseKey::Created,
-            "created_at" => ResponseKey::CreatedAt,
-            "createTime" => ResponseKey::CreateTime,
-            "service_tier" => ResponseKey::ServiceTier,
-            "usage" => ResponseKey::Usage,
-            "usageMetadata" => ResponseKey::UsageMetadata,
-            "modelVersion" => ResponseKey::ModelVersion,
-            "responseId" => ResponseKey::ResponseId,
-            "error" => ResponseKey::Error,
-            "body" => ResponseKey::Body,
-            "status_code" => ResponseKey::StatusCode,
-            "output" => ResponseKey::Output,
-            "content" => ResponseKey::Content,
-            "candidates" => ResponseKey::Candidates,
-            "message" => ResponseKey::Message,
-            "response" => ResponseKey::Response,
-            "tools" => ResponseKey::Tools,
+            b"id" => ResponseKey::Id,
+            b"object" => ResponseKey::Object,
+            b"type" => ResponseKey::Type,
+            b"model" => ResponseKey::Model,
+            b"created" => ResponseKey::Created,
+            b"created_at" => ResponseKey::CreatedAt,
+            b"createTime" => ResponseKey::CreateTime,
+            b"service_tier" => ResponseKey::ServiceTier,
+            b"usage" => ResponseKey::Usage,
+            b"usageMetadata" => ResponseKey::UsageMetadata,
+            b"modelVersion" => ResponseKey::ModelVersion,
+            b"responseId" => ResponseKey::ResponseId,
+            b"error" => ResponseKey::Error,
+            b"body" => ResponseKey::Body,
+            b"status_code" => ResponseKey::StatusCode,
+            b"output" => ResponseKey::Output,
+            b"content" => ResponseKey::Content,
+            b"candidates" => ResponseKey::Candidates,
+            b"message" => ResponseKey::Message,
+            b"response" => ResponseKey::Response,
+            b"tools" => ResponseKey::Tools,
             _ => return None,
         })
     }
@@ -543,12 +558,14 @@ impl<'a> RawResponse<'a> {
         base: &str,
         line: u64,
     ) -> Result<TokenCounts, RecordError> {
-        let usage_base = join(base, "usage");
+        let usage_base = join_usual(base, "usage");
         match (shape, &self.usage, &self.usage_metadata) {
             (Shape::OpenAiChat, Some(u), _) => openai_chat_tokens(u, &usage_base, line),
             (Shape::OpenAiResponses, Some(u), _) => openai_responses_tokens(u, &usage_base, line),
             (Shape::Anthropic, Some(u), _) => anthropic_tokens(u, &usage_base, line),
-            (Shape::Gemini, _, Some(m)) => gemini_tokens(m, &join(base, "usageMetadata"), line),
+            (Shape::Gemini, _, Some(m)) => {
+                gemini_tokens(m, &join_usual(base, "usageMetadata"), line)
+            }
             (Shape::Cohere, Some(u), _) => Ok(cohere_tokens(u)),
             (Shape::Bedrock, Some(u), _) => Ok(bedrock_tokens(u)),
             _ => Ok(TokenCounts::default()),
@@ -1636,6 +1653,21 @@ pub fn subtract(
 }
 
 /// `base.rest`, or `rest` when `base` is empty.
+/// [`join`] without allocating for the paths of the usual lines (a raw response, or one in an envelope):
+/// the path names a field only in an error, and building it for every line cost more than reading the
+/// usage.
+fn join_usual(base: &str, rest: &'static str) -> Cow<'static, str> {
+    Cow::Borrowed(match (base, rest) {
+        ("", rest) => rest,
+        ("response", "usage") => "response.usage",
+        ("response", "usageMetadata") => "response.usageMetadata",
+        ("message", "usage") => "message.usage",
+        ("response.message", "usage") => "response.message.usage",
+        ("response.body", "usage") => "response.body.usage",
+        _ => return Cow::Owned(join(base, rest)),
+    })
+}
+
 pub fn join(base: &str, rest: &str) -> String {
     if base.is_empty() {
         rest.to_owned()
@@ -1645,7 +1677,7 @@ pub fn join(base: &str, rest: &str) -> String {
 }
 
 fn nonempty<'s>(label: Option<&'s Label<'_>>) -> Option<&'s str> {
-    label.map(|l| l.as_str().trim()).filter(|s| !s.is_empty())
+    label.and_then(Label::nonempty)
 }
 
 /// Whether `line` has `"key":"value"` (compact or spaced JSON) anywhere, at any depth.
