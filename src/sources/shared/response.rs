@@ -340,8 +340,10 @@ pub struct RawResponse<'a> {
     pub create_time: Option<Timestamp>,
     /// OpenAI: the tier that served the request.
     pub service_tier: Option<Label<'a>>,
-    pub usage: Option<Usage<'a>>,
-    pub usage_metadata: Option<UsageMetadata<'a>>,
+    /// Boxed, as the usage metadata: a response is moved several times while a line is read, and these
+    /// two were most of its size.
+    pub usage: Option<Box<Usage<'a>>>,
+    pub usage_metadata: Option<Box<UsageMetadata<'a>>>,
     pub model_version: Option<Label<'a>>,
     pub response_id: Option<Label<'a>>,
     pub error: ErrorFlag,
@@ -389,8 +391,8 @@ impl<'a> RawResponse<'a> {
             created_at: self.created_at,
             create_time: self.create_time,
             service_tier: own(self.service_tier),
-            usage: self.usage.map(Usage::into_owned),
-            usage_metadata: self.usage_metadata.map(UsageMetadata::into_owned),
+            usage: self.usage.map(|u| Box::new(u.into_owned())),
+            usage_metadata: self.usage_metadata.map(|m| Box::new(m.into_owned())),
             model_version: own(self.model_version),
             response_id: own(self.response_id),
             error: self.error,
@@ -1325,7 +1327,7 @@ impl Shape {
             Some(Provider::Google) => return Some(Shape::Gemini),
             _ => {}
         }
-        let by_keys = raw.usage.as_ref().and_then(Usage::shape);
+        let by_keys = raw.usage.as_deref().and_then(Usage::shape);
         match (by_keys, hint) {
             (Some(shape), _) => Some(shape),
             // The OpenAI family writes bare input_tokens/output_tokens only in the Responses API.
