@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use crate::{fixture, money, Workdir};
+use crate::{fixture, money, PrivateCache, Workdir};
 
 /// One Claude Sonnet 4.5 request in an API log: $3/M input, $15/M output (pricing/anthropic.toml).
 fn request(id: u32, input: u32, output: u32) -> String {
@@ -195,10 +195,9 @@ fn concurrent_runs_share_the_cache_without_harm() {
             .map(|_| {
                 let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("aispend"));
                 cmd.current_dir(w.path())
-                    .env_remove("AISPEND_CACHE_DIR")
                     .env_remove("AISPEND_CONFIG")
                     .env("XDG_CONFIG_HOME", w.path().join("xdg-config"))
-                    .env("XDG_CACHE_HOME", w.path().join("xdg-cache"))
+                    .private_cache(w.path())
                     .arg("--ledger")
                     .arg(w.ledger())
                     .args(["report", &demo, "--by", "model,day", "--format", "json"])

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{fixture, Workdir};
+use super::{fixture, PrivateCache, Workdir};
 
 fn json(w: &Workdir, args: &[&str]) -> Value {
     serde_json::from_str(&w.stdout(args)).expect("json")
@@ -80,7 +80,8 @@ fn without_ledger(w: &Workdir) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("aispend").expect("binary");
     cmd.current_dir(w.path())
         .env_remove("AISPEND_LEDGER")
-        .env_remove("AISPEND_CONFIG");
+        .env_remove("AISPEND_CONFIG")
+        .private_cache(w.path());
     cmd
 }
 

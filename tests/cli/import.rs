@@ -3,7 +3,7 @@
 //! ledger file is found.
 
 use crate::backends::{new_database, on_each_backend, Store};
-use crate::{fixture, money, Workdir};
+use crate::{fixture, money, PrivateCache, Workdir};
 
 fn count_records(w: &Workdir) -> u64 {
     let out = w.stdout(&["ledger", "stats"]);
@@ -159,6 +159,7 @@ fn concurrent_imports_neither_corrupt_nor_double_count() {
                     let mut cmd =
                         std::process::Command::new(assert_cmd::cargo::cargo_bin("aispend"));
                     cmd.env_remove("AISPEND_LEDGER")
+                        .private_cache(w.path())
                         .arg("--ledger")
                         .arg(w.ledger_arg())
                         .arg("import")
@@ -197,6 +198,7 @@ fn ledger_location_from_environment_and_config() {
     let env_ledger = w.path().join("env.db");
     let mut cmd = assert_cmd::Command::cargo_bin("aispend").unwrap();
     cmd.current_dir(w.path())
+        .private_cache(w.path())
         .env("AISPEND_LEDGER", &env_ledger)
         .args(["import", &fixture("api-log/gemini.jsonl")])
         .assert()
@@ -205,6 +207,7 @@ fn ledger_location_from_environment_and_config() {
     w.write("aispend.toml", "ledger = \"spend/ledger.db\"\n");
     let mut cmd = assert_cmd::Command::cargo_bin("aispend").unwrap();
     cmd.current_dir(w.path())
+        .private_cache(w.path())
         .env_remove("AISPEND_LEDGER")
         .args(["import", &fixture("api-log/gemini.jsonl")])
         .assert()

@@ -45,6 +45,27 @@ use std::process::Output;
 use assert_cmd::Command;
 use serde_json::Value;
 
+/// Points a test's `aispend` at a parse cache of its own, in `dir` (the test's temporary folder), never
+/// the user's: `AISPEND_CACHE_DIR` (which would win) removed, `XDG_CACHE_HOME` set. Every command a test
+/// runs goes through it.
+pub trait PrivateCache {
+    fn private_cache(&mut self, dir: &Path) -> &mut Self;
+}
+
+impl PrivateCache for std::process::Command {
+    fn private_cache(&mut self, dir: &Path) -> &mut Self {
+        self.env_remove("AISPEND_CACHE_DIR")
+            .env("XDG_CACHE_HOME", dir.join("xdg-cache"))
+    }
+}
+
+impl PrivateCache for Command {
+    fn private_cache(&mut self, dir: &Path) -> &mut Self {
+        self.env_remove("AISPEND_CACHE_DIR")
+            .env("XDG_CACHE_HOME", dir.join("xdg-cache"))
+    }
+}
+
 /// A throwaway working directory (no `aispend.toml` unless a test writes one) with its own ledger.
 pub struct Workdir {
     dir: tempfile::TempDir,
@@ -101,8 +122,7 @@ impl Workdir {
             .env("XDG_CONFIG_HOME", self.path().join("xdg-config"))
             .env("NO_COLOR", "1")
             .env("XDG_DATA_HOME", self.path().join("xdg"))
-            .env_remove("AISPEND_CACHE_DIR")
-            .env("XDG_CACHE_HOME", self.path().join("xdg-cache"))
+            .private_cache(self.path())
             .arg("--ledger")
             .arg(self.ledger_arg());
         cmd
@@ -175,8 +195,7 @@ impl Workdir {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("aispend"))
             .current_dir(self.path())
             .env("NO_COLOR", "1")
-            .env_remove("AISPEND_CACHE_DIR")
-            .env("XDG_CACHE_HOME", self.path().join("xdg-cache"))
+            .private_cache(self.path())
             .arg("--ledger")
             .arg(self.ledger())
             .args(args)

@@ -9,7 +9,7 @@
 
 use std::process::Stdio;
 
-use crate::{fixture, Workdir};
+use crate::{fixture, PrivateCache, Workdir};
 
 /// Runs `aispend ARGS` with standard output a pipe whose reading end is closed at once; returns the
 /// exit code and standard error.
@@ -27,6 +27,7 @@ fn into_closed_pipe_with(w: &Workdir, global: &[&str], args: &[&str]) -> (Option
         .env("XDG_CONFIG_HOME", w.path().join("xdg-config"))
         .env("XDG_DATA_HOME", w.path().join("xdg"))
         .env("NO_COLOR", "1")
+        .private_cache(w.path())
         .arg("--ledger")
         .arg(w.ledger())
         .args(global)
