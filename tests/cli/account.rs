@@ -1,6 +1,7 @@
 //! The per-file account that ends every run reading files: records, duplicates merged, records skipped
 //! and why, records unpriced; files that held nothing; `--strict`.
 
+use crate::backends::on_each_backend;
 use crate::{fixture, Workdir};
 
 fn stderr(out: &std::process::Output) -> String {
@@ -56,11 +57,13 @@ fn every_file_read_is_accounted_for_on_stderr_and_in_json() {
     // The report itself is unchanged by the account: 2 unique gpt-4o(-mini) requests + 1 + 1 priced.
     assert_eq!(doc["schema"], "aispend.report.v1");
     // From the ledger nothing was read: an empty account.
-    w.stdout(&["import", &dup]);
-    assert_eq!(
-        w.json_with_inputs(&["report"])["inputs"],
-        serde_json::json!([])
-    );
+    on_each_backend(|w, _| {
+        w.stdout(&["import", &dup]);
+        assert_eq!(
+            w.json_with_inputs(&["report"])["inputs"],
+            serde_json::json!([])
+        );
+    });
     // --quiet silences the account.
     let out = w.run(&["--quiet", "report", &dup]);
     assert!(
@@ -107,32 +110,33 @@ fn a_file_detected_but_holding_nothing_is_a_warning_and_strict_fails() {
 
 #[test]
 fn import_accounts_for_unpriced_records_and_strict_writes_nothing() {
-    let w = Workdir::new();
-    let unknown = fixture("api-log/unknown-model.jsonl");
-    let out = w.run(&["import", "--strict", &unknown]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("2 record(s) have no price"),
-        "{}",
-        stderr(&out)
-    );
-    // Nothing was written: the ledger is empty.
-    let stats = w.stdout(&["ledger", "stats", "--format", "json"]);
-    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
-    assert_eq!(stats["records"], 0, "{stats}");
-    // Without --strict the import goes through and says what it could not price.
-    let out = w.stdout(&["import", &unknown]);
-    assert!(
-        out.contains("api-log added 3, 0 duplicate, 0 skipped, 2 unpriced"),
-        "{out}"
-    );
-    let out = w.run(&["import", &fixture("account/chunks-without-usage.jsonl")]);
-    assert!(out.status.success());
-    assert!(
-        stderr(&out).contains("held no usage record"),
-        "{}",
-        stderr(&out)
-    );
+    on_each_backend(|w, _| {
+        let unknown = fixture("api-log/unknown-model.jsonl");
+        let out = w.run(&["import", "--strict", &unknown]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("2 record(s) have no price"),
+            "{}",
+            stderr(&out)
+        );
+        // Nothing was written: the ledger is empty.
+        let stats = w.stdout(&["ledger", "stats", "--format", "json"]);
+        let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+        assert_eq!(stats["records"], 0, "{stats}");
+        // Without --strict the import goes through and says what it could not price.
+        let out = w.stdout(&["import", &unknown]);
+        assert!(
+            out.contains("api-log added 3, 0 duplicate, 0 skipped, 2 unpriced"),
+            "{out}"
+        );
+        let out = w.run(&["import", &fixture("account/chunks-without-usage.jsonl")]);
+        assert!(out.status.success());
+        assert!(
+            stderr(&out).contains("held no usage record"),
+            "{}",
+            stderr(&out)
+        );
+    });
 }
 
 #[test]

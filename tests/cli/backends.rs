@@ -77,6 +77,40 @@ impl Store {
             }
         }
     }
+
+    /// Everything the ledger holds, to compare before and after a command that must leave it as it
+    /// was: the SQLite file's bytes, or every row of every table in the PostgreSQL ledger's schema as
+    /// text, table by table, rows sorted.
+    pub fn contents(&self, w: &Workdir) -> Vec<u8> {
+        match self {
+            Store::Sqlite => std::fs::read(w.ledger()).expect("the ledger file"),
+            Store::Postgres(url) => {
+                // One connection for every query: each connection costs a password exchange.
+                let mut client = postgres::Client::connect(url, postgres::NoTls).expect("connect");
+                let mut text = String::new();
+                let mut rows = |sql: &str| -> Vec<String> {
+                    let rows = client.query(sql, &[]).expect("query");
+                    rows.iter()
+                        .map(|r| r.get::<_, Option<String>>(0).unwrap_or_default())
+                        .collect()
+                };
+                let tables = rows(
+                    "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
+                     WHERE table_schema = 'aispend' ORDER BY 1",
+                );
+                for table in tables {
+                    text.push_str(&format!("{table}:\n"));
+                    let sql =
+                        format!("SELECT CAST(t AS TEXT) FROM aispend.\"{table}\" t ORDER BY 1");
+                    for row in rows(&sql) {
+                        text.push_str(&row);
+                        text.push('\n');
+                    }
+                }
+                text.into_bytes()
+            }
+        }
+    }
 }
 
 static DATABASES: AtomicU32 = AtomicU32::new(0);

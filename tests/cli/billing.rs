@@ -3,6 +3,7 @@
 //! about them (tool fees, the long-context tier). Fixtures and their sources: `fixtures/billing/README.md`.
 //! Costs are worked out by hand from `pricing/`.
 
+use crate::backends::on_each_backend;
 use crate::pricing::export;
 use crate::{fixture, money, row, Workdir};
 
@@ -81,46 +82,47 @@ fn the_csv_report_has_tool_columns_after_price_source() {
 
 #[test]
 fn tool_calls_survive_the_ledger_and_every_export_format() {
-    let w = Workdir::new();
-    w.stdout(&["import", &fixture("billing/tool-calls.jsonl")]);
-    let jsonl = w.stdout(&["ledger", "export", "--format", "jsonl"]);
-    let rows: Vec<serde_json::Value> = jsonl
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let by_id = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap();
-    let r = by_id("openai:resp_68f3b2c1a0d4e5f6a7b8c9d00001");
-    assert_eq!(
-        (&r["web_search_requests"], &r["file_search_calls"]),
-        (&2.into(), &1.into())
-    );
-    assert_eq!(money(&r["tool_fees"]), "0.0225");
-    let r = by_id("anthropic:msg_01ToolFees0002WebSearchFetchAb");
-    assert_eq!(
-        (&r["web_search_requests"], &r["web_fetch_requests"]),
-        (&3.into(), &2.into())
-    );
-    let r = by_id("anthropic:msg_01ToolFees0003CodeExecutionAb");
-    assert_eq!(r["code_execution_calls"], 2);
-    assert!(r["cost"].is_null() && r["tool_fees"].is_null(), "{r}");
-    let r = by_id("google:FxGround0004Gemini25FlashAb");
-    assert_eq!(
-        (&r["web_search_requests"], &r["grounded_prompts"]),
-        (&3.into(), &1.into())
-    );
-    // FOCUS: the calls as text, the fees, and the meters.
-    let focus = w.stdout(&["ledger", "export", "--format", "focus"]);
-    let mut reader = csv::Reader::from_reader(focus.as_bytes());
-    let header = reader.headers().unwrap().clone();
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let line = reader
-        .records()
-        .map(Result::unwrap)
-        .find(|r| r[col("x_RecordId")] == *"openai:resp_68f3b2c1a0d4e5f6a7b8c9d00001")
-        .unwrap();
-    assert_eq!(&line[col("x_ToolCalls")], "web_search=2;file_search=1");
-    assert_eq!(&line[col("x_ToolFees")], "0.0225");
-    assert!(line[col("SkuMeter")].contains("File searches"), "{line:?}");
+    on_each_backend(|w, _| {
+        w.stdout(&["import", &fixture("billing/tool-calls.jsonl")]);
+        let jsonl = w.stdout(&["ledger", "export", "--format", "jsonl"]);
+        let rows: Vec<serde_json::Value> = jsonl
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let by_id = |id: &str| rows.iter().find(|r| r["id"] == id).unwrap();
+        let r = by_id("openai:resp_68f3b2c1a0d4e5f6a7b8c9d00001");
+        assert_eq!(
+            (&r["web_search_requests"], &r["file_search_calls"]),
+            (&2.into(), &1.into())
+        );
+        assert_eq!(money(&r["tool_fees"]), "0.0225");
+        let r = by_id("anthropic:msg_01ToolFees0002WebSearchFetchAb");
+        assert_eq!(
+            (&r["web_search_requests"], &r["web_fetch_requests"]),
+            (&3.into(), &2.into())
+        );
+        let r = by_id("anthropic:msg_01ToolFees0003CodeExecutionAb");
+        assert_eq!(r["code_execution_calls"], 2);
+        assert!(r["cost"].is_null() && r["tool_fees"].is_null(), "{r}");
+        let r = by_id("google:FxGround0004Gemini25FlashAb");
+        assert_eq!(
+            (&r["web_search_requests"], &r["grounded_prompts"]),
+            (&3.into(), &1.into())
+        );
+        // FOCUS: the calls as text, the fees, and the meters.
+        let focus = w.stdout(&["ledger", "export", "--format", "focus"]);
+        let mut reader = csv::Reader::from_reader(focus.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let line = reader
+            .records()
+            .map(Result::unwrap)
+            .find(|r| r[col("x_RecordId")] == *"openai:resp_68f3b2c1a0d4e5f6a7b8c9d00001")
+            .unwrap();
+        assert_eq!(&line[col("x_ToolCalls")], "web_search=2;file_search=1");
+        assert_eq!(&line[col("x_ToolFees")], "0.0225");
+        assert!(line[col("SkuMeter")].contains("File searches"), "{line:?}");
+    });
 }
 
 #[test]
@@ -159,36 +161,37 @@ fn compaction_iterations_are_billed_on_top_each_at_its_own_size() {
 
 #[test]
 fn ledger_export_says_which_records_the_long_context_tier_priced() {
-    let w = Workdir::new();
-    w.stdout(&["import", &fixture("billing/long-context.jsonl")]);
-    let rows = export(&w, &[], &fixture("billing/long-context.jsonl"));
-    // claude-sonnet-4-5: 250_000 > 200_000 input, so every token at $6/$22.50:
-    //   250_000 × 6 + 1_000 × 22.5 = 1_522_500 µ$ = $1.5225
-    let above = &rows["anthropic:msg_01LongContext0001AboveThresh"];
-    assert_eq!(
-        (money(&above["cost"]), &above["long_context"]),
-        ("1.5225", &true.into())
-    );
-    // 150_000 × 3 + 1_000 × 15 = 465_000 µ$ = $0.465, standard rates
-    let below = &rows["anthropic:msg_01LongContext0002BelowThresh"];
-    assert_eq!(
-        (money(&below["cost"]), &below["long_context"]),
-        ("0.465", &false.into())
-    );
-    // The same from the ledger, in CSV.
-    let csv = w.stdout(&["ledger", "export", "--format", "csv"]);
-    let mut reader = csv::Reader::from_reader(csv.as_bytes());
-    let header = reader.headers().unwrap().clone();
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let lines: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    let above = lines
-        .iter()
-        .find(|r| r[col("id")].ends_with("AboveThresh"))
-        .unwrap();
-    assert_eq!(
-        (&above[col("long_context")], &above[col("tool_fees")]),
-        ("true", "0")
-    );
+    on_each_backend(|w, _| {
+        w.stdout(&["import", &fixture("billing/long-context.jsonl")]);
+        let rows = export(w, &[], &fixture("billing/long-context.jsonl"));
+        // claude-sonnet-4-5: 250_000 > 200_000 input, so every token at $6/$22.50:
+        //   250_000 × 6 + 1_000 × 22.5 = 1_522_500 µ$ = $1.5225
+        let above = &rows["anthropic:msg_01LongContext0001AboveThresh"];
+        assert_eq!(
+            (money(&above["cost"]), &above["long_context"]),
+            ("1.5225", &true.into())
+        );
+        // 150_000 × 3 + 1_000 × 15 = 465_000 µ$ = $0.465, standard rates
+        let below = &rows["anthropic:msg_01LongContext0002BelowThresh"];
+        assert_eq!(
+            (money(&below["cost"]), &below["long_context"]),
+            ("0.465", &false.into())
+        );
+        // The same from the ledger, in CSV.
+        let csv = w.stdout(&["ledger", "export", "--format", "csv"]);
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let lines: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        let above = lines
+            .iter()
+            .find(|r| r[col("id")].ends_with("AboveThresh"))
+            .unwrap();
+        assert_eq!(
+            (&above[col("long_context")], &above[col("tool_fees")]),
+            ("true", "0")
+        );
+    });
 }
 
 #[test]
@@ -235,24 +238,27 @@ fn openai_usage_buckets_keep_audio_and_ungrouped_usage() {
         (&12.into(), &30_000.into(), &2_000.into())
     );
     // The same from the ledger.
-    w.stdout(&["import", &fixture("billing/openai-usage-buckets.json")]);
-    let ledger = w.json(&["report", "--by", "model", "--month", "2026-10"]);
-    assert_eq!(money(&ledger["total"]["cost"]), "1.25938");
-    assert_eq!(ledger["unpriced"], report["unpriced"]);
+    on_each_backend(|w, _| {
+        w.stdout(&["import", &fixture("billing/openai-usage-buckets.json")]);
+        let ledger = w.json(&["report", "--by", "model", "--month", "2026-10"]);
+        assert_eq!(money(&ledger["total"]["cost"]), "1.25938");
+        assert_eq!(ledger["unpriced"], report["unpriced"]);
+    });
 }
 
 #[test]
 fn openai_usage_pages_one_per_line_price_audio_models() {
-    let w = Workdir::new();
-    w.stdout(&["import", &fixture("billing/openai-usage-pages.jsonl")]);
-    let report = w.json(&["report", "--by", "model", "--month", "2026-10"]);
-    // gpt-audio ($2.50 text in, $10 text out, $32 audio in, $64 audio out):
-    //   500 × 2.50 + 4_000 × 32 + 100 × 10 + 6_000 × 64 = 1_250 + 128_000 + 1_000 + 384_000 = 514_250 µ$
-    let r = row(&report, "model", "gpt-audio");
-    assert_eq!(money(&r["cost"]), "0.51425");
-    // gpt-4o: 1_000 × 2.50 + 100 × 10 = 3_500 µ$
-    let r = row(&report, "model", "gpt-4o");
-    assert_eq!(money(&r["cost"]), "0.0035");
+    on_each_backend(|w, _| {
+        w.stdout(&["import", &fixture("billing/openai-usage-pages.jsonl")]);
+        let report = w.json(&["report", "--by", "model", "--month", "2026-10"]);
+        // gpt-audio ($2.50 text in, $10 text out, $32 audio in, $64 audio out):
+        //   500 × 2.50 + 4_000 × 32 + 100 × 10 + 6_000 × 64 = 1_250 + 128_000 + 1_000 + 384_000 = 514_250 µ$
+        let r = row(&report, "model", "gpt-audio");
+        assert_eq!(money(&r["cost"]), "0.51425");
+        // gpt-4o: 1_000 × 2.50 + 100 × 10 = 3_500 µ$
+        let r = row(&report, "model", "gpt-4o");
+        assert_eq!(money(&r["cost"]), "0.0035");
+    });
 }
 
 #[test]
@@ -388,42 +394,44 @@ fn preview_web_searches_and_cached_audio_bill_at_their_own_rates() {
     assert_eq!(money(&report["total"]["cost"]), "0.12206");
 
     // The counts survive the ledger (both new columns) and show in every export.
-    w.stdout(&["import", &file]);
-    let jsonl = w.stdout(&["ledger", "export", "--format", "jsonl"]);
-    let rows: Vec<serde_json::Value> = jsonl
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let by_model = |m: &str| rows.iter().find(|r| r["canonical_model"] == m).unwrap();
-    let r = by_model("gpt-4o");
-    assert_eq!(
-        (&r["web_search_requests"], &r["web_search_preview_calls"]),
-        (&0.into(), &2.into())
-    );
-    assert_eq!(money(&r["tool_fees"]), "0.05");
-    let r = by_model("gpt-realtime-mini");
-    assert_eq!(
-        (
-            &r["cache_read_tokens"],
-            &r["cache_read_audio_tokens"],
-            &r["audio_input_tokens"]
-        ),
-        (&2_000.into(), &10_000.into(), &4_000.into())
-    );
-    assert_eq!(money(&r["cost"]), "0.05396");
-    let focus = w.stdout(&["ledger", "export", "--format", "focus"]);
-    let mut reader = csv::Reader::from_reader(focus.as_bytes());
-    let header = reader.headers().unwrap().clone();
-    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-    let audio = rows
-        .iter()
-        .find(|r| &r[col("x_CacheReadAudioTokens")] == "10000")
-        .expect("the realtime record");
-    assert_eq!(&audio[col("x_ComputedCost")], "0.05396");
-    let preview = rows
-        .iter()
-        .find(|r| &r[col("x_WebSearchPreviewCalls")] == "2")
-        .expect("the gpt-4o record");
-    assert_eq!(&preview[col("x_ToolCalls")], "web_search_preview=2");
+    on_each_backend(|w, _| {
+        w.stdout(&["import", &file]);
+        let jsonl = w.stdout(&["ledger", "export", "--format", "jsonl"]);
+        let rows: Vec<serde_json::Value> = jsonl
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let by_model = |m: &str| rows.iter().find(|r| r["canonical_model"] == m).unwrap();
+        let r = by_model("gpt-4o");
+        assert_eq!(
+            (&r["web_search_requests"], &r["web_search_preview_calls"]),
+            (&0.into(), &2.into())
+        );
+        assert_eq!(money(&r["tool_fees"]), "0.05");
+        let r = by_model("gpt-realtime-mini");
+        assert_eq!(
+            (
+                &r["cache_read_tokens"],
+                &r["cache_read_audio_tokens"],
+                &r["audio_input_tokens"]
+            ),
+            (&2_000.into(), &10_000.into(), &4_000.into())
+        );
+        assert_eq!(money(&r["cost"]), "0.05396");
+        let focus = w.stdout(&["ledger", "export", "--format", "focus"]);
+        let mut reader = csv::Reader::from_reader(focus.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        let audio = rows
+            .iter()
+            .find(|r| &r[col("x_CacheReadAudioTokens")] == "10000")
+            .expect("the realtime record");
+        assert_eq!(&audio[col("x_ComputedCost")], "0.05396");
+        let preview = rows
+            .iter()
+            .find(|r| &r[col("x_WebSearchPreviewCalls")] == "2")
+            .expect("the gpt-4o record");
+        assert_eq!(&preview[col("x_ToolCalls")], "web_search_preview=2");
+    });
 }

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::backends::on_each_backend;
 use super::{fixture, PrivateCache, Workdir};
 
 fn json(w: &Workdir, args: &[&str]) -> Value {
@@ -85,6 +86,7 @@ fn without_ledger(w: &Workdir) -> assert_cmd::Command {
     cmd
 }
 
+// SQLite only: about where a ledger file is written and the folders made for it.
 #[test]
 fn import_says_where_it_wrote_and_makes_folders() {
     let w = Workdir::new();
@@ -112,15 +114,17 @@ fn import_says_where_it_wrote_and_makes_folders() {
 
 #[test]
 fn describing_commands_speak_json() {
+    on_each_backend(|w, _| {
+        w.stdout(&["import", &fixture("forecast/constant.jsonl")]);
+        // 45 daily requests, 2026-09-01 to 2026-10-15, from one API log.
+        let stats = json(w, &["ledger", "stats", "--format", "json"]);
+        assert_eq!(stats["schema"], "aispend.ledger-stats.v1");
+        assert_eq!(stats["records"], 45);
+        assert_eq!(stats["first"], "2026-09-01T12:00:00Z");
+        assert_eq!(stats["last"], "2026-10-15T12:00:00Z");
+        assert_eq!(stats["sources"][0]["source"], "api-log");
+    });
     let w = Workdir::new();
-    w.stdout(&["import", &fixture("forecast/constant.jsonl")]);
-    // 45 daily requests, 2026-09-01 to 2026-10-15, from one API log.
-    let stats = json(&w, &["ledger", "stats", "--format", "json"]);
-    assert_eq!(stats["schema"], "aispend.ledger-stats.v1");
-    assert_eq!(stats["records"], 45);
-    assert_eq!(stats["first"], "2026-09-01T12:00:00Z");
-    assert_eq!(stats["last"], "2026-10-15T12:00:00Z");
-    assert_eq!(stats["sources"][0]["source"], "api-log");
     let sources = json(&w, &["sources", "--format", "json"]);
     assert!(sources["sources"]
         .as_array()

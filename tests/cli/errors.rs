@@ -1,6 +1,7 @@
 //! The error catalogue: one broken input and its expected message each. Every input error exits 2, names
 //! the file and line (and the field where there is one), and leaves the ledger untouched.
 
+use crate::backends::on_each_backend;
 use crate::{fixture, Workdir};
 
 /// (broken fixture, the message after `aispend: <path>:`)
@@ -21,10 +22,17 @@ const CATALOGUE: &[(&str, &str)] = &[
 
 #[test]
 fn every_input_error_names_file_line_and_field_and_writes_nothing() {
-    let w = Workdir::new();
-    w.stdout(&["import", &fixture("api-log/gemini.jsonl")]);
-    let before = w.json(&["report"]);
-    for (file, expected) in CATALOGUE {
+    on_each_backend(|w, _| {
+        w.stdout(&["import", &fixture("api-log/gemini.jsonl")]);
+        assert_each_rejected(w, CATALOGUE, &["report"]);
+    });
+}
+
+/// For each (broken fixture, the message after `aispend: <path>`): `import` and `report` of it exit 2
+/// with that message on one line, and the ledger's `report_args` report is what it was.
+pub fn assert_each_rejected(w: &Workdir, catalogue: &[(&str, &str)], report_args: &[&str]) {
+    let before = w.json(report_args);
+    for (file, expected) in catalogue {
         let path = fixture(file);
         for command in ["import", "report"] {
             let out = w.run(&[command, &path]);
@@ -37,7 +45,7 @@ fn every_input_error_names_file_line_and_field_and_writes_nothing() {
             );
             assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
         }
-        assert_eq!(w.json(&["report"]), before, "{file} changed the ledger");
+        assert_eq!(w.json(report_args), before, "{file} changed the ledger");
     }
 }
 

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use crate::backends::{on_each_backend, Store};
 use crate::{fixture, Workdir};
 
 /// One API log line (an envelope around an OpenAI chat completion) built as JSON, so any value can be
@@ -22,16 +23,15 @@ fn envelope(id: &str, dims: Value, prompt: Value, completion: Value) -> String {
     line.to_string() + "\n"
 }
 
-/// A ledger with one imported fixture, and its bytes.
-fn ledger_with_data(w: &Workdir) -> Vec<u8> {
+/// A ledger with one imported fixture.
+fn ledger_with_data(w: &Workdir) {
     w.stdout(&["import", &fixture("api-log/gemini.jsonl")]);
-    std::fs::read(w.ledger()).expect("ledger")
 }
 
 /// Runs `report FILE` and `import FILE`; both must exit 2 with stderr starting `aispend: FILE<want>`,
-/// on one line, and the ledger must stay byte-identical.
-fn assert_rejected(w: &Workdir, file: &str, want: &str) {
-    let before = std::fs::read(w.ledger()).expect("ledger");
+/// on one line, and the ledger must stay as it was (byte-identical, for SQLite).
+fn assert_rejected(w: &Workdir, store: &Store, file: &str, want: &str) {
+    let before = store.contents(w);
     for command in ["report", "import"] {
         let out = w.run(&[command, file]);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -43,57 +43,55 @@ fn assert_rejected(w: &Workdir, file: &str, want: &str) {
         );
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
-    assert_eq!(
-        std::fs::read(w.ledger()).expect("ledger"),
-        before,
-        "{file} changed the ledger"
-    );
+    assert!(store.contents(w) == before, "{file} changed the ledger");
 }
 
 #[test]
 fn huge_costs_and_quantities_are_record_errors_not_panics() {
-    let w = Workdir::new();
-    ledger_with_data(&w);
+    on_each_backend(|w, store| {
+        ledger_with_data(w);
 
-    // OpenAI Costs: a cost-only row of $8e19 (its dedup weight in nano-dollars overflowed before).
-    let page = std::fs::read_to_string(fixture("openai-costs/costs-page.json")).unwrap();
-    let page = page.replacen("\"value\": 1.25,", "\"value\": 80000000000000000000,", 1);
-    let f = w.write("costs.json", &page);
-    assert_rejected(
-        &w,
-        f.to_str().unwrap(),
-        ":9: field 'reported_cost': value out of range",
-    );
+        // OpenAI Costs: a cost-only row of $8e19 (its dedup weight in nano-dollars overflowed before).
+        let page = std::fs::read_to_string(fixture("openai-costs/costs-page.json")).unwrap();
+        let page = page.replacen("\"value\": 1.25,", "\"value\": 80000000000000000000,", 1);
+        let f = w.write("costs.json", &page);
+        assert_rejected(
+            w,
+            store,
+            f.to_str().unwrap(),
+            ":9: field 'reported_cost': value out of range",
+        );
 
-    // Azure: Quantity 99999999999999999999999999 × "1K" overflows a decimal; a cost of 8e19.
-    // GCP: a cost of 8e19.
-    for (name, fixture_file, from, to, want) in [
-        (
-            "azure-qty.csv",
-            "azure-cost/cost-export-ea.csv",
-            ",2000,1K,",
-            ",99999999999999999999999999,1K,",
-            ":2: field 'Quantity': value out of range",
-        ),
-        (
-            "azure-cost.csv",
-            "azure-cost/cost-export-ea.csv",
-            ",0.33,EUR,",
-            ",80000000000000000000,EUR,",
-            ":2: field 'reported_cost': value out of range",
-        ),
-        (
-            "gcp.csv",
-            "gcp-billing/billing-export.csv",
-            ",us-central1,2.5,USD,",
-            ",us-central1,80000000000000000000,USD,",
-            ":2: field 'reported_cost': value out of range",
-        ),
-    ] {
-        let (header, row) = header_and_first_row(fixture_file);
-        let f = w.write(name, &format!("{header}\n{}\n", row.replace(from, to)));
-        assert_rejected(&w, f.to_str().unwrap(), want);
-    }
+        // Azure: Quantity 99999999999999999999999999 × "1K" overflows a decimal; a cost of 8e19.
+        // GCP: a cost of 8e19.
+        for (name, fixture_file, from, to, want) in [
+            (
+                "azure-qty.csv",
+                "azure-cost/cost-export-ea.csv",
+                ",2000,1K,",
+                ",99999999999999999999999999,1K,",
+                ":2: field 'Quantity': value out of range",
+            ),
+            (
+                "azure-cost.csv",
+                "azure-cost/cost-export-ea.csv",
+                ",0.33,EUR,",
+                ",80000000000000000000,EUR,",
+                ":2: field 'reported_cost': value out of range",
+            ),
+            (
+                "gcp.csv",
+                "gcp-billing/billing-export.csv",
+                ",us-central1,2.5,USD,",
+                ",us-central1,80000000000000000000,USD,",
+                ":2: field 'reported_cost': value out of range",
+            ),
+        ] {
+            let (header, row) = header_and_first_row(fixture_file);
+            let f = w.write(name, &format!("{header}\n{}\n", row.replace(from, to)));
+            assert_rejected(w, store, f.to_str().unwrap(), want);
+        }
+    });
 }
 
 /// The header and the first data row of a CSV fixture.
@@ -105,35 +103,38 @@ fn header_and_first_row(file: &str) -> (String, String) {
 
 #[test]
 fn token_counts_above_ten_to_the_fifteenth_are_rejected_on_every_path() {
-    let w = Workdir::new();
-    ledger_with_data(&w);
-    // 2^63: SQLite's signed integers cannot hold it (it used to become 0 in the ledger).
-    let f = w.write(
-        "big.jsonl",
-        &envelope(
-            "a",
-            json!({}),
-            json!(9_223_372_036_854_775_808u64),
-            json!(1),
-        ),
-    );
-    assert_rejected(
-        &w,
-        f.to_str().unwrap(),
-        ":1: field 'input_tokens': value out of range",
-    );
+    on_each_backend(|w, store| {
+        ledger_with_data(w);
+        // 2^63: SQLite's signed integers cannot hold it (it used to become 0 in the ledger).
+        let f = w.write(
+            "big.jsonl",
+            &envelope(
+                "a",
+                json!({}),
+                json!(9_223_372_036_854_775_808u64),
+                json!(1),
+            ),
+        );
+        assert_rejected(
+            w,
+            store,
+            f.to_str().unwrap(),
+            ":1: field 'input_tokens': value out of range",
+        );
+    });
     // 10^15 exactly is accepted, and the file and ledger paths agree on it.
-    let f = w.write(
-        "max.jsonl",
-        &envelope("b", json!({}), json!(1_000_000_000_000_000u64), json!(0)),
-    );
-    let file = w.json(&["report", "--month", "2026-10", f.to_str().unwrap()]);
-    // 10^15 × $2.50/M = $2,500,000,000
-    assert_eq!(file["total"]["input_tokens"], 1_000_000_000_000_000u64);
-    assert_eq!(file["total"]["cost"], "2500000000");
-    let w2 = Workdir::new();
-    w2.stdout(&["import", f.to_str().unwrap()]);
-    assert_eq!(w2.json(&["report", "--month", "2026-10"]), file);
+    on_each_backend(|w, _| {
+        let f = w.write(
+            "max.jsonl",
+            &envelope("b", json!({}), json!(1_000_000_000_000_000u64), json!(0)),
+        );
+        let file = w.json(&["report", "--month", "2026-10", f.to_str().unwrap()]);
+        // 10^15 × $2.50/M = $2,500,000,000
+        assert_eq!(file["total"]["input_tokens"], 1_000_000_000_000_000u64);
+        assert_eq!(file["total"]["cost"], "2500000000");
+        w.stdout(&["import", f.to_str().unwrap()]);
+        assert_eq!(w.json(&["report", "--month", "2026-10"]), file);
+    });
 }
 
 #[test]
@@ -163,37 +164,40 @@ fn sums_past_the_largest_count_saturate_with_a_warning() {
 
 #[test]
 fn a_csv_row_cut_short_is_a_record_error_and_a_missing_final_newline_is_noted() {
-    let w = Workdir::new();
-    ledger_with_data(&w);
-    let (header, first) =
-        header_and_first_row("openai-csv/completions_usage_2026-10-01_2026-10-03.csv");
-    // A partial download: the second row stops in the middle of `input_tokens` (120000.0 → 12000).
-    let cut = &first[..first.find(",120000.0,").unwrap() + ",12000".len()];
-    let f = w.write("cut.csv", &format!("{header}\n{first}\n{cut}"));
-    assert_rejected(
-        &w,
-        f.to_str().unwrap(),
-        ":3: the row has 12 of the header's 25 fields: cut short",
-    );
+    on_each_backend(|w, store| {
+        ledger_with_data(w);
+        let (header, first) =
+            header_and_first_row("openai-csv/completions_usage_2026-10-01_2026-10-03.csv");
+        // A partial download: the second row stops in the middle of `input_tokens` (120000.0 → 12000).
+        let cut = &first[..first.find(",120000.0,").unwrap() + ",12000".len()];
+        let f = w.write("cut.csv", &format!("{header}\n{first}\n{cut}"));
+        assert_rejected(
+            w,
+            store,
+            f.to_str().unwrap(),
+            ":3: the row has 12 of the header's 25 fields: cut short",
+        );
 
-    // Azure: a row cut just before its cost (the cost reads as empty).
-    let (header, row) = header_and_first_row("azure-cost/cost-export-ea.csv");
-    let cut = &row[..row.find(",0.33,").unwrap() + 1];
-    let f = w.write("azure-cut.csv", &format!("{header}\n{cut}"));
-    assert_rejected(
-        &w,
-        f.to_str().unwrap(),
-        ":2: the row has 12 of the header's 16 fields",
-    );
+        // Azure: a row cut just before its cost (the cost reads as empty).
+        let (header, row) = header_and_first_row("azure-cost/cost-export-ea.csv");
+        let cut = &row[..row.find(",0.33,").unwrap() + 1];
+        let f = w.write("azure-cut.csv", &format!("{header}\n{cut}"));
+        assert_rejected(
+            w,
+            store,
+            f.to_str().unwrap(),
+            ":2: the row has 12 of the header's 16 fields",
+        );
 
-    // Whole rows, but no final new line: imported, and the per-file account says so.
-    let f = w.write("whole.csv", &format!("{header}\n{row}"));
-    let out = w.stdout(&["import", f.to_str().unwrap()]);
-    assert!(out.contains("added 1,"), "{out}");
-    assert!(
-        out.contains("note: the file does not end with a new line"),
-        "{out}"
-    );
+        // Whole rows, but no final new line: imported, and the per-file account says so.
+        let f = w.write("whole.csv", &format!("{header}\n{row}"));
+        let out = w.stdout(&["import", f.to_str().unwrap()]);
+        assert!(out.contains("added 1,"), "{out}");
+        assert!(
+            out.contains("note: the file does not end with a new line"),
+            "{out}"
+        );
+    });
 }
 
 #[test]
@@ -384,6 +388,7 @@ fn a_claude_code_log_starting_with_a_bom_is_read() {
     assert!(with_bom["total"]["requests"].as_u64().unwrap() > 0);
 }
 
+// SQLite only: about the permissions of the ledger file.
 #[cfg(unix)]
 #[test]
 fn a_new_ledger_is_readable_by_its_owner_only() {
@@ -394,6 +399,7 @@ fn a_new_ledger_is_readable_by_its_owner_only() {
     assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 }
 
+// SQLite only: about a foreign SQLite file (backends.rs has PostgreSQL's foreign schema).
 #[test]
 fn a_database_that_is_not_a_ledger_is_refused_untouched() {
     let w = Workdir::new();
@@ -414,6 +420,7 @@ fn a_database_that_is_not_a_ledger_is_refused_untouched() {
     assert_eq!(std::fs::read(w.ledger()).unwrap(), before);
 }
 
+// SQLite only: about the file's user_version and damaged bytes (backends.rs: PostgreSQL's schemas).
 #[test]
 fn a_ledger_from_a_newer_aispend_and_a_damaged_one_get_clean_messages() {
     let w = Workdir::new();
@@ -456,6 +463,7 @@ fn a_ledger_from_a_newer_aispend_and_a_damaged_one_get_clean_messages() {
     assert_eq!(std::fs::read(w.ledger()).unwrap(), bytes);
 }
 
+// SQLite only: about SQLite's write lock (backends.rs has PostgreSQL's held advisory lock).
 #[test]
 fn a_held_write_lock_is_named_with_the_time_waited() {
     let w = Workdir::new();

@@ -1,5 +1,6 @@
 //! Small commands and command-line behaviour: sources, pricing, completions, usage errors, pipes.
 
+use crate::backends::on_each_backend;
 use crate::{fixture, money, Workdir};
 
 #[test]
@@ -48,10 +49,12 @@ fn pricing_missing_lists_unpriced_models() {
         out.contains("gpt-9-preview") && out.contains("no price table entry"),
         "{out}"
     );
-    w.stdout(&["import", &fixture("api-log/gemini.jsonl")]);
-    assert!(w
-        .stdout(&["pricing", "missing"])
-        .contains("Every model read has a price"));
+    on_each_backend(|w, _| {
+        w.stdout(&["import", &fixture("api-log/gemini.jsonl")]);
+        assert!(w
+            .stdout(&["pricing", "missing"])
+            .contains("Every model read has a price"));
+    });
 }
 
 #[test]

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use aispend::pricing::PriceBook;
 
-use crate::{fixture, Workdir};
+use crate::backends::on_each_backend;
+use crate::fixture;
 
 /// Mutants per fixture: up to 48, fewer for large fixtures (about 1 MB of mutated input per fixture at
 /// most), at least 8.
@@ -182,44 +183,37 @@ fn mutants_of_every_fixture_never_panic_and_every_error_names_file_and_line() {
 
 #[test]
 fn a_failed_import_of_a_mutant_leaves_the_ledger_byte_identical() {
-    let w = Workdir::new();
-    w.stdout(&["import", &fixture("api-log/gemini.jsonl")]);
-    let before = std::fs::read(w.ledger()).expect("ledger");
-    let mut rejected = 0;
-    for (path, _) in fixtures()
-        .iter()
-        .filter(|(p, _)| !p.to_string_lossy().contains("/demo/"))
-    {
-        let original = std::fs::read(path).unwrap();
-        let mut rng = Rng(seed(path) ^ 0x5eed);
-        for i in 0..1 {
-            let name = format!("mutant-{i}-{}", path.file_name().unwrap().to_string_lossy());
+    on_each_backend(|w, store| {
+        w.stdout(&["import", &fixture("api-log/gemini.jsonl")]);
+        let mut before = store.contents(w);
+        let mut rejected = 0;
+        for (path, _) in fixtures()
+            .iter()
+            .filter(|(p, _)| !p.to_string_lossy().contains("/demo/"))
+        {
+            let original = std::fs::read(path).unwrap();
+            let mut rng = Rng(seed(path) ^ 0x5eed);
+            let name = format!("mutant-{}", path.file_name().unwrap().to_string_lossy());
             let file = w.path().join(&name);
             std::fs::write(&file, mutate(&mut rng, &original)).unwrap();
             let out = w.run(&["import", file.to_str().unwrap()]);
             match out.status.code() {
                 Some(2) => {
                     rejected += 1;
-                    assert_eq!(
-                        std::fs::read(w.ledger()).expect("ledger"),
-                        before,
+                    assert!(
+                        store.contents(w) == before,
                         "a failed import of {name} changed the ledger: {}",
                         String::from_utf8_lossy(&out.stderr)
                     );
                 }
-                Some(0) => {
-                    // An accepted mutant: back to the starting ledger for the next one.
-                    for suffix in ["-wal", "-shm"] {
-                        let _ = std::fs::remove_file(format!("{}{suffix}", w.ledger().display()));
-                    }
-                    std::fs::write(w.ledger(), &before).unwrap();
-                }
+                // An accepted mutant: the ledger it leaves is the next one's starting point.
+                Some(0) => before = store.contents(w),
                 other => panic!(
                     "{name}: exit {other:?}: {}",
                     String::from_utf8_lossy(&out.stderr)
                 ),
             }
         }
-    }
-    assert!(rejected >= 10, "only {rejected} mutants were rejected");
+        assert!(rejected >= 10, "only {rejected} mutants were rejected");
+    });
 }

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use super::backends::on_each_backend;
 use super::{fixture, Workdir};
 
 fn json(w: &Workdir, args: &[&str]) -> Value {
@@ -29,33 +30,35 @@ fn an_open_since_runs_through_the_newest_record() {
         "{table}"
     );
     // The same from the ledger.
-    w.stdout(&["import", &f]);
-    let r = json(&w, &["report", "--since", "2026-10-10", "--format", "json"]);
-    assert_eq!(r["period"]["end"], "2026-10-16T00:00:00Z");
-    assert_eq!(r["total"]["cost"], "60");
-    // --compare takes the 6 days before (2026-10-04 to 2026-10-09, $60 too).
-    let r = json(
-        &w,
-        &[
-            "report",
-            "--since",
-            "2026-10-10",
-            "--compare",
-            "--format",
-            "json",
-        ],
-    );
-    assert_eq!(r["previous_period"]["start"], "2026-10-04T00:00:00Z");
-    assert_eq!(r["total"]["previous_cost"], "60");
-    // A forecast with an open --since runs to today instead of to the end of time.
-    let out = w.run(&["forecast", "--since", "2026-10-01"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Forecast 2026-10-01 to "));
+    on_each_backend(|w, _| {
+        w.stdout(&["import", &f]);
+        let r = json(w, &["report", "--since", "2026-10-10", "--format", "json"]);
+        assert_eq!(r["period"]["end"], "2026-10-16T00:00:00Z");
+        assert_eq!(r["total"]["cost"], "60");
+        // --compare takes the 6 days before (2026-10-04 to 2026-10-09, $60 too).
+        let r = json(
+            w,
+            &[
+                "report",
+                "--since",
+                "2026-10-10",
+                "--compare",
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(r["previous_period"]["start"], "2026-10-04T00:00:00Z");
+        assert_eq!(r["total"]["previous_cost"], "60");
+        // A forecast with an open --since runs to today instead of to the end of time.
+        let out = w.run(&["forecast", "--since", "2026-10-01"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("Forecast 2026-10-01 to "));
+    });
 }
 
 #[test]

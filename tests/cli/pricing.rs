@@ -26,7 +26,16 @@ pub fn export(w: &Workdir, extra: &[&str], file: &str) -> HashMap<String, Value>
     let mut args = vec!["ledger", "export", "--format", "jsonl"];
     args.extend_from_slice(extra);
     args.push(file);
-    w.stdout(&args)
+    by_id(&w.stdout(&args))
+}
+
+/// `ledger export --format jsonl` of the records in the ledger, by record id.
+pub fn export_ledger(w: &Workdir) -> HashMap<String, Value> {
+    by_id(&w.stdout(&["ledger", "export", "--format", "jsonl"]))
+}
+
+fn by_id(jsonl: &str) -> HashMap<String, Value> {
+    jsonl
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).expect("json line");

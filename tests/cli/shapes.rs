@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use crate::pricing::export;
+use crate::backends::on_each_backend;
+use crate::pricing::{export, export_ledger};
 use crate::{fixture, money, Workdir};
 
 #[test]
@@ -38,11 +39,14 @@ fn openai_batch_output_is_priced_at_batch_rates() {
 fn openai_batch_error_file_imports_and_bills_nothing() {
     // Both lines are failed requests with no time of their own (no `body.created`): nothing to bill and
     // nothing to place in a period, so nothing is added, and the file is not refused.
-    let w = Workdir::new();
-    let out = w.run(&["import", &fixture("batch/openai-batch-errors.jsonl")]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let rows = export(&w, &[], &fixture("batch/openai-batch-errors.jsonl"));
-    assert!(rows.is_empty(), "{rows:?}");
+    on_each_backend(|w, _| {
+        let out = w.run(&["import", &fixture("batch/openai-batch-errors.jsonl")]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let rows = export(w, &[], &fixture("batch/openai-batch-errors.jsonl"));
+        assert!(rows.is_empty(), "{rows:?}");
+        let rows = export_ledger(w);
+        assert!(rows.is_empty(), "{rows:?}");
+    });
 }
 
 #[test]
@@ -66,25 +70,27 @@ fn vertex_batch_prediction_output_is_priced_at_batch_rates() {
 
 #[test]
 fn bare_error_bodies_do_not_stop_a_log_from_being_read() {
-    let w = Workdir::new();
-    let out = w.run(&["import", &fixture("api-log/bare-errors.jsonl")]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let rows = export(&w, &[], &fixture("api-log/bare-errors.jsonl"));
-    // Two responses, one enveloped 500 (kept as failed); the two bare error bodies have no time: skipped.
-    assert_eq!(rows.len(), 3);
-    // gpt-4o-mini ($0.15 in, $0.60 out): 2_000 × 0.15 + 100 × 0.60 = 300 + 60 = 360 µ$ = $0.00036
-    assert_eq!(
-        money(&rows["openai:chatcmpl-FxBare0001bbbbbbbbbbbbbbbbbbbbb"]["cost"]),
-        "0.00036"
-    );
-    // 1_000 × 0.15 + 50 × 0.60 = 150 + 30 = 180 µ$ = $0.00018
-    assert_eq!(
-        money(&rows["openai:chatcmpl-FxBare0002bbbbbbbbbbbbbbbbbbbbb"]["cost"]),
-        "0.00018"
-    );
-    let failed: Vec<&Value> = rows.values().filter(|r| r["failed"] == true).collect();
-    assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0]["start"], "2026-10-09T09:02:00Z");
+    on_each_backend(|w, _| {
+        let out = w.run(&["import", &fixture("api-log/bare-errors.jsonl")]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let rows = export_ledger(w);
+        assert_eq!(rows, export(w, &[], &fixture("api-log/bare-errors.jsonl")));
+        // Two responses, one enveloped 500 (kept as failed); the two bare error bodies have no time: skipped.
+        assert_eq!(rows.len(), 3);
+        // gpt-4o-mini ($0.15 in, $0.60 out): 2_000 × 0.15 + 100 × 0.60 = 300 + 60 = 360 µ$ = $0.00036
+        assert_eq!(
+            money(&rows["openai:chatcmpl-FxBare0001bbbbbbbbbbbbbbbbbbbbb"]["cost"]),
+            "0.00036"
+        );
+        // 1_000 × 0.15 + 50 × 0.60 = 150 + 30 = 180 µ$ = $0.00018
+        assert_eq!(
+            money(&rows["openai:chatcmpl-FxBare0002bbbbbbbbbbbbbbbbbbbbb"]["cost"]),
+            "0.00018"
+        );
+        let failed: Vec<&Value> = rows.values().filter(|r| r["failed"] == true).collect();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0]["start"], "2026-10-09T09:02:00Z");
+    });
 }
 
 #[test]
@@ -140,28 +146,30 @@ fn gemini_audio_input_is_priced_at_its_own_rate() {
 
 #[test]
 fn codex_sessions_are_read_per_turn_and_deduplicated() {
-    let w = Workdir::new();
-    let out = w.stdout(&["import", &fixture("codex")]);
-    assert!(out.contains("added 3, 2 duplicate"), "{out}");
-    let rows = export(&w, &[], &fixture("codex"));
-    assert_eq!(rows.len(), 3);
-    let session = "codex:0199e2a0-5c1e-7a3b-9f00-3c6d2e8b4a01";
-    // Turn 1, gpt-5-codex ($1.25 in, $0.125 cached, $10 out): input 12_000 of which 8_000 cached, output 900
-    // (600 reasoning inside): 4_000 × 1.25 + 8_000 × 0.125 + 900 × 10 = 5_000 + 1_000 + 9_000 = $0.015.
-    // The repeated token_count event with the same totals adds nothing.
-    let r = &rows[&format!("{session}:12900")];
-    assert_eq!(money(&r["cost"]), "0.015", "{r}");
-    assert_eq!(r["project"], "search-api");
-    assert_eq!(r["source"], "codex");
-    assert_eq!(r["reasoning_tokens"], 600);
-    // Turn 2 = totals growth 30_000 − 12_000 in, 24_000 − 8_000 cached, 1_500 − 900 out:
-    //   2_000 × 1.25 + 16_000 × 0.125 + 600 × 10 = 2_500 + 2_000 + 6_000 = $0.0105
-    assert_eq!(money(&rows[&format!("{session}:31500")]["cost"]), "0.0105");
-    // The resumed file repeats turns 1 and 2 (duplicates) and adds a gpt-5 turn ($1.25 / $0.125 / $10):
-    //   (20_000 − 16_000) × 1.25 + 16_000 × 0.125 + 500 × 10 = 5_000 + 2_000 + 5_000 = $0.012
-    let r = &rows[&format!("{session}:52000")];
-    assert_eq!(r["model"], "gpt-5");
-    assert_eq!(money(&r["cost"]), "0.012");
+    on_each_backend(|w, _| {
+        let out = w.stdout(&["import", &fixture("codex")]);
+        assert!(out.contains("added 3, 2 duplicate"), "{out}");
+        let rows = export_ledger(w);
+        assert_eq!(rows, export(w, &[], &fixture("codex")));
+        assert_eq!(rows.len(), 3);
+        let session = "codex:0199e2a0-5c1e-7a3b-9f00-3c6d2e8b4a01";
+        // Turn 1, gpt-5-codex ($1.25 in, $0.125 cached, $10 out): input 12_000 of which 8_000 cached, output 900
+        // (600 reasoning inside): 4_000 × 1.25 + 8_000 × 0.125 + 900 × 10 = 5_000 + 1_000 + 9_000 = $0.015.
+        // The repeated token_count event with the same totals adds nothing.
+        let r = &rows[&format!("{session}:12900")];
+        assert_eq!(money(&r["cost"]), "0.015", "{r}");
+        assert_eq!(r["project"], "search-api");
+        assert_eq!(r["source"], "codex");
+        assert_eq!(r["reasoning_tokens"], 600);
+        // Turn 2 = totals growth 30_000 − 12_000 in, 24_000 − 8_000 cached, 1_500 − 900 out:
+        //   2_000 × 1.25 + 16_000 × 0.125 + 600 × 10 = 2_500 + 2_000 + 6_000 = $0.0105
+        assert_eq!(money(&rows[&format!("{session}:31500")]["cost"]), "0.0105");
+        // The resumed file repeats turns 1 and 2 (duplicates) and adds a gpt-5 turn ($1.25 / $0.125 / $10):
+        //   (20_000 − 16_000) × 1.25 + 16_000 × 0.125 + 500 × 10 = 5_000 + 2_000 + 5_000 = $0.012
+        let r = &rows[&format!("{session}:52000")];
+        assert_eq!(r["model"], "gpt-5");
+        assert_eq!(money(&r["cost"]), "0.012");
+    });
 }
 
 #[test]

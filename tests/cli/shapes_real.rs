@@ -2,6 +2,7 @@
 //! of a file of every source, Claude Code lines that repeat a key. Costs are worked by hand from the
 //! fixtures and the price tables in `pricing/`.
 
+use crate::backends::on_each_backend;
 use crate::{fixture, money, row, Workdir};
 
 #[test]
@@ -36,9 +37,13 @@ fn bedrock_logs_in_every_cloudwatch_wrapping_cost_the_same() {
     let all = w.json(&args);
     assert_eq!(money(&all["total"]["cost"]), "0.1695");
     // No prompt or completion text reaches the ledger.
-    w.stdout(&["import", &files[0], &files[2]]);
-    let export = w.stdout(&["ledger", "export", "--format", "jsonl"]);
-    assert!(!export.contains("CONFIDENTIAL"), "{export}");
+    on_each_backend(|w, store| {
+        w.stdout(&["import", &files[0], &files[2]]);
+        let export = w.stdout(&["ledger", "export", "--format", "jsonl"]);
+        assert!(!export.contains("CONFIDENTIAL"), "{export}");
+        let stored = store.contents(w);
+        assert!(!String::from_utf8_lossy(&stored).contains("CONFIDENTIAL"));
+    });
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Billing-side importers on their fixtures: `openai-costs`, `openai-csv`, `anthropic-cost`, `openrouter`,
 //! `litellm`. Costs are worked by hand from the fixtures and the price tables in `pricing/`.
 
+use crate::backends::on_each_backend;
+use crate::errors::assert_each_rejected;
 use crate::{fixture, money, row, Workdir};
 
 fn records(w: &Workdir) -> u64 {
@@ -66,10 +68,12 @@ fn the_cost_csv_and_the_costs_api_count_a_day_once() {
     // Three CSV rows are the page's rows without an API key (same id); one is new: 4.020956789 + 0.5
     let both = w.json(&["report", &page, &csv]);
     assert_eq!(money(&both["total"]["reported_cost"]), "4.520956789");
-    let out = w.stdout(&["import", &page, &csv]);
-    assert!(out.contains("added 1, 3 duplicate"), "{out}");
-    assert_eq!(records(&w), 7);
-    assert_eq!(w.json(&["report"]), both);
+    on_each_backend(|w, _| {
+        let out = w.stdout(&["import", &page, &csv]);
+        assert!(out.contains("added 1, 3 duplicate"), "{out}");
+        assert_eq!(records(w), 7);
+        assert_eq!(w.json(&["report"]), both);
+    });
 }
 
 #[test]
@@ -91,9 +95,11 @@ fn the_usage_csv_matches_the_usage_api_page() {
     assert_eq!(r["total"]["requests"], 5_182);
     // Importing the API page and the CSV of the same days counts every bucket once.
     assert_eq!(w.json(&["report", &page, &csv]), r);
-    let out = w.stdout(&["import", &page, &csv]);
-    assert!(out.contains("added 0, 5 duplicate"), "{out}");
-    assert_eq!(records(&w), 5);
+    on_each_backend(|w, _| {
+        let out = w.stdout(&["import", &page, &csv]);
+        assert!(out.contains("added 0, 5 duplicate"), "{out}");
+        assert_eq!(records(w), 5);
+    });
 
     // July 2026 (before the Usage API change): input_tokens INCLUDES cached.
     let r = w.json(&[
@@ -182,20 +188,22 @@ fn openrouter_generations_and_activity() {
     assert_eq!(money(&r["total"]["reported_cost"]), "0.035");
 
     // The folder minus broken/: three generations, one duplicate, two activity rows.
-    let out = w.stdout(&[
-        "import",
-        &gens,
-        &single,
-        &format!("{dir}/activity-2026-10-09.json"),
-    ]);
-    assert!(out.contains("added 3, 0 duplicate"), "{out}");
-    assert!(out.contains("added 0, 1 duplicate"), "{out}");
-    assert_eq!(records(&w), 5);
-    let by_provider = w.json(&["report", "--month", "2026-10", "--by", "provider"]);
-    assert_eq!(
-        money(&row(&by_provider, "provider", "openrouter")["cost"]),
-        "0.1224"
-    );
+    on_each_backend(|w, _| {
+        let out = w.stdout(&[
+            "import",
+            &gens,
+            &single,
+            &format!("{dir}/activity-2026-10-09.json"),
+        ]);
+        assert!(out.contains("added 3, 0 duplicate"), "{out}");
+        assert!(out.contains("added 0, 1 duplicate"), "{out}");
+        assert_eq!(records(w), 5);
+        let by_provider = w.json(&["report", "--month", "2026-10", "--by", "provider"]);
+        assert_eq!(
+            money(&row(&by_provider, "provider", "openrouter")["cost"]),
+            "0.1224"
+        );
+    });
 }
 
 #[test]
@@ -234,73 +242,56 @@ fn litellm_spend_logs_and_payloads() {
     assert_eq!(money(&r["total"]["cost"]), "0.00905");
 
     // Nothing secret reaches the ledger: no key hash, prompt, answer or IP address.
-    w.stdout(&["import", &csv, &json, &payloads]);
-    assert_eq!(records(&w), 7);
-    let mut stored = Vec::new();
-    for entry in std::fs::read_dir(w.path()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.to_string_lossy().contains("ledger.db") {
-            stored.extend(std::fs::read(path).unwrap());
+    on_each_backend(|w, store| {
+        w.stdout(&["import", &csv, &json, &payloads]);
+        assert_eq!(records(w), 7);
+        let stored = store.contents(w);
+        let stored = String::from_utf8_lossy(&stored);
+        assert!(
+            stored.contains("chatcmpl-FxLite0001"),
+            "the ledger was read"
+        );
+        for secret in ["88dc28d0", "secret", "10.1.2.3", "10.9.9.9"] {
+            assert!(!stored.contains(secret), "{secret} in the ledger");
         }
-    }
-    let stored = String::from_utf8_lossy(&stored);
-    assert!(
-        stored.contains("chatcmpl-FxLite0001"),
-        "the ledger was read"
-    );
-    for secret in ["88dc28d0", "secret", "10.1.2.3", "10.9.9.9"] {
-        assert!(!stored.contains(secret), "{secret} in the ledger");
-    }
+    });
 }
 
 #[test]
 fn broken_files_name_file_line_and_field_and_write_nothing() {
-    let w = Workdir::new();
-    w.stdout(&["import", &fixture("openai-costs/costs-page.json")]);
-    let before = w.json(&["report", "--month", "2026-10"]);
-    for (file, expected) in [
-        (
-            "openai-costs/broken/bad-amount.json",
-            ":17: field 'data[0].results[1].amount.value': not a decimal number: n/a",
-        ),
-        (
-            "openai-csv/broken/bad-count.csv",
-            ":3: field 'num_model_requests': \"12.5\" is not a whole number",
-        ),
-        (
-            "openai-csv/broken/grouped_wrongly.tsv",
-            ":2: field 'input_tokens': \"2,000,00\" is not a number (thousands may be grouped, in threes",
-        ),
-        (
-            "anthropic-cost/broken/bad-amount.json",
-            ":20: field 'data[0].results[1].amount': not a decimal number: 12,50",
-        ),
-        (
-            "openrouter/broken/bad-tokens.jsonl",
-            ":2: field 'data.native_tokens_cached': `data.native_tokens_cached` = 9000 exceeds",
-        ),
-        (
-            "litellm/broken/bad-spend.csv",
-            ":3: field 'spend': \"n/a\" is not a decimal number",
-        ),
-    ] {
-        let path = fixture(file);
-        for command in ["import", "report"] {
-            let out = w.run(&[command, &path]);
-            assert_eq!(out.status.code(), Some(2), "{command} {file}");
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let want = format!("aispend: {path}{expected}");
-            assert!(
-                stderr.starts_with(&want),
-                "{command} {file}:\n got: {stderr}\nwant: {want}"
-            );
-        }
-        assert_eq!(
-            w.json(&["report", "--month", "2026-10"]),
-            before,
-            "{file} changed the ledger"
+    on_each_backend(|w, _| {
+        w.stdout(&["import", &fixture("openai-costs/costs-page.json")]);
+        assert_each_rejected(
+            w,
+            &[
+                (
+                    "openai-costs/broken/bad-amount.json",
+                    ":17: field 'data[0].results[1].amount.value': not a decimal number: n/a",
+                ),
+                (
+                    "openai-csv/broken/bad-count.csv",
+                    ":3: field 'num_model_requests': \"12.5\" is not a whole number",
+                ),
+                (
+                    "openai-csv/broken/grouped_wrongly.tsv",
+                    ":2: field 'input_tokens': \"2,000,00\" is not a number (thousands may be grouped, in threes",
+                ),
+                (
+                    "anthropic-cost/broken/bad-amount.json",
+                    ":20: field 'data[0].results[1].amount': not a decimal number: 12,50",
+                ),
+                (
+                    "openrouter/broken/bad-tokens.jsonl",
+                    ":2: field 'data.native_tokens_cached': `data.native_tokens_cached` = 9000 exceeds",
+                ),
+                (
+                    "litellm/broken/bad-spend.csv",
+                    ":3: field 'spend': \"n/a\" is not a decimal number",
+                ),
+            ],
+            &["report", "--month", "2026-10"],
         );
-    }
+    });
 }
 
 /// Each fixture is claimed by its own importer, and the new importers claim none of the older fixtures.
@@ -350,22 +341,23 @@ fn detection_does_not_clash() {
 /// (`UsageRecord::dedup_weight`), both in the ledger and when reading files directly.
 #[test]
 fn a_re_pulled_cost_day_that_grew_replaces_the_first_pull() {
-    let w = Workdir::new();
-    let page = |value: &str| {
-        format!(
-            "{{\"object\":\"page\",\"data\":[{{\"object\":\"bucket\",\"start_time\":1791072000,\"end_time\":1791158400,\
-             \"results\":[{{\"object\":\"organization.costs.result\",\"amount\":{{\"value\":{value},\"currency\":\"usd\"}},\
-             \"line_item\":\"o3, input\",\"project_id\":\"proj_1\"}}]}}]}}"
-        )
-    };
-    let early = w.write("early.json", &page("1.5"));
-    let late = w.write("late.json", &page("4.25"));
-    w.stdout(&["import", early.to_str().unwrap()]);
-    w.stdout(&["import", late.to_str().unwrap()]);
-    let r = w.json(&["report"]);
-    assert_eq!(money(&r["total"]["reported_cost"]), "4.25");
-    let direct = w.json(&["report", early.to_str().unwrap(), late.to_str().unwrap()]);
-    assert_eq!(money(&direct["total"]["reported_cost"]), "4.25");
+    on_each_backend(|w, _| {
+        let page = |value: &str| {
+            format!(
+                "{{\"object\":\"page\",\"data\":[{{\"object\":\"bucket\",\"start_time\":1791072000,\"end_time\":1791158400,\
+                 \"results\":[{{\"object\":\"organization.costs.result\",\"amount\":{{\"value\":{value},\"currency\":\"usd\"}},\
+                 \"line_item\":\"o3, input\",\"project_id\":\"proj_1\"}}]}}]}}"
+            )
+        };
+        let early = w.write("early.json", &page("1.5"));
+        let late = w.write("late.json", &page("4.25"));
+        w.stdout(&["import", early.to_str().unwrap()]);
+        w.stdout(&["import", late.to_str().unwrap()]);
+        let r = w.json(&["report"]);
+        assert_eq!(money(&r["total"]["reported_cost"]), "4.25");
+        let direct = w.json(&["report", early.to_str().unwrap(), late.to_str().unwrap()]);
+        assert_eq!(money(&direct["total"]["reported_cost"]), "4.25");
+    });
 }
 
 #[test]
@@ -389,11 +381,13 @@ fn rows_of_one_bucket_in_one_csv_add_up_and_are_deduplicated_across_files() {
     assert_eq!(money(&row(&both, "model", "gpt-4.1")["cost"]), "0.49");
     assert_eq!(row(&both, "model", "gpt-4.1")["requests"], 19);
     assert_eq!(money(&both["total"]["cost"]), "0.99");
-    let out = w.stdout(&["import", &one_day]);
-    assert!(out.contains("added 3, 0 duplicate"), "{out}");
-    let out = w.stdout(&["import", &two_days]);
-    assert!(out.contains("added 1, 3 duplicate"), "{out}");
-    assert_eq!(w.json(&["report", "--month", "2026-10"]), both);
+    on_each_backend(|w, _| {
+        let out = w.stdout(&["import", &one_day]);
+        assert!(out.contains("added 3, 0 duplicate"), "{out}");
+        let out = w.stdout(&["import", &two_days]);
+        assert!(out.contains("added 1, 3 duplicate"), "{out}");
+        assert_eq!(w.json(&["report", "--month", "2026-10"]), both);
+    });
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! `pricing/google.toml` and `pricing/openai.toml` (GCP and Azure fall back to the first-party tables);
 //! the token numbers are in `fixtures/{bedrock,gcp-billing,azure-cost}/README.md`.
 
+use crate::backends::on_each_backend;
+use crate::errors::assert_each_rejected;
 use crate::{fixture, money, row, Workdir};
 
 #[test]
@@ -49,33 +51,34 @@ fn bedrock_global_is_cheaper_than_regional() {
 
 #[test]
 fn bedrock_attribution_and_every_delivery_shape() {
-    let w = Workdir::new();
-    let out = w.stdout(&[
-        "import",
-        &fixture("bedrock/invocations.jsonl"),
-        &fixture("bedrock/cloudwatch-export.jsonl"),
-        &fixture("bedrock/s3-object.json"),
-    ]);
-    // invocations: 9 lines, one repeated requestId; CloudWatch: 2 wrapped records, one already imported
-    assert!(out.contains("added 8, 1 duplicate"), "{out}");
-    assert!(out.contains("added 1, 1 duplicate"), "{out}");
-    let r = w.json(&["report", "--by", "team"]);
-    // search: $0.14175 (sonnet-4-5); billing: $0.09; research: $0.0396 + opus-4-5 (S3 object, global:
-    //   1_000 × 5 + 1_000 × 25 = $0.03) = $0.0696;
-    // support: $0.165 + $0.32025 + us. haiku-4-5 from CloudWatch ((10_000 × 1 + 1_000 × 5) × 1.1 = $0.0165)
-    assert_eq!(money(&row(&r, "team", "search")["cost"]), "0.14175");
-    assert_eq!(money(&row(&r, "team", "billing")["cost"]), "0.09");
-    assert_eq!(money(&row(&r, "team", "research")["cost"]), "0.0696");
-    assert_eq!(money(&row(&r, "team", "support")["cost"]), "0.50175");
-    let r = w.json(&["report", "--by", "project,user"]);
-    let rows = r["rows"].as_array().unwrap();
-    assert!(rows
-        .iter()
-        .any(|x| x["project"] == "ranker" && money(&x["cost"]) == "0.14175"));
-    assert!(rows.iter().any(|x| x["user"] == "u-7"));
-    // requestMetadata keys are tags
-    let r = w.json(&["report", "--by", "tag:env"]);
-    assert_eq!(money(&row(&r, "tag:env", "prod")["cost"]), "0.14175");
+    on_each_backend(|w, _| {
+        let out = w.stdout(&[
+            "import",
+            &fixture("bedrock/invocations.jsonl"),
+            &fixture("bedrock/cloudwatch-export.jsonl"),
+            &fixture("bedrock/s3-object.json"),
+        ]);
+        // invocations: 9 lines, one repeated requestId; CloudWatch: 2 wrapped records, one already imported
+        assert!(out.contains("added 8, 1 duplicate"), "{out}");
+        assert!(out.contains("added 1, 1 duplicate"), "{out}");
+        let r = w.json(&["report", "--by", "team"]);
+        // search: $0.14175 (sonnet-4-5); billing: $0.09; research: $0.0396 + opus-4-5 (S3 object, global:
+        //   1_000 × 5 + 1_000 × 25 = $0.03) = $0.0696;
+        // support: $0.165 + $0.32025 + us. haiku-4-5 from CloudWatch ((10_000 × 1 + 1_000 × 5) × 1.1 = $0.0165)
+        assert_eq!(money(&row(&r, "team", "search")["cost"]), "0.14175");
+        assert_eq!(money(&row(&r, "team", "billing")["cost"]), "0.09");
+        assert_eq!(money(&row(&r, "team", "research")["cost"]), "0.0696");
+        assert_eq!(money(&row(&r, "team", "support")["cost"]), "0.50175");
+        let r = w.json(&["report", "--by", "project,user"]);
+        let rows = r["rows"].as_array().unwrap();
+        assert!(rows
+            .iter()
+            .any(|x| x["project"] == "ranker" && money(&x["cost"]) == "0.14175"));
+        assert!(rows.iter().any(|x| x["user"] == "u-7"));
+        // requestMetadata keys are tags
+        let r = w.json(&["report", "--by", "tag:env"]);
+        assert_eq!(money(&row(&r, "tag:env", "prod")["cost"]), "0.14175");
+    });
 }
 
 #[test]
@@ -197,36 +200,27 @@ fn config_rejects_unknown_azure_keys() {
 
 #[test]
 fn broken_cloud_exports_name_file_line_field_and_write_nothing() {
-    let w = Workdir::new();
-    w.stdout(&["import", &fixture("bedrock/s3-object.json")]);
-    let before = w.json(&["report"]);
-    for (file, expected) in [
-        (
-            "bedrock/broken/bad-tokens.jsonl",
-            ":2: field 'output.outputTokenCount': invalid type: string \"many\", expected a non-negative integer",
-        ),
-        (
-            "gcp-billing/broken/bad-cost.csv",
-            ":3: field 'cost': not a decimal number: \"3.0O\"",
-        ),
-        (
-            "azure-cost/broken/bad-quantity.csv",
-            ":4: field 'Quantity': not a decimal number: \"four\"",
-        ),
-    ] {
-        let path = fixture(file);
-        for command in ["import", "report"] {
-            let out = w.run(&[command, &path]);
-            assert_eq!(out.status.code(), Some(2), "{command} {file}");
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let want = format!("aispend: {path}{expected}");
-            assert!(
-                stderr.starts_with(&want),
-                "{command} {file}:\n got: {stderr}\nwant: {want}"
-            );
-        }
-        assert_eq!(w.json(&["report"]), before, "{file} changed the ledger");
-    }
+    on_each_backend(|w, _| {
+        w.stdout(&["import", &fixture("bedrock/s3-object.json")]);
+        assert_each_rejected(
+            w,
+            &[
+                (
+                    "bedrock/broken/bad-tokens.jsonl",
+                    ":2: field 'output.outputTokenCount': invalid type: string \"many\", expected a non-negative integer",
+                ),
+                (
+                    "gcp-billing/broken/bad-cost.csv",
+                    ":3: field 'cost': not a decimal number: \"3.0O\"",
+                ),
+                (
+                    "azure-cost/broken/bad-quantity.csv",
+                    ":4: field 'Quantity': not a decimal number: \"four\"",
+                ),
+            ],
+            &["report"],
+        );
+    });
 }
 
 #[test]
