@@ -7,6 +7,7 @@ use super::usage::source_by_name;
 use super::Context;
 use crate::error::{Error, Result};
 use crate::input::{read_inputs, Accepted, FileSummary, ReadOptions, RecordSink};
+use crate::ledger::{LedgerWriter, Revision};
 use crate::output::{self, count_human, Sheet};
 use crate::pricing::{Priced, Pricer};
 use crate::record::UsageRecord;
@@ -55,20 +56,26 @@ pub struct Args {
 
 /// Prices each record on its way into the ledger, to count the unpriced ones per file (the ledger
 /// keeps no costs; they are computed when read).
-struct Counting<'a, 'b> {
-    inner: &'a mut dyn RecordSink,
+struct Counting<'a, 'b, 'c> {
+    inner: &'a mut LedgerWriter<'c>,
     pricer: Pricer<'b>,
     unpriced: u64,
+    /// Records handed to the ledger so far.
+    taken: u64,
+    /// Which of them (in order) were counted as unpriced when added.
+    unpriced_taken: Vec<u64>,
 }
 
-impl RecordSink for Counting<'_, '_> {
+impl RecordSink for Counting<'_, '_, '_> {
     fn accept(&mut self, record: UsageRecord) -> Result<Accepted> {
         let unpriced = !record.tokens.is_empty()
             && matches!(self.pricer.price(&record), Priced::Unpriced { .. });
         let accepted = self.inner.accept(record)?;
         if unpriced && accepted == Accepted::Added {
             self.unpriced += 1;
+            self.unpriced_taken.push(self.taken);
         }
+        self.taken += 1;
         Ok(accepted)
     }
 
@@ -94,14 +101,22 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             inner: writer,
             pricer: Pricer::new(book),
             unpriced: 0,
+            taken: 0,
+            unpriced_taken: Vec::new(),
         };
         let summary = read_inputs(&args.paths, options, &mut sink, &mut |f| {
+            lines.push(f.clone());
+        })?;
+        // The ledger's final word on what was added (a PostgreSQL ledger writes in batches), before
+        // anything is said about the files.
+        let revisions = sink.inner.settle()?;
+        revise(&mut lines, &revisions, &sink.unpriced_taken);
+        for f in &lines {
             ctx.detail(format_args!("{}: {}", f.path, f.source));
             for w in f.warnings() {
                 ctx.warn(format_args!("{}: {w}", f.path));
             }
-            lines.push(f.clone());
-        })?;
+        }
         // Under --strict a warning stops the import before anything is written.
         ctx.check_strict(args.strict)?;
         Ok(summary)
@@ -124,6 +139,35 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         output::table::write(&done.sheet(), ctx.style(), out)?;
     }
     Ok(0)
+}
+
+/// Applies the ledger's late answers ([`Revision`]) to the per-file account. Files hand their records
+/// to the ledger one after another, so the `seq`-th record taken is in the file whose records span
+/// it; `unpriced` lists the records counted as unpriced when added.
+fn revise(files: &mut [FileSummary], revisions: &[Revision], unpriced: &[u64]) {
+    let taken = |f: &FileSummary| f.added + f.duplicates + f.replaced;
+    let mut files = files.iter_mut();
+    let mut file = files.next();
+    let mut start = 0;
+    for revision in revisions {
+        while let Some(f) = file.as_deref() {
+            if revision.seq < start + taken(f) {
+                break;
+            }
+            start += taken(f);
+            file = files.next();
+        }
+        let Some(f) = file.as_deref_mut() else { return };
+        f.added -= 1;
+        match revision.now {
+            Accepted::Added => f.added += 1,
+            Accepted::Duplicate => f.duplicates += 1,
+            Accepted::Replaced => f.replaced += 1,
+        }
+        if revision.now != Accepted::Added && unpriced.binary_search(&revision.seq).is_ok() {
+            f.unpriced -= 1;
+        }
+    }
 }
 
 /// What an import did, file by file, for people.

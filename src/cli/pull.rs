@@ -191,6 +191,10 @@ pub fn run(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
                     Accepted::Duplicate | Accepted::Replaced => c.duplicates += 1,
                 }
             }
+            // The ledger's late answers (batched writes): records first counted as added.
+            let late = writer.settle()?.len() as u64;
+            c.added -= late;
+            c.duplicates += late;
             counts.push(c);
         }
         Ok(counts)

@@ -29,7 +29,7 @@ pub(crate) mod rollup;
 mod schema;
 mod store;
 
-pub use store::{is_url, Ledger, LedgerWriter, Location};
+pub use store::{is_url, Ledger, LedgerWriter, Location, Revision};
 
 /// An open ledger file.
 pub struct SqliteLedger {

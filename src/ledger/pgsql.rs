@@ -237,30 +237,47 @@ const WRITTEN: [(&str, &str); 49] = [
     ("web_search_preview_calls", ""),
 ];
 
-/// Adds a record unless its id is present; replaces a lighter copy of it.
-static INSERT: LazyLock<(String, String)> = LazyLock::new(|| {
+/// Records held back and written together, in one statement: a round trip per batch instead of one
+/// per record. A row is 49 parameters; PostgreSQL takes at most 65,535 in a statement.
+const BATCH: usize = 1_000;
+
+/// The `VALUES` rows of a multi-row insert: `rows` rows of one parameter per column, each with the
+/// column's cast (`$1, $2::text::numeric), ($3, $4::text::numeric)`).
+fn values_rows(rows: usize, casts: &[&str]) -> String {
+    let row = |n: usize| -> String {
+        let marks: Vec<String> = casts
+            .iter()
+            .enumerate()
+            .map(|(i, cast)| format!("${}{cast}", n * casts.len() + i + 1))
+            .collect();
+        format!("({})", marks.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
+/// Adds each of `rows` records unless its id is present, returning the ids added.
+fn insert_sql(rows: usize) -> String {
     let names: Vec<&str> = WRITTEN.iter().map(|(n, _)| *n).collect();
-    let marks: Vec<String> = WRITTEN
+    let casts: Vec<&str> = WRITTEN.iter().map(|(_, c)| *c).collect();
+    format!(
+        "INSERT INTO records ({}) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+        names.join(", "),
+        values_rows(rows, &casts)
+    )
+}
+
+/// Replaces a lighter copy of a record.
+static REPLACE: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = WRITTEN
         .iter()
         .enumerate()
-        .map(|(i, (_, cast))| format!("${}{cast}", i + 1))
-        .collect();
-    let insert = format!(
-        "INSERT INTO records ({}) VALUES ({}) ON CONFLICT (id) DO NOTHING",
-        names.join(", "),
-        marks.join(", ")
-    );
-    let sets: Vec<String> = names
-        .iter()
-        .zip(&marks)
         .skip(1)
-        .map(|(n, m)| format!("{n} = {m}"))
+        .map(|(i, (n, cast))| format!("{n} = ${}{cast}", i + 1))
         .collect();
-    let replace = format!(
+    format!(
         "UPDATE records SET {} WHERE id = $1 AND weight < $38",
         sets.join(", ")
-    );
-    (insert, replace)
+    )
 });
 
 /// An open PostgreSQL ledger.
@@ -387,13 +404,15 @@ impl PgLedger {
         let target = &self.target;
         let mut tx = begin(self.client.get_mut(), target)?;
         let err = |e: postgres::Error| db_error(target, &e);
-        let (insert, replace) = &*INSERT;
         let statements = Statements {
-            insert: tx.prepare(insert).map_err(err)?,
-            replace: tx.prepare(replace).map_err(err)?,
+            insert: tx.prepare(&insert_sql(BATCH)).map_err(err)?,
+            replace: tx.prepare(&REPLACE).map_err(err)?,
+            weights: tx
+                .prepare("SELECT id, weight FROM records WHERE id = ANY($1)")
+                .map_err(err)?,
             old: tx
                 .prepare(&format!(
-                    "SELECT {}, weight FROM records WHERE id = $1 FOR UPDATE",
+                    "SELECT {} FROM records WHERE id = ANY($1) FOR UPDATE",
                     *COLUMNS
                 ))
                 .map_err(err)?,
@@ -404,9 +423,14 @@ impl PgLedger {
             statements,
             rollup: Delta::default(),
             touched: None,
+            held: Vec::with_capacity(BATCH),
+            taken: 0,
+            revisions: Vec::new(),
         };
         let value = f(&mut writer)?;
         if commit {
+            // Anything still held back (a caller that did not settle).
+            writer.write_held()?;
             let PgWriter {
                 mut tx,
                 rollup,
@@ -701,46 +725,40 @@ fn refresh_daily(
         &[&day(days.0), &day(days.1)],
     )
     .map_err(err)?;
-    let marks: Vec<String> = (1..=19)
+    // One insert per [`BATCH`] rows.
+    let casts: Vec<&str> = (1..=19)
         .map(|i| match i {
-            1 => "$1::text::date".to_string(),
-            16 | 18 => format!("${i}::text::numeric"),
-            _ => format!("${i}"),
+            1 => "::text::date",
+            16 | 18 => "::text::numeric",
+            _ => "",
         })
         .collect();
-    let insert = tx
-        .prepare(&format!(
-            "INSERT INTO daily_cost ({}) VALUES ({})",
-            daily::COLUMNS,
-            marks.join(", ")
-        ))
-        .map_err(err)?;
-    for row in &rows {
-        let [requests, failed, input, cache_read, cache_write, output, reasoning] = row.counts();
-        let d = &row.dims;
+    for chunk in rows.chunks(BATCH) {
+        let texts: Vec<[String; 2]> = chunk
+            .iter()
+            .map(|row| [day(row.day), row.totals.cost.to_string()])
+            .collect();
+        let counts: Vec<[i64; 7]> = chunk.iter().map(|row| row.counts()).collect();
+        let unpriced: Vec<_> = chunk.iter().map(|row| row.unpriced()).collect();
+        let reported: Vec<_> = chunk.iter().map(|row| row.reported()).collect();
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(chunk.len() * casts.len());
+        for (i, row) in chunk.iter().enumerate() {
+            let d = &row.dims;
+            params.push(&texts[i][0]);
+            params.extend(d.iter().map(|v| v as &(dyn ToSql + Sync)));
+            params.extend(counts[i].iter().map(|v| v as &(dyn ToSql + Sync)));
+            params.push(&texts[i][1]);
+            params.push(&unpriced[i]);
+            params.push(&reported[i]);
+            params.push(&row.currency);
+        }
         tx.execute(
-            &insert,
-            &[
-                &day(row.day),
-                &d[0],
-                &d[1],
-                &d[2],
-                &d[3],
-                &d[4],
-                &d[5],
-                &d[6],
-                &requests,
-                &failed,
-                &input,
-                &cache_read,
-                &cache_write,
-                &output,
-                &reasoning,
-                &row.totals.cost.to_string(),
-                &row.unpriced(),
-                &row.reported(),
-                &row.currency,
-            ],
+            &format!(
+                "INSERT INTO daily_cost ({}) VALUES {}",
+                daily::COLUMNS,
+                values_rows(chunk.len(), &casts)
+            ),
+            &params,
         )
         .map_err(err)?;
     }
@@ -748,12 +766,23 @@ fn refresh_daily(
 }
 
 struct Statements {
+    /// A full batch's insert ([`BATCH`] rows); a smaller one is prepared when written.
     insert: Statement,
     replace: Statement,
+    /// The weight of each present id of a list.
+    weights: Statement,
+    /// The rows of a list of ids, locked.
     old: Statement,
 }
 
-/// Writes records inside an import's transaction.
+/// A record held back, and when it was taken.
+struct Held {
+    seq: u64,
+    record: UsageRecord,
+    weight: i64,
+}
+
+/// Writes records inside an import's transaction, a batch at a time.
 pub struct PgWriter<'a> {
     tx: Transaction<'a>,
     target: &'a PgTarget,
@@ -761,12 +790,175 @@ pub struct PgWriter<'a> {
     rollup: Delta,
     /// The first and last start (ms) of the records added, replaced or replacing.
     touched: Option<(i64, i64)>,
+    /// Records taken and not yet written, each answered `Added`.
+    held: Vec<Held>,
+    /// Records taken so far.
+    taken: u64,
+    /// Answers that turned out otherwise, not yet handed back.
+    revisions: Vec<store::Revision>,
+}
+
+/// What the copies of one id do, one after another, as record-at-a-time imports decide it: the first
+/// is added when the ledger does not hold the id (`present` is `None`); a later copy, or one of an id
+/// present with that weight, replaces what is there when it keeps the largest and weighs more, else
+/// it is a duplicate. Returns each copy's answer and the copy that ends in the ledger, if one does.
+fn settle_copies(copies: &[&Held], present: Option<i64>) -> (Vec<Accepted>, Option<usize>) {
+    let mut weight = present;
+    let mut kept = None;
+    let answers = copies
+        .iter()
+        .enumerate()
+        .map(|(i, h)| match weight {
+            None => {
+                (weight, kept) = (Some(h.weight), Some(i));
+                Accepted::Added
+            }
+            Some(w) if h.record.dedup == DedupPolicy::KeepLargest && w < h.weight => {
+                (weight, kept) = (Some(h.weight), Some(i));
+                Accepted::Replaced
+            }
+            Some(_) => Accepted::Duplicate,
+        })
+        .collect();
+    (answers, kept)
 }
 
 impl PgWriter<'_> {
     fn error(&self, e: &postgres::Error) -> Error {
         db_error(self.target, e)
     }
+
+    /// Writes the records held back: one insert of each id's surviving copy (as if the ledger did not
+    /// hold it), then, for the ids it did hold, the answers again from the stored weight, and an update
+    /// for each copy that outweighs the stored one. The rollup changes as record-at-a-time writes
+    /// would change it.
+    fn write_held(&mut self) -> Result<()> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let held = std::mem::take(&mut self.held);
+        let err = |e: postgres::Error| db_error(self.target, &e);
+        // The copies of each id, in the order taken; ids in the order first taken.
+        let mut copies: HashMap<&str, Vec<&Held>> = HashMap::with_capacity(held.len());
+        let mut ids: Vec<&str> = Vec::with_capacity(held.len());
+        for h in &held {
+            copies
+                .entry(h.record.id.as_str())
+                .or_insert_with(|| {
+                    ids.push(h.record.id.as_str());
+                    Vec::new()
+                })
+                .push(h);
+        }
+        let fresh: Vec<(Vec<Accepted>, Option<usize>)> = ids
+            .iter()
+            .map(|id| settle_copies(&copies[id], None))
+            .collect();
+        let mut params: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(ids.len() * WRITTEN.len());
+        for (id, (_, kept)) in ids.iter().zip(&fresh) {
+            let kept = copies[id][kept.expect("a first copy is added")];
+            params.extend(values(&kept.record, tags(&kept.record, self.target)?));
+        }
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|b| b.as_ref()).collect();
+        let rows = if ids.len() == BATCH {
+            self.tx.query(&self.statements.insert, &refs)
+        } else {
+            self.tx.query(&insert_sql(ids.len()), &refs)
+        }
+        .map_err(err)?;
+        drop(refs);
+        drop(params);
+        let added: std::collections::HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
+        // The ids the ledger held: their answers start from the stored weight (copies that keep the
+        // first are duplicates whatever it is).
+        let present: Vec<&str> = ids
+            .iter()
+            .filter(|id| !added.contains(**id))
+            .filter(|id| {
+                copies[*id]
+                    .iter()
+                    .any(|h| h.record.dedup == DedupPolicy::KeepLargest)
+            })
+            .copied()
+            .collect();
+        let mut stored: HashMap<String, i64> = HashMap::new();
+        if !present.is_empty() {
+            for row in self
+                .tx
+                .query(&self.statements.weights, &[&present])
+                .map_err(err)?
+            {
+                stored.insert(row.get(0), row.get(1));
+            }
+        }
+        let mut replacing: Vec<(&str, &Held)> = Vec::new();
+        for (id, (fresh_answers, fresh_kept)) in ids.iter().zip(&fresh) {
+            let copies = &copies[id];
+            let (answers, kept) = if added.contains(*id) {
+                (fresh_answers.clone(), *fresh_kept)
+            } else {
+                // Held with a stored weight; or present and every copy keeps the first.
+                let weight = stored.get(*id).copied().unwrap_or(i64::MAX);
+                let (answers, kept) = settle_copies(copies, Some(weight));
+                if let Some(k) = kept {
+                    replacing.push((id, copies[k]));
+                }
+                (answers, None)
+            };
+            for (h, answer) in copies.iter().zip(answers) {
+                if answer != Accepted::Added {
+                    self.revisions.push(store::Revision {
+                        seq: h.seq,
+                        now: answer,
+                    });
+                }
+                if answer != Accepted::Duplicate {
+                    self.touched = super::touch(self.touched, &h.record);
+                }
+            }
+            if let Some(k) = kept {
+                self.rollup.record(&copies[k].record, 1);
+            }
+        }
+        if !replacing.is_empty() {
+            // The copies they replace leave the rollup as the new ones enter it; the row locks keep
+            // the old copies as read until the transaction ends.
+            let list: Vec<&str> = replacing.iter().map(|(id, _)| *id).collect();
+            let mut old: HashMap<String, UsageRecord> = HashMap::with_capacity(list.len());
+            let mut files = BTreeMap::new();
+            for row in self.tx.query(&self.statements.old, &[&list]).map_err(err)? {
+                let r = record_from_cells(&row, &mut files).map_err(err)?;
+                old.insert(r.id.clone(), r);
+            }
+            for (id, h) in replacing {
+                let boxed = values(&h.record, tags(&h.record, self.target)?);
+                let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
+                let replaced = self
+                    .tx
+                    .execute(&self.statements.replace, &refs)
+                    .map_err(err)?;
+                if let (1, Some(old)) = (replaced, old.get(id)) {
+                    self.rollup.record(old, -1);
+                    self.rollup.record(&h.record, 1);
+                    self.touched = super::touch(self.touched, old);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A record's tags as the ledger keeps them (JSON), or `None` without any.
+fn tags(r: &UsageRecord, target: &PgTarget) -> Result<Option<String>> {
+    if r.tags.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(&r.tags)
+        .map(Some)
+        .map_err(|e| Error::Ledger {
+            path: target.display().to_string(),
+            message: e.to_string(),
+        })
 }
 
 impl store::Writer for PgWriter<'_> {
@@ -779,6 +971,13 @@ impl store::Writer for PgWriter<'_> {
             )
             .map_err(|e| self.error(&e))?;
         Ok(())
+    }
+
+    fn settle(&mut self) -> Result<Vec<store::Revision>> {
+        self.write_held()?;
+        let mut revisions = std::mem::take(&mut self.revisions);
+        revisions.sort_unstable_by_key(|r| r.seq);
+        Ok(revisions)
     }
 }
 
@@ -841,50 +1040,20 @@ fn values(r: &UsageRecord, tags: Option<String>) -> Vec<Box<dyn ToSql + Sync>> {
 }
 
 impl RecordSink for PgWriter<'_> {
+    /// Holds the record back, answering `Added`; a full batch is written (see
+    /// [`store::LedgerWriter::settle`] for the answers that turn out otherwise).
     fn accept(&mut self, r: UsageRecord) -> Result<Accepted> {
-        let tags = if r.tags.is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(&r.tags).map_err(|e| Error::Ledger {
-                path: self.target.display().to_string(),
-                message: e.to_string(),
-            })?)
-        };
-        let boxed = values(&r, tags);
-        let params: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|b| b.as_ref()).collect();
-        let added = self
-            .tx
-            .execute(&self.statements.insert, &params)
-            .map_err(|e| self.error(&e))?;
-        if added == 1 {
-            self.rollup.record(&r, 1);
-            self.touched = super::touch(self.touched, &r);
-            return Ok(Accepted::Added);
+        let weight = r.dedup_weight().min(i64::MAX as u64) as i64;
+        self.held.push(Held {
+            seq: self.taken,
+            record: r,
+            weight,
+        });
+        self.taken += 1;
+        if self.held.len() == BATCH {
+            self.write_held()?;
         }
-        if r.dedup == DedupPolicy::KeepLargest {
-            // The copy it replaces leaves the rollup as the new one enters it. The row lock keeps the
-            // old copy as read until this transaction ends.
-            let row = self
-                .tx
-                .query_one(&self.statements.old, &[&r.id])
-                .map_err(|e| self.error(&e))?;
-            let old = record_from_cells(&row, &mut BTreeMap::new()).map_err(|e| self.error(&e))?;
-            let old_weight: i64 = row.get(schema::COLUMNS.split(',').count());
-            let weight = r.dedup_weight().min(i64::MAX as u64) as i64;
-            if old_weight < weight
-                && self
-                    .tx
-                    .execute(&self.statements.replace, &params)
-                    .map_err(|e| self.error(&e))?
-                    == 1
-            {
-                self.rollup.record(&old, -1);
-                self.rollup.record(&r, 1);
-                self.touched = super::touch(super::touch(self.touched, &old), &r);
-                return Ok(Accepted::Replaced);
-            }
-        }
-        Ok(Accepted::Duplicate)
+        Ok(Accepted::Added)
     }
 }
 
@@ -947,38 +1116,59 @@ impl Delta {
             ids.insert(code, row.get(0));
         }
         let names = SUMMED.join(", ");
-        let marks: Vec<String> = (3..3 + SUMMED.len()).map(|i| format!("${i}")).collect();
         let adds: Vec<String> = SUMMED
             .iter()
             .map(|c| format!("{c} = rollup.{c} + excluded.{c}"))
             .collect();
-        let upsert = tx.prepare(&format!(
-            "INSERT INTO rollup (hour, key, {names}, reported_cost) VALUES ($1, $2, {}, ${}::text::numeric) \
-             ON CONFLICT (hour, key) DO UPDATE SET {}, reported_cost = CASE \
-             WHEN excluded.reported_cost IS NULL THEN rollup.reported_cost \
-             ELSE COALESCE(rollup.reported_cost, 0) + excluded.reported_cost END",
-            marks.join(", "),
-            3 + SUMMED.len(),
-            adds.join(", ")
-        ))?;
-        let empty =
-            tx.prepare("DELETE FROM rollup WHERE hour = $1 AND key = $2 AND records = 0")?;
+        let upsert = |rows: usize| -> String {
+            let mut casts = vec![""; 2 + SUMMED.len()];
+            casts.push("::text::numeric");
+            format!(
+                "INSERT INTO rollup (hour, key, {names}, reported_cost) VALUES {} \
+                 ON CONFLICT (hour, key) DO UPDATE SET {}, reported_cost = CASE \
+                 WHEN excluded.reported_cost IS NULL THEN rollup.reported_cost \
+                 ELSE COALESCE(rollup.reported_cost, 0) + excluded.reported_cost END",
+                values_rows(rows, &casts),
+                adds.join(", ")
+            )
+        };
         let mut rows: Vec<(i64, i64, Sums)> = self
             .sums
             .into_iter()
             .filter_map(|((hour, code), sums)| Some((hour, *ids.get(code.as_str())?, sums)))
             .collect();
         rows.sort_unstable_by_key(|&(hour, key, _)| (hour, key));
-        for (hour, key, delta) in rows {
-            let cost_changed = delta.counts[REPORTED] != 0 || !delta.reported_cost.is_zero();
-            let cost = cost_changed.then(|| delta.reported_cost.to_string());
-            let mut params: Vec<&(dyn ToSql + Sync)> = vec![&hour, &key];
-            params.extend(delta.counts.iter().map(|c| c as &(dyn ToSql + Sync)));
-            params.push(&cost);
-            tx.execute(&upsert, &params)?;
-            if delta.counts[0] < 0 {
-                tx.execute(&empty, &[&hour, &key])?;
+        // One upsert per [`BATCH`] rows (each (hour, key) once); then the rows a replaced copy
+        // emptied go.
+        for chunk in rows.chunks(BATCH) {
+            let costs: Vec<Option<String>> = chunk
+                .iter()
+                .map(|(_, _, delta)| {
+                    let changed = delta.counts[REPORTED] != 0 || !delta.reported_cost.is_zero();
+                    changed.then(|| delta.reported_cost.to_string())
+                })
+                .collect();
+            let mut params: Vec<&(dyn ToSql + Sync)> =
+                Vec::with_capacity(chunk.len() * (3 + SUMMED.len()));
+            for ((hour, key, delta), cost) in chunk.iter().zip(&costs) {
+                params.push(hour);
+                params.push(key);
+                params.extend(delta.counts.iter().map(|c| c as &(dyn ToSql + Sync)));
+                params.push(cost);
             }
+            tx.execute(&upsert(chunk.len()), &params)?;
+        }
+        let (hours, keys): (Vec<i64>, Vec<i64>) = rows
+            .iter()
+            .filter(|(_, _, delta)| delta.counts[0] < 0)
+            .map(|&(hour, key, _)| (hour, key))
+            .unzip();
+        if !hours.is_empty() {
+            tx.execute(
+                "DELETE FROM rollup WHERE records = 0 AND (hour, key) IN \
+                 (SELECT * FROM unnest($1::bigint[], $2::bigint[]))",
+                &[&hours, &keys],
+            )?;
         }
         Ok(())
     }
@@ -1005,6 +1195,58 @@ mod tests {
                 None
             }
         }
+    }
+
+    /// The answers for the copies of one id in a batch, as one-at-a-time writes give them.
+    #[test]
+    fn copies_settle_as_one_at_a_time_writes_would() {
+        use crate::record::{Provenance, Provider};
+        use Accepted::{Added, Duplicate, Replaced};
+        let copy = |weight: i64, dedup: DedupPolicy| {
+            let at = Provenance {
+                file: Arc::from("f.jsonl"),
+                line: 1,
+            };
+            let mut record = UsageRecord::new(
+                "msg_1".into(),
+                "claude-code",
+                Provider::Anthropic,
+                "claude-sonnet-4-5".into(),
+                Utc.with_ymd_and_hms(2026, 10, 5, 0, 0, 0).unwrap(),
+                at,
+            );
+            record.dedup = dedup;
+            Held {
+                seq: 0,
+                record,
+                weight,
+            }
+        };
+        let (first, largest) = (DedupPolicy::KeepFirst, DedupPolicy::KeepLargest);
+        let settle = |copies: &[Held], present: Option<i64>| {
+            let refs: Vec<&Held> = copies.iter().collect();
+            settle_copies(&refs, present)
+        };
+        // New id, keep the largest: 100, then 500 (replaces), then 40 (smaller): 500 stays.
+        let copies = [copy(100, largest), copy(500, largest), copy(40, largest)];
+        assert_eq!(
+            settle(&copies, None),
+            (vec![Added, Replaced, Duplicate], Some(1))
+        );
+        // The ledger holds 300: the 100 is a duplicate, the 500 replaces it.
+        assert_eq!(
+            settle(&copies, Some(300)),
+            (vec![Duplicate, Replaced, Duplicate], Some(1))
+        );
+        // The ledger holds 900: nothing replaces it.
+        assert_eq!(
+            settle(&copies, Some(900)),
+            (vec![Duplicate, Duplicate, Duplicate], None)
+        );
+        // Keep the first: a heavier later copy is a duplicate.
+        let copies = [copy(100, first), copy(500, first)];
+        assert_eq!(settle(&copies, None), (vec![Added, Duplicate], Some(0)));
+        assert_eq!(settle(&copies, Some(1)), (vec![Duplicate, Duplicate], None));
     }
 
     #[test]

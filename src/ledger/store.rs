@@ -64,12 +64,29 @@ impl Location {
 }
 
 /// Writes records inside an import's transaction.
+///
+/// A writer may hold records back and write them together (PostgreSQL writes a batch in one statement,
+/// not one round trip per record): it answers `Added` for a record it holds back, and
+/// [`LedgerWriter::settle`] writes what it holds and returns the answers that turned out otherwise.
 pub struct LedgerWriter<'a>(&'a mut (dyn Writer + 'a));
+
+/// A late answer: the record a writer took `seq`-th (from 0), answered `Added` when it was taken, was
+/// in fact `now` (a duplicate, or a larger copy replacing one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revision {
+    pub seq: u64,
+    pub now: Accepted,
+}
 
 /// What a backend's writer does, in the import's transaction.
 pub(super) trait Writer: RecordSink {
     /// Moves the incremental pull `name` to `value`.
     fn set_cursor(&mut self, name: &str, value: &str) -> Result<()>;
+    /// Writes the records held back, and returns the answers given for them that turned out
+    /// otherwise, in the order taken. A writer that answers each record as it comes has none.
+    fn settle(&mut self) -> Result<Vec<Revision>> {
+        Ok(Vec::new())
+    }
 }
 
 impl Ledger {
@@ -226,6 +243,12 @@ impl LedgerWriter<'_> {
     /// Moves the incremental pull `name` to `value`, in the import's transaction.
     pub fn set_cursor(&mut self, name: &str, value: &str) -> Result<()> {
         self.0.set_cursor(name, value)
+    }
+
+    /// Writes the records held back; the answers given for them that turned out otherwise, in the
+    /// order taken (see [`Revision`]). Counts of what was added are final only after this.
+    pub fn settle(&mut self) -> Result<Vec<Revision>> {
+        self.0.settle()
     }
 }
 

@@ -140,6 +140,10 @@ pub fn pull(
                     Accepted::Duplicate | Accepted::Replaced => summary.duplicates += 1,
                 }
             }
+            // The ledger's late answers (batched writes): records first counted as added.
+            let late = writer.settle()?.len() as u64;
+            summary.added -= late;
+            summary.duplicates += late;
             summary.pages += 1;
             page(rows.len() as u64, summary.rows);
             if rows.len() < options.page_rows as usize {

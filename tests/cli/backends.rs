@@ -285,6 +285,88 @@ fn reports_forecasts_and_budgets_read_the_ledger_as_the_files() {
     });
 }
 
+/// The per-file account and the keep-first / keep-largest rules hold across the ledger's write batches
+/// (PostgreSQL writes 1,000 records a statement): 1,200 streamed Claude Code messages, each in three
+/// files with 100, then 500, then 40 output tokens, and an API log of 2,500 requests twice under two
+/// names. Each message counts once at 500 output (sonnet-4-5): 4 × $3/M + 8,000 × $0.30/M + 500 ×
+/// $15/M = $0.000012 + $0.0024 + $0.0075 = $0.009912, × 1,200 = $11.8944. Each request once (gpt-4o):
+/// 10 × $2.50/M + 1 × $10/M = $0.000035, × 2,500 = $0.0875.
+#[test]
+fn per_file_counts_and_dedup_rules_hold_across_write_batches() {
+    on_each_backend(|w, store| {
+        let what = store.name();
+        let session = |output: u64| -> String {
+            (0..1_200)
+                .map(|i| {
+                    format!(
+                        "{{\"parentUuid\":null,\"isSidechain\":false,\"userType\":\"external\",\
+                         \"cwd\":\"/home/carol/src/notes\",\"sessionId\":\"5e55a10e-0000-4000-8000-00000000f1f0\",\
+                         \"version\":\"2.0.14\",\"message\":{{\"id\":\"msg_batch{i:05}\",\"type\":\"message\",\
+                         \"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[],\
+                         \"usage\":{{\"input_tokens\":4,\"cache_creation_input_tokens\":0,\
+                         \"cache_read_input_tokens\":8000,\"output_tokens\":{output}}}}},\
+                         \"requestId\":\"req_batch{i:05}\",\"type\":\"assistant\",\
+                         \"uuid\":\"b{output:03}{i:05}\",\"timestamp\":\"2026-10-16T11:00:00.000Z\"}}\n"
+                    )
+                })
+                .collect()
+        };
+        let files: Vec<String> = [(100, "a"), (500, "b"), (40, "c")]
+            .iter()
+            .map(|(output, name)| {
+                let path = format!("projects/-home-carol-src-notes/{name}.jsonl");
+                w.write(&path, &session(*output)).display().to_string()
+            })
+            .collect();
+        let log = w.many_users_log(2_500);
+        let copy = w.path().join("many-again.jsonl");
+        std::fs::copy(&log, &copy).unwrap();
+        let mut args = vec!["import"];
+        args.extend(files.iter().map(String::as_str));
+        args.extend([log.to_str().unwrap(), copy.to_str().unwrap()]);
+        let out = w.stdout(&args);
+        let line = |file: &str| -> &str {
+            out.lines()
+                .find(|l| l.starts_with(file))
+                .unwrap_or_else(|| panic!("{what}: no line for {file}: {out}"))
+        };
+        for (file, want) in [
+            (&files[0], "added 1,200, 0 duplicate, 0 skipped"),
+            (
+                &files[1],
+                "added 0, 1,200 duplicate (1,200 merged into a larger copy), 0 skipped",
+            ),
+            (&files[2], "added 0, 1,200 duplicate, 0 skipped"),
+            (&log.display().to_string(), "added 2,500, 0 duplicate"),
+            (&copy.display().to_string(), "added 0, 2,500 duplicate"),
+        ] {
+            assert!(line(file).contains(want), "{what}: {file}: {out}");
+        }
+        assert!(
+            out.contains("total: 5 files, added 3,700, 4,900 duplicate"),
+            "{what}: {out}"
+        );
+        let r = w.json(&["report", "--by", "model"]);
+        assert_eq!(r["total"]["requests"], 3_700, "{what}");
+        let sonnet = crate::row(&r, "model", "claude-sonnet-4-5");
+        assert_eq!(sonnet["output_tokens"], 600_000, "{what}");
+        assert_eq!(money(&sonnet["cost"]), "11.8944", "{what}");
+        assert_eq!(
+            money(&crate::row(&r, "model", "gpt-4o")["cost"]),
+            "0.0875",
+            "{what}"
+        );
+        // Again: all duplicates, nothing replaced, the same report.
+        let again = w.stdout(&args);
+        assert!(
+            again.contains("total: 5 files, added 0, 8,600 duplicate"),
+            "{what}: {again}"
+        );
+        assert!(!again.contains("merged"), "{what}: {again}");
+        assert_eq!(w.json(&["report", "--by", "model"]), r, "{what}");
+    });
+}
+
 /// Importing again adds nothing; a larger copy of a streamed message replaces the smaller one (keep
 /// the largest) in the records and the rollup. fixtures/claude-code/largest-first, sonnet-4-5, output
 /// 100 first, then 500: 4 × $3/M + 8,000 × $0.30/M + 500 × $15/M = $0.000012 + $0.0024 + $0.0075 =
