@@ -6,7 +6,7 @@ use std::io::Write;
 use super::usage::{read_paths, FilterArgs, InputArgs};
 use super::{Context, InfoFormat};
 use crate::error::{Error, Result};
-use crate::export::parquet::{check_tree_folder, PartitionBy};
+use crate::export::partition::{check_tree_folder, PartitionBy};
 use crate::export::{Exporting, Format, UnpricedRows};
 use crate::input::{read_inputs, RecordSink};
 use crate::output::{self, count_human, Cell, Column, Sheet};
@@ -209,6 +209,9 @@ fn export(ctx: &Context, args: ExportArgs, out: &mut dyn Write) -> Result<i32> {
     } else {
         spec.open_window(tz)
     };
+    if cfg!(not(feature = "parquet")) && args.format == Format::Parquet {
+        return Err(Error::usage(crate::export::WITHOUT_PARQUET));
+    }
     let filters = args.filter.filters();
     let unpriced = match (args.format.is_focus(), args.unpriced) {
         (true, u) => Some(u.unwrap_or_default()),

@@ -29,7 +29,14 @@ use crate::report::{Dim, Filter};
 pub mod csv;
 pub mod focus;
 pub mod jsonl;
+#[cfg(feature = "parquet")]
 pub mod parquet;
+pub mod partition;
+
+/// What `--format parquet` says in a build without the `parquet` feature.
+pub const WITHOUT_PARQUET: &str = "--format parquet: this aispend was built without Parquet (the `parquet` \
+     cargo feature, left out of the default build to keep it cheap); install it with `cargo install \
+     --locked --path . --features parquet`, or export --format focus (the same columns as CSV)";
 
 /// `--format` of `aispend ledger export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -51,18 +58,24 @@ impl Format {
         self,
         out: &'w mut dyn Write,
         accounts: &'w BillingAccounts,
-        tree: Option<(std::path::PathBuf, Vec<parquet::PartitionBy>)>,
+        tree: Option<(std::path::PathBuf, Vec<partition::PartitionBy>)>,
     ) -> std::io::Result<Box<dyn Exporter + 'w>> {
         Ok(match self {
             Format::Csv => Box::new(csv::CsvExporter::new(out)),
             Format::Jsonl => Box::new(jsonl::JsonlExporter::new(out)),
             Format::Focus => Box::new(focus::FocusExporter::new(out, accounts)),
+            #[cfg(feature = "parquet")]
             Format::Parquet => {
                 let target = match tree {
                     Some((dir, by)) => parquet::Target::Tree { dir, by },
                     None => parquet::Target::Stream(out),
                 };
                 Box::new(parquet::ParquetExporter::new(target, accounts)?)
+            }
+            #[cfg(not(feature = "parquet"))]
+            Format::Parquet => {
+                let _ = tree;
+                return Err(std::io::Error::other(WITHOUT_PARQUET));
             }
         })
     }

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -31,6 +31,7 @@ use parquet::schema::parser::parse_message_type;
 use rust_decimal::Decimal;
 
 use super::focus::{self, MissingAccounts, FOCUS_COLUMNS, X_COLUMNS};
+use super::partition::PartitionBy;
 use super::{ExportRow, Exporter};
 use crate::config::BillingAccounts;
 
@@ -40,35 +41,6 @@ pub const ROW_GROUP_ROWS: usize = 32_768;
 /// Money and other FOCUS Decimals: 38 digits, 18 after the point (every price table rate times a token
 /// count fits with room to spare; Spark, Trino, Athena, BigQuery and DuckDB all read DECIMAL(38,18)).
 pub const DECIMAL_SCALE: u32 = 18;
-
-/// `--partition`: a folder level of the Hive-style tree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PartitionBy {
-    /// `BillingPeriodStart=YYYY-MM`: the UTC month of the charge
-    Month,
-    /// `ProviderName=openai`: the provider's id (as in `x_Provider`)
-    Provider,
-}
-
-impl PartitionBy {
-    /// The FOCUS column the folder level stands for (left out of the files).
-    fn column(self) -> &'static str {
-        match self {
-            PartitionBy::Month => "BillingPeriodStart",
-            PartitionBy::Provider => "ProviderName",
-        }
-    }
-
-    fn value(self, row: &ExportRow<'_>) -> String {
-        match self {
-            PartitionBy::Month => focus::billing_month(row.record.start)
-                .0
-                .format("%Y-%m")
-                .to_string(),
-            PartitionBy::Provider => row.record.provider.as_str().to_string(),
-        }
-    }
-}
 
 /// The Parquet type of a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -440,22 +412,6 @@ impl Exporter for ParquetExporter<'_> {
 
     fn warnings(&self) -> Vec<String> {
         self.missing.warnings()
-    }
-}
-
-/// Refuses a partition folder that already holds files (a second export would mix with the first).
-pub fn check_tree_folder(dir: &Path) -> std::io::Result<Result<(), String>> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => Ok(match entries.next() {
-            Some(_) => Err(format!(
-                "{}: the folder is not empty; a partitioned export writes a new tree (remove it, or \
-                 choose a new folder)",
-                dir.display()
-            )),
-            None => Ok(()),
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ok(())),
-        Err(e) => Err(e),
     }
 }
 

@@ -680,3 +680,27 @@ fn a_closed_pipe_ends_the_export_quietly() {
         w.assert_closed_pipe_is_quiet(&args);
     }
 }
+
+/// Built without the `parquet` feature, `--format parquet` says how to get it: exit 2, nothing written.
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn parquet_without_the_feature_says_how_to_build_it() {
+    let w = Workdir::new();
+    let out = w.run(&[
+        "ledger",
+        "export",
+        "--format",
+        "parquet",
+        "--output",
+        "focus.parquet",
+        &fixture("api-log/openai-chat.jsonl"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("built without Parquet")
+            && stderr.contains("cargo install --locked --path . --features parquet"),
+        "{stderr}"
+    );
+    assert!(!w.path().join("focus.parquet").exists());
+}

@@ -20,6 +20,7 @@ mod html;
 mod import;
 mod misc;
 mod mutation;
+#[cfg(feature = "parquet")]
 mod parquet;
 mod periods;
 mod pipes;
