@@ -50,10 +50,26 @@ fn pricing_missing_lists_unpriced_models() {
         "{out}"
     );
     on_each_backend(|w, _| {
+        // a ledger of priced Gemini calls has nothing to list
         w.stdout(&["import", &fixture("api-log/gemini.jsonl")]);
         assert!(w
             .stdout(&["pricing", "missing"])
             .contains("Every model read has a price"));
+        // the file's two gpt-9-preview calls (prompts 1,000 and 2,000 tokens, 500 of them cached; 100 + 200
+        // output) are listed alone, not its priced gpt-4o call: 2 requests, 2,500 uncached input, 500 cached,
+        // 300 output
+        w.stdout(&["import", &fixture("api-log/unknown-model.jsonl")]);
+        let out: serde_json::Value =
+            serde_json::from_str(&w.stdout(&["pricing", "missing", "--format", "json"])).unwrap();
+        let unpriced = out["unpriced"].as_array().unwrap();
+        assert_eq!(unpriced.len(), 1, "{out}");
+        let row = &unpriced[0];
+        assert_eq!(row["model"], "gpt-9-preview");
+        assert_eq!(row["requests"], 2);
+        assert_eq!(row["input_tokens"], 2500);
+        assert_eq!(row["cache_read_tokens"], 500);
+        assert_eq!(row["output_tokens"], 300);
+        assert_eq!(row["reason"], "no price table entry");
     });
 }
 
