@@ -553,8 +553,8 @@ impl<'a> SqliteWriter<'a> {
     }
 }
 
-/// One value bound to a statement parameter.
-#[derive(Clone, Copy, PartialEq)]
+/// One value bound to a statement parameter (a flag is an `Int` of 0 or 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Cell<'v> {
     Null,
     Int(i64),
@@ -626,7 +626,8 @@ impl Bound {
     }
 }
 
-/// A record's values in `schema::INSERT` order.
+/// A record's values in `schema::INSERT` order; PostgreSQL's insert sends all but the last, `imported_at`
+/// (its column defaults to the transaction's time). Counts above `i64::MAX` are stored as `i64::MAX`.
 fn insert_cells<'v>(
     r: &'v UsageRecord,
     weight: i64,
@@ -635,7 +636,7 @@ fn insert_cells<'v>(
     imported_at: i64,
 ) -> [Cell<'v>; 50] {
     let t = &r.tokens;
-    let n = |v: u64| Cell::Int(v as i64);
+    let n = |v: u64| Cell::Int(v.min(i64::MAX as u64) as i64);
     let flag = |v: bool| Cell::Int(i64::from(v));
     [
         Cell::Text(&r.id),
@@ -672,7 +673,7 @@ fn insert_cells<'v>(
         Cell::text(r.reported_currency.as_deref()),
         Cell::int(r.status.map(i64::from)),
         flag(r.failed),
-        Cell::int(r.latency_ms.map(|l| l as i64)),
+        Cell::int(r.latency_ms.map(|l| l.min(i64::MAX as u64) as i64)),
         Cell::Text(&r.provenance.file),
         n(r.provenance.line),
         Cell::Int(weight),

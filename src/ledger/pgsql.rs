@@ -17,7 +17,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use postgres::types::ToSql;
+use postgres::types::{IsNull, ToSql, Type};
 use postgres::{Client, GenericClient, Statement, Transaction};
 use rust_decimal::Decimal;
 
@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::input::{Accepted, RecordSink};
 use crate::pg::{error_text, PgTarget};
 use crate::pricing::prompt_band;
-use crate::record::{DedupPolicy, FailureClass, UsageRecord};
+use crate::record::{DedupPolicy, UsageRecord};
 use crate::report::aggregate::Aggregator;
 
 /// The advisory lock key imports and migrations hold ("aispend" in ASCII): one writer at a time per
@@ -983,60 +983,54 @@ impl store::Writer for PgWriter<'_> {
 
 /// A record's values in [`WRITTEN`] order.
 fn values(r: &UsageRecord, tags: Option<String>) -> Vec<Box<dyn ToSql + Sync>> {
-    let t = &r.tokens;
-    let n = |v: u64| -> Box<dyn ToSql + Sync> { Box::new(v.min(i64::MAX as u64) as i64) };
-    let s = |v: &Option<String>| -> Box<dyn ToSql + Sync> { Box::new(v.clone()) };
-    vec![
-        Box::new(r.id.clone()),
-        Box::new(r.source.to_string()),
-        Box::new(r.provider.as_str().to_string()),
-        Box::new(r.model.clone()),
-        Box::new(r.start.timestamp_millis()),
-        Box::new(r.end.map(|e| e.timestamp_millis())),
-        s(&r.service_tier),
-        Box::new(r.batch),
-        s(&r.region),
-        Box::new(r.long_context),
-        s(&r.team),
-        s(&r.project),
-        s(&r.user),
-        s(&r.api_key),
-        s(&r.workspace),
-        Box::new(tags),
-        n(t.input),
-        n(t.cache_read),
-        n(t.cache_write_5m),
-        n(t.cache_write_1h),
-        n(t.output),
-        n(t.reasoning),
-        n(t.audio_input),
-        n(t.audio_output),
-        n(t.image_input),
-        n(t.image_output),
-        n(t.web_search_requests),
-        n(t.images),
-        n(t.seconds),
-        n(r.requests),
-        Box::new(r.reported_cost.map(|c| c.to_string())),
-        s(&r.reported_currency),
-        Box::new(r.status.map(i64::from)),
-        Box::new(r.failed),
-        Box::new(r.latency_ms.map(|l| l.min(i64::MAX as u64) as i64)),
-        Box::new(r.provenance.file.to_string()),
-        n(r.provenance.line),
-        n(r.dedup_weight()),
-        s(&r.billing_account),
-        s(&r.billing_account_name),
-        n(t.web_fetch_requests),
-        n(t.file_search_calls),
-        n(t.code_execution_calls),
-        n(t.grounded_prompts),
-        Box::new(r.failure.map(|f| FailureClass::as_str(f).to_string())),
-        Box::new(r.attempt.map(i64::from)),
-        s(&r.retry_of),
-        n(t.cache_read_audio),
-        n(t.web_search_preview_calls),
-    ]
+    let cost = r.reported_cost.map(|c| c.to_string());
+    let weight = r.dedup_weight().min(i64::MAX as u64) as i64;
+    let cells = super::insert_cells(r, weight, tags.as_deref(), cost.as_deref(), 0);
+    cells[..WRITTEN.len()]
+        .iter()
+        .map(|&cell| -> Box<dyn ToSql + Sync> { Box::new(Sent::from(cell)) })
+        .collect()
+}
+
+/// A record cell as sent: an integer goes to a BIGINT column, or to a BOOLEAN one as a flag (0 or 1).
+#[derive(Debug)]
+enum Sent {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<super::Cell<'_>> for Sent {
+    fn from(cell: super::Cell<'_>) -> Sent {
+        match cell {
+            super::Cell::Null => Sent::Null,
+            super::Cell::Int(v) => Sent::Int(v),
+            super::Cell::Text(v) => Sent::Text(v.to_string()),
+        }
+    }
+}
+
+impl ToSql for Sent {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Sent::Null => Ok(IsNull::Yes),
+            Sent::Int(v) if *ty == Type::BOOL => (*v != 0).to_sql(ty, out),
+            Sent::Int(v) => v.to_sql(ty, out),
+            Sent::Text(v) => v.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        <i64 as ToSql>::accepts(ty)
+            || <bool as ToSql>::accepts(ty)
+            || <String as ToSql>::accepts(ty)
+    }
+
+    postgres::types::to_sql_checked!();
 }
 
 impl RecordSink for PgWriter<'_> {
