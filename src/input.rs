@@ -464,6 +464,9 @@ fn decode(raw: Box<dyn Read + Send>, last: &Arc<AtomicU16>) -> io::Result<Box<dy
     Ok(Box::new(BufReader::with_capacity(256 * 1024, tracked)))
 }
 
+/// The first bytes of a gzip member.
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+
 /// Reads up to `n` bytes (fewer only at end of input).
 fn read_up_to(reader: &mut dyn Read, buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
     // `read_to_end` reads into the spare capacity without zero-filling `n` bytes first.
@@ -584,6 +587,28 @@ fn small_window(inputs: &[Input]) -> usize {
     n
 }
 
+thread_local! {
+    /// The buffer a small file is read into, reused file after file on each worker thread: a fresh one
+    /// for every file of a Claude Code tree cost more in page faults and zeroing than the parse.
+    static SMALL_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Reads a small regular file whole into `buf` (cleared first), straight from the file into a buffer of
+/// the file's size. `Ok(false)` when it must be read the general way: gzipped, or grown to
+/// [`SMALL_FILE_BYTES`] since it was listed.
+fn read_plain(path: &Path, buf: &mut Vec<u8>) -> io::Result<bool> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    if len >= SMALL_FILE_BYTES {
+        return Ok(false);
+    }
+    buf.clear();
+    // One byte over, so that reading to the end never grows the buffer to look for more.
+    buf.reserve(len as usize + 1);
+    (&mut file).take(SMALL_FILE_BYTES).read_to_end(buf)?;
+    Ok(buf.len() < SMALL_FILE_BYTES as usize && !buf.starts_with(GZIP_MAGIC))
+}
+
 /// A small file of JSON lines, read whole and parsed on a worker thread: exactly what [`read_one`] would
 /// hand on, ready to be handed on in order.
 struct SmallFile {
@@ -611,32 +636,85 @@ impl SmallFile {
         hasher: Option<SharedHasher>,
     ) -> Option<SmallFile> {
         let last = Arc::new(AtomicU16::new(NO_BYTE));
-        let mut reader = open(&input.path, bar, &last, hasher.clone()).ok()?;
-        let (mut content, _) = read_head(&mut reader, Tuning::default()).ok()?;
+        let mut content = SMALL_BUFFER.with_borrow_mut(std::mem::take);
+        let plain = read_plain(&input.path, &mut content).unwrap_or(false);
+        let parsed = if plain {
+            if let Some(bar) = bar {
+                bar.inc(content.len() as u64);
+            }
+            if let Some(hasher) = &hasher {
+                if let Ok(mut h) = hasher.lock() {
+                    h.update(&content);
+                }
+            }
+            if let Some(&byte) = content.last() {
+                last.store(u16::from(byte), Ordering::Relaxed);
+            }
+            // The head a source is detected by, as `read_head` reads it.
+            let head = content.len().min(HEAD_BYTES);
+            SmallFile::parse(input, options, content, head, last, hasher)
+        } else {
+            content.clear();
+            SMALL_BUFFER.with_borrow_mut(|b| *b = content);
+            let mut reader = open(&input.path, bar, &last, hasher.clone()).ok()?;
+            let (mut content, _) = read_head(&mut reader, Tuning::default()).ok()?;
+            let head = content.len();
+            // Read to the end, but no further than the size that makes a file small (a file that grew,
+            // or gzipped content that is larger).
+            let limit = SMALL_FILE_BYTES as usize;
+            let want = limit - content.len().min(limit);
+            read_up_to(&mut reader, &mut content, want).ok()?;
+            if content.len() >= limit {
+                return None;
+            }
+            SmallFile::parse(input, options, content, head, last, hasher)
+        };
+        let (small, mut buffer) = parsed;
+        // The buffer goes back for the next small file this thread reads.
+        if buffer.capacity() > 0 {
+            buffer.clear();
+            SMALL_BUFFER.with_borrow_mut(|b| {
+                if b.capacity() < buffer.capacity() {
+                    *b = buffer;
+                }
+            });
+        }
+        small
+    }
+
+    /// Parses a small file's whole content, of which the first `head` bytes are the head its source is
+    /// detected by. Returns the content's buffer with the file.
+    fn parse(
+        input: &Input,
+        options: &ReadOptions,
+        mut content: Vec<u8>,
+        head: usize,
+        last: Arc<AtomicU16>,
+        hasher: Option<SharedHasher>,
+    ) -> (Option<SmallFile>, Vec<u8>) {
         if content.trim_ascii().is_empty() {
-            return None;
+            return (None, content);
         }
         let bom = strip_bom(&mut content);
+        let head = &content[..head - bom as usize];
         let source = match options.source {
-            Some(s) => s,
-            None => sources::detect(&input.path, &content)?,
+            Some(s) => Some(s),
+            None => sources::detect(&input.path, head),
         };
-        let Reader::Lines(parser) = source.reader(&content) else {
-            return None;
+        let Some(source) = source else {
+            return (None, content);
         };
-        // Read to the end, but no further than the size that makes a file small (a file that grew, or
-        // gzipped content that is larger).
-        let limit = SMALL_FILE_BYTES as usize;
-        let want = limit - content.len().min(limit);
-        read_up_to(&mut reader, &mut content, want).ok()?;
-        if content.len() >= limit {
-            return None;
-        }
+        let Reader::Lines(parser) = source.reader(head) else {
+            return (None, content);
+        };
         let name = display(&input.path);
         let file: Arc<str> = Arc::from(name.as_str());
-        let mut next_line = 1;
-        let mut chunk = Vec::with_capacity(1);
-        push_chunk(&mut chunk, &mut next_line, content);
+        // The whole file is one chunk: its lines are counted as it is parsed, not before.
+        let mut chunk = vec![Chunk {
+            first_line: 1,
+            bytes: content,
+            lines: None,
+        }];
         // As `produce_batches` reads a file of one chunk.
         let mut in_order = parser.in_order();
         let takes = in_order.as_ref().map(|o| o.takes);
@@ -651,21 +729,27 @@ impl SmallFile {
             results.push(finish_in_order(in_order.parser.as_mut()));
         }
         let read_in_order = results.iter().any(|r| r.in_order > 0);
+        let next_line = results.first().map_or(1, |r| r.next_line);
         let mut items = Vec::new();
         for result in results {
             items.extend(result.errors.into_iter().map(Err));
             items.extend(result.records.into_iter().map(Ok));
         }
-        Some(SmallFile {
+        let bytes = bom + chunk.iter().map(|c| c.bytes.len() as u64).sum::<u64>();
+        let small = SmallFile {
             name,
             source,
             items,
-            bytes: bom + chunk.iter().map(|c| c.bytes.len() as u64).sum::<u64>(),
+            bytes,
             next_line,
             in_order: read_in_order,
             last,
             hasher,
-        })
+        };
+        (
+            Some(small),
+            chunk.pop().map(|c| c.bytes).unwrap_or_default(),
+        )
     }
 
     /// Hands the records on in order, as [`read_one`] does.
@@ -1411,6 +1495,8 @@ fn take_errors(errors: Vec<RecordError>, skip_invalid: bool, fs: &mut FileSummar
 struct Chunk {
     first_line: u64,
     bytes: Vec<u8>,
+    /// How many lines it holds (`\n`s), when they were counted to number the chunk after it.
+    lines: Option<u64>,
 }
 
 #[derive(Default)]
@@ -1423,6 +1509,8 @@ struct ChunkResult {
     set_aside: Vec<SetAside>,
     /// How many lines were read in order.
     in_order: u64,
+    /// The number of the line after the chunk's last.
+    next_line: u64,
 }
 
 /// A line set aside to be read in order, and where it stood among its chunk's records and errors.
@@ -1470,19 +1558,24 @@ fn parse_chunk(
         &mut Vec<UsageRecord>,
     ) -> std::result::Result<(), RecordError>,
 ) -> ChunkResult {
-    // Room for a record per line (at most a few thousand): the vector of large records never grows by
-    // copying.
-    let lines = memchr::memchr_iter(b'\n', &chunk.bytes).count() + 1;
+    // Room for a record per line (at most a few thousand) when the lines were counted: the vector of
+    // large records never grows by copying.
+    let lines = chunk.lines.map_or(0, |n| n as usize + 1);
     let mut result = ChunkResult {
         records: Vec::with_capacity(lines.min(4096)),
         ..ChunkResult::default()
     };
     let mut line_no = chunk.first_line;
+    let mut unended = 0;
     let mut rest: &[u8] = &chunk.bytes;
     while !rest.is_empty() {
         let (line, next) = match memchr::memchr(b'\n', rest) {
             Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, &[][..]),
+            None => {
+                // A last line without its new line: the line after it is still this one.
+                unended = 1;
+                (rest, &[][..])
+            }
         };
         rest = next;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -1507,6 +1600,7 @@ fn parse_chunk(
         }
         line_no += 1;
     }
+    result.next_line = line_no - unended;
     result
 }
 
@@ -1723,7 +1817,11 @@ fn push_chunk(batch: &mut Vec<Chunk>, next_line: &mut u64, bytes: Vec<u8>) {
     let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
     let first_line = *next_line;
     *next_line += lines;
-    batch.push(Chunk { first_line, bytes });
+    batch.push(Chunk {
+        first_line,
+        bytes,
+        lines: Some(lines),
+    });
 }
 
 mod summed;

@@ -566,3 +566,30 @@ fn a_folder_of_small_files_reads_as_its_files_one_by_one() {
     // The streams' message_delta completed its message_start: 42 output tokens, not 1.
     assert!(records.iter().any(|r| r.tokens.output == 42));
 }
+
+#[test]
+fn a_small_file_read_whole_numbers_its_lines_as_the_chunked_reader() {
+    // The line after a small file's last (where a grown file is read on from) is one past its last new
+    // line, whether or not the file ends with one; its buffer is reused by the next file.
+    let dir = tempfile::tempdir().unwrap();
+    let line = |id: &str| api_line(id, 5, 0);
+    let cases = [
+        (format!("{}\n{}\n", line("a"), line("b")), 3),
+        (format!("{}\n\n{}", line("c"), line("d")), 3),
+        (format!("\u{feff}{}\r\n", line("e")), 2),
+        (line("f"), 1),
+    ];
+    for (i, (text, next_line)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("{i}.jsonl"));
+        std::fs::write(&path, text).unwrap();
+        let input = Input {
+            path,
+            explicit: false,
+        };
+        let small = SmallFile::read(&input, &ReadOptions::default(), None, None).unwrap();
+        assert_eq!(small.next_line, *next_line, "case {i}");
+        assert_eq!(small.bytes, text.len() as u64, "case {i}");
+        let records = small.items.iter().filter(|item| item.is_ok()).count();
+        assert_eq!(records, text.matches("chat.completion").count(), "case {i}");
+    }
+}

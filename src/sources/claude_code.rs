@@ -12,7 +12,9 @@
 //! reported cost; the session id is kept as tag `session`.
 
 use std::path::Path;
+use std::sync::LazyLock;
 
+use memchr::memmem;
 use serde::Deserialize;
 
 use super::shared::common;
@@ -70,8 +72,11 @@ impl LineParser for ClaudeCode {
         at: &Provenance,
         out: &mut Vec<UsageRecord>,
     ) -> Result<(), RecordError> {
-        // Hot path: user turns and tool results hold no usage; do not parse them.
-        if !common::contains(line, b"\"usage\"") {
+        // Hot path: user turns and tool results hold no usage; do not parse them. The searcher is built
+        // once: building it for every line cost as much as the search.
+        static USAGE: LazyLock<memmem::Finder<'static>> =
+            LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
+        if USAGE.find(line).is_none() {
             return Ok(());
         }
         let deduplicated;
