@@ -9,7 +9,15 @@ use crate::error::RecordError;
 
 /// Parses one JSON value. On failure, parses again to find the path of the offending field, so the error
 /// reads `field 'usage.prompt_tokens': invalid type: string "12", expected u64`.
+///
+/// The fast reader of [`super::json`] reads it first; a value outside its subset (and every error) is read
+/// again by `serde_json`, so the value or the error is `serde_json`'s either way.
 pub fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8], line: u64) -> Result<T, RecordError> {
+    if !SERDE_JSON_ONLY.with(std::cell::Cell::get) {
+        if let Ok(v) = super::json::from_slice::<T>(bytes) {
+            return Ok(v);
+        }
+    }
     match serde_json::from_slice::<T>(bytes) {
         Ok(v) => Ok(v),
         Err(_) => naming_fields(|| {
@@ -24,6 +32,16 @@ pub fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8], line: u64) -> Result<
 
 thread_local! {
     static NAMING_FIELDS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static SERDE_JSON_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `parse` with [`parse_json`] reading through `serde_json` alone, as it did before the fast reader:
+/// what the fast reader is compared with.
+pub fn serde_json_only<T>(parse: impl FnOnce() -> T) -> T {
+    SERDE_JSON_ONLY.with(|n| n.set(true));
+    let result = parse();
+    SERDE_JSON_ONLY.with(|n| n.set(false));
+    result
 }
 
 /// Runs `parse` as the parse that names the field of an error (with `serde_path_to_error`), during which

@@ -5,4 +5,5 @@
 
 pub mod admin_page;
 pub mod common;
+pub mod json;
 pub mod response;

@@ -1,0 +1,821 @@
+//! A fast reader of one JSON line for the common case, in front of `serde_json`.
+//!
+//! [`from_slice`] reads a strict subset of JSON: strings without escapes where a value is kept (escapes are
+//! checked and skipped in values nobody keeps), non-negative integers that fit in a u64, and nesting at
+//! most [`MAX_DEPTH`] deep. It hands every visitor exactly the calls `serde_json::from_slice` would make
+//! (`visit_borrowed_str` for strings, `visit_borrowed_bytes` for keys read as bytes, `visit_u64` for
+//! integers, `visit_unit` for `null`), and it accepts nothing `serde_json` refuses. Anything else (an
+//! escaped string to keep, a float, a negative number, a value a visitor refuses, invalid JSON) is
+//! `Err(Unsupported)`, and the caller parses the line again with `serde_json`, whose value or error is then
+//! the answer: the result is `serde_json`'s in every case, only faster where the subset holds.
+//!
+//! Why faster: text that is skipped (prompts and completions, most of an API log line) is scanned for its
+//! closing quote with `memchr` instead of eight bytes at a time, keys read as bytes are never copied or
+//! validated, and an error is a unit value, never a formatted message.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, Visitor};
+use serde::Deserialize;
+
+/// The deepest nesting read here; deeper values are left to `serde_json` (whose limit is 128).
+pub const MAX_DEPTH: u32 = 100;
+
+/// The line is outside the subset this reader handles, or is not valid: parse it with `serde_json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsupported;
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not read by the fast JSON reader")
+    }
+}
+
+impl std::error::Error for Unsupported {}
+
+impl de::Error for Unsupported {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Unsupported
+    }
+}
+
+type Result<T> = std::result::Result<T, Unsupported>;
+
+/// Reads one JSON value that fills `bytes` (white space around it allowed), or `Err(Unsupported)`.
+pub fn from_slice<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T> {
+    let mut p = Parser {
+        bytes,
+        at: 0,
+        depth: 0,
+    };
+    let value = T::deserialize(&mut p)?;
+    match p.peek_past_ws() {
+        None => Ok(value),
+        Some(_) => Err(Unsupported),
+    }
+}
+
+struct Parser<'de> {
+    bytes: &'de [u8],
+    at: usize,
+    depth: u32,
+}
+
+/// Whether `bytes` holds a control character (below U+0020), which JSON strings may not hold raw.
+fn has_control(bytes: &[u8]) -> bool {
+    // Folded in blocks, which the compiler turns into vector compares.
+    bytes
+        .chunks(64)
+        .any(|block| block.iter().fold(false, |any, &b| any | (b < 0x20)))
+}
+
+impl<'de> Parser<'de> {
+    /// The next byte that is not JSON white space, not consumed.
+    fn peek_past_ws(&mut self) -> Option<u8> {
+        while let Some(&b) = self.bytes.get(self.at) {
+            if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
+                return Some(b);
+            }
+            self.at += 1;
+        }
+        None
+    }
+
+    fn eat(&mut self) {
+        self.at += 1;
+    }
+
+    /// Consumes `word` (a literal's rest after its first byte).
+    fn literal(&mut self, word: &[u8]) -> Result<()> {
+        let end = self.at + 1 + word.len();
+        if self.bytes.get(self.at + 1..end) == Some(word) {
+            self.at = end;
+            Ok(())
+        } else {
+            Err(Unsupported)
+        }
+    }
+
+    /// A string without escapes, its quotes consumed (`self.at` is on the opening quote): its bytes.
+    fn plain_str(&mut self) -> Result<&'de [u8]> {
+        let start = self.at + 1;
+        let rest = self.bytes.get(start..).ok_or(Unsupported)?;
+        let len = memchr::memchr2(b'"', b'\\', rest).ok_or(Unsupported)?;
+        let text = &rest[..len];
+        if rest[len] != b'"' || has_control(text) {
+            return Err(Unsupported);
+        }
+        self.at = start + len + 1;
+        Ok(text)
+    }
+
+    /// A string without escapes, as UTF-8 text.
+    fn plain_text(&mut self) -> Result<&'de str> {
+        std::str::from_utf8(self.plain_str()?).map_err(|_| Unsupported)
+    }
+
+    /// Skips a string (`self.at` on its opening quote), checking its escapes as `serde_json` does and not
+    /// its UTF-8 (which `serde_json` does not check in a value it skips either).
+    fn skip_str(&mut self) -> Result<()> {
+        let mut at = self.at + 1;
+        loop {
+            let rest = self.bytes.get(at..).ok_or(Unsupported)?;
+            let len = memchr::memchr2(b'"', b'\\', rest).ok_or(Unsupported)?;
+            if has_control(&rest[..len]) {
+                return Err(Unsupported);
+            }
+            at += len;
+            if rest[len] == b'"' {
+                self.at = at + 1;
+                return Ok(());
+            }
+            // A backslash: one of JSON's escapes, `\u` with four hex digits.
+            at += match self.bytes.get(at + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => 2,
+                Some(b'u') => {
+                    let hex = self.bytes.get(at + 2..at + 6).ok_or(Unsupported)?;
+                    if !hex.iter().all(u8::is_ascii_hexdigit) {
+                        return Err(Unsupported);
+                    }
+                    6
+                }
+                _ => return Err(Unsupported),
+            };
+        }
+    }
+
+    /// A non-negative integer that fits in a u64 (`self.at` on its first digit). A fraction, an exponent, a
+    /// leading zero or an overflow is not read here.
+    fn integer(&mut self) -> Result<u64> {
+        let mut n: u64 = 0;
+        let start = self.at;
+        while let Some(&b) = self.bytes.get(self.at) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(b - b'0')))
+                .ok_or(Unsupported)?;
+            self.at += 1;
+        }
+        let digits = self.at - start;
+        let leading_zero = digits > 1 && self.bytes[start] == b'0';
+        if digits == 0
+            || leading_zero
+            || matches!(self.bytes.get(self.at), Some(b'.' | b'e' | b'E'))
+        {
+            return Err(Unsupported);
+        }
+        Ok(n)
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.at;
+        while self.bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
+        }
+        self.at - start
+    }
+
+    /// Skips a number, checked as `serde_json` checks one it skips.
+    fn skip_number(&mut self) -> Result<()> {
+        if self.bytes.get(self.at) == Some(&b'-') {
+            self.eat();
+        }
+        match self.bytes.get(self.at) {
+            Some(b'0') => {
+                self.eat();
+                if self.bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
+                    return Err(Unsupported);
+                }
+            }
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return Err(Unsupported),
+        }
+        if self.bytes.get(self.at) == Some(&b'.') {
+            self.eat();
+            if self.digits() == 0 {
+                return Err(Unsupported);
+            }
+        }
+        if matches!(self.bytes.get(self.at), Some(b'e' | b'E')) {
+            self.eat();
+            if matches!(self.bytes.get(self.at), Some(b'+' | b'-')) {
+                self.eat();
+            }
+            if self.digits() == 0 {
+                return Err(Unsupported);
+            }
+        }
+        Ok(())
+    }
+
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Unsupported);
+        }
+        Ok(())
+    }
+
+    /// Skips one value of any kind.
+    fn skip_value(&mut self) -> Result<()> {
+        match self.peek_past_ws().ok_or(Unsupported)? {
+            b'"' => self.skip_str(),
+            b'n' => self.literal(b"ull"),
+            b't' => self.literal(b"rue"),
+            b'f' => self.literal(b"alse"),
+            b'-' | b'0'..=b'9' => self.skip_number(),
+            b'[' => self.nest(b']', |p| {
+                let mut first = true;
+                while p.next_element(&mut first)? {
+                    p.skip_value()?;
+                }
+                Ok(())
+            }),
+            b'{' => self.nest(b'}', |p| {
+                let mut first = true;
+                while p.next_key(&mut first)? {
+                    p.skip_str()?;
+                    p.colon()?;
+                    p.skip_value()?;
+                }
+                Ok(())
+            }),
+            _ => Err(Unsupported),
+        }
+    }
+
+    /// Whether an array has another element (its `,` consumed); on `false`, `self.at` is on the `]`.
+    fn next_element(&mut self, first: &mut bool) -> Result<bool> {
+        match self.peek_past_ws().ok_or(Unsupported)? {
+            b']' => Ok(false),
+            _ if *first => {
+                *first = false;
+                Ok(true)
+            }
+            b',' => {
+                self.eat();
+                match self.peek_past_ws() {
+                    Some(b']') | None => Err(Unsupported),
+                    Some(_) => Ok(true),
+                }
+            }
+            _ => Err(Unsupported),
+        }
+    }
+
+    /// Whether an object has another key (its `,` consumed, `self.at` on the key's quote); on `false`,
+    /// `self.at` is on the `}`.
+    fn next_key(&mut self, first: &mut bool) -> Result<bool> {
+        let b = self.peek_past_ws().ok_or(Unsupported)?;
+        if b == b'}' {
+            return Ok(false);
+        }
+        if *first {
+            *first = false;
+        } else if b == b',' {
+            self.eat();
+        } else {
+            return Err(Unsupported);
+        }
+        match self.peek_past_ws() {
+            Some(b'"') => Ok(true),
+            _ => Err(Unsupported),
+        }
+    }
+
+    /// Past white space, `self.at` is on `byte` (not consumed).
+    fn expect(&mut self, byte: u8) -> Result<()> {
+        match self.peek_past_ws() {
+            Some(b) if b == byte => Ok(()),
+            _ => Err(Unsupported),
+        }
+    }
+
+    fn colon(&mut self) -> Result<()> {
+        self.expect(b':')?;
+        self.eat();
+        Ok(())
+    }
+
+    /// Reads an object or an array (`self.at` on its opening byte) with `read`, which must leave
+    /// `self.at` on its closing byte `close`.
+    fn nest<T>(&mut self, close: u8, read: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.enter()?;
+        self.eat();
+        let value = read(self)?;
+        self.depth -= 1;
+        match self.peek_past_ws() {
+            Some(b) if b == close => {
+                self.eat();
+                Ok(value)
+            }
+            _ => Err(Unsupported),
+        }
+    }
+
+    /// Reads an object with `visitor`: the whole object must be read.
+    fn object<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+        self.nest(b'}', |p| visitor.visit_map(MapAccess { p, first: true }))
+    }
+
+    /// Reads an array with `visitor`: the whole array must be read.
+    fn array<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+        self.nest(b']', |p| visitor.visit_seq(SeqAccess { p, first: true }))
+    }
+
+    /// A number as `serde_json` hands it to any visitor, within the subset: a u64.
+    fn number<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value> {
+        match self.peek_past_ws() {
+            Some(b'0'..=b'9') => visitor.visit_u64(self.integer()?),
+            _ => Err(Unsupported),
+        }
+    }
+}
+
+macro_rules! numbers {
+    ($($method:ident)*) => {
+        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            self.number(visitor)
+        })*
+    };
+}
+
+/// Methods that leave the value to `serde_json`, each with the types of its arguments before the visitor.
+macro_rules! unsupported {
+    ($($method:ident($($arg:ty),*))*) => {
+        $(fn $method<V: Visitor<'de>>(self, $(_: $arg,)* _: V) -> Result<V::Value> {
+            Err(Unsupported)
+        })*
+    };
+}
+
+impl<'de> Deserializer<'de> for &mut Parser<'de> {
+    type Error = Unsupported;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.peek_past_ws().ok_or(Unsupported)? {
+            b'n' => {
+                self.literal(b"ull")?;
+                visitor.visit_unit()
+            }
+            b't' => {
+                self.literal(b"rue")?;
+                visitor.visit_bool(true)
+            }
+            b'f' => {
+                self.literal(b"alse")?;
+                visitor.visit_bool(false)
+            }
+            b'0'..=b'9' => visitor.visit_u64(self.integer()?),
+            b'"' => visitor.visit_borrowed_str(self.plain_text()?),
+            b'[' => self.array(visitor),
+            b'{' => self.object(visitor),
+            _ => Err(Unsupported),
+        }
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.peek_past_ws() {
+            Some(b't') => {
+                self.literal(b"rue")?;
+                visitor.visit_bool(true)
+            }
+            Some(b'f') => {
+                self.literal(b"alse")?;
+                visitor.visit_bool(false)
+            }
+            _ => Err(Unsupported),
+        }
+    }
+
+    numbers! {
+        deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
+        deserialize_f32 deserialize_f64
+    }
+
+    unsupported! {
+        deserialize_char()
+        deserialize_enum(&'static str, &'static [&'static str])
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.expect(b'"')?;
+        visitor.visit_borrowed_str(self.plain_text()?)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.expect(b'"')?;
+        visitor.visit_borrowed_bytes(self.plain_str()?)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_bytes(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.peek_past_ws() {
+            Some(b'n') => {
+                self.literal(b"ull")?;
+                visitor.visit_none()
+            }
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.expect(b'n')?;
+        self.literal(b"ull")?;
+        visitor.visit_unit()
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        // `serde_json`'s raw values are read by `serde_json` alone.
+        if name.starts_with("$serde_json") {
+            return Err(Unsupported);
+        }
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.expect(b'[')?;
+        self.array(visitor)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: usize,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.expect(b'{')?;
+        self.object(visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.skip_value()?;
+        visitor.visit_unit()
+    }
+}
+
+struct MapAccess<'a, 'de> {
+    p: &'a mut Parser<'de>,
+    first: bool,
+}
+
+impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
+    type Error = Unsupported;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        if !self.p.next_key(&mut self.first)? {
+            return Ok(None);
+        }
+        seed.deserialize(KeyDeserializer { p: self.p }).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        self.p.colon()?;
+        seed.deserialize(&mut *self.p)
+    }
+}
+
+struct SeqAccess<'a, 'de> {
+    p: &'a mut Parser<'de>,
+    first: bool,
+}
+
+impl<'de> de::SeqAccess<'de> for SeqAccess<'_, 'de> {
+    type Error = Unsupported;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>> {
+        if !self.p.next_element(&mut self.first)? {
+            return Ok(None);
+        }
+        seed.deserialize(&mut *self.p).map(Some)
+    }
+}
+
+/// An object's key (`self.p.at` on its opening quote), read as `serde_json` reads keys: as text checked for
+/// UTF-8, or as bytes unchecked.
+struct KeyDeserializer<'a, 'de> {
+    p: &'a mut Parser<'de>,
+}
+
+impl<'de> Deserializer<'de> for KeyDeserializer<'_, 'de> {
+    type Error = Unsupported;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_borrowed_str(self.p.plain_text()?)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_borrowed_bytes(self.p.plain_str()?)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_bytes(visitor)
+    }
+
+    serde::forward_to_deserialize_any! { str string identifier ignored_any }
+
+    unsupported! {
+        deserialize_bool() deserialize_char() deserialize_unit() deserialize_seq() deserialize_map()
+        deserialize_i8() deserialize_i16() deserialize_i32() deserialize_i64()
+        deserialize_u8() deserialize_u16() deserialize_u32() deserialize_u64()
+        deserialize_f32() deserialize_f64() deserialize_option()
+        deserialize_unit_struct(&'static str)
+        deserialize_newtype_struct(&'static str)
+        deserialize_tuple(usize)
+        deserialize_tuple_struct(&'static str, usize)
+        deserialize_struct(&'static str, &'static [&'static str])
+        deserialize_enum(&'static str, &'static [&'static str])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Provenance;
+    use crate::sources::shared::common;
+    use crate::sources::{api_log::ApiLog, claude_code::ClaudeCode, LineParser};
+    use serde::de::IgnoredAny;
+    use serde_json::Value;
+
+    /// Edge cases: each is read here as `serde_json` reads it, or left to `serde_json`.
+    const EDGES: &[&[u8]] = &[
+        br#"{"a":1,"b":"x","c":[true,false,null],"d":{}}"#,
+        br#" { "a" : [ 1 , 2 ] , "b" : { "c" : "d" } } "#,
+        br#"{"a":1,"a":2}"#,
+        br#"{"a":18446744073709551615}"#,
+        br#"{"a":18446744073709551616}"#,
+        br#"{"a":123456789012345678901234567890}"#,
+        br#"{"a":-1}"#,
+        br#"{"a":-0}"#,
+        br#"{"a":0}"#,
+        br#"{"a":01}"#,
+        br#"{"a":1.5}"#,
+        br#"{"a":1e3}"#,
+        br#"{"a":1.}"#,
+        br#"{"a":.5}"#,
+        br#"{"a":1e}"#,
+        br#"{"a":"\ud800"}"#,
+        br#"{"a":"\u00e9"}"#,
+        br#"{"a":"x\"y"}"#,
+        br#"{"a":"\x"}"#,
+        br#"{"a":"\u12g4"}"#,
+        b"{\"a\":\"\xff\"}",
+        b"{\"\xff\":1}",
+        b"{\"a\":\"\x01\"}",
+        b"{\"a\":\"caf\xc3\xa9\"}",
+        br#"{"a":1,}"#,
+        br#"{"a":[1,]}"#,
+        br#"{"a":[,1]}"#,
+        br#"{,"a":1}"#,
+        br#"{"a" 1}"#,
+        br#"{"a":1"b":2}"#,
+        br#"{"a":1} x"#,
+        br#"{"a":1}{"b":2}"#,
+        br#"{"a":tru}"#,
+        br#"{"a":nul}"#,
+        br#"{"a":nulll}"#,
+        br#"{"a":1"#,
+        br#"{"a":"x"#,
+        br#"{"a"#,
+        br#"{1:2}"#,
+        b"",
+        b"   ",
+        br#""text""#,
+        br#"[1,"a",{"b":[]}]"#,
+        b"{\"a\":\"\\u00\"}",
+        b"{\"a\"\x0b:1}",
+        b"\xef\xbb\xbf{\"a\":1}",
+    ];
+
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut s = "[".repeat(depth).into_bytes();
+        s.extend(std::iter::repeat_n(b']', depth));
+        s
+    }
+
+    /// Reads `bytes` here and with `serde_json`: whatever is read here is what `serde_json` reads, and a
+    /// value `serde_json` refuses is refused here too.
+    fn same<'a, T: Deserialize<'a> + PartialEq + fmt::Debug>(bytes: &'a [u8]) {
+        if let Ok(fast) = from_slice::<T>(bytes) {
+            let slow = serde_json::from_slice::<T>(bytes);
+            assert_eq!(slow.ok(), Some(fast), "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[derive(PartialEq, Debug)]
+    struct Skipped;
+
+    impl<'de> Deserialize<'de> for Skipped {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Skipped, D::Error> {
+            IgnoredAny::deserialize(d).map(|_| Skipped)
+        }
+    }
+
+    #[test]
+    fn reads_what_serde_json_reads_or_leaves_it() {
+        let deep = [nested(99), nested(100), nested(101), nested(130)];
+        for bytes in EDGES.iter().copied().chain(deep.iter().map(Vec::as_slice)) {
+            same::<Value>(bytes);
+            same::<Skipped>(bytes);
+            same::<std::collections::BTreeMap<String, Skipped>>(bytes);
+        }
+        // The common case is read here.
+        assert_eq!(
+            from_slice::<Value>(br#"{"a":1,"b":"x","c":[true,false,null],"d":{}}"#),
+            Ok(serde_json::json!({"a": 1, "b": "x", "c": [true, false, null], "d": {}}))
+        );
+        assert_eq!(from_slice::<Value>(&nested(100)).map(|_| ()), Ok(()));
+        // Escapes in skipped text are checked and skipped; kept text with escapes is left to serde_json.
+        assert_eq!(
+            from_slice::<Skipped>(br#"{"a":"x\"y\\\n\u00e9\ud800","b":[1.5e-3,-2]}"#),
+            Ok(Skipped)
+        );
+        assert_eq!(from_slice::<Value>(br#"{"a":"x\"y"}"#), Err(Unsupported));
+        // Refused here as serde_json refuses them: bad escapes, control characters, invalid UTF-8 in a key
+        // or a kept string, numbers JSON does not allow, trailing commas, nesting past the limit.
+        for bad in [
+            &br#"{"a":"\x"}"#[..],
+            b"{\"a\":\"\x01\"}",
+            b"{\"\xff\":1}",
+            b"{\"a\":\"\xff\"}",
+            br#"{"a":01}"#,
+            br#"{"a":1.}"#,
+            br#"{"a":1,}"#,
+            br#"{"a":[1,]}"#,
+            br#"{"a":1} x"#,
+            &nested(101),
+        ] {
+            assert_eq!(from_slice::<Value>(bad), Err(Unsupported), "{bad:?}");
+            assert!(serde_json::from_slice::<Value>(bad).is_err() || bad.starts_with(b"[[["));
+        }
+        // Numbers outside the subset are left to serde_json, which reads them.
+        for number in [&b"-1"[..], b"1.5", b"18446744073709551616", b"-0"] {
+            assert_eq!(from_slice::<Value>(number), Err(Unsupported));
+            assert!(serde_json::from_slice::<Value>(number).is_ok());
+        }
+    }
+
+    /// A small deterministic generator of edits.
+    struct Edits(u64);
+
+    impl Edits {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+
+        /// `line` with one edit: a byte removed, or a piece of JSON syntax, an escape, a control
+        /// character, an invalid UTF-8 byte or a huge number put in.
+        fn edit(&mut self, line: &[u8]) -> Vec<u8> {
+            const PIECES: &[&[u8]] = &[
+                b"\"",
+                b"\\",
+                b"\\u",
+                b"\\ud800",
+                b"\\n",
+                b"{",
+                b"}",
+                b"[",
+                b"]",
+                b",",
+                b":",
+                b" ",
+                b"\x01",
+                b"\xff",
+                b"\xc3",
+                b"-",
+                b"0",
+                b"1.5",
+                b"e",
+                b"null",
+                b"99999999999999999999",
+                b"\"x\":1,",
+                b"\"model\":\"m\",",
+                b"\"usage\":{},",
+            ];
+            let mut out = line.to_vec();
+            let at = self.below(out.len() + 1);
+            match self.below(3) {
+                0 if !out.is_empty() => {
+                    out.remove(at.min(out.len() - 1));
+                }
+                1 => out.truncate(at),
+                _ => {
+                    let piece = PIECES[self.below(PIECES.len())];
+                    out.splice(at..at, piece.iter().copied());
+                }
+            }
+            out
+        }
+    }
+
+    fn lines_of(dir: &str) -> Vec<Vec<u8>> {
+        let mut files = vec![std::path::PathBuf::from(dir)];
+        let mut lines = Vec::new();
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).unwrap() {
+                    files.push(entry.unwrap().path());
+                }
+            } else if path.extension().is_some_and(|e| e == "jsonl") {
+                let text = std::fs::read(&path).unwrap();
+                lines.extend(
+                    text.split(|&b| b == b'\n')
+                        .filter(|l| !l.trim_ascii().is_empty())
+                        .map(<[u8]>::to_vec),
+                );
+            }
+        }
+        lines.sort();
+        lines
+    }
+
+    type Read = std::result::Result<Vec<crate::record::UsageRecord>, crate::error::RecordError>;
+
+    fn parse(parser: &dyn LineParser, line: &[u8]) -> Read {
+        let at = Provenance {
+            file: std::sync::Arc::from("usage.jsonl"),
+            line: 3,
+        };
+        let mut out = Vec::new();
+        parser.parse_line(line, &at, &mut out).map(|()| out)
+    }
+
+    /// The records (or the error) of every fixture line, and of thousands of edited copies of them, are
+    /// the same read here first as read by `serde_json` alone.
+    #[test]
+    fn records_and_errors_are_serde_jsons() {
+        let mut edits = Edits(0x9e37_79b9_7f4a_7c15);
+        let mut fast_reads = 0;
+        for (parser, dir) in [
+            (&ApiLog as &dyn LineParser, "fixtures/api-log"),
+            (&ClaudeCode, "fixtures/claude-code"),
+        ] {
+            let lines = lines_of(dir);
+            assert!(lines.len() > 20, "{dir}: {} lines", lines.len());
+            for line in &lines {
+                let mut variants = vec![line.clone()];
+                variants.extend((0..40).map(|_| edits.edit(line)));
+                for v in &variants {
+                    let fast = parse(parser, v);
+                    let slow = common::serde_json_only(|| parse(parser, v));
+                    assert_eq!(fast, slow, "{}", String::from_utf8_lossy(v));
+                }
+                fast_reads += usize::from(from_slice::<Skipped>(line).is_ok());
+            }
+        }
+        assert!(fast_reads > 100, "{fast_reads}");
+    }
+}
