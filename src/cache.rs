@@ -5,12 +5,14 @@
 //! config decides: a cached run hands the driver's sink exactly the items a fresh read would, in the same
 //! order, and deduplication, pricing and attribution happen after, as on any run.
 //!
-//! One entry per input file, under the platform cache folder (`$XDG_CACHE_HOME/aispend/parse-v1` on Linux,
-//! or `$AISPEND_CACHE_DIR`), never in the ledger:
+//! One entry per input file, under the platform cache folder (`$XDG_CACHE_HOME/aispend/parse-v3` on Linux,
+//! or `$AISPEND_CACHE_DIR`), never in the ledger (the folders of earlier layouts are removed when the
+//! first entry of this one is written):
 //! - `KEY.lock`: held (a file lock) while the entry is read or written. A run that cannot take it at once
 //!   reads the file without the cache, so concurrent runs never wait for or damage each other.
 //! - `KEY.meta`: what the entry describes (the file's size, times, inode, a hash of its first and last
-//!   bytes, where reading ended) and the length and checksum of the data. Replaced atomically (rename).
+//!   bytes, where reading ended), the length and checksum of the data, and the file's sums (see [`sums`]),
+//!   in sections that are each read only when needed (see [`Header`]). Replaced atomically (rename).
 //! - `KEY.data`: the items, in blocks, each with its own checksum. New lines of a grown file are appended
 //!   to it; bytes past the length the meta file names (a run that crashed mid-write) are ignored and cut.
 //!
@@ -33,14 +35,15 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3Default};
 use crate::error::RecordError;
 use crate::record::UsageRecord;
 
+mod codec;
 pub mod sums;
 
 use sums::FileSums;
 
 /// The layout version: part of the folder name, so an older layout is never read.
-const LAYOUT: &str = "parse-v2";
+const LAYOUT: &str = "parse-v3";
 /// Layouts of earlier versions, removed by [`clear`].
-const OLD_LAYOUTS: [&str; 1] = ["parse-v1"];
+const OLD_LAYOUTS: [&str; 2] = ["parse-v1", "parse-v2"];
 /// A file whose modification or change time is this close to when its entry was written may have been
 /// rewritten since without any of its times changing (file system clocks tick in milliseconds, some in
 /// seconds): its content is hashed before the entry is trusted.
@@ -118,7 +121,15 @@ impl ParseCache {
             base,
             identity,
         } = self.locate(path, forced_source)?;
-        create_private_dir(&self.dir).ok()?;
+        if !self.dir.is_dir() {
+            create_private_dir(&self.dir).ok()?;
+            // The first entry of this layout: the entries of earlier ones are of no further use.
+            if let Some(root) = self.dir.parent() {
+                for old in OLD_LAYOUTS {
+                    let _ = clear_layout(&root.join(old));
+                }
+            }
+        }
         let lock = open_private(&base.with_extension("lock"), false).ok()?;
         match fs4::fs_std::FileExt::try_lock_exclusive(&lock) {
             Ok(true) => {}
@@ -141,7 +152,10 @@ impl ParseCache {
     /// entry's lock: the description is replaced atomically, and the data is not read.
     pub fn summed(&self, path: &Path, forced_source: Option<&str>) -> Option<Summed> {
         let at = self.locate(path, forced_source)?;
-        let meta = decode_meta(&fs::read(at.base.with_extension("meta")).ok()?)?;
+        let meta_path = at.base.with_extension("meta");
+        let MetaRead::Read(meta, header) = read_meta(&meta_path, true) else {
+            return None;
+        };
         if meta.identity != at.identity || !meta.describes(&at.canonical, &at.stamp) {
             return None;
         }
@@ -150,7 +164,65 @@ impl ParseCache {
             bytes: meta.bytes,
             no_final_newline: meta.no_final_newline,
             sums: meta.sums?,
+            meta_path,
+            header,
         })
+    }
+
+    /// Which of `summed` (the run's files in order, `Some` for those whose sums can serve) share an id
+    /// hash with another (see [`sums::sharing`]). With `all_ids`, every summed file's id hashes are read
+    /// (the run reads other files by their records and compares their ids with these); else the answer an
+    /// earlier run found for the same files with the same ids serves when there is one. A file whose ids
+    /// cannot be read (its entry changed meanwhile) is set to `None`: it is read by its records.
+    pub fn sharing(&self, summed: &mut [Option<Summed>], all_ids: bool) -> Vec<bool> {
+        let count = summed.iter().flatten().count();
+        if count <= 1 && !all_ids {
+            return vec![false; summed.len()];
+        }
+        let (memo, print) = self.memo_of(summed);
+        if !all_ids {
+            if let Some(shares) = read_memo(&memo, print, summed.len()) {
+                return shares;
+            }
+        }
+        let mut complete = true;
+        for s in summed.iter_mut() {
+            if s.as_mut().is_some_and(|s| !s.load_ids()) {
+                *s = None;
+                complete = false;
+            }
+        }
+        let ids: Vec<Option<&[u64]>> = summed
+            .iter()
+            .map(|s| s.as_ref().map(|s| &s.sums.ids[..]))
+            .collect();
+        let shares = sums::sharing(&ids);
+        if complete && count > 1 {
+            // Only an optimisation: failing to write it never fails the run.
+            let _ = write_memo(&memo, print, &shares);
+        }
+        shares
+    }
+
+    /// Where the answer of [`ParseCache::sharing`] for these files is kept (one file per list of
+    /// files), and what identifies their ids.
+    fn memo_of(&self, summed: &[Option<Summed>]) -> (PathBuf, u64) {
+        let mut names = Xxh3Default::new();
+        let mut print = Xxh3Default::new();
+        names.update(&(summed.len() as u64).to_le_bytes());
+        for (i, s) in summed.iter().enumerate() {
+            let Some(s) = s else { continue };
+            names.update(&(i as u64).to_le_bytes());
+            names.update(s.meta_path.as_os_str().as_encoded_bytes());
+            names.update(&[0]);
+            print.update(&(i as u64).to_le_bytes());
+            print.update(&s.header.ids_hash.to_le_bytes());
+            print.update(&s.header.ids_len.to_le_bytes());
+        }
+        (
+            self.dir.join(format!("{:016x}.share", names.digest())),
+            print.digest(),
+        )
     }
 
     /// Where the entry of `path` lives and what it must match.
@@ -187,7 +259,29 @@ pub struct Summed {
     /// The content bytes read (the file summary's figure).
     pub bytes: u64,
     pub no_final_newline: bool,
+    /// The sums, without their id hashes until [`Summed::load_ids`].
     pub sums: FileSums,
+    meta_path: PathBuf,
+    header: Header,
+}
+
+impl Summed {
+    /// Reads the sums' id hashes into `sums.ids`; `false` when the entry changed since its sums were
+    /// read (the file is then read by its records).
+    pub fn load_ids(&mut self) -> bool {
+        match read_ids(&self.meta_path, &self.header) {
+            Some(ids) => {
+                self.sums.ids = ids;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// What identifies the sums and their id hashes: equal for an entry that did not change.
+    pub fn fingerprint(&self) -> [u64; 2] {
+        [self.header.rows_hash, self.header.ids_hash]
+    }
 }
 
 /// The times, size and identity of a file: equal stamps mean an unchanged file.
@@ -395,15 +489,12 @@ impl Entry {
     }
 
     fn load(&mut self) {
-        let bytes = match fs::read(self.meta_path()) {
-            Ok(b) => b,
-            Err(_) => return,
-        };
-        match decode_meta(&bytes) {
-            Some(meta) if meta.identity == self.identity => self.meta = Some(meta),
-            // Written by another binary or for another forced source: void, not damaged.
-            Some(_) => {}
-            None => self.damaged = Some("its description is unreadable".to_owned()),
+        match read_meta(&self.meta_path(), false) {
+            MetaRead::Read(meta, _) if meta.identity == self.identity => self.meta = Some(*meta),
+            // Written by another binary, for another forced source, or in another format: void, not
+            // damaged.
+            MetaRead::Read(..) | MetaRead::Void => {}
+            MetaRead::Damaged => self.damaged = Some("its description is unreadable".to_owned()),
         }
     }
 
@@ -727,42 +818,221 @@ fn verify_blocks(reader: impl Read, len: u64) -> io::Result<bool> {
     }
 }
 
-/// The meta file: the encoded description, the sums' id hashes (8 bytes each, little-endian), the
-/// description's length, and a checksum of all that.
-fn encode_meta(meta: &Meta) -> Vec<u8> {
-    let mut bytes = postcard::to_stdvec(meta).unwrap_or_default();
-    let described = bytes.len() as u64;
-    if let Some(sums) = &meta.sums {
-        bytes.reserve(sums.ids.len() * 8 + 16);
-        for id in &sums.ids {
-            bytes.extend_from_slice(&id.to_le_bytes());
+/// The first bytes of a meta file.
+const MAGIC: [u8; 8] = *b"aispmeta";
+/// The version of the meta file's format (bumped with every change to it or to the data's): a meta file
+/// of another version is void, and its entry rebuilt.
+const VERSION: u32 = 3;
+/// The bytes of a meta file's header.
+const HEADER_BYTES: usize = 72;
+
+/// A meta file's header: where its three sections lie and their checksums. The sections follow it in
+/// order: the encoded description, the sums' rows (see [`sums`]), the sums' id hashes (8 bytes each,
+/// little-endian); each can be read and checked without the ones after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Header {
+    meta_len: u64,
+    rows_len: u64,
+    ids_len: u64,
+    meta_hash: u64,
+    rows_hash: u64,
+    ids_hash: u64,
+}
+
+/// How a meta file reads.
+enum MetaRead {
+    /// No file, or one of another format version: nothing to use, nothing damaged.
+    Void,
+    Damaged,
+    Read(Box<Meta>, Header),
+}
+
+impl Header {
+    fn encode(&self) -> [u8; HEADER_BYTES] {
+        let mut out = [0u8; HEADER_BYTES];
+        out[..8].copy_from_slice(&MAGIC);
+        out[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        let fields = [
+            self.meta_len,
+            self.rows_len,
+            self.ids_len,
+            self.meta_hash,
+            self.rows_hash,
+            self.ids_hash,
+        ];
+        for (i, v) in fields.iter().enumerate() {
+            out[16 + 8 * i..24 + 8 * i].copy_from_slice(&v.to_le_bytes());
         }
+        let hash = xxh3_64(&out[..64]);
+        out[64..].copy_from_slice(&hash.to_le_bytes());
+        out
     }
-    bytes.extend_from_slice(&described.to_le_bytes());
-    let hash = xxh3_64(&bytes);
-    bytes.extend_from_slice(&hash.to_le_bytes());
+
+    /// The header, `Err(true)` when the bytes are of another version, `Err(false)` when damaged.
+    fn decode(bytes: &[u8; HEADER_BYTES]) -> Result<Header, bool> {
+        let word = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_le_bytes(b)
+        };
+        if bytes[..8] != MAGIC {
+            return Err(false);
+        }
+        if bytes[8..12] != VERSION.to_le_bytes() {
+            return Err(true);
+        }
+        if xxh3_64(&bytes[..64]) != word(64) {
+            return Err(false);
+        }
+        Ok(Header {
+            meta_len: word(16),
+            rows_len: word(24),
+            ids_len: word(32),
+            meta_hash: word(40),
+            rows_hash: word(48),
+            ids_hash: word(56),
+        })
+    }
+}
+
+/// The meta file of `meta`: its header, then its sections (see [`Header`]).
+fn encode_meta(meta: &Meta) -> Vec<u8> {
+    let described = postcard::to_stdvec(meta).unwrap_or_default();
+    let (rows, ids): (&[u8], &[u64]) = meta.sums.as_ref().map_or((&[], &[]), |s| (&s.rows, &s.ids));
+    let mut bytes = Vec::with_capacity(HEADER_BYTES + described.len() + rows.len() + ids.len() * 8);
+    bytes.resize(HEADER_BYTES, 0);
+    bytes.extend_from_slice(&described);
+    bytes.extend_from_slice(rows);
+    for id in ids {
+        bytes.extend_from_slice(&id.to_le_bytes());
+    }
+    let (at_rows, at_ids) = (
+        HEADER_BYTES + described.len(),
+        HEADER_BYTES + described.len() + rows.len(),
+    );
+    let header = Header {
+        meta_len: described.len() as u64,
+        rows_len: rows.len() as u64,
+        ids_len: (ids.len() * 8) as u64,
+        meta_hash: xxh3_64(&bytes[HEADER_BYTES..at_rows]),
+        rows_hash: xxh3_64(&bytes[at_rows..at_ids]),
+        ids_hash: xxh3_64(&bytes[at_ids..]),
+    };
+    bytes[..HEADER_BYTES].copy_from_slice(&header.encode());
     bytes
 }
 
-fn decode_meta(bytes: &[u8]) -> Option<Meta> {
+/// Reads a meta file's description, and its sums' rows when `rows` (their id hashes are read by
+/// [`read_ids`], when needed).
+fn read_meta(path: &Path, rows: bool) -> MetaRead {
+    let Ok(mut file) = File::open(path) else {
+        return MetaRead::Void;
+    };
+    let mut head = [0u8; HEADER_BYTES];
+    if file.read_exact(&mut head).is_err() {
+        return MetaRead::Damaged;
+    }
+    let header = match Header::decode(&head) {
+        Ok(h) => h,
+        Err(true) => return MetaRead::Void,
+        Err(false) => return MetaRead::Damaged,
+    };
+    let size = file.metadata().map_or(0, |m| m.len());
+    let whole = [header.meta_len, header.rows_len, header.ids_len]
+        .iter()
+        .try_fold(HEADER_BYTES as u64, |a, &b| a.checked_add(b));
+    if whole != Some(size) {
+        return MetaRead::Damaged;
+    }
+    let want = header.meta_len + if rows { header.rows_len } else { 0 };
+    let Ok(want) = usize::try_from(want) else {
+        return MetaRead::Damaged;
+    };
+    let mut body = Vec::with_capacity(want);
+    if (&mut file)
+        .take(want as u64)
+        .read_to_end(&mut body)
+        .is_err()
+        || body.len() != want
+    {
+        return MetaRead::Damaged;
+    }
+    let (described, row_bytes) = body.split_at(header.meta_len as usize);
+    if xxh3_64(described) != header.meta_hash || (rows && xxh3_64(row_bytes) != header.rows_hash) {
+        return MetaRead::Damaged;
+    }
+    let Ok(mut meta) = postcard::from_bytes::<Meta>(described) else {
+        return MetaRead::Damaged;
+    };
+    if rows {
+        if let Some(sums) = meta.sums.as_mut() {
+            body.drain(..header.meta_len as usize);
+            sums.rows = body;
+        }
+    }
+    MetaRead::Read(Box::new(meta), header)
+}
+
+/// The id hashes of the meta file at `path`, when it is still the one `header` describes.
+fn read_ids(path: &Path, header: &Header) -> Option<Vec<u64>> {
+    let mut file = File::open(path).ok()?;
+    let mut head = [0u8; HEADER_BYTES];
+    file.read_exact(&mut head).ok()?;
+    if Header::decode(&head).ok()? != *header {
+        return None;
+    }
+    file.seek(SeekFrom::Start(
+        HEADER_BYTES as u64 + header.meta_len + header.rows_len,
+    ))
+    .ok()?;
+    let len = usize::try_from(header.ids_len).ok()?;
+    let mut bytes = Vec::with_capacity(len);
+    file.take(header.ids_len).read_to_end(&mut bytes).ok()?;
+    if bytes.len() != len || len % 8 != 0 || xxh3_64(&bytes) != header.ids_hash {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect(),
+    )
+}
+
+/// The answer kept in `path`, when it was found for the files `print` identifies: one flag per file.
+fn read_memo(path: &Path, print: u64, files: usize) -> Option<Vec<bool>> {
+    let bytes = fs::read(path).ok()?;
     let (body, hash) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
     if xxh3_64(body).to_le_bytes() != hash {
         return None;
     }
-    let (body, described) = body.split_at_checked(body.len().checked_sub(8)?)?;
-    let described = usize::try_from(u64::from_le_bytes(described.try_into().ok()?)).ok()?;
-    let (described, ids) = body.split_at_checked(described)?;
-    let mut meta: Meta = postcard::from_bytes(described).ok()?;
-    if let Some(sums) = meta.sums.as_mut() {
-        if ids.len() % 8 != 0 {
-            return None;
-        }
-        sums.ids = ids
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-            .collect();
+    let (head, flags) = body.split_at_checked(16)?;
+    if head[..8] != print.to_le_bytes() || head[8..] != (files as u64).to_le_bytes() {
+        return None;
     }
-    Some(meta)
+    if flags.len() != files {
+        return None;
+    }
+    Some(flags.iter().map(|&f| f != 0).collect())
+}
+
+/// Keeps an answer of [`ParseCache::sharing`] (replacing the one kept for the same files).
+fn write_memo(path: &Path, print: u64, shares: &[bool]) -> io::Result<()> {
+    let mut bytes = Vec::with_capacity(24 + shares.len());
+    bytes.extend_from_slice(&print.to_le_bytes());
+    bytes.extend_from_slice(&(shares.len() as u64).to_le_bytes());
+    bytes.extend(shares.iter().map(|&s| u8::from(s)));
+    let hash = xxh3_64(&bytes);
+    bytes.extend_from_slice(&hash.to_le_bytes());
+    // Not under an entry's lock: a name of this process's own, renamed into place.
+    let tmp = path.with_extension(format!("share.{}.tmp", std::process::id()));
+    {
+        let mut f = open_private(&tmp, true)?;
+        f.write_all(&bytes)?;
+    }
+    fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = fs::remove_file(&tmp);
+    })
 }
 
 /// The running binary's size and modification time, hashed: entries written by another build are void.
@@ -1115,6 +1385,16 @@ mod tests {
     /// A report by model and day over the files (read through the cache's sums where they serve), or
     /// the error that stopped it, and how the cache served each file.
     fn report(dir: &Path, cache: Option<&Path>, skip_invalid: bool) -> (Shown, Vec<CacheUse>) {
+        report_in(dir, cache, skip_invalid, chrono_tz::UTC)
+    }
+
+    /// [`report`] by days in `tz`.
+    fn report_in(
+        dir: &Path,
+        cache: Option<&Path>,
+        skip_invalid: bool,
+        tz: chrono_tz::Tz,
+    ) -> (Shown, Vec<CacheUse>) {
         use crate::report::{aggregate::Aggregator, Dim, ReportQuery, SortBy};
         let book = crate::pricing::PriceBook::built_in().unwrap();
         let rules = crate::config::TeamRules::default();
@@ -1122,7 +1402,7 @@ mod tests {
             group_by: vec![Dim::Model, Dim::Day],
             filters: Vec::new(),
             period: crate::period::PeriodSpec::NewestMonth,
-            tz: chrono_tz::UTC,
+            tz,
             top: None,
             compare: false,
             reconcile: false,
@@ -1172,14 +1452,17 @@ mod tests {
         /// the report without it.
         #[test]
         fn cached_and_uncached_reads_agree(ops in proptest::collection::vec((op_strategy(), any::<bool>()), 1..10),
-                                           skip_invalid in any::<bool>()) {
+                                           skip_invalid in any::<bool>(),
+                                           tz in prop_oneof![Just(chrono_tz::UTC), Just(chrono_tz::Europe::Berlin),
+                                                             Just(chrono_tz::America::New_York),
+                                                             Just(chrono_tz::Asia::Kolkata)]) {
             let logs = tempfile::tempdir().unwrap();
             let cache = tempfile::tempdir().unwrap();
             for (op, report_first) in &ops {
                 apply(logs.path(), op);
-                let (want_report, _) = report(logs.path(), None, skip_invalid);
+                let (want_report, _) = report_in(logs.path(), None, skip_invalid, tz);
                 if *report_first {
-                    let (got_report, _) = report(logs.path(), Some(cache.path()), skip_invalid);
+                    let (got_report, _) = report_in(logs.path(), Some(cache.path()), skip_invalid, tz);
                     prop_assert_eq!(&got_report, &want_report, "report after {:?}", op);
                 }
                 let (want, want_records, _) = read(logs.path(), None, skip_invalid);
@@ -1188,7 +1471,7 @@ mod tests {
                 if want.is_ok() {
                     prop_assert_eq!(&got_records, &want_records, "after {:?}", op);
                 }
-                let (got_report, _) = report(logs.path(), Some(cache.path()), skip_invalid);
+                let (got_report, _) = report_in(logs.path(), Some(cache.path()), skip_invalid, tz);
                 prop_assert_eq!(&got_report, &want_report, "report after {:?}", op);
             }
         }
@@ -1263,6 +1546,127 @@ mod tests {
         let (changed, uses) = report(logs.path(), Some(cache.path()), false);
         assert_eq!(uses, [CacheUse::Read, CacheUse::Hit, CacheUse::Hit]);
         assert_eq!(changed, want);
+    }
+
+    /// The files of the cache under `cache` whose extension is `ext`.
+    fn cache_files(cache: &Path, ext: &str) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = fs::read_dir(cache.join(LAYOUT))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn an_entry_of_another_format_version_is_discarded_and_rebuilt_quietly() {
+        let logs = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        fs::write(
+            logs.path().join("log.jsonl"),
+            text(0, &[Line::Request(1, 10, 5), Line::Request(2, 20, 7)]),
+        )
+        .unwrap();
+        let (want, _) = report(logs.path(), None, false);
+        let (_, uses) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Read]);
+        // As an earlier version would have written it: the same bytes under another version number,
+        // its header's checksum right.
+        for meta in cache_files(cache.path(), "meta") {
+            let mut bytes = fs::read(&meta).unwrap();
+            bytes[8..12].copy_from_slice(&(VERSION - 1).to_le_bytes());
+            let hash = xxh3_64(&bytes[..64]);
+            bytes[64..72].copy_from_slice(&hash.to_le_bytes());
+            fs::write(&meta, bytes).unwrap();
+        }
+        let options = ReadOptions {
+            cache: Some(Arc::new(ParseCache::new(cache.path()))),
+            ..ReadOptions::default()
+        };
+        let summary = read_inputs(
+            &[logs.path().to_path_buf()],
+            options,
+            &mut Collect::default(),
+            &mut |_| {},
+        )
+        .unwrap();
+        // Read again, without a note: it is not damaged, only old.
+        assert_eq!(summary.files[0].cache, CacheUse::Read);
+        assert_eq!(summary.files[0].cache_note, None);
+        let (warm, uses) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Summed]);
+        assert_eq!(warm, want);
+    }
+
+    #[test]
+    fn the_entries_of_an_earlier_layout_are_removed() {
+        let logs = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let old = cache.path().join(OLD_LAYOUTS[OLD_LAYOUTS.len() - 1]);
+        fs::create_dir_all(&old).unwrap();
+        fs::write(old.join("0123456789abcdef.meta"), b"an earlier description").unwrap();
+        fs::write(old.join("0123456789abcdef.data"), b"earlier records").unwrap();
+        fs::write(
+            logs.path().join("log.jsonl"),
+            text(0, &[Line::Request(1, 10, 5)]),
+        )
+        .unwrap();
+        let (want, _) = report(logs.path(), None, false);
+        let (cold, uses) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Read]);
+        assert_eq!(cold, want);
+        assert!(!old.exists());
+        assert_eq!(cache_files(cache.path(), "meta").len(), 1);
+    }
+
+    #[test]
+    fn what_files_share_is_kept_for_the_same_ids_and_found_again_for_others() {
+        let logs = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let write = |name: &str, lines: &[Line]| {
+            fs::write(logs.path().join(name), text(0, lines)).unwrap();
+        };
+        write("a.jsonl", &[Line::Request(100, 1000, 500)]);
+        // b and c hold copies of one request, with other counts: the later, larger one counts.
+        write(
+            "b.jsonl",
+            &[Line::Request(200, 7, 7), Line::Request(300, 1, 1)],
+        );
+        write("c.jsonl", &[Line::Request(300, 9000, 900)]);
+        let (want, _) = report(logs.path(), None, false);
+        let (_, uses) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Read; 3]);
+        let memos = |cache: &Path| cache_files(cache, "share");
+        assert!(memos(cache.path()).is_empty());
+        // Found by comparing the ids, then kept: the same answer from what was kept.
+        for _ in 0..2 {
+            let (warm, uses) = report(logs.path(), Some(cache.path()), false);
+            assert_eq!(uses, [CacheUse::Summed, CacheUse::Hit, CacheUse::Hit]);
+            assert_eq!(warm, want);
+            assert_eq!(memos(cache.path()).len(), 1);
+        }
+        // A damaged answer is not used.
+        fs::write(&memos(cache.path())[0], b"\x01\x01\x01").unwrap();
+        let (warm, uses) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Summed, CacheUse::Hit, CacheUse::Hit]);
+        assert_eq!(warm, want);
+        // c no longer holds b's request: once its entry is rebuilt, every file is summed.
+        write("c.jsonl", &[Line::Request(301, 9000, 900)]);
+        let (want, _) = report(logs.path(), None, false);
+        let (_, uses) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Summed, CacheUse::Summed, CacheUse::Read]);
+        let (warm, uses) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Summed; 3]);
+        assert_eq!(warm, want);
+        // And back: the answer kept for the list of files is for other ids, so it is found again.
+        write("c.jsonl", &[Line::Request(300, 9000, 900)]);
+        let (want, _) = report(logs.path(), None, false);
+        let (changed, _) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(changed, want);
+        let (warm, uses) = report(logs.path(), Some(cache.path()), false);
+        assert_eq!(uses, [CacheUse::Summed, CacheUse::Hit, CacheUse::Hit]);
+        assert_eq!(warm, want);
     }
 
     #[test]

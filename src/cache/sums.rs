@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,8 @@ use crate::ledger::rollup::{self, Merge, Sums, HOUR_MS};
 use crate::pricing::prompt_band;
 use crate::record::{DedupPolicy, Provenance, Provider, UsageRecord};
 use crate::report::aggregate::Aggregator;
+
+use super::codec;
 
 /// A sink that can take a file's sums instead of its records.
 pub trait SumSink {
@@ -66,11 +68,30 @@ pub struct FileSums {
     #[serde(with = "crate::record::cache_repr::time_option")]
     newest: Option<DateTime<Utc>>,
     keys: Vec<Key>,
-    /// (UTC hour, key index, sums).
-    rows: Vec<(i64, u32, Sums)>,
-    /// The records' id hashes (see [`id_hash`]), sorted, each once. Stored apart from the rest.
+    /// The rows, by UTC hour and key index, each once, encoded (see [`put_row`]). Stored apart from the
+    /// rest, and decoded only as they are priced.
+    #[serde(skip)]
+    pub(super) rows: Vec<u8>,
+    /// The records' id hashes (see [`id_hash`]), sorted, each once. Stored apart from the rest, and read
+    /// only when a run must compare files' ids.
     #[serde(skip)]
     pub ids: Vec<u64>,
+}
+
+/// Appends a row: its hour (as the change from the row before, `hour` the hour of that row, updated),
+/// its key's index and its sums.
+fn put_row(out: &mut Vec<u8>, hour: &mut i64, row: (i64, u32, &Sums)) {
+    codec::put_signed(out, row.0.wrapping_sub(*hour));
+    *hour = row.0;
+    codec::put_varint(out, u64::from(row.1));
+    codec::put_sums(out, row.2);
+}
+
+/// Takes a row (see [`put_row`]) off the front of `input`.
+fn get_row(input: &mut &[u8], hour: &mut i64) -> Option<(i64, u32, Sums)> {
+    *hour = hour.wrapping_add(codec::get_signed(input)?);
+    let key = u32::try_from(codec::get_varint(input)?).ok()?;
+    Some((*hour, key, codec::get_sums(input)?))
 }
 
 /// The 128-bit hash the aggregator deduplicates by.
@@ -84,40 +105,46 @@ pub fn id_hash(id: &str) -> u64 {
     id_hash128(id) as u64
 }
 
-/// What a `KeepLargest` id's kept copy added, to take back when a larger copy comes.
+/// A `KeepLargest` id's kept copy: its weight, and where [`Builder::added`] holds its row and what it
+/// added to the row, to take back when a larger copy comes.
 struct Kept {
     weight: u64,
-    row: (i64, u32),
-    sums: Sums,
+    at: u32,
 }
 
 /// Builds a file's sums from its records, in file order.
+#[derive(Default)]
 pub struct Builder {
     /// A record error, or a sum out of range: the file has no sums.
     broken: bool,
     out: FileSums,
     key_buf: Vec<u8>,
     key_index: HashMap<Box<[u8]>, u32>,
-    rows: HashMap<(i64, u32), Sums>,
+    /// The index in `rows` of each (hour, key).
+    row_index: HashMap<(i64, u32), u32>,
+    rows: Vec<(i64, u32, Sums)>,
     first: HashSet<u128>,
     largest: HashMap<u128, Kept>,
-}
-
-impl Default for Builder {
-    fn default() -> Builder {
-        Builder {
-            broken: false,
-            out: FileSums::default(),
-            key_buf: Vec::new(),
-            key_index: HashMap::new(),
-            rows: HashMap::new(),
-            first: HashSet::new(),
-            largest: HashMap::new(),
-        }
-    }
+    /// What each kept `KeepLargest` copy added: its row's index and its sums, encoded.
+    added: Vec<u8>,
 }
 
 impl Builder {
+    /// A builder for about `records` records.
+    pub fn with_capacity(records: usize) -> Builder {
+        Builder {
+            row_index: HashMap::with_capacity(records / 2),
+            rows: Vec::with_capacity(records / 2),
+            largest: HashMap::with_capacity(records),
+            added: Vec::with_capacity(records * 16),
+            out: FileSums {
+                ids: Vec::with_capacity(records),
+                ..FileSums::default()
+            },
+            ..Builder::default()
+        }
+    }
+
     /// A record error: files with errors are read by their records.
     pub fn error(&mut self) {
         self.broken = true;
@@ -150,26 +177,45 @@ impl Builder {
                         return;
                     }
                     Some(kept) => {
-                        if let Some(row) = self.rows.get_mut(&kept.row) {
-                            let mut minus = kept.sums.clone();
-                            minus.counts.iter_mut().for_each(|c| *c = -*c);
-                            minus.reported_cost = -minus.reported_cost;
-                            if row.add(&minus).is_none() {
-                                self.broken = true;
-                            }
-                        }
+                        self.take_back(kept.at);
                         self.out.replaced += 1;
                     }
                     None => self.out.added += 1,
                 }
                 let (row, sums) = self.add(r);
-                self.largest.insert(id, Kept { weight, row, sums });
+                let Ok(at) = u32::try_from(self.added.len()) else {
+                    self.broken = true;
+                    return;
+                };
+                codec::put_varint(&mut self.added, u64::from(row));
+                codec::put_sums(&mut self.added, &sums);
+                self.largest.insert(id, Kept { weight, at });
             }
         }
     }
 
-    /// Adds a kept record to its row; returns the row and what the record added.
-    fn add(&mut self, r: &UsageRecord) -> ((i64, u32), Sums) {
+    /// Takes what a replaced copy added (at `at` in [`Builder::added`]) back from its row.
+    fn take_back(&mut self, at: u32) {
+        let mut input = self.added.get(at as usize..).unwrap_or_default();
+        let row = codec::get_varint(&mut input).and_then(|r| usize::try_from(r).ok());
+        let (Some(row), Some(mut minus)) = (row, codec::get_sums(&mut input)) else {
+            self.broken = true;
+            return;
+        };
+        minus.counts.iter_mut().for_each(|c| *c = -*c);
+        minus.reported_cost = -minus.reported_cost;
+        if self
+            .rows
+            .get_mut(row)
+            .and_then(|r| r.2.add(&minus))
+            .is_none()
+        {
+            self.broken = true;
+        }
+    }
+
+    /// Adds a kept record to its row; returns the row's index and what the record added.
+    fn add(&mut self, r: &UsageRecord) -> (u32, Sums) {
         let band = prompt_band(r);
         rollup::encode(r, band, rollup::classes(&r.tokens), &mut self.key_buf);
         let key = match self.key_index.get(self.key_buf.as_slice()) {
@@ -196,11 +242,24 @@ impl Builder {
         let hour = r.start.timestamp_millis().div_euclid(HOUR_MS);
         let mut sums = Sums::default();
         sums.add_record(r, 1);
-        let row = self.rows.entry((hour, key)).or_default();
-        if row.add(&sums).is_none() {
+        // A file of more rows than a u32 counts has no sums.
+        let Ok(next) = u32::try_from(self.rows.len()) else {
+            self.broken = true;
+            return (0, sums);
+        };
+        let at = *self.row_index.entry((hour, key)).or_insert(next);
+        if at == next {
+            self.rows.push((hour, key, Sums::default()));
+        }
+        if self
+            .rows
+            .get_mut(at as usize)
+            .and_then(|r| r.2.add(&sums))
+            .is_none()
+        {
             self.broken = true;
         }
-        ((hour, key), sums)
+        (at, sums)
     }
 
     /// The file's sums; `None` when it has a record error or a sum went out of range.
@@ -209,12 +268,8 @@ impl Builder {
             return None;
         }
         let mut out = self.out;
-        let mut rows: Vec<(i64, u32, Sums)> = self
-            .rows
-            .into_iter()
-            .filter(|(_, s)| s.counts[0] != 0)
-            .map(|((hour, key), s)| (hour, key, s))
-            .collect();
+        let mut rows = self.rows;
+        rows.retain(|(_, _, s)| s.counts[0] != 0);
         // Saturated or negative (a sum that overflowed): unusable.
         if rows
             .iter()
@@ -223,7 +278,10 @@ impl Builder {
             return None;
         }
         rows.sort_unstable_by_key(|&(hour, key, _)| (hour, key));
-        out.rows = rows;
+        let mut hour = 0;
+        for (h, key, sums) in &rows {
+            put_row(&mut out.rows, &mut hour, (*h, *key, sums));
+        }
         out.ids.sort_unstable();
         out.ids.dedup();
         Some(out)
@@ -258,10 +316,15 @@ pub fn feed(agg: &mut Aggregator<'_>, sums: &FileSums, source: &'static str) -> 
     };
     // Rows are merged per key, period and day: a row whose hour lies across a period's edge cannot be.
     let mut merge = Merge::new(None, agg.tz());
-    let mut templates = std::collections::HashSet::new();
+    let mut templates = HashSet::default();
     let mut period_of = (i64::MIN, None);
-    for (hour, key, row) in &sums.rows {
-        if period_of.0 != *hour {
+    let mut rows = &sums.rows[..];
+    let mut last_hour = 0;
+    while !rows.is_empty() {
+        let Some((hour, key, row)) = get_row(&mut rows, &mut last_hour) else {
+            return false;
+        };
+        if period_of.0 != hour {
             let Some(start) = hour
                 .checked_mul(HOUR_MS)
                 .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
@@ -271,17 +334,18 @@ pub fn feed(agg: &mut Aggregator<'_>, sums: &FileSums, source: &'static str) -> 
             if agg.cuts_hour(start) {
                 return false;
             }
-            period_of = (*hour, agg.bucket(start));
+            period_of = (hour, agg.bucket(start));
         }
         // One merge key per row key and period.
-        let id = (i64::from(*key) << 32) | i64::from(period_of.1.map_or(u32::MAX, |b| b as u32));
+        let id = (i64::from(key) << 32) | i64::from(period_of.1.map_or(u32::MAX, |b| b as u32));
         if templates.insert(id) {
-            let Some(k) = sums.keys.get(*key as usize) else {
+            let Some(k) = sums.keys.get(key as usize) else {
                 return false;
             };
             merge.template(id, &template(k), k.band);
         }
-        if !merge.add(*hour, id, Some(row.clone())) {
+        // Rows come by hour: a day's merged sums are fed as the next day's rows come.
+        if !merge.add_in_order(hour, id, Some(row), agg) {
             return false;
         }
     }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::{display, read_file, Input, ReadOptions, ReadSummary};
-use crate::cache::sums::{id_hash, sharing};
+use crate::cache::sums::id_hash;
 use crate::cache::Summed;
 use crate::error::Result;
 use crate::input::{Accepted, CacheUse, FileSummary, RecordSink};
@@ -66,12 +66,13 @@ pub(super) fn read(
     if summed.iter().all(Option::is_none) {
         return Ok(Outcome::NotUsed);
     }
-    // Summed files that share an id are read by their records, in order, as every other file is.
-    let ids: Vec<Option<&[u64]>> = summed
-        .iter()
-        .map(|s| s.as_ref().map(|s| &s.sums.ids[..]))
-        .collect();
-    let mut by_records = sharing(&ids);
+    // Summed files that share an id are read by their records, in order, as every other file is. When
+    // some file is read by its records anyway, every summed file's ids are compared with its ids.
+    let all_ids = summed.iter().any(Option::is_none);
+    let mut by_records = cache.sharing(&mut summed, all_ids);
+    if summed.iter().all(Option::is_none) {
+        return Ok(Outcome::NotUsed);
+    }
     let mut files: Vec<Vec<FileSummary>> = vec![Vec::new(); inputs.len()];
     let mut summary = ReadSummary::default();
     let mut seen: HashMap<u64, usize> = HashMap::new();

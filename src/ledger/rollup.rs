@@ -594,6 +594,9 @@ pub(super) fn feed_grain(
     Ok(merge.feed(agg))
 }
 
+/// (key, local day, UTC day): what [`Merge`] merges rows by.
+type MergeKey = (i64, i32, i64);
+
 /// Rollup rows of a period merged per key, local day and UTC day, then fed to a report's aggregator
 /// (the part of [`feed`] every backend shares).
 pub(crate) struct Merge {
@@ -601,9 +604,14 @@ pub(crate) struct Merge {
     lo: i64,
     hi: i64,
     tz: chrono_tz::Tz,
+    /// Each key as a record, whose start, counts and reported cost are set for each sum fed.
     templates: HashMap<i64, (UsageRecord, u64)>,
     /// (key, local day, UTC day) → (first start in milliseconds, sums)
-    merged: HashMap<(i64, i32, i64), (i64, Sums)>,
+    merged: foldhash::HashMap<MergeKey, (i64, Sums)>,
+    /// The (local, UTC) days of the sums held (see [`Merge::add_in_order`]).
+    held: Option<(i32, i64)>,
+    /// A buffer for the sums being fed.
+    ready: Vec<(MergeKey, (i64, Sums))>,
     /// The last unit (hour or day) seen and its local day.
     day_of: (i64, i32),
 }
@@ -623,7 +631,9 @@ impl Merge {
             hi,
             tz,
             templates: HashMap::new(),
-            merged: HashMap::new(),
+            merged: foldhash::HashMap::default(),
+            held: None,
+            ready: Vec::new(),
             day_of: (i64::MIN, 0),
         }
     }
@@ -645,12 +655,38 @@ impl Merge {
     /// Adds one row of `unit` (hours or days since the epoch); `false` when the rollup cannot serve the
     /// period (`sums` is `None` when the row's values are out of range).
     pub(crate) fn add(&mut self, unit: i64, key: i64, sums: Option<Sums>) -> bool {
-        let unit_ms = self.grain.ms();
-        let Some(start) = unit.checked_mul(unit_ms) else {
+        self.place(unit)
+            .is_some_and(|(start, days)| self.put(start, days, key, sums))
+    }
+
+    /// [`Merge::add`] for rows that come in the order of their units: the sums of the day before are fed
+    /// to `agg` first (in the order [`Merge::feed`] would feed them), so that only a day's are held.
+    pub(crate) fn add_in_order(
+        &mut self,
+        unit: i64,
+        key: i64,
+        sums: Option<Sums>,
+        agg: &mut Aggregator<'_>,
+    ) -> bool {
+        let Some((start, days)) = self.place(unit) else {
             return false;
         };
+        if self.held != Some(days) {
+            if !self.flush(agg) {
+                return false;
+            }
+            self.held = Some(days);
+        }
+        self.put(start, days, key, sums)
+    }
+
+    /// Where a row of `unit` goes: its start in milliseconds, its local and UTC days; `None` when the
+    /// rollup cannot serve the period.
+    fn place(&mut self, unit: i64) -> Option<(i64, (i32, i64))> {
+        let unit_ms = self.grain.ms();
+        let start = unit.checked_mul(unit_ms)?;
         if start < self.lo || start.saturating_add(unit_ms) > self.hi {
-            return false;
+            return None;
         }
         if self.day_of.0 != unit {
             // The unit must fall within one local day: true of hours in every zone whose offset is
@@ -663,31 +699,41 @@ impl Merge {
             };
             match (local(start), local(start + unit_ms - 1)) {
                 (Some(a), Some(b)) if a == b => self.day_of = (unit, a.num_days_from_ce()),
-                _ => return false,
+                _ => return None,
             }
         }
+        Some((start, (self.day_of.1, start.div_euclid(DAY_MS))))
+    }
+
+    fn put(&mut self, start: i64, (local, utc): (i32, i64), key: i64, sums: Option<Sums>) -> bool {
         let Some(sums) = sums else {
             return false;
         };
         let entry = self
             .merged
-            .entry((key, self.day_of.1, start.div_euclid(DAY_MS)))
+            .entry((key, local, utc))
             .or_insert_with(|| (start, Sums::default()));
         entry.1.add(&sums).is_some()
     }
 
     /// Feeds the merged sums, oldest first; `false` when one cannot be priced as its records would be.
-    pub(crate) fn feed(self, agg: &mut Aggregator<'_>) -> bool {
-        let mut merged: Vec<_> = self.merged.into_iter().collect();
+    pub(crate) fn feed(mut self, agg: &mut Aggregator<'_>) -> bool {
+        self.flush(agg)
+    }
+
+    /// Feeds the sums held, oldest first, and forgets them.
+    fn flush(&mut self, agg: &mut Aggregator<'_>) -> bool {
+        let mut merged = std::mem::take(&mut self.ready);
+        merged.clear();
+        merged.extend(self.merged.drain());
         merged.sort_unstable_by_key(|&((key, ..), (start, _))| (start, key));
-        for ((key, ..), (start, sums)) in merged {
-            let Some((template, band)) = self.templates.get(&key) else {
+        for ((key, ..), (start, sums)) in merged.drain(..) {
+            let Some((r, band)) = self.templates.get_mut(&key) else {
                 return false;
             };
             if sums.counts[0] == 0 {
                 continue;
             }
-            let mut r = template.clone();
             let Some(start) = Utc.timestamp_millis_opt(start).single() else {
                 return false;
             };
@@ -720,10 +766,11 @@ impl Merge {
                 records: c[0],
                 reported: c[REPORTED],
             };
-            if !agg.accept_sum(&r, *band, counts) {
+            if !agg.accept_sum(r, *band, counts) {
                 return false;
             }
         }
+        self.ready = merged;
         true
     }
 }

@@ -108,7 +108,7 @@ fn a_damaged_cache_is_rebuilt_with_a_note() {
     let log = w.write("app.jsonl", &request(1, 1000, 500));
     let log_arg = log.to_str().unwrap();
     let want = report(&w, &["report", log_arg]);
-    let dir = w.path().join("xdg-cache/aispend/parse-v2");
+    let dir = w.path().join("xdg-cache/aispend/parse-v3");
     let mut damaged = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -149,7 +149,7 @@ fn cache_files_are_private_and_hold_no_prompt_text() {
     let w = Workdir::new();
     let demo = fixture("api-log/openai-chat.jsonl");
     w.stdout(&["report", &demo]);
-    let dir = w.path().join("xdg-cache/aispend/parse-v2");
+    let dir = w.path().join("xdg-cache/aispend/parse-v3");
     assert_eq!(
         std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
         0o700
@@ -171,7 +171,7 @@ fn cache_files_are_private_and_hold_no_prompt_text() {
 fn cache_clear_empties_it_and_cache_path_names_it() {
     let w = Workdir::new();
     w.stdout(&["report", &fixture("api-log"), "--skip-invalid"]);
-    let dir = w.path().join("xdg-cache/aispend/parse-v2");
+    let dir = w.path().join("xdg-cache/aispend/parse-v3");
     assert!(std::fs::read_dir(&dir).unwrap().count() > 0);
     assert_eq!(
         w.stdout(&["cache", "path"]).trim(),
