@@ -512,7 +512,31 @@ pub fn read_inputs(
         served(&mut f);
         on_file(&f)
     };
-    let mut rest = &inputs[..];
+    read_all(
+        &inputs,
+        &options,
+        bar.as_ref(),
+        sink,
+        &mut summary,
+        &mut on_file,
+        false,
+    )?;
+    summary.files.iter_mut().for_each(served);
+    Ok(summary)
+}
+
+/// Reads `inputs` in order, each through its cache entry when there is one. With `to_cache`, only the
+/// files whose entry will then hold what was read (not an unchanged one, not one without an entry).
+fn read_all(
+    inputs: &[Input],
+    options: &ReadOptions,
+    bar: Option<&indicatif::ProgressBar>,
+    sink: &mut dyn RecordSink,
+    summary: &mut ReadSummary,
+    on_file: &mut dyn FnMut(&FileSummary),
+    to_cache: bool,
+) -> Result<()> {
+    let mut rest = inputs;
     while !rest.is_empty() {
         // A window of small files is read and parsed in parallel (one file per thread), then handed on
         // in order; a larger file is read alone, its chunks parsed in parallel. A file its cache entry
@@ -522,17 +546,18 @@ pub fn read_inputs(
         rest = after;
         let mut entries: Vec<(Option<Entry>, Option<Plan>)> = window
             .iter()
-            .map(|input| cache_entry(input, &options))
+            .map(|input| cache_entry(input, options))
             .collect();
         let parsed: Vec<Option<SmallFile>> = if window.len() > 1 {
             window
                 .par_iter()
                 .zip(entries.par_iter())
                 .map(|(input, (entry, plan))| {
-                    let read = matches!(plan, None | Some(Plan::Read));
+                    let read =
+                        matches!(plan, None | Some(Plan::Read)) && !(to_cache && entry.is_none());
                     read.then(|| {
                         let hasher = entry.as_ref().map(|_| SharedHasher::default());
-                        SmallFile::read(input, &options, bar.as_ref(), hasher)
+                        SmallFile::read(input, options, bar, hasher)
                     })
                     .flatten()
                 })
@@ -542,25 +567,27 @@ pub fn read_inputs(
         };
         for ((input, (entry, plan)), parsed) in window.iter().zip(entries.iter_mut()).zip(parsed) {
             if let Some(parsed) = parsed {
-                if let Some(bar) = &bar {
+                if let Some(bar) = bar {
                     bar.set_message(parsed.name.clone());
                 }
-                parsed.hand_on(&options, sink, &mut summary, &mut on_file, entry.as_mut())?;
+                parsed.hand_on(options, sink, summary, on_file, entry.as_mut())?;
+                continue;
+            }
+            if to_cache && (entry.is_none() || matches!(plan, Some(Plan::Replay))) {
                 continue;
             }
             read_entry(
                 input,
                 entry.as_mut().zip(plan.take()),
-                &options,
-                bar.as_ref(),
+                options,
+                bar,
                 sink,
-                &mut summary,
-                &mut on_file,
+                summary,
+                on_file,
             )?;
         }
     }
-    summary.files.iter_mut().for_each(served);
-    Ok(summary)
+    Ok(())
 }
 
 /// Files in a window read in parallel: at most this many…

@@ -55,16 +55,45 @@ pub(super) fn read(
         return Ok(Outcome::NotUsed);
     }
     let forced = options.source.map(|s| s.name());
-    let mut summed: Vec<Option<Summed>> = inputs
-        .iter()
-        .map(|i| {
-            (i.path.as_os_str() != "-")
-                .then(|| cache.summed(&i.path, forced))
-                .flatten()
-        })
-        .collect();
+    let load = || -> Vec<Option<Summed>> {
+        inputs
+            .iter()
+            .map(|i| {
+                (i.path.as_os_str() != "-")
+                    .then(|| cache.summed(&i.path, forced))
+                    .flatten()
+            })
+            .collect()
+    };
+    let mut summed = load();
+    // How the files were served when they were read into the cache first.
+    let mut first = Vec::new();
     if summed.iter().all(Option::is_none) {
-        return Ok(Outcome::NotUsed);
+        if inputs.iter().any(|i| i.path.as_os_str() == "-") {
+            return Ok(Outcome::NotUsed);
+        }
+        // No file has sums (a first run, or every file changed): every file is read into the cache
+        // first, its records handed nowhere, and then added as its sums as on a warm run. Pricing a
+        // few rows per file costs less than pricing every record.
+        let mut read = ReadSummary::default();
+        let outcome = super::read_all(
+            inputs,
+            options,
+            bar,
+            &mut Discard,
+            &mut read,
+            &mut |_| {},
+            true,
+        );
+        if outcome.is_err() {
+            // Read again by the records, to fail exactly as a plain read does.
+            return Ok(Outcome::Again(read.files));
+        }
+        first = read.files;
+        summed = load();
+        if summed.iter().all(Option::is_none) {
+            return Ok(Outcome::Again(first));
+        }
     }
     // Summed files that share an id are read by their records, in order, as every other file is. When
     // some file is read by its records anyway, every summed file's ids are compared with its ids.
@@ -109,7 +138,7 @@ pub(super) fn read(
             for id in &s.sums.ids {
                 match seen.get(id) {
                     // A later file has a copy: which copy counts depends on the order they are read in.
-                    Some(&other) if other > at => return Ok(again(sink, files)),
+                    Some(&other) if other > at => return Ok(again(sink, files, first)),
                     Some(_) => by_records[at] = true,
                     None => {}
                 }
@@ -130,7 +159,7 @@ pub(super) fn read(
             .sums()
             .is_some_and(|sums| sums.accept_file(&s.sums, s.source));
         if !taken {
-            return Ok(again(sink, files));
+            return Ok(again(sink, files, first));
         }
         files[at].push(FileSummary {
             path: display(&inputs[at].path),
@@ -145,17 +174,44 @@ pub(super) fn read(
             ..FileSummary::default()
         });
     }
-    for f in files.into_iter().flatten() {
+    for mut f in files.into_iter().flatten() {
+        served_first(&mut f, &first);
         on_file(&f);
         summary.files.push(f);
     }
     Ok(Outcome::Read(summary))
 }
 
-/// Empties the sink, for a read of every record.
-fn again(sink: &mut dyn RecordSink, files: Vec<Vec<FileSummary>>) -> Outcome {
+/// Sets how a file read into the cache first was served by that read.
+fn served_first(f: &mut FileSummary, first: &[FileSummary]) {
+    if let Some(e) = first.iter().find(|e| e.path == f.path) {
+        f.cache = e.cache;
+        f.cache_note.clone_from(&e.cache_note);
+    }
+}
+
+/// Empties the sink, for a read of every record; the files read so far (those read into the cache
+/// first, when they were).
+fn again(
+    sink: &mut dyn RecordSink,
+    files: Vec<Vec<FileSummary>>,
+    first: Vec<FileSummary>,
+) -> Outcome {
     if let Some(sums) = sink.sums() {
         sums.clear();
     }
-    Outcome::Again(files.into_iter().flatten().collect())
+    if first.is_empty() {
+        Outcome::Again(files.into_iter().flatten().collect())
+    } else {
+        Outcome::Again(first)
+    }
+}
+
+/// Takes every record and keeps none (a read whose only purpose is the cache entries it writes).
+struct Discard;
+
+impl RecordSink for Discard {
+    fn accept(&mut self, _: UsageRecord) -> Result<Accepted> {
+        Ok(Accepted::Added)
+    }
 }
