@@ -8,6 +8,10 @@
 #   BENCH_CALLGRIND=1 scripts/bench.sh    # also instructions per record (valgrind), on a 20k-line slice
 #   BENCH_LEDGER_RECORDS=0 scripts/bench.sh  # without the large ledger (default 10,000,000 records)
 #
+# Besides cold (--no-cache) and warm runs, it times a first run (an empty parse cache each time) on both
+# inputs, and a warm run on a copy of the Claude Code tree (in a temporary folder) after 1 MB of new
+# assistant lines was appended to one of its files.
+#
 # The large ledger (compact API-log lines from scripts/gen_ledger_lines.py, imported once through
 # `import -`) is kept at $BENCH_LEDGER (default $BENCH_DIR/ledger-N.db; ~3 GB for 10M records) and
 # reused while its .complete marker exists; `report --by team,model` is timed on it.
@@ -78,6 +82,25 @@ rows = duckdb.sql(f"""
 json.dump([{"model": m, "requests": r, "output": o} for m, r, o in rows], sys.stdout)
 EOF
 
+# Appends about N bytes of new assistant lines (copies of the file's own, with fresh message and
+# request ids) to a Claude Code log: a session that went on since the last run.
+cat > "$tmp/grow.py" <<'EOF'
+import re, sys
+path, want, salt = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+with open(path, encoding="utf-8") as f:
+    lines = [l for l in f if '"type":"assistant"' in l and '"usage"' in l]
+out, size, i = [], 0, 0
+while size < want and lines:
+    line = lines[i % len(lines)]
+    line = re.sub(r'"id":"msg_[^"]*"', '"id":"msg_grow%s_%d"' % (salt, i), line)
+    line = re.sub(r'"requestId":"[^"]*"', '"requestId":"req_grow%s_%d"' % (salt, i), line)
+    out.append(line)
+    size += len(line)
+    i += 1
+with open(path, "a", encoding="utf-8") as f:
+    f.writelines(out)
+EOF
+
 # ---------------------------------------------------------------- measuring
 # measure NAME CMD...: one run, appends "wall cpu rss_kb" to $tmp/NAME
 measure() {
@@ -91,7 +114,7 @@ wall() { cut -d' ' -f1 "$tmp/$1" | median; }
 cpu() { cut -d' ' -f2 "$tmp/$1" | median; }
 rss() { cut -d' ' -f3 "$tmp/$1" | sort -n | tail -1; }
 row() { # NAME LABEL MB
-  printf '%-44s %9s %9s %9s %10.0f\n' "$2" "$(wall "$1")" "$(cpu "$1")" \
+  printf '%-54s %9s %9s %9s %10.0f\n' "$2" "$(wall "$1")" "$(cpu "$1")" \
     "$(awk -v mb="$3" -v s="$(wall "$1")" 'BEGIN { printf "%.0f", (s > 0 ? mb / s : 0) }')" "$(($(rss "$1") / 1024))"
 }
 
@@ -126,13 +149,27 @@ if [ "$big" -gt 0 ] && [ ! -f "$big_ledger.complete" ]; then
   touch "$big_ledger.complete"
 fi
 
+# A copy of the Claude Code tree that grows by 1 MB before each timed run, its cache warmed once.
+grow="$tmp/cc-grow"
+cp -r "$cc" "$grow"
+grow_file=$(find "$grow" -name '*.jsonl' | sort | head -1)
+XDG_CACHE_HOME="$tmp/cache-grow" "$bin" report "$grow" --format json > /dev/null 2>&1
+
 echo "timing, $runs runs each, tools taking turns ..." >&2
+run=0
 for _ in $(seq "$runs"); do
   measure api-aispend "${ours_api[@]}"
   measure api-cold "${cold_api[@]}"
   [ -n "$duck" ] && measure api-duckdb "$duck" "$tmp/duck.py" "$api"
+  rm -rf "$tmp/first"
+  XDG_CACHE_HOME="$tmp/first" measure api-first "${ours_api[@]}"
   measure cc-aispend "${ours_cc[@]}"
   measure cc-cold "${cold_cc[@]}"
+  rm -rf "$tmp/first"
+  XDG_CACHE_HOME="$tmp/first" measure cc-first "${ours_cc[@]}"
+  run=$((run + 1))
+  python3 "$tmp/grow.py" "$grow_file" 1048576 "$run"
+  XDG_CACHE_HOME="$tmp/cache-grow" measure cc-grown "$bin" report "$grow" --by model --since 2020-01-01 --format json
   [ -n "$ccusage" ] && CLAUDE_CONFIG_DIR="$cc" measure cc-ccusage "$ccusage" daily --json --offline
   rm -f "$tmp/ledger.db"*
   measure import "$bin" --ledger "$tmp/ledger.db" --quiet import "$api"
@@ -144,12 +181,15 @@ for _ in $(seq "$runs"); do
 done
 records=$("$bin" --ledger "$tmp/ledger.db" ledger stats --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["records"])')
 
-printf '\n%-44s %9s %9s %9s %10s\n' measurement wall_s cpu_s MB/s peak_MiB
+printf '\n%-54s %9s %9s %9s %10s\n' measurement wall_s cpu_s MB/s peak_MiB
 row api-cold "aispend report, API logs ($api_mb MB), cold" "$api_mb"
+row api-first "aispend report, API logs, first run (empty cache)" "$api_mb"
 row api-aispend "aispend report, API logs, warm (parse cache)" "$api_mb"
 [ -n "$duck" ] && row api-duckdb "DuckDB read_json, API logs" "$api_mb"
 row cc-cold "aispend report, Claude Code ($cc_mb MB), cold" "$cc_mb"
+row cc-first "aispend report, Claude Code, first run (empty cache)" "$cc_mb"
 row cc-aispend "aispend report, Claude Code, warm (parse cache)" "$cc_mb"
+row cc-grown "aispend report, Claude Code, warm, 1 MB appended" "$cc_mb"
 [ -n "$ccusage" ] && row cc-ccusage "ccusage daily, Claude Code" "$cc_mb"
 row import "aispend import, API logs" "$api_mb"
 row ledger-report "aispend report --by team,model, ledger" 0
