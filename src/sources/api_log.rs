@@ -761,8 +761,13 @@ impl LogLine<'_> {
         // Copies of one response keep the one with the most tokens: the chunks of a streamed Gemini
         // response repeat its id with growing usage; exact copies keep the first.
         record.dedup = DedupPolicy::KeepLargest;
+        // Only a request with extra iterations copies its record for them (most have none).
         let iterations = match (&raw.usage, shape) {
-            (Some(u), Some(Shape::Anthropic)) if !failed => Some(&u.iterations),
+            (Some(u), Some(Shape::Anthropic))
+                if !failed && u.iterations.0.iter().any(response::Iteration::is_extra) =>
+            {
+                Some(&u.iterations)
+            }
             _ => None,
         };
         out.push(record);
