@@ -36,6 +36,7 @@ use crate::error::RecordError;
 use crate::record::UsageRecord;
 
 mod codec;
+mod items;
 pub mod sums;
 
 use sums::FileSums;
@@ -371,17 +372,17 @@ impl Meta {
     }
 }
 
-/// One item of a file, as the driver hands it on.
+/// One item of a file, as the driver hands it on (see [`items`] for its encoding).
 // Mostly records, each handed on at once: boxing them would cost an allocation apiece.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug)]
 pub enum Item {
     Record(UsageRecord),
     Error(RecordError),
 }
 
 /// An item as the driver has it, for writing without a copy (encoded exactly as [`Item`]).
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub enum ItemRef<'a> {
     Record(&'a UsageRecord),
     Error(&'a RecordError),
@@ -582,19 +583,16 @@ impl Entry {
         {
             let mut rest: &[u8] = &block;
             while !rest.is_empty() {
-                let (item, next) = postcard::take_from_bytes::<Item>(rest).map_err(|e| {
+                let item = items::get_item(&mut rest).ok_or_else(|| {
                     crate::error::Error::io(
                         self.data_path(),
                         io::Error::new(
                             io::ErrorKind::InvalidData,
-                            format!(
-                                "a parse cache entry that cannot be decoded ({e}): run `aispend cache \
-                                 clear`, or read with --no-cache"
-                            ),
+                            "a parse cache entry that cannot be decoded: run `aispend cache clear`, \
+                             or read with --no-cache",
                         ),
                     )
                 })?;
-                rest = next;
                 on_item(item)?;
             }
         }
@@ -737,12 +735,15 @@ impl EntryWriter {
             self.failed = true;
             return;
         }
-        match postcard::to_extend(&item, std::mem::take(&mut self.block)) {
-            Ok(block) => self.block = block,
-            Err(_) => {
-                self.failed = true;
-                return;
+        match item {
+            ItemRef::Record(r) => {
+                if !items::put_record(&mut self.block, r) {
+                    self.failed = true;
+                    return;
+                }
             }
+            ItemRef::Error(e) => items::put_error(&mut self.block, e),
+            ItemRef::Foreign => {}
         }
         if self.block.len() >= BLOCK_BYTES && self.flush_block().is_err() {
             self.failed = true;
@@ -822,7 +823,7 @@ fn verify_blocks(reader: impl Read, len: u64) -> io::Result<bool> {
 const MAGIC: [u8; 8] = *b"aispmeta";
 /// The version of the meta file's format (bumped with every change to it or to the data's): a meta file
 /// of another version is void, and its entry rebuilt.
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 /// The bytes of a meta file's header.
 const HEADER_BYTES: usize = 72;
 
@@ -1177,10 +1178,20 @@ mod tests {
     #[test]
     fn a_record_comes_back_as_it_went_in_but_for_what_the_file_supplies() {
         let record = full_record();
-        let bytes = postcard::to_stdvec(&ItemRef::Record(&record)).unwrap();
-        let Item::Record(mut back) = postcard::from_bytes::<Item>(&bytes).unwrap() else {
+        let mut bytes = Vec::new();
+        assert!(items::put_record(&mut bytes, &record));
+        let mut rest = &bytes[..];
+        let Some(Item::Record(mut back)) = items::get_item(&mut rest) else {
             panic!("not a record");
         };
+        assert!(rest.is_empty());
+        // Cut anywhere, it does not decode (and does not panic).
+        for cut in 0..bytes.len() {
+            assert!(
+                items::get_item(&mut &bytes[..cut]).is_none(),
+                "cut at {cut}"
+            );
+        }
         // Not kept: the driver sets them from the file being read.
         assert_eq!(back.source, "");
         assert_eq!(&*back.provenance.file, "");
@@ -1192,10 +1203,28 @@ mod tests {
             field: Some("usage.input_tokens".into()),
             message: "not a number".into(),
         };
-        let bytes = postcard::to_stdvec(&ItemRef::Error(&error)).unwrap();
-        assert!(
-            matches!(postcard::from_bytes::<Item>(&bytes).unwrap(), Item::Error(e) if e == error)
-        );
+        let mut bytes = Vec::new();
+        items::put_error(&mut bytes, &error);
+        assert!(matches!(items::get_item(&mut &bytes[..]), Some(Item::Error(e)) if e == error));
+        // And the other values of each field.
+        let mut plain = full_record();
+        plain.end = None;
+        plain.long_context = Some(false);
+        plain.tags.clear();
+        plain.reported_cost = None;
+        plain.failure = None;
+        plain.dedup = DedupPolicy::KeepFirst;
+        plain.tokens = TokenCounts::default();
+        plain.batch = false;
+        plain.failed = false;
+        let mut bytes = Vec::new();
+        assert!(items::put_record(&mut bytes, &plain));
+        let Some(Item::Record(mut back)) = items::get_item(&mut &bytes[..]) else {
+            panic!("not a record");
+        };
+        back.source = "api-log";
+        back.provenance.file = Arc::from("log.jsonl");
+        assert_eq!(back, plain);
     }
 
     /// A request line; its time (day and hour) and model follow from its id, so that copies of a request
