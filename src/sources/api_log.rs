@@ -162,7 +162,11 @@ struct AnthropicEvents {
 /// envelope): a quick look for either name as a JSON string, which can stand in no text (a quote inside
 /// a string is escaped).
 fn is_anthropic_stream_step(line: &[u8]) -> bool {
-    memchr::memmem::find_iter(line, b"\"message_").any(|i| {
+    // Built once: this runs for every line of an API log, and building the searcher cost as much as the
+    // search.
+    static MESSAGE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"message_"));
+    MESSAGE.find_iter(line).any(|i| {
         let rest = &line[i + 9..];
         rest.starts_with(b"start\"") || rest.starts_with(b"delta\"")
     })
