@@ -152,7 +152,7 @@ fi
 # A copy of the Claude Code tree that grows by 1 MB before each timed run, its cache warmed once.
 grow="$tmp/cc-grow"
 cp -r "$cc" "$grow"
-grow_file=$(find "$grow" -name '*.jsonl' | sort | head -1)
+grow_file=$(find "$grow" -name '*.jsonl' | sort | sed -n 1p)
 XDG_CACHE_HOME="$tmp/cache-grow" "$bin" report "$grow" --format json > /dev/null 2>&1
 
 echo "timing, $runs runs each, tools taking turns ..." >&2
@@ -209,7 +209,7 @@ awk -v r="$records" -v s="$(wall import)" -v c="$(cpu import)" \
 
 if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then
   # Instructions per record: repeatable on a busy machine, unlike wall time.
-  first=$(find "$api" -name '*.jsonl' | sort | head -1)
+  first=$(find "$api" -name '*.jsonl' | sort | sed -n 1p)
   head -n 20000 "$first" > "$tmp/slice.jsonl"
   valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$bin" report "$tmp/slice.jsonl" --no-cache --format json \
     > /dev/null 2> "$tmp/cg.err"
