@@ -160,6 +160,20 @@ impl ParseCache {
         if meta.identity != at.identity || !meta.describes(&at.canonical, &at.stamp) {
             return None;
         }
+        let (meta, header) = if meta.settles() {
+            // Rewritten as not racy under the entry's lock (unless another run holds it), then read
+            // again: its header changed.
+            let lock = open_private(&at.base.with_extension("lock"), false).ok()?;
+            if matches!(fs4::fs_std::FileExt::try_lock_exclusive(&lock), Ok(true)) {
+                let _ = settle_meta(&at.base, &meta.stamp, meta.content_hash);
+            }
+            match read_meta(&meta_path, true) {
+                MetaRead::Read(meta, header) if meta.identity == at.identity => (meta, header),
+                _ => return None,
+            }
+        } else {
+            (meta, header)
+        };
         Some(Summed {
             source: crate::sources::by_name(&meta.source)?.name(),
             bytes: meta.bytes,
@@ -363,6 +377,12 @@ struct Meta {
 }
 
 impl Meta {
+    /// Whether the entry is racy (written right after its file changed) and that change is now older
+    /// than [`RACY_NS`].
+    fn settles(&self) -> bool {
+        self.racy && now_ns() - self.stamp.modified_ns.max(self.stamp.changed_ns) >= RACY_NS
+    }
+
     /// Whether the entry describes the file as it is now (`stamp`): the same stamp, and when it was
     /// written right after the file changed, the same content.
     fn describes(&self, file: &Path, stamp: &Stamp) -> bool {
@@ -510,7 +530,7 @@ impl Entry {
     }
 
     /// What to do with the file now.
-    pub fn plan(&self) -> Plan {
+    pub fn plan(&mut self) -> Plan {
         let Some(meta) = &self.meta else {
             return Plan::Read;
         };
@@ -521,6 +541,7 @@ impl Entry {
         };
         if meta.stamp == self.stamp {
             if meta.describes(&self.file, &self.stamp) {
+                self.settle();
                 return Plan::Replay;
             }
             return Plan::Read;
@@ -539,6 +560,27 @@ impl Entry {
             }
         }
         Plan::Read
+    }
+
+    /// A racy entry whose content was just found unchanged: see [`settle_meta`]. The entry's lock is held.
+    fn settle(&mut self) {
+        let Some(meta) = self.meta.as_mut() else {
+            return;
+        };
+        if meta.settles() && settle_meta(&self.base, &meta.stamp, meta.content_hash).is_ok() {
+            meta.racy = false;
+        }
+    }
+
+    /// Replaces the entry's description with `meta`, atomically.
+    fn write_meta(&self, meta: &Meta) -> io::Result<()> {
+        let bytes = encode_meta(meta);
+        let tmp = self.base.with_extension("meta.tmp");
+        {
+            let mut f = open_private(&tmp, true)?;
+            f.write_all(&bytes)?;
+        }
+        fs::rename(&tmp, self.meta_path())
     }
 
     /// The file summary figures of the cached part: content bytes and whether it ended without a new line.
@@ -650,10 +692,7 @@ impl Entry {
         // by any stamp, and the next run reads the file again.
         let stamp = fs::metadata(&self.file).map(|m| Stamp::of(&m))?;
         let consistent = stamp == self.stamp;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as i128);
-        let racy = now - stamp.modified_ns.max(stamp.changed_ns) < RACY_NS;
+        let racy = now_ns() - stamp.modified_ns.max(stamp.changed_ns) < RACY_NS;
         let meta = Meta {
             identity: self.identity.clone(),
             source: source.to_owned(),
@@ -675,13 +714,7 @@ impl Entry {
             data_len,
             sums,
         };
-        let bytes = encode_meta(&meta);
-        let tmp = self.base.with_extension("meta.tmp");
-        {
-            let mut f = open_private(&tmp, true)?;
-            f.write_all(&bytes)?;
-        }
-        fs::rename(&tmp, self.meta_path())?;
+        self.write_meta(&meta)?;
         self.meta = Some(meta);
         Ok(())
     }
@@ -897,6 +930,62 @@ impl Header {
 }
 
 /// The meta file of `meta`: its header, then its sections (see [`Header`]).
+/// Rewrites the description of the entry at `base` as not racy, its sums' rows and ids as they are,
+/// when it still describes the content that was checked (`stamp`, `content_hash`); the caller holds the
+/// entry's lock. A racy entry (written within [`RACY_NS`] of its file's last change) is trusted only
+/// after its whole file hashes the same; once that change is older than [`RACY_NS`], any later change
+/// moves the file's times past the stamp, so the stamp alone is enough. Without this, every run hashed
+/// every file copied or written just before the first run.
+fn settle_meta(base: &Path, stamp: &Stamp, content_hash: u64) -> io::Result<()> {
+    let path = base.with_extension("meta");
+    let bytes = fs::read(&path)?;
+    let unusable = || io::Error::new(io::ErrorKind::InvalidData, "unusable description");
+    let head: &[u8; HEADER_BYTES] = bytes
+        .get(..HEADER_BYTES)
+        .and_then(|h| h.try_into().ok())
+        .ok_or_else(unusable)?;
+    let header = Header::decode(head).map_err(|_| unusable())?;
+    let at_rows = usize::try_from(header.meta_len)
+        .ok()
+        .and_then(|n| n.checked_add(HEADER_BYTES))
+        .filter(|&n| n <= bytes.len())
+        .ok_or_else(unusable)?;
+    let described = &bytes[HEADER_BYTES..at_rows];
+    if xxh3_64(described) != header.meta_hash {
+        return Err(unusable());
+    }
+    let mut meta: Meta = postcard::from_bytes(described).map_err(|_| unusable())?;
+    if !meta.racy || meta.stamp != *stamp || meta.content_hash != content_hash {
+        return Ok(());
+    }
+    meta.racy = false;
+    let described = postcard::to_stdvec(&meta).map_err(|_| unusable())?;
+    let header = Header {
+        meta_len: described.len() as u64,
+        meta_hash: xxh3_64(&described),
+        ..header
+    };
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&header.encode());
+    out.extend_from_slice(&described);
+    out.extend_from_slice(&bytes[at_rows..]);
+    let tmp = base.with_extension("meta.tmp");
+    let written = open_private(&tmp, true)
+        .and_then(|mut f| f.write_all(&out))
+        .and_then(|()| fs::rename(&tmp, &path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Now, in nanoseconds since the Unix epoch (0 for a clock set before it).
+fn now_ns() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
+}
+
 fn encode_meta(meta: &Meta) -> Vec<u8> {
     let described = postcard::to_stdvec(meta).unwrap_or_default();
     let (rows, ids): (&[u8], &[u64]) = meta.sums.as_ref().map_or((&[], &[]), |s| (&s.rows, &s.ids));
@@ -1528,6 +1617,49 @@ mod tests {
         assert_eq!(grown[1].tokens.input, 2000);
         let (_, uncached, _) = read(logs.path(), None, false);
         assert_eq!(grown, uncached);
+    }
+
+    #[test]
+    fn an_entry_written_right_after_its_file_changed_is_hashed_once_more_then_trusted() {
+        // Both files are cached the moment they were written (racy: a same-size rewrite could keep
+        // their times). Once that is older than RACY_NS, the next run hashes each once more, by its
+        // records or by its sums, and rewrites its description as not racy; later runs trust the
+        // stamp. The reports are the same throughout.
+        let racy_of = |cache: &Path| {
+            let metas = cache_files(cache, "meta");
+            assert_eq!(metas.len(), 1);
+            match read_meta(&metas[0], true) {
+                MetaRead::Read(meta, _) => meta.racy,
+                _ => panic!("unreadable description"),
+            }
+        };
+        let (by_records, by_sums) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (cache_records, cache_sums) =
+            (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for dir in [&by_records, &by_sums] {
+            fs::write(
+                dir.path().join("log.jsonl"),
+                text(0, &[Line::Request(1, 1000, 500)]),
+            )
+            .unwrap();
+        }
+        let (_, first, _) = read(by_records.path(), Some(cache_records.path()), false);
+        let (shown, _) = report(by_sums.path(), Some(cache_sums.path()), false);
+        assert!(racy_of(cache_records.path()) && racy_of(cache_sums.path()));
+        std::thread::sleep(std::time::Duration::from_nanos(
+            RACY_NS as u64 + 200_000_000,
+        ));
+        let (_, again, uses) = read(by_records.path(), Some(cache_records.path()), false);
+        assert_eq!(uses, [CacheUse::Hit]);
+        assert_eq!(again, first);
+        let (summed, uses) = report(by_sums.path(), Some(cache_sums.path()), false);
+        assert_eq!(uses, [CacheUse::Summed]);
+        assert_eq!(summed, shown);
+        assert!(!racy_of(cache_records.path()) && !racy_of(cache_sums.path()));
+        let (_, later, uses) = read(by_records.path(), Some(cache_records.path()), false);
+        assert_eq!((uses, later), (vec![CacheUse::Hit], first));
+        let (later, uses) = report(by_sums.path(), Some(cache_sums.path()), false);
+        assert_eq!((uses, later), (vec![CacheUse::Summed], shown));
     }
 
     #[test]

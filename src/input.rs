@@ -821,13 +821,13 @@ impl SmallFile {
 
 /// The input's cache entry and how it can be read, when there is a cache.
 fn cache_entry(input: &Input, options: &ReadOptions) -> (Option<Entry>, Option<Plan>) {
-    let entry = match &options.cache {
+    let mut entry = match &options.cache {
         Some(cache) if input.path.as_os_str() != "-" => {
             cache.entry(&input.path, options.source.map(|s| s.name()))
         }
         _ => None,
     };
-    let plan = entry.as_ref().map(Entry::plan);
+    let plan = entry.as_mut().map(Entry::plan);
     (entry, plan)
 }
 
