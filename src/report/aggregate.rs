@@ -126,14 +126,12 @@ impl Applied {
 
     /// The block to write to, with room for one record's numbers.
     fn block(&mut self) -> &mut Vec<u8> {
-        if self
-            .blocks
-            .last()
-            .is_none_or(|b| Self::BLOCK - b.len() < Self::MOST)
-        {
-            self.blocks.push(Vec::with_capacity(Self::BLOCK));
+        match self.blocks.last() {
+            Some(b) if Self::BLOCK - b.len() >= Self::MOST => {}
+            _ => self.blocks.push(Vec::with_capacity(Self::BLOCK)),
         }
-        self.blocks.last_mut().expect("a block was just added")
+        let last = self.blocks.len() - 1;
+        &mut self.blocks[last]
     }
 
     fn push(&mut self, applied: &Option<(Slot, Totals)>) -> u64 {
