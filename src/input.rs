@@ -736,47 +736,44 @@ impl SmallFile {
         };
         let name = display(&input.path);
         let file: Arc<str> = Arc::from(name.as_str());
-        // The whole file is one chunk: its lines are counted as it is parsed, not before.
-        let mut chunk = vec![Chunk {
+        // The whole file is one chunk, read as `produce_batches` reads a file of one chunk; its lines
+        // are counted as it is parsed, not before.
+        let chunk = Chunk {
             first_line: 1,
             bytes: content,
             lines: None,
-        }];
-        // As `produce_batches` reads a file of one chunk.
+        };
         let mut in_order = parser.in_order();
         let takes = in_order.as_ref().map(|o| o.takes);
-        let mut results: Vec<ChunkResult> = chunk
-            .iter()
-            .map(|c| parse_chunk(&file, c, takes, |l, at, out| parser.parse_line(l, at, out)))
-            .collect();
+        let mut result = parse_chunk(&file, &chunk, takes, |l, at, out| {
+            parser.parse_line(l, at, out)
+        });
+        let next_line = result.next_line;
+        let mut results = Vec::with_capacity(2);
         if let Some(in_order) = in_order.as_mut() {
-            for result in &mut results {
-                read_set_aside(in_order.parser.as_mut(), &file, result);
-            }
+            read_set_aside(in_order.parser.as_mut(), &file, &mut result);
+            results.push(result);
             results.push(finish_in_order(in_order.parser.as_mut()));
+        } else {
+            results.push(result);
         }
         let read_in_order = results.iter().any(|r| r.in_order > 0);
-        let next_line = results.first().map_or(1, |r| r.next_line);
         let mut items = Vec::new();
         for result in results {
             items.extend(result.errors.into_iter().map(Err));
             items.extend(result.records.into_iter().map(Ok));
         }
-        let bytes = bom + chunk.iter().map(|c| c.bytes.len() as u64).sum::<u64>();
         let small = SmallFile {
             name,
             source,
             items,
-            bytes,
+            bytes: bom + chunk.bytes.len() as u64,
             next_line,
             in_order: read_in_order,
             last,
             hasher,
         };
-        (
-            Some(small),
-            chunk.pop().map(|c| c.bytes).unwrap_or_default(),
-        )
+        (Some(small), chunk.bytes)
     }
 
     /// Hands the records on in order, as [`read_one`] does.
