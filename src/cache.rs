@@ -572,17 +572,6 @@ impl Entry {
         }
     }
 
-    /// Replaces the entry's description with `meta`, atomically.
-    fn write_meta(&self, meta: &Meta) -> io::Result<()> {
-        let bytes = encode_meta(meta);
-        let tmp = self.base.with_extension("meta.tmp");
-        {
-            let mut f = open_private(&tmp, true)?;
-            f.write_all(&bytes)?;
-        }
-        fs::rename(&tmp, self.meta_path())
-    }
-
     /// The file summary figures of the cached part: content bytes and whether it ended without a new line.
     pub fn cached_bytes(&self) -> (u64, bool) {
         self.meta
@@ -714,7 +703,7 @@ impl Entry {
             data_len,
             sums,
         };
-        self.write_meta(&meta)?;
+        replace_meta(&self.base, &encode_meta(&meta))?;
         self.meta = Some(meta);
         Ok(())
     }
@@ -969,10 +958,16 @@ fn settle_meta(base: &Path, stamp: &Stamp, content_hash: u64) -> io::Result<()> 
     out.extend_from_slice(&header.encode());
     out.extend_from_slice(&described);
     out.extend_from_slice(&bytes[at_rows..]);
+    replace_meta(base, &out)
+}
+
+/// Replaces the description of the entry at `base` with `bytes`, atomically (written beside it, then
+/// renamed over it); a failed write leaves no temporary file.
+fn replace_meta(base: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = base.with_extension("meta.tmp");
     let written = open_private(&tmp, true)
-        .and_then(|mut f| f.write_all(&out))
-        .and_then(|()| fs::rename(&tmp, &path));
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| fs::rename(&tmp, base.with_extension("meta")));
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
     }
