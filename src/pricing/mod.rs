@@ -471,8 +471,14 @@ impl PriceBook {
         // The region: a multiplier on whatever the tier gives, or its own rates in place of the period's.
         let mut region_factor = None;
         let mut region_rates = None;
-        let region = record_region(record);
-        if let (false, Some(region)) = (period.regions.is_empty(), region.as_deref()) {
+        // Looked up only where the period has regional rates: most have none, and the lookup makes a
+        // lower-case copy of the region.
+        let region = if period.regions.is_empty() {
+            None
+        } else {
+            record_region(record)
+        };
+        if let Some(region) = region.as_deref() {
             match period.region(region) {
                 None => return Err(Unpriced::NoRegionRate(region.to_string())),
                 Some((_, TierPrice::Multiplier(m))) => region_factor = Some(*m),
@@ -484,8 +490,8 @@ impl PriceBook {
                     },
                 )) => {
                     region_rates = Some(match (long, long_context) {
-                        (false, _) => **rates,
-                        (true, Some(lc)) => **lc,
+                        (false, _) => &**rates,
+                        (true, Some(lc)) => &**lc,
                         (true, None) => {
                             return Err(Unpriced::NoRegionRate(format!("{region} long-context")))
                         }
@@ -493,12 +499,17 @@ impl PriceBook {
                 }
             }
         }
-        let base = region_rates.as_ref().unwrap_or(standard);
+        // Rates are borrowed from the table, and copied only where a multiplier makes new ones.
+        let base = region_rates.unwrap_or(standard);
+        let tier_scaled;
         let rates = match served_tier(record)? {
-            None => *base,
+            None => base,
             Some(tier) => match period.tier(tier) {
                 None => return Err(Unpriced::NoTierRate(tier.key().to_string())),
-                Some(TierPrice::Multiplier(m)) => base.scaled(*m),
+                Some(TierPrice::Multiplier(m)) => {
+                    tier_scaled = base.scaled(*m);
+                    &tier_scaled
+                }
                 Some(TierPrice::Rates { .. }) if region_rates.is_some() => {
                     return Err(Unpriced::NoTierRate(format!(
                         "{} in region {}",
@@ -510,19 +521,23 @@ impl PriceBook {
                     rates,
                     long_context,
                 }) => match (long, long_context) {
-                    (false, _) => **rates,
-                    (true, Some(lc)) => **lc,
+                    (false, _) => &**rates,
+                    (true, Some(lc)) => &**lc,
                     (true, None) => {
                         return Err(Unpriced::NoTierRate(format!("{} long-context", tier.key())))
                     }
                 },
             },
         };
+        let region_scaled;
         let rates = match region_factor {
-            Some(f) => rates.scaled(f),
+            Some(f) => {
+                region_scaled = rates.scaled(f);
+                &region_scaled
+            }
             None => rates,
         };
-        let (cost, tool_fees) = cost(&rates, entry, record)?;
+        let (cost, tool_fees) = cost(rates, entry, record)?;
         Ok(Charge {
             cost,
             tool_fees,
@@ -582,13 +597,28 @@ fn served_tier(record: &UsageRecord) -> Result<Option<Tier>, Unpriced> {
     let Some(tier) = record.service_tier.as_deref() else {
         return Ok(None);
     };
-    let lower = tier.to_ascii_lowercase();
-    Ok(match lower.as_str() {
-        "" | "default" | "auto" | "standard" | "on_demand" | "standard_only" => None,
-        "batch" => Some(Tier::Batch),
-        "flex" | "flex_discount" | "on_demand_flex" => Some(Tier::Flex),
-        "priority" | "priority_on_demand" | "on_demand_priority" => Some(Tier::Priority),
-        _ => return Err(Unpriced::NoTierRate(tier.to_string())),
+    // Compared without case, and without a lower-case copy: this runs for every record.
+    const STANDARD: [&str; 6] = [
+        "",
+        "default",
+        "auto",
+        "standard",
+        "on_demand",
+        "standard_only",
+    ];
+    const FLEX: [&str; 3] = ["flex", "flex_discount", "on_demand_flex"];
+    const PRIORITY: [&str; 3] = ["priority", "priority_on_demand", "on_demand_priority"];
+    let is = |names: &[&str]| names.iter().any(|n| tier.eq_ignore_ascii_case(n));
+    Ok(if is(&STANDARD) {
+        None
+    } else if is(&["batch"]) {
+        Some(Tier::Batch)
+    } else if is(&FLEX) {
+        Some(Tier::Flex)
+    } else if is(&PRIORITY) {
+        Some(Tier::Priority)
+    } else {
+        return Err(Unpriced::NoTierRate(tier.to_string()));
     })
 }
 

@@ -6,7 +6,6 @@
 //! a few bytes per distinct record id, not with input size.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -327,7 +326,8 @@ pub struct Aggregator<'a> {
     /// (month bucket, dimension values, totals); the bucket is 0 when the period is fixed.
     groups: Vec<(i32, Vec<String>, Totals)>,
     /// `bucket SEP value SEP value …` → index in `groups`, looked up without allocating.
-    group_index: HashMap<String, usize>,
+    /// Hashed with foldhash: a lookup per record, of a short key the input chose.
+    group_index: foldhash::HashMap<String, usize>,
     key: String,
     unpriced: Vec<((i32, String, String, String), Totals)>,
     unpriced_index: HashMap<(i32, String, String, String), usize>,
@@ -390,7 +390,7 @@ impl<'a> Aggregator<'a> {
             fixed,
             dedup,
             groups: Vec::new(),
-            group_index: HashMap::new(),
+            group_index: foldhash::HashMap::default(),
             key: String::new(),
             unpriced: Vec::new(),
             unpriced_index: HashMap::new(),
@@ -575,7 +575,8 @@ impl<'a> Aggregator<'a> {
             Priced::Unpriced { .. } => Decimal::ZERO,
         };
         self.key.clear();
-        let _ = write!(self.key, "{bucket}");
+        // The bucket in decimal, without the formatting machinery (it cost more than the lookup).
+        push_int(&mut self.key, bucket);
         for dim in &self.query.group_by {
             self.key.push(SEP);
             dim.write_value(r, team, model, tz, &mut self.key);
@@ -853,10 +854,54 @@ impl RecordSink for Aggregator<'_> {
     }
 }
 
+/// Appends `n` in decimal, as `write!(out, "{n}")` does.
+fn push_int(out: &mut String, n: i32) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn push_int_writes_what_format_writes() {
+        let edges = [
+            i32::MIN,
+            -1_000_000,
+            -10,
+            -9,
+            -1,
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            123_456,
+        ];
+        for n in edges.into_iter().chain([i32::MAX]) {
+            let mut out = String::from("x");
+            push_int(&mut out, n);
+            assert_eq!(out, format!("x{n}"));
+        }
+    }
 
     fn money() -> impl Strategy<Value = Decimal> {
         prop_oneof![
