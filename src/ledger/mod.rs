@@ -101,7 +101,13 @@ impl SqliteLedger {
     }
 
     /// Switches to WAL and sets the connection up (the busy timeout is set before anything else).
+    ///
+    /// A new file gets pages of [`PAGE_SIZE`] bytes (set before anything is written to it); the pragma
+    /// changes nothing in an existing ledger, which keeps the page size it was created with.
     fn configure(&self) -> std::result::Result<(), ConfigureError> {
+        self.conn
+            .pragma_update(None, "page_size", PAGE_SIZE)
+            .map_err(ConfigureError)?;
         self.switch_to_wal()?;
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;")
@@ -295,6 +301,12 @@ impl SqliteLedger {
         Ok(stats)
     }
 }
+
+/// The page size of a new ledger file. A record row is ~300 bytes: 16 KiB pages hold ~50 of them, so
+/// an import splits and rebalances B-tree pages a quarter as often as with SQLite's default 4 KiB, and
+/// writes a quarter as many WAL frames. Measured on a 686k-record import of API logs (2 cores, release
+/// build): the writing thread's SQLite work down ~20%.
+const PAGE_SIZE: i64 = 16 * 1024;
 
 /// How long a process waits for another one's lock on the ledger before giving up, unless
 /// `--lock-timeout` says otherwise.
@@ -999,6 +1011,43 @@ mod tests {
         assert_eq!(old.tokens.tool_calls(), 3);
         let back = rows.iter().find(|r| r.id == "new").unwrap();
         assert_eq!(back.tokens, new.tokens);
+    }
+
+    /// A new ledger is created with 16 KiB pages; a ledger created with SQLite's default 4 KiB pages
+    /// keeps them (it is not rewritten), and takes records and reads them back as before.
+    #[test]
+    fn a_new_ledger_has_16_kib_pages_and_an_existing_one_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let page_size = |l: &SqliteLedger| -> i64 {
+            l.conn
+                .query_row("PRAGMA page_size", [], |r| r.get(0))
+                .unwrap()
+        };
+        let mut new = SqliteLedger::open(&dir.path().join("new.db")).unwrap();
+        new.write(true, |w| w.accept(record("a")).map(|_| ()))
+            .unwrap();
+        assert_eq!(page_size(&new), 16 * 1024);
+
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA page_size = 4096").unwrap();
+            conn.execute_batch(schema::MIGRATIONS[0].sql).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1; INSERT INTO records (id, source, provider, model, start_ms, file, line) \
+                 VALUES ('old', 'gcp-billing', 'google', 'gemini-2.5-pro', 1791158400000, 'f.csv', 2);",
+            )
+            .unwrap();
+        }
+        let mut old = SqliteLedger::open(&path).unwrap();
+        assert_eq!(page_size(&old), 4096);
+        let added = old.write(true, |w| w.accept(record("b"))).unwrap();
+        assert_eq!(added, Accepted::Added);
+        drop(old);
+        let old = SqliteLedger::open(&path).unwrap();
+        assert_eq!(page_size(&old), 4096);
+        let ids: Vec<String> = all(&old).into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["b", "old"]);
     }
 
     /// A process that finds a new ledger locked by another one (here: a writer holding the lock for a
