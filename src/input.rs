@@ -6,6 +6,9 @@
 //!
 //! Memory stays flat whatever the input size: a file is read in chunks of a few MiB, at most a small batch
 //! of chunks is in flight, and records go to the sink as soon as their batch is parsed.
+//!
+//! A regular file of a MiB or more is not read but mapped ([`mapped`]): its chunks are slices of the map,
+//! parsed where the page cache holds them, without the copy into a buffer that reading makes.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek};
@@ -21,6 +24,8 @@ use crate::cache::{
 use crate::error::{Error, RecordError, Result};
 use crate::record::{Provenance, UsageRecord};
 use crate::sources::{self, InOrder, LineParser, OrderedLineParser, Parsed, Reader, Source};
+
+use mapped::{shrank_error, Map, MapPolicy, Mapped};
 
 /// Bytes looked at to detect a file's format.
 const HEAD_BYTES: usize = 64 * 1024;
@@ -557,7 +562,7 @@ fn read_all(
                         matches!(plan, None | Some(Plan::Read)) && !(to_cache && entry.is_none());
                     read.then(|| {
                         let hasher = entry.as_ref().map(|_| SharedHasher::default());
-                        SmallFile::read(input, options, bar, hasher)
+                        SmallFile::read(input, options, bar, hasher, MapPolicy::default())
                     })
                     .flatten()
                 })
@@ -649,90 +654,138 @@ struct SmallFile {
     in_order: bool,
     last: Arc<AtomicU16>,
     hasher: Option<SharedHasher>,
+    /// Read from a map, the file shrank under it: it fails (see [`mapped`]).
+    shrank: bool,
 }
 
 impl SmallFile {
     /// Reads and parses the file, or `None` when it is to be read the ordinary way (an error, an empty
     /// or unrecognised file, a reader other than independent lines, content of [`SMALL_FILE_BYTES`] or more). The whole file is one chunk: its errors are handed on
     /// before its records, which changes nothing but the order in which a file's errors and records
-    /// interleave.
+    /// interleave. A file that `policy` maps is parsed straight from its map.
     fn read(
         input: &Input,
         options: &ReadOptions,
         bar: Option<&indicatif::ProgressBar>,
         hasher: Option<SharedHasher>,
+        policy: MapPolicy,
     ) -> Option<SmallFile> {
+        if let Some(map) = map_file(&input.path, policy) {
+            return SmallFile::read_mapped(input, options, &map, bar, hasher);
+        }
         let last = Arc::new(AtomicU16::new(NO_BYTE));
         let mut content = SMALL_BUFFER.with_borrow_mut(std::mem::take);
-        let plain = read_plain(&input.path, &mut content).unwrap_or(false);
-        let parsed = if plain {
-            if let Some(bar) = bar {
-                bar.inc(content.len() as u64);
-            }
-            if let Some(hasher) = &hasher {
-                if let Ok(mut h) = hasher.lock() {
-                    h.update(&content);
-                }
-            }
-            if let Some(&byte) = content.last() {
-                last.store(u16::from(byte), Ordering::Relaxed);
-            }
+        let small = if read_plain(&input.path, &mut content).unwrap_or(false) {
+            SmallFile::take_in(&content, bar, &last, hasher.as_ref());
             // The head a source is detected by, as `read_head` reads it.
             let head = content.len().min(HEAD_BYTES);
-            SmallFile::parse(input, options, content, head, last, hasher)
+            SmallFile::parse(input, options, &content, head, last, hasher)
         } else {
             content.clear();
-            SMALL_BUFFER.with_borrow_mut(|b| *b = content);
-            let mut reader = open(&input.path, bar, &last, hasher.clone()).ok()?;
-            let (mut content, _) = read_head(&mut reader, Tuning::default()).ok()?;
-            let head = content.len();
-            // Read to the end, but no further than the size that makes a file small (a file that grew,
-            // or gzipped content that is larger).
-            let limit = SMALL_FILE_BYTES as usize;
-            let want = limit - content.len().min(limit);
-            read_up_to(&mut reader, &mut content, want).ok()?;
-            if content.len() >= limit {
-                return None;
+            SMALL_BUFFER.with_borrow_mut(|b| *b = std::mem::take(&mut content));
+            let mut reader = open(&input.path, bar, &last, hasher.clone()).ok();
+            let read = reader.as_mut().and_then(|reader| {
+                let (mut head, _) = read_head(reader, Tuning::default()).ok()?;
+                // Read to the end, but no further than the size that makes a file small (a file that
+                // grew, or gzipped content that is larger).
+                let limit = SMALL_FILE_BYTES as usize;
+                let want = limit - head.len().min(limit);
+                let len = head.len();
+                read_up_to(reader, &mut head, want).ok()?;
+                Some((head, len))
+            });
+            match read {
+                Some((whole, head)) if whole.len() < SMALL_FILE_BYTES as usize => {
+                    content = whole;
+                    SmallFile::parse(input, options, &content, head, last, hasher)
+                }
+                _ => None,
             }
-            SmallFile::parse(input, options, content, head, last, hasher)
         };
-        let (small, mut buffer) = parsed;
         // The buffer goes back for the next small file this thread reads.
-        if buffer.capacity() > 0 {
-            buffer.clear();
+        if content.capacity() > 0 {
+            content.clear();
             SMALL_BUFFER.with_borrow_mut(|b| {
-                if b.capacity() < buffer.capacity() {
-                    *b = buffer;
+                if b.capacity() < content.capacity() {
+                    *b = content;
                 }
             });
         }
         small
     }
 
-    /// Parses a small file's whole content, of which the first `head` bytes are the head its source is
-    /// detected by. Returns the content's buffer with the file.
+    /// [`SmallFile::read`] of a mapped file: parsed straight from the map. A file that shrank under the map
+    /// fails (see [`mapped`]), unless what is left of it cannot be read here at all (its format is no
+    /// longer recognised): it is then read again the ordinary way, as it now is.
+    fn read_mapped(
+        input: &Input,
+        options: &ReadOptions,
+        map: &Map,
+        bar: Option<&indicatif::ProgressBar>,
+        hasher: Option<SharedHasher>,
+    ) -> Option<SmallFile> {
+        let content = map.bytes();
+        if content.len() as u64 >= SMALL_FILE_BYTES {
+            return None;
+        }
+        let last = Arc::new(AtomicU16::new(NO_BYTE));
+        SmallFile::take_in(content, bar, &last, hasher.as_ref());
+        let head = content.len().min(HEAD_BYTES);
+        let mut small = SmallFile::parse(input, options, content, head, last, hasher)?;
+        if map.shrank() {
+            // Nothing read from zeros is handed on: the file fails instead.
+            small.items.clear();
+            small.shrank = true;
+        }
+        Some(small)
+    }
+
+    /// Counts a small file's raw content on the progress bar, hashes it and notes its last byte, as
+    /// reading it through [`open`] does.
+    fn take_in(
+        content: &[u8],
+        bar: Option<&indicatif::ProgressBar>,
+        last: &AtomicU16,
+        hasher: Option<&SharedHasher>,
+    ) {
+        if let Some(bar) = bar {
+            bar.inc(content.len() as u64);
+        }
+        if let Some(hasher) = hasher {
+            if let Ok(mut h) = hasher.lock() {
+                h.update(content);
+            }
+        }
+        if let Some(&byte) = content.last() {
+            last.store(u16::from(byte), Ordering::Relaxed);
+        }
+    }
+
+    /// Parses a small file's whole content (byte order mark and all), of which the first `head` bytes are
+    /// the head its source is detected by.
     fn parse(
         input: &Input,
         options: &ReadOptions,
-        mut content: Vec<u8>,
+        content: &[u8],
         head: usize,
         last: Arc<AtomicU16>,
         hasher: Option<SharedHasher>,
-    ) -> (Option<SmallFile>, Vec<u8>) {
+    ) -> Option<SmallFile> {
         if content.trim_ascii().is_empty() {
-            return (None, content);
+            return None;
         }
-        let bom = strip_bom(&mut content);
-        let head = &content[..head - bom as usize];
-        let source = match options.source {
-            Some(s) => Some(s),
-            None => sources::detect(&input.path, head),
+        let bom = if content.starts_with(BOM) {
+            BOM.len()
+        } else {
+            0
         };
-        let Some(source) = source else {
-            return (None, content);
+        let (head, content) = (&content[bom..head], &content[bom..]);
+        let source = match options.source {
+            Some(s) => s,
+            None => sources::detect(&input.path, head)?,
         };
         let Reader::Lines(parser) = source.reader(head) else {
-            return (None, content);
+            return None;
         };
         let name = display(&input.path);
         let file: Arc<str> = Arc::from(name.as_str());
@@ -763,17 +816,17 @@ impl SmallFile {
             items.extend(result.errors.into_iter().map(Err));
             items.extend(result.records.into_iter().map(Ok));
         }
-        let small = SmallFile {
+        Some(SmallFile {
             name,
             source,
             items,
-            bytes: bom + chunk.bytes.len() as u64,
+            bytes: (bom + content.len()) as u64,
             next_line,
             in_order: read_in_order,
             last,
             hasher,
-        };
-        (Some(small), chunk.bytes)
+            shrank: false,
+        })
     }
 
     /// Hands the records on in order, as [`read_one`] does.
@@ -785,6 +838,9 @@ impl SmallFile {
         on_file: &mut dyn FnMut(&FileSummary),
         entry: Option<&mut Entry>,
     ) -> Result<()> {
+        if self.shrank {
+            return Err(Error::io(&self.name, shrank_error()));
+        }
         let mut items = self.items.into_iter();
         let done = Done {
             source: self.source,
@@ -877,11 +933,15 @@ fn read_entry(
     };
     let hasher: Option<SharedHasher> = entry.as_ref().map(|_| SharedHasher::default());
     let last = Arc::new(AtomicU16::new(NO_BYTE));
-    let reader = open(&input.path, bar, &last, hasher.clone())?;
+    let map = map_file(&input.path, MapPolicy::default());
+    let rest = match &map {
+        Some(map) => Rest::Mapped(Mapped::new(map, hasher.clone(), bar, last.clone())),
+        None => Rest::Read(open(&input.path, bar, &last, hasher.clone())?),
+    };
     let opened = Opened {
         input,
         name,
-        reader,
+        rest,
         last,
     };
     read_one(
@@ -982,7 +1042,7 @@ fn read_cached(
             name: source.name(),
             head: Vec::new(),
             first_line: next_line,
-            rest,
+            rest: Rest::Read(rest),
             tuning: Tuning::default(),
         };
         let ending = read_into(
@@ -1094,7 +1154,7 @@ pub(crate) fn read_bytes_tuned(
     let opened = Opened {
         input: &input,
         name: name.to_string(),
-        reader,
+        rest: Rest::Read(reader),
         last,
     };
     read_one(
@@ -1136,9 +1196,32 @@ struct Opened<'a> {
     input: &'a Input,
     /// The name shown in messages and kept as provenance.
     name: String,
-    reader: Box<dyn BufRead + Send>,
-    /// The last byte `reader` read (see [`LastByte`]).
+    rest: Rest<'a>,
+    /// The last byte read (see [`LastByte`]).
     last: Arc<AtomicU16>,
+}
+
+/// Where a file's content comes from.
+enum Rest<'a> {
+    /// A reader, which goes on after the head it gave.
+    Read(Box<dyn BufRead + Send>),
+    /// A map of the whole file (its head is a copy of the first bytes).
+    Mapped(Mapped<'a>),
+}
+
+/// The file at `path` mapped, when `policy` maps it: a regular file (not standard input), large enough,
+/// not gzipped. `None` to read it.
+fn map_file(path: &Path, policy: MapPolicy) -> Option<Map> {
+    if policy == MapPolicy::Never || path.as_os_str() == "-" {
+        return None;
+    }
+    // Looked at before it is opened: opening a named pipe would wait for a writer, and take its bytes.
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || !policy.maps(meta.len()) {
+        return None;
+    }
+    let map = Map::new(File::open(path).ok()?, policy).ok()?;
+    (!map.bytes().starts_with(GZIP_MAGIC)).then_some(map)
 }
 
 /// The UTF-8 byte order mark, which editors on Windows put at the start of a file. The driver takes it off
@@ -1198,7 +1281,45 @@ pub(crate) fn read_items(source: &dyn Source, bytes: &[u8], tuning: Tuning) -> R
         name: source.name(),
         head: head.clone(),
         first_line: 1,
-        rest: reader,
+        rest: Rest::Read(reader),
+        tuning,
+    };
+    let mut items = Vec::new();
+    read_content(source.reader(&head), content, &mut |item| {
+        items.push(item);
+        Ok(())
+    })?;
+    Ok(items)
+}
+
+/// [`read_items`] through a map of a file holding `bytes` (not gzipped), as a large file is read.
+#[cfg(test)]
+pub(crate) fn read_items_mapped(
+    source: &dyn Source,
+    bytes: &[u8],
+    tuning: Tuning,
+) -> Result<Vec<Item>> {
+    use std::io::Write;
+    let name = "test-input";
+    let path = Path::new(name);
+    let mut file = tempfile::tempfile().map_err(|e| Error::io(path, e))?;
+    file.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    let Ok(map) = Map::new(file, MapPolicy::Always) else {
+        // An empty file, which is never mapped.
+        assert!(bytes.is_empty());
+        return read_items(source, bytes, tuning);
+    };
+    let mut mapped = Mapped::new(&map, None, None, Arc::new(AtomicU16::new(NO_BYTE)));
+    let (mut head, _) = read_head(&mut map.bytes(), tuning).map_err(|e| Error::io(path, e))?;
+    mapped.start = strip_bom(&mut head) as usize;
+    let file: Arc<str> = Arc::from(name);
+    let content = Content {
+        file: &file,
+        path,
+        name: source.name(),
+        head: head.clone(),
+        first_line: 1,
+        rest: Rest::Mapped(mapped),
         tuning,
     };
     let mut items = Vec::new();
@@ -1229,11 +1350,18 @@ fn read_one(
     let Opened {
         input,
         name,
-        mut reader,
+        mut rest,
         last,
     } = opened;
-    let (mut head, whole) =
-        read_head(&mut reader, tuning).map_err(|e| Error::io(&input.path, e))?;
+    let (mut head, whole) = match &mut rest {
+        Rest::Read(reader) => read_head(reader, tuning),
+        // A head read over zeros would be taken for a file of another format.
+        Rest::Mapped(mapped) => match read_head(&mut mapped.map.bytes(), tuning) {
+            Ok(_) if mapped.map.shrank() => Err(shrank_error()),
+            read => read,
+        },
+    }
+    .map_err(|e| Error::io(&input.path, e))?;
     if whole && head.trim_ascii().is_empty() {
         // An empty (or white-space only) file holds no records, whatever its format: the same
         // warning for every command, never an error.
@@ -1249,6 +1377,9 @@ fn read_one(
         return Ok(());
     }
     let bom = strip_bom(&mut head);
+    if let Rest::Mapped(mapped) = &mut rest {
+        mapped.start = bom as usize;
+    }
     let source = match options.source {
         Some(s) => s,
         None => match sources::detect(&input.path, &head) {
@@ -1284,7 +1415,7 @@ fn read_one(
         name: source.name(),
         head,
         first_line: 1,
-        rest: reader,
+        rest,
         tuning,
     };
     hand_on_file(
@@ -1385,7 +1516,8 @@ struct Content<'a> {
     head: Vec<u8>,
     /// The number of the head's first line (1, or where a grown file is read on from).
     first_line: u64,
-    rest: Box<dyn BufRead + Send>,
+    /// What follows the head (or, mapped, the whole file).
+    rest: Rest<'a>,
     tuning: Tuning,
 }
 
@@ -1420,11 +1552,12 @@ fn read_content(
         }
         Reader::OrderedLines(parser) => read_lines(LineMode::Ordered(parser), content, on_item),
         Reader::Stream(parser) => {
+            let inner: Box<dyn BufRead + Send + '_> = match content.rest {
+                Rest::Read(rest) => Box::new(io::Cursor::new(content.head).chain(rest)),
+                Rest::Mapped(mapped) => Box::new(mapped.into_reader()),
+            };
             let mut stream = LineGuard {
-                inner: Lf {
-                    inner: io::Cursor::new(content.head).chain(content.rest),
-                    cr: false,
-                },
+                inner: Lf { inner, cr: false },
                 since_newline: 0,
             };
             let mut failure: Option<Error> = None;
@@ -1448,12 +1581,16 @@ fn read_content(
             })
         }
         Reader::Document(parser) => {
-            let mut bytes = content.head;
-            content
-                .rest
-                .take(MAX_DOCUMENT_BYTES)
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::io(content.path, e))?;
+            let mut read = content.head;
+            let (bytes, mut mapped) = match content.rest {
+                Rest::Read(rest) => {
+                    rest.take(MAX_DOCUMENT_BYTES)
+                        .read_to_end(&mut read)
+                        .map_err(|e| Error::io(content.path, e))?;
+                    (&read[..], None)
+                }
+                Rest::Mapped(mapped) => (mapped.content(), Some(mapped)),
+            };
             if bytes.len() as u64 >= MAX_DOCUMENT_BYTES {
                 return Err(whole(RecordError::new(
                     1,
@@ -1465,9 +1602,14 @@ fn read_content(
                 )));
             }
             let mut parsed = Parsed::default();
-            parser
-                .parse_document(&bytes, file, &mut parsed)
-                .map_err(whole)?;
+            let outcome = parser.parse_document(bytes, file, &mut parsed);
+            if let Some(mapped) = &mut mapped {
+                mapped.advance(usize::MAX);
+                if mapped.map.shrank() {
+                    return Err(Error::io(content.path, shrank_error()));
+                }
+            }
+            outcome.map_err(whole)?;
             let (records, out_of_range): (Vec<_>, Vec<_>) = std::mem::take(&mut parsed.records)
                 .into_iter()
                 .map(|r| r.check_ranges().map(|()| r))
@@ -1515,10 +1657,10 @@ fn take_errors(errors: Vec<RecordError>, skip_invalid: bool, fs: &mut FileSummar
     Ok(())
 }
 
-/// A run of whole lines and the number of the first.
-struct Chunk {
+/// A run of whole lines and the number of the first: a buffer of its own, or a slice of a map.
+struct Chunk<B = Vec<u8>> {
     first_line: u64,
-    bytes: Vec<u8>,
+    bytes: B,
     /// How many lines it holds (`\n`s), when they were counted to number the chunk after it.
     lines: Option<u64>,
 }
@@ -1572,9 +1714,9 @@ fn settle(result: &mut ChunkResult, before: usize, parsed: std::result::Result<(
 /// Parses the lines of one chunk with `parse`: line endings (`\n` or `\r\n`) off, blank lines skipped,
 /// line numbers counted from the chunk's first. The lines `set_aside` takes are kept for
 /// [`read_set_aside`] instead.
-fn parse_chunk(
+fn parse_chunk<B: AsRef<[u8]>>(
     file: &Arc<str>,
-    chunk: &Chunk,
+    chunk: &Chunk<B>,
     set_aside: Option<fn(&[u8]) -> bool>,
     mut parse: impl FnMut(
         &[u8],
@@ -1591,7 +1733,7 @@ fn parse_chunk(
     };
     let mut line_no = chunk.first_line;
     let mut unended = 0;
-    let mut rest: &[u8] = &chunk.bytes;
+    let mut rest: &[u8] = chunk.bytes.as_ref();
     while !rest.is_empty() {
         let (line, next) = match memchr::memchr(b'\n', rest) {
             Some(i) => (&rest[..i], &rest[i + 1..]),
@@ -1710,22 +1852,44 @@ fn read_lines(
 }
 
 /// The producer side of [`read_lines`]: cuts the input into chunks of whole lines, parses a batch of
-/// them, sends the results, and reuses the chunk buffers.
+/// them, and sends the results.
 fn produce_batches(
-    mut mode: LineMode<'_>,
+    mode: LineMode<'_>,
     content: Content<'_>,
     tx: std::sync::mpsc::SyncSender<Batch>,
 ) {
     let Content {
         file,
+        path,
         head,
         first_line,
-        rest: mut reader,
+        rest,
         tuning,
         ..
     } = content;
+    match rest {
+        Rest::Read(reader) => produce_read(mode, file, head, first_line, reader, tuning, tx),
+        Rest::Mapped(mapped) => produce_mapped(mode, file, path, mapped, first_line, tuning, tx),
+    }
+}
+
+/// How many chunks are parsed together.
+fn batch_size() -> usize {
+    rayon::current_num_threads().max(1) * 2
+}
+
+/// [`produce_batches`] from a reader: the chunks are buffers, reused batch after batch.
+fn produce_read(
+    mut mode: LineMode<'_>,
+    file: &Arc<str>,
+    head: Vec<u8>,
+    first_line: u64,
+    mut reader: Box<dyn BufRead + Send>,
+    tuning: Tuning,
+    tx: std::sync::mpsc::SyncSender<Batch>,
+) {
     let chunk_bytes = tuning.chunk_bytes.max(1);
-    let batch_size = rayon::current_num_threads().max(1) * 2;
+    let batch_size = batch_size();
     let mut pool: Vec<Vec<u8>> = Vec::new();
     let mut carry = head;
     let mut next_line = first_line;
@@ -1785,39 +1949,7 @@ fn produce_batches(
                 }
             }
         }
-        let results: Vec<ChunkResult> = match &mut mode {
-            LineMode::Each(parser, in_order) => {
-                let takes = in_order.as_ref().map(|o| o.takes);
-                let parse = |c: &Chunk| {
-                    parse_chunk(file, c, takes, |l, at, out| parser.parse_line(l, at, out))
-                };
-                let mut results: Vec<ChunkResult> = if tuning.parallel {
-                    batch.par_iter().map(parse).collect()
-                } else {
-                    batch.iter().map(parse).collect()
-                };
-                if let Some(in_order) = in_order {
-                    for result in &mut results {
-                        read_set_aside(in_order.parser.as_mut(), file, result);
-                    }
-                    if eof && fatal.is_none() {
-                        results.push(finish_in_order(in_order.parser.as_mut()));
-                    }
-                }
-                results
-            }
-            LineMode::Ordered(parser) => {
-                let mut results: Vec<ChunkResult> = batch
-                    .iter()
-                    .map(|c| parse_chunk(file, c, None, |l, at, out| parser.parse_line(l, at, out)))
-                    .collect();
-                if eof && fatal.is_none() {
-                    // What the parser still holds at the end of the file (a stream cut short).
-                    results.push(finish_in_order(parser.as_mut()));
-                }
-                results
-            }
-        };
+        let results = parse_batch(&mut mode, file, &batch, tuning, eof && fatal.is_none());
         let bytes = batch.iter().map(|c| c.bytes.len() as u64).sum();
         for chunk in batch {
             let mut buf = chunk.bytes;
@@ -1834,11 +1966,133 @@ fn produce_batches(
     }
 }
 
-fn push_chunk(batch: &mut Vec<Chunk>, next_line: &mut u64, bytes: Vec<u8>) {
-    if bytes.is_empty() {
+/// [`produce_batches`] from a map: the chunks are slices of it, cut where [`produce_read`] cuts its
+/// buffers. Before a batch's results are sent, the file is checked not to have shrunk under the map.
+fn produce_mapped(
+    mut mode: LineMode<'_>,
+    file: &Arc<str>,
+    path: &Path,
+    mut mapped: Mapped<'_>,
+    first_line: u64,
+    tuning: Tuning,
+    tx: std::sync::mpsc::SyncSender<Batch>,
+) {
+    let bytes = mapped.map.bytes();
+    let len = bytes.len();
+    let chunk_bytes = tuning.chunk_bytes.max(1);
+    let batch_size = batch_size();
+    let mut at = mapped.start;
+    let mut next_line = first_line;
+    let mut eof = false;
+    while !eof {
+        let mut batch: Vec<Chunk<&[u8]>> = Vec::with_capacity(batch_size);
+        mapped
+            .map
+            .populate(at, at.saturating_add(batch_size * chunk_bytes));
+        // A line over MAX_LINE_BYTES: the error to send after this batch, and the end of reading.
+        let mut fatal: Option<Error> = None;
+        while batch.len() < batch_size && !eof {
+            if len - at < chunk_bytes {
+                eof = true;
+                push_chunk(&mut batch, &mut next_line, &bytes[at..]);
+                at = len;
+                continue;
+            }
+            // Up to the last new line of the next chunk's bytes; a line longer than a chunk takes more
+            // chunks' bytes, up to MAX_LINE_BYTES.
+            let (mut searched, mut end) = (at, at + chunk_bytes);
+            loop {
+                if let Some(i) = memchr::memrchr(b'\n', &bytes[searched..end]) {
+                    let cut = searched + i + 1;
+                    push_chunk(&mut batch, &mut next_line, &bytes[at..cut]);
+                    at = cut;
+                    break;
+                }
+                if end - at > MAX_LINE_BYTES {
+                    fatal = Some(Error::Input {
+                        file: file.to_string(),
+                        record: RecordError::new(next_line, line_too_long()),
+                    });
+                    eof = true;
+                    break;
+                }
+                if end == len {
+                    eof = true;
+                    push_chunk(&mut batch, &mut next_line, &bytes[at..]);
+                    at = len;
+                    break;
+                }
+                searched = end;
+                end = (end + chunk_bytes).min(len);
+            }
+        }
+        let results = parse_batch(&mut mode, file, &batch, tuning, eof && fatal.is_none());
+        mapped.advance(at);
+        // Records read from zeros are never handed on.
+        if mapped.map.shrank() {
+            let _ = tx.send(Err(Error::io(path, shrank_error())));
+            return;
+        }
+        let read = batch.iter().map(|c| c.bytes.len() as u64).sum();
+        if tx.send(Ok((results, read, next_line))).is_err() {
+            return;
+        }
+        if let Some(e) = fatal {
+            let _ = tx.send(Err(e));
+            return;
+        }
+    }
+}
+
+/// Parses a batch of chunks as `mode` says (in parallel when the tuning says so), in order; `last` when
+/// the batch ends the file (what an in-order parser still holds is then a last result).
+fn parse_batch<B: AsRef<[u8]> + Sync>(
+    mode: &mut LineMode<'_>,
+    file: &Arc<str>,
+    batch: &[Chunk<B>],
+    tuning: Tuning,
+    last: bool,
+) -> Vec<ChunkResult> {
+    match mode {
+        LineMode::Each(parser, in_order) => {
+            let takes = in_order.as_ref().map(|o| o.takes);
+            let parse = |c: &Chunk<B>| {
+                parse_chunk(file, c, takes, |l, at, out| parser.parse_line(l, at, out))
+            };
+            let mut results: Vec<ChunkResult> = if tuning.parallel {
+                batch.par_iter().map(parse).collect()
+            } else {
+                batch.iter().map(parse).collect()
+            };
+            if let Some(in_order) = in_order {
+                for result in &mut results {
+                    read_set_aside(in_order.parser.as_mut(), file, result);
+                }
+                if last {
+                    results.push(finish_in_order(in_order.parser.as_mut()));
+                }
+            }
+            results
+        }
+        LineMode::Ordered(parser) => {
+            let mut results: Vec<ChunkResult> = batch
+                .iter()
+                .map(|c| parse_chunk(file, c, None, |l, at, out| parser.parse_line(l, at, out)))
+                .collect();
+            if last {
+                // What the parser still holds at the end of the file (a stream cut short).
+                results.push(finish_in_order(parser.as_mut()));
+            }
+            results
+        }
+    }
+}
+
+fn push_chunk<B: AsRef<[u8]>>(batch: &mut Vec<Chunk<B>>, next_line: &mut u64, bytes: B) {
+    if bytes.as_ref().is_empty() {
         return;
     }
-    let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+    let lines = memchr::memchr_iter(b'\n', bytes.as_ref()).count() as u64;
     let first_line = *next_line;
     *next_line += lines;
     batch.push(Chunk {
@@ -1848,6 +2102,7 @@ fn push_chunk(batch: &mut Vec<Chunk>, next_line: &mut u64, bytes: Vec<u8>) {
     });
 }
 
+mod mapped;
 mod summed;
 #[cfg(test)]
 mod tests;

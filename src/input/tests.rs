@@ -104,7 +104,16 @@ impl ReadTester {
     }
 
     fn read(&self, bytes: &[u8], tuning: Tuning) -> Outcome {
-        let items = read_items(self.source, bytes, tuning).map_err(|e| e.to_string())?;
+        Self::outcome_of(read_items(self.source, bytes, tuning))
+    }
+
+    /// [`ReadTester::read`] from a map of a file holding `bytes`.
+    fn read_mapped(&self, bytes: &[u8], tuning: Tuning) -> Outcome {
+        Self::outcome_of(read_items_mapped(self.source, bytes, tuning))
+    }
+
+    fn outcome_of(items: Result<Vec<Item>>) -> Outcome {
+        let items = items.map_err(|e| e.to_string())?;
         let (mut records, mut errors) = (Vec::new(), Vec::new());
         for item in items {
             match item {
@@ -128,6 +137,15 @@ impl ReadTester {
                         "{}: {text_name}, {encoding}, {way} differs from the plain read",
                         self.source.name()
                     );
+                    if encoding == "plain" {
+                        let got = self.read_mapped(&bytes, tuning);
+                        assert_eq!(
+                            got,
+                            want,
+                            "{}: {text_name}, mapped, {way} differs from the plain read",
+                            self.source.name()
+                        );
+                    }
                 }
             }
         }
@@ -541,7 +559,7 @@ fn a_folder_of_small_files_reads_as_its_files_one_by_one() {
         let opened = Opened {
             input: &alone,
             name: display(file),
-            reader,
+            rest: Rest::Read(reader),
             last,
         };
         read_one(
@@ -586,10 +604,266 @@ fn a_small_file_read_whole_numbers_its_lines_as_the_chunked_reader() {
             path,
             explicit: false,
         };
-        let small = SmallFile::read(&input, &ReadOptions::default(), None, None).unwrap();
-        assert_eq!(small.next_line, *next_line, "case {i}");
-        assert_eq!(small.bytes, text.len() as u64, "case {i}");
-        let records = small.items.iter().filter(|item| item.is_ok()).count();
-        assert_eq!(records, text.matches("chat.completion").count(), "case {i}");
+        for policy in [MapPolicy::Never, MapPolicy::Always] {
+            let small =
+                SmallFile::read(&input, &ReadOptions::default(), None, None, policy).unwrap();
+            assert_eq!(small.next_line, *next_line, "case {i}, {policy:?}");
+            assert_eq!(small.bytes, text.len() as u64, "case {i}, {policy:?}");
+            let records = small.items.iter().filter(|item| item.is_ok()).count();
+            assert_eq!(
+                records,
+                text.matches("chat.completion").count(),
+                "case {i}, {policy:?}"
+            );
+        }
     }
+}
+
+/// What reading one file with [`read_one`] gave, through `rest`: the records, the summaries (or the
+/// error that stopped it), and the hash of the raw bytes read.
+fn read_one_way(path: &Path, rest: Rest<'_>, last: Arc<AtomicU16>) -> (Outcome, Vec<FileSummary>) {
+    let input = Input {
+        path: path.to_path_buf(),
+        explicit: false,
+    };
+    let mut sink = Collect(Vec::new());
+    let options = ReadOptions {
+        skip_invalid: true,
+        ..ReadOptions::default()
+    };
+    let mut summary = ReadSummary::default();
+    let opened = Opened {
+        input: &input,
+        name: display(path),
+        rest,
+        last,
+    };
+    let read = read_one(
+        opened,
+        &options,
+        Tuning::default(),
+        &mut sink,
+        &mut summary,
+        &mut |_| {},
+        None,
+    );
+    let outcome = read
+        .map(|()| (sink.0, Vec::new()))
+        .map_err(|e| e.to_string());
+    (outcome, summary.files)
+}
+
+/// The small-file reader's result, for comparing two reads.
+fn small_outcome(small: Option<SmallFile>) -> Option<(Vec<Item>, u64, u64, bool, u16)> {
+    small.map(|s| {
+        let last = s.last.load(Ordering::Relaxed);
+        (s.items, s.bytes, s.next_line, s.in_order, last)
+    })
+}
+
+#[test]
+fn every_fixture_reads_alike_mapped_and_read() {
+    // Each fixture through a map and through a reader, the way a large file is read and the way a small
+    // one is: the same records, summaries, last byte and hash of the raw bytes.
+    let mut mapped = 0;
+    for entry in
+        walkdir::WalkDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).sort_by_file_name()
+    {
+        let entry = entry.unwrap();
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.path();
+        let name = path.display().to_string();
+        let Some(map) = map_file(path, MapPolicy::Always) else {
+            // Gzipped, or empty.
+            continue;
+        };
+        mapped += 1;
+        let hashes = [SharedHasher::default(), SharedHasher::default()];
+        let lasts = [
+            Arc::new(AtomicU16::new(NO_BYTE)),
+            Arc::new(AtomicU16::new(NO_BYTE)),
+        ];
+        let reader = open(path, None, &lasts[0], Some(hashes[0].clone())).unwrap();
+        let read = read_one_way(path, Rest::Read(reader), lasts[0].clone());
+        let rest = Rest::Mapped(Mapped::new(
+            &map,
+            Some(hashes[1].clone()),
+            None,
+            lasts[1].clone(),
+        ));
+        let through_map = read_one_way(path, rest, lasts[1].clone());
+        assert_eq!(read, through_map, "{name}");
+        if read.1.first().is_some_and(|f| !f.empty) {
+            assert_eq!(digest(&hashes[0]), digest(&hashes[1]), "{name}");
+            assert_eq!(
+                lasts[0].load(Ordering::Relaxed),
+                lasts[1].load(Ordering::Relaxed),
+                "{name}"
+            );
+        }
+        let input = Input {
+            path: path.to_path_buf(),
+            explicit: false,
+        };
+        let options = ReadOptions::default();
+        let small = |policy| {
+            let hasher = SharedHasher::default();
+            let small = SmallFile::read(&input, &options, None, Some(hasher.clone()), policy);
+            (small_outcome(small), digest(&hasher))
+        };
+        let (read, through_map) = (small(MapPolicy::Never), small(MapPolicy::Always));
+        if read.0.is_some() {
+            assert_eq!(read, through_map, "{name}, read whole");
+        } else {
+            assert!(through_map.0.is_none(), "{name}, read whole");
+        }
+    }
+    assert!(mapped > 100, "only {mapped} fixtures were mapped");
+}
+
+/// A file of API log lines of about `bytes` bytes.
+fn api_log(bytes: usize) -> String {
+    let mut text = String::new();
+    let mut n = 0;
+    while text.len() < bytes {
+        text += &(api_line(&format!("t{n}"), n, 100) + "\n");
+        n += 1;
+    }
+    text
+}
+
+/// Cuts the file at `path` to `len` bytes, as another process truncating it would.
+fn truncate(path: &Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+#[test]
+fn a_file_truncated_under_its_map_fails_cleanly_whatever_it_is_read_by() {
+    // Mapped, then cut short before it is read: the pages past the new end fault (SIGBUS), read as
+    // zeros, and the file fails with an error saying what happened, handing on nothing read from them.
+    let dir = tempfile::tempdir().unwrap();
+    let document = "{\n  \"id\": \"chatcmpl-1\", \"object\": \"chat.completion\", \"created\": 1790812812,\n  \"model\": \"gpt-4o\", \"usage\": {\"prompt_tokens\": 4, \"completion_tokens\": 2}\n}\n";
+    let csv = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/azure-cost/cost-export-ea.csv"
+    ))
+    .unwrap();
+    let (header, rows) = csv.split_once('\n').unwrap();
+    let texts = [
+        ("jsonl", api_log(300_000)),
+        ("json", format!("{}{document}", " ".repeat(300_000))),
+        (
+            "csv",
+            format!("{header}\n{}", rows.repeat(300_000 / rows.len() + 1)),
+        ),
+    ];
+    for (kind, text) in &texts {
+        // Cut at nothing, inside the head, at a page boundary past the head, inside a page past it.
+        for cut in [0, 100, 65_536 + 4096 * 3, 65_536 + 4096 * 20 + 17] {
+            let path = dir.path().join(format!("{cut}.{kind}"));
+            std::fs::write(&path, text).unwrap();
+            let map = map_file(&path, MapPolicy::Always).unwrap();
+            truncate(&path, cut);
+            let last = Arc::new(AtomicU16::new(NO_BYTE));
+            let rest = Rest::Mapped(Mapped::new(&map, None, None, last.clone()));
+            let (outcome, summaries) = read_one_way(&path, rest, last);
+            assert_eq!(
+                outcome,
+                Err(format!(
+                    "{}: the file shrank while it was being read; run again",
+                    path.display()
+                )),
+                "{kind}, cut at {cut}"
+            );
+            assert!(summaries.is_empty(), "{kind}, cut at {cut}");
+            // Read again, as the error says, it reads as it now is.
+            drop(map);
+            let last = Arc::new(AtomicU16::new(NO_BYTE));
+            let rest = match map_file(&path, MapPolicy::Always) {
+                Some(_) => continue,
+                None => Rest::Read(open(&path, None, &last, None).unwrap()),
+            };
+            let (again, _) = read_one_way(&path, rest, last);
+            assert!(cut > 0 || again.is_ok(), "{kind}: {again:?}");
+        }
+    }
+}
+
+#[test]
+fn a_small_file_truncated_under_its_map_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = api_log(200_000);
+    for cut in [0, 5000, 4096 * 7, 4096 * 20 + 1] {
+        let path = dir.path().join(format!("{cut}.jsonl"));
+        std::fs::write(&path, &text).unwrap();
+        let input = Input {
+            path: path.clone(),
+            explicit: false,
+        };
+        let map = map_file(&path, MapPolicy::Always).unwrap();
+        truncate(&path, cut);
+        let options = ReadOptions::default();
+        let small = SmallFile::read_mapped(&input, &options, &map, None, None);
+        let Some(small) = small else {
+            // Nothing left to tell its format by: read again the ordinary way, as it now is.
+            assert_eq!(cut, 0);
+            continue;
+        };
+        assert!(small.shrank && small.items.is_empty(), "cut at {cut}");
+        let mut sink = Collect(Vec::new());
+        let mut summary = ReadSummary::default();
+        let handed = small.hand_on(&options, &mut sink, &mut summary, &mut |_| {}, None);
+        assert_eq!(
+            handed.map_err(|e| e.to_string()),
+            Err(format!(
+                "{}: the file shrank while it was being read; run again",
+                path.display()
+            )),
+            "cut at {cut}"
+        );
+        assert!(
+            sink.0.is_empty() && summary.files.is_empty(),
+            "cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn a_file_mapped_and_left_alone_reads_as_it_is_read() {
+    // Larger than a chunk, so that a map is cut into several chunks, and released as it is read.
+    let text = api_log(20 * 1024 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.jsonl");
+    std::fs::write(&path, &text).unwrap();
+    let map = map_file(&path, MapPolicy::Large).unwrap();
+    let hashes = [SharedHasher::default(), SharedHasher::default()];
+    let lasts = [
+        Arc::new(AtomicU16::new(NO_BYTE)),
+        Arc::new(AtomicU16::new(NO_BYTE)),
+    ];
+    let rest = Rest::Mapped(Mapped::new(
+        &map,
+        Some(hashes[0].clone()),
+        None,
+        lasts[0].clone(),
+    ));
+    let through_map = read_one_way(&path, rest, lasts[0].clone());
+    let reader = open(&path, None, &lasts[1], Some(hashes[1].clone())).unwrap();
+    let read = read_one_way(&path, Rest::Read(reader), lasts[1].clone());
+    assert_eq!(read, through_map);
+    assert_eq!(digest(&hashes[0]), digest(&hashes[1]));
+    assert_eq!(
+        digest(&hashes[0]),
+        xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+    );
+    let records = read.0.unwrap().0;
+    assert_eq!(records.len(), text.lines().count());
+    assert!(!map.shrank());
 }
