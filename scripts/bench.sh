@@ -120,8 +120,8 @@ row() { # NAME LABEL MB
 
 api_mb=$(du -sb "$api" | awk '{ printf "%.0f", $1 / 1e6 }')
 cc_mb=$(du -sb "$cc" | awk '{ printf "%.0f", $1 / 1e6 }')
-ours_api=("$bin" report "$api" --by model --since 2020-01-01 --format json)
-ours_cc=("$bin" report "$cc" --by model --since 2020-01-01 --format json)
+ours_api=("$bin" --quiet report "$api" --by model --since 2020-01-01 --format json)
+ours_cc=("$bin" --quiet report "$cc" --by model --since 2020-01-01 --format json)
 # Cold: every file parsed (the parse cache bypassed), as on a first run or after the files changed. The
 # runs above are warm after the first: unchanged files replay from the parse cache, kept in $tmp.
 export XDG_CACHE_HOME="$tmp/cache"
@@ -173,7 +173,7 @@ for _ in $(seq "$runs"); do
   XDG_CACHE_HOME="$tmp/first" measure cc-first "${ours_cc[@]}"
   run=$((run + 1))
   python3 "$tmp/grow.py" "$grow_file" 1048576 "$run"
-  XDG_CACHE_HOME="$tmp/cache-grow" measure cc-grown "$bin" report "$grow" --by model --since 2020-01-01 --format json
+  XDG_CACHE_HOME="$tmp/cache-grow" measure cc-grown "$bin" --quiet report "$grow" --by model --since 2020-01-01 --format json
   [ -n "$ccusage" ] && CLAUDE_CONFIG_DIR="$cc" measure cc-ccusage "$ccusage" daily --json --offline
   rm -f "$tmp/ledger.db"*
   measure import "$bin" --ledger "$tmp/ledger.db" --quiet import "$api"
