@@ -1274,14 +1274,27 @@ pub(crate) fn read_items(source: &dyn Source, bytes: &[u8], tuning: Tuning) -> R
         decode(Box::new(io::Cursor::new(bytes.to_vec())), &last).map_err(|e| Error::io(path, e))?;
     let (mut head, _) = read_head(&mut reader, tuning).map_err(|e| Error::io(path, e))?;
     strip_bom(&mut head);
+    collect_items(source, head, Rest::Read(reader), tuning)
+}
+
+/// Test support: every item the driver hands on for a file of `source` whose `head` is read and whose
+/// `rest` follows.
+#[cfg(test)]
+fn collect_items(
+    source: &dyn Source,
+    head: Vec<u8>,
+    rest: Rest<'_>,
+    tuning: Tuning,
+) -> Result<Vec<Item>> {
+    let name = "test-input";
     let file: Arc<str> = Arc::from(name);
     let content = Content {
         file: &file,
-        path,
+        path: Path::new(name),
         name: source.name(),
         head: head.clone(),
         first_line: 1,
-        rest: Rest::Read(reader),
+        rest,
         tuning,
     };
     let mut items = Vec::new();
@@ -1312,22 +1325,7 @@ pub(crate) fn read_items_mapped(
     let mut mapped = Mapped::new(&map, None, None, Arc::new(AtomicU16::new(NO_BYTE)));
     let (mut head, _) = read_head(&mut map.bytes(), tuning).map_err(|e| Error::io(path, e))?;
     mapped.start = strip_bom(&mut head) as usize;
-    let file: Arc<str> = Arc::from(name);
-    let content = Content {
-        file: &file,
-        path,
-        name: source.name(),
-        head: head.clone(),
-        first_line: 1,
-        rest: Rest::Mapped(mapped),
-        tuning,
-    };
-    let mut items = Vec::new();
-    read_content(source.reader(&head), content, &mut |item| {
-        items.push(item);
-        Ok(())
-    })?;
-    Ok(items)
+    collect_items(source, head, Rest::Mapped(mapped), tuning)
 }
 
 /// A record, or the error of a malformed one, in file order.

@@ -421,36 +421,33 @@ mod sys {
     }
 
     pub(super) fn release(map: &Map, from: usize, to: usize) {
-        let page = PAGE.load(Ordering::Relaxed).max(1);
-        // Whole pages only: the one `to` falls in is still being read.
-        let (from, to) = (from & !(page - 1), to.min(map.len) & !(page - 1));
-        if from < to {
-            // SAFETY: the pages lie inside the map; a private read-only file map refaults them from
-            // the file when touched again.
-            unsafe {
-                libc::madvise(
-                    map.ptr.add(from) as *mut libc::c_void,
-                    to - from,
-                    libc::MADV_DONTNEED,
-                )
-            };
-        }
+        // Whole pages only: the one `to` falls in is still being read. A private read-only file map
+        // refaults released pages from the file when touched again.
+        advise(
+            map,
+            from,
+            to.min(map.len) & !(page() - 1),
+            libc::MADV_DONTNEED,
+        );
     }
 
     pub(super) fn populate(map: &Map, from: usize, to: usize) {
-        let page = PAGE.load(Ordering::Relaxed).max(1);
-        let from = from & !(page - 1);
-        let to = to.min(map.len);
+        // Past the end of a file that shrank the advice fails (no signal), and the pages are left to
+        // fault.
+        advise(map, from, to, libc::MADV_POPULATE_READ);
+    }
+
+    fn page() -> usize {
+        PAGE.load(Ordering::Relaxed).max(1)
+    }
+
+    /// `madvise(advice)` on the pages of `map` from the one `from` falls in up to `to` (at most the
+    /// map's end).
+    fn advise(map: &Map, from: usize, to: usize, advice: libc::c_int) {
+        let (from, to) = (from & !(page() - 1), to.min(map.len));
         if from < to {
-            // SAFETY: advice on pages inside the map; past the end of a file that shrank it fails (no
-            // signal), and the pages are left to fault.
-            unsafe {
-                libc::madvise(
-                    map.ptr.add(from) as *mut libc::c_void,
-                    to - from,
-                    libc::MADV_POPULATE_READ,
-                )
-            };
+            // SAFETY: advice on pages inside the map.
+            unsafe { libc::madvise(map.ptr.add(from) as *mut libc::c_void, to - from, advice) };
         }
     }
 

@@ -261,17 +261,22 @@ fn a_document_and_its_errors_read_alike_every_way() {
     assert!(broken.unwrap_err().contains("not valid JSON"));
 }
 
+/// Every file under `fixtures/`, in name order.
+fn fixture_files() -> Vec<std::path::PathBuf> {
+    walkdir::WalkDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"))
+        .sort_by_file_name()
+        .into_iter()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.file_type().is_file())
+        .map(walkdir::DirEntry::into_path)
+        .collect()
+}
+
 #[test]
 fn every_fixture_reads_alike_every_way() {
     let mut read = 0;
-    for entry in
-        walkdir::WalkDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).sort_by_file_name()
-    {
-        let entry = entry.unwrap();
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let bytes = std::fs::read(entry.path()).unwrap();
+    for path in fixture_files() {
+        let bytes = std::fs::read(&path).unwrap();
         let mut text = Vec::new();
         let last = Arc::new(AtomicU16::new(NO_BYTE));
         decode(Box::new(io::Cursor::new(bytes)), &last)
@@ -286,7 +291,7 @@ fn every_fixture_reads_alike_every_way() {
             continue;
         }
         let head = text.as_bytes().get(..HEAD_BYTES).unwrap_or(text.as_bytes());
-        let Some(source) = sources::detect(entry.path(), head) else {
+        let Some(source) = sources::detect(&path, head) else {
             continue;
         };
         ReadTester::new(source, text).outcome().ok();
@@ -666,14 +671,8 @@ fn every_fixture_reads_alike_mapped_and_read() {
     // Each fixture through a map and through a reader, the way a large file is read and the way a small
     // one is: the same records, summaries, last byte and hash of the raw bytes.
     let mut mapped = 0;
-    for entry in
-        walkdir::WalkDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).sort_by_file_name()
-    {
-        let entry = entry.unwrap();
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let path = entry.path();
+    for path in fixture_files() {
+        let path = path.as_path();
         let name = path.display().to_string();
         let Some(map) = map_file(path, MapPolicy::Always) else {
             // Gzipped, or empty.

@@ -786,6 +786,21 @@ mod tests {
     use super::*;
     use crate::record::{Provenance, Provider};
 
+    /// Writes a schema-1 ledger at `path` holding one record (`old`), with `page_size` when given.
+    fn write_v1_ledger(path: &Path, page_size: Option<u32>) {
+        let conn = Connection::open(path).unwrap();
+        if let Some(size) = page_size {
+            conn.execute_batch(&format!("PRAGMA page_size = {size}"))
+                .unwrap();
+        }
+        conn.execute_batch(schema::MIGRATIONS[0].sql).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1; INSERT INTO records (id, source, provider, model, start_ms, file, line) \
+             VALUES ('old', 'gcp-billing', 'google', 'gemini-2.5-pro', 1791158400000, 'f.csv', 2);",
+        )
+        .unwrap();
+    }
+
     fn record(id: &str) -> UsageRecord {
         let at = Provenance {
             file: Arc::from("f.csv"),
@@ -817,15 +832,7 @@ mod tests {
     fn a_version_1_ledger_gains_the_billing_account_and_keeps_its_rows() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(schema::MIGRATIONS[0].sql).unwrap();
-            conn.execute_batch(
-                "PRAGMA user_version = 1; INSERT INTO records (id, source, provider, model, start_ms, file, line) \
-                 VALUES ('old', 'gcp-billing', 'google', 'gemini-2.5-pro', 1791158400000, 'f.csv', 2);",
-            )
-            .unwrap();
-        }
+        write_v1_ledger(&path, None);
         let mut ledger = SqliteLedger::open(&path).unwrap();
         assert_eq!(schema::version(&ledger.conn).unwrap(), schema::latest());
         let mut new = record("new");
@@ -1029,16 +1036,7 @@ mod tests {
         assert_eq!(page_size(&new), 16 * 1024);
 
         let path = dir.path().join("old.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("PRAGMA page_size = 4096").unwrap();
-            conn.execute_batch(schema::MIGRATIONS[0].sql).unwrap();
-            conn.execute_batch(
-                "PRAGMA user_version = 1; INSERT INTO records (id, source, provider, model, start_ms, file, line) \
-                 VALUES ('old', 'gcp-billing', 'google', 'gemini-2.5-pro', 1791158400000, 'f.csv', 2);",
-            )
-            .unwrap();
-        }
+        write_v1_ledger(&path, Some(4096));
         let mut old = SqliteLedger::open(&path).unwrap();
         assert_eq!(page_size(&old), 4096);
         let added = old.write(true, |w| w.accept(record("b"))).unwrap();
