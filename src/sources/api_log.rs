@@ -19,14 +19,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::marker::PhantomData;
 use std::path::Path;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::shared::common;
-use super::shared::response::{self, Key, KeyName, Label, RawResponse, ResponseKey, Shape};
+use super::shared::json::DeserializeInto;
+use super::shared::response::{
+    self, Key, KeyName, Label, RawResponse, ResponseInto, ResponseKey, Shape,
+};
 use super::{InOrder, JsonValues, LineParser, OrderedLineParser, Reader, Source};
 use crate::error::RecordError;
 use crate::record::{content_id, DedupPolicy, FailureClass, Provenance, Provider, UsageRecord};
@@ -331,8 +333,9 @@ impl LineParser for ApiLog {
         at: &Provenance,
         out: &mut Vec<UsageRecord>,
     ) -> Result<(), RecordError> {
-        let log: LogLine = common::parse_json(line, at.line)?;
-        log.into_records(line, at, out)
+        let mut log = LogLine::default();
+        common::parse_json_into(line, at.line, &mut log)?;
+        log.take_records(line, at, out)
     }
 
     /// Anthropic stream events: a `message_delta` completes the `message_start` before it, wherever the
@@ -395,7 +398,7 @@ const ENVELOPE_KEYS: [&str; 4] = ["timestamp", "request_id", "status", "provider
 
 /// The keys of an API log line: the envelope's, and (for a raw line, or `model`/`error` of an envelope)
 /// the response's.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LineKey {
     Timestamp,
     Team,
@@ -424,26 +427,56 @@ enum LineKey {
 
 impl KeyName for LineKey {
     fn from_name(name: &[u8]) -> Option<LineKey> {
-        Some(match name {
-            b"timestamp" => LineKey::Timestamp,
-            b"team" => LineKey::Team,
-            b"project" => LineKey::Project,
-            b"user" => LineKey::User,
-            b"tags" => LineKey::Tags,
-            b"provider" => LineKey::Provider,
-            b"status" => LineKey::Status,
-            b"latency_ms" => LineKey::LatencyMs,
-            b"request_id" => LineKey::RequestId,
-            b"response" => LineKey::Response,
-            b"custom_id" => LineKey::CustomId,
-            b"processed_time" => LineKey::ProcessedTime,
-            b"modelId" | b"model_id" => LineKey::ModelId,
-            b"request" => LineKey::Request,
-            b"attempt" => LineKey::Attempt,
-            b"retry_of" => LineKey::RetryOf,
-            other => LineKey::Raw(ResponseKey::from_name(other)?),
-        })
+        // By length first, then among the few names of that length: this runs for every key of a line,
+        // and a plain match tried the names one after another.
+        let key = match name.len() {
+            4 => match name {
+                b"team" => LineKey::Team,
+                b"user" => LineKey::User,
+                b"tags" => LineKey::Tags,
+                _ => return raw_key(name),
+            },
+            6 => match name {
+                b"status" => LineKey::Status,
+                _ => return raw_key(name),
+            },
+            7 => match name {
+                b"project" => LineKey::Project,
+                b"modelId" => LineKey::ModelId,
+                b"request" => LineKey::Request,
+                b"attempt" => LineKey::Attempt,
+                _ => return raw_key(name),
+            },
+            8 => match name {
+                b"provider" => LineKey::Provider,
+                b"response" => LineKey::Response,
+                b"model_id" => LineKey::ModelId,
+                b"retry_of" => LineKey::RetryOf,
+                _ => return raw_key(name),
+            },
+            9 => match name {
+                b"timestamp" => LineKey::Timestamp,
+                b"custom_id" => LineKey::CustomId,
+                _ => return raw_key(name),
+            },
+            10 => match name {
+                b"latency_ms" => LineKey::LatencyMs,
+                b"request_id" => LineKey::RequestId,
+                _ => return raw_key(name),
+            },
+            14 => match name {
+                b"processed_time" => LineKey::ProcessedTime,
+                _ => return raw_key(name),
+            },
+            _ => return raw_key(name),
+        };
+        Some(key)
     }
+}
+
+/// A response key at the top of a line (a raw response, or an envelope's `model`/`error`).
+fn raw_key(name: &[u8]) -> Option<LineKey> {
+    ResponseKey::from_name(name).map(LineKey::Raw)
 }
 
 /// One line, envelope and response keys together.
@@ -476,14 +509,25 @@ struct LogLine<'a> {
 
 impl<'de: 'a, 'a> Deserialize<'de> for LogLine<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<LogLine<'a>, D::Error> {
-        struct V<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = LogLine<'a>;
+        let mut l = LogLine::default();
+        LogLine::deserialize_into(d, &mut l)?;
+        Ok(l)
+    }
+}
+
+impl<'de: 'a, 'a> DeserializeInto<'de> for LogLine<'a> {
+    fn deserialize_into<D: Deserializer<'de>>(
+        d: D,
+        place: &mut LogLine<'a>,
+    ) -> Result<(), D::Error> {
+        struct V<'p, 'a>(&'p mut LogLine<'a>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'_, 'a> {
+            type Value = ();
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object (a provider response or a log envelope)")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LogLine<'a>, A::Error> {
-                let mut l = LogLine::default();
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+                let l = self.0;
                 while let Some(Key(key)) = map.next_key::<Key<LineKey>>()? {
                     let Some(key) = key else {
                         map.next_value::<IgnoredAny>()?;
@@ -500,7 +544,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for LogLine<'a> {
                         LineKey::Status => l.status = map.next_value()?,
                         LineKey::LatencyMs => l.latency_ms = map.next_value()?,
                         LineKey::RequestId => l.request_id = map.next_value()?,
-                        LineKey::Response => l.response = map.next_value()?,
+                        LineKey::Response => map.next_value_seed(ResponseInto(&mut l.response))?,
                         LineKey::CustomId => {
                             map.next_value::<IgnoredAny>()?;
                             l.custom_id = true;
@@ -520,16 +564,17 @@ impl<'de: 'a, 'a> Deserialize<'de> for LogLine<'a> {
                         LineKey::Raw(key) => l.top.read_value(key, &mut map)?,
                     }
                 }
-                Ok(l)
+                Ok(())
             }
         }
-        d.deserialize_map(V(PhantomData))
+        d.deserialize_map(V(place))
     }
 }
 
 impl LogLine<'_> {
-    fn into_records(
-        self,
+    /// The records of the line, taking what they keep out of `self`.
+    fn take_records(
+        &mut self,
         line: &[u8],
         at: &Provenance,
         out: &mut Vec<UsageRecord>,
@@ -553,28 +598,26 @@ impl LogLine<'_> {
             top,
             envelope,
         } = self;
+        let (timestamp, status, latency_ms, processed_time) =
+            (*timestamp, *status, *latency_ms, *processed_time);
         // `raw` is the provider response; `top` keeps an envelope's own `model`, `error` and timestamps.
-        let (mut raw, mut base, top) = match response {
+        let (mut raw, mut base, top): (&RawResponse, _, Option<&RawResponse>) = match response {
             Some(inner) => (inner, "response", Some(top)),
             None => (top, "", None),
         };
         // OpenAI Batch output wraps the response once more: `{"status_code", "request_id", "body"}`.
         let batch_status = raw.status_code;
-        if let Some(body) = raw.body.take() {
-            raw = *body;
+        if let Some(body) = raw.body.as_deref() {
+            raw = body;
             base = "response.body";
         }
         // A streamed response's events: only the event that carries the request's usage is a request.
-        let event = [
-            raw.kind.as_ref(),
-            top.as_ref().and_then(|t| t.kind.as_ref()),
-        ]
-        .into_iter()
-        .flatten()
-        .map(Label::as_str)
-        .find(|k| response::is_stream_event(k))
-        .map(str::to_owned);
-        match event.as_deref() {
+        let event = [raw.kind.as_ref(), top.and_then(|t| t.kind.as_ref())]
+            .into_iter()
+            .flatten()
+            .map(Label::as_str)
+            .find(|k| response::is_stream_event(k));
+        match event {
             None => {}
             // OpenAI Responses: usage is in the terminal event's `response` (a raw event line has it as the
             // line's `response`, an envelope around the event as the event's). The Realtime API's
@@ -582,8 +625,8 @@ impl LogLine<'_> {
             Some(
                 "response.completed" | "response.incomplete" | "response.failed" | "response.done",
             ) => {
-                if let Some(inner) = raw.nested.take() {
-                    raw = *inner;
+                if let Some(inner) = raw.nested.as_deref() {
+                    raw = inner;
                     base = if base.is_empty() {
                         "response"
                     } else {
@@ -594,14 +637,13 @@ impl LogLine<'_> {
             // Anthropic: `message_start` carries the id, the model and the input usage; the output usage
             // follows in `message_delta`, which the stream reader adds (see `StreamLog`).
             Some("message_start") => {
-                let inner = raw.nested.take().ok_or_else(|| {
+                raw = raw.nested.as_deref().ok_or_else(|| {
                     RecordError::field(
                         at.line,
                         response::join(base, "message"),
                         "missing in a message_start event",
                     )
                 })?;
-                raw = *inner;
                 base = if base.is_empty() {
                     "message"
                 } else {
@@ -611,9 +653,9 @@ impl LogLine<'_> {
             Some(_) => return Ok(()),
         }
         // Batch output files are batch requests by construction: they bill at the batch rates.
-        let batch = custom_id || processed_time.is_some();
+        let batch = *custom_id || processed_time.is_some();
 
-        let hint = match &provider {
+        let hint = match provider {
             Some(name) => Some(Provider::parse(name.as_str()).ok_or_else(|| {
                 RecordError::field(
                     at.line,
@@ -634,14 +676,14 @@ impl LogLine<'_> {
         let failed = status_code.is_some_and(|s| s >= 400)
             || failed_text
             || raw.error.0
-            || top.as_ref().is_some_and(|t| t.error.0);
+            || top.is_some_and(|t| t.error.0);
 
         // Streaming chunks before the last carry no usage: not a request of their own.
         if raw.is_chunk() && !raw.has_usage() && !failed {
             return Ok(());
         }
-        let shape = Shape::of(&raw, hint);
-        if !envelope && shape.is_none() && !raw.has_usage() && !failed {
+        let shape = Shape::of(raw, hint);
+        if !*envelope && shape.is_none() && !raw.has_usage() && !failed {
             return Err(RecordError::new(
                 at.line,
                 "not an API log line: expected a provider response (\"object\":\"chat.completion\" or \
@@ -652,7 +694,7 @@ impl LogLine<'_> {
         let start = timestamp
             .or(processed_time)
             .or_else(|| raw.timestamp())
-            .or_else(|| top.as_ref().and_then(RawResponse::timestamp));
+            .or_else(|| top.and_then(RawResponse::timestamp));
         // A failed request with no time anywhere (a bare `{"error": …}` body, a line of a Batch error file)
         // billed nothing and cannot be placed in a period: it is skipped, not an input error.
         if start.is_none() && failed {
@@ -697,7 +739,7 @@ impl LogLine<'_> {
             .as_ref()
             .map(|m| m.as_str().trim())
             .filter(|m| !m.is_empty())
-            .or_else(|| top.as_ref().and_then(RawResponse::model));
+            .or_else(|| top.and_then(RawResponse::model));
         // Bedrock: the envelope's model id carries the inference profile (`us.`, `eu.`, `global.`) that
         // prices the request; the body (a Claude message) names only the model.
         let model = if hint == Some(Provider::Bedrock) || shape == Some(Shape::Bedrock) {
@@ -709,14 +751,15 @@ impl LogLine<'_> {
         .to_owned();
         // OpenAI-compatible providers (DeepSeek, xAI, Mistral, the open-model hosts) answer in OpenAI's
         // shape: without an envelope `provider`, the model name tells who served it, else the shape.
-        let by_name = match shape {
+        // Asked only without an envelope `provider` (most lines have one).
+        let by_name = || match shape {
             Some(Shape::OpenAiChat | Shape::OpenAiResponses) | None => {
                 Provider::from_model_name(&model)
             }
             Some(_) => None,
         };
         let provider = hint
-            .or(by_name)
+            .or_else(by_name)
             .or(shape.map(Shape::provider))
             // A Vertex batch prediction line without a response (a failed request) is still Google's.
             .or(processed_time.map(|_| Provider::Google))
@@ -736,11 +779,11 @@ impl LogLine<'_> {
         record.team = team.as_ref().and_then(Label::to_nonempty);
         record.project = project.as_ref().and_then(Label::to_nonempty);
         record.user = user.as_ref().and_then(Label::to_nonempty);
-        record.tags = tags.map(|t| t.0).unwrap_or_default();
+        record.tags = tags.take().map(|t| t.0).unwrap_or_default();
         record.status = status_code;
         record.failed = failed;
         if failed {
-            let named = raw.error.1.or(top.as_ref().and_then(|t| t.error.1));
+            let named = raw.error.1.or(top.and_then(|t| t.error.1));
             record.failure = Some(
                 status_code
                     .and_then(FailureClass::from_status)
@@ -748,7 +791,7 @@ impl LogLine<'_> {
                     .unwrap_or(FailureClass::Other),
             );
         }
-        record.attempt = match &attempt {
+        record.attempt = match attempt {
             Some(a) => Some(a.as_str().trim().parse::<u32>().map_err(|_| {
                 RecordError::field(
                     at.line,
@@ -1220,6 +1263,52 @@ mod tests {
             "usage":{"prompt_tokens":10,"completion_tokens":3}}"#,
         );
         assert_eq!((r.tokens.input, r.tokens.output), (10, 3));
+    }
+
+    #[test]
+    fn line_keys_by_name() {
+        use LineKey as K;
+        let kept = [
+            ("timestamp", K::Timestamp),
+            ("team", K::Team),
+            ("project", K::Project),
+            ("user", K::User),
+            ("tags", K::Tags),
+            ("provider", K::Provider),
+            ("status", K::Status),
+            ("latency_ms", K::LatencyMs),
+            ("request_id", K::RequestId),
+            ("response", K::Response),
+            ("custom_id", K::CustomId),
+            ("processed_time", K::ProcessedTime),
+            ("modelId", K::ModelId),
+            ("model_id", K::ModelId),
+            ("request", K::Request),
+            ("attempt", K::Attempt),
+            ("retry_of", K::RetryOf),
+            // The response's keys at the top of a raw line.
+            ("model", K::Raw(ResponseKey::Model)),
+            ("error", K::Raw(ResponseKey::Error)),
+            ("id", K::Raw(ResponseKey::Id)),
+            ("type", K::Raw(ResponseKey::Type)),
+            ("usageMetadata", K::Raw(ResponseKey::UsageMetadata)),
+            ("status_code", K::Raw(ResponseKey::StatusCode)),
+        ];
+        for (name, key) in kept {
+            assert_eq!(LineKey::from_name(name.as_bytes()), Some(key), "{name}");
+        }
+        for name in [
+            "",
+            "Team",
+            "tag",
+            "teams",
+            "api_key",
+            "prompt",
+            "timestamps",
+            "requestId",
+        ] {
+            assert_eq!(LineKey::from_name(name.as_bytes()), None, "{name}");
+        }
     }
 
     #[test]

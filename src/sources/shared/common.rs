@@ -18,6 +18,27 @@ pub fn parse_json<'a, T: Deserialize<'a>>(bytes: &'a [u8], line: u64) -> Result<
             return Ok(v);
         }
     }
+    parse_json_slow(bytes, line)
+}
+
+/// [`parse_json`] into `place`, which holds `T::default()`: a large value is written where it stays
+/// instead of being moved on its way out. On an error `place` holds part of a value.
+pub fn parse_json_into<'a, T: super::json::DeserializeInto<'a>>(
+    bytes: &'a [u8],
+    line: u64,
+    place: &mut T,
+) -> Result<(), RecordError> {
+    if !SERDE_JSON_ONLY.with(std::cell::Cell::get)
+        && super::json::from_slice_into(bytes, place).is_ok()
+    {
+        return Ok(());
+    }
+    *place = parse_json_slow(bytes, line)?;
+    Ok(())
+}
+
+/// [`parse_json`] by `serde_json` alone.
+fn parse_json_slow<'a, T: Deserialize<'a>>(bytes: &'a [u8], line: u64) -> Result<T, RecordError> {
     match serde_json::from_slice::<T>(bytes) {
         Ok(v) => Ok(v),
         Err(_) => naming_fields(|| {

@@ -45,20 +45,45 @@ type Result<T> = std::result::Result<T, Unsupported>;
 
 /// Reads one JSON value that fills `bytes` (white space around it allowed), or `Err(Unsupported)`.
 pub fn from_slice<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T> {
-    // Checked for UTF-8 once, in long strides, instead of string by string: a line that is not UTF-8
-    // (which `serde_json` reads where the bad bytes are in text it skips) is left to `serde_json`.
-    let text = std::str::from_utf8(bytes).map_err(|_| Unsupported)?;
-    let mut p = Parser {
-        bytes,
-        text,
-        at: 0,
-        depth: 0,
-    };
+    let mut p = Parser::new(bytes)?;
     let value = T::deserialize(&mut p)?;
-    match p.peek_past_ws() {
-        None => Ok(value),
-        Some(_) => Err(Unsupported),
+    p.end()?;
+    Ok(value)
+}
+
+/// A value read into a place that holds its default, rather than returned: a large struct is then
+/// written where it stays instead of being moved out of each function that reads a part of it.
+pub trait DeserializeInto<'de>: Deserialize<'de> + Default {
+    /// Reads the value into `place`, which holds `Self::default()`. On an error `place` holds part of
+    /// the value.
+    fn deserialize_into<D: Deserializer<'de>>(
+        d: D,
+        place: &mut Self,
+    ) -> std::result::Result<(), D::Error>;
+}
+
+/// [`from_slice`] into `place`, which holds `T::default()`; on `Err(Unsupported)` it holds part of a value.
+pub fn from_slice_into<'de, T: DeserializeInto<'de>>(
+    bytes: &'de [u8],
+    place: &mut T,
+) -> Result<()> {
+    let mut p = Parser::new(bytes)?;
+    T::deserialize_into(&mut p, place)?;
+    p.end()
+}
+
+/// Whether `bytes` is UTF-8. Checked once per line, in long strides, instead of string by string: a line
+/// of ASCII (nearly every line) 128 bytes a step in AVX2 where the CPU has it, any other line by the
+/// standard library.
+fn is_utf8(bytes: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        if unsafe { avx2::is_ascii(bytes) } {
+            return true;
+        }
     }
+    std::str::from_utf8(bytes).is_ok()
 }
 
 struct Parser<'de> {
@@ -67,6 +92,32 @@ struct Parser<'de> {
     text: &'de str,
     at: usize,
     depth: u32,
+}
+
+impl<'de> Parser<'de> {
+    /// A parser of `bytes`, which must be UTF-8: a line that is not (which `serde_json` reads where the bad
+    /// bytes are in text it skips) is left to `serde_json`.
+    fn new(bytes: &'de [u8]) -> Result<Parser<'de>> {
+        if !is_utf8(bytes) {
+            return Err(Unsupported);
+        }
+        // SAFETY: checked to be UTF-8 just above.
+        let text = unsafe { std::str::from_utf8_unchecked(bytes) };
+        Ok(Parser {
+            bytes,
+            text,
+            at: 0,
+            depth: 0,
+        })
+    }
+
+    /// Only white space is left after the value.
+    fn end(&mut self) -> Result<()> {
+        match self.peek_past_ws() {
+            None => Ok(()),
+            Some(_) => Err(Unsupported),
+        }
+    }
 }
 
 /// Whether a byte ends a run of plain string text: a quote, a backslash or a control character.
@@ -99,6 +150,24 @@ fn quote_or_backslash(rest: &[u8]) -> Result<usize> {
         return unsafe { avx2::quote_or_backslash(rest) };
     }
     portable_quote_or_backslash(rest)
+}
+
+/// [`quote_or_backslash`] for the short strings most are (keys, names, ids): their first 16 bytes eight at a
+/// time in integer arithmetic, inline, instead of a call to the block scans for a few bytes.
+#[inline(always)]
+fn short_quote_or_backslash(rest: &[u8]) -> Result<usize> {
+    let Some(first) = rest.get(..16) else {
+        return quote_or_backslash(rest);
+    };
+    let low = special_bits(&first[..8]);
+    if low != 0 {
+        return end_at(rest, low.trailing_zeros() as usize / 8);
+    }
+    let high = special_bits(&first[8..]);
+    if high != 0 {
+        return end_at(rest, 8 + high.trailing_zeros() as usize / 8);
+    }
+    Ok(16 + quote_or_backslash(&rest[16..])?)
 }
 
 /// [`quote_or_backslash`] on any CPU.
@@ -135,6 +204,37 @@ mod avx2 {
         __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_max_epu8, _mm256_movemask_epi8,
         _mm256_or_si256, _mm256_set1_epi8,
     };
+
+    /// Whether every byte is ASCII: 128 bytes a step (their high bits or-ed together), then 32, then the
+    /// last few by the standard library.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn is_ascii(bytes: &[u8]) -> bool {
+        let load = |block: &[u8]| {
+            debug_assert!(block.len() >= 32);
+            // SAFETY: `block` has 32 readable bytes; the load has no alignment requirement.
+            unsafe { _mm256_loadu_si256(block.as_ptr().cast::<__m256i>()) }
+        };
+        let mut blocks = bytes.chunks_exact(128);
+        for b in &mut blocks {
+            let v = _mm256_or_si256(
+                _mm256_or_si256(load(&b[..32]), load(&b[32..64])),
+                _mm256_or_si256(load(&b[64..96]), load(&b[96..])),
+            );
+            if _mm256_movemask_epi8(v) != 0 {
+                return false;
+            }
+        }
+        let mut blocks = blocks.remainder().chunks_exact(32);
+        for b in &mut blocks {
+            if _mm256_movemask_epi8(load(b)) != 0 {
+                return false;
+            }
+        }
+        blocks.remainder().is_ascii()
+    }
 
     /// # Safety
     /// The CPU must have AVX2.
@@ -174,7 +274,17 @@ fn end_at(rest: &[u8], at: usize) -> Result<usize> {
 
 impl<'de> Parser<'de> {
     /// The next byte that is not JSON white space, not consumed.
+    #[inline(always)]
     fn peek_past_ws(&mut self) -> Option<u8> {
+        // Most often the next byte is not white space: one compare (every white space byte is below it).
+        match self.bytes.get(self.at) {
+            Some(&b) if b > b' ' => Some(b),
+            _ => self.skip_ws(),
+        }
+    }
+
+    /// [`Self::peek_past_ws`] past white space, or at the end.
+    fn skip_ws(&mut self) -> Option<u8> {
         while let Some(&b) = self.bytes.get(self.at) {
             if !matches!(b, b' ' | b'\n' | b'\t' | b'\r') {
                 return Some(b);
@@ -209,7 +319,7 @@ impl<'de> Parser<'de> {
     fn plain_range(&mut self) -> Result<(usize, usize)> {
         let start = self.at + 1;
         let rest = self.bytes.get(start..).ok_or(Unsupported)?;
-        let len = quote_or_backslash(rest)?;
+        let len = short_quote_or_backslash(rest)?;
         if rest[len] != b'"' {
             return Err(Unsupported);
         }
@@ -220,7 +330,11 @@ impl<'de> Parser<'de> {
     /// A string without escapes, as text (its bounds are next to quotes, so on character boundaries).
     fn plain_text(&mut self) -> Result<&'de str> {
         let (start, end) = self.plain_range()?;
-        self.text.get(start..end).ok_or(Unsupported)
+        debug_assert!(self.text.is_char_boundary(start) && self.text.is_char_boundary(end));
+        // SAFETY: `start` follows a quote and `end` is on one: an ASCII byte of UTF-8 text starts a
+        // character, and the byte after one does too (or is the end), so both are on character boundaries
+        // of `text`, and `start <= end <= text.len()`.
+        Ok(unsafe { self.text.get_unchecked(start..end) })
     }
 
     /// Skips a string (`self.at` on its opening quote), checking its escapes as `serde_json` does and not
@@ -229,7 +343,7 @@ impl<'de> Parser<'de> {
         let mut at = self.at + 1;
         loop {
             let rest = self.bytes.get(at..).ok_or(Unsupported)?;
-            let len = quote_or_backslash(rest)?;
+            let len = short_quote_or_backslash(rest)?;
             at += len;
             if rest[len] == b'"' {
                 self.at = at + 1;
@@ -779,6 +893,37 @@ mod tests {
                         "{len} {at} {special}"
                     );
                     assert_eq!(quote_or_backslash(&rest), want, "{len} {at} {special}");
+                    assert_eq!(
+                        short_quote_or_backslash(&rest),
+                        want,
+                        "{len} {at} {special}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn utf8_check_is_the_standard_librarys() {
+        // Lines of every length up to past two 128-byte steps: ASCII throughout, or with a byte above
+        // ASCII (alone, which is not UTF-8, or starting a character) at each position.
+        for len in 0..300 {
+            let ascii = vec![b'a'; len];
+            assert!(is_utf8(&ascii), "{len}");
+            for at in 0..len {
+                for high in [0x80, 0xc3, 0xff] {
+                    let mut line = ascii.clone();
+                    line[at] = high;
+                    assert!(!is_utf8(&line), "{len} {at} {high}");
+                    if at + 1 < len && high == 0xc3 {
+                        line[at + 1] = 0xa9;
+                        assert!(is_utf8(&line), "{len} {at}");
+                    }
+                    #[cfg(target_arch = "x86_64")]
+                    if std::arch::is_x86_feature_detected!("avx2") {
+                        // SAFETY: the CPU has AVX2, checked just above.
+                        assert!(!unsafe { avx2::is_ascii(&line) }, "{len} {at} {high}");
+                    }
                 }
             }
         }

@@ -30,7 +30,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::common;
@@ -295,28 +295,48 @@ pub enum ResponseKey {
 
 impl KeyName for ResponseKey {
     fn from_name(name: &[u8]) -> Option<ResponseKey> {
-        Some(match name {
-            b"id" => ResponseKey::Id,
-            b"object" => ResponseKey::Object,
-            b"type" => ResponseKey::Type,
-            b"model" => ResponseKey::Model,
-            b"created" => ResponseKey::Created,
-            b"created_at" => ResponseKey::CreatedAt,
-            b"createTime" => ResponseKey::CreateTime,
-            b"service_tier" => ResponseKey::ServiceTier,
-            b"usage" => ResponseKey::Usage,
-            b"usageMetadata" => ResponseKey::UsageMetadata,
-            b"modelVersion" => ResponseKey::ModelVersion,
-            b"responseId" => ResponseKey::ResponseId,
-            b"error" => ResponseKey::Error,
-            b"body" => ResponseKey::Body,
-            b"status_code" => ResponseKey::StatusCode,
-            b"output" => ResponseKey::Output,
-            b"content" => ResponseKey::Content,
-            b"candidates" => ResponseKey::Candidates,
-            b"message" => ResponseKey::Message,
-            b"response" => ResponseKey::Response,
-            b"tools" => ResponseKey::Tools,
+        // By length first, then among the few names of that length: this runs for every key of a
+        // response, and a plain match tried the names one after another.
+        Some(match name.len() {
+            2 if name == b"id" => ResponseKey::Id,
+            4 => match name {
+                b"type" => ResponseKey::Type,
+                b"body" => ResponseKey::Body,
+                _ => return None,
+            },
+            5 => match name {
+                b"model" => ResponseKey::Model,
+                b"usage" => ResponseKey::Usage,
+                b"error" => ResponseKey::Error,
+                b"tools" => ResponseKey::Tools,
+                _ => return None,
+            },
+            6 => match name {
+                b"object" => ResponseKey::Object,
+                b"output" => ResponseKey::Output,
+                _ => return None,
+            },
+            7 => match name {
+                b"created" => ResponseKey::Created,
+                b"content" => ResponseKey::Content,
+                b"message" => ResponseKey::Message,
+                _ => return None,
+            },
+            8 if name == b"response" => ResponseKey::Response,
+            10 => match name {
+                b"created_at" => ResponseKey::CreatedAt,
+                b"createTime" => ResponseKey::CreateTime,
+                b"responseId" => ResponseKey::ResponseId,
+                b"candidates" => ResponseKey::Candidates,
+                _ => return None,
+            },
+            11 if name == b"status_code" => ResponseKey::StatusCode,
+            12 => match name {
+                b"service_tier" => ResponseKey::ServiceTier,
+                b"modelVersion" => ResponseKey::ModelVersion,
+                _ => return None,
+            },
+            13 if name == b"usageMetadata" => ResponseKey::UsageMetadata,
             _ => return None,
         })
     }
@@ -600,49 +620,109 @@ impl<'a> RawResponse<'a> {
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawResponse<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawResponse<'a>, D::Error> {
-        struct V<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = RawResponse<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(
-                    "a provider response object (or its JSON text, or an array of streamed chunks)",
-                )
-            }
-            /// A response logged as JSON text inside a string.
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawResponse<'a>, E> {
-                serde_json::from_str::<RawResponse<'_>>(text)
-                    .map(RawResponse::into_owned)
-                    .map_err(|e| {
-                        E::custom(format!(
-                            "a response given as text does not read as one: {e}"
-                        ))
-                    })
-            }
-            /// A streamed response saved as the array of its chunks.
-            fn visit_seq<S: de::SeqAccess<'de>>(
-                self,
-                mut seq: S,
-            ) -> Result<RawResponse<'a>, S::Error> {
-                let mut raw = RawResponse::default();
-                while let Some(chunk) = seq.next_element::<RawResponse<'a>>()? {
-                    raw.merge(chunk);
+        d.deserialize_any(RawVisitor(PhantomData))
+    }
+}
+
+/// What every reader of a response expects.
+const RESPONSE_EXPECTED: &str =
+    "a provider response object (or its JSON text, or an array of streamed chunks)";
+
+struct RawVisitor<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for RawVisitor<'a> {
+    type Value = RawResponse<'a>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(RESPONSE_EXPECTED)
+    }
+    /// A response logged as JSON text inside a string.
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<RawResponse<'a>, E> {
+        serde_json::from_str::<RawResponse<'_>>(text)
+            .map(RawResponse::into_owned)
+            .map_err(|e| {
+                E::custom(format!(
+                    "a response given as text does not read as one: {e}"
+                ))
+            })
+    }
+    /// A streamed response saved as the array of its chunks.
+    fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<RawResponse<'a>, S::Error> {
+        let mut raw = RawResponse::default();
+        while let Some(chunk) = seq.next_element::<RawResponse<'a>>()? {
+            raw.merge(chunk);
+        }
+        Ok(raw)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawResponse<'a>, A::Error> {
+        let mut raw = RawResponse::default();
+        raw.read_map(map)?;
+        Ok(raw)
+    }
+}
+
+impl<'a> RawResponse<'a> {
+    /// Reads the kept keys of a response object into `self`, skipping the rest.
+    fn read_map<'de: 'a, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(key)) = map.next_key::<Key<ResponseKey>>()? {
+            match key {
+                Some(key) => self.read_value(key, &mut map)?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
                 }
-                Ok(raw)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawResponse<'a>, A::Error> {
-                let mut raw = RawResponse::default();
-                while let Some(Key(key)) = map.next_key::<Key<ResponseKey>>()? {
-                    match key {
-                        Some(key) => raw.read_value(key, &mut map)?,
-                        None => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(raw)
             }
         }
-        d.deserialize_any(V(PhantomData))
+        Ok(())
+    }
+}
+
+/// Reads an optional response (`null`, or what [`RawResponse`] reads) into its place, as
+/// `Option<RawResponse>` would be read: an object is read where it stays instead of being moved out of
+/// each function that reads it (it is large).
+pub struct ResponseInto<'p, 'a>(pub &'p mut Option<RawResponse<'a>>);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for ResponseInto<'_, 'a> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for ResponseInto<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("option")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(SomeResponseInto(self.0))
+    }
+}
+
+/// [`ResponseInto`] past `null`: the response itself.
+struct SomeResponseInto<'p, 'a>(&'p mut Option<RawResponse<'a>>);
+
+impl<'de: 'a, 'a> Visitor<'de> for SomeResponseInto<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(RESPONSE_EXPECTED)
+    }
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<(), E> {
+        *self.0 = Some(RawVisitor(PhantomData).visit_str(text)?);
+        Ok(())
+    }
+    fn visit_seq<S: de::SeqAccess<'de>>(self, seq: S) -> Result<(), S::Error> {
+        *self.0 = Some(RawVisitor(PhantomData).visit_seq(seq)?);
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.0.insert(RawResponse::default()).read_map(map)
     }
 }
 
@@ -1717,6 +1797,58 @@ mod tests {
 
     fn raw(json: &str) -> RawResponse<'_> {
         common::parse_json(json.as_bytes(), 1).unwrap()
+    }
+
+    #[test]
+    fn response_keys_by_name() {
+        use ResponseKey as K;
+        let kept = [
+            ("id", K::Id),
+            ("object", K::Object),
+            ("type", K::Type),
+            ("model", K::Model),
+            ("created", K::Created),
+            ("created_at", K::CreatedAt),
+            ("createTime", K::CreateTime),
+            ("service_tier", K::ServiceTier),
+            ("usage", K::Usage),
+            ("usageMetadata", K::UsageMetadata),
+            ("modelVersion", K::ModelVersion),
+            ("responseId", K::ResponseId),
+            ("error", K::Error),
+            ("body", K::Body),
+            ("status_code", K::StatusCode),
+            ("output", K::Output),
+            ("content", K::Content),
+            ("candidates", K::Candidates),
+            ("message", K::Message),
+            ("response", K::Response),
+            ("tools", K::Tools),
+        ];
+        for (name, key) in kept {
+            assert_eq!(ResponseKey::from_name(name.as_bytes()), Some(key), "{name}");
+        }
+        // Names of the same lengths, cases and near misses are skipped.
+        for name in [
+            "",
+            "i",
+            "ID",
+            "ids",
+            "kind",
+            "Model",
+            "usage_",
+            "objects",
+            "created_At",
+            "usage_metadata",
+            "responseid",
+            "status",
+            "choices",
+            "modelVersio",
+            "servicetier",
+            "timestamp",
+        ] {
+            assert_eq!(ResponseKey::from_name(name.as_bytes()), None, "{name}");
+        }
     }
 
     fn tokens(json: &str) -> Result<TokenCounts, RecordError> {
