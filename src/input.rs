@@ -646,7 +646,9 @@ fn read_plain(path: &Path, buf: &mut Vec<u8>) -> io::Result<bool> {
 struct SmallFile {
     name: String,
     source: &'static dyn Source,
-    items: Vec<Item>,
+    /// What parsing gave, in order (each result's errors are handed on before its records). Kept as
+    /// parsed: gathering the records into one list of items copied every record once more.
+    results: Vec<ChunkResult>,
     /// Its bytes, with the byte order mark.
     bytes: u64,
     next_line: u64,
@@ -734,7 +736,7 @@ impl SmallFile {
         let mut small = SmallFile::parse(input, options, content, head, last, hasher)?;
         if map.shrank() {
             // Nothing read from zeros is handed on: the file fails instead.
-            small.items.clear();
+            small.results.clear();
             small.shrank = true;
         }
         Some(small)
@@ -811,15 +813,10 @@ impl SmallFile {
             results.push(result);
         }
         let read_in_order = results.iter().any(|r| r.in_order > 0);
-        let mut items = Vec::new();
-        for result in results {
-            items.extend(result.errors.into_iter().map(Err));
-            items.extend(result.records.into_iter().map(Ok));
-        }
         Some(SmallFile {
             name,
             source,
-            items,
+            results,
             bytes: (bom + content.len()) as u64,
             next_line,
             in_order: read_in_order,
@@ -841,7 +838,7 @@ impl SmallFile {
         if self.shrank {
             return Err(Error::io(&self.name, shrank_error()));
         }
-        let mut items = self.items.into_iter();
+        let results = self.results;
         let done = Done {
             source: self.source,
             bom: 0,
@@ -865,7 +862,18 @@ impl SmallFile {
             on_file,
             entry.zip(self.hasher),
             |on_item| {
-                items.try_for_each(on_item)?;
+                for result in results {
+                    result
+                        .errors
+                        .into_iter()
+                        .map(Err)
+                        .try_for_each(&mut *on_item)?;
+                    result
+                        .records
+                        .into_iter()
+                        .map(Ok)
+                        .try_for_each(&mut *on_item)?;
+                }
                 Ok(ending)
             },
         )

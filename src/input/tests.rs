@@ -614,7 +614,7 @@ fn a_small_file_read_whole_numbers_its_lines_as_the_chunked_reader() {
                 SmallFile::read(&input, &ReadOptions::default(), None, None, policy).unwrap();
             assert_eq!(small.next_line, *next_line, "case {i}, {policy:?}");
             assert_eq!(small.bytes, text.len() as u64, "case {i}, {policy:?}");
-            let records = small.items.iter().filter(|item| item.is_ok()).count();
+            let records: usize = small.results.iter().map(|r| r.records.len()).sum();
             assert_eq!(
                 records,
                 text.matches("chat.completion").count(),
@@ -662,7 +662,15 @@ fn read_one_way(path: &Path, rest: Rest<'_>, last: Arc<AtomicU16>) -> (Outcome, 
 fn small_outcome(small: Option<SmallFile>) -> Option<(Vec<Item>, u64, u64, bool, u16)> {
     small.map(|s| {
         let last = s.last.load(Ordering::Relaxed);
-        (s.items, s.bytes, s.next_line, s.in_order, last)
+        let items = s
+            .results
+            .into_iter()
+            .flat_map(|r| {
+                let errors = r.errors.into_iter().map(Err);
+                errors.chain(r.records.into_iter().map(Ok))
+            })
+            .collect();
+        (items, s.bytes, s.next_line, s.in_order, last)
     })
 }
 
@@ -815,7 +823,7 @@ fn a_small_file_truncated_under_its_map_fails_cleanly() {
             assert_eq!(cut, 0);
             continue;
         };
-        assert!(small.shrank && small.items.is_empty(), "cut at {cut}");
+        assert!(small.shrank && small.results.is_empty(), "cut at {cut}");
         let mut sink = Collect(Vec::new());
         let mut summary = ReadSummary::default();
         let handed = small.hand_on(&options, &mut sink, &mut summary, &mut |_| {}, None);

@@ -89,22 +89,11 @@ enum Slot {
     Unpriced(usize),
 }
 
-/// A record kept by id (`KeepLargest`): its weight, and where in [`Applied`] its numbers are (or
-/// [`Seen::NOTHING`] when it added nothing): 16 bytes, so that a million distinct ids take a few
-/// tens of MiB, not hundreds.
-#[derive(Debug, Clone, Copy)]
-struct Seen {
-    weight: u64,
-    at: u64,
-}
-
-impl Seen {
-    const NOTHING: u64 = u64::MAX;
-}
-
-/// What each kept record added, packed: a record is taken back only when a larger copy of it arrives,
-/// which is rare, so the numbers are stored small (variable-length integers, money only when not zero)
-/// rather than fast to read. They are kept in blocks of [`Applied::BLOCK`] bytes, never moved: one
+/// Each record kept by id (`KeepLargest`): its weight and what it added, packed. The id map holds only
+/// where in here a record's entry is (8 bytes an id, so that a million distinct ids take a few tens of
+/// MiB, not hundreds; the weight is read from here only when an id comes again, which is rare). A record
+/// is taken back only when a larger copy of it arrives, so the numbers are stored small (variable-length
+/// integers, money only when not zero) rather than fast to read. They are kept in blocks of [`Applied::BLOCK`] bytes, never moved: one
 /// vector grown by doubling held up to twice what it used, and both copies while it grew (a sixth of
 /// the peak memory of a report on 1 GB of API logs).
 #[derive(Debug, Default)]
@@ -115,9 +104,9 @@ struct Applied {
 
 impl Applied {
     const BLOCK: usize = 1 << 20;
-    /// The most one record's numbers take: 12 varints of up to 10 bytes, a mask, 5 amounts of up to
-    /// 1 + 19 bytes.
-    const MOST: usize = 12 * 10 + 1 + 5 * 20;
+    /// The most one record's entry takes: its weight and 12 varints of up to 10 bytes, a mask, 5
+    /// amounts of up to 1 + 19 bytes.
+    const MOST: usize = 13 * 10 + 1 + 5 * 20;
 
     fn clear(&mut self) {
         self.blocks.clear();
@@ -133,17 +122,22 @@ impl Applied {
         &mut self.blocks[last]
     }
 
-    fn push(&mut self, applied: &Option<(Slot, Totals)>) -> u64 {
-        let Some((slot, t)) = applied else {
-            return Seen::NOTHING;
-        };
+    /// Packs a record's weight and what it added (`None`: nothing); returns where its entry is.
+    fn push(&mut self, weight: u64, applied: &Option<(Slot, Totals)>) -> u64 {
+        let at = self.block().len();
+        let position = ((self.blocks.len() - 1) * Self::BLOCK + at) as u64;
         let out = self.block();
-        let at = out.len();
-        let (tag, index) = match slot {
-            Slot::Group(i) => (0, *i),
-            Slot::Unpriced(i) => (1, *i),
+        varint(out, weight);
+        let Some((slot, t)) = applied else {
+            varint(out, 0u64);
+            return position;
         };
-        varint(out, ((index as u64) << 1) | tag);
+        let (tag, index) = match slot {
+            Slot::Group(i) => (0, *i as u128),
+            Slot::Unpriced(i) => (1, *i as u128),
+        };
+        // 0 is nothing; a slot is its index and tag, plus one.
+        varint(out, ((index << 1) | tag) + 1);
         for n in [
             t.requests,
             t.failed_requests,
@@ -179,29 +173,31 @@ impl Applied {
             let n = m.mantissa();
             varint(out, ((n << 1) ^ (n >> 127)) as u128);
         }
-        ((self.blocks.len() - 1) * Self::BLOCK + at) as u64
+        position
     }
 
-    fn get(&self, at: u64) -> Option<(Slot, Totals)> {
-        if at == Seen::NOTHING {
-            return None;
-        }
+    /// The bytes of the entry at `at`.
+    fn entry(&self, at: u64) -> impl Iterator<Item = u8> + '_ {
         let at = at as usize;
-        let block = self.blocks.get(at / Self::BLOCK)?;
-        let mut bytes = block.get(at % Self::BLOCK..)?.iter().copied();
-        let wide = |bytes: &mut dyn Iterator<Item = u8>| {
-            let mut n = 0u128;
-            for shift in (0..128).step_by(7) {
-                let b = bytes.next().unwrap_or(0);
-                n |= u128::from(b & 0x7f) << shift;
-                if b < 0x80 {
-                    break;
-                }
-            }
-            n
-        };
-        let mut varint = || wide(&mut bytes) as u64;
-        let slot = varint();
+        self.blocks
+            .get(at / Self::BLOCK)
+            .and_then(|block| block.get(at % Self::BLOCK..))
+            .unwrap_or_default()
+            .iter()
+            .copied()
+    }
+
+    /// The weight of the record whose entry is at `at`.
+    fn weight(&self, at: u64) -> u64 {
+        read_varint(&mut self.entry(at)) as u64
+    }
+
+    /// What the record whose entry is at `at` added.
+    fn get(&self, at: u64) -> Option<(Slot, Totals)> {
+        let mut bytes = self.entry(at);
+        read_varint(&mut bytes);
+        let slot = read_varint(&mut bytes).checked_sub(1)?;
+        let mut varint = || read_varint(&mut bytes) as u64;
         let index = (slot >> 1) as usize;
         let slot = if slot & 1 == 0 {
             Slot::Group(index)
@@ -236,13 +232,26 @@ impl Applied {
         {
             if mask & (1 << i) != 0 {
                 let scale = u32::from(bytes.next().unwrap_or(0));
-                let z = wide(&mut bytes);
+                let z = read_varint(&mut bytes);
                 let n = ((z >> 1) as i128) ^ -((z & 1) as i128);
                 *m = Decimal::from_i128_with_scale(n, scale);
             }
         }
         Some((slot, t))
     }
+}
+
+/// Reads what [`varint`] wrote (0 past the end).
+fn read_varint(bytes: &mut dyn Iterator<Item = u8>) -> u128 {
+    let mut n = 0u128;
+    for shift in (0..128).step_by(7) {
+        let b = bytes.next().unwrap_or(0);
+        n |= u128::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            break;
+        }
+    }
+    n
 }
 
 /// Appends `n` as a variable-length integer (7 bits a byte, low bits first).
@@ -332,7 +341,8 @@ pub struct Aggregator<'a> {
     unpriced: Vec<((i32, String, String, String), Totals)>,
     unpriced_index: HashMap<(i32, String, String, String), usize>,
     seen_first: IdMap<()>,
-    seen_largest: IdMap<Seen>,
+    /// Where each kept id's entry is in `applied`.
+    seen_largest: IdMap<u64>,
     applied: Applied,
     newest: Option<DateTime<Utc>>,
     /// The newest record's time as given to [`Aggregator::new`].
@@ -826,9 +836,11 @@ impl RecordSink for Aggregator<'_> {
             DedupPolicy::KeepLargest => {
                 let weight = r.dedup_weight();
                 let outcome = match self.seen_largest.get(&id) {
-                    Some(seen) if seen.weight >= weight => return Ok(Accepted::Duplicate),
-                    Some(seen) => {
-                        let before = self.applied.get(seen.at);
+                    Some(&at) if self.applied.weight(at) >= weight => {
+                        return Ok(Accepted::Duplicate)
+                    }
+                    Some(&at) => {
+                        let before = self.applied.get(at);
                         self.retract(before);
                         Accepted::Replaced
                     }
@@ -838,8 +850,8 @@ impl RecordSink for Aggregator<'_> {
                     }
                 };
                 let applied = self.apply_counted(&r);
-                let at = self.applied.push(&applied);
-                self.seen_largest.insert(id, Seen { weight, at });
+                let at = self.applied.push(weight, &applied);
+                self.seen_largest.insert(id, at);
                 Ok(outcome)
             }
         }
@@ -953,16 +965,17 @@ mod tests {
         #[test]
         fn packed_records_come_back_exactly(
             items in proptest::collection::vec(
-                (any::<bool>(), 0usize..100_000, totals(), any::<bool>()), 1..20)
+                (any::<bool>(), 0usize..100_000, totals(), any::<bool>(), any::<u64>()), 1..20)
         ) {
             let mut applied = Applied::default();
             let mut at = Vec::new();
-            for (group, index, t, nothing) in &items {
+            for (group, index, t, nothing, weight) in &items {
                 let slot = if *group { Slot::Group(*index) } else { Slot::Unpriced(*index) };
                 let item = (!nothing).then(|| (slot, t.clone()));
-                at.push((applied.push(&item), item));
+                at.push((applied.push(*weight, &item), item, *weight));
             }
-            for (at, item) in at {
+            for (at, item, weight) in at {
+                prop_assert_eq!(applied.weight(at), weight);
                 let got = applied.get(at);
                 prop_assert_eq!(got.is_some(), item.is_some());
                 if let (Some((got_slot, got)), Some((slot, want))) = (got, item) {
@@ -1003,13 +1016,16 @@ mod tests {
             Some((Slot::Unpriced(usize::MAX >> 1), t))
         };
         let mut applied = Applied::default();
-        let at: Vec<u64> = (0..12_000).map(|i| applied.push(&item(i))).collect();
+        let at: Vec<u64> = (0..12_000)
+            .map(|i| applied.push(u64::MAX - i as u64, &item(i)))
+            .collect();
         assert!(applied.blocks.len() >= 3, "{} blocks", applied.blocks.len());
         assert!(applied
             .blocks
             .iter()
             .all(|b| b.capacity() == Applied::BLOCK));
         for (i, at) in at.into_iter().enumerate() {
+            assert_eq!(applied.weight(at), u64::MAX - i as u64);
             let (slot, got) = applied.get(at).unwrap();
             assert_eq!(
                 format!("{slot:?}"),

@@ -122,16 +122,28 @@ fn strip_position(message: &str) -> String {
 /// The complete lines at the start of `head` (the last one may be cut off, so it is dropped unless `head`
 /// ends with a newline), skipping blank lines. At most `max` lines.
 pub fn head_lines(head: &[u8], max: usize) -> Vec<&[u8]> {
-    let mut lines: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
-    if !head.ends_with(b"\n") && lines.len() > 1 {
-        lines.pop();
+    // Only as far as the lines it returns: detection looks at the first few lines of every file, and
+    // splitting a whole 64 KiB head byte by byte cost more than the detection.
+    let mut lines = Vec::new();
+    let mut rest = head;
+    while lines.len() < max {
+        let Some(end) = memchr::memchr(b'\n', rest) else {
+            // The text after the last new line is cut off, unless there is no new line at all.
+            if rest.len() == head.len() {
+                let line = trim_ascii(rest);
+                if !line.is_empty() {
+                    lines.push(line);
+                }
+            }
+            break;
+        };
+        let line = trim_ascii(&rest[..end]);
+        if !line.is_empty() {
+            lines.push(line);
+        }
+        rest = &rest[end + 1..];
     }
     lines
-        .into_iter()
-        .map(trim_ascii)
-        .filter(|l| !l.is_empty())
-        .take(max)
-        .collect()
 }
 
 /// `bytes` without leading and trailing ASCII white space (including `\r`).
@@ -611,6 +623,45 @@ pub fn for_each_csv_row<R: std::io::Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn head_lines_are_the_first_complete_lines_that_are_not_blank() {
+        // What splitting the whole head gives: every piece between new lines, the last dropped when
+        // it is cut off (the head does not end with a new line, and there is more than one piece).
+        fn every_line(head: &[u8], max: usize) -> Vec<&[u8]> {
+            let mut lines: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
+            if !head.ends_with(b"\n") && lines.len() > 1 {
+                lines.pop();
+            }
+            lines
+                .into_iter()
+                .map(<[u8]>::trim_ascii)
+                .filter(|l| !l.is_empty())
+                .take(max)
+                .collect()
+        }
+        let heads: [&[u8]; 10] = [
+            b"",
+            b"\n",
+            b"{\"a\":1}",
+            b"  {\"a\":1}  ",
+            b"{\"a\":1}\n",
+            b"{\"a\":1}\n{\"b\"",
+            b"\n\n  \r\n{\"a\":1}\r\n\t\n{\"b\":2}\n{\"c\":3}\n{\"d\"",
+            b"one\ntwo\nthree\nfour\nfive\nsix\n",
+            b"one\ntwo\n\n\nthree",
+            b"   \n   ",
+        ];
+        for head in heads {
+            for max in 0..8 {
+                assert_eq!(
+                    head_lines(head, max),
+                    every_line(head, max),
+                    "{head:?} {max}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_tab_separated_header_is_told_from_a_comma_separated_one() {
