@@ -24,6 +24,7 @@ use crate::report::aggregate::Aggregator;
 
 mod cells;
 pub mod daily;
+mod ids;
 mod pgsql;
 pub(crate) mod rollup;
 mod schema;
@@ -166,12 +167,18 @@ impl SqliteLedger {
     ) -> Result<T> {
         let path = self.path.clone();
         let tx = self.begin()?;
-        let (value, mut rollup, touched) = {
+        let (value, mut claims, mut rollup, touched) = {
             let mut writer = SqliteWriter::new(&tx, &path).map_err(|e| ledger_error(&path, e))?;
             let value = f(&mut writer)?;
-            (value, std::mem::take(&mut writer.rollup), writer.touched)
+            (
+                value,
+                std::mem::take(&mut writer.claims),
+                std::mem::take(&mut writer.rollup),
+                writer.touched,
+            )
         };
         if commit {
+            claims.write(&tx).map_err(|e| ledger_error(&path, e))?;
             rollup.flush(&tx).map_err(|e| ledger_error(&path, e))?;
             if let (Some(pricing), Some((a, b))) = (pricing, touched) {
                 if let Some(days) = daily::days_between(a, b) {
@@ -494,12 +501,13 @@ fn sqlite_daily_total(conn: &Connection) -> rusqlite::Result<rust_decimal::Decim
 pub struct SqliteWriter<'a> {
     conn: &'a Connection,
     path: &'a Path,
+    /// The `record_ids` slots this import took, written when it commits.
+    claims: ids::Claims,
     rollup: rollup::Delta,
     /// The first and last start (ms) of the records added, replaced or replacing: the days of
     /// `daily_cost` to rewrite.
     touched: Option<(i64, i64)>,
     insert: Statement<'a>,
-    claim: Statement<'a>,
     slot: Statement<'a>,
     weight_of: Statement<'a>,
     old: Statement<'a>,
@@ -520,10 +528,10 @@ impl<'a> SqliteWriter<'a> {
         Ok(SqliteWriter {
             conn,
             path,
+            claims: ids::Claims::new(conn)?,
             rollup: rollup::Delta::default(),
             touched: None,
             insert: conn.prepare(schema::INSERT)?,
-            claim: conn.prepare(schema::CLAIM_ID)?,
             slot: conn.prepare("SELECT start_ms FROM record_ids WHERE hash = ?1")?,
             weight_of: conn
                 .prepare("SELECT weight FROM records WHERE start_ms = ?1 AND id = ?2")?,
@@ -728,13 +736,13 @@ impl RecordSink for SqliteWriter<'_> {
         let weight = r.dedup_weight() as i64;
         let mut slot = schema::id_hash(&r.id);
         loop {
-            if self.claim.execute(params![slot, start]).map_err(err)? == 1 {
+            let Some(at) = self.claims.holder(&mut self.slot, slot).map_err(err)? else {
+                self.claims.claim(self.conn, slot, start).map_err(err)?;
                 self.insert(&r, weight)?;
-                self.rollup.record(self.conn, &r, 1).map_err(err)?;
                 self.touched = touch(self.touched, &r);
+                self.rollup.record(r, 1);
                 return Ok(Accepted::Added);
-            }
-            let at: i64 = self.slot.query_row([slot], |row| row.get(0)).map_err(err)?;
+            };
             let held: Option<i64> = self
                 .weight_of
                 .query_row(params![at, r.id], |row| row.get(0))
@@ -758,11 +766,13 @@ impl RecordSink for SqliteWriter<'_> {
             self.delete.execute(params![at, r.id]).map_err(err)?;
             self.insert(&r, weight)?;
             if at != start {
-                self.moved.execute(params![slot, start]).map_err(err)?;
+                self.claims
+                    .move_to(&mut self.moved, slot, start)
+                    .map_err(err)?;
             }
-            self.rollup.record(self.conn, &old, -1).map_err(err)?;
-            self.rollup.record(self.conn, &r, 1).map_err(err)?;
             self.touched = touch(touch(self.touched, &old), &r);
+            self.rollup.record(old, -1);
+            self.rollup.record(r, 1);
             return Ok(Accepted::Replaced);
         }
     }
@@ -932,6 +942,93 @@ mod tests {
             .collect();
         // The lighter copy's hour and day are left with no records, and go.
         assert_eq!(sums, [(1, 1, 500), (1, 1, 500)]);
+    }
+
+    /// Within one import, the slots claimed are held until it commits: a second copy of an id is still a
+    /// duplicate, a heavier copy at another start replaces it and its slot follows, and the slots
+    /// written at the commit hold the records' starts.
+    #[test]
+    fn copies_of_an_id_in_one_import_see_the_slot_it_claimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = SqliteLedger::open(&dir.path().join("ledger.db")).unwrap();
+        let mut light = record("m");
+        light.dedup = DedupPolicy::KeepLargest;
+        light.tokens.output = 100;
+        let mut heavy = light.clone();
+        heavy.tokens.output = 500;
+        heavy.start += chrono::Duration::hours(30);
+        let answers = ledger
+            .write(true, |w| {
+                Ok([
+                    w.accept(light.clone())?,
+                    w.accept(record("n"))?,
+                    w.accept(light.clone())?,
+                    w.accept(heavy.clone())?,
+                    w.accept(light.clone())?,
+                    w.accept(record("n"))?,
+                ])
+            })
+            .unwrap();
+        use Accepted::{Added, Duplicate, Replaced};
+        assert_eq!(
+            answers,
+            [Added, Added, Duplicate, Replaced, Duplicate, Duplicate]
+        );
+        let slots: Vec<(i64, i64)> = {
+            let mut stmt = ledger
+                .conn
+                .prepare("SELECT hash, start_ms FROM record_ids ORDER BY hash")
+                .unwrap();
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            rows.map(|r| r.unwrap()).collect()
+        };
+        let mut expected = vec![
+            (schema::id_hash("m"), heavy.start.timestamp_millis()),
+            (schema::id_hash("n"), record("n").start.timestamp_millis()),
+        ];
+        expected.sort();
+        assert_eq!(slots, expected);
+        let rows = all(&ledger);
+        assert_eq!(rows.len(), 2);
+        let m = rows.iter().find(|r| r.id == "m").unwrap();
+        assert_eq!((m.start, m.tokens.output), (heavy.start, 500));
+        // A later import finds both ids in the table.
+        let again = ledger
+            .write(true, |w| {
+                Ok([w.accept(light.clone())?, w.accept(record("n"))?])
+            })
+            .unwrap();
+        assert_eq!(again, [Duplicate, Duplicate]);
+        let sums: (i64, i64) = ledger
+            .conn
+            .query_row(
+                "SELECT sum(records), sum(output_tokens) FROM rollup_daily",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(sums, (2, 500));
+    }
+
+    /// A dry run (rolled back) leaves no slot behind: the same records are added by the next import.
+    #[test]
+    fn a_rolled_back_import_leaves_no_slots() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = SqliteLedger::open(&dir.path().join("ledger.db")).unwrap();
+        let dry = ledger
+            .write(false, |w| {
+                Ok([w.accept(record("a"))?, w.accept(record("a"))?])
+            })
+            .unwrap();
+        assert_eq!(dry, [Accepted::Added, Accepted::Duplicate]);
+        let ids: i64 = ledger
+            .conn
+            .query_row("SELECT count(*) FROM record_ids", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ids, 0);
+        let real = ledger.write(true, |w| w.accept(record("a"))).unwrap();
+        assert_eq!(real, Accepted::Added);
+        assert_eq!(all(&ledger).len(), 1);
     }
 
     /// Parameters left bound from the record before are rebound only when they change: records that

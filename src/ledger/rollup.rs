@@ -263,66 +263,145 @@ pub fn classes(t: &TokenCounts) -> u32 {
 /// A fast hasher for the import's in-memory maps (keys are ours, not an attacker's).
 type Fast = xxhash_rust::xxh3::Xxh3DefaultBuilder;
 
-/// Changes to the rollup made by one import, summed in memory per hour and key, written when it
-/// commits (one upsert per hour and key, and one per day and key).
+/// Records handed to the rollup's thread at a time.
+const BATCH: usize = 512;
+
+/// Batches that may wait for the rollup's thread (bounding what is held in memory).
+const QUEUED: usize = 8;
+
+/// Changes to the rollup made by one import, written when it commits (one upsert per hour and key,
+/// and one per day and key).
+///
+/// The records are summed on a thread of their own, which also drops them: the writing thread, which
+/// bounds an import's speed, only hands them over in batches. The keys are numbered in the order first
+/// seen; they become `rollup_keys` ids when the import commits, in that same order.
 #[derive(Default)]
 pub(super) struct Delta {
-    /// Encoded key → `rollup_keys.id`, loaded on first use.
-    keys: Option<HashMap<Box<[u8]>, i64, Fast>>,
-    buf: Vec<u8>,
-    sums: HashMap<(i64, i64), Sums, Fast>,
+    batch: Vec<(UsageRecord, i64)>,
+    /// Where the records are summed (from the first batch on).
+    summing: Option<Summing>,
+}
+
+type Batch = Vec<(UsageRecord, i64)>;
+
+enum Summing {
+    /// On the summing thread, fed through a bounded queue.
+    Thread(
+        std::sync::mpsc::SyncSender<Batch>,
+        std::thread::JoinHandle<Tally>,
+    ),
+    /// Here, when no thread could be started.
+    Here(Tally),
+}
+
+impl Summing {
+    fn start() -> Summing {
+        let (queue, batches) = std::sync::mpsc::sync_channel::<Batch>(QUEUED);
+        let thread = std::thread::Builder::new().spawn(move || {
+            let mut tally = Tally::default();
+            for batch in batches {
+                for (r, sign) in batch {
+                    tally.add(r, sign);
+                }
+            }
+            tally
+        });
+        match thread {
+            Ok(thread) => Summing::Thread(queue, thread),
+            Err(_) => Summing::Here(Tally::default()),
+        }
+    }
 }
 
 impl Delta {
     /// Adds (`sign` 1) or takes away (`sign` -1) a record.
-    pub(super) fn record(
-        &mut self,
-        conn: &Connection,
-        r: &UsageRecord,
-        sign: i64,
-    ) -> rusqlite::Result<()> {
-        let keys = match &mut self.keys {
-            Some(k) => k,
-            None => self.keys.insert(load_keys(conn)?),
-        };
-        let band = prompt_band(r);
-        let classes = classes(&r.tokens);
-        encode(r, band, classes, &mut self.buf);
-        let id = match keys.get(self.buf.as_slice()) {
-            Some(&id) => id,
-            None => {
-                let mut insert = conn.prepare_cached(&format!(
-                    "INSERT INTO rollup_keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
-                     ?9, ?10, ?11, ?12, ?13)"
-                ))?;
-                insert.execute(rusqlite::params![
-                    r.source,
-                    r.provider.as_str(),
-                    r.model,
-                    r.service_tier,
-                    r.batch,
-                    r.region,
-                    r.long_context,
-                    band as i64,
-                    classes,
-                    r.failed,
-                    r.team,
-                    r.project,
-                    r.workspace,
-                ])?;
-                let id = conn.last_insert_rowid();
-                keys.insert(self.buf.as_slice().into(), id);
-                id
-            }
-        };
-        let hour = r.start.timestamp_millis().div_euclid(HOUR_MS);
-        self.sums.entry((hour, id)).or_default().add_record(r, sign);
-        Ok(())
+    pub(super) fn record(&mut self, r: UsageRecord, sign: i64) {
+        self.batch.push((r, sign));
+        if self.batch.len() >= BATCH {
+            self.send();
+        }
     }
 
-    /// Writes the changes (inside the import's transaction): the hours in order, then the days.
+    /// Hands the batch over to be summed.
+    fn send(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        match self.summing.get_or_insert_with(Summing::start) {
+            // A send fails only when the thread has stopped (a panic), which `tally` passes on.
+            Summing::Thread(queue, _) => {
+                let _ = queue.send(batch);
+            }
+            Summing::Here(tally) => {
+                for (r, sign) in batch {
+                    tally.add(r, sign);
+                }
+            }
+        }
+    }
+
+    /// The sums of every record handed over (waiting for the summing thread to finish them).
+    fn tally(&mut self) -> Tally {
+        self.send();
+        match self.summing.take() {
+            None => Tally::default(),
+            Some(Summing::Here(tally)) => tally,
+            Some(Summing::Thread(queue, thread)) => {
+                drop(queue);
+                thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            }
+        }
+    }
+
+    /// Writes the changes (inside the import's transaction): the new keys, then the hours in order,
+    /// then the days.
     pub(super) fn flush(&mut self, conn: &Connection) -> rusqlite::Result<()> {
-        let mut hours: Vec<((i64, i64), Sums)> = self.sums.drain().collect();
+        let tally = self.tally();
+        if tally.sums.is_empty() {
+            return Ok(());
+        }
+        let mut keys = load_keys(conn)?;
+        let mut ids = Vec::with_capacity(tally.firsts.len());
+        let mut buf = Vec::new();
+        for (r, band, classes) in &tally.firsts {
+            encode(r, *band, *classes, &mut buf);
+            let id = match keys.get(buf.as_slice()) {
+                Some(&id) => id,
+                None => {
+                    let mut insert = conn.prepare_cached(&format!(
+                        "INSERT INTO rollup_keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
+                         ?8, ?9, ?10, ?11, ?12, ?13)"
+                    ))?;
+                    insert.execute(rusqlite::params![
+                        r.source,
+                        r.provider.as_str(),
+                        r.model,
+                        r.service_tier,
+                        r.batch,
+                        r.region,
+                        r.long_context,
+                        *band as i64,
+                        classes,
+                        r.failed,
+                        r.team,
+                        r.project,
+                        r.workspace,
+                    ])?;
+                    let id = conn.last_insert_rowid();
+                    keys.insert(buf.as_slice().into(), id);
+                    id
+                }
+            };
+            ids.push(id);
+        }
+        let mut hours: Vec<((i64, i64), Sums)> = tally
+            .sums
+            .into_iter()
+            .map(|((hour, key), sums)| ((hour, ids[key]), sums))
+            .collect();
         hours.sort_unstable_by_key(|&(at, _)| at);
         let mut days: HashMap<(i64, i64), Sums, Fast> = HashMap::default();
         for ((hour, key), delta) in &hours {
@@ -334,6 +413,57 @@ impl Delta {
         days.sort_unstable_by_key(|&(at, _)| at);
         write_sums(conn, Grain::Hour, hours)?;
         write_sums(conn, Grain::Day, days)
+    }
+}
+
+impl Drop for Delta {
+    /// An import rolled back (or a dry run) still waits for the summing thread.
+    fn drop(&mut self) {
+        if let Some(Summing::Thread(queue, thread)) = self.summing.take() {
+            drop(queue);
+            let _ = thread.join();
+        }
+    }
+}
+
+/// What the summing thread adds up: sums per hour and key, the keys numbered in the order first seen.
+#[derive(Default)]
+struct Tally {
+    /// Encoded key → its number.
+    keys: HashMap<Box<[u8]>, usize, Fast>,
+    /// Per key number: the first record with it, its prompt band and its classes.
+    firsts: Vec<(UsageRecord, u64, u32)>,
+    buf: Vec<u8>,
+    /// (hour, key number) → its place in `sums`. The sums themselves stay put as the map grows: a map
+    /// of small entries rehashes cheaply, and records come roughly in time order, so the sums a record
+    /// adds to are near the end of `sums`.
+    at: HashMap<(i64, usize), usize, Fast>,
+    sums: Vec<((i64, usize), Sums)>,
+}
+
+impl Tally {
+    fn add(&mut self, r: UsageRecord, sign: i64) {
+        let band = prompt_band(&r);
+        let classes = classes(&r.tokens);
+        encode(&r, band, classes, &mut self.buf);
+        let (key, new) = match self.keys.get(self.buf.as_slice()) {
+            Some(&key) => (key, false),
+            None => {
+                let key = self.firsts.len();
+                self.keys.insert(self.buf.as_slice().into(), key);
+                (key, true)
+            }
+        };
+        let hour = r.start.timestamp_millis().div_euclid(HOUR_MS);
+        let sums = &mut self.sums;
+        let i = *self.at.entry((hour, key)).or_insert_with(|| {
+            sums.push(((hour, key), Sums::default()));
+            sums.len() - 1
+        });
+        sums[i].1.add_record(&r, sign);
+        if new {
+            self.firsts.push((r, band, classes));
+        }
     }
 }
 
@@ -511,7 +641,7 @@ pub(super) fn build(conn: &Connection) -> rusqlite::Result<()> {
     let mut files = BTreeMap::new();
     while let Some(row) = rows.next()? {
         let r = super::record_from_row(row, &mut files)?;
-        delta.record(conn, &r, 1)?;
+        delta.record(r, 1);
     }
     delta.flush(conn)
 }
