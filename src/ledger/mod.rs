@@ -905,18 +905,24 @@ mod tests {
         assert_eq!(ids, ["a", "other"]);
     }
 
-    /// A heavier copy that starts at another time replaces the lighter one, and the id's slot follows it:
-    /// the lighter copy imported again is a duplicate, and the rollup holds the heavier copy alone.
-    #[test]
-    fn a_heavier_copy_at_another_start_replaces_the_record_and_moves_its_slot() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut ledger = SqliteLedger::open(&dir.path().join("ledger.db")).unwrap();
+    /// Two copies of record `m` kept by weight: 100 output tokens, and 500 thirty hours later.
+    fn light_and_heavy() -> (UsageRecord, UsageRecord) {
         let mut light = record("m");
         light.dedup = DedupPolicy::KeepLargest;
         light.tokens.output = 100;
         let mut heavy = light.clone();
         heavy.tokens.output = 500;
         heavy.start += chrono::Duration::hours(30);
+        (light, heavy)
+    }
+
+    /// A heavier copy that starts at another time replaces the lighter one, and the id's slot follows it:
+    /// the lighter copy imported again is a duplicate, and the rollup holds the heavier copy alone.
+    #[test]
+    fn a_heavier_copy_at_another_start_replaces_the_record_and_moves_its_slot() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledger = SqliteLedger::open(&dir.path().join("ledger.db")).unwrap();
+        let (light, heavy) = light_and_heavy();
         let first = ledger.write(true, |w| w.accept(light.clone())).unwrap();
         assert_eq!(first, Accepted::Added);
         let second = ledger.write(true, |w| w.accept(heavy.clone())).unwrap();
@@ -951,12 +957,7 @@ mod tests {
     fn copies_of_an_id_in_one_import_see_the_slot_it_claimed() {
         let dir = tempfile::tempdir().unwrap();
         let mut ledger = SqliteLedger::open(&dir.path().join("ledger.db")).unwrap();
-        let mut light = record("m");
-        light.dedup = DedupPolicy::KeepLargest;
-        light.tokens.output = 100;
-        let mut heavy = light.clone();
-        heavy.tokens.output = 500;
-        heavy.start += chrono::Duration::hours(30);
+        let (light, heavy) = light_and_heavy();
         let answers = ledger
             .write(true, |w| {
                 Ok([
