@@ -124,56 +124,14 @@ impl Applied {
 
     /// Packs a record's weight and what it added (`None`: nothing); returns where its entry is.
     fn push(&mut self, weight: u64, applied: &Option<(Slot, Totals)>) -> u64 {
-        let at = self.block().len();
-        let position = ((self.blocks.len() - 1) * Self::BLOCK + at) as u64;
         let out = self.block();
+        let at = out.len();
         varint(out, weight);
-        let Some((slot, t)) = applied else {
-            varint(out, 0u64);
-            return position;
-        };
-        let (tag, index) = match slot {
-            Slot::Group(i) => (0, *i as u128),
-            Slot::Unpriced(i) => (1, *i as u128),
-        };
-        // 0 is nothing; a slot is its index and tag, plus one.
-        varint(out, ((index << 1) | tag) + 1);
-        for n in [
-            t.requests,
-            t.failed_requests,
-            t.input_tokens,
-            t.cache_read_tokens,
-            t.cache_write_tokens,
-            t.output_tokens,
-            t.reasoning_tokens,
-            t.reported_records,
-            t.unpriced_records,
-            t.fallback_records,
-            t.tool_calls,
-        ] {
-            varint(out, n);
+        match applied {
+            Some((slot, t)) => pack(out, slot, t),
+            None => varint(out, 0u64),
         }
-        let money = [
-            t.cost,
-            t.reported_cost,
-            t.fallback_cost,
-            t.scenario_cost,
-            t.tool_fees,
-        ];
-        let mut mask = u8::from(t.saturated) << 7;
-        for (i, m) in money.iter().enumerate() {
-            if !m.is_zero() {
-                mask |= 1 << i;
-            }
-        }
-        out.push(mask);
-        for m in money.iter().filter(|m| !m.is_zero()) {
-            // The exact value: its scale, then its mantissa, zig-zag encoded.
-            out.push(m.scale() as u8);
-            let n = m.mantissa();
-            varint(out, ((n << 1) ^ (n >> 127)) as u128);
-        }
-        position
+        ((self.blocks.len() - 1) * Self::BLOCK + at) as u64
     }
 
     /// The bytes of the entry at `at`.
@@ -238,6 +196,52 @@ impl Applied {
             }
         }
         Some((slot, t))
+    }
+}
+
+/// Packs what a record added: its slot (its index and tag, plus one: 0 is nothing), its counts, then
+/// its amounts that are not zero.
+fn pack(out: &mut Vec<u8>, slot: &Slot, t: &Totals) {
+    let (tag, index) = match slot {
+        Slot::Group(i) => (0, *i as u128),
+        Slot::Unpriced(i) => (1, *i as u128),
+    };
+    // 0 is nothing; a slot is its index and tag, plus one.
+    varint(out, ((index << 1) | tag) + 1);
+    for n in [
+        t.requests,
+        t.failed_requests,
+        t.input_tokens,
+        t.cache_read_tokens,
+        t.cache_write_tokens,
+        t.output_tokens,
+        t.reasoning_tokens,
+        t.reported_records,
+        t.unpriced_records,
+        t.fallback_records,
+        t.tool_calls,
+    ] {
+        varint(out, n);
+    }
+    let money = [
+        t.cost,
+        t.reported_cost,
+        t.fallback_cost,
+        t.scenario_cost,
+        t.tool_fees,
+    ];
+    let mut mask = u8::from(t.saturated) << 7;
+    for (i, m) in money.iter().enumerate() {
+        if !m.is_zero() {
+            mask |= 1 << i;
+        }
+    }
+    out.push(mask);
+    for m in money.iter().filter(|m| !m.is_zero()) {
+        // The exact value: its scale, then its mantissa, zig-zag encoded.
+        out.push(m.scale() as u8);
+        let n = m.mantissa();
+        varint(out, ((n << 1) ^ (n >> 127)) as u128);
     }
 }
 
