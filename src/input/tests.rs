@@ -567,16 +567,7 @@ fn a_folder_of_small_files_reads_as_its_files_one_by_one() {
             rest: Rest::Read(reader),
             last,
         };
-        read_one(
-            opened,
-            &options,
-            Tuning::default(),
-            &mut sink,
-            &mut summary,
-            &mut |_| {},
-            None,
-        )
-        .unwrap();
+        read_opened(opened, &options, &mut sink, &mut summary).unwrap();
         records.extend(sink.0);
         summaries.extend(summary.files);
         unrecognised.extend(summary.unrecognised);
@@ -643,19 +634,29 @@ fn read_one_way(path: &Path, rest: Rest<'_>, last: Arc<AtomicU16>) -> (Outcome, 
         rest,
         last,
     };
-    let read = read_one(
-        opened,
-        &options,
-        Tuning::default(),
-        &mut sink,
-        &mut summary,
-        &mut |_| {},
-        None,
-    );
+    let read = read_opened(opened, &options, &mut sink, &mut summary);
     let outcome = read
         .map(|()| (sink.0, Vec::new()))
         .map_err(|e| e.to_string());
     (outcome, summary.files)
+}
+
+/// [`read_one`] of an opened file, with the default tuning and no cache.
+fn read_opened(
+    opened: Opened<'_>,
+    options: &ReadOptions,
+    sink: &mut dyn RecordSink,
+    summary: &mut ReadSummary,
+) -> Result<()> {
+    read_one(
+        opened,
+        options,
+        Tuning::default(),
+        sink,
+        summary,
+        &mut |_| {},
+        None,
+    )
 }
 
 /// The small-file reader's result, for comparing two reads.
