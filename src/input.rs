@@ -543,80 +543,94 @@ fn read_all(
 ) -> Result<()> {
     let mut rest = inputs;
     while !rest.is_empty() {
-        // A window of small files is read and parsed in parallel (one file per thread), then handed on
-        // in order; a larger file is read alone, its chunks parsed in parallel. A file its cache entry
-        // serves (unchanged or grown) is never parsed in the window.
-        let window = small_window(rest);
-        let (window, after) = rest.split_at(window.max(1));
-        rest = after;
-        let mut entries: Vec<(Option<Entry>, Option<Plan>)> = window
-            .iter()
-            .map(|input| cache_entry(input, options))
-            .collect();
-        let parsed: Vec<Option<SmallFile>> = if window.len() > 1 {
-            window
-                .par_iter()
-                .zip(entries.par_iter())
-                .map(|(input, (entry, plan))| {
-                    let read =
-                        matches!(plan, None | Some(Plan::Read)) && !(to_cache && entry.is_none());
-                    read.then(|| {
-                        let hasher = entry.as_ref().map(|_| SharedHasher::default());
-                        SmallFile::read(input, options, bar, hasher, MapPolicy::default())
-                    })
-                    .flatten()
-                })
-                .collect()
-        } else {
-            vec![None]
-        };
-        for ((input, (entry, plan)), parsed) in window.iter().zip(entries.iter_mut()).zip(parsed) {
-            if let Some(parsed) = parsed {
-                if let Some(bar) = bar {
-                    bar.set_message(parsed.name.clone());
-                }
-                parsed.hand_on(options, sink, summary, on_file, entry.as_mut())?;
-                continue;
-            }
+        // A run of small files is read and parsed on the worker threads (one file per thread), each
+        // handed on in order as soon as it and those before it are done, while the workers go on with
+        // the files after it; a larger file is read alone, its chunks parsed in parallel. A file its
+        // cache entry serves (unchanged or grown) is never parsed by a worker.
+        let sizes = small_run(rest);
+        if sizes.len() < 2 {
+            let input = &rest[0];
+            rest = &rest[1..];
+            let (mut entry, plan) = cache_entry(input, options);
             if to_cache && (entry.is_none() || matches!(plan, Some(Plan::Replay))) {
                 continue;
             }
             read_entry(
                 input,
-                entry.as_mut().zip(plan.take()),
+                entry.as_mut().zip(plan),
                 options,
                 bar,
                 sink,
                 summary,
                 on_file,
             )?;
+            continue;
         }
+        let (run, after) = rest.split_at(sizes.len());
+        rest = after;
+        let files: Vec<(&Input, u64)> = run.iter().zip(sizes).collect();
+        ordered::for_each_ordered(
+            &files,
+            |&(_, size)| size,
+            AHEAD,
+            |_, &(input, _)| {
+                let (entry, plan) = cache_entry(input, options);
+                let read =
+                    matches!(plan, None | Some(Plan::Read)) && !(to_cache && entry.is_none());
+                let parsed = read
+                    .then(|| {
+                        let hasher = entry.as_ref().map(|_| SharedHasher::default());
+                        SmallFile::read(input, options, bar, hasher, MapPolicy::default())
+                    })
+                    .flatten();
+                (entry, plan, parsed)
+            },
+            |i, (mut entry, mut plan, parsed)| {
+                let input = files[i].0;
+                if let Some(parsed) = parsed {
+                    if let Some(bar) = bar {
+                        bar.set_message(parsed.name.clone());
+                    }
+                    return parsed.hand_on(options, sink, summary, on_file, entry.as_mut());
+                }
+                if to_cache && (entry.is_none() || matches!(plan, Some(Plan::Replay))) {
+                    return Ok(());
+                }
+                read_entry(
+                    input,
+                    entry.as_mut().zip(plan.take()),
+                    options,
+                    bar,
+                    sink,
+                    summary,
+                    on_file,
+                )
+            },
+        )?;
     }
     Ok(())
 }
 
-/// Files in a window read in parallel: at most this many…
-const WINDOW_FILES: usize = 32;
-/// …and this many bytes.
-const WINDOW_BYTES: u64 = 32 * 1024 * 1024;
+/// How far the workers reading a run of small files may run ahead of the file being handed on: this many
+/// files of this many bytes in all (a file's records are held until it is handed on).
+const AHEAD: ordered::Ahead = ordered::Ahead {
+    items: 32,
+    weight: 32 * 1024 * 1024,
+};
 
-/// How many of the first inputs form a window of small files (below [`SMALL_FILE_BYTES`]), read in parallel:
-/// 0 when the first is not one.
-fn small_window(inputs: &[Input]) -> usize {
-    let mut bytes = 0;
-    let mut n = 0;
-    for input in inputs.iter().take(WINDOW_FILES) {
-        let len = match std::fs::metadata(&input.path) {
-            Ok(m) if m.is_file() && input.path.as_os_str() != "-" => m.len(),
+/// The sizes of the first inputs that are small files (below [`SMALL_FILE_BYTES`]), read in parallel: empty
+/// when the first is not one.
+fn small_run(inputs: &[Input]) -> Vec<u64> {
+    let mut sizes = Vec::new();
+    for input in inputs {
+        match std::fs::metadata(&input.path) {
+            Ok(m) if m.is_file() && input.path.as_os_str() != "-" && m.len() < SMALL_FILE_BYTES => {
+                sizes.push(m.len())
+            }
             _ => break,
-        };
-        if len >= SMALL_FILE_BYTES || bytes + len > WINDOW_BYTES {
-            break;
         }
-        bytes += len;
-        n += 1;
     }
-    n
+    sizes
 }
 
 thread_local! {
@@ -2109,6 +2123,7 @@ fn push_chunk<B: AsRef<[u8]>>(batch: &mut Vec<Chunk<B>>, next_line: &mut u64, by
 }
 
 mod mapped;
+mod ordered;
 mod summed;
 #[cfg(test)]
 mod tests;

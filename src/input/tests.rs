@@ -490,7 +490,7 @@ fn read_paths(paths: &[PathBuf]) -> (Vec<UsageRecord>, Vec<FileSummary>, Vec<Str
 
 #[test]
 fn a_folder_of_small_files_reads_as_its_files_one_by_one() {
-    // More files than a window holds, of every kind the parallel path passes on or takes: Claude Code
+    // More files than the workers may read ahead, of every kind the parallel path passes on or takes: Claude Code
     // logs (the same message in two files, a bad line), API logs, a gzipped log, a log with a byte
     // order mark and no final new line, an empty file, a pretty-printed document, an unrecognised file,
     // and the fixture trees.
@@ -544,7 +544,7 @@ fn a_folder_of_small_files_reads_as_its_files_one_by_one() {
             }
         }
     }
-    assert!(files.len() > WINDOW_FILES, "{} files", files.len());
+    assert!(files.len() > AHEAD.items, "{} files", files.len());
     let (mut records, mut summaries, mut unrecognised) = (Vec::new(), Vec::new(), Vec::new());
     for file in &files {
         // A file named on its own is read alone, the ordinary way; an unrecognised one is then an
