@@ -810,7 +810,7 @@ impl SmallFile {
         let chunk = Chunk {
             first_line: 1,
             bytes: content,
-            lines: None,
+            counted: false,
         };
         let mut in_order = parser.in_order();
         let takes = in_order.as_ref().map(|o| o.takes);
@@ -1677,12 +1677,14 @@ fn take_errors(errors: Vec<RecordError>, skip_invalid: bool, fs: &mut FileSummar
     Ok(())
 }
 
-/// A run of whole lines and the number of the first: a buffer of its own, or a slice of a map.
+/// A run of whole lines and the number of the first: a buffer of its own, or a slice of a map. The chunks
+/// of a batch are numbered from 0 each, as they are parsed in parallel before the lines ahead of them are
+/// counted; [`number_lines`] then numbers what they gave.
 struct Chunk<B = Vec<u8>> {
     first_line: u64,
     bytes: B,
-    /// How many lines it holds (`\n`s), when they were counted to number the chunk after it.
-    lines: Option<u64>,
+    /// Its lines are counted before they are parsed, to make room for their records.
+    counted: bool,
 }
 
 #[derive(Default)]
@@ -1744,16 +1746,21 @@ fn parse_chunk<B: AsRef<[u8]>>(
         &mut Vec<UsageRecord>,
     ) -> std::result::Result<(), RecordError>,
 ) -> ChunkResult {
-    // Room for a record per line (at most a few thousand) when the lines were counted: the vector of
-    // large records never grows by copying.
-    let lines = chunk.lines.map_or(0, |n| n as usize + 1);
+    let bytes = chunk.bytes.as_ref();
+    // Room for a record per line (at most a few thousand), the lines counted on this thread, where the
+    // chunk is then parsed from the cache: the vector of large records never grows by copying.
+    let room = if chunk.counted {
+        memchr::memchr_iter(b'\n', bytes).count() + 1
+    } else {
+        0
+    };
     let mut result = ChunkResult {
-        records: Vec::with_capacity(lines.min(4096)),
+        records: Vec::with_capacity(room.min(4096)),
         ..ChunkResult::default()
     };
     let mut line_no = chunk.first_line;
     let mut unended = 0;
-    let mut rest: &[u8] = chunk.bytes.as_ref();
+    let mut rest: &[u8] = bytes;
     while !rest.is_empty() {
         let (line, next) = match memchr::memchr(b'\n', rest) {
             Some(i) => (&rest[..i], &rest[i + 1..]),
@@ -1917,8 +1924,9 @@ fn produce_read(
     let read_error = |e: io::Error| Error::io(file.as_ref(), e);
     while !eof {
         let mut batch: Vec<Chunk> = Vec::with_capacity(batch_size);
-        // A line over MAX_LINE_BYTES: the error to send after this batch, and the end of reading.
-        let mut fatal: Option<Error> = None;
+        // A line over MAX_LINE_BYTES after this batch's lines: an error to send after them, and the end
+        // of reading.
+        let mut too_long = false;
         while batch.len() < batch_size && !eof {
             let spare = pool
                 .pop()
@@ -1933,24 +1941,21 @@ fn produce_read(
             }
             if buf.len() < chunk_bytes {
                 eof = true;
-                push_chunk(&mut batch, &mut next_line, buf);
+                push_chunk(&mut batch, buf);
                 continue;
             }
             match memchr::memrchr(b'\n', &buf) {
                 Some(i) => {
                     carry.extend_from_slice(&buf[i + 1..]);
                     buf.truncate(i + 1);
-                    push_chunk(&mut batch, &mut next_line, buf);
+                    push_chunk(&mut batch, buf);
                 }
                 // One line longer than a chunk: keep reading until it ends, up to MAX_LINE_BYTES.
                 None => {
                     let spare = std::mem::replace(&mut carry, buf);
                     pool.push(spare);
                     if carry.len() > MAX_LINE_BYTES {
-                        fatal = Some(Error::Input {
-                            file: file.to_string(),
-                            record: RecordError::new(next_line, line_too_long()),
-                        });
+                        too_long = true;
                         eof = true;
                         continue;
                     }
@@ -1962,14 +1967,21 @@ fn produce_read(
                     if more.is_empty() {
                         eof = true;
                         let last = std::mem::take(&mut carry);
-                        push_chunk(&mut batch, &mut next_line, last);
+                        push_chunk(&mut batch, last);
                     } else {
                         carry.extend_from_slice(&more);
                     }
                 }
             }
         }
-        let results = parse_batch(&mut mode, file, &batch, tuning, eof && fatal.is_none());
+        let results = parse_batch(
+            &mut mode,
+            file,
+            &batch,
+            tuning,
+            eof && !too_long,
+            &mut next_line,
+        );
         let bytes = batch.iter().map(|c| c.bytes.len() as u64).sum();
         for chunk in batch {
             let mut buf = chunk.bytes;
@@ -1979,8 +1991,11 @@ fn produce_read(
         if tx.send(Ok((results, bytes, next_line))).is_err() {
             return;
         }
-        if let Some(e) = fatal {
-            let _ = tx.send(Err(e));
+        if too_long {
+            let _ = tx.send(Err(Error::Input {
+                file: file.to_string(),
+                record: RecordError::new(next_line, line_too_long()),
+            }));
             return;
         }
     }
@@ -2009,12 +2024,13 @@ fn produce_mapped(
         mapped
             .map
             .populate(at, at.saturating_add(batch_size * chunk_bytes));
-        // A line over MAX_LINE_BYTES: the error to send after this batch, and the end of reading.
-        let mut fatal: Option<Error> = None;
+        // A line over MAX_LINE_BYTES after this batch's lines: an error to send after them, and the end
+        // of reading.
+        let mut too_long = false;
         while batch.len() < batch_size && !eof {
             if len - at < chunk_bytes {
                 eof = true;
-                push_chunk(&mut batch, &mut next_line, &bytes[at..]);
+                push_chunk(&mut batch, &bytes[at..]);
                 at = len;
                 continue;
             }
@@ -2024,21 +2040,18 @@ fn produce_mapped(
             loop {
                 if let Some(i) = memchr::memrchr(b'\n', &bytes[searched..end]) {
                     let cut = searched + i + 1;
-                    push_chunk(&mut batch, &mut next_line, &bytes[at..cut]);
+                    push_chunk(&mut batch, &bytes[at..cut]);
                     at = cut;
                     break;
                 }
                 if end - at > MAX_LINE_BYTES {
-                    fatal = Some(Error::Input {
-                        file: file.to_string(),
-                        record: RecordError::new(next_line, line_too_long()),
-                    });
+                    too_long = true;
                     eof = true;
                     break;
                 }
                 if end == len {
                     eof = true;
-                    push_chunk(&mut batch, &mut next_line, &bytes[at..]);
+                    push_chunk(&mut batch, &bytes[at..]);
                     at = len;
                     break;
                 }
@@ -2046,7 +2059,14 @@ fn produce_mapped(
                 end = (end + chunk_bytes).min(len);
             }
         }
-        let results = parse_batch(&mut mode, file, &batch, tuning, eof && fatal.is_none());
+        let results = parse_batch(
+            &mut mode,
+            file,
+            &batch,
+            tuning,
+            eof && !too_long,
+            &mut next_line,
+        );
         mapped.advance(at);
         // Records read from zeros are never handed on.
         if mapped.map.shrank() {
@@ -2057,21 +2077,26 @@ fn produce_mapped(
         if tx.send(Ok((results, read, next_line))).is_err() {
             return;
         }
-        if let Some(e) = fatal {
-            let _ = tx.send(Err(e));
+        if too_long {
+            let _ = tx.send(Err(Error::Input {
+                file: file.to_string(),
+                record: RecordError::new(next_line, line_too_long()),
+            }));
             return;
         }
     }
 }
 
-/// Parses a batch of chunks as `mode` says (in parallel when the tuning says so), in order; `last` when
-/// the batch ends the file (what an in-order parser still holds is then a last result).
+/// Parses a batch of chunks as `mode` says (in parallel when the tuning says so), in order, its lines
+/// numbered from `next_line` on (which is moved past them); `last` when the batch ends the file (what an
+/// in-order parser still holds is then a last result).
 fn parse_batch<B: AsRef<[u8]> + Sync>(
     mode: &mut LineMode<'_>,
     file: &Arc<str>,
     batch: &[Chunk<B>],
     tuning: Tuning,
     last: bool,
+    next_line: &mut u64,
 ) -> Vec<ChunkResult> {
     match mode {
         LineMode::Each(parser, in_order) => {
@@ -2084,6 +2109,7 @@ fn parse_batch<B: AsRef<[u8]> + Sync>(
             } else {
                 batch.iter().map(parse).collect()
             };
+            number_lines(&mut results, next_line);
             if let Some(in_order) = in_order {
                 for result in &mut results {
                     read_set_aside(in_order.parser.as_mut(), file, result);
@@ -2095,9 +2121,22 @@ fn parse_batch<B: AsRef<[u8]> + Sync>(
             results
         }
         LineMode::Ordered(parser) => {
+            // One chunk after another, each numbered from the line after the last: the parser may give a
+            // record of an earlier line later on.
             let mut results: Vec<ChunkResult> = batch
                 .iter()
-                .map(|c| parse_chunk(file, c, None, |l, at, out| parser.parse_line(l, at, out)))
+                .map(|c| {
+                    let chunk = Chunk {
+                        first_line: *next_line,
+                        bytes: c.bytes.as_ref(),
+                        counted: true,
+                    };
+                    let result = parse_chunk(file, &chunk, None, |l, at, out| {
+                        parser.parse_line(l, at, out)
+                    });
+                    *next_line = result.next_line;
+                    result
+                })
                 .collect();
             if last {
                 // What the parser still holds at the end of the file (a stream cut short).
@@ -2108,18 +2147,34 @@ fn parse_batch<B: AsRef<[u8]> + Sync>(
     }
 }
 
-fn push_chunk<B: AsRef<[u8]>>(batch: &mut Vec<Chunk<B>>, next_line: &mut u64, bytes: B) {
+/// Adds a chunk to a batch, numbered from 0 (see [`Chunk`]).
+fn push_chunk<B: AsRef<[u8]>>(batch: &mut Vec<Chunk<B>>, bytes: B) {
     if bytes.as_ref().is_empty() {
         return;
     }
-    let lines = memchr::memchr_iter(b'\n', bytes.as_ref()).count() as u64;
-    let first_line = *next_line;
-    *next_line += lines;
     batch.push(Chunk {
-        first_line,
+        first_line: 0,
         bytes,
-        lines: Some(lines),
+        counted: true,
     });
+}
+
+/// Numbers what the chunks of a batch gave, in order, from `next_line` on (each chunk's lines were
+/// numbered from 0), and moves `next_line` past them.
+fn number_lines(results: &mut [ChunkResult], next_line: &mut u64) {
+    for result in results {
+        let base = *next_line;
+        for r in &mut result.records {
+            r.provenance.line += base;
+        }
+        for e in &mut result.errors {
+            e.line += base;
+        }
+        for l in &mut result.set_aside {
+            l.line += base;
+        }
+        *next_line = base + result.next_line;
+    }
 }
 
 mod mapped;
