@@ -464,13 +464,6 @@ impl PriceBook {
     fn price_at(&self, index: usize, record: &UsageRecord, long: bool) -> Result<Charge, Unpriced> {
         let entry = &self.models[index];
         let period = entry.period_at(record.start.date_naive());
-        let standard = match (&period.long_context, long) {
-            (Some(lc), true) => &lc.rates,
-            _ => &period.rates,
-        };
-        // The region: a multiplier on whatever the tier gives, or its own rates in place of the period's.
-        let mut region_factor = None;
-        let mut region_rates = None;
         // Looked up only where the period has regional rates: most have none, and the lookup makes a
         // lower-case copy of the region.
         let region = if period.regions.is_empty() {
@@ -478,72 +471,84 @@ impl PriceBook {
         } else {
             record_region(record)
         };
-        if let Some(region) = region.as_deref() {
-            match period.region(region) {
-                None => return Err(Unpriced::NoRegionRate(region.to_string())),
-                Some((_, TierPrice::Multiplier(m))) => region_factor = Some(*m),
-                Some((
-                    _,
-                    TierPrice::Rates {
-                        rates,
-                        long_context,
-                    },
-                )) => {
-                    region_rates = Some(match (long, long_context) {
-                        (false, _) => &**rates,
-                        (true, Some(lc)) => &**lc,
-                        (true, None) => {
-                            return Err(Unpriced::NoRegionRate(format!("{region} long-context")))
-                        }
-                    })
-                }
-            }
-        }
-        // Rates are borrowed from the table, and copied only where a multiplier makes new ones.
-        let base = region_rates.unwrap_or(standard);
-        let tier_scaled;
-        let rates = match served_tier(record)? {
-            None => base,
-            Some(tier) => match period.tier(tier) {
-                None => return Err(Unpriced::NoTierRate(tier.key().to_string())),
-                Some(TierPrice::Multiplier(m)) => {
-                    tier_scaled = base.scaled(*m);
-                    &tier_scaled
-                }
-                Some(TierPrice::Rates { .. }) if region_rates.is_some() => {
-                    return Err(Unpriced::NoTierRate(format!(
-                        "{} in region {}",
-                        tier.key(),
-                        region.as_deref().unwrap_or_default()
-                    )))
-                }
-                Some(TierPrice::Rates {
-                    rates,
-                    long_context,
-                }) => match (long, long_context) {
-                    (false, _) => &**rates,
-                    (true, Some(lc)) => &**lc,
-                    (true, None) => {
-                        return Err(Unpriced::NoTierRate(format!("{} long-context", tier.key())))
-                    }
-                },
-            },
-        };
-        let region_scaled;
-        let rates = match region_factor {
-            Some(f) => {
-                region_scaled = rates.scaled(f);
-                &region_scaled
-            }
-            None => rates,
-        };
-        let (cost, tool_fees) = cost(rates, entry, record)?;
+        let rates = rates_in(period, long, region.as_deref(), || served_tier(record))?;
+        let (cost, tool_fees) = cost(&rates, entry, record)?;
         Ok(Charge {
             cost,
             tool_fees,
             long_context: long,
         })
     }
+}
+
+/// The rates of a period a request is priced at: the long-context tier (`long`), the rates or multiplier
+/// of its region (lower case, when the period prices by region), then those of its service tier
+/// (`tier`, asked for only once the region has a price). Rates are borrowed from the table, and copied
+/// only where a multiplier makes new ones.
+fn rates_in<'p>(
+    period: &'p PricePeriod,
+    long: bool,
+    region: Option<&str>,
+    tier: impl FnOnce() -> Result<Option<Tier>, Unpriced>,
+) -> Result<std::borrow::Cow<'p, Rates>, Unpriced> {
+    use std::borrow::Cow;
+    let standard = match (&period.long_context, long) {
+        (Some(lc), true) => &lc.rates,
+        _ => &period.rates,
+    };
+    // The region: a multiplier on whatever the tier gives, or its own rates in place of the period's.
+    let mut region_factor = None;
+    let mut region_rates = None;
+    if let Some(region) = region {
+        match period.region(region) {
+            None => return Err(Unpriced::NoRegionRate(region.to_string())),
+            Some((_, TierPrice::Multiplier(m))) => region_factor = Some(*m),
+            Some((
+                _,
+                TierPrice::Rates {
+                    rates,
+                    long_context,
+                },
+            )) => {
+                region_rates = Some(match (long, long_context) {
+                    (false, _) => &**rates,
+                    (true, Some(lc)) => &**lc,
+                    (true, None) => {
+                        return Err(Unpriced::NoRegionRate(format!("{region} long-context")))
+                    }
+                })
+            }
+        }
+    }
+    let base = region_rates.unwrap_or(standard);
+    let rates = match tier()? {
+        None => Cow::Borrowed(base),
+        Some(tier) => match period.tier(tier) {
+            None => return Err(Unpriced::NoTierRate(tier.key().to_string())),
+            Some(TierPrice::Multiplier(m)) => Cow::Owned(base.scaled(*m)),
+            Some(TierPrice::Rates { .. }) if region_rates.is_some() => {
+                return Err(Unpriced::NoTierRate(format!(
+                    "{} in region {}",
+                    tier.key(),
+                    region.unwrap_or_default()
+                )))
+            }
+            Some(TierPrice::Rates {
+                rates,
+                long_context,
+            }) => match (long, long_context) {
+                (false, _) => Cow::Borrowed(&**rates),
+                (true, Some(lc)) => Cow::Borrowed(&**lc),
+                (true, None) => {
+                    return Err(Unpriced::NoTierRate(format!("{} long-context", tier.key())))
+                }
+            },
+        },
+    };
+    Ok(match region_factor {
+        Some(f) => Cow::Owned(rates.scaled(f)),
+        None => rates,
+    })
 }
 
 fn snapshot_kind(kind: MatchKind) -> MatchKind {
@@ -698,12 +703,65 @@ fn cost(
     ))
 }
 
-/// Resolves names once per distinct (provider, reported model): a record stream repeats a handful.
+/// Resolves names once per distinct (provider, reported model): a record stream repeats a handful. The
+/// rates a record is priced at are found once per distinct (entry, price period, long-context, service
+/// tier, regional price): a record then only multiplies its counts by them.
 pub struct Pricer<'a> {
     book: &'a PriceBook,
-    cache: HashMap<Provider, HashMap<String, Option<usize>>>,
+    /// Per provider (by its place in [`Provider::ALL`]): reported name → what it resolved to.
+    /// Hashed with foldhash: a lookup per record, of a short key the input chose.
+    cache: Vec<foldhash::HashMap<String, Resolved>>,
+    /// What [`rates_in`] gave for a key: the index of its rates in `memos`, or `None` when it gave
+    /// an error (which names the record's own region or tier: such records are priced one by one).
+    rates: foldhash::HashMap<RatesKey, Option<u32>>,
+    memos: Vec<Memo>,
+    /// The record's region in lower case, reused (no allocation per record).
+    region: String,
     /// Entries that priced records dated before their first price period: entry → records.
     early: std::collections::BTreeMap<usize, u64>,
+}
+
+/// A reported name's entry, and the cross-region profile its name carries (see [`record_region`]).
+#[derive(Debug, Clone, Copy)]
+struct Resolved {
+    model: Option<usize>,
+    profile: Option<&'static str>,
+}
+
+/// What the rates of a request depend on besides its entry's table, in one integer (hashed in one
+/// step): the entry (32 bits), the period in force (16), which of the period's regional prices
+/// applies (12, 0: none), the service tier (2) and the long-context tier (1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct RatesKey(u64);
+
+impl RatesKey {
+    /// `None` past the bits each part has (then the request is priced without the memo).
+    fn new(
+        model: usize,
+        period: usize,
+        region: Option<usize>,
+        tier: Option<Tier>,
+        long: bool,
+    ) -> Option<RatesKey> {
+        let model = u32::try_from(model).ok()?;
+        let period = u16::try_from(period).ok()?;
+        let region = region.map_or(Some(0), |i| i.checked_add(1).filter(|&i| i < 1 << 12))?;
+        let tier = tier.map_or(0, |t| t as u64 + 1);
+        Some(RatesKey(
+            u64::from(model) << 32
+                | u64::from(period) << 16
+                | (region as u64) << 3
+                | tier << 1
+                | u64::from(long),
+        ))
+    }
+}
+
+/// Rates found once for a [`RatesKey`], and the same rates as integers for [`Exact::cost`].
+#[derive(Debug, Clone)]
+struct Memo {
+    rates: Rates,
+    exact: Option<Exact>,
 }
 
 /// One record's price.
@@ -728,7 +786,10 @@ impl<'a> Pricer<'a> {
     pub fn new(book: &'a PriceBook) -> Pricer<'a> {
         Pricer {
             book,
-            cache: HashMap::new(),
+            cache: vec![foldhash::HashMap::default(); Provider::ALL.len()],
+            rates: foldhash::HashMap::default(),
+            memos: Vec::new(),
+            region: String::new(),
             early: std::collections::BTreeMap::new(),
         }
     }
@@ -763,26 +824,118 @@ impl<'a> Pricer<'a> {
 
     /// The entry a record of `provider` reporting `reported` resolves to (cached).
     pub fn resolve_for(&mut self, provider: Provider, reported: &str) -> Option<usize> {
-        let names = self.cache.entry(provider).or_default();
+        self.resolved(provider, reported).model
+    }
+
+    fn resolved(&mut self, provider: Provider, reported: &str) -> Resolved {
+        let names = &mut self.cache[provider as usize];
         if let Some(hit) = names.get(reported) {
             return *hit;
         }
-        let hit = self.book.resolve_for(provider, reported).map(|m| m.index);
+        let hit = Resolved {
+            model: self.book.resolve_for(provider, reported).map(|m| m.index),
+            profile: crate::region::profile_prefix(reported),
+        };
         names.insert(reported.to_string(), hit);
         hit
     }
 
     pub fn price(&mut self, record: &UsageRecord) -> Priced {
-        match self.resolve_for(record.provider, &record.model) {
+        let resolved = self.resolved(record.provider, &record.model);
+        match resolved.model {
             None => Priced::Unpriced {
                 model: None,
                 reason: Unpriced::unresolved(&record.model),
             },
             Some(model) => {
-                let priced = self.book.charge(model, record);
-                self.priced(model, record, priced, 1)
+                let date = record.start.date_naive();
+                let priced = self.charge(model, resolved.profile, record, date);
+                self.priced(model, date, priced, 1)
             }
         }
+    }
+
+    /// [`PriceBook::charge`], with the rates found once per [`RatesKey`] (`profile`: the cross-region
+    /// profile of the record's model name).
+    fn charge(
+        &mut self,
+        index: usize,
+        profile: Option<&'static str>,
+        record: &UsageRecord,
+        date: chrono::NaiveDate,
+    ) -> Result<Charge, Unpriced> {
+        let book = self.book;
+        let entry = &book.models[index];
+        let at = entry.period_index(date);
+        let period = &entry.periods[at];
+        let long = match (&period.long_context, record.long_context) {
+            (None, _) => false,
+            (Some(_), Some(given)) => given,
+            // A bucket of many requests says nothing about each request's size: standard rates.
+            (Some(lc), None) => record.requests <= 1 && record.tokens.prompt_total() > lc.threshold,
+        };
+        // An unknown tier is an error that names it: priced one by one.
+        let Ok(tier) = served_tier(record) else {
+            return book.price_at(index, record, long);
+        };
+        // The regional price that applies, as `record_region` and `PricePeriod::region` find it.
+        let region = if period.regions.is_empty() {
+            None
+        } else {
+            let region = match (profile, record.region.as_deref()) {
+                (Some(p), _) => Some(p),
+                (None, Some(r)) => {
+                    self.region.clear();
+                    self.region.push_str(r.trim());
+                    self.region.make_ascii_lowercase();
+                    Some(self.region.as_str()).filter(|r| !r.is_empty())
+                }
+                (None, None) => None,
+            };
+            match region.map(|r| period.region_index(r)) {
+                None => None,
+                Some(Some(i)) => Some(i),
+                // No price in the region: an error that names it.
+                Some(None) => return book.price_at(index, record, long),
+            }
+        };
+        let Some(key) = RatesKey::new(index, at, region, tier, long) else {
+            return book.price_at(index, record, long);
+        };
+        let memo = match self.rates.get(&key) {
+            Some(&memo) => memo,
+            None => {
+                let region = region.map(|i| period.regions[i].0.as_str());
+                let memo = rates_in(period, long, region, || Ok(tier))
+                    .ok()
+                    .map(|rates| {
+                        self.memos.push(Memo {
+                            rates: *rates,
+                            exact: Exact::of(&rates),
+                        });
+                        (self.memos.len() - 1) as u32
+                    });
+                self.rates.insert(key, memo);
+                memo
+            }
+        };
+        let Some(memo) = memo else {
+            return book.price_at(index, record, long);
+        };
+        let memo = &self.memos[memo as usize];
+        if let Some(cost) = memo.exact.as_ref().and_then(|e| e.cost(record)) {
+            return Ok(Charge {
+                cost,
+                tool_fees: Decimal::ZERO,
+                long_context: long,
+            });
+        }
+        let (cost, tool_fees) = cost(&memo.rates, entry, record)?;
+        Ok(Charge {
+            cost,
+            tool_fees,
+            long_context: long,
+        })
     }
 
     /// Prices the sum of `records` records that agree on everything pricing reads (a ledger rollup row:
@@ -799,21 +952,22 @@ impl<'a> Pricer<'a> {
         let long = self.book.long_in_band(model, sum, band)?;
         match self.book.price_at(model, sum, long) {
             Err(Unpriced::OutOfRange) => None,
-            priced => Some(self.priced(model, sum, priced, records)),
+            priced => Some(self.priced(model, sum.start.date_naive(), priced, records)),
         }
     }
 
+    /// `date`: the day the record (or the sum's records) started.
     fn priced(
         &mut self,
         model: usize,
-        record: &UsageRecord,
+        date: chrono::NaiveDate,
         priced: Result<Charge, Unpriced>,
         records: u64,
     ) -> Priced {
         match priced {
             Ok(charge) => {
                 let first = self.book.model(model).periods.first().map(|p| p.effective);
-                if first.is_some_and(|d| record.start.date_naive() < d) {
+                if first.is_some_and(|d| date < d) {
                     *self.early.entry(model).or_default() += records;
                 }
                 Priced::Cost {
@@ -831,11 +985,144 @@ impl<'a> Pricer<'a> {
     }
 }
 
+/// A period's token rates as integers (mantissa and scale), to price a request without tool calls
+/// exactly as [`cost`] does, with integer arithmetic: `Decimal` keeps the scale of what it computes (a
+/// product has the scale of its rate, a sum the larger scale of its terms unless one term is zero, and
+/// a quotient by 10^6 is shortened as `rust_decimal` shortens it), and so does this. Only where every
+/// number stays well inside 64 bits; anything else is priced by [`cost`].
+#[derive(Debug, Clone, Copy)]
+struct Exact {
+    /// Per token class (the first 11 of [`RateClass::ALL`]): mantissa and scale, `None` without a rate.
+    rates: [Option<(u64, u32)>; 11],
+    reasoning_apart: bool,
+}
+
+/// 10^0 … 10^[`Exact::MAX_SCALE`].
+const POWERS_OF_TEN: [u64; 20] = {
+    let mut p = [1u64; 20];
+    let mut i = 1;
+    while i < p.len() {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
+impl Exact {
+    /// The largest scale taken: a sum scaled up by 10^9 (the division's first step) stays within the
+    /// 28 digits a `Decimal` has.
+    const MAX_SCALE: u32 = 19;
+
+    fn of(rates: &Rates) -> Option<Exact> {
+        let mut exact = Exact {
+            rates: [None; 11],
+            reasoning_apart: rates.get(RateClass::Reasoning).is_some(),
+        };
+        for (slot, class) in exact.rates.iter_mut().zip(RateClass::ALL) {
+            let Some(rate) = rates.get(class) else {
+                continue;
+            };
+            let mantissa = u64::try_from(rate.mantissa()).ok()?;
+            if rate.scale() > Self::MAX_SCALE {
+                return None;
+            }
+            *slot = Some((mantissa, rate.scale()));
+        }
+        Some(exact)
+    }
+
+    /// The cost of a request: Σ count × rate / 10^6, as [`cost`] computes it (same value, same scale).
+    /// `None` where [`cost`] must decide: tool calls, a class with tokens and no rate, large numbers.
+    fn cost(&self, record: &UsageRecord) -> Option<Decimal> {
+        let t = &record.tokens;
+        if ToolKind::ALL.iter().any(|&k| t.tool(k) != 0) {
+            return None;
+        }
+        let (plain_output, reasoning) = if self.reasoning_apart {
+            (t.output.saturating_sub(t.reasoning), t.reasoning)
+        } else {
+            (t.output, 0)
+        };
+        let counts = [
+            t.input,
+            t.cache_read,
+            t.cache_read_audio,
+            t.cache_write_5m,
+            t.cache_write_1h,
+            plain_output,
+            reasoning,
+            t.audio_input,
+            t.audio_output,
+            t.image_input,
+            t.image_output,
+        ];
+        // A product is zero (scale 0) when its count or rate is; a zero term leaves a sum as it is.
+        let mut scale = 0;
+        for (&count, rate) in counts.iter().zip(&self.rates) {
+            if count != 0 {
+                let (m, s) = (*rate)?;
+                if m != 0 {
+                    scale = scale.max(s);
+                }
+            }
+        }
+        let mut sum: u128 = 0;
+        for (&count, rate) in counts.iter().zip(&self.rates) {
+            if let (true, Some((m, s))) = (count != 0, *rate) {
+                if m == 0 {
+                    continue;
+                }
+                let term = u128::from(count) * u128::from(m);
+                let pow = u128::from(POWERS_OF_TEN[(scale - s) as usize]);
+                sum = sum.checked_add(term.checked_mul(pow)?)?;
+            }
+        }
+        let sum = u64::try_from(sum).ok()?;
+        Some(per_million(sum, scale))
+    }
+}
+
+/// `sum × 10^-scale / 10^6` as `rust_decimal` divides (`scale` at most [`Exact::MAX_SCALE`], `sum`
+/// within 64 bits): an exact quotient keeps the dividend's scale; otherwise the quotient is taken 9
+/// digits further (exact, as 10^6 divides 10^9) and its trailing zeros are dropped the way the
+/// division drops them (8 at a time only while the low 32 bits are zero, then 4, 2 and 1).
+fn per_million(sum: u64, scale: u32) -> Decimal {
+    const MILLION: u64 = 1_000_000;
+    if sum == 0 {
+        return Decimal::ZERO;
+    }
+    if sum.is_multiple_of(MILLION) {
+        return Decimal::from_i128_with_scale(i128::from(sum / MILLION), scale);
+    }
+    // In 64 bits where the quotient fits (divisions by constants are then cheap), else in 128.
+    macro_rules! shorten {
+        ($q:expr) => {{
+            let mut q = $q;
+            let mut scale = scale + 9;
+            while q as u32 == 0 && scale >= 8 && q % 100_000_000 == 0 {
+                q /= 100_000_000;
+                scale -= 8;
+            }
+            for (digits, pow, low_bits) in [(4, 10_000, 0xf), (2, 100, 0x3), (1, 10, 0x1)] {
+                if q & low_bits == 0 && scale >= digits && q % pow == 0 {
+                    q /= pow;
+                    scale -= digits;
+                }
+            }
+            Decimal::from_i128_with_scale(q as i128, scale)
+        }};
+    }
+    match sum.checked_mul(1_000) {
+        Some(q) => shorten!(q),
+        None => shorten!(u128::from(sum) * 1_000),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::record::{Provenance, Provider, TokenCounts};
-    use chrono::{TimeZone, Utc};
+    use chrono::{Datelike, TimeZone, Utc};
     use rust_decimal_macros::dec;
 
     fn record(model: &str, date: (i32, u32, u32), tokens: TokenCounts) -> UsageRecord {
@@ -1407,5 +1694,345 @@ mod tests {
         assert!(book
             .add(table::parse_table(twice, "b").unwrap(), false)
             .is_err());
+    }
+
+    /// Prices `r` with `pricer` (rates found once per key) and checks that the book, finding the rates
+    /// anew for this record alone, gives the same: the same error, or the same amount to the last digit
+    /// of its scale.
+    fn by_pricer(pricer: &mut Pricer, r: &UsageRecord) -> Result<Decimal, Unpriced> {
+        let m = pricer
+            .resolve_for(r.provider, &r.model)
+            .ok_or(Unpriced::UnknownModel)?;
+        let direct = pricer.book().charge(m, r);
+        let got = match pricer.price(r) {
+            Priced::Cost {
+                cost, tool_fees, ..
+            } => Ok((cost, tool_fees)),
+            Priced::Unpriced { reason, .. } => Err(reason),
+        };
+        let digits = |c: Decimal| (c.mantissa(), c.scale());
+        assert_eq!(
+            got.clone().map(|(c, f)| (digits(c), digits(f))),
+            direct.map(|c| (digits(c.cost), digits(c.tool_fees))),
+            "{} {:?} {:?}",
+            r.model,
+            r.start,
+            r.region
+        );
+        got.map(|(c, _)| c)
+    }
+
+    #[test]
+    fn rates_found_once_follow_the_period_the_tier_and_the_long_context() {
+        let book = PriceBook::built_in().unwrap();
+        let mut pricer = Pricer::new(&book);
+        // o3 before the 2025-06-10 cut: 1M × $10 + 1M × $40 = $50; after: 1M × $2 + 1M × $8 = $10; and
+        // before again: the later period's rates are not reused.
+        let before = record("o3-2025-04-16", (2025, 6, 9), io(1_000_000, 1_000_000));
+        let after = record("o3-2025-04-16", (2025, 6, 10), io(1_000_000, 1_000_000));
+        assert_eq!(by_pricer(&mut pricer, &before), Ok(dec!(50)));
+        assert_eq!(by_pricer(&mut pricer, &after), Ok(dec!(10)));
+        assert_eq!(by_pricer(&mut pricer, &before), Ok(dec!(50)));
+        // gpt-5: standard 1M × $1.25 + 1M × $10 = $11.25; flex × 0.5 = $5.625; priority's own rates
+        // 1M × $2.50 + 1M × $20 = $22.50; batch × 0.5 = $5.625; `default` is standard again.
+        let mut r = record("gpt-5", (2026, 10, 3), io(1_000_000, 1_000_000));
+        for (tier, want) in [
+            (None, dec!(11.25)),
+            (Some("flex"), dec!(5.625)),
+            (Some("priority"), dec!(22.50)),
+            (Some("default"), dec!(11.25)),
+            (Some("FLEX"), dec!(5.625)),
+        ] {
+            r.service_tier = tier.map(str::to_string);
+            assert_eq!(by_pricer(&mut pricer, &r), Ok(want), "{tier:?}");
+        }
+        r.service_tier = None;
+        r.batch = true;
+        assert_eq!(by_pricer(&mut pricer, &r), Ok(dec!(5.625)));
+        // an unknown tier is named, whatever was priced before
+        r.batch = false;
+        r.service_tier = Some("turbo".into());
+        assert_eq!(
+            by_pricer(&mut pricer, &r),
+            Err(Unpriced::NoTierRate("turbo".into()))
+        );
+        // claude-sonnet-4-5: 250_000 > 200_000 is long-context: 250_000 × $6/M + 1_000 × $22.50/M =
+        // $1.5225; 200_000 is not: 200_000 × $3/M + 1_000 × $15/M = $0.615; then long again.
+        let long = on(
+            Provider::Anthropic,
+            "claude-sonnet-4-5-20250929",
+            io(250_000, 1_000),
+        );
+        let short = on(
+            Provider::Anthropic,
+            "claude-sonnet-4-5-20250929",
+            io(200_000, 1_000),
+        );
+        assert_eq!(by_pricer(&mut pricer, &long), Ok(dec!(1.5225)));
+        assert_eq!(by_pricer(&mut pricer, &short), Ok(dec!(0.615)));
+        assert_eq!(by_pricer(&mut pricer, &long), Ok(dec!(1.5225)));
+        // a record that states its tier: the short one said to be long is priced long:
+        // 200_000 × $6/M + 1_000 × $22.50/M = $1.2225
+        let mut stated = short.clone();
+        stated.long_context = Some(true);
+        assert_eq!(by_pricer(&mut pricer, &stated), Ok(dec!(1.2225)));
+        assert_eq!(by_pricer(&mut pricer, &short), Ok(dec!(0.615)));
+    }
+
+    #[test]
+    fn rates_found_once_follow_the_region() {
+        let book = PriceBook::built_in().unwrap();
+        let mut pricer = Pricer::new(&book);
+        let at = |model: &str, region: Option<&str>| {
+            let mut r = on(Provider::Bedrock, model, io(1_000_000, 1_000_000));
+            r.region = region.map(str::to_string);
+            r
+        };
+        // Bedrock claude-sonnet-4-5 (below its 200_000 long-context threshold): 100_000 × $3/M +
+        // 100_000 × $15/M = $1.80 at list price (the `global` profile, or no region); a region (`*`)
+        // +10% = $1.98; `us-gov` +20% = $2.16. The profile in the name wins over the record's region.
+        let sonnet = "claude-sonnet-4-5-20250929";
+        let global = "global.anthropic.claude-sonnet-4-5-20250929-v1:0";
+        for (model, region, want) in [
+            (sonnet, Some("us-east-1"), dec!(1.98)),
+            (sonnet, Some("us-gov-west-1"), dec!(2.16)),
+            (sonnet, None, dec!(1.8)),
+            (global, Some("us-gov-west-1"), dec!(1.8)),
+            (sonnet, Some("US-GOV-WEST-1"), dec!(2.16)),
+            (sonnet, Some(" eu-west-1 "), dec!(1.98)),
+            (global, None, dec!(1.8)),
+            (sonnet, Some("us-east-1"), dec!(1.98)),
+        ] {
+            let mut r = at(model, region);
+            r.tokens = io(100_000, 100_000);
+            assert_eq!(by_pricer(&mut pricer, &r), Ok(want), "{model} {region:?}");
+        }
+        // nova-micro has its own rates by region: eu 1M × $0.046 + 1M × $0.184 = $0.23; us (× 1)
+        // 1M × $0.035 + 1M × $0.14 = $0.175; ap 1M × $0.037 + 1M × $0.148 = $0.185. No `*`: a region
+        // none covers is unpriced, and named, each its own.
+        for (region, want) in [
+            ("eu-west-1", Ok(dec!(0.23))),
+            ("us-east-1", Ok(dec!(0.175))),
+            ("sa-east-1", Err(Unpriced::NoRegionRate("sa-east-1".into()))),
+            ("ap-south-1", Ok(dec!(0.185))),
+            (
+                "me-south-1",
+                Err(Unpriced::NoRegionRate("me-south-1".into())),
+            ),
+            ("eu-central-1", Ok(dec!(0.23))),
+        ] {
+            assert_eq!(
+                by_pricer(&mut pricer, &at("nova-micro", Some(region))),
+                want,
+                "{region}"
+            );
+        }
+        // batch (× 0.5) on eu's own rates: $0.23 × 0.5 = $0.115; then eu standard again: $0.23
+        let mut batch = at("nova-micro", Some("eu-west-1"));
+        batch.batch = true;
+        assert_eq!(by_pricer(&mut pricer, &batch), Ok(dec!(0.115)));
+        assert_eq!(
+            by_pricer(&mut pricer, &at("nova-micro", Some("eu-west-1"))),
+            Ok(dec!(0.23))
+        );
+    }
+
+    #[test]
+    fn rates_found_once_price_every_entry_as_the_book_does() {
+        // Every curated entry, in every period, tier, long-context state and a few regions, priced
+        // through one pricer in turn: each the same as the book prices the record alone (same error,
+        // same amount and scale). Tokens in every class, so a class without a rate shows too.
+        let book = PriceBook::built_in().unwrap();
+        let mut pricer = Pricer::new(&book);
+        let mut priced = 0;
+        for entry in book.models() {
+            let provider = Provider::parse(&entry.provider).unwrap_or(Provider::Other);
+            for period in &entry.periods {
+                let d = period.effective;
+                for tokens in [
+                    io(123_457, 3_333),
+                    TokenCounts {
+                        input: 250_001,
+                        cache_read: 10_007,
+                        cache_write_5m: 999,
+                        output: 20_000,
+                        reasoning: 7_000,
+                        ..TokenCounts::default()
+                    },
+                    TokenCounts {
+                        audio_input: 11,
+                        image_output: 5,
+                        ..io(1, 1)
+                    },
+                ] {
+                    for tier in [None, Some("flex"), Some("priority"), Some("batch")] {
+                        for region in [None, Some("us-east-1"), Some("eu-west-1"), Some("xx-1")] {
+                            let mut r = record(&entry.id, (d.year(), d.month(), d.day()), tokens);
+                            r.provider = provider;
+                            r.service_tier = tier.map(str::to_string);
+                            r.region = region.map(str::to_string);
+                            priced += u32::from(by_pricer(&mut pricer, &r).is_ok());
+                        }
+                    }
+                }
+            }
+        }
+        // Most of them priced (the rest are errors, checked the same).
+        assert!(priced > 4_000, "{priced}");
+    }
+
+    /// Rates as tables write them (`75`, `0.075`, `0.00875`: at most 6 decimals), some zero or missing.
+    fn table_rate() -> impl Strategy<Value = Option<Decimal>> {
+        prop_oneof![
+            1 => Just(None),
+            1 => (0u32..=6).prop_map(|s| Some(Decimal::new(0, s))),
+            12 => (0i64..10_000, 0u32..=6).prop_map(|(m, s)| Some(Decimal::new(m, s))),
+        ]
+    }
+
+    /// Any rate: up to the largest mantissa and scale, negative too.
+    fn any_rate() -> impl Strategy<Value = Option<Decimal>> {
+        prop_oneof![
+            1 => Just(None),
+            1 => (0u32..=28).prop_map(|s| Some(Decimal::new(0, s))),
+            4 => (0i64..100_000, 0u32..=8).prop_map(|(m, s)| Some(Decimal::new(m, s))),
+            2 => (0i64..1 << 40, 0u32..=22).prop_map(|(m, s)| Some(Decimal::new(m, s))),
+            2 => (any::<i64>(), 0u32..=28).prop_map(|(m, s)| Some(Decimal::new(m, s))),
+            1 => (any::<i128>(), 0u32..=28).prop_map(|(m, s)| {
+                Decimal::try_from_i128_with_scale(m >> 32, s).ok()
+            }),
+        ]
+    }
+
+    /// Counts as requests have them (many zero), and some very large ones.
+    fn count(large: bool) -> impl Strategy<Value = u64> {
+        let large = u32::from(large);
+        prop_oneof![
+            4 => Just(0u64),
+            4 => 1u64..2_000,
+            4 => 0u64..2_000_000,
+            1 => (0u64..3).prop_map(|n| n * 1_000_000),
+            large => (0u64..1_000).prop_map(|n| n * 1_000_000),
+            large => (0u64..1 << 30).prop_map(|n| n * 100_000_000),
+            large => any::<u64>(),
+        ]
+    }
+
+    /// Checks that the integer path, where it prices, prices as [`cost`] does, to the scale; returns
+    /// whether it priced.
+    fn same_as_decimal(rates: &[Option<Decimal>], counts: &[u64]) -> Result<bool, TestCaseError> {
+        let mut table = Rates::default();
+        for (class, rate) in RateClass::ALL.into_iter().zip(rates) {
+            if let Some(rate) = rate {
+                table.set(class, *rate);
+            }
+        }
+        let t = TokenCounts {
+            input: counts[0],
+            cache_read: counts[1],
+            cache_read_audio: counts[2],
+            cache_write_5m: counts[3],
+            cache_write_1h: counts[4],
+            output: counts[5],
+            reasoning: counts[6].min(counts[5]),
+            audio_input: counts[7],
+            audio_output: counts[8],
+            image_input: counts[9],
+            image_output: counts[10],
+            ..TokenCounts::default()
+        };
+        let r = record("x", (2026, 10, 3), t);
+        let Some(fast) = Exact::of(&table).and_then(|e| e.cost(&r)) else {
+            return Ok(false);
+        };
+        let (cost, fees) = cost(&table, &bare_entry(), &r).unwrap();
+        prop_assert_eq!(
+            (fast.mantissa(), fast.scale()),
+            (cost.mantissa(), cost.scale())
+        );
+        prop_assert_eq!((fees.mantissa(), fees.scale()), (0, 0));
+        Ok(true)
+    }
+
+    /// An entry with no tool fees (the integer path leaves tool calls to [`cost`]).
+    fn bare_entry() -> ModelPrice {
+        ModelPrice {
+            id: "x".into(),
+            provider: "openai".into(),
+            names: Vec::new(),
+            patterns: Vec::new(),
+            note: None,
+            cheaper: None,
+            periods: Vec::new(),
+            origin: "t".into(),
+            fallback: false,
+            tools: Vec::new(),
+        }
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        /// The integer path prices a request exactly as `Decimal` arithmetic does (same value, same
+        /// scale): rates as tables write them with every class present and counts as requests have
+        /// them, which it always prices.
+        #[test]
+        fn integer_costs_are_the_decimal_costs_to_the_scale(
+            rates in proptest::collection::vec(table_rate().prop_map(|r| r.or(Some(Decimal::ONE))), 11),
+            counts in proptest::collection::vec(count(false), 11),
+        ) {
+            prop_assert!(same_as_decimal(&rates, &counts)?);
+        }
+
+        /// Any rates, any counts: the integer path prices exactly, or leaves the request to `Decimal`.
+        #[test]
+        fn integer_costs_are_exact_or_left_to_decimal(
+            rates in proptest::collection::vec(any_rate(), 11),
+            counts in proptest::collection::vec(count(true), 11),
+        ) {
+            same_as_decimal(&rates, &counts)?;
+        }
+
+        /// Missing classes and zero rates (a missing class with tokens is left to `Decimal`).
+        #[test]
+        fn integer_costs_with_missing_and_zero_rates(
+            rates in proptest::collection::vec(table_rate(), 11),
+            counts in proptest::collection::vec(count(false), 11),
+        ) {
+            same_as_decimal(&rates, &counts)?;
+        }
+    }
+
+    #[test]
+    fn integer_costs_cover_table_rates_and_keep_their_scale() {
+        // Rates as tables write them, counts as requests have them: the integer path prices them, to
+        // the digit `Decimal` gives. 1_234 × $2.50 + 567 × $10 = 3_085 + 5_670 = 8_755.00 µ$:
+        // $0.00875500 shortened as the division shortens it, to $0.008755.
+        let book = PriceBook::built_in().unwrap();
+        let mut table = Rates::default();
+        table.set(RateClass::Input, dec!(2.50));
+        table.set(RateClass::Output, dec!(10));
+        let r = record("x", (2026, 10, 3), io(1_234, 567));
+        let fast = Exact::of(&table).and_then(|e| e.cost(&r)).unwrap();
+        let (slow, _) = cost(&table, book.model(0), &r).unwrap();
+        assert_eq!(fast, dec!(0.008755));
+        assert_eq!(
+            (fast.mantissa(), fast.scale()),
+            (slow.mantissa(), slow.scale())
+        );
+        // 2M × $2.50 = $5.00 exactly: the quotient keeps the rate's scale (5.00, not 5)
+        let r = record("x", (2026, 10, 3), io(2_000_000, 0));
+        let fast = Exact::of(&table).and_then(|e| e.cost(&r)).unwrap();
+        let (slow, _) = cost(&table, book.model(0), &r).unwrap();
+        assert_eq!(fast.to_string(), "5.00");
+        assert_eq!(slow.to_string(), "5.00");
+        // A tool call, or a class with tokens and no rate, is left to `cost`.
+        let mut r = record("x", (2026, 10, 3), io(1, 1));
+        r.tokens.web_search_requests = 1;
+        assert_eq!(Exact::of(&table).and_then(|e| e.cost(&r)), None);
+        let mut r = record("x", (2026, 10, 3), io(1, 1));
+        r.tokens.audio_input = 1;
+        assert_eq!(Exact::of(&table).and_then(|e| e.cost(&r)), None);
     }
 }

@@ -217,26 +217,32 @@ impl PricePeriod {
     /// key that is a prefix of it followed by `-` (`us` covers `us-east-1`, `us-gov` covers `us-gov-west-1`),
     /// else the `*` default. `None`: the period has no price for the region (and none by default).
     pub fn region(&self, region: &str) -> Option<(&str, &TierPrice)> {
-        if let Some((k, p)) = self.regions.iter().find(|(k, _)| k == region) {
-            return Some((k, p));
+        self.region_index(region).map(|i| {
+            let (k, p) = &self.regions[i];
+            (k.as_str(), p)
+        })
+    }
+
+    /// Where in `regions` the price for `region` is (see [`PricePeriod::region`]).
+    pub fn region_index(&self, region: &str) -> Option<usize> {
+        if let Some(i) = self.regions.iter().position(|(k, _)| k == region) {
+            return Some(i);
         }
         let prefix = self
             .regions
             .iter()
-            .filter(|(k, _)| {
+            .enumerate()
+            .filter(|(_, (k, _))| {
                 k != "*"
                     && region.len() > k.len()
                     && region.starts_with(k.as_str())
                     && region.as_bytes()[k.len()] == b'-'
             })
-            .max_by_key(|(k, _)| k.len());
-        if let Some((k, p)) = prefix {
-            return Some((k, p));
+            .max_by_key(|(_, (k, _))| k.len());
+        if let Some((i, _)) = prefix {
+            return Some(i);
         }
-        self.regions
-            .iter()
-            .find(|(k, _)| k == "*")
-            .map(|(k, p)| (k.as_str(), p))
+        self.regions.iter().position(|(k, _)| k == "*")
     }
 }
 
@@ -283,8 +289,14 @@ impl ModelPrice {
 
     /// The period in force on `date` (the first one for dates before it).
     pub fn period_at(&self, date: NaiveDate) -> &PricePeriod {
-        let i = self.periods.partition_point(|p| p.effective <= date);
-        &self.periods[i.saturating_sub(1)]
+        &self.periods[self.period_index(date)]
+    }
+
+    /// Where in `periods` the period in force on `date` is (see [`ModelPrice::period_at`]).
+    pub fn period_index(&self, date: NaiveDate) -> usize {
+        self.periods
+            .partition_point(|p| p.effective <= date)
+            .saturating_sub(1)
     }
 }
 
