@@ -124,13 +124,16 @@ impl Applied {
 
     /// Packs a record's weight and what it added (`None`: nothing); returns where its entry is.
     fn push(&mut self, weight: u64, applied: &Option<(Slot, Totals)>) -> u64 {
+        // Written on the stack first, then copied in one piece (a push per byte checked the room).
+        let mut entry = Entry::default();
+        entry.varint(weight);
+        match applied {
+            Some((slot, t)) => pack(&mut entry, slot, t),
+            None => entry.varint(0u64),
+        }
         let out = self.block();
         let at = out.len();
-        varint(out, weight);
-        match applied {
-            Some((slot, t)) => pack(out, slot, t),
-            None => varint(out, 0u64),
-        }
+        out.extend_from_slice(entry.bytes());
         ((self.blocks.len() - 1) * Self::BLOCK + at) as u64
     }
 
@@ -199,15 +202,51 @@ impl Applied {
     }
 }
 
+/// One record's packed entry, as it is written.
+struct Entry {
+    bytes: [u8; Applied::MOST],
+    len: usize,
+}
+
+impl Default for Entry {
+    fn default() -> Self {
+        Entry {
+            bytes: [0; Applied::MOST],
+            len: 0,
+        }
+    }
+}
+
+impl Entry {
+    fn push(&mut self, b: u8) {
+        self.bytes[self.len] = b;
+        self.len += 1;
+    }
+
+    /// Appends `n` as a variable-length integer (7 bits a byte, low bits first).
+    fn varint(&mut self, n: impl Into<u128>) {
+        let mut n: u128 = n.into();
+        while n >= 0x80 {
+            self.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        self.push(n as u8);
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 /// Packs what a record added: its slot (its index and tag, plus one: 0 is nothing), its counts, then
 /// its amounts that are not zero.
-fn pack(out: &mut Vec<u8>, slot: &Slot, t: &Totals) {
+fn pack(out: &mut Entry, slot: &Slot, t: &Totals) {
     let (tag, index) = match slot {
         Slot::Group(i) => (0, *i as u128),
         Slot::Unpriced(i) => (1, *i as u128),
     };
     // 0 is nothing; a slot is its index and tag, plus one.
-    varint(out, ((index << 1) | tag) + 1);
+    out.varint(((index << 1) | tag) + 1);
     for n in [
         t.requests,
         t.failed_requests,
@@ -221,7 +260,7 @@ fn pack(out: &mut Vec<u8>, slot: &Slot, t: &Totals) {
         t.fallback_records,
         t.tool_calls,
     ] {
-        varint(out, n);
+        out.varint(n);
     }
     let money = [
         t.cost,
@@ -241,11 +280,11 @@ fn pack(out: &mut Vec<u8>, slot: &Slot, t: &Totals) {
         // The exact value: its scale, then its mantissa, zig-zag encoded.
         out.push(m.scale() as u8);
         let n = m.mantissa();
-        varint(out, ((n << 1) ^ (n >> 127)) as u128);
+        out.varint(((n << 1) ^ (n >> 127)) as u128);
     }
 }
 
-/// Reads what [`varint`] wrote (0 past the end).
+/// Reads what [`Entry::varint`] wrote (0 past the end).
 fn read_varint(bytes: &mut dyn Iterator<Item = u8>) -> u128 {
     let mut n = 0u128;
     for shift in (0..128).step_by(7) {
@@ -256,16 +295,6 @@ fn read_varint(bytes: &mut dyn Iterator<Item = u8>) -> u128 {
         }
     }
     n
-}
-
-/// Appends `n` as a variable-length integer (7 bits a byte, low bits first).
-fn varint(out: &mut Vec<u8>, n: impl Into<u128>) {
-    let mut n: u128 = n.into();
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
 }
 
 /// Record ids seen (their 128-bit hashes), in [`IdMap::SHARDS`] maps chosen by the hash's high bits. One

@@ -288,11 +288,18 @@ impl Totals {
                 }
             })
         };
-        add_money(&mut self.cost, o.cost);
-        add_money(&mut self.reported_cost, o.reported_cost);
-        add_money(&mut self.fallback_cost, o.fallback_cost);
-        add_money(&mut self.scenario_cost, o.scenario_cost);
-        add_money(&mut self.tool_fees, o.tool_fees);
+        // Adding zero gives back the sum as it was (its scale too): most amounts of a record are zero.
+        for (a, b) in [
+            (&mut self.cost, o.cost),
+            (&mut self.reported_cost, o.reported_cost),
+            (&mut self.fallback_cost, o.fallback_cost),
+            (&mut self.scenario_cost, o.scenario_cost),
+            (&mut self.tool_fees, o.tool_fees),
+        ] {
+            if !b.is_zero() {
+                add_money(a, b);
+            }
+        }
         self.saturated |= saturated;
     }
 
