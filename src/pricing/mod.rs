@@ -992,8 +992,15 @@ impl<'a> Pricer<'a> {
 /// number stays well inside 64 bits; anything else is priced by [`cost`].
 #[derive(Debug, Clone, Copy)]
 struct Exact {
-    /// Per token class (the first 11 of [`RateClass::ALL`]): mantissa and scale, `None` without a rate.
-    rates: [Option<(u64, u32)>; 11],
+    /// Per token class (the first 11 of [`RateClass::ALL`]): the rate's mantissa written at `scale`
+    /// (0 without a rate), and the rate's own scale.
+    rates: [u64; 11],
+    scales: [u32; 11],
+    /// The classes that have a rate, and those whose rate is not zero (bit i: class i).
+    present: u16,
+    nonzero: u16,
+    /// The largest scale of the rates that are not zero.
+    scale: u32,
     reasoning_apart: bool,
 }
 
@@ -1015,18 +1022,33 @@ impl Exact {
 
     fn of(rates: &Rates) -> Option<Exact> {
         let mut exact = Exact {
-            rates: [None; 11],
+            rates: [0; 11],
+            scales: [0; 11],
+            present: 0,
+            nonzero: 0,
+            scale: 0,
             reasoning_apart: rates.get(RateClass::Reasoning).is_some(),
         };
-        for (slot, class) in exact.rates.iter_mut().zip(RateClass::ALL) {
+        let mut mantissas = [0u64; 11];
+        for (i, class) in RateClass::ALL.into_iter().take(11).enumerate() {
             let Some(rate) = rates.get(class) else {
                 continue;
             };
-            let mantissa = u64::try_from(rate.mantissa()).ok()?;
             if rate.scale() > Self::MAX_SCALE {
                 return None;
             }
-            *slot = Some((mantissa, rate.scale()));
+            mantissas[i] = u64::try_from(rate.mantissa()).ok()?;
+            exact.scales[i] = rate.scale();
+            exact.present |= 1 << i;
+            if mantissas[i] != 0 {
+                exact.nonzero |= 1 << i;
+                exact.scale = exact.scale.max(rate.scale());
+            }
+        }
+        for ((rate, &m), &s) in exact.rates.iter_mut().zip(&mantissas).zip(&exact.scales) {
+            if m != 0 {
+                *rate = m.checked_mul(POWERS_OF_TEN[(exact.scale - s) as usize])?;
+            }
         }
         Some(exact)
     }
@@ -1056,28 +1078,26 @@ impl Exact {
             t.image_input,
             t.image_output,
         ];
-        // A product is zero (scale 0) when its count or rate is; a zero term leaves a sum as it is.
+        let mut with_tokens = 0u16;
+        for (i, &count) in counts.iter().enumerate() {
+            with_tokens |= u16::from(count != 0) << i;
+        }
+        if with_tokens & !self.present != 0 {
+            return None;
+        }
+        // A product is zero (scale 0) when its count or rate is, and a zero term leaves a sum as it is:
+        // the sum has the largest scale of the other terms.
+        let live = with_tokens & self.nonzero;
         let mut scale = 0;
-        for (&count, rate) in counts.iter().zip(&self.rates) {
-            if count != 0 {
-                let (m, s) = (*rate)?;
-                if m != 0 {
-                    scale = scale.max(s);
-                }
-            }
-        }
         let mut sum: u128 = 0;
-        for (&count, rate) in counts.iter().zip(&self.rates) {
-            if let (true, Some((m, s))) = (count != 0, *rate) {
-                if m == 0 {
-                    continue;
-                }
-                let term = u128::from(count) * u128::from(m);
-                let pow = u128::from(POWERS_OF_TEN[(scale - s) as usize]);
-                sum = sum.checked_add(term.checked_mul(pow)?)?;
+        for (i, &count) in counts.iter().enumerate() {
+            if live & (1 << i) != 0 {
+                scale = scale.max(self.scales[i]);
+                sum = sum.checked_add(u128::from(count) * u128::from(self.rates[i]))?;
             }
         }
-        let sum = u64::try_from(sum).ok()?;
+        // Written at the rates' largest scale; each term is a multiple of what brings it to `scale`.
+        let sum = u64::try_from(sum).ok()? / POWERS_OF_TEN[(self.scale - scale) as usize];
         Some(per_million(sum, scale))
     }
 }
