@@ -551,18 +551,9 @@ fn read_all(
         if sizes.len() < 2 {
             let input = &rest[0];
             rest = &rest[1..];
-            let (mut entry, plan) = cache_entry(input, options);
-            if to_cache && (entry.is_none() || matches!(plan, Some(Plan::Replay))) {
-                continue;
-            }
-            read_entry(
-                input,
-                entry.as_mut().zip(plan),
-                options,
-                bar,
-                sink,
-                summary,
-                on_file,
+            let (entry, plan) = cache_entry(input, options);
+            read_here(
+                input, entry, plan, options, bar, sink, summary, on_file, to_cache,
             )?;
             continue;
         }
@@ -585,30 +576,48 @@ fn read_all(
                     .flatten();
                 (entry, plan, parsed)
             },
-            |i, (mut entry, mut plan, parsed)| {
-                let input = files[i].0;
-                if let Some(parsed) = parsed {
+            |i, (mut entry, plan, parsed)| match parsed {
+                Some(parsed) => {
                     if let Some(bar) = bar {
                         bar.set_message(parsed.name.clone());
                     }
-                    return parsed.hand_on(options, sink, summary, on_file, entry.as_mut());
+                    parsed.hand_on(options, sink, summary, on_file, entry.as_mut())
                 }
-                if to_cache && (entry.is_none() || matches!(plan, Some(Plan::Replay))) {
-                    return Ok(());
-                }
-                read_entry(
-                    input,
-                    entry.as_mut().zip(plan.take()),
-                    options,
-                    bar,
-                    sink,
-                    summary,
-                    on_file,
-                )
+                None => read_here(
+                    files[i].0, entry, plan, options, bar, sink, summary, on_file, to_cache,
+                ),
             },
         )?;
     }
     Ok(())
+}
+
+/// Reads a file on this thread, through its cache entry when the entry serves it, else in full; with
+/// `to_cache`, only a file whose entry will then hold what was read.
+#[allow(clippy::too_many_arguments)]
+fn read_here(
+    input: &Input,
+    mut entry: Option<Entry>,
+    plan: Option<Plan>,
+    options: &ReadOptions,
+    bar: Option<&indicatif::ProgressBar>,
+    sink: &mut dyn RecordSink,
+    summary: &mut ReadSummary,
+    on_file: &mut dyn FnMut(&FileSummary),
+    to_cache: bool,
+) -> Result<()> {
+    if to_cache && (entry.is_none() || matches!(plan, Some(Plan::Replay))) {
+        return Ok(());
+    }
+    read_entry(
+        input,
+        entry.as_mut().zip(plan),
+        options,
+        bar,
+        sink,
+        summary,
+        on_file,
+    )
 }
 
 /// How far the workers reading a run of small files may run ahead of the file being handed on: this many
@@ -915,15 +924,9 @@ fn read_file(
     summary: &mut ReadSummary,
     on_file: &mut dyn FnMut(&FileSummary),
 ) -> Result<()> {
-    let (mut entry, plan) = cache_entry(input, options);
-    read_entry(
-        input,
-        entry.as_mut().zip(plan),
-        options,
-        bar,
-        sink,
-        summary,
-        on_file,
+    let (entry, plan) = cache_entry(input, options);
+    read_here(
+        input, entry, plan, options, bar, sink, summary, on_file, false,
     )
 }
 
