@@ -439,13 +439,7 @@ impl PriceBook {
     pub fn charge(&self, index: usize, record: &UsageRecord) -> Result<Charge, Unpriced> {
         let entry = &self.models[index];
         let period = entry.period_at(record.start.date_naive());
-        let long = match (&period.long_context, record.long_context) {
-            (None, _) => false,
-            (Some(_), Some(given)) => given,
-            // A bucket of many requests says nothing about each request's size: standard rates.
-            (Some(lc), None) => record.requests <= 1 && record.tokens.prompt_total() > lc.threshold,
-        };
-        self.price_at(index, record, long)
+        self.price_at(index, record, is_long(period, record))
     }
 
     /// [`PriceBook::price`]'s long-context decision for a sum of records whose prompts were above
@@ -591,6 +585,16 @@ pub fn record_region(record: &UsageRecord) -> Option<String> {
                 .map(|r| r.trim().to_ascii_lowercase())
                 .filter(|r| !r.is_empty())
         })
+}
+
+/// Whether `record` is billed at `period`'s long-context rates: as its source says, else by its prompt.
+fn is_long(period: &PricePeriod, record: &UsageRecord) -> bool {
+    match (&period.long_context, record.long_context) {
+        (None, _) => false,
+        (Some(_), Some(given)) => given,
+        // A bucket of many requests says nothing about each request's size: standard rates.
+        (Some(lc), None) => record.requests <= 1 && record.tokens.prompt_total() > lc.threshold,
+    }
 }
 
 /// The tier whose rates apply: batch when the record was a batch request, else the served tier.
@@ -868,12 +872,7 @@ impl<'a> Pricer<'a> {
         let entry = &book.models[index];
         let at = entry.period_index(date);
         let period = &entry.periods[at];
-        let long = match (&period.long_context, record.long_context) {
-            (None, _) => false,
-            (Some(_), Some(given)) => given,
-            // A bucket of many requests says nothing about each request's size: standard rates.
-            (Some(lc), None) => record.requests <= 1 && record.tokens.prompt_total() > lc.threshold,
-        };
+        let long = is_long(period, record);
         // An unknown tier is an error that names it: priced one by one.
         let Ok(tier) = served_tier(record) else {
             return book.price_at(index, record, long);
