@@ -14,6 +14,7 @@ fn main() {
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
+    return_freed_memory_sooner();
     let cli = match aispend::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -33,4 +34,33 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// `mi_option_purge_delay`: its place in mimalloc's `mi_option_e` (mimalloc.h of the v3 sources that
+/// libmimalloc-sys 0.1.49 builds; the crate declares no constant for it).
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+/// mimalloc v3's default purge delay (ms), which tells that [`MI_OPTION_PURGE_DELAY`] is the option meant.
+const MI_DEFAULT_PURGE_DELAY: std::ffi::c_long = 1000;
+
+extern "C" {
+    fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+
+/// Freed memory goes back to the system after 100 ms instead of mimalloc v3's 1 s. Records are allocated
+/// on parser threads and freed on the aggregating one, and what they free is held for the delay before
+/// it can be reused or returned: on a first run over 1 GB of API logs (records read, priced and written
+/// to the parse cache) the peak was 95–109 MiB with 1 s, 60–68 MiB with 100 ms, for ~0.1 s more system
+/// time. An explicit `MIMALLOC_PURGE_DELAY` is left as set.
+fn return_freed_memory_sooner() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
+    // SAFETY: mimalloc's option calls take plain integers; the option is checked to hold the purge
+    // delay's default before it is changed.
+    unsafe {
+        if mi_option_get(MI_OPTION_PURGE_DELAY) == MI_DEFAULT_PURGE_DELAY {
+            mi_option_set(MI_OPTION_PURGE_DELAY, 100);
+        }
+    }
 }
