@@ -560,7 +560,7 @@ pub const PROMPT_BANDS: [u64; 4] = [100_000, 128_000, 200_000, 272_000];
 /// The largest of [`PROMPT_BANDS`] a request's prompt is above, else 0. Also 0 when the prompt size
 /// decides nothing: the record says whether it was long, or is a bucket of many requests.
 pub fn prompt_band(record: &UsageRecord) -> u64 {
-    if record.long_context.is_some() || record.requests > 1 {
+    if record.long_context.is_some() || !is_one_request(record) {
         return 0;
     }
     let prompt = record.tokens.prompt_total();
@@ -587,13 +587,20 @@ pub fn record_region(record: &UsageRecord) -> Option<String> {
         })
 }
 
+/// Whether `record` is one request, so that its prompt decides the long-context tier: it counts one, or
+/// it counts none and is not a bucket (an extra iteration of a logged request). A bucket (a record with
+/// an end time) that gives no count, as Anthropic's usage report does, may sum any number of requests.
+pub fn is_one_request(record: &UsageRecord) -> bool {
+    record.requests == 1 || (record.requests == 0 && record.end.is_none())
+}
+
 /// Whether `record` is billed at `period`'s long-context rates: as its source says, else by its prompt.
 fn is_long(period: &PricePeriod, record: &UsageRecord) -> bool {
     match (&period.long_context, record.long_context) {
         (None, _) => false,
         (Some(_), Some(given)) => given,
         // A bucket of many requests says nothing about each request's size: standard rates.
-        (Some(lc), None) => record.requests <= 1 && record.tokens.prompt_total() > lc.threshold,
+        (Some(lc), None) => is_one_request(record) && record.tokens.prompt_total() > lc.threshold,
     }
 }
 
@@ -1252,6 +1259,32 @@ mod tests {
         r.requests = 3;
         r.long_context = Some(true);
         assert_eq!(priced(&book, &r), Ok(dec!(3.6675)));
+    }
+
+    #[test]
+    fn a_bucket_without_a_request_count_stays_at_standard_rates() {
+        let book = PriceBook::built_in().unwrap();
+        // A day of Anthropic's usage report not grouped by context_window: no request count, and
+        // 1_000_000 input tokens in all. Standard rates: 1_000_000 × $3/M + 100_000 × $15/M = $4.50
+        // (not the long-context $6/M + $22.50/M = $8.25 of one 1M-token request).
+        let mut r = record(
+            "claude-sonnet-4-5-20250929",
+            (2026, 10, 1),
+            io(1_000_000, 100_000),
+        );
+        r.requests = 0;
+        r.end = Some(Utc.with_ymd_and_hms(2026, 10, 2, 0, 0, 0).unwrap());
+        assert_eq!(priced(&book, &r), Ok(dec!(4.5)));
+        assert_eq!(prompt_band(&r), 0);
+        // a bucket that counts one request is that request: 1_000_000 × $6/M + 100_000 × $22.50/M
+        r.requests = 1;
+        assert_eq!(priced(&book, &r), Ok(dec!(8.25)));
+        assert_eq!(prompt_band(&r), 272_000);
+        // a record of no request count that is not a bucket (an extra iteration of a logged request)
+        // is still sized by its own prompt
+        r.requests = 0;
+        r.end = None;
+        assert_eq!(priced(&book, &r), Ok(dec!(8.25)));
     }
 
     #[test]

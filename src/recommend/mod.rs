@@ -324,7 +324,7 @@ fn long_context_edge(inputs: &Inputs, seen: &[Seen], out: &mut Vec<Recommendatio
             .as_ref()?;
         let prompt = r.tokens.prompt_total();
         let limit = Decimal::from(lc.threshold) * (Decimal::ONE + limits::CONTEXT_MARGIN);
-        (r.requests <= 1
+        (crate::pricing::is_one_request(r)
             && r.long_context != Some(false)
             && prompt > lc.threshold
             && Decimal::from(prompt) <= limit)

@@ -433,7 +433,11 @@ impl<'a> ScenarioPricer<'a> {
         };
         let prompt = r.tokens.prompt_total();
         let within = Decimal::from(prompt) <= Decimal::from(threshold) * (Decimal::ONE + margin);
-        if r.requests > 1 || r.long_context == Some(false) || prompt <= threshold || !within {
+        if !crate::pricing::is_one_request(r)
+            || r.long_context == Some(false)
+            || prompt <= threshold
+            || !within
+        {
             return;
         }
         let mut excess = prompt - threshold;

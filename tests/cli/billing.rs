@@ -435,3 +435,26 @@ fn preview_web_searches_and_cached_audio_bill_at_their_own_rates() {
         assert_eq!(&preview[col("x_ToolCalls")], "web_search_preview=2");
     });
 }
+
+#[test]
+fn a_usage_report_bucket_without_its_context_window_bills_standard_rates() {
+    on_each_backend(|w, _| {
+        // One day of Anthropic's usage report not grouped by `context_window`: the bucket sums an
+        // unknown number of requests, so its 1_000_000 input tokens say nothing about any request's
+        // size. claude-sonnet-4-5 at standard rates: 1_000_000 × $3/M + 100_000 × $15/M = $4.50 (the
+        // long-context rates would give 1_000_000 × $6/M + 100_000 × $22.50/M = $8.25).
+        let page = w.write(
+            "usage-report.json",
+            r#"{"data":[{"starting_at":"2026-10-01T00:00:00Z","ending_at":"2026-10-02T00:00:00Z","results":[
+{"uncached_input_tokens":1000000,"cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":0},
+ "output_tokens":100000,"server_tool_use":{"web_search_requests":0},"api_key_id":null,"workspace_id":null,
+ "model":"claude-sonnet-4-5-20250929","service_tier":null,"context_window":null}]}],"has_more":false,"next_page":null}"#,
+        );
+        let page = page.to_str().unwrap();
+        let direct = w.json(&["report", "--month", "2026-10", page]);
+        assert_eq!(money(&direct["total"]["cost"]), "4.5");
+        w.stdout(&["import", page]);
+        let stored = w.json(&["report", "--month", "2026-10"]);
+        assert_eq!(money(&stored["total"]["cost"]), "4.5");
+    });
+}
