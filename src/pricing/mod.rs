@@ -1604,6 +1604,34 @@ mod tests {
     }
 
     #[test]
+    fn us_only_inference_costs_more_from_opus_4_6_on() {
+        let book = PriceBook::built_in().unwrap();
+        // claude-opus-4-6 on 2026-10-03: 100k × $5/M + 10k × $25/M = $0.50 + $0.25 = $0.75
+        let mut r = on(Provider::Anthropic, "claude-opus-4-6", io(100_000, 10_000));
+        assert_eq!(priced_for(&book, &r), Ok(dec!(0.75)));
+        // `inference_geo` "global" or "not_available" (Claude Code logs): standard rates
+        for geo in ["global", "not_available"] {
+            r.region = Some(geo.into());
+            assert_eq!(priced_for(&book, &r), Ok(dec!(0.75)), "{geo}");
+        }
+        // "us": every class at 1.1×: $0.75 × 1.1 = $0.825
+        r.region = Some("us".into());
+        assert_eq!(priced_for(&book, &r), Ok(dec!(0.825)));
+        // with batch: $0.75 × 0.5 × 1.1 = $0.4125
+        r.batch = true;
+        assert_eq!(priced_for(&book, &r), Ok(dec!(0.4125)));
+        // Sonnet 4.5 predates the uplift: US-only inference bills at the standard rate,
+        // 100k × $3/M + 10k × $15/M = $0.45
+        let mut old = on(
+            Provider::Anthropic,
+            "claude-sonnet-4-5-20250929",
+            io(100_000, 10_000),
+        );
+        old.region = Some("us".into());
+        assert_eq!(priced_for(&book, &old), Ok(dec!(0.45)));
+    }
+
+    #[test]
     fn bedrock_regions_price_global_below_regional() {
         let book = PriceBook::built_in().unwrap();
         // global profile: 100k × $3/M + 100k × $15/M = $0.30 + $1.50 = $1.80
