@@ -6,7 +6,8 @@
 //! since 2026-07-15 (`input_uncached_tokens` filled in) input = `input_uncached_tokens`, before (the cell
 //! empty) input = `input_tokens` − `input_cached_tokens` − `input_cache_write_tokens`; cache read =
 //! `input_cached_tokens`, cached audio input = `input_cached_audio_tokens`, cache write (5m) =
-//! `input_cache_write_tokens`, audio
+//! `input_cache_write_tokens` (the export has no such column: then what `input_tokens` holds beyond its
+//! uncached and cached parts, once `input_uncached_tokens` is filled in), audio
 //! input = `input_audio_tokens` − `input_cached_audio_tokens`, output = `output_tokens`, audio output =
 //! `output_audio_tokens` (text counts never include audio), requests = `num_model_requests`; an empty
 //! `model` is usage not grouped by model (unpriced, "export not grouped by model"). A `0` in `input_uncached_tokens` while `input_tokens` holds more than
@@ -313,10 +314,10 @@ fn usage_tokens(row: &Row) -> Result<TokenCounts, RecordError> {
     let count = |name: &str| row.count(name).map(|n| n.unwrap_or(0));
     let total = count("input_tokens")?;
     let cached = count("input_cached_tokens")?;
-    let written = count("input_cache_write_tokens")?;
+    let written = row.count("input_cache_write_tokens")?;
     let uncached = match row.count("input_uncached_tokens")? {
         // A zero-filled column in an export from before the field existed.
-        Some(0) if total > cached.saturating_add(written) => None,
+        Some(0) if total > cached.saturating_add(written.unwrap_or(0)) => None,
         other => other,
     };
     CompletionCounts {
@@ -425,6 +426,24 @@ mod tests {
         // input_uncached_tokens 0 but 50_000 > 20_000 cached: a zero-filled column, legacy rule
         assert_eq!(records[1].tokens.input, 30_000);
         assert!(records[1].batch);
+    }
+
+    #[test]
+    fn cache_writes_without_a_column_are_what_input_holds_beyond_its_parts() {
+        // The export has no input_cache_write_tokens column. Since 2026-07-15 input_tokens 1_000_000 =
+        // 500_000 uncached + 400_000 cached + the writes: 100_000, never dropped.
+        let csv = format!(
+            "{USAGE_HEADER}\n\
+             1791000000,1791086400,,,,12,,,gpt-5,,,1000000,0,400000,500000,,,,,,,,,\n"
+        );
+        let (records, errors) = parse(&csv).unwrap();
+        assert!(errors.is_empty(), "{errors:?}");
+        let t = &records[0].tokens;
+        assert_eq!(
+            (t.input, t.cache_read, t.cache_write_5m),
+            (500_000, 400_000, 100_000)
+        );
+        assert_eq!(t.prompt_total(), 1_000_000);
     }
 
     #[test]

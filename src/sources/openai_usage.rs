@@ -9,7 +9,8 @@
 //! - before (legacy): input = `input_tokens` − `input_cached_tokens` − `input_cache_write_tokens`;
 //! - both: text counts never include audio (see [`CompletionCounts::tokens`]): cache read =
 //!   `input_cached_tokens`, cached audio input = `input_cached_audio_tokens`, cache write (5m) =
-//!   `input_cache_write_tokens`, audio input = `input_audio_tokens` − `input_cached_audio_tokens`, output = `output_tokens`, audio
+//!   `input_cache_write_tokens` (optional: when absent beside `input_uncached_tokens`, what `input_tokens`
+//!   holds beyond its uncached and cached parts), audio input = `input_audio_tokens` − `input_cached_audio_tokens`, output = `output_tokens`, audio
 //!   output = `output_audio_tokens`, requests = `num_model_requests`.
 //!
 //! Embeddings and moderations results give input tokens and requests; other kinds (images, audio, web
@@ -204,7 +205,7 @@ fn completion_tokens(r: &UsageResult, base: &str, line: u64) -> Result<TokenCoun
         input_tokens: r.input_tokens.unwrap_or(0),
         input_uncached_tokens: r.input_uncached_tokens,
         input_cached_tokens: r.input_cached_tokens.unwrap_or(0),
-        input_cache_write_tokens: r.input_cache_write_tokens.unwrap_or(0),
+        input_cache_write_tokens: r.input_cache_write_tokens,
         input_audio_tokens: r.input_audio_tokens.unwrap_or(0),
         input_cached_audio_tokens: r.input_cached_audio_tokens.unwrap_or(0),
         output_tokens: r.output_tokens.unwrap_or(0),
@@ -226,6 +227,28 @@ mod tests {
  {"object":"organization.usage.completions.result","input_tokens":120000,"input_uncached_tokens":70000,"input_cached_tokens":48000,
   "input_cache_write_tokens":2000,"output_tokens":9500,"num_model_requests":42,"project_id":"proj_Ab12Cd34","user_id":null,
   "api_key_id":"key_Xy98Zw76","model":"gpt-4o-mini-2024-07-18","batch":false,"service_tier":"default"}]}]}"#;
+
+    #[test]
+    fn unreported_cache_writes_are_what_input_holds_beyond_its_parts() {
+        // input_cache_write_tokens is optional: input_tokens 120_000 = 70_000 uncached + 48_000 cached
+        // + 2_000 written, so the writes are still 2_000 when the field is left out.
+        let page = CURRENT.replace("\"input_cache_write_tokens\":2000,", "");
+        assert!(!page.contains("input_cache_write_tokens"));
+        let out = parse(&page).unwrap();
+        assert!(out.errors.is_empty());
+        let t = &out.records[0].tokens;
+        assert_eq!(
+            (t.input, t.cache_read, t.cache_write_5m),
+            (70_000, 48_000, 2_000)
+        );
+        // and a reported 0 is taken as given
+        let page = CURRENT.replace(
+            "\"input_cache_write_tokens\":2000",
+            "\"input_cache_write_tokens\":0",
+        );
+        let out = parse(&page).unwrap();
+        assert_eq!(out.records[0].tokens.cache_write_5m, 0);
+    }
 
     #[test]
     fn current_spec_uses_the_explicit_split() {

@@ -248,7 +248,8 @@ pub struct CompletionCounts {
     /// Since 2026-07-15; `None` in older results (then uncached = input − cached − cache write).
     pub input_uncached_tokens: Option<u64>,
     pub input_cached_tokens: u64,
-    pub input_cache_write_tokens: u64,
+    /// `None` when the result or export does not report it (the dashboard's CSV has no such column).
+    pub input_cache_write_tokens: Option<u64>,
     pub input_audio_tokens: u64,
     pub input_cached_audio_tokens: u64,
     pub output_tokens: u64,
@@ -261,7 +262,9 @@ impl CompletionCounts {
     /// counts of their own (real exports of audio models carry more audio output than text output), so
     /// audio is never taken out of the text counts:
     /// - input = `input_uncached_tokens`, or before 2026-07-15 `input_tokens` − cached − cache write;
-    /// - cache read = `input_cached_tokens`; cache write (5m) = `input_cache_write_tokens`;
+    /// - cache read = `input_cached_tokens`; cache write (5m) = `input_cache_write_tokens`, or where it is
+    ///   not reported and `input_uncached_tokens` is, what `input_tokens` holds beyond its uncached and
+    ///   cached parts (since 2026-07-15 `input_tokens` = uncached + cached + cache write: nothing dropped);
     /// - cached audio input = `input_cached_audio_tokens` (priced at the model's cached audio rate);
     /// - audio input = `input_audio_tokens` − `input_cached_audio_tokens` (the audio count includes its
     ///   cached part, so cached audio is never counted twice);
@@ -289,13 +292,20 @@ impl CompletionCounts {
                     ),
                 )
             })?;
+        let written = match (self.input_cache_write_tokens, self.input_uncached_tokens) {
+            (Some(written), _) => written,
+            (None, Some(uncached)) => self
+                .input_tokens
+                .saturating_sub(uncached.saturating_add(self.input_cached_tokens)),
+            (None, None) => 0,
+        };
         let input = match self.input_uncached_tokens {
             Some(uncached) => uncached,
             None => super::response::subtract(
                 (self.input_tokens, "input_tokens"),
                 &[
                     (self.input_cached_tokens, "input_cached_tokens"),
-                    (self.input_cache_write_tokens, "input_cache_write_tokens"),
+                    (written, "input_cache_write_tokens"),
                 ],
                 base,
                 line,
@@ -305,7 +315,7 @@ impl CompletionCounts {
             input,
             cache_read: self.input_cached_tokens,
             cache_read_audio: self.input_cached_audio_tokens,
-            cache_write_5m: self.input_cache_write_tokens,
+            cache_write_5m: written,
             output: self.output_tokens,
             audio_input,
             audio_output: self.output_audio_tokens,
