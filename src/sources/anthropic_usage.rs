@@ -7,7 +7,8 @@
 //! `uncached_input_tokens`, cache read = `cache_read_input_tokens`, cache write 5m / 1h =
 //! `cache_creation.ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens`, output = `output_tokens`,
 //! web searches = `server_tool_use.web_search_requests`. The report has no request count (requests = 0).
-//! `context_window` `200k-1M` marks long-context billing; the `batch` service tier sets the batch flag.
+//! `context_window` `200k-1M` marks long-context billing; the `batch` service tier sets the batch flag;
+//! `speed` `fast` (fast mode, billed at its own rates) makes the record's service tier `fast`.
 //! A null `workspace_id` is the default workspace (`default`), a null `api_key_id` is Console usage
 //! (`console`). Re-pulled buckets keep their id and the largest copy wins.
 
@@ -162,7 +163,11 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<UsageRecord, RecordErro
     record.tokens = tokens;
     record.requests = 0;
     record.batch = tier.as_deref() == Some("batch");
-    record.service_tier = tier;
+    // Fast mode bills at its own rates, whatever the tier: a table without them leaves the row unpriced.
+    record.service_tier = match dim(&r.speed) {
+        Some(speed) if speed.eq_ignore_ascii_case("fast") => Some("fast".to_owned()),
+        _ => tier,
+    };
     record.long_context = context_window.as_deref().map(|w| w == "200k-1M");
     record.region = geo;
     record.workspace = Some(workspace);

@@ -134,7 +134,7 @@ impl LineParser for ClaudeCode {
             at.clone(),
         );
         record.tokens = tokens;
-        record.service_tier = usage.service_tier.as_ref().and_then(Label::to_nonempty);
+        record.service_tier = usage.anthropic_tier().map(str::to_owned);
         record.region = usage.inference_geo.as_ref().and_then(Label::to_nonempty);
         record.project = log
             .cwd

@@ -458,3 +458,57 @@ fn a_usage_report_bucket_without_its_context_window_bills_standard_rates() {
         assert_eq!(money(&stored["total"]["cost"]), "4.5");
     });
 }
+
+#[test]
+fn fast_mode_requests_are_unpriced_never_billed_at_standard_rates() {
+    let w = Workdir::new();
+    // Anthropic's fast mode bills claude-opus-4-8 at $10/$50 per M (2× its $5/$25), a rate no table
+    // lists: `usage.speed` "fast" must leave the request unpriced with its reason, in an API log, a
+    // Claude Code log and a usage report row alike. The standard request beside it:
+    // 1_000 × $5/M + 100 × $25/M = $0.0075.
+    let log = w.write(
+        "api.jsonl",
+        concat!(
+            r#"{"timestamp":"2026-10-03T10:00:00Z","provider":"anthropic","response":{"id":"msg_01Fast","type":"message","model":"claude-opus-4-8","usage":{"input_tokens":1000,"output_tokens":100,"service_tier":"standard","speed":"fast"}}}"#,
+            "\n",
+            r#"{"timestamp":"2026-10-03T10:01:00Z","provider":"anthropic","response":{"id":"msg_01Std","type":"message","model":"claude-opus-4-8","usage":{"input_tokens":1000,"output_tokens":100,"service_tier":"standard","speed":"standard"}}}"#,
+            "\n",
+        ),
+    );
+    let cc = w.write(
+        "claude/projects/-home-me-app/s1.jsonl",
+        concat!(
+            r#"{"type":"assistant","timestamp":"2026-10-03T11:00:00Z","sessionId":"s1","requestId":"req_011Fast","cwd":"/home/me/app","message":{"id":"msg_01CcFast","model":"claude-opus-4-8","usage":{"input_tokens":1000,"output_tokens":100,"service_tier":"standard","speed":"fast"}}}"#,
+            "\n",
+        ),
+    );
+    let page = w.write(
+        "usage-report.json",
+        r#"{"data":[{"starting_at":"2026-10-03T00:00:00Z","ending_at":"2026-10-04T00:00:00Z","results":[
+{"uncached_input_tokens":1000,"cache_read_input_tokens":0,"output_tokens":100,"model":"claude-opus-4-8",
+ "service_tier":"standard","context_window":"0-200k","speed":"fast"}]}],"has_more":false,"next_page":null}"#,
+    );
+    for (file, source) in [
+        (&log, "api-log"),
+        (&cc, "claude-code"),
+        (&page, "anthropic-usage"),
+    ] {
+        let r = w.json(&[
+            "report",
+            "--month",
+            "2026-10",
+            "--source",
+            source,
+            file.to_str().unwrap(),
+        ]);
+        let unpriced = r["unpriced"].as_array().unwrap();
+        assert_eq!(unpriced.len(), 1, "{source}: {r:#}");
+        assert_eq!(
+            unpriced[0]["reason"], "no rate for service tier 'fast'",
+            "{source}"
+        );
+        assert_eq!(unpriced[0]["input_tokens"], 1000, "{source}");
+        let expected = if source == "api-log" { "0.0075" } else { "0" };
+        assert_eq!(money(&r["total"]["cost"]), expected, "{source}");
+    }
+}

@@ -595,14 +595,18 @@ impl<'a> RawResponse<'a> {
     }
 
     /// The service tier that served the request: OpenAI top-level `service_tier`, Anthropic
-    /// `usage.service_tier`, Gemini `usageMetadata.trafficType` (as reported, e.g. `ON_DEMAND`).
+    /// `usage.service_tier` (`fast` when `usage.speed` says so, see [`Usage::anthropic_tier`]), Gemini `usageMetadata.trafficType` (as reported, e.g. `ON_DEMAND`).
     pub fn service_tier(&self, shape: Shape) -> Option<&str> {
         let usage_tier = || nonempty(self.usage.as_ref().and_then(|u| u.service_tier.as_ref()));
         match shape {
             Shape::OpenAiChat | Shape::OpenAiResponses => {
                 nonempty(self.service_tier.as_ref()).or_else(usage_tier)
             }
-            Shape::Anthropic => usage_tier().or_else(|| nonempty(self.service_tier.as_ref())),
+            Shape::Anthropic => self
+                .usage
+                .as_ref()
+                .and_then(|u| u.anthropic_tier())
+                .or_else(|| nonempty(self.service_tier.as_ref())),
             Shape::Gemini => nonempty(
                 self.usage_metadata
                     .as_ref()
@@ -765,6 +769,9 @@ pub struct Usage<'a> {
     pub server_tool_use: Option<ServerToolUse>,
     #[serde(borrow)]
     pub service_tier: Option<Label<'a>>,
+    /// Anthropic: `standard`, or `fast` for a request served in fast mode (billed at its own rates).
+    #[serde(borrow)]
+    pub speed: Option<Label<'a>>,
     #[serde(borrow)]
     pub inference_geo: Option<Label<'a>>,
     /// Anthropic: the sampling iterations of the request (server-side compaction, advisor calls), each
@@ -890,6 +897,7 @@ impl Usage<'_> {
             cache_creation: self.cache_creation,
             server_tool_use: self.server_tool_use,
             service_tier: self.service_tier.map(Label::into_owned),
+            speed: self.speed.map(Label::into_owned),
             inference_geo: self.inference_geo.map(Label::into_owned),
             iterations: Iterations(
                 self.iterations
@@ -898,6 +906,16 @@ impl Usage<'_> {
                     .map(Iteration::into_owned)
                     .collect(),
             ),
+        }
+    }
+
+    /// The tier an Anthropic request is billed at: `service_tier`, except that a request served in fast
+    /// mode (`speed` `fast`) bills at fast-mode rates whatever its tier: `fast`, which a price table
+    /// must list for the request to be priced (never the standard rates).
+    pub fn anthropic_tier(&self) -> Option<&str> {
+        match nonempty(self.speed.as_ref()) {
+            Some(speed) if speed.eq_ignore_ascii_case("fast") => Some("fast"),
+            _ => nonempty(self.service_tier.as_ref()),
         }
     }
 
