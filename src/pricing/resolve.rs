@@ -22,6 +22,31 @@ const VENDOR_PREFIXES: &[&str] = &[
     "google.",
 ];
 
+/// Whether a reported model name is an Amazon Bedrock model id: a Bedrock ARN, or a vendor-prefixed id
+/// (`anthropic.claude-…`), bare or behind a cross-region profile (`us.anthropic.claude-opus-4-6-v1`).
+/// Claude Code and gateways log such ids when they call Bedrock, which bills them at its own rates.
+pub fn is_bedrock_id(reported: &str) -> bool {
+    let name = reported.trim();
+    let starts = |s: &str, prefix: &str| {
+        s.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    if starts(name, "arn:aws:bedrock:") || starts(name, "arn:aws-us-gov:bedrock:") {
+        return true;
+    }
+    if name.contains('/') {
+        return false;
+    }
+    let rest = REGION_PREFIXES
+        .iter()
+        .find(|p| starts(name, p))
+        .map_or(name, |p| &name[p.len()..]);
+    VENDOR_PREFIXES
+        .iter()
+        .any(|v| starts(rest, v) && rest.len() > v.len())
+}
+
 /// The reported name with provider, region and vendor wrappers taken off, lower-cased.
 pub fn normalize(reported: &str) -> String {
     let mut name = reported.trim().to_ascii_lowercase();
@@ -130,6 +155,33 @@ pub fn strip_snapshot(name: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bedrock_ids_are_told_apart() {
+        for id in [
+            "anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "us.anthropic.claude-opus-4-6-v1",
+            "EU.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+            "us-gov.anthropic.claude-3-haiku-20240307-v1:0",
+            "amazon.nova-pro-v1:0",
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123",
+        ] {
+            assert!(is_bedrock_id(id), "{id}");
+        }
+        for name in [
+            "claude-sonnet-4-5-20250929",
+            "claude-sonnet-4@20250514",
+            "anthropic/claude-sonnet-4",
+            "openai/gpt-oss-120b",
+            "anthropic.",
+            "gpt-4o",
+            "",
+        ] {
+            assert!(!is_bedrock_id(name), "{name}");
+        }
+    }
 
     #[test]
     fn strips_wrappers() {

@@ -760,6 +760,8 @@ impl LogLine<'_> {
         };
         let provider = hint
             .or_else(by_name)
+            // An Anthropic-shaped body whose model is a Bedrock id was served by Bedrock.
+            .or_else(|| crate::pricing::resolve::is_bedrock_id(&model).then_some(Provider::Bedrock))
             .or(shape.map(Shape::provider))
             // A Vertex batch prediction line without a response (a failed request) is still Google's.
             .or(processed_time.map(|_| Provider::Google))

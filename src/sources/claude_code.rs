@@ -9,7 +9,9 @@
 //! Streaming partials repeat the same (`message.id`, `requestId`) with growing usage, and a resumed session
 //! repeats earlier messages in a new file: both share the id `claude-code:{message.id}:{requestId}`, and the
 //! largest copy wins. The project is the last component of `cwd`; `costUSD` (older logs) is kept as the
-//! reported cost; the session id is kept as tag `session`.
+//! reported cost; the session id is kept as tag `session`. The provider is Anthropic, or Bedrock when the
+//! model is a Bedrock id (Claude Code on Bedrock logs `us.anthropic.claude-opus-4-6-v1`): Bedrock bills
+//! those requests, at its rates for the inference profile.
 
 use std::path::Path;
 use std::sync::LazyLock;
@@ -125,10 +127,16 @@ impl LineParser for ClaudeCode {
             (None, _) => content_id(NAME, line),
         };
 
+        // Claude Code on Bedrock logs Bedrock model ids (`us.anthropic.claude-opus-4-6-v1`): Bedrock
+        // bills those, at its own (regional) rates.
+        let provider = match model {
+            Some(m) if crate::pricing::resolve::is_bedrock_id(m) => Provider::Bedrock,
+            _ => Provider::Anthropic,
+        };
         let mut record = UsageRecord::new(
             id,
             NAME,
-            Provider::Anthropic,
+            provider,
             model.unwrap_or("unknown").to_owned(),
             start.0,
             at.clone(),

@@ -512,3 +512,55 @@ fn fast_mode_requests_are_unpriced_never_billed_at_standard_rates() {
         assert_eq!(money(&r["total"]["cost"]), expected, "{source}");
     }
 }
+
+#[test]
+fn claude_code_on_bedrock_bills_at_bedrock_rates_for_its_profile() {
+    let w = Workdir::new();
+    // Claude Code run against Bedrock logs Bedrock model ids. Bedrock bills claude-sonnet-4-5 at the
+    // list price through the global profile and 10% above it through a geographic one (pricing/
+    // bedrock.toml): 100_000 × $3/M + 10_000 × $15/M = $0.45, × 1.1 = $0.495 for `us.`.
+    let cc = w.write(
+        "claude/projects/-home-me-app/s1.jsonl",
+        concat!(
+            r#"{"type":"assistant","timestamp":"2026-10-03T11:00:00Z","sessionId":"s1","requestId":"req_011Us","message":{"id":"msg_01BedrockUs","model":"us.anthropic.claude-sonnet-4-5-20250929-v1:0","usage":{"input_tokens":100000,"output_tokens":10000}}}"#,
+            "\n",
+            r#"{"type":"assistant","timestamp":"2026-10-03T11:01:00Z","sessionId":"s1","requestId":"req_011Gl","message":{"id":"msg_01BedrockGl","model":"global.anthropic.claude-sonnet-4-5-20250929-v1:0","usage":{"input_tokens":100000,"output_tokens":10000}}}"#,
+            "\n",
+            r#"{"type":"assistant","timestamp":"2026-10-03T11:02:00Z","sessionId":"s1","requestId":"req_011An","message":{"id":"msg_01Anthropic","model":"claude-sonnet-4-5-20250929","usage":{"input_tokens":100000,"output_tokens":10000}}}"#,
+            "\n",
+        ),
+    );
+    let r = w.json(&[
+        "report",
+        "--month",
+        "2026-10",
+        "--by",
+        "provider,model",
+        cc.to_str().unwrap(),
+    ]);
+    // Bedrock: $0.495 + $0.45 = $0.945; Anthropic's own API: $0.45
+    let bedrock = row(&r, "provider", "bedrock");
+    assert_eq!(
+        (money(&bedrock["cost"]), &bedrock["model"]),
+        ("0.945", &"claude-sonnet-4-5".into())
+    );
+    assert_eq!(money(&row(&r, "provider", "anthropic")["cost"]), "0.45");
+    // An API log line holding an Anthropic-shaped body with a Bedrock id and no `provider`: Bedrock's
+    // claude-opus-4-6 through `eu.`, 1_000 × $5/M × 1.1 + 100 × $25/M × 1.1 = $0.0055 + $0.00275
+    let log = w.write(
+        "api.jsonl",
+        concat!(
+            r#"{"timestamp":"2026-10-03T10:00:00Z","response":{"id":"msg_01EuOpus","type":"message","model":"eu.anthropic.claude-opus-4-6-v1","usage":{"input_tokens":1000,"output_tokens":100}}}"#,
+            "\n",
+        ),
+    );
+    let r = w.json(&[
+        "report",
+        "--month",
+        "2026-10",
+        "--by",
+        "provider",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(money(&row(&r, "provider", "bedrock")["cost"]), "0.00825");
+}
