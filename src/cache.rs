@@ -1220,7 +1220,7 @@ mod tests {
             workspace: Some("ws".into()),
             billing_account: Some("org-1".into()),
             billing_account_name: Some("Org".into()),
-            tags: BTreeMap::from([("env".to_owned(), "prod".to_owned())]),
+            tags: BTreeMap::from([("env".into(), "prod".into())]),
             tokens: TokenCounts {
                 input: 1,
                 cache_read: 2,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use wildmatch::WildMatch;
 
 use crate::error::{Error, Result};
-use crate::record::{Provider, UsageRecord};
+use crate::record::{Provider, Text, UsageRecord};
 
 /// Where the config in use came from (`aispend config path`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,7 +248,7 @@ impl TeamRules {
             let tags = rule
                 .tags
                 .iter()
-                .all(|(k, p)| p.matches(record.tags.get(k).map(String::as_str)));
+                .all(|(k, p)| p.matches(record.tags.get(k.as_str()).map(Text::as_str)));
             if fields && tags {
                 return &rule.team;
             }

@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::RecordError;
 
+/// The text of a record's fields: up to 24 bytes are kept inline (model, team, project, tier, region and
+/// tag names), so building and dropping a record allocates only for longer values.
+pub type Text = compact_str::CompactString;
+
 /// The provider that served (and bills) a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Provider {
@@ -423,43 +427,43 @@ pub struct Provenance {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageRecord {
     /// Stable id: the provider's own id where the source has one, else bucket key or content hash.
-    pub id: String,
+    pub id: Text,
     /// Importer name (`api-log`, `openai-usage`, …). Not kept in the parse cache: set from the file's
     /// source when a cached record is read back.
     #[serde(skip)]
     pub source: &'static str,
     pub provider: Provider,
     /// Model as reported by the source.
-    pub model: String,
+    pub model: Text,
     #[serde(with = "cache_repr::time")]
     pub start: DateTime<Utc>,
     /// End of the bucket for bucketed exports.
     #[serde(with = "cache_repr::time_option")]
     pub end: Option<DateTime<Utc>>,
     /// Service tier that was served, as reported (`default`, `flex`, `priority`, `standard`, …).
-    pub service_tier: Option<String>,
+    pub service_tier: Option<Text>,
     pub batch: bool,
-    pub region: Option<String>,
+    pub region: Option<Text>,
     /// Whether the record was billed at the long-context rate, when the source says so
     /// (Anthropic `context_window`). `None`: decide per request from the token counts.
     pub long_context: Option<bool>,
-    pub team: Option<String>,
-    pub project: Option<String>,
-    pub user: Option<String>,
-    pub api_key: Option<String>,
-    pub workspace: Option<String>,
+    pub team: Option<Text>,
+    pub project: Option<Text>,
+    pub user: Option<Text>,
+    pub api_key: Option<Text>,
+    pub workspace: Option<Text>,
     /// The provider's billing account, when the source names it: the OpenAI organization, the Google
     /// Cloud billing account, the Azure billing account (else subscription), the AWS account.
-    pub billing_account: Option<String>,
+    pub billing_account: Option<Text>,
     /// Its display name, when the source has one.
-    pub billing_account_name: Option<String>,
-    pub tags: BTreeMap<String, String>,
+    pub billing_account_name: Option<Text>,
+    pub tags: BTreeMap<Text, Text>,
     pub tokens: TokenCounts,
     /// Number of requests this record stands for (1 for a log line, N for a bucket).
     pub requests: u64,
     #[serde(with = "cache_repr::decimal_option")]
     pub reported_cost: Option<Decimal>,
-    pub reported_currency: Option<String>,
+    pub reported_currency: Option<Text>,
     /// HTTP status when the source has one.
     pub status: Option<u16>,
     /// The request failed (status >= 400 or an error object).
@@ -470,7 +474,7 @@ pub struct UsageRecord {
     /// Which attempt of a request this is (1 = the first), when the log says (`attempt`).
     pub attempt: Option<u32>,
     /// The id of the request this one repeats, when the log says (`retry_of`).
-    pub retry_of: Option<String>,
+    pub retry_of: Option<Text>,
     pub provenance: Provenance,
     pub dedup: DedupPolicy,
 }
@@ -478,10 +482,10 @@ pub struct UsageRecord {
 impl UsageRecord {
     /// A record with every optional field empty; importers fill in what they know.
     pub fn new(
-        id: String,
+        id: Text,
         source: &'static str,
         provider: Provider,
-        model: String,
+        model: Text,
         start: DateTime<Utc>,
         provenance: Provenance,
     ) -> UsageRecord {
@@ -619,10 +623,27 @@ pub fn out_of_range(line: u64, field: &str, why: impl std::fmt::Display) -> Reco
 }
 
 /// A 128-bit hash of some bytes, as a hex string: record ids for sources without their own.
-pub fn content_id(prefix: &str, bytes: &[u8]) -> String {
+pub fn content_id(prefix: &str, bytes: &[u8]) -> Text {
     let h = xxhash_rust::xxh3::xxh3_128(bytes);
-    format!("{prefix}:{h:032x}")
+    // Longer than inline text: the string's buffer is kept as it is, without a copy.
+    Text::from(format!("{prefix}:{h:032x}"))
 }
+
+/// Record text joined from parts: inline when it fits, else one exact allocation, kept without a copy.
+pub fn concat(parts: &[&str]) -> Text {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    if len > INLINE_TEXT {
+        return Text::from(parts.concat());
+    }
+    let mut text = Text::default();
+    for part in parts {
+        text.push_str(part);
+    }
+    text
+}
+
+/// The longest [`Text`] kept inline, without an allocation.
+const INLINE_TEXT: usize = std::mem::size_of::<Text>();
 
 /// How the parse cache (`crate::cache`, a compact format that cannot describe itself) keeps the fields
 /// whose usual serde forms are text: times as seconds and nanoseconds, decimals as their 16 bytes.
@@ -698,6 +719,24 @@ mod tests {
     fn the_bounds_are_ten_to_the_fifteenth() {
         assert_eq!(MAX_COST, Decimal::from(MAX_COUNT));
         assert_eq!(MAX_COUNT, 10u64.pow(15));
+    }
+
+    #[test]
+    fn joined_text_is_inline_when_it_fits() {
+        let short = concat(&["openai", ":", "req_1"]);
+        assert_eq!(short, "openai:req_1");
+        assert!(!short.is_heap_allocated());
+        let fits = concat(&["anthropic", ":", "msg_0123456789"]);
+        assert_eq!(fits.len(), INLINE_TEXT);
+        assert!(!fits.is_heap_allocated());
+        let long = concat(&["anthropic", ":", "msg_01KUF4oMHVA2xBX5KMkNJno3"]);
+        assert_eq!(long, "anthropic:msg_01KUF4oMHVA2xBX5KMkNJno3");
+        assert!(long.is_heap_allocated());
+        assert_eq!(concat(&[]), "");
+        assert_eq!(
+            content_id("api-log", b"{}"),
+            format!("api-log:{:032x}", xxhash_rust::xxh3::xxh3_128(b"{}"))
+        );
     }
 
     #[test]

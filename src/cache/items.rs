@@ -12,7 +12,9 @@ use rust_decimal::Decimal;
 
 use super::codec::{get_signed, get_varint, put_signed, put_varint};
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, FailureClass, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{
+    DedupPolicy, FailureClass, Provenance, Provider, Text, TokenCounts, UsageRecord,
+};
 
 const RECORD: u8 = 0;
 const ERROR: u8 = 1;
@@ -38,11 +40,16 @@ fn put_text(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn get_text(input: &mut &[u8]) -> Option<String> {
+fn get_str<'a>(input: &mut &'a [u8]) -> Option<&'a str> {
     let len = usize::try_from(get_varint(input)?).ok()?;
     let (text, rest) = input.split_at_checked(len)?;
     *input = rest;
-    String::from_utf8(text.to_vec()).ok()
+    std::str::from_utf8(text).ok()
+}
+
+/// Record text, built straight from the entry's bytes (inline when short: no allocation).
+fn get_text(input: &mut &[u8]) -> Option<Text> {
+    get_str(input).map(Text::from)
 }
 
 fn put_time(out: &mut Vec<u8>, t: &DateTime<Utc>) {
@@ -255,10 +262,10 @@ pub(super) fn get_item(input: &mut &[u8]) -> Option<super::Item> {
             let line = get_varint(input)?;
             let field = match get_u8(input)? {
                 0 => None,
-                1 => Some(get_text(input)?),
+                1 => Some(get_str(input)?.to_owned()),
                 _ => return None,
             };
-            let message = get_text(input)?;
+            let message = get_str(input)?.to_owned();
             Some(super::Item::Error(RecordError {
                 line,
                 field,
@@ -284,7 +291,7 @@ fn get_record(input: &mut &[u8]) -> Option<UsageRecord> {
     } else {
         None
     };
-    let mut texts: [Option<String>; TEXTS as usize] = Default::default();
+    let mut texts: [Option<Text>; TEXTS as usize] = Default::default();
     for (i, t) in texts.iter_mut().enumerate() {
         if bits & (1 << i) != 0 {
             *t = Some(get_text(input)?);

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ledger::rollup::{self, Merge, Sums, HOUR_MS};
 use crate::pricing::prompt_band;
-use crate::record::{DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::record::{DedupPolicy, Provenance, Provider, Text, UsageRecord};
 use crate::report::aggregate::Aggregator;
 
 use super::codec;
@@ -45,16 +45,16 @@ pub trait SumSink {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Key {
     provider: Provider,
-    model: String,
-    service_tier: Option<String>,
+    model: Text,
+    service_tier: Option<Text>,
     batch: bool,
-    region: Option<String>,
+    region: Option<Text>,
     long_context: Option<bool>,
     band: u64,
     failed: bool,
-    team: Option<String>,
-    project: Option<String>,
-    workspace: Option<String>,
+    team: Option<Text>,
+    project: Option<Text>,
+    workspace: Option<Text>,
 }
 
 /// What a file's records add up to.
@@ -294,7 +294,7 @@ pub fn feed(agg: &mut Aggregator<'_>, sums: &FileSums, source: &'static str) -> 
     let epoch = Utc.timestamp_opt(0, 0).single().unwrap_or_default();
     let template = |k: &Key| {
         let mut r = UsageRecord::new(
-            String::new(),
+            Text::default(),
             source,
             k.provider,
             k.model.clone(),

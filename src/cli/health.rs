@@ -184,10 +184,11 @@ impl RecordSink for Collector<'_> {
         let request_id = request_id.strip_prefix("req:").unwrap_or(request_id);
         let caller = r
             .api_key
-            .clone()
-            .or(r.user.clone())
-            .or(r.project.clone())
-            .unwrap_or_else(|| team.to_string());
+            .as_deref()
+            .or(r.user.as_deref())
+            .or(r.project.as_deref())
+            .unwrap_or(team)
+            .to_string();
         self.requests.push(Request {
             at: r.start,
             group,
@@ -202,7 +203,7 @@ impl RecordSink for Collector<'_> {
             tokens: r.tokens,
             cost,
             attempt: r.attempt,
-            retry_of: r.retry_of.clone(),
+            retry_of: r.retry_of.as_deref().map(str::to_owned),
         });
         Ok(Accepted::Added)
     }

@@ -310,7 +310,7 @@ pub fn service_name(r: &UsageRecord) -> String {
         Provider::Anthropic => "Anthropic API".into(),
         // A Google Cloud billing row names its service (`Vertex AI`, `Gemini API`).
         Provider::Google => match r.tags.get("service") {
-            Some(s) if r.source == "gcp-billing" && !s.is_empty() => s.clone(),
+            Some(s) if r.source == "gcp-billing" && !s.is_empty() => s.to_string(),
             _ => "Gemini API".into(),
         },
         Provider::Bedrock => "Amazon Bedrock".into(),
@@ -524,13 +524,13 @@ pub fn value(column: &str, row: &ExportRow<'_>, account: (&str, Option<&str>)) -
         "SubAccountType" => opt(sub_account.map(|s| s.1)),
         "Tags" => {
             let mut tags = r.tags.clone();
-            tags.insert("team".into(), row.team.to_string());
+            tags.insert("team".into(), row.team.into());
             serde_json::to_string(&tags).unwrap_or_default()
         }
-        "x_RecordId" => r.id.clone(),
+        "x_RecordId" => r.id.to_string(),
         "x_Source" => r.source.into(),
         "x_Provider" => r.provider.as_str().into(),
-        "x_Model" => r.model.clone(),
+        "x_Model" => r.model.to_string(),
         "x_ServiceTier" => opt(r.service_tier.as_deref()),
         "x_Batch" => r.batch.to_string(),
         "x_Team" => row.team.into(),

@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::input::{Accepted, RecordSink};
 use crate::period::Period;
 use crate::pricing::{PriceBook, Priced, Pricer};
-use crate::record::{DedupPolicy, UsageRecord};
+use crate::record::{DedupPolicy, Text, UsageRecord};
 use crate::report::{Dim, Filter};
 
 pub mod csv;
@@ -148,7 +148,7 @@ pub enum Cell<'a> {
     Bool(Option<bool>),
     Money(Option<Decimal>),
     /// A JSON object: text in CSV, an object in JSON Lines.
-    Tags(&'a BTreeMap<String, String>),
+    Tags(&'a BTreeMap<Text, Text>),
 }
 
 /// The columns of `csv` and the keys of `jsonl`, in order.

@@ -451,7 +451,7 @@ mod tests {
                 line: i,
             };
             let r = UsageRecord::new(
-                format!("openai:{i}"),
+                format!("openai:{i}").into(),
                 "api-log",
                 Provider::OpenAI,
                 "gpt-4o".into(),

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 
 use super::{Request, Retry};
 use crate::pricing::PriceBook;
-use crate::record::{Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{Provenance, Provider, Text, TokenCounts, UsageRecord};
 use crate::whatif::{Scenario, ScenarioPricer, Swap};
 
 /// What the fallback serves instead: another provider (same model) or another model.
@@ -97,10 +97,10 @@ fn reprice(
     target: &str,
 ) -> std::result::Result<Decimal, String> {
     let mut record = UsageRecord::new(
-        String::new(),
+        Text::default(),
         "api-log",
         r.provider,
-        r.model.clone(),
+        Text::from(r.model.as_str()),
         r.at,
         Provenance {
             file: "".into(),

@@ -7,20 +7,31 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 
 use crate::decimal::parse_decimal;
-use crate::record::{DedupPolicy, FailureClass, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{
+    DedupPolicy, FailureClass, Provenance, Provider, Text, TokenCounts, UsageRecord,
+};
 
-/// A row's cells by column index.
+/// A row's cells by column index. Text is built straight from the row's bytes (inline when short).
 pub(super) trait Cells {
     type Error;
-    fn text(&self, i: usize) -> Result<Option<String>, Self::Error>;
+    fn text(&self, i: usize) -> Result<Option<Text>, Self::Error>;
     fn int(&self, i: usize) -> Result<Option<i64>, Self::Error>;
     fn flag(&self, i: usize) -> Result<Option<bool>, Self::Error>;
 }
 
+/// A text cell of SQLite, read as `String` is (the same errors for a cell of another type).
+struct SqliteText(Text);
+
+impl rusqlite::types::FromSql for SqliteText {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        value.as_str().map(|s| SqliteText(Text::from(s)))
+    }
+}
+
 impl Cells for rusqlite::Row<'_> {
     type Error = rusqlite::Error;
-    fn text(&self, i: usize) -> rusqlite::Result<Option<String>> {
-        self.get(i)
+    fn text(&self, i: usize) -> rusqlite::Result<Option<Text>> {
+        Ok(self.get::<_, Option<SqliteText>>(i)?.map(|t| t.0))
     }
     fn int(&self, i: usize) -> rusqlite::Result<Option<i64>> {
         self.get(i)
@@ -32,8 +43,8 @@ impl Cells for rusqlite::Row<'_> {
 
 impl Cells for postgres::Row {
     type Error = postgres::Error;
-    fn text(&self, i: usize) -> Result<Option<String>, postgres::Error> {
-        self.try_get(i)
+    fn text(&self, i: usize) -> Result<Option<Text>, postgres::Error> {
+        Ok(self.try_get::<_, Option<&str>>(i)?.map(Text::from))
     }
     fn int(&self, i: usize) -> Result<Option<i64>, postgres::Error> {
         self.try_get(i)
@@ -49,15 +60,20 @@ pub(super) fn record_from_cells<C: Cells>(
     files: &mut BTreeMap<String, Arc<str>>,
 ) -> Result<UsageRecord, C::Error> {
     let ms = |v: i64| Utc.timestamp_millis_opt(v).single().unwrap_or_default();
-    let text = |i: usize| -> Result<String, C::Error> { Ok(row.text(i)?.unwrap_or_default()) };
+    let text = |i: usize| -> Result<Text, C::Error> { Ok(row.text(i)?.unwrap_or_default()) };
     let u = |i: usize| -> Result<u64, C::Error> { Ok(row.int(i)?.unwrap_or(0).max(0) as u64) };
     let flag = |i: usize| -> Result<bool, C::Error> { Ok(row.flag(i)?.unwrap_or(false)) };
     let source = text(1)?;
     let provider = text(2)?;
-    let file = files
-        .entry(text(35)?)
-        .or_insert_with_key(|k| Arc::from(k.as_str()))
-        .clone();
+    let name = text(35)?;
+    let file = match files.get(name.as_str()) {
+        Some(file) => file.clone(),
+        None => {
+            let file: Arc<str> = Arc::from(name.as_str());
+            files.insert(name.into_string(), file.clone());
+            file
+        }
+    };
     Ok(UsageRecord {
         id: text(0)?,
         source: crate::sources::by_name(&source)

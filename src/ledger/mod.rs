@@ -745,7 +745,7 @@ impl RecordSink for SqliteWriter<'_> {
             };
             let held: Option<i64> = self
                 .weight_of
-                .query_row(params![at, r.id], |row| row.get(0))
+                .query_row(params![at, r.id.as_str()], |row| row.get(0))
                 .optional()
                 .map_err(err)?;
             let Some(held) = held else {
@@ -759,11 +759,13 @@ impl RecordSink for SqliteWriter<'_> {
             // The copy it replaces leaves the rollup as the new one enters it.
             let old = self
                 .old
-                .query_row(params![at, r.id], |row| {
+                .query_row(params![at, r.id.as_str()], |row| {
                     record_from_row(row, &mut BTreeMap::new())
                 })
                 .map_err(err)?;
-            self.delete.execute(params![at, r.id]).map_err(err)?;
+            self.delete
+                .execute(params![at, r.id.as_str()])
+                .map_err(err)?;
             self.insert(&r, weight)?;
             if at != start {
                 self.claims
@@ -901,7 +903,7 @@ mod tests {
         assert_eq!(next, 1, "`a` took the slot after its hash");
         let again = ledger.write(true, |w| w.accept(record("a"))).unwrap();
         assert_eq!(again, Accepted::Duplicate);
-        let ids: Vec<String> = all(&ledger).into_iter().map(|r| r.id).collect();
+        let ids: Vec<crate::record::Text> = all(&ledger).into_iter().map(|r| r.id).collect();
         assert_eq!(ids, ["a", "other"]);
     }
 
@@ -1043,7 +1045,7 @@ mod tests {
             let mut r = record(&format!("r{i}"));
             r.start += chrono::Duration::minutes(i as i64);
             if i % 2 == 0 {
-                r.team = Some(format!("team-{}", i % 4));
+                r.team = Some(format!("team-{}", i % 4).into());
                 r.tokens.input = 1_000 + i;
                 r.reported_cost = Some(rust_decimal::Decimal::new(125 + i as i64, 4));
                 r.status = Some(200);
@@ -1142,7 +1144,7 @@ mod tests {
         drop(old);
         let old = SqliteLedger::open(&path).unwrap();
         assert_eq!(page_size(&old), 4096);
-        let ids: Vec<String> = all(&old).into_iter().map(|r| r.id).collect();
+        let ids: Vec<crate::record::Text> = all(&old).into_iter().map(|r| r.id).collect();
         assert_eq!(ids, ["b", "old"]);
     }
 

@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::input::{Accepted, RecordSink};
 use crate::pg::{error_text, PgTarget};
 use crate::pricing::prompt_band;
-use crate::record::{DedupPolicy, UsageRecord};
+use crate::record::{DedupPolicy, Text, UsageRecord};
 use crate::report::aggregate::Aggregator;
 
 /// The advisory lock key imports and migrations hold ("aispend" in ASCII): one writer at a time per
@@ -924,7 +924,7 @@ impl PgWriter<'_> {
             // The copies they replace leave the rollup as the new ones enter it; the row locks keep
             // the old copies as read until the transaction ends.
             let list: Vec<&str> = replacing.iter().map(|(id, _)| *id).collect();
-            let mut old: HashMap<String, UsageRecord> = HashMap::with_capacity(list.len());
+            let mut old: HashMap<Text, UsageRecord> = HashMap::with_capacity(list.len());
             let mut files = BTreeMap::new();
             for row in self.tx.query(&self.statements.old, &[&list]).map_err(err)? {
                 let r = record_from_cells(&row, &mut files).map_err(err)?;
@@ -1094,17 +1094,17 @@ impl Delta {
                     code,
                     &r.source,
                     &r.provider.as_str(),
-                    &r.model,
-                    &r.service_tier,
+                    &r.model.as_str(),
+                    &r.service_tier.as_deref(),
                     &r.batch,
-                    &r.region,
+                    &r.region.as_deref(),
                     &r.long_context,
                     &(*band as i64),
                     &i64::from(*classes),
                     &r.failed,
-                    &r.team,
-                    &r.project,
-                    &r.workspace,
+                    &r.team.as_deref(),
+                    &r.project.as_deref(),
+                    &r.workspace.as_deref(),
                 ],
             )?;
             ids.insert(code, row.get(0));

@@ -22,9 +22,10 @@ use chrono::{Datelike, Offset, TimeZone, Utc};
 use rusqlite::{Connection, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
+use super::cells::Cells;
 use crate::decimal::parse_decimal;
 use crate::pricing::prompt_band;
-use crate::record::{Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{Provenance, Provider, Text, TokenCounts, UsageRecord};
 use crate::report::aggregate::{Aggregator, Counts};
 
 /// Milliseconds in an hour, the hourly rollup's unit of time.
@@ -378,17 +379,17 @@ impl Delta {
                     insert.execute(rusqlite::params![
                         r.source,
                         r.provider.as_str(),
-                        r.model,
-                        r.service_tier,
+                        r.model.as_str(),
+                        r.service_tier.as_deref(),
                         r.batch,
-                        r.region,
+                        r.region.as_deref(),
                         r.long_context,
                         *band as i64,
                         classes,
                         r.failed,
-                        r.team,
-                        r.project,
-                        r.workspace,
+                        r.team.as_deref(),
+                        r.project.as_deref(),
+                        r.workspace.as_deref(),
                     ])?;
                     let id = conn.last_insert_rowid();
                     keys.insert(buf.as_slice().into(), id);
@@ -538,15 +539,16 @@ fn for_each_key(
     while let Some(row) = rows.next()? {
         let source: String = row.get(1)?;
         let provider: String = row.get(2)?;
-        let mut r = key_record(&source, &provider, row.get(3)?, &file);
-        r.service_tier = row.get(4)?;
+        let model: String = row.get(3)?;
+        let mut r = key_record(&source, &provider, Text::from(model), &file);
+        r.service_tier = row.text(4)?;
         r.batch = row.get(5)?;
-        r.region = row.get(6)?;
+        r.region = row.text(6)?;
         r.long_context = row.get(7)?;
         r.failed = row.get(10)?;
-        r.team = row.get(11)?;
-        r.project = row.get(12)?;
-        r.workspace = row.get(13)?;
+        r.team = row.text(11)?;
+        r.project = row.text(12)?;
+        r.workspace = row.text(13)?;
         let band: i64 = row.get(8)?;
         let classes: u32 = row.get(9)?;
         f(row.get(0)?, &r, band.max(0) as u64, classes);
@@ -558,11 +560,11 @@ fn for_each_key(
 pub(super) fn key_record(
     source: &str,
     provider: &str,
-    model: String,
+    model: Text,
     file: &Arc<str>,
 ) -> UsageRecord {
     UsageRecord::new(
-        String::new(),
+        Text::default(),
         crate::sources::by_name(source)
             .map(|s| s.name())
             .unwrap_or("other"),
@@ -992,10 +994,10 @@ pub(super) mod tests {
         (Provider::Other, "no-such-model"),
     ];
 
-    fn some_text(rng: &mut Rng, values: &[&str]) -> Option<String> {
+    fn some_text(rng: &mut Rng, values: &[&str]) -> Option<Text> {
         match rng.below(values.len() as u64 + 1) {
             0 => None,
-            i => Some(values[i as usize - 1].to_string()),
+            i => Some(values[i as usize - 1].into()),
         }
     }
 
@@ -1010,10 +1012,10 @@ pub(super) mod tests {
         };
         let start = day + chrono::Duration::milliseconds(rng.below(86_400_000) as i64);
         let mut r = UsageRecord::new(
-            format!("id-{id}"),
+            format!("id-{id}").into(),
             [SOURCES[0], SOURCES[1], SOURCES[2]][rng.below(3) as usize],
             provider,
-            model.to_string(),
+            model.into(),
             start,
             Provenance {
                 file: Arc::from("random.jsonl"),

@@ -1823,7 +1823,7 @@ mod tests {
             (Some("default"), dec!(11.25)),
             (Some("FLEX"), dec!(5.625)),
         ] {
-            r.service_tier = tier.map(str::to_string);
+            r.service_tier = tier.map(Into::into);
             assert_eq!(by_pricer(&mut pricer, &r), Ok(want), "{tier:?}");
         }
         r.service_tier = None;
@@ -1865,7 +1865,7 @@ mod tests {
         let mut pricer = Pricer::new(&book);
         let at = |model: &str, region: Option<&str>| {
             let mut r = on(Provider::Bedrock, model, io(1_000_000, 1_000_000));
-            r.region = region.map(str::to_string);
+            r.region = region.map(Into::into);
             r
         };
         // Bedrock claude-sonnet-4-5 (below its 200_000 long-context threshold): 100_000 × $3/M +
@@ -1949,8 +1949,8 @@ mod tests {
                         for region in [None, Some("us-east-1"), Some("eu-west-1"), Some("xx-1")] {
                             let mut r = record(&entry.id, (d.year(), d.month(), d.day()), tokens);
                             r.provider = provider;
-                            r.service_tier = tier.map(str::to_string);
-                            r.region = region.map(str::to_string);
+                            r.service_tier = tier.map(Into::into);
+                            r.region = region.map(Into::into);
                             priced += u32::from(by_pricer(&mut pricer, &r).is_ok());
                         }
                     }

@@ -234,7 +234,8 @@ pub fn recommend(inputs: &Inputs, settings: &Settings) -> Vec<Recommendation> {
             Seen {
                 record: r,
                 team: inputs.rules.team_of(r).to_string(),
-                model: entry.map_or_else(|| r.model.clone(), |i| inputs.book.model(i).id.clone()),
+                model: entry
+                    .map_or_else(|| r.model.to_string(), |i| inputs.book.model(i).id.clone()),
                 entry,
             }
         })
@@ -450,8 +451,9 @@ fn priority_tier(inputs: &Inputs, seen: &[Seen], out: &mut Vec<Recommendation>) 
         let tier = seen
             .iter()
             .find(|s| s.team == team && s.model == model && is_priority(s.record))
-            .and_then(|s| s.record.service_tier.clone())
-            .unwrap_or_else(|| "priority".into());
+            .and_then(|s| s.record.service_tier.as_deref())
+            .unwrap_or("priority")
+            .to_string();
         let mut filters = team_model(&team, &model);
         filters.insert(0, (Dim::ServiceTier, tier));
         let scenario = Scenario {
@@ -491,9 +493,9 @@ fn batchable(inputs: &Inputs, seen: &[Seen], settings: &Settings, out: &mut Vec<
     for s in seen.iter().filter(|s| !s.record.batch) {
         let r = s.record;
         let key = if declared(r.project.as_deref()) {
-            (0, r.project.clone().unwrap_or_default())
+            (0, r.project.as_deref().unwrap_or_default().to_string())
         } else if declared(r.api_key.as_deref()) {
-            (1, r.api_key.clone().unwrap_or_default())
+            (1, r.api_key.as_deref().unwrap_or_default().to_string())
         } else if let Some(p) = r.project.as_deref().filter(|p| !p.is_empty()) {
             (2, p.to_string())
         } else {

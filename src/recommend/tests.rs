@@ -12,7 +12,7 @@ fn rec(n: u32, provider: Provider, model: &str, team: &str, day: u32, hour: u32)
     };
     let start = Utc.with_ymd_and_hms(2026, 10, day, hour, 0, 0).unwrap();
     let mut r = UsageRecord::new(
-        format!("r{n}"),
+        format!("r{n}").into(),
         "api-log",
         provider,
         model.into(),

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
 use crate::period::Period;
-use crate::record::UsageRecord;
+use crate::record::{Text, UsageRecord};
 
 pub mod aggregate;
 pub mod daily;
@@ -112,7 +112,7 @@ impl Dim {
     /// Appends the record's value in this dimension to `out` (no allocation on the hot path).
     pub fn write_value(&self, r: &UsageRecord, team: &str, model: &str, tz: Tz, out: &mut String) {
         use std::fmt::Write;
-        fn opt(v: &Option<String>) -> &str {
+        fn opt(v: &Option<Text>) -> &str {
             v.as_deref().filter(|s| !s.is_empty()).unwrap_or(NONE)
         }
         let text: &str = match self {
@@ -146,8 +146,8 @@ impl Dim {
             }
             Dim::Tag(k) => r
                 .tags
-                .get(k)
-                .map(String::as_str)
+                .get(k.as_str())
+                .map(Text::as_str)
                 .filter(|v| !v.is_empty())
                 .unwrap_or(NONE),
         };

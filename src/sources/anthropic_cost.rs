@@ -28,7 +28,7 @@ use super::shared::response::Label;
 use super::{DocumentParser, Parsed, Reader, Source};
 use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::record::{DedupPolicy, Provenance, Provider, Text, UsageRecord};
 
 /// Reads Anthropic cost report pages.
 pub struct AnthropicCost;
@@ -113,7 +113,7 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<UsageRecord, RecordErro
     })?;
 
     let dim = |l: &Option<Label>| l.as_ref().and_then(Label::to_nonempty);
-    let workspace = dim(&r.workspace_id).unwrap_or_else(|| "default".to_owned());
+    let workspace = dim(&r.workspace_id).unwrap_or_else(|| "default".into());
     let description = dim(&r.description);
     let cost_type = dim(&r.cost_type);
     let model = dim(&r.model);
@@ -122,9 +122,9 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<UsageRecord, RecordErro
     let context_window = dim(&r.context_window);
     let geo = dim(&r.inference_geo);
 
-    let or_dash = |v: &Option<String>| v.as_deref().unwrap_or("-").to_owned();
+    let or_dash = |v: &Option<Text>| v.as_deref().unwrap_or("-").to_owned();
     let end = at.end.map_or_else(|| "-".to_owned(), |e| rfc3339(e.0));
-    let id = format!(
+    let id = compact_str::format_compact!(
         "{NAME}:{}:{end}:{workspace}:{}:{}:{}:{}:{}:{}:{}",
         rfc3339(at.start.0),
         or_dash(&description),
@@ -140,13 +140,13 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<UsageRecord, RecordErro
         file: file.clone(),
         line: at.line,
     };
-    let model = model.unwrap_or_else(|| "unknown".to_owned());
+    let model = model.unwrap_or_else(|| "unknown".into());
     let mut record = UsageRecord::new(id, NAME, Provider::Anthropic, model, at.start.0, provenance);
     record.end = at.end.map(|e| e.0);
     record.requests = 0;
     record.reported_cost = Some(dollars);
     record.reported_currency =
-        Some(dim(&r.currency).map_or_else(|| "USD".to_owned(), |c| c.to_ascii_uppercase()));
+        Some(dim(&r.currency).map_or_else(|| "USD".into(), |c| c.to_ascii_uppercase()));
     record.batch = tier.as_deref() == Some("batch");
     record.service_tier = tier;
     record.long_context = context_window.as_deref().map(|w| w == "200k-1M");
@@ -158,7 +158,7 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<UsageRecord, RecordErro
         ("description", description),
     ] {
         if let Some(value) = value {
-            record.tags.insert(key.to_owned(), value);
+            record.tags.insert(key.into(), value);
         }
     }
     record.dedup = DedupPolicy::KeepLargest;

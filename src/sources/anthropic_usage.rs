@@ -22,7 +22,9 @@ use super::shared::common;
 use super::shared::response::Label;
 use super::{DocumentParser, Parsed, Reader, Source};
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord, UNGROUPED_MODEL};
+use crate::record::{
+    DedupPolicy, Provenance, Provider, Text, TokenCounts, UsageRecord, UNGROUPED_MODEL,
+};
 
 /// Reads Anthropic usage report pages.
 pub struct AnthropicUsage;
@@ -124,8 +126,8 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<UsageRecord, RecordErro
     };
 
     let dim = |l: &Option<Label>| l.as_ref().and_then(Label::to_nonempty);
-    let workspace = dim(&r.workspace_id).unwrap_or_else(|| "default".to_owned());
-    let api_key = dim(&r.api_key_id).unwrap_or_else(|| "console".to_owned());
+    let workspace = dim(&r.workspace_id).unwrap_or_else(|| "default".into());
+    let api_key = dim(&r.api_key_id).unwrap_or_else(|| "console".into());
     let model = dim(&r.model);
     let tier = dim(&r.service_tier);
     let context_window = dim(&r.context_window);
@@ -133,7 +135,7 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<UsageRecord, RecordErro
     let account = dim(&r.account_id);
     let service_account = dim(&r.service_account_id);
 
-    let or_dash = |v: &Option<String>| v.as_deref().unwrap_or("-").to_owned();
+    let or_dash = |v: &Option<Text>| v.as_deref().unwrap_or("-").to_owned();
     let end = at.end.map_or_else(|| "-".to_owned(), |e| rfc3339(e.0));
     let mut id = format!(
         "{NAME}:{}:{end}:{workspace}:{api_key}:{}:{}:{}:{}",
@@ -157,15 +159,22 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<UsageRecord, RecordErro
         file: file.clone(),
         line: at.line,
     };
-    let model = model.unwrap_or_else(|| UNGROUPED_MODEL.to_owned());
-    let mut record = UsageRecord::new(id, NAME, Provider::Anthropic, model, at.start.0, provenance);
+    let model = model.unwrap_or_else(|| UNGROUPED_MODEL.into());
+    let mut record = UsageRecord::new(
+        id.into(),
+        NAME,
+        Provider::Anthropic,
+        model,
+        at.start.0,
+        provenance,
+    );
     record.end = at.end.map(|e| e.0);
     record.tokens = tokens;
     record.requests = 0;
     record.batch = tier.as_deref() == Some("batch");
     // Fast mode bills at its own rates, whatever the tier: a table without them leaves the row unpriced.
     record.service_tier = match dim(&r.speed) {
-        Some(speed) if speed.eq_ignore_ascii_case("fast") => Some("fast".to_owned()),
+        Some(speed) if speed.eq_ignore_ascii_case("fast") => Some("fast".into()),
         _ => tier,
     };
     record.long_context = context_window.as_deref().map(|w| w == "200k-1M");

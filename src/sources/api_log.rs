@@ -31,7 +31,9 @@ use super::shared::response::{
 };
 use super::{InOrder, JsonValues, LineParser, OrderedLineParser, Reader, Source};
 use crate::error::RecordError;
-use crate::record::{content_id, DedupPolicy, FailureClass, Provenance, Provider, UsageRecord};
+use crate::record::{
+    concat, content_id, DedupPolicy, FailureClass, Provenance, Provider, Text, UsageRecord,
+};
 use crate::timestamp::Timestamp;
 
 /// Reads API log lines: raw provider responses or envelopes around them.
@@ -157,7 +159,7 @@ struct StreamLog {
 struct AnthropicEvents {
     /// The requests of `message_start`s waiting for their `message_delta`, oldest first, each with its
     /// envelope's `request_id`.
-    pending: Vec<(Option<String>, UsageRecord)>,
+    pending: Vec<(Option<Text>, UsageRecord)>,
 }
 
 /// Whether a JSON line is an Anthropic `message_start` or `message_delta` event (raw or in an
@@ -364,7 +366,7 @@ pub fn iteration_records(
         }
         let path = format!("{}[{i}]", response::join(base, "usage.iterations"));
         let mut record = main.clone();
-        record.id = format!("{}:iteration:{i}", main.id);
+        record.id = compact_str::format_compact!("{}:iteration:{i}", main.id);
         if let Some(model) = it.model.as_ref().and_then(Label::to_nonempty) {
             record.model = model;
         }
@@ -747,8 +749,7 @@ impl LogLine<'_> {
         } else {
             raw.model().or(envelope_model)
         }
-        .unwrap_or("unknown")
-        .to_owned();
+        .map_or_else(|| Text::const_new("unknown"), Text::from);
         // OpenAI-compatible providers (DeepSeek, xAI, Mistral, the open-model hosts) answer in OpenAI's
         // shape: without an envelope `provider`, the model name tells who served it, else the shape.
         // Asked only without an envelope `provider` (most lines have one).
@@ -770,14 +771,14 @@ impl LogLine<'_> {
         let request_id = request_id.as_ref().and_then(Label::nonempty);
         // Joined without `format!`: its machinery cost more per line than the rest of the id.
         let id = match (raw.response_id(), request_id) {
-            (Some(id), _) => [provider.as_str(), ":", id].concat(),
-            (None, Some(req)) => [provider.as_str(), ":req:", req].concat(),
+            (Some(id), _) => concat(&[provider.as_str(), ":", id]),
+            (None, Some(req)) => concat(&[provider.as_str(), ":req:", req]),
             (None, None) => content_id(NAME, line),
         };
         let mut record = UsageRecord::new(id, NAME, provider, model, start.0, at.clone());
         record.tokens = tokens;
-        record.service_tier = shape.and_then(|s| raw.service_tier(s)).map(str::to_owned);
-        record.region = raw.region().map(str::to_owned);
+        record.service_tier = shape.and_then(|s| raw.service_tier(s)).map(Text::from);
+        record.region = raw.region().map(Text::from);
         record.team = team.as_ref().and_then(Label::to_nonempty);
         record.project = project.as_ref().and_then(Label::to_nonempty);
         record.user = user.as_ref().and_then(Label::to_nonempty);
@@ -847,7 +848,7 @@ struct RequestMeta<'a> {
 }
 
 /// `tags`: a map of strings (numbers and booleans are kept as their text, `null` values dropped).
-struct Tags(BTreeMap<String, String>);
+struct Tags(BTreeMap<Text, Text>);
 
 impl<'de> Deserialize<'de> for Tags {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Tags, D::Error> {
@@ -861,7 +862,7 @@ impl<'de> Deserialize<'de> for Tags {
                 let mut tags = BTreeMap::new();
                 while let Some(key) = map.next_key::<Label>()? {
                     if let Some(value) = map.next_value::<Option<Label>>()? {
-                        tags.insert(key.0.into_owned(), value.0.into_owned());
+                        tags.insert(Text::from(key.0), Text::from(value.0));
                     }
                 }
                 Ok(Tags(tags))
@@ -1025,6 +1026,19 @@ mod tests {
         assert_eq!(r.latency_ms, Some(812));
         // never the api key
         assert_eq!(r.api_key, None);
+        // Text of up to 24 bytes is kept inline: the record allocates for none of these; the model name
+        // (26 bytes) is the one on the heap.
+        assert!(r.model.is_heap_allocated());
+        let texts = [&r.id]
+            .into_iter()
+            .chain(
+                [&r.service_tier, &r.region, &r.team, &r.project, &r.user]
+                    .map(|t| t.as_ref().unwrap()),
+            )
+            .chain(r.tags.iter().flat_map(|(k, v)| [k, v]));
+        for t in texts {
+            assert!(!t.is_heap_allocated(), "{t}");
+        }
     }
 
     #[test]

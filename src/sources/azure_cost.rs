@@ -37,7 +37,7 @@ use super::{Emit, Reader, Source, StreamParser};
 use crate::decimal::{parse_decimal, parse_number_cell};
 use crate::error::RecordError;
 use crate::record::{
-    content_id, out_of_range, DedupPolicy, Provenance, Provider, UsageRecord, MAX_COUNT,
+    content_id, out_of_range, DedupPolicy, Provenance, Provider, Text, UsageRecord, MAX_COUNT,
 };
 
 /// Reads Azure Cost Management exports.
@@ -316,17 +316,23 @@ fn read_row(
     let tag = |k: &str| {
         tags.iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(k))
-            .map(|(_, v)| v.trim().to_string())
+            .map(|(_, v)| Text::from(v.trim()))
             .filter(|v| !v.is_empty())
     };
     let deployment = segment_after(resource_id, "deployments")
-        .map(str::to_string)
+        .map(Text::from)
         .or_else(|| tag("deployment"))
         .or_else(|| tag("deployment_name"));
     // A meter names a model only when it also names a token class (`Provisioned Managed Global` does not).
     let model = deployment
-        .or_else(|| meter.model.clone().filter(|_| meter.class.is_some()))
-        .unwrap_or_else(|| "unknown".to_string());
+        .or_else(|| {
+            meter
+                .model
+                .as_deref()
+                .filter(|_| meter.class.is_some())
+                .map(Text::from)
+        })
+        .unwrap_or_else(|| "unknown".into());
     let start = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default());
     let subscription = get("subscriptionid").or_else(|| get("subscriptionguid"));
     let mut key = String::new();
@@ -356,27 +362,30 @@ fn read_row(
     r.requests = 0;
     r.long_context = Some(false);
     r.batch = meter.batch;
-    r.region = meter.region.map(str::to_string);
+    r.region = meter.region.map(Text::from);
     r.reported_cost = Some(cost);
     r.reported_currency = get("billingcurrency")
         .or_else(|| get("billingcurrencycode"))
-        .map(str::to_ascii_uppercase);
-    r.workspace = subscription.map(str::to_string);
+        .map(|c| Text::from(c).to_ascii_uppercase());
+    r.workspace = subscription.map(Text::from);
     // The billing account when the export has it (EA and MCA exports do), else the subscription.
     match get("billingaccountid") {
         Some(id) => {
-            r.billing_account = Some(id.to_string());
-            r.billing_account_name = get("billingaccountname").map(str::to_string);
+            r.billing_account = Some(id.into());
+            r.billing_account_name = get("billingaccountname").map(Text::from);
         }
         None => {
             r.billing_account = r.workspace.clone();
-            r.billing_account_name = get("subscriptionname").map(str::to_string);
+            r.billing_account_name = get("subscriptionname").map(Text::from);
         }
     }
     r.team = tag("team");
     r.project = tag("project");
-    r.tags.extend(tags);
-    r.tags.insert("meter".into(), meter_name.to_string());
+    r.tags.extend(
+        tags.into_iter()
+            .map(|(k, v)| (Text::from(k), Text::from(v))),
+    );
+    r.tags.insert("meter".into(), meter_name.into());
     for (column, name) in [
         ("resourcegroup", "resource_group"),
         ("resourcegroupname", "resource_group"),
@@ -385,11 +394,11 @@ fn read_row(
         ("resourcelocation", "azure_location"),
     ] {
         if let Some(v) = get(column) {
-            r.tags.insert(name.into(), v.to_string());
+            r.tags.insert(name.into(), v.into());
         }
     }
     if let Some(account) = segment_after(resource_id, "accounts") {
-        r.tags.insert("azure_account".into(), account.to_string());
+        r.tags.insert("azure_account".into(), account.into());
     }
     if let (Some(class), Some(multiple)) =
         (meter.class, get("unitofmeasure").and_then(unit_multiple))

@@ -37,7 +37,7 @@ use serde_json::value::RawValue;
 use super::shared::common;
 use super::{Emit, Reader, Source, StreamParser};
 use crate::error::RecordError;
-use crate::record::{content_id, DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::record::{concat, content_id, DedupPolicy, Provenance, Provider, Text, UsageRecord};
 use crate::region::profile_prefix;
 use crate::timestamp::Timestamp;
 
@@ -285,8 +285,8 @@ struct OutputCounts {
     output_token_count: Option<u64>,
 }
 
-fn non_empty(v: Option<Cow<'_, str>>) -> Option<String> {
-    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+fn non_empty(v: Option<Cow<'_, str>>) -> Option<Text> {
+    v.map(|s| Text::from(s.trim())).filter(|s| !s.is_empty())
 }
 
 /// Parses one invocation log record.
@@ -302,12 +302,12 @@ fn read_record(bytes: &[u8], at: &Provenance) -> Result<UsageRecord, RecordError
             ),
         ));
     }
-    let model = log.model_id.trim().to_string();
+    let model = Text::from(log.model_id.trim());
     if model.is_empty() {
         return Err(RecordError::field(at.line, "modelId", "is empty"));
     }
     let id = match log.request_id.as_deref().map(str::trim) {
-        Some(r) if !r.is_empty() => format!("{NAME}:{r}"),
+        Some(r) if !r.is_empty() => concat(&[NAME, ":", r]),
         _ => content_id(NAME, bytes),
     };
     let mut r = UsageRecord::new(
@@ -322,7 +322,7 @@ fn read_record(bytes: &[u8], at: &Provenance) -> Result<UsageRecord, RecordError
     let aws_region = non_empty(log.region);
     let inference_region = non_empty(log.inference_region);
     r.region = profile_prefix(&r.model)
-        .map(str::to_string)
+        .map(Text::from)
         .or_else(|| inference_region.clone())
         .or_else(|| aws_region.clone());
     if let Some(region) = aws_region {
@@ -338,7 +338,7 @@ fn read_record(bytes: &[u8], at: &Provenance) -> Result<UsageRecord, RecordError
     r.billing_account = r.workspace.clone();
     r.user = non_empty(log.identity.and_then(|i| i.arn));
     for (key, value) in log.request_metadata.unwrap_or_default() {
-        let value = value.trim().to_string();
+        let value = Text::from(value.trim());
         if value.is_empty() {
             continue;
         }
@@ -348,7 +348,7 @@ fn read_record(bytes: &[u8], at: &Provenance) -> Result<UsageRecord, RecordError
             "user" => r.user = Some(value.clone()),
             _ => {}
         }
-        r.tags.insert(key.into_owned(), value);
+        r.tags.insert(Text::from(key), value);
     }
     if let Some(input) = log.input {
         r.tokens.input = input.input_token_count.unwrap_or(0);

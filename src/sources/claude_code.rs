@@ -24,7 +24,7 @@ use super::shared::response::{self, has_key_value, Label, Usage};
 use super::{LineParser, Reader, Source};
 use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
-use crate::record::{content_id, DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::record::{concat, content_id, DedupPolicy, Provenance, Provider, Text, UsageRecord};
 use crate::timestamp::Timestamp;
 
 /// Reads Claude Code session logs.
@@ -122,8 +122,8 @@ impl LineParser for ClaudeCode {
         let request_id = log.request_id.as_ref().and_then(Label::nonempty);
         // Joined without `format!`, whose machinery cost more per line than the rest of the id.
         let id = match (message_id, request_id) {
-            (Some(m), Some(r)) => [NAME, ":", m, ":", r].concat(),
-            (Some(m), None) => [NAME, ":", m].concat(),
+            (Some(m), Some(r)) => concat(&[NAME, ":", m, ":", r]),
+            (Some(m), None) => concat(&[NAME, ":", m]),
             (None, _) => content_id(NAME, line),
         };
 
@@ -137,23 +137,23 @@ impl LineParser for ClaudeCode {
             id,
             NAME,
             provider,
-            model.unwrap_or("unknown").to_owned(),
+            Text::from(model.unwrap_or("unknown")),
             start.0,
             at.clone(),
         );
         record.tokens = tokens;
-        record.service_tier = usage.anthropic_tier().map(str::to_owned);
+        record.service_tier = usage.anthropic_tier().map(Text::from);
         record.region = usage.inference_geo.as_ref().and_then(Label::to_nonempty);
         record.project = log
             .cwd
             .as_ref()
             .and_then(|c| common::last_component(c.as_str()));
         if let Some(session) = log.session_id.as_ref().and_then(Label::to_nonempty) {
-            record.tags.insert("session".to_owned(), session);
+            record.tags.insert(Text::const_new("session"), session);
         }
         if let Some(cost) = log.cost_usd {
             record.reported_cost = Some(cost.0);
-            record.reported_currency = Some("USD".to_owned());
+            record.reported_currency = Some(Text::const_new("USD"));
         }
         record.requests = 1;
         record.dedup = DedupPolicy::KeepLargest;
@@ -226,7 +226,7 @@ mod tests {
         assert_eq!(r.tokens.output, 250);
         assert_eq!(r.project.as_deref(), Some("ranker"));
         assert_eq!(r.service_tier.as_deref(), Some("standard"));
-        assert_eq!(r.tags.get("session").map(String::as_str), Some("9f1c"));
+        assert_eq!(r.tags.get("session").map(Text::as_str), Some("9f1c"));
         assert_eq!(r.dedup, DedupPolicy::KeepLargest);
         assert_eq!(r.provenance.line, 12);
         assert_eq!(r.reported_cost, None);

@@ -18,7 +18,7 @@ use super::shared::common;
 use super::shared::response::{has_key_value, Label};
 use super::{OrderedLineParser, Reader, Source};
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{DedupPolicy, Provenance, Provider, Text, TokenCounts, UsageRecord};
 use crate::timestamp::Timestamp;
 
 /// Reads Codex CLI session logs.
@@ -72,9 +72,9 @@ const LINE_TYPES: [&str; 4] = ["session_meta", "turn_context", "event_msg", "res
 /// What earlier lines said: the session, its cwd, the current model and the totals so far.
 #[derive(Default)]
 struct Session {
-    id: Option<String>,
-    cwd: Option<String>,
-    model: Option<String>,
+    id: Option<Text>,
+    cwd: Option<Text>,
+    model: Option<Text>,
     totals: Usage,
 }
 
@@ -238,20 +238,20 @@ impl Session {
                 "a token_count line needs a \"timestamp\"",
             )
         })?;
-        let session = self.id.clone().unwrap_or_else(|| at.file.to_string());
-        let id = format!("{NAME}:{session}:{}", self.totals.total_tokens);
+        let session = self.id.as_deref().unwrap_or(&at.file);
+        let id = compact_str::format_compact!("{NAME}:{session}:{}", self.totals.total_tokens);
         let mut record = UsageRecord::new(
             id,
             NAME,
             Provider::OpenAI,
-            self.model.clone().unwrap_or_else(|| "unknown".to_owned()),
+            self.model.clone().unwrap_or_else(|| "unknown".into()),
             start.0,
             at.clone(),
         );
         record.tokens = turn.tokens(at.line)?;
         record.project = self.cwd.as_deref().and_then(common::last_component);
         if let Some(id) = &self.id {
-            record.tags.insert("session".to_owned(), id.clone());
+            record.tags.insert("session".into(), id.clone());
         }
         record.requests = 1;
         record.dedup = DedupPolicy::KeepFirst;

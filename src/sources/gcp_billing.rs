@@ -38,8 +38,11 @@ use super::{Emit, Reader, Source, StreamParser};
 use crate::decimal::parse_number_cell;
 use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
-use crate::record::{content_id, out_of_range, DedupPolicy, Provenance, Provider, UsageRecord};
+use crate::record::{
+    content_id, out_of_range, DedupPolicy, Provenance, Provider, Text, UsageRecord,
+};
 use crate::timestamp::Timestamp;
+use compact_str::ToCompactString;
 
 /// Reads Google Cloud Billing export rows.
 pub struct GcpBilling;
@@ -295,7 +298,7 @@ fn read_row(row: &Row, at: &Provenance) -> Result<Option<UsageRecord>, RecordErr
     } else if let Some(sum) = decimal(row, "credits_amount", "credits.amount", line)? {
         credits = sum;
     }
-    let model = model_of_sku(sku).unwrap_or_else(|| "unknown".to_string());
+    let model = model_of_sku(sku).map_or_else(|| "unknown".into(), Text::from);
     // The id: what identifies a billing row (not its amounts, which a later export may correct).
     let mut key = String::new();
     for k in [
@@ -348,30 +351,32 @@ fn read_row(row: &Row, at: &Provenance) -> Result<Option<UsageRecord>, RecordErr
         cost.checked_add(credits)
             .ok_or_else(|| out_of_range(line, "cost", "cost plus credits overflows"))?,
     );
-    r.reported_currency = get(row, "currency").map(str::to_ascii_uppercase);
+    r.reported_currency = get(row, "currency").map(|c| Text::from(c).to_ascii_uppercase());
     r.tags
-        .insert("gcp_cost".into(), cost.normalize().to_string());
+        .insert("gcp_cost".into(), cost.normalize().to_compact_string());
     if !credits.is_zero() {
-        r.tags
-            .insert("gcp_credits".into(), credits.normalize().to_string());
+        r.tags.insert(
+            "gcp_credits".into(),
+            credits.normalize().to_compact_string(),
+        );
     }
-    r.tags.insert("service".into(), service.to_string());
+    r.tags.insert("service".into(), service.into());
     if !sku.is_empty() {
-        r.tags.insert("sku".into(), sku.to_string());
+        r.tags.insert("sku".into(), sku.into());
     }
     for (k, tag) in [
         ("invoice_month", "invoice_month"),
         ("cost_type", "cost_type"),
     ] {
         if let Some(v) = get(row, k) {
-            r.tags.insert(tag.into(), v.to_string());
+            r.tags.insert(tag.into(), v.into());
         }
     }
-    r.project = get(row, "project_id").map(str::to_string);
-    r.billing_account = get(row, "billing_account_id").map(str::to_string);
+    r.project = get(row, "project_id").map(Text::from);
+    r.billing_account = get(row, "billing_account_id").map(Text::from);
     r.region = get(row, "location_region")
         .or_else(|| get(row, "location_location"))
-        .map(str::to_ascii_lowercase);
+        .map(|l| Text::from(l).to_ascii_lowercase());
     if let Some(text) = get(row, "labels") {
         let labels: Labels = common::parse_json_at(text, "labels", line)?;
         let pairs: Vec<(String, String)> = match labels {
@@ -385,12 +390,13 @@ fn read_row(row: &Row, at: &Provenance) -> Result<Option<UsageRecord>, RecordErr
                 .collect(),
         };
         for (k, v) in pairs {
+            let v = Text::from(v);
             match k.as_str() {
                 "team" => r.team = Some(v.clone()),
                 "project" => r.project = Some(v.clone()),
                 _ => {}
             }
-            r.tags.insert(k, v);
+            r.tags.insert(k.into(), v);
         }
     }
     // Tokens, when the row counts them and the SKU says which class.
@@ -409,8 +415,10 @@ fn read_row(row: &Row, at: &Provenance) -> Result<Option<UsageRecord>, RecordErr
         }
     }
     if let Some(class) = sku_class(&sku_lower) {
-        r.tags
-            .insert("sku_class".into(), class.name(r.long_context == Some(true)));
+        r.tags.insert(
+            "sku_class".into(),
+            class.name(r.long_context == Some(true)).into(),
+        );
     }
     // Grounding with Google Search: billed per grounded prompt (Gemini 2.x) or per search query (Gemini
     // 3), counted in the row's usage, priced from the `[[tool]]` fees of google.toml like an API response's.

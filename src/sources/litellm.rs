@@ -51,7 +51,9 @@ use super::{Emit, JsonValues, LineParser, Reader, Source, StreamParser};
 use crate::decimal::JsonDecimal;
 use crate::decimal::{parse_decimal, parse_number_cell};
 use crate::error::RecordError;
-use crate::record::{content_id, DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{
+    concat, content_id, DedupPolicy, Provenance, Provider, Text, TokenCounts, UsageRecord,
+};
 use crate::timestamp::Timestamp;
 
 /// Reads LiteLLM spend logs and standard logging payloads.
@@ -319,10 +321,10 @@ fn truthy(s: &str) -> bool {
 /// What `metadata` tells: attribution and the provider's usage.
 #[derive(Default)]
 struct Metadata {
-    api_key_alias: Option<String>,
-    team_alias: Option<String>,
-    team_id: Option<String>,
-    user_id: Option<String>,
+    api_key_alias: Option<Text>,
+    team_alias: Option<Text>,
+    team_id: Option<Text>,
+    user_id: Option<Text>,
     usage: Option<TokenCounts>,
 }
 
@@ -473,7 +475,7 @@ fn response_usage(
     text: &str,
     path: &str,
     line: u64,
-) -> Result<Option<(TokenCounts, Option<String>)>, RecordError> {
+) -> Result<Option<(TokenCounts, Option<Text>)>, RecordError> {
     if !text.trim_start().starts_with('{') {
         return Ok(None);
     }
@@ -492,12 +494,12 @@ fn response_usage(
     let raw: RawResponse = common::parse_json_at(text, path, line)?;
     let tier = Shape::of(&raw, None)
         .and_then(|shape| raw.service_tier(shape))
-        .map(str::to_owned);
+        .map(Text::from);
     Ok(Some((tokens, tier)))
 }
 
 /// Request tags from a JSON list, or JSON text holding one.
-fn request_tags_json(text: &str, path: &str, line: u64) -> Result<Vec<String>, RecordError> {
+fn request_tags_json(text: &str, path: &str, line: u64) -> Result<Vec<Text>, RecordError> {
     let text = text.trim();
     if text.starts_with('"') {
         let inner: String = serde_json::from_str(text)
@@ -516,27 +518,27 @@ fn request_tags_json(text: &str, path: &str, line: u64) -> Result<Vec<String>, R
 }
 
 /// Request tags from text: a JSON list, or one plain tag.
-fn request_tags_text(text: &str, path: &str, line: u64) -> Result<Vec<String>, RecordError> {
+fn request_tags_text(text: &str, path: &str, line: u64) -> Result<Vec<Text>, RecordError> {
     let text = text.trim();
     match text {
         "" | "null" | "None" => Ok(Vec::new()),
         t if t.starts_with('[') => request_tags_json(t, path, line),
-        t => Ok(vec![t.to_owned()]),
+        t => Ok(vec![Text::from(t)]),
     }
 }
 
 /// One request, from either shape, before it becomes a record.
 struct Entry {
-    id: Option<String>,
-    call_type: Option<String>,
-    model: Option<String>,
-    model_group: Option<String>,
-    provider: Option<String>,
-    user: Option<String>,
-    end_user: Option<String>,
-    team_id: Option<String>,
-    team_alias: Option<String>,
-    status: Option<String>,
+    id: Option<Text>,
+    call_type: Option<Text>,
+    model: Option<Text>,
+    model_group: Option<Text>,
+    provider: Option<Text>,
+    user: Option<Text>,
+    end_user: Option<Text>,
+    team_id: Option<Text>,
+    team_alias: Option<Text>,
+    status: Option<Text>,
     cost: Option<Decimal>,
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
@@ -544,10 +546,10 @@ struct Entry {
     end: Option<DateTime<Utc>>,
     duration_ms: Option<u64>,
     cache_hit: bool,
-    tags: Vec<String>,
+    tags: Vec<Text>,
     meta: Metadata,
     usage: Option<TokenCounts>,
-    service_tier: Option<String>,
+    service_tier: Option<Text>,
 }
 
 impl Entry {
@@ -569,7 +571,7 @@ impl Entry {
             .model
             .clone()
             .or_else(|| self.model_group.clone())
-            .unwrap_or_else(|| "unknown".to_owned());
+            .unwrap_or_else(|| "unknown".into());
         let provider = self
             .provider
             .as_deref()
@@ -577,7 +579,7 @@ impl Entry {
             .or_else(|| model.split_once('/').and_then(|(p, _)| provider_of(p)))
             .unwrap_or(Provider::Other);
         let id = match &self.id {
-            Some(id) => format!("{NAME}:{id}"),
+            Some(id) => concat(&[NAME, ":", id]),
             None => content_id(NAME, content),
         };
         let failed = self
@@ -609,7 +611,7 @@ impl Entry {
         // The spend log names no HTTP status: a failure's class is unknown.
         record.failure = failed.then_some(crate::record::FailureClass::Other);
         record.reported_cost = self.cost;
-        record.reported_currency = self.cost.map(|_| "USD".to_owned());
+        record.reported_currency = self.cost.map(|_| "USD".into());
         record.service_tier = self.service_tier;
         record.team = self
             .team_alias
@@ -624,15 +626,13 @@ impl Entry {
         });
         record.tags = tags(&self.tags);
         if let Some(group) = self.model_group {
-            record.tags.insert("model_group".to_owned(), group);
+            record.tags.insert("model_group".into(), group);
         }
         if let Some(call_type) = self.call_type {
-            record.tags.insert("call_type".to_owned(), call_type);
+            record.tags.insert("call_type".into(), call_type);
         }
         if self.cache_hit {
-            record
-                .tags
-                .insert("cache_hit".to_owned(), "true".to_owned());
+            record.tags.insert("cache_hit".into(), "true".into());
         }
         record.dedup = DedupPolicy::KeepFirst;
         Ok(record)
@@ -640,14 +640,14 @@ impl Entry {
 }
 
 /// `key:value` / `key=value` → `key` = `value`; a plain tag `t` → `t` = `true`.
-fn tags(request_tags: &[String]) -> BTreeMap<String, String> {
+fn tags(request_tags: &[Text]) -> BTreeMap<Text, Text> {
     let mut out = BTreeMap::new();
     for tag in request_tags {
         let (key, value) = match tag.split_once([':', '=']) {
             Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
-                (k.trim().to_owned(), v.trim().to_owned())
+                (Text::from(k.trim()), Text::from(v.trim()))
             }
-            _ => (tag.trim().to_owned(), "true".to_owned()),
+            _ => (Text::from(tag.trim()), "true".into()),
         };
         out.insert(key, value);
     }
@@ -710,7 +710,7 @@ fn csv_record(
         let cell = record.get(*columns.get(c)?)?.trim();
         (!cell.is_empty() && cell != "None" && cell != "null").then_some(cell)
     };
-    let string = |c: &str| text(c).map(str::to_owned);
+    let string = |c: &str| text(c).map(Text::from);
     let count = |c: &str| -> Result<Option<u64>, RecordError> {
         let Some(t) = text(c) else { return Ok(None) };
         parse_number_cell(t)

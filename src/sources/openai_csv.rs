@@ -36,7 +36,9 @@ use super::shared::common;
 use super::{Emit, Reader, Source, StreamParser};
 use crate::decimal::{parse_decimal, parse_number_cell};
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord, UNGROUPED_MODEL};
+use crate::record::{
+    DedupPolicy, Provenance, Provider, Text, TokenCounts, UsageRecord, UNGROUPED_MODEL,
+};
 use crate::timestamp::Timestamp;
 
 /// Reads the OpenAI dashboard's usage and cost CSV exports.
@@ -178,8 +180,8 @@ impl Row<'_> {
         (!cell.is_empty()).then_some(cell)
     }
 
-    fn string(&self, column: &str) -> Option<String> {
-        self.text(column).map(str::to_owned)
+    fn string(&self, column: &str) -> Option<Text> {
+        self.text(column).map(Text::from)
     }
 
     fn error(&self, column: &str, message: impl Into<String>) -> RecordError {
@@ -272,7 +274,7 @@ fn usage_row(row: &Row, provenance: Provenance) -> Result<Option<UsageRecord>, R
         batch,
         &service_tier,
     );
-    let model = model.unwrap_or_else(|| UNGROUPED_MODEL.to_owned());
+    let model = model.unwrap_or_else(|| UNGROUPED_MODEL.into());
     let mut record = UsageRecord::new(id, NAME, Provider::OpenAI, model, start, provenance);
     record.end = end;
     record.tokens = tokens;
@@ -291,12 +293,12 @@ fn usage_row(row: &Row, provenance: Provenance) -> Result<Option<UsageRecord>, R
 fn usage_id(
     start: DateTime<Utc>,
     end: Option<DateTime<Utc>>,
-    [project, user, api_key, model]: [&Option<String>; 4],
+    [project, user, api_key, model]: [&Option<Text>; 4],
     batch: Option<bool>,
-    service_tier: &Option<String>,
-) -> String {
-    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
-    format!(
+    service_tier: &Option<Text>,
+) -> Text {
+    let or_dash = |v: &Option<Text>| v.as_deref().unwrap_or("-").to_owned();
+    compact_str::format_compact!(
         "openai-usage:{}:{}:{}:{}:{}:{}:{}:{}",
         start.timestamp(),
         end.map_or_else(|| "-".to_owned(), |e| e.timestamp().to_string()),

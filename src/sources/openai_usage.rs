@@ -31,7 +31,9 @@ use super::shared::common;
 use super::shared::response::{has_key_value, Label};
 use super::{DocumentParser, Parsed, Reader, Source};
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord, UNGROUPED_MODEL};
+use crate::record::{
+    DedupPolicy, Provenance, Provider, Text, TokenCounts, UsageRecord, UNGROUPED_MODEL,
+};
 
 /// Reads OpenAI Usage API pages.
 pub struct OpenAiUsage;
@@ -160,7 +162,7 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<Option<UsageRecord>, Re
     let api_key = dim(&r.api_key_id);
     let model = dim(&r.model);
     let service_tier = dim(&r.service_tier);
-    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let or_dash = |v: &Option<Text>| v.as_deref().unwrap_or("-").to_owned();
     let kind_prefix = match kind {
         Kind::Completions => "",
         Kind::Embeddings => "embeddings:",
@@ -168,7 +170,7 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<Option<UsageRecord>, Re
     };
     // Completions keep the documented id; other kinds are prefixed so that, ungrouped by model, an
     // embeddings row never collides with the completions row of the same bucket.
-    let id = format!(
+    let id = compact_str::format_compact!(
         "{NAME}:{kind_prefix}{}:{}:{}:{}:{}:{}:{}:{}",
         at.start.0.timestamp(),
         at.end
@@ -185,7 +187,7 @@ fn read_result(at: &ResultAt, file: &Arc<str>) -> Result<Option<UsageRecord>, Re
         file: file.clone(),
         line: at.line,
     };
-    let model = model.unwrap_or_else(|| UNGROUPED_MODEL.to_owned());
+    let model = model.unwrap_or_else(|| UNGROUPED_MODEL.into());
     let mut record = UsageRecord::new(id, NAME, Provider::OpenAI, model, at.start.0, provenance);
     record.end = at.end.map(|e| e.0);
     record.tokens = tokens;

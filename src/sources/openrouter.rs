@@ -40,7 +40,7 @@ use super::shared::response::{self, Label};
 use super::{DocumentParser, Parsed, Reader, Source};
 use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{concat, DedupPolicy, Provenance, Provider, Text, TokenCounts, UsageRecord};
 use crate::timestamp::Timestamp;
 
 /// Reads OpenRouter generation records and activity exports.
@@ -273,9 +273,9 @@ fn generation_record(item: &Item, provenance: Provenance) -> Result<UsageRecord,
         .model
         .as_ref()
         .and_then(Label::to_nonempty)
-        .unwrap_or_else(|| "unknown".to_owned());
+        .unwrap_or_else(|| "unknown".into());
     let mut record = UsageRecord::new(
-        format!("{NAME}:{id}"),
+        concat(&[NAME, ":", &id]),
         NAME,
         Provider::OpenRouter,
         model,
@@ -285,17 +285,17 @@ fn generation_record(item: &Item, provenance: Provenance) -> Result<UsageRecord,
     record.tokens = tokens;
     record.requests = 1;
     record.reported_cost = g.total_cost.map(|c| c.0);
-    record.reported_currency = record.reported_cost.map(|_| "USD".to_owned());
+    record.reported_currency = record.reported_cost.map(|_| "USD".into());
     record.user = g.external_user.as_ref().and_then(Label::to_nonempty);
     record.workspace = g.workspace_id.as_ref().and_then(Label::to_nonempty);
     record.service_tier = g.service_tier.as_ref().and_then(Label::to_nonempty);
     record.latency_ms = g.latency.and_then(|l| u64::try_from(l.0.round()).ok());
     if let Some(p) = g.provider_name.as_ref().and_then(Label::to_nonempty) {
-        record.tags.insert("provider_name".to_owned(), p);
+        record.tags.insert("provider_name".into(), p);
     }
     for (key, flag) in [("byok", g.is_byok), ("cancelled", g.cancelled)] {
         if flag == Some(true) {
-            record.tags.insert(key.to_owned(), "true".to_owned());
+            record.tags.insert(key.into(), "true".into());
         }
     }
     record.dedup = DedupPolicy::KeepFirst;
@@ -335,8 +335,8 @@ fn activity_record(item: &Item, provenance: Provenance) -> Result<UsageRecord, R
     let model = dim(&a.model);
     let provider_name = dim(&a.provider_name);
     let workspace = dim(&a.workspace_id);
-    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
-    let id = format!(
+    let or_dash = |v: &Option<Text>| v.as_deref().unwrap_or("-").to_owned();
+    let id = compact_str::format_compact!(
         "{NAME}:activity:{}:{}:{}:{}:{}",
         a.date.0.format("%Y-%m-%d"),
         or_dash(&model),
@@ -344,7 +344,7 @@ fn activity_record(item: &Item, provenance: Provenance) -> Result<UsageRecord, R
         or_dash(&dim(&a.endpoint_id)),
         or_dash(&workspace),
     );
-    let model = model.unwrap_or_else(|| "unknown".to_owned());
+    let model = model.unwrap_or_else(|| "unknown".into());
     let mut record = UsageRecord::new(id, NAME, Provider::OpenRouter, model, a.date.0, provenance);
     record.end = a.date.0.checked_add_signed(Duration::days(1));
     record.tokens = TokenCounts {
@@ -355,10 +355,10 @@ fn activity_record(item: &Item, provenance: Provenance) -> Result<UsageRecord, R
     };
     record.requests = a.requests.unwrap_or(0);
     record.reported_cost = a.usage.map(|c| c.0);
-    record.reported_currency = record.reported_cost.map(|_| "USD".to_owned());
+    record.reported_currency = record.reported_cost.map(|_| "USD".into());
     record.workspace = workspace;
     if let Some(p) = provider_name {
-        record.tags.insert("provider_name".to_owned(), p);
+        record.tags.insert("provider_name".into(), p);
     }
     record.dedup = DedupPolicy::KeepLargest;
     Ok(record)

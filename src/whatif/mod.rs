@@ -16,7 +16,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use crate::decimal::parse_decimal;
 use crate::error::{Error, Result};
 use crate::pricing::{PriceBook, Priced, Pricer, RateClass, Unpriced};
-use crate::record::{Provider, TokenCounts, UsageRecord};
+use crate::record::{Provider, Text, TokenCounts, UsageRecord};
 
 pub mod render;
 
@@ -358,8 +358,8 @@ impl<'a> ScenarioPricer<'a> {
         let swap = s.swaps.iter().find(|w| w.matches(current, &record.model));
         if let Some(swap) = swap {
             // The region a Bedrock profile prefix gave stays the record's region.
-            r.region = crate::pricing::record_region(record);
-            r.model = swap.to.clone();
+            r.region = crate::pricing::record_region(record).map(Text::from);
+            r.model = Text::from(swap.to.as_str());
             r.long_context = None;
             if let Some(ratio) = s.token_ratio {
                 scale_tokens(&mut r.tokens, ratio);
@@ -375,15 +375,15 @@ impl<'a> ScenarioPricer<'a> {
         }
         if let Some(p) = s.on {
             if swap.is_none() {
-                r.model = current.unwrap_or(&record.model).to_string();
+                r.model = Text::from(current.unwrap_or(&record.model));
             }
             r.provider = p;
-            r.region = s.region.clone();
+            r.region = s.region.as_deref().map(Text::from);
         } else if let Some(region) = &s.region {
             if swap.is_none() {
-                r.model = current.unwrap_or(&record.model).to_string();
+                r.model = Text::from(current.unwrap_or(&record.model));
             }
-            r.region = Some(region.clone());
+            r.region = Some(Text::from(region.as_str()));
         }
         match s.tier {
             None => {}
@@ -397,7 +397,7 @@ impl<'a> ScenarioPricer<'a> {
             }
             Some(t @ (TierMove::Flex | TierMove::Priority)) => {
                 r.batch = false;
-                r.service_tier = Some(t.as_str().to_string());
+                r.service_tier = Some(Text::from(t.as_str()));
             }
         }
         if let Some(margin) = s.trim_context {

@@ -15,7 +15,7 @@ use crate::decimal::JsonDecimal;
 use crate::error::{Error, RecordError, Result};
 use crate::output::{self, money_exact, Cell, Column, Sheet, Style};
 use crate::pricing::{PriceBook, RateClass};
-use crate::record::{Provenance, Provider, UsageRecord};
+use crate::record::{Provenance, Provider, Text, UsageRecord};
 
 /// The fields of a LiteLLM entry we compare.
 #[derive(Deserialize)]
@@ -55,10 +55,10 @@ fn our_rate(
         line: 0,
     };
     let mut r = UsageRecord::new(
-        String::new(),
+        Text::default(),
         "pricing-diff",
         provider,
-        key.to_string(),
+        Text::from(key),
         Utc::now(),
         at,
     );

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 
 use super::common;
 use crate::error::RecordError;
-use crate::record::{DedupPolicy, Provenance, Provider, TokenCounts, UsageRecord};
+use crate::record::{DedupPolicy, Provenance, Provider, Text, TokenCounts, UsageRecord};
 use crate::sources::Parsed;
 use crate::timestamp::Timestamp;
 
@@ -331,20 +331,20 @@ const COST_ID_PREFIX: &str = "openai-costs";
 pub struct CostRow {
     pub start: DateTime<Utc>,
     pub end: Option<DateTime<Utc>>,
-    pub project: Option<String>,
-    pub api_key: Option<String>,
-    pub line_item: Option<String>,
+    pub project: Option<Text>,
+    pub api_key: Option<Text>,
+    pub line_item: Option<Text>,
     pub amount: Decimal,
-    pub currency: Option<String>,
+    pub currency: Option<Text>,
     /// The organization (id, name) when the source names it: the billing account.
-    pub organization: Option<(String, Option<String>)>,
+    pub organization: Option<(Text, Option<Text>)>,
 }
 
 /// The record of one cost line (see the module doc): shared by `openai-costs` and `openai-csv`, so that the
 /// API page and the CSV export of the same day carry the same id and are counted once.
 pub fn cost_record(source: &'static str, row: CostRow, provenance: Provenance) -> UsageRecord {
-    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
-    let id = format!(
+    let or_dash = |v: &Option<Text>| v.as_deref().unwrap_or("-").to_owned();
+    let id = compact_str::format_compact!(
         "{COST_ID_PREFIX}:{}:{}:{}:{}:{}",
         row.start.timestamp(),
         row.end
@@ -358,14 +358,14 @@ pub fn cost_record(source: &'static str, row: CostRow, provenance: Provenance) -
         .as_deref()
         .and_then(model_of_line_item)
         .unwrap_or("unknown")
-        .to_owned();
+        .into();
     let mut record = UsageRecord::new(id, source, Provider::OpenAI, model, row.start, provenance);
     record.end = row.end;
     record.requests = 0;
     record.reported_cost = Some(row.amount);
     record.reported_currency = Some(
         row.currency
-            .map_or_else(|| "USD".to_owned(), |c| c.to_ascii_uppercase()),
+            .map_or_else(|| "USD".into(), |c| c.to_ascii_uppercase()),
     );
     record.project = row.project;
     record.api_key = row.api_key;
@@ -374,7 +374,7 @@ pub fn cost_record(source: &'static str, row: CostRow, provenance: Provenance) -
         record.billing_account_name = name;
     }
     if let Some(item) = row.line_item {
-        record.tags.insert("line_item".to_owned(), item);
+        record.tags.insert("line_item".into(), item);
     }
     record.dedup = DedupPolicy::KeepLargest;
     record

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::error::RecordError;
+use crate::record::Text;
 
 /// Parses one JSON value. On failure, parses again to find the path of the offending field, so the error
 /// reads `field 'usage.prompt_tokens': invalid type: string "12", expected u64`.
@@ -248,7 +249,7 @@ pub struct RowIds {
 
 impl RowIds {
     /// `id`, or `id#n` for its n-th repeat in this file.
-    pub fn occurrence(&mut self, id: String) -> String {
+    pub fn occurrence(&mut self, id: Text) -> Text {
         let n = self
             .seen
             .entry(xxhash_rust::xxh3::xxh3_128(id.as_bytes()))
@@ -256,7 +257,7 @@ impl RowIds {
         *n += 1;
         match *n {
             1 => id,
-            n => format!("{id}#{n}"),
+            n => compact_str::format_compact!("{id}#{n}"),
         }
     }
 
@@ -546,13 +547,13 @@ pub fn parse_json_bytes_at<'a, T: Deserialize<'a>>(
 }
 
 /// The last component of a path, Unix or Windows (`/home/me/src/ranker/` → `ranker`).
-pub fn last_component(path: &str) -> Option<String> {
+pub fn last_component(path: &str) -> Option<Text> {
     path.trim_end_matches(['/', '\\'])
         .rsplit(['/', '\\'])
         .next()
         .map(str::trim)
         .filter(|c| !c.is_empty())
-        .map(str::to_owned)
+        .map(Text::from)
 }
 
 /// A CSV column name reduced to one spelling: lower case, `.` and spaces as `_`, no quotes

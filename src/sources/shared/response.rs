@@ -35,7 +35,7 @@ use serde::Deserialize;
 
 use super::common;
 use crate::error::RecordError;
-use crate::record::{FailureClass, Provider, TokenCounts};
+use crate::record::{FailureClass, Provider, Text, TokenCounts};
 use crate::timestamp::Timestamp;
 
 /// A short string field (id, model, name) borrowed from the input when it has no escapes. Numbers and
@@ -54,9 +54,9 @@ impl Label<'_> {
         (!s.is_empty()).then_some(s)
     }
 
-    /// The text as an owned string, or `None` when it is empty or only white space.
-    pub fn to_nonempty(&self) -> Option<String> {
-        self.nonempty().map(str::to_owned)
+    /// The text as record text (inline up to 24 bytes), or `None` when it is empty or only white space.
+    pub fn to_nonempty(&self) -> Option<Text> {
+        self.nonempty().map(Text::from)
     }
 
     /// The same label, no longer borrowing its input.
@@ -1123,8 +1123,9 @@ impl<'de> Deserialize<'de> for DeclaredTools {
                     }
                     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
                         let mut kind = None;
-                        while let Some(key) = map.next_key::<Cow<str>>()? {
-                            if key == "type" {
+                        // Keys borrowed from the input (a `Cow<str>` key is always a copy).
+                        while let Some(key) = map.next_key::<Label>()? {
+                            if key.as_str() == "type" {
                                 kind = map.next_value::<Option<Label>>()?.map(Label::into_owned);
                             } else {
                                 map.next_value::<IgnoredAny>()?;
@@ -1214,8 +1215,9 @@ impl<'de> Deserialize<'de> for ToolItems {
                     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
                         let mut kind: Option<Label> = None;
                         let mut name: Option<Label> = None;
-                        while let Some(key) = map.next_key::<Cow<str>>()? {
-                            match key.as_ref() {
+                        // Keys borrowed from the input (a `Cow<str>` key is always a copy).
+                        while let Some(key) = map.next_key::<Label>()? {
+                            match key.as_str() {
                                 "type" => kind = map.next_value()?,
                                 "name" => name = map.next_value()?,
                                 _ => {
