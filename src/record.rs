@@ -523,6 +523,21 @@ impl UsageRecord {
         }
     }
 
+    /// The provider-reported cost when it is in USD (no currency given counts as USD), the currency of
+    /// every sum a report shows. A cost in another currency is kept on the record but added to no sum.
+    pub fn reported_usd(&self) -> Option<Decimal> {
+        self.reported_cost
+            .filter(|_| self.foreign_currency().is_none())
+    }
+
+    /// The currency of the provider-reported cost when it is not USD (case-insensitive).
+    pub fn foreign_currency(&self) -> Option<&str> {
+        self.reported_cost?;
+        self.reported_currency
+            .as_deref()
+            .filter(|c| !c.eq_ignore_ascii_case("usd"))
+    }
+
     /// The value that decides which copy wins under `DedupPolicy::KeepLargest`: the usage it counts
     /// (tokens, searches, requests), or, for invoice-side records that count none (a Costs API row), the
     /// amount in nano-dollars, so that a re-pulled day that grew replaces the first pull.

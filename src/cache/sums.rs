@@ -115,7 +115,8 @@ struct Kept {
 /// Builds a file's sums from its records, in file order.
 #[derive(Default)]
 pub struct Builder {
-    /// A record error, or a sum out of range: the file has no sums.
+    /// A record error, a sum out of range, or a reported cost in another currency than USD (a report
+    /// counts those records to warn about them): the file has no sums, and is read by its records.
     broken: bool,
     out: FileSums,
     key_buf: Vec<u8>,
@@ -152,7 +153,8 @@ impl Builder {
 
     /// Adds a record, deduplicating within the file as the aggregator does.
     pub fn record(&mut self, r: &UsageRecord) {
-        if self.broken {
+        if self.broken || r.foreign_currency().is_some() {
+            self.broken = true;
             return;
         }
         if self.out.newest.is_none_or(|n| r.start > n) {

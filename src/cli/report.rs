@@ -254,6 +254,12 @@ fn report(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
         return allocated(ctx, &args, query, out);
     }
     let report = aggregate(ctx, &args, &query)?;
+    for warning in &report.warnings {
+        ctx.warn(warning.strip_prefix("warning: ").unwrap_or(warning));
+    }
+    for warning in report.foreign_warnings() {
+        ctx.warn(warning);
+    }
     if args.reconcile {
         let tolerance = args.tolerance;
         let lines = reconcile::reconcile(&report, tolerance);
@@ -288,9 +294,6 @@ fn report(ctx: &Context, args: Args, out: &mut dyn Write) -> Result<i32> {
             "usage of {} has no price and is not in the CSV (see `aispend pricing missing`)",
             models.join(", ")
         ));
-    }
-    for warning in &report.warnings {
-        ctx.warn(warning.strip_prefix("warning: ").unwrap_or(warning));
     }
     ctx.write_output(&report, format, out)?;
     Ok(0)

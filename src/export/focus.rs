@@ -442,15 +442,6 @@ fn description(row: &ExportRow<'_>) -> String {
     s
 }
 
-/// The provider-reported cost when it is in USD (the billing currency of every row).
-fn reported_usd(r: &UsageRecord) -> Option<Decimal> {
-    let usd = r
-        .reported_currency
-        .as_deref()
-        .is_none_or(|c| c.eq_ignore_ascii_case("usd"));
-    r.reported_cost.filter(|_| usd)
-}
-
 fn opt(s: Option<&str>) -> String {
     s.unwrap_or_default().to_string()
 }
@@ -462,7 +453,7 @@ pub fn value(column: &str, row: &ExportRow<'_>, account: (&str, Option<&str>)) -
     let t = &r.tokens;
     // Computed cost; a record with no usage but a reported amount (an invoice line of a cost export) is
     // that amount, since there is nothing to compute it from.
-    let reported = reported_usd(r);
+    let reported = r.reported_usd();
     let computed = match reported {
         Some(amount) if t.is_empty() => Some(amount),
         _ => row.cost,

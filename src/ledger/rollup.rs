@@ -197,12 +197,12 @@ impl Sums {
             t.grounded_prompts,
             t.cache_read_audio,
             t.web_search_preview_calls,
-            u64::from(r.reported_cost.is_some()),
+            u64::from(r.reported_usd().is_some()),
         ];
         for (sum, v) in self.counts.iter_mut().zip(values) {
             *sum = sum.saturating_add(sign.saturating_mul(v.min(i64::MAX as u64) as i64));
         }
-        if let Some(c) = r.reported_cost {
+        if let Some(c) = r.reported_usd() {
             let c = if sign < 0 { -c } else { c };
             self.reported_cost = self
                 .reported_cost
@@ -1078,6 +1078,12 @@ pub(super) mod tests {
         r.failed = rng.chance(5);
         if rng.chance(20) {
             r.reported_cost = Some(Decimal::new(rng.below(10_000_000_000) as i64, 9));
+            // left out of the reported sums unless in USD (any case, or none given)
+            r.reported_currency = some_text(rng, &["USD", "usd", "EUR", "gbp"]);
+        }
+        // a bucket (an end time) that counts no requests, as Anthropic's usage report gives
+        if r.requests == 0 && rng.chance(2) {
+            r.end = Some(start + chrono::Duration::days(1));
         }
         r.dedup = if rng.chance(30) {
             DedupPolicy::KeepLargest

@@ -414,6 +414,9 @@ pub struct Aggregator<'a> {
     scenario: Option<ScenarioPricer<'a>>,
     /// Records in the report that have no price (see [`RecordSink::unpriced`]).
     unpriced_records: u64,
+    /// Records whose provider-reported cost is in another currency than USD, left out of every
+    /// reported sum: (bucket, currency in capitals, records).
+    foreign: Vec<(i32, String, u64)>,
 }
 
 /// How many records a sum stands for, and how many of them carried a reported cost.
@@ -476,6 +479,7 @@ impl<'a> Aggregator<'a> {
             records: 0,
             scenario: None,
             unpriced_records: 0,
+            foreign: Vec::new(),
         }
     }
 
@@ -518,9 +522,13 @@ impl<'a> Aggregator<'a> {
         let priced = self.pricer.price(r);
         let counts = Counts {
             records: 1,
-            reported: u64::from(r.reported_cost.is_some()),
+            reported: u64::from(r.reported_usd().is_some()),
         };
-        self.add(r, bucket, priced, counts)
+        let applied = self.add(r, bucket, priced, counts);
+        if let (Some(_), Some(currency)) = (&applied, r.foreign_currency()) {
+            self.count_foreign(bucket, currency, 1);
+        }
+        applied
     }
 
     /// Whether a report of this query can be made from the ledger's rollup (sums per hour and pricing
@@ -597,6 +605,28 @@ impl<'a> Aggregator<'a> {
         self.newest = self.newest_given;
         self.records = 0;
         self.unpriced_records = 0;
+        self.foreign.clear();
+    }
+
+    /// Counts (`sign` 1) or takes back (`sign` -1) a record in `bucket` whose reported cost is in
+    /// `currency`, not USD.
+    #[cold]
+    fn count_foreign(&mut self, bucket: i32, currency: &str, sign: i64) {
+        let at = self
+            .foreign
+            .iter()
+            .position(|(b, c, _)| *b == bucket && c.eq_ignore_ascii_case(currency));
+        let at = at.unwrap_or_else(|| {
+            self.foreign
+                .push((bucket, currency.to_ascii_uppercase(), 0));
+            self.foreign.len() - 1
+        });
+        let n = &mut self.foreign[at].2;
+        *n = if sign < 0 {
+            n.saturating_sub(1)
+        } else {
+            n.saturating_add(1)
+        };
     }
 
     fn add(
@@ -813,6 +843,12 @@ impl<'a> Aggregator<'a> {
                 .then_with(|| a.provider.cmp(&b.provider))
                 .then_with(|| a.reason.cmp(&b.reason))
         });
+        let foreign = self
+            .foreign
+            .iter()
+            .filter(|(bucket, _, n)| *bucket == current && *n > 0)
+            .map(|(_, currency, n)| (currency.clone(), *n))
+            .collect();
         Report {
             period,
             tz: query.tz,
@@ -825,6 +861,7 @@ impl<'a> Aggregator<'a> {
             records_read: self.records,
             fallback: self.pricer.book().fallback_label().map(str::to_string),
             warnings: self.pricer.early_warnings(),
+            foreign,
             currency: "USD",
         }
     }
@@ -911,6 +948,13 @@ impl RecordSink for Aggregator<'_> {
                     }
                     Some(&at) => {
                         let before = self.applied.get(at);
+                        // The copy it replaces is the same record from the same provider: same
+                        // period, same currency.
+                        if let (Some(_), Some(currency), Some(bucket)) =
+                            (&before, r.foreign_currency(), self.bucket(r.start))
+                        {
+                            self.count_foreign(bucket, currency, -1);
+                        }
                         self.retract(before);
                         Accepted::Replaced
                     }
@@ -1071,6 +1115,73 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Provider-reported costs add up in USD only: a cost in another currency stays out of the sums,
+    /// and the report counts its records per currency (a larger copy of one counts once).
+    #[test]
+    fn reported_costs_in_another_currency_stay_out_of_the_usd_sums() {
+        use chrono::TimeZone;
+        use rust_decimal_macros::dec;
+        let book = PriceBook::built_in().unwrap();
+        let rules = TeamRules::default();
+        let query = ReportQuery {
+            group_by: vec![Dim::Provider],
+            filters: Vec::new(),
+            period: PeriodSpec::Month {
+                year: 2026,
+                month: 10,
+            },
+            tz: chrono_tz::UTC,
+            top: None,
+            compare: false,
+            reconcile: false,
+            sort: SortBy::Name,
+        };
+        let record = |id: &str, cost: Decimal, currency: Option<&str>| {
+            let mut r = UsageRecord::new(
+                id.into(),
+                "azure-cost",
+                crate::record::Provider::Azure,
+                "gpt-4o".into(),
+                Utc.with_ymd_and_hms(2026, 10, 5, 0, 0, 0).unwrap(),
+                crate::record::Provenance {
+                    file: std::sync::Arc::from("costs.csv"),
+                    line: 2,
+                },
+            );
+            r.requests = 0;
+            r.reported_cost = Some(cost);
+            r.reported_currency = currency.map(Into::into);
+            r.dedup = DedupPolicy::KeepLargest;
+            r
+        };
+        let mut agg = Aggregator::new(&query, &rules, &book, true, None);
+        for r in [
+            record("a", dec!(1.25), Some("USD")),
+            record("b", dec!(2.00), Some("EUR")),
+            record("c", dec!(0.50), None),
+            record("d", dec!(0.10), Some("usd")),
+            record("e", dec!(3.00), Some("eur")),
+            // a larger copy of `e` replaces it: still one record in EUR
+            record("e", dec!(3.50), Some("EUR")),
+            record("f", dec!(7.00), Some("GBP")),
+        ] {
+            agg.accept(r).unwrap();
+        }
+        let report = agg.finish();
+        // USD (any case) or no currency: 1.25 + 0.50 + 0.10 = 1.85 over 3 records; the 2.00 + 3.50 EUR
+        // and 7.00 GBP are not added
+        assert_eq!(report.total.reported(), Some(dec!(1.85)));
+        assert_eq!(report.total.reported_records, 3);
+        assert_eq!(
+            report.foreign,
+            [("EUR".to_string(), 2), ("GBP".to_string(), 1)]
+        );
+        assert_eq!(
+            report.foreign_warnings()[1],
+            "1 record carries a provider-reported cost in GBP: it is not in reported_cost, which is in USD"
+        );
     }
 
     #[test]

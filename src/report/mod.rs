@@ -227,6 +227,7 @@ pub struct Totals {
 impl Totals {
     pub fn of(r: &UsageRecord, cost: Decimal) -> Totals {
         let t = &r.tokens;
+        let reported = r.reported_usd();
         Totals {
             requests: r.requests,
             failed_requests: if r.failed { r.requests } else { 0 },
@@ -236,8 +237,8 @@ impl Totals {
             output_tokens: t.output,
             reasoning_tokens: t.reasoning,
             cost,
-            reported_cost: r.reported_cost.unwrap_or_default(),
-            reported_records: u64::from(r.reported_cost.is_some()),
+            reported_cost: reported.unwrap_or_default(),
+            reported_records: u64::from(reported.is_some()),
             unpriced_records: 0,
             saturated: false,
             fallback_cost: Decimal::ZERO,
@@ -403,10 +404,33 @@ pub struct Report {
     pub fallback: Option<String>,
     /// Notes on how records were priced (records dated before a model's first price period).
     pub warnings: Vec<String>,
+    /// Records in the period whose provider-reported cost is in another currency than `currency`, per
+    /// currency (in capitals): left out of every reported sum. Counted where records are read (a
+    /// ledger's rollup keeps only the USD sums, and reports served from it count none).
+    pub foreign: Vec<(String, u64)>,
     pub currency: &'static str,
 }
 
 impl Report {
+    /// The warning for each currency of [`Report::foreign`].
+    pub fn foreign_warnings(&self) -> Vec<String> {
+        self.foreign
+            .iter()
+            .map(|(currency, n)| {
+                let (records, carry) = if *n == 1 {
+                    ("record", "carries")
+                } else {
+                    ("records", "carry")
+                };
+                format!(
+                    "{n} {records} {carry} a provider-reported cost in {currency}: it is not in \
+                     reported_cost, which is in {}",
+                    self.currency
+                )
+            })
+            .collect()
+    }
+
     /// Whether any row carries a provider-reported cost (then renderers show the column).
     pub fn has_reported(&self) -> bool {
         self.total.reported_records > 0

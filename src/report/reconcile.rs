@@ -286,6 +286,7 @@ mod tests {
             records_read: 0,
             fallback: None,
             warnings: Vec::new(),
+            foreign: Vec::new(),
             currency: "USD",
         };
         reconcile(&report, tolerance)

@@ -182,11 +182,47 @@ fn azure_deployments_map_through_the_config() {
         "report",
         &fixture("azure-cost/cost-export-ea.csv"),
     ]);
-    // 2000 × 1K = 2_000_000 × $0.15/M = $0.30 computed; reported 0.33 (EUR, as billed)
+    // 2000 × 1K = 2_000_000 × $0.15/M = $0.30 computed; the 0.33 billed is in EUR, not in the USD
+    // reported cost
     let mini = row(&r, "model", "gpt-4o-mini");
     assert_eq!(money(&mini["cost"]), "0.3");
-    assert_eq!(money(&mini["reported_cost"]), "0.33");
+    assert_eq!(mini["reported_cost"], serde_json::Value::Null);
     assert_eq!(r["period"]["start"], "2026-10-01T00:00:00Z");
+}
+
+/// Reported costs add up in USD only: an export's EUR line is left out of `reported_cost` (the record
+/// keeps its amount and currency), and the report says so on standard error, each run alike.
+#[test]
+fn reported_costs_in_another_currency_are_left_out_with_a_warning() {
+    let w = Workdir::new();
+    let csv = fixture("azure-cost/cost-export-two-currencies.csv");
+    for run in ["cold cache", "warm cache"] {
+        let out = w.run(&["report", &csv, "--format", "json"]);
+        assert!(out.status.success(), "{run}: {out:?}");
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // computed: 2_000_000 input × $0.15/M + 1_000_000 output × $0.60/M = $0.30 + $0.60 = $0.90;
+        // reported: the USD line's 0.6 only (the EUR line's 0.33 is not added)
+        assert_eq!(money(&r["total"]["cost"]), "0.9", "{run}");
+        assert_eq!(money(&r["total"]["reported_cost"]), "0.6", "{run}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(
+                "warning: 1 record carries a provider-reported cost in EUR: it is not in \
+                 reported_cost, which is in USD"
+            ),
+            "{run}: {stderr}"
+        );
+    }
+    let quiet = w.run(&["-q", "report", &csv]);
+    assert!(quiet.status.success());
+    assert!(quiet.stderr.is_empty(), "{quiet:?}");
+    // Reconciliation: the EUR amount is not invoiced in USD either
+    let rec = w.json(&["report", &csv, "--reconcile"]);
+    assert_eq!(money(&rec["rows"][0]["invoiced"]), "0.6", "{rec:#}");
+    // The ledger keeps the record as billed.
+    w.stdout(&["import", &csv]);
+    let export = w.stdout(&["ledger", "export", "--format", "csv"]);
+    assert!(export.contains(",0.33,EUR,"), "{export}");
 }
 
 #[test]
