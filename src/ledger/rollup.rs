@@ -648,6 +648,40 @@ pub(super) fn build(conn: &Connection) -> rusqlite::Result<()> {
     delta.flush(conn)
 }
 
+/// Whether the rollup holds sums an aispend before schema version 10 wrote differently from this one:
+/// - a bucket that counts no requests (Anthropic's usage report) under a long-context prompt band, which
+///   is now 0 for it (`pricing::is_one_request`): such rows count fewer requests than records;
+/// - a provider-reported cost in another currency than USD, now left out of `reported_cost`: only the
+///   records of the hours whose sums count a reported cost are read for it, and not for the sources
+///   whose reported cost is always in USD (Claude Code's `costUSD`, LiteLLM's and OpenRouter's
+///   amounts), which are the large ones.
+///
+/// Reads the rollup, not every record, so that a large ledger that has neither pays no rebuild.
+pub(super) fn outdated(conn: &Connection) -> rusqlite::Result<bool> {
+    let banded_bucket: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM rollup JOIN rollup_keys k ON k.id = rollup.key \
+         WHERE k.prompt_band > 0 AND rollup.requests < rollup.records)",
+        [],
+        |r| r.get(0),
+    )?;
+    if banded_bucket {
+        return Ok(true);
+    }
+    // CROSS JOIN keeps the hours outside: each is one range of the records' primary key.
+    conn.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM (SELECT DISTINCT hour FROM rollup WHERE reported_records > 0 \
+             AND key IN (SELECT id FROM rollup_keys \
+             WHERE source NOT IN ('claude-code', 'litellm', 'openrouter'))) h \
+             CROSS JOIN records r ON r.start_ms >= h.hour * {HOUR_MS} AND r.start_ms < (h.hour + 1) * {HOUR_MS} \
+             WHERE r.reported_cost IS NOT NULL AND r.reported_currency IS NOT NULL \
+             AND upper(r.reported_currency) <> 'USD')"
+        ),
+        [],
+        |r| r.get(0),
+    )
+}
+
 /// Builds the daily rollup from the hourly one (the migration to version 9).
 pub(super) fn build_daily(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM rollup_daily", [])?;
@@ -1424,5 +1458,200 @@ pub(super) mod tests {
         };
         let agg = Aggregator::new(&by_user, &rules, &book, false, None);
         assert!(!agg.rollup_serves());
+    }
+
+    /// A day of Anthropic's usage report (no request count, 1M prompt tokens) and, in one key and hour,
+    /// an Anthropic cost-report line in USD and one in EUR: a ledger written by this build at `path`.
+    fn ledger_to_migrate(path: &std::path::Path) {
+        let day = Utc.with_ymd_and_hms(2026, 10, 5, 0, 0, 0).unwrap();
+        let at = |line| Provenance {
+            file: Arc::from("usage.json"),
+            line,
+        };
+        let mut bucket = UsageRecord::new(
+            "bucket".into(),
+            "anthropic-usage",
+            Provider::Anthropic,
+            "claude-sonnet-4-5-20250929".into(),
+            day,
+            at(1),
+        );
+        bucket.end = Some(day + chrono::Duration::days(1));
+        bucket.requests = 0;
+        bucket.tokens.input = 1_000_000;
+        bucket.tokens.output = 100_000;
+        let cost = |id: &str, amount: Decimal, currency: &str, line| {
+            let mut r = UsageRecord::new(
+                id.into(),
+                "anthropic-cost",
+                Provider::Anthropic,
+                "claude-sonnet-4-5-20250929".into(),
+                day + chrono::Duration::hours(3),
+                at(line),
+            );
+            r.requests = 0;
+            r.reported_cost = Some(amount);
+            r.reported_currency = Some(currency.into());
+            r
+        };
+        let mut ledger = Ledger::open(path).unwrap();
+        ledger
+            .write(true, |w| {
+                for r in [
+                    bucket.clone(),
+                    cost("usd", Decimal::new(250, 2), "USD", 2),
+                    cost("eur", Decimal::new(1000, 2), "EUR", 3),
+                ] {
+                    crate::input::RecordSink::accept(w, r)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// The cost and reported cost of October 2026 from the rollup (the daily one: UTC).
+    fn rollup_totals(conn: &Connection) -> (Decimal, Option<Decimal>) {
+        let book = PriceBook::built_in().unwrap();
+        let rules = crate::config::TeamRules::default();
+        let case = Case {
+            by: vec![Dim::Model],
+            filters: vec![],
+            period: PeriodSpec::Month {
+                year: 2026,
+                month: 10,
+            },
+            tz: "UTC",
+            compare: false,
+            reconcile: false,
+        };
+        let query = query(&case);
+        let mut agg = Aggregator::new(&query, &rules, &book, false, None);
+        let range = agg
+            .fixed_period()
+            .map(|p| (p.start.timestamp_millis(), p.end.timestamp_millis()));
+        assert!(feed(conn, range, &mut agg).unwrap(), "the rollup served");
+        let report = agg.finish();
+        (report.total.cost, report.total.reported())
+    }
+
+    /// A version-9 ledger whose rollup was summed by an older aispend (the bucket under the 272k
+    /// prompt band, the EUR amount in `reported_cost`) is rebuilt by the migration to version 10.
+    #[test]
+    fn migration_10_rebuilds_a_rollup_with_banded_buckets_and_foreign_costs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        ledger_to_migrate(&path);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "UPDATE rollup_keys SET prompt_band = 272000 WHERE source = 'anthropic-usage';
+                 UPDATE rollup SET reported_records = 2, reported_cost = '12.50' WHERE reported_records = 1;
+                 UPDATE rollup_daily SET reported_records = 2, reported_cost = '12.50' WHERE reported_records = 1;
+                 PRAGMA user_version = 9;",
+            )
+            .unwrap();
+            // As an older aispend reported it: the day's bucket at the long-context rates,
+            // 1_000_000 × $6/M + 100_000 × $22.50/M = $8.25, and 2.50 USD + 10.00 EUR added up as $12.50.
+            assert_eq!(
+                rollup_totals(&conn),
+                (Decimal::new(825, 2), Some(Decimal::new(1250, 2)))
+            );
+        }
+        let ledger = Ledger::open(&path).unwrap();
+        assert_eq!(
+            super::super::schema::version(&ledger.conn).unwrap(),
+            super::super::schema::latest()
+        );
+        // Standard rates for a bucket: 1_000_000 × $3/M + 100_000 × $15/M = $4.50; reported: the
+        // 2.50 USD only.
+        assert_eq!(
+            rollup_totals(&ledger.conn),
+            (Decimal::new(450, 2), Some(Decimal::new(250, 2)))
+        );
+        let banded: i64 = ledger
+            .conn
+            .query_row(
+                "SELECT count(*) FROM rollup_keys WHERE prompt_band > 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(banded, 0);
+        // The records keep their amounts and currencies.
+        let (cost, currency): (String, String) = ledger
+            .conn
+            .query_row(
+                "SELECT reported_cost, reported_currency FROM records WHERE id = 'eur'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((cost.as_str(), currency.as_str()), ("10.00", "EUR"));
+    }
+
+    /// A version-9 ledger whose rollup needs nothing (a long-context single request, a reported cost
+    /// in USD) is not rebuilt: its rows and key ids stay as they were.
+    #[test]
+    fn migration_10_leaves_a_rollup_that_needs_nothing_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let mut one = UsageRecord::new(
+            "one".into(),
+            "api-log",
+            Provider::Anthropic,
+            "claude-sonnet-4-5-20250929".into(),
+            Utc.with_ymd_and_hms(2026, 10, 5, 9, 0, 0).unwrap(),
+            Provenance {
+                file: Arc::from("api.jsonl"),
+                line: 1,
+            },
+        );
+        one.tokens.input = 300_000;
+        one.tokens.output = 1_000;
+        one.reported_cost = Some(Decimal::new(183, 2));
+        one.reported_currency = Some("usd".into());
+        {
+            let mut ledger = Ledger::open(&path).unwrap();
+            ledger
+                .write(true, |w| {
+                    crate::input::RecordSink::accept(w, one.clone()).map(|_| ())
+                })
+                .unwrap();
+        }
+        let keys = |conn: &Connection| -> Vec<(i64, i64)> {
+            let mut stmt = conn
+                .prepare("SELECT id, prompt_band FROM rollup_keys ORDER BY id")
+                .unwrap();
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)));
+            rows.unwrap().map(Result::unwrap).collect()
+        };
+        let before = {
+            let conn = Connection::open(&path).unwrap();
+            // A mark a rebuild would wipe out.
+            conn.execute_batch(
+                "UPDATE rollup SET seconds = 77; UPDATE rollup_daily SET seconds = 77;
+                 PRAGMA user_version = 9;",
+            )
+            .unwrap();
+            keys(&conn)
+        };
+        assert_eq!(before.len(), 1);
+        assert_eq!(before[0].1, 272_000, "one request of 300k prompt tokens");
+        let ledger = Ledger::open(&path).unwrap();
+        assert_eq!(
+            super::super::schema::version(&ledger.conn).unwrap(),
+            super::super::schema::latest()
+        );
+        assert_eq!(keys(&ledger.conn), before);
+        for table in ["rollup", "rollup_daily"] {
+            let seconds: i64 = ledger
+                .conn
+                .query_row(&format!("SELECT sum(seconds) FROM {table}"), [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(seconds, 77, "{table} was rebuilt");
+        }
+        assert!(!outdated(&ledger.conn).unwrap());
     }
 }

@@ -150,6 +150,13 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     ) WITHOUT ROWID;",
         fill: Some(fill_v9),
     },
+    // 10: the rollup rebuilt where an older aispend summed it differently (see `rollup::outdated`):
+    // buckets of many requests under a long-context prompt band, and provider-reported costs in another
+    // currency than USD added into `reported_cost`. Nothing is written for a ledger that has neither.
+    Migration {
+        sql: "",
+        fill: Some(fill_v10),
+    },
 ];
 
 /// Fills what version 9 added: the id hashes of the records there are, and the daily rollup from the
@@ -169,6 +176,16 @@ fn fill_v9(conn: &Connection) -> rusqlite::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Rebuilds the rollup (hourly, daily and its keys) from the records, when it is outdated.
+fn fill_v10(conn: &Connection) -> rusqlite::Result<()> {
+    if !super::rollup::outdated(conn)? {
+        return Ok(());
+    }
+    conn.execute_batch("DELETE FROM rollup; DELETE FROM rollup_daily; DELETE FROM rollup_keys;")?;
+    // Writes the daily sums beside the hourly ones.
+    super::rollup::build(conn)
 }
 
 /// Where an id's probe for a free `record_ids` slot starts: the 64-bit xxh3 hash of its bytes (stored:

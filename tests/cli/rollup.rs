@@ -40,7 +40,7 @@ fn a_version_1_ledger_migrates_when_opened_and_reports_the_same_totals() {
     assert_eq!(money(&row(&migrated, "model", "o3")["cost"]), "0.0265");
     assert_eq!(migrated["total"]["requests"], 33);
     let stats = w.json(&["ledger", "stats"]);
-    assert_eq!(stats["schema_version"], 9);
+    assert_eq!(stats["schema_version"], 10);
     assert_eq!(stats["records"], 35);
     // By user the rollup has nothing to say: the records answer, with the same total.
     let by_user = w.json(&["report", "--by", "user", "--since", "2026-10-01"]);
