@@ -36,7 +36,8 @@ fn duplicates(n: u64) -> String {
 /// One file's line: `path: source, 1,200 records, 3 duplicates merged, 1 skipped, 2 unpriced`.
 pub fn file_line(f: &FileSummary) -> String {
     if f.empty {
-        return format!("{}: empty", f.path);
+        let what = if f.empty_page { "empty page" } else { "empty" };
+        return format!("{}: {what}", f.path);
     }
     let mut line = format!(
         "{}: {}, {} record{}",

@@ -146,6 +146,9 @@ pub struct FileSummary {
     pub bytes: u64,
     /// The file holds nothing but white space (a warning, not an error, for every command).
     pub empty: bool,
+    /// With `empty`: the file is a JSON page of a usage API with no rows in it (see
+    /// [`sources::shared::common::is_empty_page`]), not white space.
+    pub empty_page: bool,
     /// A line-based file (JSON Lines, CSV) whose last line has no new line: a download cut short? Its
     /// last record was read, but a number cut off mid-way cannot be told from a whole one.
     pub no_final_newline: bool,
@@ -180,7 +183,9 @@ pub enum CacheUse {
 impl FileSummary {
     /// What the user should know about how the file ended, if anything.
     pub fn ending_note(&self) -> Option<&'static str> {
-        if self.empty {
+        if self.empty_page {
+            Some("the page holds no usage rows (a period with no usage): nothing to read")
+        } else if self.empty {
             Some("the file is empty: nothing to read")
         } else if self.no_final_newline {
             Some(
@@ -1388,15 +1393,8 @@ fn read_one(
     if whole && head.trim_ascii().is_empty() {
         // An empty (or white-space only) file holds no records, whatever its format: the same
         // warning for every command, never an error.
-        let fs = FileSummary {
-            path: name,
-            source: options.source.map_or("empty", |s| s.name()),
-            bytes: head.len() as u64,
-            empty: true,
-            ..FileSummary::default()
-        };
-        on_file(&fs);
-        summary.files.push(fs);
+        let source = options.source.map_or("empty", |s| s.name());
+        add_empty(name, source, head.len() as u64, false, summary, on_file);
         return Ok(());
     }
     let bom = strip_bom(&mut head);
@@ -1407,6 +1405,19 @@ fn read_one(
         Some(s) => s,
         None => match sources::detect(&input.path, &head) {
             Some(s) => s,
+            // A page with no rows in it, which no importer can tell apart: nothing to read, as an
+            // empty file.
+            None if whole && sources::shared::common::is_empty_page(&head) => {
+                add_empty(
+                    name,
+                    "empty",
+                    bom + head.len() as u64,
+                    true,
+                    summary,
+                    on_file,
+                );
+                return Ok(());
+            }
             None if input.explicit => {
                 return Err(Error::Input {
                     file: name,
@@ -1452,6 +1463,28 @@ fn read_one(
         entry.zip(hasher),
         |on_item| read_content(kind, content, on_item),
     )
+}
+
+/// Adds the summary of a file with nothing to read in it (white space, or a page with no rows): a
+/// warning for every command, never an error.
+fn add_empty(
+    path: String,
+    source: &'static str,
+    bytes: u64,
+    page: bool,
+    summary: &mut ReadSummary,
+    on_file: &mut dyn FnMut(&FileSummary),
+) {
+    let fs = FileSummary {
+        path,
+        source,
+        bytes,
+        empty: true,
+        empty_page: page,
+        ..FileSummary::default()
+    };
+    on_file(&fs);
+    summary.files.push(fs);
 }
 
 /// What is known of a file once its format is: its source, the length of its byte order mark, how it is

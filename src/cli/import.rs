@@ -188,7 +188,11 @@ impl Done<'_> {
         let mut totals = FileSummary::default();
         for f in self.files {
             if f.empty {
-                lines.push(format!("{}: empty file, nothing to add", terminal(&f.path)));
+                let what = if f.empty_page { "page" } else { "file" };
+                lines.push(format!(
+                    "{}: empty {what}, nothing to add",
+                    terminal(&f.path)
+                ));
                 continue;
             }
             let mut line = format!(

@@ -104,3 +104,47 @@ fn a_claude_code_line_that_repeats_a_key_keeps_the_last_as_javascript_does() {
     assert_eq!(r["rows"].as_array().unwrap().len(), 1, "{r}");
     assert_eq!(row(&r, "model", "claude-sonnet-4-5")["output_tokens"], 600);
 }
+
+#[test]
+fn pages_of_a_period_with_no_usage_are_read_as_holding_nothing() {
+    let w = Workdir::new();
+    let files = [
+        "openai-usage-quiet-week.json",
+        "anthropic-usage-report.json",
+        "openai-costs.json",
+        "anthropic-cost-report.json",
+        "litellm-spend-logs.json",
+    ]
+    .map(|f| fixture(&format!("empty-pages/{f}")));
+    for f in &files {
+        for command in ["report", "import"] {
+            let out = w.run(&[command, f]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{command} {f}: {stderr}");
+            assert!(
+                stderr.contains(&format!("warning: {f}: the page holds no usage rows")),
+                "{command} {f}: {stderr}"
+            );
+        }
+    }
+    // Nothing was added to the ledger.
+    let stats = w.stdout(&["ledger", "stats", "--format", "json"]);
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert_eq!(stats["records"], 0, "{stats}");
+
+    // Beside a page with usage, empty pages change nothing in the report.
+    let page = fixture("openai-usage/page-2026.json");
+    let alone = w.json(&["report", "--month", "2026-10", &page]);
+    let with_empty = w.json(&["report", "--month", "2026-10", &page, &files[0], &files[1]]);
+    assert_eq!(alone, with_empty);
+    assert!(alone["total"]["requests"].as_u64().unwrap() > 0, "{alone}");
+
+    // A page whose buckets hold rows is not taken for an empty one, even when no importer knows it.
+    let rows = w.write(
+        "rows.json",
+        r#"{"data":[{"starting_at":"2026-10-01T00:00:00Z","results":[{"tokens":1}]}]}"#,
+    );
+    let out = w.run(&["report", rows.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot tell which format"));
+}

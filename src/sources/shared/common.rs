@@ -162,6 +162,41 @@ pub fn looks_like_json(head: &[u8]) -> bool {
     matches!(trim_ascii(head).first(), Some(b'{') | Some(b'['))
 }
 
+/// A JSON document that holds no rows whatever its format, so that no importer can recognise it: `[]`,
+/// or a page (an object with a `data` array, as the OpenAI and Anthropic Admin APIs and OpenRouter give)
+/// whose `data` is empty or holds only time buckets with empty `results`, and whose other values are
+/// scalars or empty (pagination: `has_more`, `next_page`). What a script that saves every page of a
+/// quiet period writes.
+pub fn is_empty_page(doc: &[u8]) -> bool {
+    use serde_json::Value;
+    fn empty(v: &Value) -> bool {
+        match v {
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => true,
+        }
+    }
+    // An empty bucket: empty `results` (or `result`), nothing else but scalars.
+    fn empty_bucket(v: &Value) -> bool {
+        v.as_object().is_some_and(|o| {
+            ["results", "result"].iter().any(|k| {
+                o.get(*k)
+                    .is_some_and(|r| r.as_array().is_some_and(Vec::is_empty))
+            }) && o.values().all(empty)
+        })
+    }
+    match serde_json::from_slice::<Value>(doc) {
+        Ok(Value::Array(a)) => a.is_empty(),
+        Ok(Value::Object(o)) => {
+            o.get("data")
+                .and_then(Value::as_array)
+                .is_some_and(|data| data.iter().all(empty_bucket))
+                && o.iter().all(|(k, v)| k == "data" || empty(v))
+        }
+        _ => false,
+    }
+}
+
 /// A key as it appears in compact or spaced JSON: `"key":` or `"key" :`.
 pub fn has_key(haystack: &[u8], key: &str) -> bool {
     let quoted = format!("\"{key}\"");
@@ -624,6 +659,33 @@ pub fn for_each_csv_row<R: std::io::Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_page_is_one_with_no_row_anywhere() {
+        for empty in [
+            "[]",
+            " { \"data\": [] } ",
+            r#"{"object":"page","data":[],"has_more":false,"next_page":null}"#,
+            r#"{"object":"page","data":[{"object":"bucket","start_time":1,"end_time":2,"results":[]}],"has_more":false}"#,
+            r#"{"data":[{"starting_at":"2026-10-01T00:00:00Z","result":[]}],"next_page":null}"#,
+        ] {
+            assert!(is_empty_page(empty.as_bytes()), "{empty}");
+        }
+        for not in [
+            "",
+            "{}",
+            "[{}]",
+            // Rows without arrays (a LiteLLM spend-log array): rows all the same.
+            r#"[{"model":"gpt-4o","spend":0.1}]"#,
+            r#"{"data":[{"starting_at":"2026-10-01T00:00:00Z","results":[{"uncached_input_tokens":1}]}]}"#,
+            r#"{"data":[{"starting_at":"2026-10-01T00:00:00Z"}]}"#,
+            r#"{"data":[],"items":[{"cost":1}]}"#,
+            r#"{"data":{}}"#,
+            r#"{"data":[] "#,
+        ] {
+            assert!(!is_empty_page(not.as_bytes()), "{not}");
+        }
+    }
 
     #[test]
     fn head_lines_are_the_first_complete_lines_that_are_not_blank() {
