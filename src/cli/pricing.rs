@@ -254,6 +254,28 @@ fn show(
         lines.push(format!("note: {note}"));
     }
     lines.push(format!("from: {}", model.origin));
+    if let Some((p, regions)) = provider.and_then(|p| Some((p, book.resold_regions(p, model)?))) {
+        let mut by_factor: std::collections::BTreeMap<_, Vec<&str>> = Default::default();
+        for (region, f) in regions {
+            by_factor.entry(*f).or_default().push(region);
+        }
+        let named: Vec<String> = by_factor
+            .iter()
+            .map(|(f, rs)| {
+                format!(
+                    "{} × the rates below in region {}",
+                    money_exact(*f),
+                    rs.join(", ")
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "resold by {}: {}; the rates below in any other region (the maker's own regional rates \
+             do not apply)",
+            p.as_str(),
+            named.join("; ")
+        ));
+    }
     for (i, p) in model.periods.iter().enumerate() {
         let until = model
             .periods

@@ -187,6 +187,8 @@ pub struct PriceBook {
     fallback_names: HashMap<String, ProviderNames>,
     /// What the fallback was read from (`LiteLLM price map, snapshot 2026-11-20`).
     fallback_label: Option<String>,
+    /// Table provider → its `[resold] regions` multipliers (see [`table::PriceFile::resold_regions`]).
+    resold: HashMap<String, Vec<(String, Decimal)>>,
 }
 
 impl PriceBook {
@@ -194,7 +196,7 @@ impl PriceBook {
     pub fn built_in() -> Result<PriceBook> {
         let mut book = PriceBook::default();
         for (origin, text) in BUILT_IN {
-            book.add(table::parse_table(text, origin)?, false)?;
+            book.add_file(table::parse_file(text, origin)?, false)?;
         }
         Ok(book)
     }
@@ -225,10 +227,7 @@ impl PriceBook {
             }
             for file in files {
                 let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
-                book.add(
-                    table::parse_table(&text, &file.display().to_string())?,
-                    true,
-                )?;
+                book.add_file(table::parse_file(&text, &file.display().to_string())?, true)?;
             }
         }
         Ok(self)
@@ -245,6 +244,49 @@ impl PriceBook {
             .map(|(d, m)| (d.trim().to_ascii_lowercase(), m.trim().to_string()))
             .collect();
         self
+    }
+
+    /// Adds a table file's entries (see [`PriceBook::add`]) and its `[resold]` multipliers, which an
+    /// override file's replace.
+    fn add_file(&mut self, file: table::PriceFile, is_override: bool) -> Result<()> {
+        if !file.resold_regions.is_empty() {
+            self.resold
+                .insert(file.provider.clone(), file.resold_regions);
+        }
+        self.add(file.models, is_override)
+    }
+
+    /// The `[resold] regions` multipliers a record of `provider` priced from `entry` pays (see
+    /// [`table::PriceFile::resold_regions`]): `None` when the entry is the provider's own, or its table
+    /// has none.
+    pub fn resold_regions(
+        &self,
+        provider: Provider,
+        entry: &ModelPrice,
+    ) -> Option<&[(String, Decimal)]> {
+        if self.resold.is_empty() {
+            return None;
+        }
+        let own = table_order(provider).first()?;
+        if entry.provider == *own {
+            return None;
+        }
+        self.resold.get(*own).map(Vec::as_slice)
+    }
+
+    /// For a record of a provider whose table has `[resold] regions` (Azure), priced from another
+    /// provider's entry (OpenAI's `gpt-4o`): the multiplier of the record's region, 1 where the map does
+    /// not name it. The entry's own `regions` (the maker's, such as Anthropic's US-only inference) do not
+    /// apply to such a record. `None` for every other record.
+    fn resold_factor(&self, entry: &ModelPrice, record: &UsageRecord) -> Option<Decimal> {
+        let regions = self.resold_regions(record.provider, entry)?;
+        let factor = record
+            .region
+            .as_deref()
+            .map(|r| r.trim().to_ascii_lowercase())
+            .and_then(|r| table::region_index_in(regions, &r))
+            .map_or(Decimal::ONE, |i| regions[i].1);
+        Some(factor)
     }
 
     /// Adds entries. An override replaces a built-in entry with the same provider and id; within one
@@ -460,12 +502,16 @@ impl PriceBook {
         let period = entry.period_at(record.start.date_naive());
         // Looked up only where the period has regional rates: most have none, and the lookup makes a
         // lower-case copy of the region.
-        let region = if period.regions.is_empty() {
+        let resold = self.resold_factor(entry, record);
+        let region = if period.regions.is_empty() || resold.is_some() {
             None
         } else {
             record_region(record)
         };
-        let rates = rates_in(period, long, region.as_deref(), || served_tier(record))?;
+        let mut rates = rates_in(period, long, region.as_deref(), || served_tier(record))?;
+        if let Some(f) = resold.filter(|f| *f != Decimal::ONE) {
+            rates = std::borrow::Cow::Owned(rates.scaled(f));
+        }
         let (cost, tool_fees) = cost(&rates, entry, record)?;
         Ok(Charge {
             cost,
@@ -880,6 +926,14 @@ impl<'a> Pricer<'a> {
         let at = entry.period_index(date);
         let period = &entry.periods[at];
         let long = is_long(period, record);
+        // A reseller's regional multiplier, or a resold entry that prices by region (rare): priced one
+        // by one.
+        if book
+            .resold_factor(entry, record)
+            .is_some_and(|f| f != Decimal::ONE || !period.regions.is_empty())
+        {
+            return book.price_at(index, record, long);
+        }
         // An unknown tier is an error that names it: priced one by one.
         let Ok(tier) = served_tier(record) else {
             return book.price_at(index, record, long);
@@ -1733,6 +1787,58 @@ mod tests {
         assert_eq!(book.model(old.index).id, "gpt-4o-2024-05-13");
         let new = book.resolve_for(Provider::Azure, "gpt-4o-0806").unwrap();
         assert_eq!(book.model(new.index).id, "gpt-4o");
+    }
+
+    #[test]
+    fn azure_data_zone_and_regional_deployments_cost_a_tenth_more_than_the_makers_rates() {
+        let book = PriceBook::built_in().unwrap();
+        let mut pricer = Pricer::new(&book);
+        let mut check = |provider, model: &str, region: Option<&str>, expected: Decimal| {
+            let mut r = on(provider, model, io(1_000_000, 1_000_000));
+            r.region = region.map(Into::into);
+            assert_eq!(priced_for(&book, &r), Ok(expected), "{model} {region:?}");
+            // The memoized path agrees.
+            match pricer.price(&r) {
+                Priced::Cost { cost, .. } => assert_eq!(cost, expected, "{model} {region:?}"),
+                other => panic!("{model} {region:?}: {other:?}"),
+            }
+        };
+        // gpt-4o from openai.toml: 1M × $2.50 + 1M × $10 = $12.50 in a Global deployment (and in an
+        // Azure region, which says nothing of the deployment type) ...
+        for region in [None, Some("global"), Some("swedencentral"), Some("eastus2")] {
+            check(Provider::Azure, "gpt-4o-2024-08-06", region, dec!(12.5));
+        }
+        // ... 1.1 × $12.50 = $13.75 in a Data Zone (`datazone`, `eu`, `us`) or Regional deployment.
+        for region in ["datazone", "DataZone-EU", "eu", "us", "regional"] {
+            check(
+                Provider::Azure,
+                "gpt-4o-2024-08-06",
+                Some(region),
+                dec!(13.75),
+            );
+        }
+        // OpenAI's own record in any region: $12.50.
+        check(Provider::OpenAI, "gpt-4o", Some("us"), dec!(12.5));
+        // Azure's own entry keeps its price: gpt-35-turbo 1M × $0.50 + 1M × $1.50 = $2.
+        check(Provider::Azure, "gpt-35-turbo", Some("datazone"), dec!(2));
+        // Claude Opus 4.6 (1M × $5 + 1M × $25 = $30) resold by Azure in a US data zone: 1.1 × $30 = $33,
+        // not also Anthropic's own US-only-inference 1.1 (which would be $36.30); Anthropic's own
+        // record with `inference_geo` us is $33 by that rule.
+        check(Provider::Azure, "claude-opus-4-6", Some("us"), dec!(33));
+        check(Provider::Azure, "claude-opus-4-6", Some("global"), dec!(30));
+        check(Provider::Anthropic, "claude-opus-4-6", Some("us"), dec!(33));
+    }
+
+    #[test]
+    fn a_resold_region_map_takes_multipliers_only() {
+        let text = "provider = \"azure\"\n[resold]\nregions = { eu = { input = \"1\", output = \"2\" } }\n";
+        let e = table::parse_file(text, "azure.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[resold], region eu: a multiplier"), "{e}");
+        let text = "provider = \"azure\"\n[resold]\nregions = { EU = \"1.2\" }\n";
+        let file = table::parse_file(text, "azure.toml").unwrap();
+        assert_eq!(file.resold_regions, vec![("eu".to_string(), dec!(1.2))]);
     }
 
     #[test]

@@ -225,25 +225,30 @@ impl PricePeriod {
 
     /// Where in `regions` the price for `region` is (see [`PricePeriod::region`]).
     pub fn region_index(&self, region: &str) -> Option<usize> {
-        if let Some(i) = self.regions.iter().position(|(k, _)| k == region) {
-            return Some(i);
-        }
-        let prefix = self
-            .regions
-            .iter()
-            .enumerate()
-            .filter(|(_, (k, _))| {
-                k != "*"
-                    && region.len() > k.len()
-                    && region.starts_with(k.as_str())
-                    && region.as_bytes()[k.len()] == b'-'
-            })
-            .max_by_key(|(_, (k, _))| k.len());
-        if let Some((i, _)) = prefix {
-            return Some(i);
-        }
-        self.regions.iter().position(|(k, _)| k == "*")
+        region_index_in(&self.regions, region)
     }
+}
+
+/// Where in a `regions` map the price for `region` (lower case) is: the key equal to it, else the
+/// longest key that is a prefix of it followed by `-`, else the `*` default.
+pub fn region_index_in<T>(regions: &[(String, T)], region: &str) -> Option<usize> {
+    if let Some(i) = regions.iter().position(|(k, _)| k == region) {
+        return Some(i);
+    }
+    let prefix = regions
+        .iter()
+        .enumerate()
+        .filter(|(_, (k, _))| {
+            k != "*"
+                && region.len() > k.len()
+                && region.starts_with(k.as_str())
+                && region.as_bytes()[k.len()] == b'-'
+        })
+        .max_by_key(|(_, (k, _))| k.len());
+    if let Some((i, _)) = prefix {
+        return Some(i);
+    }
+    regions.iter().position(|(k, _)| k == "*")
 }
 
 /// One model's prices.
@@ -310,12 +315,38 @@ struct FileSpec {
     source: Option<String>,
     #[serde(default)]
     derive: Option<Table>,
+    /// `[resold] regions = { … }`: multipliers by region on the other makers' entries a record of this
+    /// provider is priced from (Azure's Data Zone deployments of OpenAI's models).
+    #[serde(default)]
+    resold: Option<ResoldSpec>,
     #[serde(default, rename = "model")]
     models: Vec<ModelSpec>,
     #[serde(default, rename = "alias")]
     aliases: Vec<AliasSpec>,
     #[serde(default, rename = "tool")]
     tools: Vec<ToolSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResoldSpec {
+    regions: Value,
+    #[serde(default)]
+    source: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// One price table file, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceFile {
+    /// The provider the file prices (`openai`, `azure`, …).
+    pub provider: String,
+    pub models: Vec<ModelPrice>,
+    /// Multipliers by region (lower case, as in a period's `regions`) on the rates of other providers'
+    /// entries that a record of this provider is priced from; regions it does not name pay those rates
+    /// as they are. Only multipliers.
+    pub resold_regions: Vec<(String, Decimal)>,
 }
 
 /// A built-in tool's per-call fee from a date on, for the file's entries whose id matches `models`.
@@ -369,8 +400,13 @@ struct ModelSpec {
     prices: Vec<Table>,
 }
 
-/// Parses and validates one price table file. `origin` names it in errors.
+/// Parses and validates one price table file: its entries only (see [`parse_file`]).
 pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
+    parse_file(text, origin).map(|f| f.models)
+}
+
+/// Parses and validates one price table file. `origin` names it in errors.
+pub fn parse_file(text: &str, origin: &str) -> Result<PriceFile> {
     let err = |message: String| Error::Config {
         file: origin.to_string(),
         message,
@@ -378,6 +414,22 @@ pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
     let spec: FileSpec =
         toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
     let _ = (&spec.reviewed, &spec.source);
+    let mut resold_regions = Vec::new();
+    if let Some(resold) = &spec.resold {
+        let _ = (&resold.source, &resold.note);
+        for (region, price) in
+            regions_from(Some(&resold.regions), &Rates::default(), "[resold]").map_err(err)?
+        {
+            match price {
+                TierPrice::Multiplier(m) => resold_regions.push((region, m)),
+                TierPrice::Rates { .. } => {
+                    return Err(err(format!(
+                        "[resold], region {region}: a multiplier string (\"1.1\"), not rates"
+                    )))
+                }
+            }
+        }
+    }
     let provider = crate::record::Provider::parse(&spec.provider)
         .ok_or_else(|| {
             err(format!(
@@ -486,7 +538,11 @@ pub fn parse_table(text: &str, origin: &str) -> Result<Vec<ModelPrice>> {
             )));
         }
     }
-    Ok(models)
+    Ok(PriceFile {
+        provider,
+        models,
+        resold_regions,
+    })
 }
 
 /// An alias as an entry of its own whose periods are its targets' rates, each cut to the dates the alias
@@ -603,8 +659,24 @@ fn period_from(
         let ctx = format!("{ctx}, tier {}", tier.key());
         tiers[tier as usize] = Some(price_from(v, derive, &ctx, "a tier")?);
     }
+    let regions = regions_from(table.get("regions"), derive, ctx)?;
+    Ok(PricePeriod {
+        effective,
+        rates,
+        long_context,
+        tiers,
+        regions,
+    })
+}
+
+/// A `regions` map: region (lower case) → its price.
+fn regions_from(
+    v: Option<&Value>,
+    derive: &Rates,
+    ctx: &str,
+) -> std::result::Result<Vec<(String, TierPrice)>, String> {
     let mut regions = Vec::new();
-    match table.get("regions") {
+    match v {
         None => {}
         Some(Value::Table(t)) => {
             for (key, v) in t {
@@ -622,13 +694,7 @@ fn period_from(
             ))
         }
     }
-    Ok(PricePeriod {
-        effective,
-        rates,
-        long_context,
-        tiers,
-        regions,
-    })
+    Ok(regions)
 }
 
 /// A tier's or a region's price: a multiplier string (`"0.5"`) or its own table of rates (classes it

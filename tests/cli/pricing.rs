@@ -429,3 +429,19 @@ fn pricing_show_explains_fine_tunes_and_aliases() {
     let out = w.stdout(&["pricing", "list", "--provider", "groq"]);
     assert!(out.contains("llama-3.3-70b-versatile"), "{out}");
 }
+
+#[test]
+fn pricing_show_names_the_resellers_regional_multiplier() {
+    let w = Workdir::new();
+    let out = w.stdout(&["pricing", "show", "--provider", "azure", "gpt-4o"]);
+    assert!(out.contains("from: pricing/openai.toml"), "{out}");
+    assert!(
+        out.contains("resold by azure: 1.1 × the rates below in region datazone, eu, regional, us"),
+        "{out}"
+    );
+    // OpenAI's own record, and Azure's own entry, pay no reseller multiplier.
+    let own = w.stdout(&["pricing", "show", "--provider", "openai", "gpt-4o"]);
+    assert!(!own.contains("resold by"), "{own}");
+    let azure = w.stdout(&["pricing", "show", "--provider", "azure", "gpt-35-turbo"]);
+    assert!(!azure.contains("resold by"), "{azure}");
+}

@@ -182,10 +182,10 @@ fn azure_deployments_map_through_the_config() {
         "report",
         &fixture("azure-cost/cost-export-ea.csv"),
     ]);
-    // 2000 × 1K = 2_000_000 × $0.15/M = $0.30 computed; the 0.33 billed is in EUR, not in the USD
-    // reported cost
+    // 2000 × 1K = 2_000_000 × $0.15/M = $0.30 at OpenAI's (Global) rate; the meter is a Data Zone
+    // one (`DZ`): 1.1 × $0.30 = $0.33 computed; the 0.33 billed is in EUR, not in the USD reported cost
     let mini = row(&r, "model", "gpt-4o-mini");
-    assert_eq!(money(&mini["cost"]), "0.3");
+    assert_eq!(money(&mini["cost"]), "0.33");
     assert_eq!(mini["reported_cost"], serde_json::Value::Null);
     assert_eq!(r["period"]["start"], "2026-10-01T00:00:00Z");
 }
@@ -200,9 +200,10 @@ fn reported_costs_in_another_currency_are_left_out_with_a_warning() {
         let out = w.run(&["report", &csv, "--format", "json"]);
         assert!(out.status.success(), "{run}: {out:?}");
         let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        // computed: 2_000_000 input × $0.15/M + 1_000_000 output × $0.60/M = $0.30 + $0.60 = $0.90;
-        // reported: the USD line's 0.6 only (the EUR line's 0.33 is not added)
-        assert_eq!(money(&r["total"]["cost"]), "0.9", "{run}");
+        // computed: 2_000_000 input × $0.15/M on a Data Zone meter (× 1.1) + 1_000_000 output × $0.60/M
+        // on a Global one = $0.33 + $0.60 = $0.93; reported: the USD line's 0.6 only (the EUR line's
+        // 0.33 is not added)
+        assert_eq!(money(&r["total"]["cost"]), "0.93", "{run}");
         assert_eq!(money(&r["total"]["reported_cost"]), "0.6", "{run}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
