@@ -280,10 +280,20 @@ impl PriceBook {
     /// apply to such a record. `None` for every other record.
     fn resold_factor(&self, entry: &ModelPrice, record: &UsageRecord) -> Option<Decimal> {
         let regions = self.resold_regions(record.provider, entry)?;
-        let factor = record
-            .region
-            .as_deref()
-            .map(|r| r.trim().to_ascii_lowercase())
+        // A deployment type in the model's path (LiteLLM's `azure/eu/gpt-4o`) wins, as a Bedrock
+        // profile does; else the record's region.
+        let mut path = record.model.trim().rsplit('/');
+        let in_path = path
+            .nth(1)
+            .map(str::to_ascii_lowercase)
+            .filter(|p| regions.iter().any(|(r, _)| r == p));
+        let factor = in_path
+            .or_else(|| {
+                record
+                    .region
+                    .as_deref()
+                    .map(|r| r.trim().to_ascii_lowercase())
+            })
             .and_then(|r| table::region_index_in(regions, &r))
             .map_or(Decimal::ONE, |i| regions[i].1);
         Some(factor)
@@ -1827,6 +1837,22 @@ mod tests {
         check(Provider::Azure, "claude-opus-4-6", Some("us"), dec!(33));
         check(Provider::Azure, "claude-opus-4-6", Some("global"), dec!(30));
         check(Provider::Anthropic, "claude-opus-4-6", Some("us"), dec!(33));
+        // LiteLLM names the data zone in the model's path: `azure/eu/gpt-4o` is $13.75 whatever the
+        // record's region; `azure/global/…` and a plain `azure/gpt-4o` are $12.50.
+        check(Provider::Azure, "azure/eu/gpt-4o", None, dec!(13.75));
+        check(
+            Provider::Azure,
+            "azure/us/gpt-4o-2024-08-06",
+            Some("global"),
+            dec!(13.75),
+        );
+        check(
+            Provider::Azure,
+            "azure/global/gpt-4o-2024-08-06",
+            None,
+            dec!(12.5),
+        );
+        check(Provider::Azure, "azure/gpt-4o", None, dec!(12.5));
     }
 
     #[test]

@@ -445,3 +445,25 @@ fn pricing_show_names_the_resellers_regional_multiplier() {
     let azure = w.stdout(&["pricing", "show", "--provider", "azure", "gpt-35-turbo"]);
     assert!(!azure.contains("resold by"), "{azure}");
 }
+
+#[test]
+fn litellm_azure_data_zone_models_cost_what_litellm_charged() {
+    let w = Workdir::new();
+    // 1,000 input + 100 output of gpt-4o: 1_000 × $2.50/M + 100 × $10/M = $0.0035 in a Global
+    // deployment (`azure/gpt-4o`); the EU data zone (`azure/eu/gpt-4o`) is 1.1 × that = $0.00385.
+    // LiteLLM's own response_cost agrees on both: $0.00735 in all, reconciled to the cent.
+    let logs = w.write(
+        "spend.jsonl",
+        concat!(
+            r#"{"id":"chatcmpl-az1","call_type":"acompletion","response_cost":0.00385,"status":"success","prompt_tokens":1000,"completion_tokens":100,"startTime":1791620000.25,"endTime":1791620001.5,"model":"azure/eu/gpt-4o","custom_llm_provider":"azure","metadata":{}}"#,
+            "\n",
+            r#"{"id":"chatcmpl-az2","call_type":"acompletion","response_cost":0.0035,"status":"success","prompt_tokens":1000,"completion_tokens":100,"startTime":1791620002.25,"endTime":1791620003.5,"model":"azure/gpt-4o","custom_llm_provider":"azure","metadata":{}}"#,
+            "\n"
+        ),
+    );
+    let r = w.json(&["report", "--by", "provider,model", logs.to_str().unwrap()]);
+    let gpt = row(&r, "model", "gpt-4o");
+    assert_eq!(gpt["provider"], "azure");
+    assert_eq!(money(&gpt["cost"]), "0.00735");
+    assert_eq!(money(&gpt["reported_cost"]), "0.00735");
+}
