@@ -256,10 +256,15 @@ fn show(
     lines.push(format!("from: {}", model.origin));
     if let Some((p, regions)) = provider.and_then(|p| Some((p, book.resold_regions(p, model)?))) {
         let mut by_factor: std::collections::BTreeMap<_, Vec<&str>> = Default::default();
+        let mut others = None;
         for (region, f) in regions {
-            by_factor.entry(*f).or_default().push(region);
+            if region == "*" {
+                others = Some(*f);
+            } else {
+                by_factor.entry(*f).or_default().push(region);
+            }
         }
-        let named: Vec<String> = by_factor
+        let mut named: Vec<String> = by_factor
             .iter()
             .map(|(f, rs)| {
                 format!(
@@ -269,9 +274,12 @@ fn show(
                 )
             })
             .collect();
+        named.push(match others {
+            Some(f) => format!("{} × in any other region", money_exact(f)),
+            None => "the rates below in any other region".into(),
+        });
         lines.push(format!(
-            "resold by {}: {}; the rates below in any other region (the maker's own regional rates \
-             do not apply)",
+            "resold by {}: {} (the maker's own regional rates do not apply)",
             p.as_str(),
             named.join("; ")
         ));

@@ -187,8 +187,8 @@ pub struct PriceBook {
     fallback_names: HashMap<String, ProviderNames>,
     /// What the fallback was read from (`LiteLLM price map, snapshot 2026-11-20`).
     fallback_label: Option<String>,
-    /// Table provider → its `[resold] regions` multipliers (see [`table::PriceFile::resold_regions`]).
-    resold: HashMap<String, Vec<(String, Decimal)>>,
+    /// Table provider → its `[resold]` multipliers (see [`table::Resold`]).
+    resold: HashMap<String, table::Resold>,
 }
 
 impl PriceBook {
@@ -249,16 +249,15 @@ impl PriceBook {
     /// Adds a table file's entries (see [`PriceBook::add`]) and its `[resold]` multipliers, which an
     /// override file's replace.
     fn add_file(&mut self, file: table::PriceFile, is_override: bool) -> Result<()> {
-        if !file.resold_regions.is_empty() {
-            self.resold
-                .insert(file.provider.clone(), file.resold_regions);
+        if let Some(resold) = file.resold {
+            self.resold.insert(file.provider.clone(), resold);
         }
         self.add(file.models, is_override)
     }
 
     /// The `[resold] regions` multipliers a record of `provider` priced from `entry` pays (see
-    /// [`table::PriceFile::resold_regions`]): `None` when the entry is the provider's own, or its table
-    /// has none.
+    /// [`table::Resold`]): `None` when the entry is the provider's own, or its table has none that
+    /// covers the entry.
     pub fn resold_regions(
         &self,
         provider: Provider,
@@ -271,7 +270,10 @@ impl PriceBook {
         if entry.provider == *own {
             return None;
         }
-        self.resold.get(*own).map(Vec::as_slice)
+        self.resold
+            .get(*own)
+            .filter(|r| r.covers(entry))
+            .map(|r| r.regions.as_slice())
     }
 
     /// For a record of a provider whose table has `[resold] regions` (Azure), priced from another
@@ -1856,6 +1858,40 @@ mod tests {
     }
 
     #[test]
+    fn claude_on_vertex_costs_a_tenth_more_at_regional_endpoints_from_sonnet_4_5_on() {
+        let book = PriceBook::built_in().unwrap();
+        let mut pricer = Pricer::new(&book);
+        // 100k input + 100k output: below every long-context threshold.
+        let mut check = |model: &str, region: Option<&str>, expected: Decimal| {
+            let mut r = on(Provider::Google, model, io(100_000, 100_000));
+            r.region = region.map(Into::into);
+            assert_eq!(priced_for(&book, &r), Ok(expected), "{model} {region:?}");
+            match pricer.price(&r) {
+                Priced::Cost { cost, .. } => assert_eq!(cost, expected, "{model} {region:?}"),
+                other => panic!("{model} {region:?}: {other:?}"),
+            }
+        };
+        // Sonnet 4.5: 0.1M × $3 + 0.1M × $15 = $1.80 at the global endpoint (or with no region known),
+        // 1.1 × $1.80 = $1.98 at a regional or multi-region one.
+        check("claude-sonnet-4-5@20250929", Some("global"), dec!(1.8));
+        check("claude-sonnet-4-5@20250929", None, dec!(1.8));
+        check("claude-sonnet-4-5@20250929", Some("us-east5"), dec!(1.98));
+        check(
+            "claude-sonnet-4-5@20250929",
+            Some("europe-west1"),
+            dec!(1.98),
+        );
+        // Opus 4.6 (0.1M × $5 + 0.1M × $25 = $3): $3.30 in us-east5 and in the `us` multi-region;
+        // Anthropic's own US-only rule does not stack on it.
+        check("claude-opus-4-6", Some("us-east5"), dec!(3.3));
+        check("claude-opus-4-6", Some("us"), dec!(3.3));
+        // Opus 4.1 (first priced 2025-08-05, before the uplift): 0.1M × $15 + 0.1M × $75 = $9 everywhere.
+        check("claude-opus-4-1@20250805", Some("us-east5"), dec!(9));
+        // Gemini is the file's own entry: gemini-2.5-flash 0.1M × $0.30 + 0.1M × $2.50 = $0.28 anywhere.
+        check("gemini-2.5-flash", Some("us-east5"), dec!(0.28));
+    }
+
+    #[test]
     fn a_resold_region_map_takes_multipliers_only() {
         let text = "provider = \"azure\"\n[resold]\nregions = { eu = { input = \"1\", output = \"2\" } }\n";
         let e = table::parse_file(text, "azure.toml")
@@ -1864,7 +1900,9 @@ mod tests {
         assert!(e.contains("[resold], region eu: a multiplier"), "{e}");
         let text = "provider = \"azure\"\n[resold]\nregions = { EU = \"1.2\" }\n";
         let file = table::parse_file(text, "azure.toml").unwrap();
-        assert_eq!(file.resold_regions, vec![("eu".to_string(), dec!(1.2))]);
+        let resold = file.resold.unwrap();
+        assert_eq!(resold.regions, vec![("eu".to_string(), dec!(1.2))]);
+        assert!(resold.models.is_empty() && resold.since.is_none());
     }
 
     #[test]

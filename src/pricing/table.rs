@@ -331,6 +331,12 @@ struct FileSpec {
 #[serde(deny_unknown_fields)]
 struct ResoldSpec {
     regions: Value,
+    /// Globs on the other tables' entry ids (`claude-*`); every entry when left out.
+    #[serde(default)]
+    models: Vec<String>,
+    /// Only entries first priced on or after this date (the models launched since the uplift began).
+    #[serde(default)]
+    since: Option<Value>,
     #[serde(default)]
     source: Option<String>,
     #[serde(default)]
@@ -343,10 +349,36 @@ pub struct PriceFile {
     /// The provider the file prices (`openai`, `azure`, …).
     pub provider: String,
     pub models: Vec<ModelPrice>,
-    /// Multipliers by region (lower case, as in a period's `regions`) on the rates of other providers'
-    /// entries that a record of this provider is priced from; regions it does not name pay those rates
-    /// as they are. Only multipliers.
-    pub resold_regions: Vec<(String, Decimal)>,
+    /// `[resold]`: multipliers by region on the rates of other providers' entries that a record of this
+    /// provider is priced from.
+    pub resold: Option<Resold>,
+}
+
+/// A reseller's multipliers by region on other providers' entries (a file's `[resold]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resold {
+    /// Region (lower case, looked up as a period's `regions`) → multiplier; regions it does not name pay
+    /// the entry's rates as they are.
+    pub regions: Vec<(String, Decimal)>,
+    /// Globs on entry ids (lower case); every entry when empty.
+    pub models: Vec<String>,
+    /// Only entries whose first price period starts on or after this date.
+    pub since: Option<NaiveDate>,
+}
+
+impl Resold {
+    /// Whether the multipliers apply to `entry`.
+    pub fn covers(&self, entry: &ModelPrice) -> bool {
+        let since = self
+            .since
+            .is_none_or(|d| entry.periods.first().is_some_and(|p| p.effective >= d));
+        since
+            && (self.models.is_empty()
+                || self
+                    .models
+                    .iter()
+                    .any(|m| wildmatch::WildMatch::new(m).matches(&entry.id)))
+    }
 }
 
 /// A built-in tool's per-call fee from a date on, for the file's entries whose id matches `models`.
@@ -414,22 +446,10 @@ pub fn parse_file(text: &str, origin: &str) -> Result<PriceFile> {
     let spec: FileSpec =
         toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
     let _ = (&spec.reviewed, &spec.source);
-    let mut resold_regions = Vec::new();
-    if let Some(resold) = &spec.resold {
-        let _ = (&resold.source, &resold.note);
-        for (region, price) in
-            regions_from(Some(&resold.regions), &Rates::default(), "[resold]").map_err(err)?
-        {
-            match price {
-                TierPrice::Multiplier(m) => resold_regions.push((region, m)),
-                TierPrice::Rates { .. } => {
-                    return Err(err(format!(
-                        "[resold], region {region}: a multiplier string (\"1.1\"), not rates"
-                    )))
-                }
-            }
-        }
-    }
+    let resold = match &spec.resold {
+        Some(r) => Some(resold_from(r).map_err(err)?),
+        None => None,
+    };
     let provider = crate::record::Provider::parse(&spec.provider)
         .ok_or_else(|| {
             err(format!(
@@ -541,7 +561,7 @@ pub fn parse_file(text: &str, origin: &str) -> Result<PriceFile> {
     Ok(PriceFile {
         provider,
         models,
-        resold_regions,
+        resold,
     })
 }
 
@@ -666,6 +686,33 @@ fn period_from(
         long_context,
         tiers,
         regions,
+    })
+}
+
+/// A file's `[resold]` block: multipliers only.
+fn resold_from(spec: &ResoldSpec) -> std::result::Result<Resold, String> {
+    let _ = (&spec.source, &spec.note);
+    let since = match &spec.since {
+        None => None,
+        Some(v) => {
+            Some(date_from(v).ok_or("[resold]: `since` must be a date like \"2025-09-29\"")?)
+        }
+    };
+    let mut regions = Vec::new();
+    for (region, price) in regions_from(Some(&spec.regions), &Rates::default(), "[resold]")? {
+        match price {
+            TierPrice::Multiplier(m) => regions.push((region, m)),
+            TierPrice::Rates { .. } => {
+                return Err(format!(
+                    "[resold], region {region}: a multiplier string (\"1.1\"), not rates"
+                ))
+            }
+        }
+    }
+    Ok(Resold {
+        regions,
+        models: spec.models.iter().map(|m| m.to_ascii_lowercase()).collect(),
+        since,
     })
 }
 

@@ -291,3 +291,39 @@ fn cloud_fixtures_are_detected_by_their_own_importer_only() {
         );
     }
 }
+
+#[test]
+fn claude_on_vertex_at_a_regional_endpoint_costs_a_tenth_more() {
+    let w = Workdir::new();
+    let header = "billing_account_id,service.id,service.description,sku.id,sku.description,usage_start_time,usage_end_time,project.id,project.name,labels,location.region,cost,currency,usage.amount,usage.unit,credits,invoice.month,cost_type\n";
+    let row_of = |sku: &str, region: &str, cost: &str, tokens: &str| {
+        format!("01A2B3-C4D5E6-F7A8B9,C7E2-9256-1C43,Vertex AI,A1,{sku},2026-10-05 00:00:00 UTC,2026-10-05 01:00:00 UTC,p1,P1,[],{region},{cost},USD,{tokens},tokens,[],202610,regular\n")
+    };
+    let csv = w.write(
+        "vertex-claude.csv",
+        &[
+            header.to_string(),
+            row_of("Claude Sonnet 4.5 Input Tokens", "global", "3", "1000000"),
+            row_of(
+                "Claude Sonnet 4.5 Input Tokens",
+                "us-east5",
+                "3.3",
+                "1000000",
+            ),
+            row_of(
+                "Claude Sonnet 4.5 Output Tokens",
+                "us-east5",
+                "1.65",
+                "100000",
+            ),
+        ]
+        .concat(),
+    );
+    let r = w.json(&["report", "--by", "provider,model", csv.to_str().unwrap()]);
+    // Sonnet 4.5: global 1,000,000 × $3/M = $3; us-east5 1.1 × (1,000,000 × $3/M + 100,000 × $15/M)
+    // = 1.1 × $4.50 = $4.95; total $7.95, what Vertex billed (3 + 3.3 + 1.65).
+    let sonnet = row(&r, "model", "claude-sonnet-4-5");
+    assert_eq!(sonnet["provider"], "google");
+    assert_eq!(money(&sonnet["cost"]), "7.95");
+    assert_eq!(money(&sonnet["reported_cost"]), "7.95");
+}
