@@ -178,6 +178,7 @@ impl ParseCache {
             source: crate::sources::by_name(&meta.source)?.name(),
             bytes: meta.bytes,
             no_final_newline: meta.no_final_newline,
+            lines: meta.lines,
             sums: meta.sums?,
             meta_path,
             header,
@@ -274,6 +275,8 @@ pub struct Summed {
     /// The content bytes read (the file summary's figure).
     pub bytes: u64,
     pub no_final_newline: bool,
+    /// Lines read that are not blank (the file summary's figure).
+    pub lines: u64,
     /// The sums, without their id hashes until [`Summed::load_ids`].
     pub sums: FileSums,
     meta_path: PathBuf,
@@ -370,6 +373,8 @@ struct Meta {
     /// The content bytes read (the file summary's figure).
     bytes: u64,
     no_final_newline: bool,
+    /// Lines read that are not blank (the file summary's figure).
+    lines: u64,
     /// Bytes of `KEY.data` that hold this entry's blocks.
     data_len: u64,
     /// The records' sums, when they can stand for them (no record errors).
@@ -572,11 +577,12 @@ impl Entry {
         }
     }
 
-    /// The file summary figures of the cached part: content bytes and whether it ended without a new line.
-    pub fn cached_bytes(&self) -> (u64, bool) {
+    /// The file summary figures of the cached part: content bytes, whether it ended without a new line,
+    /// and its lines that are not blank.
+    pub fn cached_bytes(&self) -> (u64, bool, u64) {
         self.meta
             .as_ref()
-            .map_or((0, false), |m| (m.bytes, m.no_final_newline))
+            .map_or((0, false, 0), |m| (m.bytes, m.no_final_newline, m.lines))
     }
 
     /// Hands every cached item to `on_item`, in file order, after checking every block's checksum (so a
@@ -700,6 +706,7 @@ impl Entry {
             next_line: summary.next_line,
             bytes: summary.bytes,
             no_final_newline: summary.no_final_newline,
+            lines: summary.lines,
             data_len,
             sums,
         };
@@ -725,6 +732,8 @@ pub struct FileFacts {
     pub resumable: bool,
     pub next_line: u64,
     pub bytes: u64,
+    /// Lines read that are not blank.
+    pub lines: u64,
     pub no_final_newline: bool,
     /// Hash of every raw byte read (see [`Hashing`]).
     pub content_hash: u64,
@@ -845,7 +854,7 @@ fn verify_blocks(reader: impl Read, len: u64) -> io::Result<bool> {
 const MAGIC: [u8; 8] = *b"aispmeta";
 /// The version of the meta file's format (bumped with every change to it or to the data's): a meta file
 /// of another version is void, and its entry rebuilt.
-const VERSION: u32 = 4;
+const VERSION: u32 = 5;
 /// The bytes of a meta file's header.
 const HEADER_BYTES: usize = 72;
 

@@ -877,6 +877,7 @@ impl SmallFile {
         let ending = Ending {
             bytes: Some(self.bytes),
             next_line: self.next_line,
+            lines: results.iter().map(|r| r.lines).sum(),
             in_order: self.in_order,
         };
         let path = PathBuf::from(&self.name);
@@ -1020,12 +1021,13 @@ fn read_cached(
         _ => None,
     };
     let file: Arc<str> = Arc::from(name);
-    let (cached_bytes, cached_no_newline) = entry.cached_bytes();
+    let (cached_bytes, cached_no_newline, cached_lines) = entry.cached_bytes();
     let mut fs = FileSummary {
         path: name.to_string(),
         source: source.name(),
         bytes: cached_bytes,
         no_final_newline: cached_no_newline,
+        lines: cached_lines,
         cache: CacheUse::Hit,
         ..FileSummary::default()
     };
@@ -1085,6 +1087,7 @@ fn read_cached(
             skip_invalid,
         )?;
         fs.bytes += ending.bytes.unwrap_or(0);
+        fs.lines += ending.lines;
         let last = last.load(Ordering::Relaxed);
         if last != NO_BYTE {
             fs.no_final_newline = last != u16::from(b'\n');
@@ -1096,6 +1099,7 @@ fn read_cached(
                 resumable: !fs.no_final_newline,
                 next_line: ending.next_line,
                 bytes: fs.bytes,
+                lines: fs.lines,
                 no_final_newline: fs.no_final_newline,
                 content_hash: digest(&hasher),
             };
@@ -1535,6 +1539,7 @@ fn hand_on_file(
     if let Some(bytes) = ending.bytes {
         fs.bytes = done.bom + bytes;
     }
+    fs.lines = ending.lines;
     fs.unpriced = sink.unpriced().saturating_sub(unpriced_before);
     if !done.is_document {
         let last = done.last.load(Ordering::Relaxed);
@@ -1549,6 +1554,7 @@ fn hand_on_file(
                 && !fs.no_final_newline,
             next_line: ending.next_line,
             bytes: fs.bytes,
+            lines: fs.lines,
             no_final_newline: fs.no_final_newline,
             content_hash: digest(&hasher),
         };
@@ -1583,6 +1589,8 @@ struct Ending {
     bytes: Option<u64>,
     /// The number the next line would have (line readers only).
     next_line: u64,
+    /// Lines read that are not blank (line readers only).
+    lines: u64,
     /// Some lines were read in order ([`InOrder`]): what they left open at the end of the file (a stream
     /// cut short) may be completed by lines added later, so a grown file is read again in full.
     in_order: bool,
@@ -1633,6 +1641,7 @@ fn read_content(
             Ok(Ending {
                 bytes: None,
                 next_line: 0,
+                lines: 0,
                 in_order: false,
             })
         }
@@ -1682,6 +1691,7 @@ fn read_content(
             Ok(Ending {
                 bytes: Some(bytes.len() as u64),
                 next_line: 0,
+                lines: 0,
                 in_order: false,
             })
         }
@@ -1892,12 +1902,14 @@ fn read_lines(
         let mut total = 0;
         let mut next_line = first_line;
         let mut in_order = false;
+        let mut lines = 0;
         for batch in rx {
             let (results, bytes, after) = batch?;
             total += bytes;
             next_line = after;
             for result in results {
                 in_order |= result.in_order > 0;
+                lines += result.lines;
                 for e in result.errors {
                     on_item(Err(e))?;
                 }
@@ -1909,6 +1921,7 @@ fn read_lines(
         Ok(Ending {
             bytes: Some(total),
             next_line,
+            lines,
             in_order,
         })
     })

@@ -169,6 +169,7 @@ pub(super) fn read(
             replaced: s.sums.replaced,
             bytes: s.bytes,
             no_final_newline: s.no_final_newline,
+            lines: s.lines,
             unpriced: sink.unpriced().saturating_sub(unpriced_before),
             cache: CacheUse::Summed,
             ..FileSummary::default()

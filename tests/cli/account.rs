@@ -84,7 +84,8 @@ fn a_file_detected_but_holding_nothing_is_a_warning_and_strict_fails() {
     let err = stderr(&out);
     assert!(
         err.contains(&format!(
-            "warning: {chunks}: read as api-log, but it held no usage record"
+            "warning: {chunks}: read as api-log, but it held no usage record (none of its 3 lines \
+             carried token counts)"
         )),
         "{err}"
     );
@@ -220,4 +221,54 @@ fn ledger_export_reconcile_and_budget_account_for_their_files_as_report_does() {
     let strict = run(&with(&["ledger", "export", "--format", "csv", "--strict"]));
     assert_eq!(strict.status.code(), Some(2), "{}", stderr(&strict));
     assert!(stderr(&strict).contains("--strict"), "{}", stderr(&strict));
+}
+
+#[test]
+fn a_file_holding_nothing_says_how_many_lines_it_read_every_run_alike() {
+    let w = Workdir::new();
+    // Two Claude Code user turns and a blank line between them: two lines read, neither with usage.
+    let f = w.write(
+        "session.jsonl",
+        concat!(
+            r#"{"type":"user","message":{"role":"user","content":"hi"},"timestamp":"2026-10-01T00:00:00Z"}"#,
+            "\n\n",
+            r#"{"type":"user","message":{"role":"user","content":"there"},"timestamp":"2026-10-01T00:00:01Z"}"#,
+            "\n"
+        ),
+    );
+    let path = f.to_str().unwrap();
+    let expected = format!(
+        "warning: {path}: read as claude-code, but it held no usage record (none of its 2 lines \
+         carried token counts)"
+    );
+    // A first run (the parse cache written), a warm one (served from it), and one without the cache.
+    for args in [
+        vec!["report", "--source", "claude-code", path],
+        vec!["report", "--source", "claude-code", path],
+        vec!["report", "--source", "claude-code", "--no-cache", path],
+    ] {
+        let out = w.run(&args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            stderr(&out).contains(&expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    // Grown by a line: the cached lines and the new one.
+    std::fs::write(
+        &f,
+        format!(
+            "{}{}\n",
+            std::fs::read_to_string(&f).unwrap(),
+            r#"{"type":"user","message":{"role":"user","content":"more"},"timestamp":"2026-10-01T00:00:02Z"}"#
+        ),
+    )
+    .unwrap();
+    let out = w.run(&["report", "--source", "claude-code", path]);
+    assert!(
+        stderr(&out).contains("(none of its 3 lines carried token counts)"),
+        "{}",
+        stderr(&out)
+    );
 }
