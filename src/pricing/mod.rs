@@ -938,12 +938,10 @@ impl<'a> Pricer<'a> {
         let at = entry.period_index(date);
         let period = &entry.periods[at];
         let long = is_long(period, record);
-        // A reseller's regional multiplier, or a resold entry that prices by region (rare): priced one
-        // by one.
-        if book
-            .resold_factor(entry, record)
-            .is_some_and(|f| f != Decimal::ONE || !period.regions.is_empty())
-        {
+        // A reseller's regional multiplier (rare): priced one by one. A resold record without one is
+        // priced at the entry's rates in no region (the maker's `regions` do not apply to it).
+        let resold = book.resold_factor(entry, record);
+        if resold.is_some_and(|f| f != Decimal::ONE) {
             return book.price_at(index, record, long);
         }
         // An unknown tier is an error that names it: priced one by one.
@@ -951,7 +949,7 @@ impl<'a> Pricer<'a> {
             return book.price_at(index, record, long);
         };
         // The regional price that applies, as `record_region` and `PricePeriod::region` find it.
-        let region = if period.regions.is_empty() {
+        let region = if period.regions.is_empty() || resold.is_some() {
             None
         } else {
             let region = match (profile, record.region.as_deref()) {

@@ -344,7 +344,7 @@ struct ResoldSpec {
 }
 
 /// One price table file, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PriceFile {
     /// The provider the file prices (`openai`, `azure`, …).
     pub provider: String,
@@ -355,13 +355,13 @@ pub struct PriceFile {
 }
 
 /// A reseller's multipliers by region on other providers' entries (a file's `[resold]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Resold {
     /// Region (lower case, looked up as a period's `regions`) → multiplier; regions it does not name pay
     /// the entry's rates as they are.
     pub regions: Vec<(String, Decimal)>,
-    /// Globs on entry ids (lower case); every entry when empty.
-    pub models: Vec<String>,
+    /// Globs on entry ids (lower case), compiled once: every entry when empty.
+    pub models: Vec<wildmatch::WildMatch>,
     /// Only entries whose first price period starts on or after this date.
     pub since: Option<NaiveDate>,
 }
@@ -372,12 +372,7 @@ impl Resold {
         let since = self
             .since
             .is_none_or(|d| entry.periods.first().is_some_and(|p| p.effective >= d));
-        since
-            && (self.models.is_empty()
-                || self
-                    .models
-                    .iter()
-                    .any(|m| wildmatch::WildMatch::new(m).matches(&entry.id)))
+        since && (self.models.is_empty() || self.models.iter().any(|m| m.matches(&entry.id)))
     }
 }
 
@@ -711,7 +706,11 @@ fn resold_from(spec: &ResoldSpec) -> std::result::Result<Resold, String> {
     }
     Ok(Resold {
         regions,
-        models: spec.models.iter().map(|m| m.to_ascii_lowercase()).collect(),
+        models: spec
+            .models
+            .iter()
+            .map(|m| wildmatch::WildMatch::new(&m.to_ascii_lowercase()))
+            .collect(),
         since,
     })
 }
