@@ -26,6 +26,7 @@ use crate::record::{Provenance, UsageRecord};
 use crate::sources::{self, InOrder, LineParser, OrderedLineParser, Parsed, Reader, Source};
 
 use mapped::{shrank_error, Map, MapPolicy, Mapped};
+use needle::Needle;
 
 /// Bytes looked at to detect a file's format.
 const HEAD_BYTES: usize = 64 * 1024;
@@ -828,9 +829,13 @@ impl SmallFile {
         };
         let mut in_order = parser.in_order();
         let takes = in_order.as_ref().map(|o| o.takes);
-        let mut result = parse_chunk(&file, &chunk, takes, |l, at, out| {
-            parser.parse_line(l, at, out)
-        });
+        let mut result = parse_chunk(
+            &file,
+            &chunk,
+            takes,
+            parser.only_lines_with(),
+            |l, at, out| parser.parse_line(l, at, out),
+        );
         let next_line = result.next_line;
         let mut results = Vec::with_capacity(2);
         if let Some(in_order) = in_order.as_mut() {
@@ -1786,6 +1791,7 @@ fn parse_chunk<B: AsRef<[u8]>>(
     file: &Arc<str>,
     chunk: &Chunk<B>,
     set_aside: Option<fn(&[u8]) -> bool>,
+    only_with: Option<&Needle>,
     mut parse: impl FnMut(
         &[u8],
         &Provenance,
@@ -1804,6 +1810,23 @@ fn parse_chunk<B: AsRef<[u8]>>(
         records: Vec::with_capacity(room.min(4096)),
         ..ChunkResult::default()
     };
+    if let (Some(needle), None) = (only_with, set_aside) {
+        // Only the lines with the needle are parsed (the others hold no usage), the rest counted.
+        let first = chunk.first_line;
+        let lines = needle.lines_with(bytes, |line, index| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let at = Provenance {
+                file: file.clone(),
+                line: first + index,
+            };
+            let before = result.records.len();
+            let parsed = parse(line, &at, &mut result.records);
+            settle(&mut result, before, parsed);
+        });
+        result.lines = lines.filled;
+        result.next_line = first + lines.all - u64::from(lines.unended);
+        return result;
+    }
     let mut line_no = chunk.first_line;
     let mut unended = 0;
     let mut rest: &[u8] = bytes;
@@ -2070,9 +2093,6 @@ fn produce_mapped(
     let mut eof = false;
     while !eof {
         let mut batch: Vec<Chunk<&[u8]>> = Vec::with_capacity(batch_size);
-        mapped
-            .map
-            .populate(at, at.saturating_add(batch_size * chunk_bytes));
         // A line over MAX_LINE_BYTES after this batch's lines: an error to send after them, and the end
         // of reading.
         let mut too_long = false;
@@ -2151,7 +2171,9 @@ fn parse_batch<B: AsRef<[u8]> + Sync>(
         LineMode::Each(parser, in_order) => {
             let takes = in_order.as_ref().map(|o| o.takes);
             let parse = |c: &Chunk<B>| {
-                parse_chunk(file, c, takes, |l, at, out| parser.parse_line(l, at, out))
+                parse_chunk(file, c, takes, parser.only_lines_with(), |l, at, out| {
+                    parser.parse_line(l, at, out)
+                })
             };
             let mut results: Vec<ChunkResult> = if tuning.parallel {
                 batch.par_iter().map(parse).collect()
@@ -2180,7 +2202,7 @@ fn parse_batch<B: AsRef<[u8]> + Sync>(
                         bytes: c.bytes.as_ref(),
                         counted: true,
                     };
-                    let result = parse_chunk(file, &chunk, None, |l, at, out| {
+                    let result = parse_chunk(file, &chunk, None, None, |l, at, out| {
                         parser.parse_line(l, at, out)
                     });
                     *next_line = result.next_line;
@@ -2227,6 +2249,7 @@ fn number_lines(results: &mut [ChunkResult], next_line: &mut u64) {
 }
 
 mod mapped;
+pub mod needle;
 mod ordered;
 mod summed;
 #[cfg(test)]

@@ -875,3 +875,53 @@ fn a_file_mapped_and_left_alone_reads_as_it_is_read() {
     assert_eq!(records.len(), text.lines().count());
     assert!(!map.shrank());
 }
+
+#[test]
+fn claude_code_lines_without_usage_are_counted_not_parsed_every_way() {
+    // A source that names a needle (`"usage"`) has only the lines holding it parsed; every line is still
+    // counted and numbered. Line 1: a user turn; 2: an assistant line with usage, padded past a few
+    // 64-byte blocks; 3: blank; 4: white space only; 5: not JSON and no usage (not parsed: no error);
+    // 6: a user turn with a `"usage"` key (parsed, gives nothing); 7: an assistant line, no new line.
+    let assistant = |id: &str, out: u64, pad: usize| {
+        format!(
+            r#"{{"type":"assistant","sessionId":"s","timestamp":"2026-10-03T14:22:05Z","requestId":"r{id}","message":{{"id":"m{id}","model":"claude-sonnet-4-5","content":"{}","usage":{{"input_tokens":3,"output_tokens":{out}}}}}}}"#,
+            "x".repeat(pad)
+        )
+    };
+    let user = r#"{"type":"user","sessionId":"s","message":{"role":"user","content":"hi"}}"#;
+    let text = format!(
+        "{user}\n{}\n\n  \t\n{{not json\n{}\n{}",
+        assistant("a", 11, 200),
+        r#"{"type":"user","sessionId":"s","usage":{"input_tokens":1}}"#,
+        assistant("b", 22, 0),
+    );
+    let (records, errors) = ReadTester::new(source("claude-code"), text.clone())
+        .outcome()
+        .unwrap();
+    assert_eq!(lines_of(&records), vec![2, 7]);
+    let outputs: Vec<u64> = records.iter().map(|r| r.tokens.output).collect();
+    assert_eq!(outputs, vec![11, 22]);
+    assert!(errors.is_empty(), "{errors:?}");
+
+    // Read whole as a small file, mapped or not: 7 lines, 5 of them not blank, and the next line (where
+    // a grown file is read on from) is the unended 7th.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("session.jsonl");
+    std::fs::write(&path, &text).unwrap();
+    let input = Input {
+        path,
+        explicit: false,
+    };
+    let options = ReadOptions {
+        source: Some(source("claude-code")),
+        ..ReadOptions::default()
+    };
+    for policy in [MapPolicy::Never, MapPolicy::Always] {
+        let small = SmallFile::read(&input, &options, None, None, policy).unwrap();
+        assert_eq!(small.next_line, 7, "{policy:?}");
+        let lines: u64 = small.results.iter().map(|r| r.lines).sum();
+        assert_eq!(lines, 5, "{policy:?}");
+        let records: usize = small.results.iter().map(|r| r.records.len()).sum();
+        assert_eq!(records, 2, "{policy:?}");
+    }
+}

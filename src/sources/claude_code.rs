@@ -24,6 +24,7 @@ use super::shared::response::{self, has_key_value, Label, Usage};
 use super::{LineParser, Reader, Source};
 use crate::decimal::JsonDecimal;
 use crate::error::RecordError;
+use crate::input::needle::Needle;
 use crate::record::{concat, content_id, DedupPolicy, Provenance, Provider, Text, UsageRecord};
 use crate::timestamp::Timestamp;
 
@@ -67,7 +68,15 @@ impl Source for ClaudeCode {
     }
 }
 
+/// What every line with usage holds (user turns and tool results, most of a log, do not).
+static USAGE_KEY: &[u8] = b"\"usage\"";
+
 impl LineParser for ClaudeCode {
+    fn only_lines_with(&self) -> Option<&Needle> {
+        static NEEDLE: LazyLock<Option<Needle>> = LazyLock::new(|| Needle::new(USAGE_KEY));
+        NEEDLE.as_ref()
+    }
+
     fn parse_line(
         &self,
         line: &[u8],
@@ -77,7 +86,7 @@ impl LineParser for ClaudeCode {
         // Hot path: user turns and tool results hold no usage; do not parse them. The searcher is built
         // once: building it for every line cost as much as the search.
         static USAGE: LazyLock<memmem::Finder<'static>> =
-            LazyLock::new(|| memmem::Finder::new(b"\"usage\""));
+            LazyLock::new(|| memmem::Finder::new(USAGE_KEY));
         if USAGE.find(line).is_none() {
             return Ok(());
         }

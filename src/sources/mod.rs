@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::RecordError;
+use crate::input::needle::Needle;
 use crate::record::{Provenance, UsageRecord};
 
 pub mod anthropic_cost;
@@ -71,6 +72,13 @@ pub trait LineParser: Sync {
     /// their records come out where reading the whole file in order would put them, whatever the chunk
     /// sizes and threads. Asked once per file; `None` (the default): every line stands alone.
     fn in_order(&self) -> Option<InOrder<'_>> {
+        None
+    }
+
+    /// A needle that every line holding usage holds (`None`, the default: any line may). The other
+    /// lines are counted but not handed to [`LineParser::parse_line`]: one pass over the bytes finds
+    /// both the lines and the needle (see [`Needle`]).
+    fn only_lines_with(&self) -> Option<&Needle> {
         None
     }
 }
