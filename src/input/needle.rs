@@ -7,6 +7,8 @@
 //! lines are cut and searched one by one. Both ways give the same lines, counts and line numbers (tested
 //! against each other).
 
+use std::ops::Range;
+
 use memchr::arch::all::packedpair::Pair;
 use memchr::memmem;
 
@@ -62,10 +64,10 @@ impl Needle {
         self.finder.needle()
     }
 
-    /// Calls `hit(line, index)` for each line of `bytes` that holds the needle, in order: `line` without
-    /// its new line (a `\r` before it is kept), `index` its place among the lines of `bytes`, from 0.
-    /// Counts all the lines.
-    pub(crate) fn lines_with(&self, bytes: &[u8], hit: impl FnMut(&[u8], u64)) -> Lines {
+    /// Calls `hit(line, index)` for each line of `bytes` that holds the needle, in order: `line` the
+    /// line's bounds in `bytes` without its new line (a `\r` before it is kept), `index` its place among
+    /// the lines of `bytes`, from 0. Counts all the lines.
+    pub(crate) fn lines_with(&self, bytes: &[u8], hit: impl FnMut(Range<usize>, u64)) -> Lines {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512bw") {
             // SAFETY: the CPU has the features the function is compiled for.
@@ -75,25 +77,27 @@ impl Needle {
     }
 
     /// [`Needle::lines_with`] a line at a time: its end found, then the needle looked for in it.
-    pub(crate) fn lines_with_each(&self, bytes: &[u8], mut hit: impl FnMut(&[u8], u64)) -> Lines {
+    pub(crate) fn lines_with_each(
+        &self,
+        bytes: &[u8],
+        mut hit: impl FnMut(Range<usize>, u64),
+    ) -> Lines {
         let mut lines = Lines::default();
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let line = match memchr::memchr(b'\n', rest) {
-                Some(i) => {
-                    let line = &rest[..i];
-                    rest = &rest[i + 1..];
-                    line
-                }
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = match memchr::memchr(b'\n', &bytes[start..]) {
+                Some(i) => start + i,
                 None => {
                     lines.unended = true;
-                    std::mem::take(&mut rest)
+                    bytes.len()
                 }
             };
+            let line = &bytes[start..end];
             if self.finder.find(line).is_some() {
-                hit(line, lines.all);
+                hit(start..end, lines.all);
             }
             lines.add(line);
+            start = end + 1;
         }
         lines
     }
@@ -104,7 +108,7 @@ impl Needle {
     fn scan(
         &self,
         bytes: &[u8],
-        mut hit: impl FnMut(&[u8], u64),
+        mut hit: impl FnMut(Range<usize>, u64),
         next: impl Fn(&[u8], usize) -> Option<usize>,
     ) -> Lines {
         let needle = self.bytes();
@@ -120,9 +124,8 @@ impl Needle {
                 // The line holds the needle: on to its end, the rest of it not looked at.
                 let end = memchr::memchr(b'\n', &bytes[i + needle.len()..])
                     .map_or(bytes.len(), |j| i + needle.len() + j);
-                let line = &bytes[start..end];
-                hit(line, lines.all);
-                lines.add(line);
+                hit(start..end, lines.all);
+                lines.add(&bytes[start..end]);
                 if end == bytes.len() {
                     lines.unended = true;
                 }
@@ -158,7 +161,11 @@ mod avx512 {
 
     /// [`Needle::lines_with`], 64 bytes at a time.
     #[target_feature(enable = "avx512f,avx512bw")]
-    pub(super) fn lines_with(needle: &Needle, bytes: &[u8], hit: impl FnMut(&[u8], u64)) -> Lines {
+    pub(super) fn lines_with(
+        needle: &Needle,
+        bytes: &[u8],
+        hit: impl FnMut(std::ops::Range<usize>, u64),
+    ) -> Lines {
         needle.scan(bytes, hit, |bytes, from| next(needle, bytes, from))
     }
 
@@ -198,7 +205,7 @@ mod tests {
 
     fn collect(needle: &Needle, bytes: &[u8], each: bool) -> (Vec<(Vec<u8>, u64)>, Lines) {
         let mut hits = Vec::new();
-        let on_hit = |line: &[u8], i: u64| hits.push((line.to_vec(), i));
+        let on_hit = |line: Range<usize>, i: u64| hits.push((bytes[line].to_vec(), i));
         let lines = if each {
             needle.lines_with_each(bytes, on_hit)
         } else {

@@ -195,8 +195,10 @@ struct Message<'a> {
     id: Option<Label<'a>>,
     #[serde(borrow)]
     model: Option<Label<'a>>,
+    /// Boxed: the line's value is moved a few times on its way out of the parser, and the usage was
+    /// most of its size.
     #[serde(borrow)]
-    usage: Option<Usage<'a>>,
+    usage: Option<Box<Usage<'a>>>,
 }
 
 #[cfg(test)]
