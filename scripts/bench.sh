@@ -161,20 +161,33 @@ XDG_CACHE_HOME="$tmp/cache-grow" "$bin" report "$grow" --format json > /dev/null
 
 echo "timing, $runs runs each, tools taking turns ..." >&2
 run=0
+# Each peer and aispend's cold run follow one another, in turns (peer first in odd runs, aispend first in
+# even ones): a run is timed differently right after a run over other files (the page cache's state of
+# these files, and the kernel's work after the other run) than right after one over the same files.
 for _ in $(seq "$runs"); do
+  run=$((run + 1))
   measure api-aispend "${ours_api[@]}"
-  measure api-cold "${cold_api[@]}"
-  [ -n "$duck" ] && measure api-duckdb "$duck" "$tmp/duck.py" "$api"
+  if [ $((run % 2)) = 1 ]; then
+    [ -n "$duck" ] && measure api-duckdb "$duck" "$tmp/duck.py" "$api"
+    measure api-cold "${cold_api[@]}"
+  else
+    measure api-cold "${cold_api[@]}"
+    [ -n "$duck" ] && measure api-duckdb "$duck" "$tmp/duck.py" "$api"
+  fi
   rm -rf "$tmp/first"
   XDG_CACHE_HOME="$tmp/first" measure api-first "${ours_api[@]}"
   measure cc-aispend "${ours_cc[@]}"
-  measure cc-cold "${cold_cc[@]}"
+  if [ $((run % 2)) = 1 ]; then
+    [ -n "$ccusage" ] && CLAUDE_CONFIG_DIR="$cc" measure cc-ccusage "$ccusage" daily --json --offline
+    measure cc-cold "${cold_cc[@]}"
+  else
+    measure cc-cold "${cold_cc[@]}"
+    [ -n "$ccusage" ] && CLAUDE_CONFIG_DIR="$cc" measure cc-ccusage "$ccusage" daily --json --offline
+  fi
   rm -rf "$tmp/first"
   XDG_CACHE_HOME="$tmp/first" measure cc-first "${ours_cc[@]}"
-  run=$((run + 1))
   python3 "$tmp/grow.py" "$grow_file" 1048576 "$run"
   XDG_CACHE_HOME="$tmp/cache-grow" measure cc-grown "$bin" --quiet report "$grow" --by model --since 2020-01-01 --format json
-  [ -n "$ccusage" ] && CLAUDE_CONFIG_DIR="$cc" measure cc-ccusage "$ccusage" daily --json --offline
   rm -f "$tmp/ledger.db"*
   measure import "$bin" --ledger "$tmp/ledger.db" --quiet import "$api"
   measure ledger-report "$bin" --ledger "$tmp/ledger.db" report --by team,model --since 2020-01-01 --format json
