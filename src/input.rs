@@ -1786,7 +1786,8 @@ fn settle(result: &mut ChunkResult, before: usize, parsed: std::result::Result<(
 
 /// Parses the lines of one chunk with `parse`: line endings (`\n` or `\r\n`) off, blank lines skipped,
 /// line numbers counted from the chunk's first. The lines `set_aside` takes are kept for
-/// [`read_set_aside`] instead.
+/// [`read_set_aside`] instead. With `only_with` (and nothing set aside), only the lines that hold that
+/// needle are parsed; the others are counted and numbered all the same.
 fn parse_chunk<B: AsRef<[u8]>>(
     file: &Arc<str>,
     chunk: &Chunk<B>,
@@ -1799,17 +1800,6 @@ fn parse_chunk<B: AsRef<[u8]>>(
     ) -> std::result::Result<(), RecordError>,
 ) -> ChunkResult {
     let bytes = chunk.bytes.as_ref();
-    // Room for a record per line (at most a few thousand), the lines counted on this thread, where the
-    // chunk is then parsed from the cache: the vector of large records never grows by copying.
-    let room = if chunk.counted {
-        memchr::memchr_iter(b'\n', bytes).count() + 1
-    } else {
-        0
-    };
-    let mut result = ChunkResult {
-        records: Vec::with_capacity(room.min(4096)),
-        ..ChunkResult::default()
-    };
     if let (Some(needle), None) = (only_with, set_aside) {
         // Only the lines with the needle are parsed (the others hold no usage), the rest counted. They
         // are found first: the records, large and about one per line found, then have their room from
@@ -1817,7 +1807,12 @@ fn parse_chunk<B: AsRef<[u8]>>(
         let first = chunk.first_line;
         let mut found = Vec::new();
         let lines = needle.lines_with(bytes, |line, index| found.push((line, index)));
-        result.records.reserve(found.len());
+        let mut result = ChunkResult {
+            records: Vec::with_capacity(found.len()),
+            lines: lines.filled,
+            next_line: first + lines.all - u64::from(lines.unended),
+            ..ChunkResult::default()
+        };
         for (line, index) in found {
             let line = &bytes[line];
             let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -1829,10 +1824,19 @@ fn parse_chunk<B: AsRef<[u8]>>(
             let parsed = parse(line, &at, &mut result.records);
             settle(&mut result, before, parsed);
         }
-        result.lines = lines.filled;
-        result.next_line = first + lines.all - u64::from(lines.unended);
         return result;
     }
+    // Room for a record per line (at most a few thousand), the lines counted on this thread, where the
+    // chunk is then parsed from the cache: the vector of large records never grows by copying.
+    let room = if chunk.counted {
+        memchr::memchr_iter(b'\n', bytes).count() + 1
+    } else {
+        0
+    };
+    let mut result = ChunkResult {
+        records: Vec::with_capacity(room.min(4096)),
+        ..ChunkResult::default()
+    };
     let mut line_no = chunk.first_line;
     let mut unended = 0;
     let mut rest: &[u8] = bytes;
