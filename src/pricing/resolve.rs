@@ -35,6 +35,11 @@ pub fn is_bedrock_id(reported: &str) -> bool {
     if starts(name, "arn:aws:bedrock:") || starts(name, "arn:aws-us-gov:bedrock:") {
         return true;
     }
+    // Past an ARN, a Bedrock id holds the dot of its vendor prefix (`anthropic.`): a name without one
+    // (`claude-sonnet-4-5-20250929`, every record of a Claude Code log) is told apart at once.
+    if !name.contains('.') {
+        return false;
+    }
     if name.contains('/') {
         return false;
     }
