@@ -568,32 +568,14 @@ impl UsageRecord {
     /// (reading files, importing, pulling) checks records with this, so a file read directly and the same
     /// file imported always agree.
     pub fn check_ranges(&self) -> Result<(), RecordError> {
-        let t = &self.tokens;
-        let counts = [
-            ("input_tokens", t.input),
-            ("cache_read_tokens", t.cache_read),
-            ("cache_write_5m_tokens", t.cache_write_5m),
-            ("cache_write_1h_tokens", t.cache_write_1h),
-            ("output_tokens", t.output),
-            ("reasoning_tokens", t.reasoning),
-            ("audio_input_tokens", t.audio_input),
-            ("audio_output_tokens", t.audio_output),
-            ("image_input_tokens", t.image_input),
-            ("image_output_tokens", t.image_output),
-            ("web_search_requests", t.web_search_requests),
-            ("web_fetch_requests", t.web_fetch_requests),
-            ("file_search_calls", t.file_search_calls),
-            ("code_execution_calls", t.code_execution_calls),
-            ("grounded_prompts", t.grounded_prompts),
-            ("cache_read_audio_tokens", t.cache_read_audio),
-            ("web_search_preview_calls", t.web_search_preview_calls),
-            ("images", t.images),
-            ("seconds", t.seconds),
-            ("requests", self.requests),
-            ("latency_ms", self.latency_ms.unwrap_or(0)),
-        ];
-        for (field, value) in counts {
-            if value > MAX_COUNT {
+        // Every record is checked: the values alone, the names only for one out of range.
+        let counts = self.counts();
+        if counts.iter().fold(0, |a, &b| a.max(b)) > MAX_COUNT {
+            if let Some((field, value)) = COUNT_NAMES
+                .iter()
+                .zip(counts)
+                .find(|(_, value)| *value > MAX_COUNT)
+            {
                 return Err(out_of_range(
                     self.provenance.line,
                     field,
@@ -619,7 +601,60 @@ impl UsageRecord {
         }
         Ok(())
     }
+
+    /// The counts [`UsageRecord::check_ranges`] bounds, in the order of [`COUNT_NAMES`].
+    fn counts(&self) -> [u64; COUNT_NAMES.len()] {
+        let t = &self.tokens;
+        [
+            t.input,
+            t.cache_read,
+            t.cache_write_5m,
+            t.cache_write_1h,
+            t.output,
+            t.reasoning,
+            t.audio_input,
+            t.audio_output,
+            t.image_input,
+            t.image_output,
+            t.web_search_requests,
+            t.web_fetch_requests,
+            t.file_search_calls,
+            t.code_execution_calls,
+            t.grounded_prompts,
+            t.cache_read_audio,
+            t.web_search_preview_calls,
+            t.images,
+            t.seconds,
+            self.requests,
+            self.latency_ms.unwrap_or(0),
+        ]
+    }
 }
+
+/// The names of a record's bounded counts in errors (the ledger's column names).
+const COUNT_NAMES: [&str; 21] = [
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "audio_input_tokens",
+    "audio_output_tokens",
+    "image_input_tokens",
+    "image_output_tokens",
+    "web_search_requests",
+    "web_fetch_requests",
+    "file_search_calls",
+    "code_execution_calls",
+    "grounded_prompts",
+    "cache_read_audio_tokens",
+    "web_search_preview_calls",
+    "images",
+    "seconds",
+    "requests",
+    "latency_ms",
+];
 
 /// The model of a bucketed usage row exported without `group_by=model` (`model: null`): its tokens and
 /// requests are kept, and it is unpriced with the reason "export not grouped by model".
