@@ -64,6 +64,11 @@ impl Needle {
         self.finder.needle()
     }
 
+    /// Whether `text` holds the needle.
+    pub(crate) fn holds(&self, text: &[u8]) -> bool {
+        self.finder.find(text).is_some()
+    }
+
     /// Calls `hit(line, index)` for each line of `bytes` that holds the needle, in order: `line` the
     /// line's bounds in `bytes` without its new line (a `\r` before it is kept), `index` its place among
     /// the lines of `bytes`, from 0. Counts all the lines.
@@ -93,7 +98,7 @@ impl Needle {
                 }
             };
             let line = &bytes[start..end];
-            if self.finder.find(line).is_some() {
+            if self.holds(line) {
                 hit(start..end, lines.all);
             }
             lines.add(line);

@@ -16,7 +16,6 @@
 use std::path::Path;
 use std::sync::LazyLock;
 
-use memchr::memmem;
 use serde::Deserialize;
 
 use super::shared::common;
@@ -83,13 +82,8 @@ impl LineParser for ClaudeCode {
         at: &Provenance,
         out: &mut Vec<UsageRecord>,
     ) -> Result<(), RecordError> {
-        // Hot path: user turns and tool results hold no usage; do not parse them. The searcher is built
-        // once: building it for every line cost as much as the search.
-        static USAGE: LazyLock<memmem::Finder<'static>> =
-            LazyLock::new(|| memmem::Finder::new(USAGE_KEY));
-        if USAGE.find(line).is_none() {
-            return Ok(());
-        }
+        // Only lines that hold `"usage"` come here (`only_lines_with`): user turns and tool results
+        // are never parsed.
         let deduplicated;
         let log: LogLine = match common::parse_json(line, at.line) {
             Ok(log) => log,

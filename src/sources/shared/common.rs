@@ -456,6 +456,13 @@ pub fn read_json_values(
             line,
         };
         let mut out = Vec::new();
+        // A value without the parser's needle holds no usage, as a line without it.
+        if parser
+            .only_lines_with()
+            .is_some_and(|needle| !needle.holds(value))
+        {
+            return true;
+        }
         match parser.parse_line(value, &at, &mut out) {
             Ok(()) => out.into_iter().all(|r| emit(Ok(r))),
             Err(e) => emit(Err(e)),
