@@ -15,7 +15,7 @@ pg_bin_dir() {
 
 pg_free_port() {
     local port
-    for port in $(seq 54320 54420); do
+    for port in $(seq "${1:-54320}" 54420); do
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return 0
@@ -32,7 +32,6 @@ pg_throwaway_start() {
         return 1
     fi
     dir="$(mktemp -d /tmp/aispend-pg.XXXXXX)"
-    port="$(pg_free_port)"
     password="test-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
     run=()
     if [ "$(id -u)" = 0 ]; then
@@ -65,13 +64,24 @@ pg_throwaway_start() {
             export AISPEND_TEST_POSTGRES_CA="$dir/ca.crt"
         fi
     fi
-    "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
-            -c ssl=$ssl -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key \
-            -c fsync=off" start >/dev/null || {
-        cat "$dir/server.log" >&2
-        return 1
-    }
+    # A port nothing answers on may still be taken for a moment (a server on it just stopped): when
+    # the server cannot bind it, the next free port is tried.
+    port=54320
+    while true; do
+        port="$(pg_free_port "$port")" || {
+            echo "no free port for PostgreSQL in 54320-54420" >&2
+            return 1
+        }
+        "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+            -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir \
+                -c ssl=$ssl -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key \
+                -c fsync=off" start >/dev/null && break
+        if ! grep -q 'Address already in use' "$dir/server.log"; then
+            cat "$dir/server.log" >&2
+            return 1
+        fi
+        port=$((port + 1))
+    done
     export AISPEND_TEST_POSTGRES="postgres://aispend:$password@127.0.0.1:$port/postgres"
     PG_THROWAWAY_DIR="$dir"
     PG_THROWAWAY_BIN="$bin"
