@@ -1,6 +1,8 @@
 //! Price tables: the TOML files in `pricing/` (schema in `pricing/README.md`), loaded and validated into
 //! [`ModelPrice`] entries. Every rate is an exact decimal per million tokens (`web_search`: per 1,000).
 
+use std::fmt;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -440,6 +442,24 @@ pub fn parse_file(text: &str, origin: &str) -> Result<PriceFile> {
     };
     let spec: FileSpec =
         toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+    file_from(spec, origin)
+}
+
+/// [`parse_file`] on a table converted to JSON (a built-in one, see `build.rs`).
+pub fn parse_json_file(json: &str, origin: &str) -> Result<PriceFile> {
+    let spec: FileSpec = serde_json::from_str(json).map_err(|e| Error::Config {
+        file: origin.to_string(),
+        message: e.to_string(),
+    })?;
+    file_from(spec, origin)
+}
+
+/// Validates a parsed table file.
+fn file_from(spec: FileSpec, origin: &str) -> Result<PriceFile> {
+    let err = |message: String| Error::Config {
+        file: origin.to_string(),
+        message,
+    };
     let _ = (&spec.reviewed, &spec.source);
     let resold = match &spec.resold {
         Some(r) => Some(resold_from(r).map_err(err)?),
@@ -458,12 +478,12 @@ pub fn parse_file(text: &str, origin: &str) -> Result<PriceFile> {
         .as_str()
         .to_string();
     let derive = match &spec.derive {
-        Some(t) => rates_from(t, &[], "[derive]").map_err(err)?,
+        Some(t) => rates_from(t, &[], &"[derive]").map_err(err)?,
         None => Rates::default(),
     };
     let mut models = Vec::with_capacity(spec.models.len());
     for m in spec.models {
-        let ctx = format!("model '{}'", m.id);
+        let ctx = Where::new(|f| write!(f, "model '{}'", m.id));
         if m.id.trim().is_empty() {
             return Err(err("a model has an empty id".into()));
         }
@@ -472,7 +492,7 @@ pub fn parse_file(text: &str, origin: &str) -> Result<PriceFile> {
         }
         let mut periods = Vec::with_capacity(m.prices.len());
         for (i, table) in m.prices.iter().enumerate() {
-            let ctx = format!("{ctx}, price period {}", i + 1);
+            let ctx = Where::new(|f| write!(f, "{ctx}, price period {}", i + 1));
             periods.push(period_from(table, &derive, &ctx).map_err(err)?);
         }
         for pair in periods.windows(2) {
@@ -510,7 +530,7 @@ pub fn parse_file(text: &str, origin: &str) -> Result<PriceFile> {
         models.push(entry);
     }
     for (i, tool) in spec.tools.iter().enumerate() {
-        let ctx = format!("tool {} ({})", i + 1, tool.name);
+        let ctx = Where::new(|f| write!(f, "tool {} ({})", i + 1, tool.name));
         let _ = (&tool.source, &tool.note);
         let class = ToolKind::parse(&tool.name)
             .map(RateClass::of_tool)
@@ -568,7 +588,7 @@ fn alias_entry(
     provider: &str,
     origin: &str,
 ) -> std::result::Result<ModelPrice, String> {
-    let ctx = format!("alias '{}'", alias.name);
+    let ctx = Where::new(|f| write!(f, "alias '{}'", alias.name));
     if alias.to.is_empty() {
         return Err(format!("{ctx} points to no model (`to` is empty)"));
     }
@@ -631,10 +651,26 @@ const PERIOD_KEYS: &[&str] = &[
     "regions",
 ];
 
+/// Where in a table a value is (`model 'x', price period 2, tier batch`), for error messages: put into
+/// words only when one is reported, as the tables are read on every run.
+struct Where<F>(F);
+
+impl<F: Fn(&mut fmt::Formatter<'_>) -> fmt::Result> Where<F> {
+    fn new(words: F) -> Where<F> {
+        Where(words)
+    }
+}
+
+impl<F: Fn(&mut fmt::Formatter<'_>) -> fmt::Result> fmt::Display for Where<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.0)(f)
+    }
+}
+
 fn period_from(
     table: &Table,
     derive: &Rates,
-    ctx: &str,
+    ctx: &dyn fmt::Display,
 ) -> std::result::Result<PricePeriod, String> {
     let effective = match table.get("effective") {
         Some(v) => date_from(v)
@@ -649,7 +685,7 @@ fn period_from(
     let long_context = match table.get("long_context") {
         None => None,
         Some(Value::Table(t)) => {
-            let ctx = format!("{ctx}, long_context");
+            let ctx = Where::new(|f| write!(f, "{ctx}, long_context"));
             let threshold = match t.get("threshold") {
                 Some(Value::Integer(n)) if *n > 0 => *n as u64,
                 _ => {
@@ -671,7 +707,7 @@ fn period_from(
         let Some(v) = table.get(tier.key()) else {
             continue;
         };
-        let ctx = format!("{ctx}, tier {}", tier.key());
+        let ctx = Where::new(|f| write!(f, "{ctx}, tier {}", tier.key()));
         tiers[tier as usize] = Some(price_from(v, derive, &ctx, "a tier")?);
     }
     let regions = regions_from(table.get("regions"), derive, ctx)?;
@@ -694,7 +730,7 @@ fn resold_from(spec: &ResoldSpec) -> std::result::Result<Resold, String> {
         }
     };
     let mut regions = Vec::new();
-    for (region, price) in regions_from(Some(&spec.regions), &Rates::default(), "[resold]")? {
+    for (region, price) in regions_from(Some(&spec.regions), &Rates::default(), &"[resold]")? {
         match price {
             TierPrice::Multiplier(m) => regions.push((region, m)),
             TierPrice::Rates { .. } => {
@@ -719,7 +755,7 @@ fn resold_from(spec: &ResoldSpec) -> std::result::Result<Resold, String> {
 fn regions_from(
     v: Option<&Value>,
     derive: &Rates,
-    ctx: &str,
+    ctx: &dyn fmt::Display,
 ) -> std::result::Result<Vec<(String, TierPrice)>, String> {
     let mut regions = Vec::new();
     match v {
@@ -730,7 +766,7 @@ fn regions_from(
                 if region.is_empty() {
                     return Err(format!("{ctx}: `regions` has an empty key"));
                 }
-                let ctx = format!("{ctx}, region {key}");
+                let ctx = Where::new(|f| write!(f, "{ctx}, region {key}"));
                 regions.push((region, price_from(v, derive, &ctx, "a region")?));
             }
         }
@@ -748,7 +784,7 @@ fn regions_from(
 fn price_from(
     v: &Value,
     derive: &Rates,
-    ctx: &str,
+    ctx: &dyn fmt::Display,
     what: &str,
 ) -> std::result::Result<TierPrice, String> {
     Ok(match v {
@@ -779,7 +815,11 @@ fn price_from(
     })
 }
 
-fn rates_from(table: &Table, extra: &[&str], ctx: &str) -> std::result::Result<Rates, String> {
+fn rates_from(
+    table: &Table,
+    extra: &[&str],
+    ctx: &dyn fmt::Display,
+) -> std::result::Result<Rates, String> {
     let mut rates = Rates::default();
     for (key, value) in table {
         if extra.contains(&key.as_str()) {
