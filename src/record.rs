@@ -207,6 +207,58 @@ pub struct TokenCounts {
     pub seconds: u64,
 }
 
+impl TokenCounts {
+    /// The ledger's column of each count, in the order of [`TokenCounts::in_ledger_order`].
+    pub const COLUMNS: [&'static str; 19] = [
+        "input_tokens",
+        "cache_read_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "audio_input_tokens",
+        "audio_output_tokens",
+        "image_input_tokens",
+        "image_output_tokens",
+        "web_search_requests",
+        "images",
+        "seconds",
+        // ledger schema version 4
+        "web_fetch_requests",
+        "file_search_calls",
+        "code_execution_calls",
+        "grounded_prompts",
+        // ledger schema version 8
+        "cache_read_audio_tokens",
+        "web_search_preview_calls",
+    ];
+
+    /// Every count, in the order of the ledger's columns (named in [`TokenCounts::COLUMNS`]).
+    pub fn in_ledger_order(&self) -> [u64; 19] {
+        [
+            self.input,
+            self.cache_read,
+            self.cache_write_5m,
+            self.cache_write_1h,
+            self.output,
+            self.reasoning,
+            self.audio_input,
+            self.audio_output,
+            self.image_input,
+            self.image_output,
+            self.web_search_requests,
+            self.images,
+            self.seconds,
+            self.web_fetch_requests,
+            self.file_search_calls,
+            self.code_execution_calls,
+            self.grounded_prompts,
+            self.cache_read_audio,
+            self.web_search_preview_calls,
+        ]
+    }
+}
+
 /// A built-in tool billed per call, on top of the tokens it reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ToolKind {
@@ -604,57 +656,27 @@ impl UsageRecord {
 
     /// The counts [`UsageRecord::check_ranges`] bounds, in the order of [`COUNT_NAMES`].
     fn counts(&self) -> [u64; COUNT_NAMES.len()] {
-        let t = &self.tokens;
-        [
-            t.input,
-            t.cache_read,
-            t.cache_write_5m,
-            t.cache_write_1h,
-            t.output,
-            t.reasoning,
-            t.audio_input,
-            t.audio_output,
-            t.image_input,
-            t.image_output,
-            t.web_search_requests,
-            t.web_fetch_requests,
-            t.file_search_calls,
-            t.code_execution_calls,
-            t.grounded_prompts,
-            t.cache_read_audio,
-            t.web_search_preview_calls,
-            t.images,
-            t.seconds,
-            self.requests,
-            self.latency_ms.unwrap_or(0),
-        ]
+        let mut counts = [0; COUNT_NAMES.len()];
+        let (tokens, rest) = counts.split_at_mut(TokenCounts::COLUMNS.len());
+        tokens.copy_from_slice(&self.tokens.in_ledger_order());
+        rest.copy_from_slice(&[self.requests, self.latency_ms.unwrap_or(0)]);
+        counts
     }
 }
 
-/// The names of a record's bounded counts in errors (the ledger's column names).
-const COUNT_NAMES: [&str; 21] = [
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "audio_input_tokens",
-    "audio_output_tokens",
-    "image_input_tokens",
-    "image_output_tokens",
-    "web_search_requests",
-    "web_fetch_requests",
-    "file_search_calls",
-    "code_execution_calls",
-    "grounded_prompts",
-    "cache_read_audio_tokens",
-    "web_search_preview_calls",
-    "images",
-    "seconds",
-    "requests",
-    "latency_ms",
-];
+/// The names of a record's bounded counts in errors (the ledger's column names): the token counts', then
+/// these.
+const COUNT_NAMES: [&str; TokenCounts::COLUMNS.len() + 2] = {
+    let mut names = [""; TokenCounts::COLUMNS.len() + 2];
+    let mut i = 0;
+    while i < TokenCounts::COLUMNS.len() {
+        names[i] = TokenCounts::COLUMNS[i];
+        i += 1;
+    }
+    names[i] = "requests";
+    names[i + 1] = "latency_ms";
+    names
+};
 
 /// The model of a bucketed usage row exported without `group_by=model` (`model: null`): its tokens and
 /// requests are kept, and it is unpriced with the reason "export not grouped by model".

@@ -75,32 +75,18 @@ pub(super) const TABLES: &str = "CREATE TABLE rollup_keys (
     ) WITHOUT ROWID;";
 
 /// The summed columns of `rollup`, in [`Sums::counts`] order.
-pub(super) const SUMMED: [&str; 22] = [
-    "records",
-    "requests",
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "audio_input_tokens",
-    "audio_output_tokens",
-    "image_input_tokens",
-    "image_output_tokens",
-    "web_search_requests",
-    "images",
-    "seconds",
-    // schema version 4
-    "web_fetch_requests",
-    "file_search_calls",
-    "code_execution_calls",
-    "grounded_prompts",
-    // schema version 8
-    "cache_read_audio_tokens",
-    "web_search_preview_calls",
-    "reported_records",
-];
+pub(super) const SUMMED: [&str; 22] = {
+    let mut names = [""; 22];
+    names[0] = "records";
+    names[1] = "requests";
+    let mut i = 0;
+    while i < TokenCounts::COLUMNS.len() {
+        names[2 + i] = TokenCounts::COLUMNS[i];
+        i += 1;
+    }
+    names[21] = "reported_records";
+    names
+};
 
 /// The index of `reported_records` in [`SUMMED`] (last).
 pub(super) const REPORTED: usize = SUMMED.len() - 1;
@@ -174,31 +160,12 @@ pub(crate) struct Sums {
 impl Sums {
     /// Adds (`sign` 1) or takes away (`sign` -1) one record.
     pub(crate) fn add_record(&mut self, r: &UsageRecord, sign: i64) {
-        let t = &r.tokens;
-        let values = [
-            1,
-            r.requests,
-            t.input,
-            t.cache_read,
-            t.cache_write_5m,
-            t.cache_write_1h,
-            t.output,
-            t.reasoning,
-            t.audio_input,
-            t.audio_output,
-            t.image_input,
-            t.image_output,
-            t.web_search_requests,
-            t.images,
-            t.seconds,
-            t.web_fetch_requests,
-            t.file_search_calls,
-            t.code_execution_calls,
-            t.grounded_prompts,
-            t.cache_read_audio,
-            t.web_search_preview_calls,
-            u64::from(r.reported_usd().is_some()),
-        ];
+        // Records, requests, the token counts in the ledger's order, records with a reported cost.
+        let mut values = [0; 22];
+        values[0] = 1;
+        values[1] = r.requests;
+        values[2..21].copy_from_slice(&r.tokens.in_ledger_order());
+        values[21] = u64::from(r.reported_usd().is_some());
         for (sum, v) in self.counts.iter_mut().zip(values) {
             *sum = sum.saturating_add(sign.saturating_mul(v.min(i64::MAX as u64) as i64));
         }
