@@ -233,6 +233,29 @@ impl TokenCounts {
         "web_search_preview_calls",
     ];
 
+    /// `before`, then [`TokenCounts::COLUMNS`], then `after`, as one list of `N` names (a list of another
+    /// length does not compile).
+    pub const fn columns_between<const N: usize>(
+        before: &[&'static str],
+        after: &[&'static str],
+    ) -> [&'static str; N] {
+        let mut names = [""; N];
+        let (first, tokens) = (before.len(), TokenCounts::COLUMNS.len());
+        assert!(first + tokens + after.len() == N);
+        let mut i = 0;
+        while i < N {
+            names[i] = if i < first {
+                before[i]
+            } else if i < first + tokens {
+                TokenCounts::COLUMNS[i - first]
+            } else {
+                after[i - first - tokens]
+            };
+            i += 1;
+        }
+        names
+    }
+
     /// Every count, in the order of the ledger's columns (named in [`TokenCounts::COLUMNS`]).
     pub fn in_ledger_order(&self) -> [u64; 19] {
         [
@@ -664,19 +687,9 @@ impl UsageRecord {
     }
 }
 
-/// The names of a record's bounded counts in errors (the ledger's column names): the token counts', then
-/// these.
-const COUNT_NAMES: [&str; TokenCounts::COLUMNS.len() + 2] = {
-    let mut names = [""; TokenCounts::COLUMNS.len() + 2];
-    let mut i = 0;
-    while i < TokenCounts::COLUMNS.len() {
-        names[i] = TokenCounts::COLUMNS[i];
-        i += 1;
-    }
-    names[i] = "requests";
-    names[i + 1] = "latency_ms";
-    names
-};
+/// The names of a record's bounded counts in errors (the ledger's column names).
+const COUNT_NAMES: [&str; TokenCounts::COLUMNS.len() + 2] =
+    TokenCounts::columns_between(&[], &["requests", "latency_ms"]);
 
 /// The model of a bucketed usage row exported without `group_by=model` (`model: null`): its tokens and
 /// requests are kept, and it is unpriced with the reason "export not grouped by model".

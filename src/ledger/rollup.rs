@@ -75,18 +75,8 @@ pub(super) const TABLES: &str = "CREATE TABLE rollup_keys (
     ) WITHOUT ROWID;";
 
 /// The summed columns of `rollup`, in [`Sums::counts`] order.
-pub(super) const SUMMED: [&str; 22] = {
-    let mut names = [""; 22];
-    names[0] = "records";
-    names[1] = "requests";
-    let mut i = 0;
-    while i < TokenCounts::COLUMNS.len() {
-        names[2 + i] = TokenCounts::COLUMNS[i];
-        i += 1;
-    }
-    names[21] = "reported_records";
-    names
-};
+pub(super) const SUMMED: [&str; TokenCounts::COLUMNS.len() + 3] =
+    TokenCounts::columns_between(&["records", "requests"], &["reported_records"]);
 
 /// The index of `reported_records` in [`SUMMED`] (last).
 pub(super) const REPORTED: usize = SUMMED.len() - 1;
@@ -152,7 +142,7 @@ impl Grain {
 /// The sums of one (hour, key), or a change to them.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Sums {
-    pub(crate) counts: [i64; 22],
+    pub(crate) counts: [i64; SUMMED.len()],
     #[serde(with = "crate::record::cache_repr::decimal")]
     pub(crate) reported_cost: Decimal,
 }
@@ -161,11 +151,11 @@ impl Sums {
     /// Adds (`sign` 1) or takes away (`sign` -1) one record.
     pub(crate) fn add_record(&mut self, r: &UsageRecord, sign: i64) {
         // Records, requests, the token counts in the ledger's order, records with a reported cost.
-        let mut values = [0; 22];
+        let mut values = [0; SUMMED.len()];
         values[0] = 1;
         values[1] = r.requests;
-        values[2..21].copy_from_slice(&r.tokens.in_ledger_order());
-        values[21] = u64::from(r.reported_usd().is_some());
+        values[2..REPORTED].copy_from_slice(&r.tokens.in_ledger_order());
+        values[REPORTED] = u64::from(r.reported_usd().is_some());
         for (sum, v) in self.counts.iter_mut().zip(values) {
             *sum = sum.saturating_add(sign.saturating_mul(v.min(i64::MAX as u64) as i64));
         }
