@@ -165,6 +165,26 @@ impl SqliteLedger {
         pricing: Option<&daily::Pricing>,
         f: impl FnOnce(&mut SqliteWriter<'_>) -> Result<T>,
     ) -> Result<T> {
+        // A ledger with no records yet takes its first import in rollback-journal mode: every page is
+        // new, so nothing is journaled and each is written once, straight into the file, where WAL
+        // would write it twice (into the log, then into the file at the checkpoint on close).
+        let direct = self.is_empty()? && self.set_journal_mode("delete");
+        let result = self.write_in_transaction(commit, pricing, f);
+        if direct {
+            // Back to WAL for everyone after; when another process holds the file now, its own
+            // open switches it back.
+            self.set_journal_mode("wal");
+        }
+        result
+    }
+
+    /// The body of [`SqliteLedger::write_priced`]: one transaction, whatever the journal mode.
+    fn write_in_transaction<T>(
+        &mut self,
+        commit: bool,
+        pricing: Option<&daily::Pricing>,
+        f: impl FnOnce(&mut SqliteWriter<'_>) -> Result<T>,
+    ) -> Result<T> {
         let path = self.path.clone();
         let tx = self.begin()?;
         let (value, mut claims, mut rollup, touched) = {
@@ -188,6 +208,33 @@ impl SqliteLedger {
             tx.commit().map_err(|e| ledger_error(&path, e))?;
         }
         Ok(value)
+    }
+
+    /// Whether the ledger holds no records (and so no rollup either).
+    fn is_empty(&self) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM records) AND NOT EXISTS (SELECT 1 FROM record_ids)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.error(e))
+    }
+
+    /// Tries once, without waiting, to put the file in journal `mode` (`wal` or `delete`); true when
+    /// it is in that mode after. Leaving WAL needs the file to itself: when another process has it
+    /// open, the mode stays as it was.
+    fn set_journal_mode(&self, mode: &str) -> bool {
+        if self.conn.busy_timeout(Duration::ZERO).is_err() {
+            return false;
+        }
+        let now = self
+            .conn
+            .query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| {
+                r.get::<_, String>(0)
+            });
+        let _ = self.conn.busy_timeout(self.lock_timeout);
+        now.is_ok_and(|now| now.eq_ignore_ascii_case(mode))
     }
 
     /// Starts a write transaction, waiting for another process's (up to the lock timeout).
@@ -838,6 +885,83 @@ mod tests {
             })
             .unwrap();
         out
+    }
+
+    fn journal_mode(conn: &Connection) -> String {
+        conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// The first import into a ledger with no records writes in rollback-journal mode (its pages once,
+    /// straight into the file); the file is back in WAL after, and later imports stay in WAL.
+    #[test]
+    fn the_first_import_writes_without_the_wal_and_leaves_the_file_in_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let mut ledger = SqliteLedger::open(&path).unwrap();
+        assert_eq!(journal_mode(&ledger.conn), "wal");
+        let during = ledger
+            .write(true, |w| {
+                w.accept(record("a"))?;
+                Ok(journal_mode(w.conn))
+            })
+            .unwrap();
+        assert_eq!(during, "delete");
+        assert_eq!(journal_mode(&ledger.conn), "wal");
+        assert!(!dir.path().join("ledger.db-journal").exists());
+        let during = ledger
+            .write(true, |w| {
+                w.accept(record("b"))?;
+                Ok(journal_mode(w.conn))
+            })
+            .unwrap();
+        assert_eq!(during, "wal");
+        let ids: Vec<String> = all(&ledger).into_iter().map(|r| r.id.to_string()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        // What another connection reads after reopening.
+        drop(ledger);
+        let other = SqliteLedger::open(&path).unwrap();
+        assert_eq!(journal_mode(&other.conn), "wal");
+        assert_eq!(all(&other).len(), 2);
+    }
+
+    /// When another connection has the new ledger open, the first import stays in WAL (leaving it
+    /// would need the file to itself) and still writes.
+    #[test]
+    fn the_first_import_stays_in_wal_while_another_connection_has_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let mut ledger = SqliteLedger::open(&path).unwrap();
+        let reader = SqliteLedger::open(&path).unwrap();
+        assert_eq!(all(&reader).len(), 0);
+        let during = ledger
+            .write(true, |w| {
+                w.accept(record("a"))?;
+                Ok(journal_mode(w.conn))
+            })
+            .unwrap();
+        assert_eq!(during, "wal");
+        assert_eq!(all(&reader).len(), 1);
+    }
+
+    /// A first import that fails leaves the ledger with no records, in WAL, with no journal behind.
+    #[test]
+    fn a_failed_first_import_leaves_an_empty_ledger_in_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let mut ledger = SqliteLedger::open(&path).unwrap();
+        let failed: Result<()> = ledger.write(true, |w| {
+            for i in 0..5_000 {
+                w.accept(record(&format!("r{i}")))?;
+            }
+            Err(Error::usage("bad record"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(journal_mode(&ledger.conn), "wal");
+        assert!(!dir.path().join("ledger.db-journal").exists());
+        assert!(all(&ledger).is_empty());
+        let stats = ledger.stats().unwrap();
+        assert_eq!(stats.records, 0);
     }
 
     #[test]
