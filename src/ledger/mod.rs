@@ -892,6 +892,16 @@ mod tests {
             .unwrap()
     }
 
+    /// Writes a record with id `id` and gives the journal mode the write ran in.
+    fn mode_while_writing(ledger: &mut SqliteLedger, id: &str) -> String {
+        ledger
+            .write(true, |w| {
+                w.accept(record(id))?;
+                Ok(journal_mode(w.conn))
+            })
+            .unwrap()
+    }
+
     /// The first import into a ledger with no records writes in rollback-journal mode (its pages once,
     /// straight into the file); the file is back in WAL after, and later imports stay in WAL.
     #[test]
@@ -900,21 +910,11 @@ mod tests {
         let path = dir.path().join("ledger.db");
         let mut ledger = SqliteLedger::open(&path).unwrap();
         assert_eq!(journal_mode(&ledger.conn), "wal");
-        let during = ledger
-            .write(true, |w| {
-                w.accept(record("a"))?;
-                Ok(journal_mode(w.conn))
-            })
-            .unwrap();
+        let during = mode_while_writing(&mut ledger, "a");
         assert_eq!(during, "delete");
         assert_eq!(journal_mode(&ledger.conn), "wal");
         assert!(!dir.path().join("ledger.db-journal").exists());
-        let during = ledger
-            .write(true, |w| {
-                w.accept(record("b"))?;
-                Ok(journal_mode(w.conn))
-            })
-            .unwrap();
+        let during = mode_while_writing(&mut ledger, "b");
         assert_eq!(during, "wal");
         let ids: Vec<String> = all(&ledger).into_iter().map(|r| r.id.to_string()).collect();
         assert_eq!(ids, ["a", "b"]);
@@ -934,12 +934,7 @@ mod tests {
         let mut ledger = SqliteLedger::open(&path).unwrap();
         let reader = SqliteLedger::open(&path).unwrap();
         assert_eq!(all(&reader).len(), 0);
-        let during = ledger
-            .write(true, |w| {
-                w.accept(record("a"))?;
-                Ok(journal_mode(w.conn))
-            })
-            .unwrap();
+        let during = mode_while_writing(&mut ledger, "a");
         assert_eq!(during, "wal");
         assert_eq!(all(&reader).len(), 1);
     }
