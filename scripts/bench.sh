@@ -190,6 +190,11 @@ for _ in $(seq "$runs"); do
   XDG_CACHE_HOME="$tmp/cache-grow" measure cc-grown "$bin" --quiet report "$grow" --by model --since 2020-01-01 --format json
   rm -f "$tmp/ledger.db"*
   measure import "$bin" --ledger "$tmp/ledger.db" --quiet import "$api"
+  # The same into a ledger that already holds records (a month's import into a kept ledger): the
+  # first import into an empty one skips the WAL, this one goes through it.
+  rm -f "$tmp/held.db"*
+  "$bin" --ledger "$tmp/held.db" --quiet import fixtures/api-log/openai-chat.jsonl
+  measure import-held "$bin" --ledger "$tmp/held.db" --quiet import "$api"
   measure ledger-report "$bin" --ledger "$tmp/ledger.db" report --by team,model --since 2020-01-01 --format json
   if [ "$big" -gt 0 ]; then
     measure big-report "$bin" --ledger "$big_ledger" report --by team,model --since 2020-01-01 --format json
@@ -209,6 +214,7 @@ row cc-aispend "aispend report, Claude Code, warm (parse cache)" "$cc_mb"
 row cc-grown "aispend report, Claude Code, warm, 1 MB appended" "$cc_mb"
 [ -n "$ccusage" ] && row cc-ccusage "ccusage daily, Claude Code" "$cc_mb"
 row import "aispend import, API logs" "$api_mb"
+row import-held "aispend import, API logs, into a ledger with records" "$api_mb"
 row ledger-report "aispend report --by team,model, ledger" 0
 if [ "$big" -gt 0 ]; then
   row big-report "report --by team,model, $big records" 0
@@ -217,6 +223,8 @@ fi
 echo
 awk -v r="$records" -v s="$(wall import)" -v c="$(cpu import)" \
   'BEGIN { printf "import: %d records, %.0f records/s (wall), %.0f records per CPU-second\n", r, r / s, r / c }'
+awk -v r="$records" -v s="$(wall import-held)" -v c="$(cpu import-held)" \
+  'BEGIN { printf "import into a ledger with records: %.0f records/s (wall), %.0f records per CPU-second\n", r / s, r / c }'
 [ "$big" -gt 0 ] && awk -v n="$big" -v s="$(wall big-report)" -v c="$(cpu big-report)" \
   'BEGIN { printf "report --by team,model from %d records: %.2f s wall, %.2f s CPU\n", n, s, c }'
 [ -n "$duck" ] && awk -v a="$(wall api-cold)" -v w="$(wall api-aispend)" -v d="$(wall api-duckdb)" \
