@@ -210,15 +210,20 @@ impl SqliteLedger {
         Ok(value)
     }
 
-    /// Whether the ledger holds no records (and so no rollup either).
+    /// Whether the ledger holds no records (and so no rollup either). Waits, like any read, for a
+    /// first import running in another process (up to the lock timeout).
     fn is_empty(&self) -> Result<bool> {
+        let started = Instant::now();
         self.conn
             .query_row(
                 "SELECT NOT EXISTS (SELECT 1 FROM records) AND NOT EXISTS (SELECT 1 FROM record_ids)",
                 [],
                 |r| r.get(0),
             )
-            .map_err(|e| self.error(e))
+            .map_err(|e| match is_busy(&e) {
+                true => busy_error(&self.path, started.elapsed()),
+                false => self.error(e),
+            })
     }
 
     /// Tries once, without waiting, to put the file in journal `mode` (`wal` or `delete`); true when
