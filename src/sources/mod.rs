@@ -81,6 +81,13 @@ pub trait LineParser: Sync {
     fn only_lines_with(&self) -> Option<&Needle> {
         None
     }
+
+    /// Whether `line` may hold usage: it holds the needle of [`LineParser::only_lines_with`], or there
+    /// is none. What the driver's scan decides for each line, for readers that take lines one by one.
+    fn may_hold_usage(&self, line: &[u8]) -> bool {
+        self.only_lines_with()
+            .is_none_or(|needle| needle.holds(line))
+    }
 }
 
 /// The lines of a [`LineParser`]'s file that must be read in order, and the parser that reads them.
@@ -256,10 +263,7 @@ pub(crate) mod testing {
         };
         let mut out = Vec::new();
         // As the driver does: a line without the parser's needle is not parsed.
-        if parser
-            .only_lines_with()
-            .is_none_or(|needle| needle.holds(text.as_bytes()))
-        {
+        if parser.may_hold_usage(text.as_bytes()) {
             parser.parse_line(text.as_bytes(), &at, &mut out)?;
         }
         Ok(out)

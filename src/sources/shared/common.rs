@@ -457,10 +457,7 @@ pub fn read_json_values(
         };
         let mut out = Vec::new();
         // A value without the parser's needle holds no usage, as a line without it.
-        if parser
-            .only_lines_with()
-            .is_some_and(|needle| !needle.holds(value))
-        {
+        if !parser.may_hold_usage(value) {
             return true;
         }
         match parser.parse_line(value, &at, &mut out) {
