@@ -897,6 +897,14 @@ mod tests {
             .unwrap()
     }
 
+    /// A new ledger in a temporary folder (kept as long as the folder is).
+    fn new_ledger() -> (tempfile::TempDir, PathBuf, SqliteLedger) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.db");
+        let ledger = SqliteLedger::open(&path).unwrap();
+        (dir, path, ledger)
+    }
+
     /// Writes a record with id `id` and gives the journal mode the write ran in.
     fn mode_while_writing(ledger: &mut SqliteLedger, id: &str) -> String {
         ledger
@@ -911,9 +919,7 @@ mod tests {
     /// straight into the file); the file is back in WAL after, and later imports stay in WAL.
     #[test]
     fn the_first_import_writes_without_the_wal_and_leaves_the_file_in_wal() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.db");
-        let mut ledger = SqliteLedger::open(&path).unwrap();
+        let (dir, path, mut ledger) = new_ledger();
         assert_eq!(journal_mode(&ledger.conn), "wal");
         let during = mode_while_writing(&mut ledger, "a");
         assert_eq!(during, "delete");
@@ -934,9 +940,7 @@ mod tests {
     /// would need the file to itself) and still writes.
     #[test]
     fn the_first_import_stays_in_wal_while_another_connection_has_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.db");
-        let mut ledger = SqliteLedger::open(&path).unwrap();
+        let (_dir, path, mut ledger) = new_ledger();
         let reader = SqliteLedger::open(&path).unwrap();
         assert_eq!(all(&reader).len(), 0);
         let during = mode_while_writing(&mut ledger, "a");
@@ -947,9 +951,7 @@ mod tests {
     /// A first import that fails leaves the ledger with no records, in WAL, with no journal behind.
     #[test]
     fn a_failed_first_import_leaves_an_empty_ledger_in_wal() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.db");
-        let mut ledger = SqliteLedger::open(&path).unwrap();
+        let (dir, _, mut ledger) = new_ledger();
         let failed: Result<()> = ledger.write(true, |w| {
             for i in 0..5_000 {
                 w.accept(record(&format!("r{i}")))?;
