@@ -20,9 +20,13 @@
 # it when done). The peers are installed there on first use and are not dependencies of aispend: DuckDB
 # from PyPI into a venv (its `read_json` with a declared schema), ccusage 20.0.24 from npm (`daily --json
 # --offline`). Each measurement runs $BENCH_RUNS times (default 5), the tools taking turns on the same
-# files after one warm-up read; printed are the median wall time, the median CPU time (user + system)
+# files, each cold or peer run right after a read of its input (see `warm`); printed are the median wall time, the median CPU time (user + system)
 # and the largest peak resident memory (GNU time's %M). Before timing, the per-model sums of each peer are
 # checked against aispend's (scripts/bench_check.py).
+#
+# Last, it prints two floors (examples/floors.rs), what this machine allows whatever the code: mapping and
+# scanning the Claude Code tree with nothing parsed, and SQLite alone storing the rows of the ledger the
+# last import wrote. With the report's CPU time they bound what `import` can reach here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mb=${BENCH_SIZE_MB:-1024}
@@ -32,8 +36,9 @@ peers=${BENCH_PEERS:-1}
 big=${BENCH_LEDGER_RECORDS:-10000000}
 big_ledger=${BENCH_LEDGER:-$dir/ledger-$big.db}
 
-cargo build --release --quiet
+cargo build --release --quiet --bin aispend --example floors
 bin=${CARGO_TARGET_DIR:-target}/release/aispend
+floors=${CARGO_TARGET_DIR:-target}/release/examples/floors
 if [ ! -f "$dir/.complete-$size_mb" ]; then
   rm -rf "$dir/api-logs" "$dir/claude-code" "$dir"/.complete-*
   echo "generating ${size_mb} MB per input into $dir ..." >&2
@@ -109,6 +114,11 @@ measure() {
   /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$@" > /dev/null
   awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$tmp/t" >> "$tmp/$name"
 }
+# warm DIR: reads every file under DIR, so that the next run finds it all in the page cache. Run before
+# every timed cold run and every peer's run: this machine's memory manager (DAMON reclaim here) pages out
+# file pages left unread for about a minute, which one loop of this script is, and a run that reads part
+# of its input from the disk adds the same seconds to both tools' times, which says nothing of either.
+warm() { find "$1" -type f -exec cat {} + > /dev/null; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 wall() { cut -d' ' -f1 "$tmp/$1" | median; }
 cpu() { cut -d' ' -f2 "$tmp/$1" | median; }
@@ -168,32 +178,39 @@ for _ in $(seq "$runs"); do
   run=$((run + 1))
   measure api-aispend "${ours_api[@]}"
   if [ $((run % 2)) = 1 ]; then
-    [ -n "$duck" ] && measure api-duckdb "$duck" "$tmp/duck.py" "$api"
-    measure api-cold "${cold_api[@]}"
+    [ -n "$duck" ] && warm "$api" && measure api-duckdb "$duck" "$tmp/duck.py" "$api"
+    warm "$api" && measure api-cold "${cold_api[@]}"
   else
-    measure api-cold "${cold_api[@]}"
-    [ -n "$duck" ] && measure api-duckdb "$duck" "$tmp/duck.py" "$api"
+    warm "$api" && measure api-cold "${cold_api[@]}"
+    [ -n "$duck" ] && warm "$api" && measure api-duckdb "$duck" "$tmp/duck.py" "$api"
   fi
   rm -rf "$tmp/first"
+  warm "$api"
   XDG_CACHE_HOME="$tmp/first" measure api-first "${ours_api[@]}"
   measure cc-aispend "${ours_cc[@]}"
   if [ $((run % 2)) = 1 ]; then
-    [ -n "$ccusage" ] && CLAUDE_CONFIG_DIR="$cc" measure cc-ccusage "$ccusage" daily --json --offline
-    measure cc-cold "${cold_cc[@]}"
+    [ -n "$ccusage" ] && warm "$cc" && CLAUDE_CONFIG_DIR="$cc" measure cc-ccusage "$ccusage" daily --json --offline
+    warm "$cc" && measure cc-cold "${cold_cc[@]}"
   else
-    measure cc-cold "${cold_cc[@]}"
-    [ -n "$ccusage" ] && CLAUDE_CONFIG_DIR="$cc" measure cc-ccusage "$ccusage" daily --json --offline
+    warm "$cc" && measure cc-cold "${cold_cc[@]}"
+    [ -n "$ccusage" ] && warm "$cc" && CLAUDE_CONFIG_DIR="$cc" measure cc-ccusage "$ccusage" daily --json --offline
   fi
+  # The floor of the Claude Code report: every file mapped and scanned for line ends and "usage", nothing
+  # parsed (examples/floors.rs).
+  warm "$cc" && measure cc-floor "$floors" scan "$cc"
   rm -rf "$tmp/first"
+  warm "$cc"
   XDG_CACHE_HOME="$tmp/first" measure cc-first "${ours_cc[@]}"
   python3 "$tmp/grow.py" "$grow_file" 1048576 "$run"
   XDG_CACHE_HOME="$tmp/cache-grow" measure cc-grown "$bin" --quiet report "$grow" --by model --since 2020-01-01 --format json
   rm -f "$tmp/ledger.db"*
+  warm "$api"
   measure import "$bin" --ledger "$tmp/ledger.db" --quiet import "$api"
   # The same into a ledger that already holds records (a month's import into a kept ledger): the
   # first import into an empty one skips the WAL, this one goes through it.
   rm -f "$tmp/held.db"*
   "$bin" --ledger "$tmp/held.db" --quiet import fixtures/api-log/openai-chat.jsonl
+  warm "$api"
   measure import-held "$bin" --ledger "$tmp/held.db" --quiet import "$api"
   measure ledger-report "$bin" --ledger "$tmp/ledger.db" report --by team,model --since 2020-01-01 --format json
   if [ "$big" -gt 0 ]; then
@@ -213,6 +230,7 @@ row cc-first "aispend report, Claude Code, first run (empty cache)" "$cc_mb"
 row cc-aispend "aispend report, Claude Code, warm (parse cache)" "$cc_mb"
 row cc-grown "aispend report, Claude Code, warm, 1 MB appended" "$cc_mb"
 [ -n "$ccusage" ] && row cc-ccusage "ccusage daily, Claude Code" "$cc_mb"
+row cc-floor "floor: map and scan the Claude Code tree, no parsing" "$cc_mb"
 row import "aispend import, API logs" "$api_mb"
 row import-held "aispend import, API logs, into a ledger with records" "$api_mb"
 row ledger-report "aispend report --by team,model, ledger" 0
@@ -231,6 +249,21 @@ awk -v r="$records" -v s="$(wall import-held)" -v c="$(cpu import-held)" \
   'BEGIN { printf "API logs: aispend is %.2fx DuckDB cold, %.2fx warm (wall)\n", d / a, d / w }'
 [ -n "$ccusage" ] && awk -v a="$(wall cc-cold)" -v w="$(wall cc-aispend)" -v c="$(wall cc-ccusage)" \
   'BEGIN { printf "Claude Code: aispend is %.2fx ccusage cold, %.2fx warm (wall)\n", c / a, c / w }'
+
+awk -v a="$(wall cc-cold)" -v f="$(wall cc-floor)" \
+  'BEGIN { printf "Claude Code: aispend cold takes %.2fx the time of the scan floor\n", a / f }'
+[ -n "$ccusage" ] && awk -v c="$(wall cc-ccusage)" -v f="$(wall cc-floor)" \
+  'BEGIN { printf "Claude Code: 5x ccusage needs %.3f s or less; the floor alone takes %.3f s\n", c / 5, f }'
+
+# SQLite's floor for the ledger the last import wrote: the least this machine takes to store its rows.
+store=$("$floors" insert "$tmp/ledger.db")
+echo "floor: $store"
+cores=$(nproc)
+# An import parses what a cold report parses, and SQLite stores the rows on one thread: at best the two
+# fill every core.
+awk -v r="$records" -v p="$(cpu api-cold)" -v n="$cores" \
+  -v s="$(echo "$store" | sed -n 's/.*storing \([0-9.]*\) s.*/\1/p')" \
+  'BEGIN { printf "import: about %.0f records/s at most here (the cold report'"'"'s %.2f CPU-s of parsing and SQLite'"'"'s %.2f s of storing, on %d cores)\n", r / ((p + s) / n), p, s, n }'
 
 if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then
   # Instructions per record: repeatable on a busy machine, unlike wall time.
