@@ -38,6 +38,7 @@ fn main() {
 }
 
 /// CPU time of the process so far (user and system).
+#[cfg(target_os = "linux")]
 fn cpu_time() -> Duration {
     // SAFETY: getrusage writes the struct it is given and nothing else.
     let usage = unsafe {
@@ -47,6 +48,12 @@ fn cpu_time() -> Duration {
     };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Elsewhere (no `libc` there) CPU time is not measured: it prints as 0.
+#[cfg(not(target_os = "linux"))]
+fn cpu_time() -> Duration {
+    Duration::ZERO
 }
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -160,16 +167,19 @@ fn map_and(file: &std::fs::File, read: impl FnOnce(&[u8])) -> std::io::Result<()
 
 fn insert(ledger: &Path) -> Result<(), String> {
     let sql = |e: rusqlite::Error| format!("{}: {e}", ledger.display());
+    if !ledger.is_file() {
+        return Err(format!("{}: no such ledger file", ledger.display()));
+    }
+    let Some(source) = ledger.to_str() else {
+        return Err(format!("{}: the path is not UTF-8", ledger.display()));
+    };
     let dir = std::env::temp_dir().join(format!("aispend-floor-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let copy = dir.join("copy.db");
     let outcome = (|| {
         let conn = rusqlite::Connection::open(&copy)?;
         conn.execute_batch("PRAGMA journal_mode = off; PRAGMA synchronous = off;")?;
-        conn.execute(
-            "ATTACH ?1 AS src",
-            [ledger.to_str().ok_or(rusqlite::Error::InvalidQuery)?],
-        )?;
+        conn.execute("ATTACH ?1 AS src", [source])?;
         // The tables as the ledger made them (same columns, keys and order).
         for table in ["records", "record_ids"] {
             let create: String = conn.query_row(
