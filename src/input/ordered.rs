@@ -18,23 +18,23 @@ pub(crate) struct Ahead {
 
 /// What the workers and the calling thread share.
 struct State<R> {
-    /// The results of items `handed..`, `None` while in work.
+    /// The results of the items from the next one to hand on, `None` while in work.
     results: VecDeque<Option<std::thread::Result<R>>>,
     /// Items handed on so far (the index of the next one).
     handed: usize,
-    /// The next item to take.
-    next: usize,
-    /// The weight of the items taken and not yet handed on.
+    /// The weight of the items in work.
     weight: u64,
-    /// The calling thread stopped (done, an error, a panic): take nothing more.
-    stop: bool,
 }
 
 /// Runs `work(i, &items[i])` for every item on the rayon pool and `hand_on(i, result)` for each result, in
-/// order, on this thread. Workers take items in order and never more than `ahead` past the one being
-/// handed on, so memory stays bounded however long the list. The first error of `hand_on` stops the
+/// order, on this thread. Items are given to the pool in order and never more than `ahead` past the one
+/// being handed on, so memory stays bounded however long the list. The first error of `hand_on` stops the
 /// work (items in work finish; their results are dropped) and is returned. A panic in `work` is
 /// raised again on this thread.
+///
+/// Each item is a job of its own, given to the pool by this thread once it is within reach: a pool thread
+/// never waits here for room ahead. So `hand_on` may itself run work on the pool (a larger file's chunks
+/// parsed in parallel, another list handed on in order): the pool's threads are free to take it.
 pub(crate) fn for_each_ordered<T, R, E>(
     items: &[T],
     weight: impl Fn(&T) -> u64 + Sync,
@@ -50,38 +50,51 @@ where
         state: Mutex::new(State {
             results: VecDeque::new(),
             handed: 0,
-            next: 0,
             weight: 0,
-            stop: false,
         }),
         changed: Condvar::new(),
     };
-    let workers = rayon::current_num_threads().clamp(1, items.len().max(1));
+    let (shared, work) = (&shared, &work);
     rayon::in_place_scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|_| {
-                while let Some((i, w)) = shared.take(items, &weight, ahead) {
-                    let result = panic::catch_unwind(AssertUnwindSafe(|| work(i, &items[i])));
-                    let mut state = shared.lock();
-                    let at = i - state.handed;
-                    state.results[at] = Some(result);
-                    state.weight -= w;
-                    drop(state);
-                    shared.changed.notify_all();
-                }
-            });
-        }
-        // Whatever way this thread leaves (an error, a panic), the workers stop taking items, so the
-        // scope can end.
-        let _stop = StopOnDrop(&shared);
+        // The next item to give to the pool.
+        let mut next = 0;
         for i in 0..items.len() {
-            let mut state = shared.wait_while(shared.lock(), |s| {
-                !matches!(s.results.front(), Some(Some(_)))
-            });
-            let result = state.results.pop_front().flatten();
-            state.handed = i + 1;
-            drop(state);
-            shared.changed.notify_all();
+            let result = loop {
+                let mut state = shared.lock();
+                if let Some(Some(_)) = state.results.front() {
+                    let result = state.results.pop_front().flatten();
+                    state.handed = i + 1;
+                    break result;
+                }
+                // Every item within reach of item `i` (the next to hand on) goes to the pool.
+                let mut spawn = Vec::new();
+                while next < items.len() && next < i + 1 + ahead.items {
+                    let w = weight(&items[next]);
+                    if next != i && state.weight + w > ahead.weight {
+                        break;
+                    }
+                    state.weight += w;
+                    state.results.push_back(None);
+                    spawn.push((next, w));
+                    next += 1;
+                }
+                if spawn.is_empty() {
+                    drop(shared.wait(state));
+                    continue;
+                }
+                drop(state);
+                for (at, w) in spawn {
+                    scope.spawn(move |_| {
+                        let result = panic::catch_unwind(AssertUnwindSafe(|| work(at, &items[at])));
+                        let mut state = shared.lock();
+                        let slot = at - state.handed;
+                        state.results[slot] = Some(result);
+                        state.weight -= w;
+                        drop(state);
+                        shared.changed.notify_all();
+                    });
+                }
+            };
             match result {
                 Some(Ok(r)) => hand_on(i, r)?,
                 Some(Err(payload)) => panic::resume_unwind(payload),
@@ -102,51 +115,8 @@ impl<R> Shared<R> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn wait_while<'a>(
-        &self,
-        state: MutexGuard<'a, State<R>>,
-        condition: impl FnMut(&mut State<R>) -> bool,
-    ) -> MutexGuard<'a, State<R>> {
-        self.changed
-            .wait_while(state, condition)
-            .unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The next item and its weight, once it is within reach of the one being handed on; `None` when
-    /// every item is taken or the work stopped.
-    fn take<T>(
-        &self,
-        items: &[T],
-        weight: &impl Fn(&T) -> u64,
-        ahead: Ahead,
-    ) -> Option<(usize, u64)> {
-        let mut state = self.wait_while(self.lock(), |s| {
-            let i = s.next;
-            let within = i < s.handed + ahead.items
-                && (i == s.handed || s.weight + items.get(i).map_or(0, weight) <= ahead.weight);
-            !s.stop && i < items.len() && !within
-        });
-        let i = state.next;
-        if state.stop || i >= items.len() {
-            return None;
-        }
-        let w = weight(&items[i]);
-        state.next = i + 1;
-        state.weight += w;
-        let at = i - state.handed;
-        if state.results.len() <= at {
-            state.results.resize_with(at + 1, || None);
-        }
-        Some((i, w))
-    }
-}
-
-struct StopOnDrop<'a, R>(&'a Shared<R>);
-
-impl<R> Drop for StopOnDrop<'_, R> {
-    fn drop(&mut self) {
-        self.0.lock().stop = true;
-        self.0.changed.notify_all();
+    fn wait<'a>(&self, state: MutexGuard<'a, State<R>>) -> MutexGuard<'a, State<R>> {
+        self.changed.wait(state).unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -278,6 +248,51 @@ mod tests {
         }));
         let payload = caught.expect_err("the panic reaches the caller");
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"item 4"));
+    }
+
+    #[test]
+    fn hand_on_may_run_work_on_the_pool_while_items_wait_ahead() {
+        // Each hand-on runs a parallel map and a list of its own handed on in order, on the same pool,
+        // while the outer list's items fill every place ahead. Before items were given to the pool one
+        // job each, its threads waited for room ahead, and the inner work (queued behind them) never
+        // ran: this hung.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use rayon::prelude::*;
+            let items: Vec<u64> = (0..40).collect();
+            let mut sums = Vec::new();
+            let outcome: Result<(), ()> = for_each_ordered(
+                &items,
+                |_| 1,
+                AHEAD,
+                |_, &n| n,
+                |_, n| {
+                    let chunks: Vec<u64> = (0..64).collect();
+                    let mapped: u64 = chunks.par_iter().map(|c| c * n).sum();
+                    let mut inner = 0;
+                    for_each_ordered(
+                        &chunks,
+                        |_| 1,
+                        AHEAD,
+                        |_, &c| c,
+                        |_, c| {
+                            inner += c;
+                            Ok::<(), ()>(())
+                        },
+                    )?;
+                    sums.push(mapped + inner);
+                    Ok(())
+                },
+            );
+            let _ = tx.send((outcome, sums));
+        });
+        let (outcome, sums) = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the work finishes (no thread waits on another that waits on it)");
+        assert_eq!(outcome, Ok(()));
+        // Item n: the parallel map gives n * (0 + 1 + ... + 63) = 2016 n, the inner list 2016.
+        let expected: Vec<u64> = (0..40).map(|n| 2016 * n + 2016).collect();
+        assert_eq!(sums, expected);
     }
 
     #[test]

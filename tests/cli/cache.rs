@@ -73,6 +73,52 @@ fn a_grown_log_is_read_on_from_where_it_ended() {
 }
 
 #[test]
+fn many_small_logs_that_grew_by_more_than_a_chunk_are_read_on() {
+    // A run of small files is parsed ahead of the one being handed on; a file that grew is read on
+    // while it is handed on, its new lines (more than one 1 MiB chunk) parsed in parallel on the same
+    // threads. With every place ahead taken, this once waited forever.
+    let w = Workdir::new();
+    let mut id = 0;
+    let mut next = || {
+        id += 1;
+        request(id, 1000, 500)
+    };
+    let logs: Vec<_> = (0..40)
+        .map(|i| w.write(&format!("logs/s{i:02}.jsonl"), &next()))
+        .collect();
+    let dir = w.path().join("logs");
+    let dir = dir.to_str().unwrap();
+    let cold = report(&w, &["report", dir]);
+    assert_eq!(cold["total"]["requests"], 40);
+    for (i, log) in logs.iter().enumerate() {
+        let grown: String = (0..if i < 4 { 6000 } else { 1 }).map(|_| next()).collect();
+        if i < 4 {
+            assert!(grown.len() > 1024 * 1024, "grows by more than a chunk");
+        }
+        let mut f = std::fs::OpenOptions::new().append(true).open(log).unwrap();
+        f.write_all(grown.as_bytes()).unwrap();
+    }
+    let out = w
+        .cmd()
+        .args(["-v", "report", dir, "--format", "json"])
+        .timeout(std::time::Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert_eq!(
+        stderr.matches("grew: new lines read").count(),
+        40,
+        "{stderr}"
+    );
+    let warm: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 40 + 4 x 6,000 + 36 = 24,076 requests, each 1,000 x $3/M + 500 x $15/M = $0.0105:
+    // 24,076 x $0.0105 = $252.798
+    assert_eq!(warm["total"]["requests"], 24_076);
+    assert_eq!(money(&warm["total"]["cost"]), "252.798");
+}
+
+#[test]
 fn warm_runs_over_every_format_equal_cold_ones() {
     let w = Workdir::new();
     let demo = fixture("demo");
