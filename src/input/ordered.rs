@@ -18,23 +18,41 @@ pub(crate) struct Ahead {
 
 /// What the workers and the calling thread share.
 struct State<R> {
-    /// The results of the items from the next one to hand on, `None` while in work.
+    /// The results of items `handed..`, `None` while in work.
     results: VecDeque<Option<std::thread::Result<R>>>,
     /// Items handed on so far (the index of the next one).
     handed: usize,
+    /// The next item to take.
+    next: usize,
     /// The weight of the items in work.
     weight: u64,
+    /// Workers on the pool, taking items.
+    active: usize,
+    /// The calling thread stopped (done, an error, a panic): take nothing more.
+    stop: bool,
+}
+
+impl<R> State<R> {
+    /// Whether the next item may be taken: it is within reach of the one being handed on.
+    fn may_take<T>(&self, items: &[T], weight: &impl Fn(&T) -> u64, ahead: Ahead) -> bool {
+        let i = self.next;
+        !self.stop
+            && i < items.len()
+            && i < self.handed + ahead.items
+            && (i == self.handed || self.weight + weight(&items[i]) <= ahead.weight)
+    }
 }
 
 /// Runs `work(i, &items[i])` for every item on the rayon pool and `hand_on(i, result)` for each result, in
-/// order, on this thread. Items are given to the pool in order and never more than `ahead` past the one
-/// being handed on, so memory stays bounded however long the list. The first error of `hand_on` stops the
+/// order, on this thread. Workers take items in order and never more than `ahead` past the one being
+/// handed on, so memory stays bounded however long the list. The first error of `hand_on` stops the
 /// work (items in work finish; their results are dropped) and is returned. A panic in `work` is
 /// raised again on this thread.
 ///
-/// Each item is a job of its own, given to the pool by this thread once it is within reach: a pool thread
-/// never waits here for room ahead. So `hand_on` may itself run work on the pool (a larger file's chunks
-/// parsed in parallel, another list handed on in order): the pool's threads are free to take it.
+/// A worker with nothing within reach leaves the pool's thread free rather than waiting on it, and this
+/// thread starts workers again as items come within reach. So `hand_on` may itself run work on the pool
+/// (a larger file's chunks parsed in parallel, another list handed on in order): were the pool's threads
+/// waiting here for room ahead, that work would never run.
 pub(crate) fn for_each_ordered<T, R, E>(
     items: &[T],
     weight: impl Fn(&T) -> u64 + Sync,
@@ -50,51 +68,64 @@ where
         state: Mutex::new(State {
             results: VecDeque::new(),
             handed: 0,
+            next: 0,
             weight: 0,
+            active: 0,
+            stop: false,
         }),
         changed: Condvar::new(),
     };
-    let (shared, work) = (&shared, &work);
+    let workers = rayon::current_num_threads().clamp(1, items.len().max(1));
+    let (shared, work, weight) = (&shared, &work, &weight);
     rayon::in_place_scope(|scope| {
-        // The next item to give to the pool.
-        let mut next = 0;
-        for i in 0..items.len() {
-            let result = loop {
-                let mut state = shared.lock();
-                if let Some(Some(_)) = state.results.front() {
-                    let result = state.results.pop_front().flatten();
-                    state.handed = i + 1;
-                    break result;
-                }
-                // Every item within reach of item `i` (the next to hand on) goes to the pool.
-                let mut spawn = Vec::new();
-                while next < items.len() && next < i + 1 + ahead.items {
-                    let w = weight(&items[next]);
-                    if next != i && state.weight + w > ahead.weight {
-                        break;
-                    }
-                    state.weight += w;
-                    state.results.push_back(None);
-                    spawn.push((next, w));
-                    next += 1;
-                }
-                if spawn.is_empty() {
-                    drop(shared.wait(state));
-                    continue;
-                }
-                drop(state);
-                for (at, w) in spawn {
-                    scope.spawn(move |_| {
-                        let result = panic::catch_unwind(AssertUnwindSafe(|| work(at, &items[at])));
+        // Whatever way this thread leaves (an error, a panic), the workers stop taking items, so the
+        // scope can end.
+        let _stop = StopOnDrop(shared);
+        // Starts workers, up to `workers` in all, when the next item may be taken.
+        let start = |state: &mut State<R>| {
+            let idle = workers - state.active;
+            if idle == 0 || !state.may_take(items, weight, ahead) {
+                return 0;
+            }
+            state.active += idle;
+            idle
+        };
+        let spawn = |n: usize| {
+            for _ in 0..n {
+                scope.spawn(move |_| {
+                    while let Some((i, w)) = shared.take(items, weight, ahead) {
+                        let result = panic::catch_unwind(AssertUnwindSafe(|| work(i, &items[i])));
                         let mut state = shared.lock();
-                        let slot = at - state.handed;
-                        state.results[slot] = Some(result);
+                        let at = i - state.handed;
+                        state.results[at] = Some(result);
                         state.weight -= w;
                         drop(state);
                         shared.changed.notify_all();
-                    });
+                    }
+                });
+            }
+        };
+        for i in 0..items.len() {
+            let mut state = shared.lock();
+            let result = loop {
+                if let Some(Some(_)) = state.results.front() {
+                    break state.results.pop_front().flatten();
                 }
+                // Nothing in work may be the item this thread waits for: a worker takes it.
+                let n = start(&mut state);
+                if n > 0 {
+                    drop(state);
+                    spawn(n);
+                    state = shared.lock();
+                    continue;
+                }
+                state = shared.wait(state);
             };
+            state.handed = i + 1;
+            // The items now within reach are taken while this one is handed on.
+            let n = start(&mut state);
+            drop(state);
+            spawn(n);
             match result {
                 Some(Ok(r)) => hand_on(i, r)?,
                 Some(Err(payload)) => panic::resume_unwind(payload),
@@ -117,6 +148,37 @@ impl<R> Shared<R> {
 
     fn wait<'a>(&self, state: MutexGuard<'a, State<R>>) -> MutexGuard<'a, State<R>> {
         self.changed.wait(state).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next item and its weight, when it may be taken; else `None`, and the worker asking leaves.
+    fn take<T>(
+        &self,
+        items: &[T],
+        weight: &impl Fn(&T) -> u64,
+        ahead: Ahead,
+    ) -> Option<(usize, u64)> {
+        let mut state = self.lock();
+        if !state.may_take(items, weight, ahead) {
+            state.active -= 1;
+            return None;
+        }
+        let i = state.next;
+        let w = weight(&items[i]);
+        state.next = i + 1;
+        state.weight += w;
+        let at = i - state.handed;
+        if state.results.len() <= at {
+            state.results.resize_with(at + 1, || None);
+        }
+        Some((i, w))
+    }
+}
+
+struct StopOnDrop<'a, R>(&'a Shared<R>);
+
+impl<R> Drop for StopOnDrop<'_, R> {
+    fn drop(&mut self) {
+        self.0.lock().stop = true;
     }
 }
 
