@@ -1927,6 +1927,21 @@ fn read_lines(
     content: Content<'_>,
     on_item: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<Ending> {
+    let content = match (mode, content.rest) {
+        (LineMode::Each(parser, in_order), Rest::Mapped(mapped)) if content.tuning.parallel => {
+            let lines = MappedLines {
+                parser,
+                in_order,
+                file: content.file,
+                path: content.path,
+                first_line: content.first_line,
+                chunk_bytes: content.tuning.chunk_bytes.max(1),
+            };
+            return lines.read(mapped, on_item);
+        }
+        (mode, rest) => (mode, Content { rest, ..content }),
+    };
+    let (mode, content) = content;
     let first_line = content.first_line;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
     std::thread::scope(|scope| {
@@ -1958,6 +1973,147 @@ fn read_lines(
             in_order,
         })
     })
+}
+
+/// The lines of a mapped file whose lines are parsed each on its own, read without batches: the file is
+/// cut into chunks of whole lines at once (a look at the end of each 1 MiB), each chunk is parsed as a
+/// job of its own on the pool, a few ahead of the one being handed on, and their results are handed on
+/// in order on this thread. Unlike batches parsed together, no core idles while a batch's slowest chunk
+/// finishes or while its results are handed on.
+struct MappedLines<'a> {
+    parser: &'a dyn LineParser,
+    in_order: Option<InOrder<'a>>,
+    file: &'a Arc<str>,
+    path: &'a Path,
+    first_line: u64,
+    chunk_bytes: usize,
+}
+
+impl MappedLines<'_> {
+    fn read(
+        self,
+        mut mapped: Mapped<'_>,
+        on_item: &mut dyn FnMut(Item) -> Result<()>,
+    ) -> Result<Ending> {
+        let MappedLines {
+            parser,
+            mut in_order,
+            file,
+            path,
+            first_line,
+            chunk_bytes,
+        } = self;
+        let bytes = mapped.map.bytes();
+        let (chunks, end) = cut_lines(bytes, mapped.start, chunk_bytes);
+        let too_long = end < bytes.len();
+        let takes = in_order.as_ref().map(|o| o.takes);
+        let only = parser.only_lines_with();
+        let ahead = ordered::Ahead {
+            items: rayon::current_num_threads().max(1) * 3,
+            weight: u64::MAX,
+        };
+        let mut next_line = first_line;
+        let mut ending = Ending {
+            bytes: Some(0),
+            next_line,
+            lines: 0,
+            in_order: false,
+        };
+        let mut hand_on = |result: ChunkResult, ending: &mut Ending| -> Result<()> {
+            ending.lines += result.lines;
+            ending.in_order |= result.in_order > 0;
+            for e in result.errors {
+                on_item(Err(e))?;
+            }
+            for record in result.records {
+                on_item(Ok(record))?;
+            }
+            Ok(())
+        };
+        ordered::for_each_ordered(
+            &chunks,
+            |c| c.len() as u64,
+            ahead,
+            |_, c| {
+                let chunk = Chunk {
+                    first_line: 0,
+                    bytes: &bytes[c.clone()],
+                    counted: true,
+                };
+                parse_chunk(file, &chunk, takes, only, |l, at, out| {
+                    parser.parse_line(l, at, out)
+                })
+            },
+            |i, mut result| {
+                number_lines(std::slice::from_mut(&mut result), &mut next_line);
+                if let Some(in_order) = in_order.as_mut() {
+                    read_set_aside(in_order.parser.as_mut(), file, &mut result);
+                }
+                mapped.advance(chunks[i].end);
+                // Records read from zeros are never handed on.
+                if mapped.map.shrank() {
+                    return Err(Error::io(path, shrank_error()));
+                }
+                ending.bytes = ending.bytes.map(|b| b + chunks[i].len() as u64);
+                hand_on(result, &mut ending)
+            },
+        )?;
+        mapped.advance(end);
+        if mapped.map.shrank() {
+            return Err(Error::io(path, shrank_error()));
+        }
+        ending.next_line = next_line;
+        if too_long {
+            return Err(Error::Input {
+                file: file.to_string(),
+                record: RecordError::new(next_line, line_too_long()),
+            });
+        }
+        if let Some(in_order) = in_order.as_mut() {
+            hand_on(finish_in_order(in_order.parser.as_mut()), &mut ending)?;
+        }
+        Ok(ending)
+    }
+}
+
+/// `bytes` from `start` on, cut into runs of whole lines of about `chunk_bytes` each (a line longer than
+/// that is a run of its own), and where the cut ended: the end of `bytes`, or the start of a line longer
+/// than [`MAX_LINE_BYTES`], which is not read.
+fn cut_lines(
+    bytes: &[u8],
+    start: usize,
+    chunk_bytes: usize,
+) -> (Vec<std::ops::Range<usize>>, usize) {
+    let len = bytes.len();
+    let mut chunks = Vec::with_capacity((len - start) / chunk_bytes + 1);
+    let mut at = start;
+    while at < len {
+        if len - at < chunk_bytes {
+            chunks.push(at..len);
+            return (chunks, len);
+        }
+        // Up to the last new line of the next chunk's bytes; a line longer than a chunk takes more
+        // chunks' bytes, up to MAX_LINE_BYTES.
+        let (mut searched, mut end) = (at, at + chunk_bytes);
+        loop {
+            if let Some(i) = memchr::memrchr(b'\n', &bytes[searched..end]) {
+                let cut = searched + i + 1;
+                chunks.push(at..cut);
+                at = cut;
+                break;
+            }
+            if end - at > MAX_LINE_BYTES {
+                return (chunks, at);
+            }
+            if end == len {
+                chunks.push(at..len);
+                return (chunks, len);
+            }
+            searched = end;
+            end = (end + chunk_bytes).min(len);
+        }
+    }
+    (chunks, len)
 }
 
 /// The producer side of [`read_lines`]: cuts the input into chunks of whole lines, parses a batch of
