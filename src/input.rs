@@ -2251,58 +2251,36 @@ fn produce_mapped(
     tx: std::sync::mpsc::SyncSender<Batch>,
 ) {
     let bytes = mapped.map.bytes();
-    let len = bytes.len();
-    let chunk_bytes = tuning.chunk_bytes.max(1);
-    let batch_size = batch_size();
-    let mut at = mapped.start;
+    let (chunks, end) = cut_lines(bytes, mapped.start, tuning.chunk_bytes.max(1));
+    // A line over MAX_LINE_BYTES after the chunks: an error to send after their lines.
+    let too_long = end < bytes.len();
     let mut next_line = first_line;
-    let mut eof = false;
-    while !eof {
-        let mut batch: Vec<Chunk<&[u8]>> = Vec::with_capacity(batch_size);
-        // A line over MAX_LINE_BYTES after this batch's lines: an error to send after them, and the end
-        // of reading.
-        let mut too_long = false;
-        while batch.len() < batch_size && !eof {
-            if len - at < chunk_bytes {
-                eof = true;
-                push_chunk(&mut batch, &bytes[at..]);
-                at = len;
-                continue;
-            }
-            // Up to the last new line of the next chunk's bytes; a line longer than a chunk takes more
-            // chunks' bytes, up to MAX_LINE_BYTES.
-            let (mut searched, mut end) = (at, at + chunk_bytes);
-            loop {
-                if let Some(i) = memchr::memrchr(b'\n', &bytes[searched..end]) {
-                    let cut = searched + i + 1;
-                    push_chunk(&mut batch, &bytes[at..cut]);
-                    at = cut;
-                    break;
-                }
-                if end - at > MAX_LINE_BYTES {
-                    too_long = true;
-                    eof = true;
-                    break;
-                }
-                if end == len {
-                    eof = true;
-                    push_chunk(&mut batch, &bytes[at..]);
-                    at = len;
-                    break;
-                }
-                searched = end;
-                end = (end + chunk_bytes).min(len);
-            }
-        }
+    let mut batches = chunks.chunks(batch_size()).peekable();
+    // An empty file is one empty batch: what an in-order parser holds at the end is still asked for.
+    let mut empty = chunks.is_empty().then_some(&[][..]);
+    while let Some(ranges) = batches.next().or_else(|| empty.take()) {
+        let batch: Vec<Chunk<&[u8]>> = ranges
+            .iter()
+            .map(|r| Chunk {
+                first_line: 0,
+                bytes: &bytes[r.clone()],
+                counted: true,
+            })
+            .collect();
+        let last = batches.peek().is_none();
         let results = parse_batch(
             &mut mode,
             file,
             &batch,
             tuning,
-            eof && !too_long,
+            last && !too_long,
             &mut next_line,
         );
-        mapped.advance(at);
+        mapped.advance(if last {
+            end
+        } else {
+            ranges.last().map_or(end, |r| r.end)
+        });
         // Records read from zeros are never handed on.
         if mapped.map.shrank() {
             let _ = tx.send(Err(Error::io(path, shrank_error())));
@@ -2312,13 +2290,12 @@ fn produce_mapped(
         if tx.send(Ok((results, read, next_line))).is_err() {
             return;
         }
-        if too_long {
-            let _ = tx.send(Err(Error::Input {
-                file: file.to_string(),
-                record: RecordError::new(next_line, line_too_long()),
-            }));
-            return;
-        }
+    }
+    if too_long {
+        let _ = tx.send(Err(Error::Input {
+            file: file.to_string(),
+            record: RecordError::new(next_line, line_too_long()),
+        }));
     }
 }
 

@@ -925,3 +925,46 @@ fn claude_code_lines_without_usage_are_counted_not_parsed_every_way() {
         assert_eq!(records, 2, "{policy:?}");
     }
 }
+
+#[test]
+fn a_mapped_file_is_cut_into_whole_lines() {
+    // After a 3-byte byte order mark (0..3): lines of 2, 3 and 7 bytes (3..5, 5..8, 8..15) and a last one
+    // without its new line (15..17), cut into chunks of about 4 bytes: each chunk ends after the last new
+    // line within its 4 bytes, a line longer than a chunk is one of its own, and the last one ends at
+    // the end.
+    let bytes = b"\xEF\xBB\xBFa\nbb\ncccccc\ndd";
+    let (chunks, end) = cut_lines(bytes, 3, 4);
+    assert_eq!(chunks, vec![3..5, 5..8, 8..15, 15..17]);
+    assert_eq!(end, 17);
+    // One chunk when the rest is smaller than a chunk; none when nothing is left.
+    let (one, end) = cut_lines(bytes, 3, 64);
+    assert_eq!((one.len(), one.first(), end), (1, Some(&(3..17)), 17));
+    assert_eq!(cut_lines(bytes, 17, 4), (vec![], 17));
+}
+
+#[test]
+fn a_mapped_line_over_the_limit_is_an_error_naming_its_line_every_way() {
+    // A record, then a line of MAX_LINE_BYTES + 1 bytes without an end: the cut stops where that line
+    // starts, and the read fails naming line 2, whether chunks are parsed in batches or as a pipeline.
+    let mut bytes = format!("{}\n", api_line("a", 100, 0)).into_bytes();
+    let second = bytes.len();
+    bytes.resize(second + MAX_LINE_BYTES + 1, b'a');
+    let (chunks, end) = cut_lines(&bytes, 0, 64 * 1024);
+    assert_eq!((chunks.len(), chunks.first()), (1, Some(&(0..second))));
+    assert_eq!(end, second);
+    for parallel in [false, true] {
+        let tuning = Tuning {
+            chunk_bytes: 64 * 1024,
+            parallel,
+            ..Tuning::default()
+        };
+        let err = read_items_mapped(source("api-log"), &bytes, tuning)
+            .err()
+            .map(|e| e.to_string());
+        let err = err.expect("a line over the limit is an error");
+        assert!(
+            err.starts_with("test-input:2: a line longer than 64 MiB"),
+            "parallel {parallel}: {err}"
+        );
+    }
+}
