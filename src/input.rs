@@ -1601,6 +1601,30 @@ struct Ending {
     in_order: bool,
 }
 
+impl Ending {
+    /// Counts `n` more content bytes read.
+    fn read(&mut self, n: u64) {
+        self.bytes = Some(self.bytes.unwrap_or(0) + n);
+    }
+
+    /// Counts a chunk's lines and hands on its errors, then its records.
+    fn hand_on(
+        &mut self,
+        result: ChunkResult,
+        on_item: &mut dyn FnMut(Item) -> Result<()>,
+    ) -> Result<()> {
+        self.lines += result.lines;
+        self.in_order |= result.in_order > 0;
+        for e in result.errors {
+            on_item(Err(e))?;
+        }
+        for record in result.records {
+            on_item(Ok(record))?;
+        }
+        Ok(())
+    }
+}
+
 /// Reads `content` with the reader its source chose, handing every record (its ranges checked) and record
 /// error to `on_item` in file order (a document's errors, by line, before its records; a chunk's errors before its records).
 /// Stops at the first error `on_item` returns. Returns the bytes read, where the reader counts them, and the
@@ -1927,7 +1951,7 @@ fn read_lines(
     content: Content<'_>,
     on_item: &mut dyn FnMut(Item) -> Result<()>,
 ) -> Result<Ending> {
-    let content = match (mode, content.rest) {
+    let (mode, content) = match (mode, content.rest) {
         (LineMode::Each(parser, in_order), Rest::Mapped(mapped)) if content.tuning.parallel => {
             let lines = MappedLines {
                 parser,
@@ -1941,45 +1965,32 @@ fn read_lines(
         }
         (mode, rest) => (mode, Content { rest, ..content }),
     };
-    let (mode, content) = content;
-    let first_line = content.first_line;
+    let mut ending = Ending {
+        bytes: Some(0),
+        next_line: content.first_line,
+        lines: 0,
+        in_order: false,
+    };
     let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
     std::thread::scope(|scope| {
         scope.spawn(move || produce_batches(mode, content, tx));
         // Returning early drops `rx`, which stops the producer at its next send.
-        let mut total = 0;
-        let mut next_line = first_line;
-        let mut in_order = false;
-        let mut lines = 0;
         for batch in rx {
             let (results, bytes, after) = batch?;
-            total += bytes;
-            next_line = after;
+            ending.read(bytes);
+            ending.next_line = after;
             for result in results {
-                in_order |= result.in_order > 0;
-                lines += result.lines;
-                for e in result.errors {
-                    on_item(Err(e))?;
-                }
-                for record in result.records {
-                    on_item(Ok(record))?;
-                }
+                ending.hand_on(result, on_item)?;
             }
         }
-        Ok(Ending {
-            bytes: Some(total),
-            next_line,
-            lines,
-            in_order,
-        })
+        Ok(ending)
     })
 }
 
 /// The lines of a mapped file whose lines are parsed each on its own, read without batches: the file is
-/// cut into chunks of whole lines at once (a look at the end of each 1 MiB), each chunk is parsed as a
-/// job of its own on the pool, a few ahead of the one being handed on, and their results are handed on
-/// in order on this thread. Unlike batches parsed together, no core idles while a batch's slowest chunk
-/// finishes or while its results are handed on.
+/// cut into chunks of whole lines at once (a look at the end of each 1 MiB), the chunks are parsed on the
+/// pool, a few ahead of the one being handed on, and their results are handed on in order on this
+/// thread. Unlike batches parsed together, no chunk waits for a batch's slowest one.
 struct MappedLines<'a> {
     parser: &'a dyn LineParser,
     in_order: Option<InOrder<'a>>,
@@ -2019,17 +2030,6 @@ impl MappedLines<'_> {
             lines: 0,
             in_order: false,
         };
-        let mut hand_on = |result: ChunkResult, ending: &mut Ending| -> Result<()> {
-            ending.lines += result.lines;
-            ending.in_order |= result.in_order > 0;
-            for e in result.errors {
-                on_item(Err(e))?;
-            }
-            for record in result.records {
-                on_item(Ok(record))?;
-            }
-            Ok(())
-        };
         ordered::for_each_ordered(
             &chunks,
             |c| c.len() as u64,
@@ -2054,8 +2054,8 @@ impl MappedLines<'_> {
                 if mapped.map.shrank() {
                     return Err(Error::io(path, shrank_error()));
                 }
-                ending.bytes = ending.bytes.map(|b| b + chunks[i].len() as u64);
-                hand_on(result, &mut ending)
+                ending.read(chunks[i].len() as u64);
+                ending.hand_on(result, on_item)
             },
         )?;
         mapped.advance(end);
@@ -2070,7 +2070,7 @@ impl MappedLines<'_> {
             });
         }
         if let Some(in_order) = in_order.as_mut() {
-            hand_on(finish_in_order(in_order.parser.as_mut()), &mut ending)?;
+            ending.hand_on(finish_in_order(in_order.parser.as_mut()), on_item)?;
         }
         Ok(ending)
     }
