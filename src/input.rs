@@ -428,6 +428,14 @@ fn line_too_long() -> String {
     )
 }
 
+/// The error for a line over [`MAX_LINE_BYTES`] at `line` of `file`.
+fn line_too_long_at(file: &str, line: u64) -> Error {
+    Error::Input {
+        file: file.to_string(),
+        record: RecordError::new(line, line_too_long()),
+    }
+}
+
 /// Opens a file (or stdin for `-`), transparently gunzipping when it starts with the gzip magic bytes.
 /// `last` is kept up to date with the last (decompressed) byte read.
 fn open(
@@ -2023,10 +2031,9 @@ impl MappedLines<'_> {
             items: rayon::current_num_threads().max(1) * 3,
             weight: u64::MAX,
         };
-        let mut next_line = first_line;
         let mut ending = Ending {
             bytes: Some(0),
-            next_line,
+            next_line: first_line,
             lines: 0,
             in_order: false,
         };
@@ -2045,7 +2052,7 @@ impl MappedLines<'_> {
                 })
             },
             |i, mut result| {
-                number_lines(std::slice::from_mut(&mut result), &mut next_line);
+                number_lines(std::slice::from_mut(&mut result), &mut ending.next_line);
                 if let Some(in_order) = in_order.as_mut() {
                     read_set_aside(in_order.parser.as_mut(), file, &mut result);
                 }
@@ -2062,12 +2069,8 @@ impl MappedLines<'_> {
         if mapped.map.shrank() {
             return Err(Error::io(path, shrank_error()));
         }
-        ending.next_line = next_line;
         if too_long {
-            return Err(Error::Input {
-                file: file.to_string(),
-                record: RecordError::new(next_line, line_too_long()),
-            });
+            return Err(line_too_long_at(file, ending.next_line));
         }
         if let Some(in_order) = in_order.as_mut() {
             ending.hand_on(finish_in_order(in_order.parser.as_mut()), on_item)?;
@@ -2230,10 +2233,7 @@ fn produce_read(
             return;
         }
         if too_long {
-            let _ = tx.send(Err(Error::Input {
-                file: file.to_string(),
-                record: RecordError::new(next_line, line_too_long()),
-            }));
+            let _ = tx.send(Err(line_too_long_at(file, next_line)));
             return;
         }
     }
@@ -2292,10 +2292,7 @@ fn produce_mapped(
         }
     }
     if too_long {
-        let _ = tx.send(Err(Error::Input {
-            file: file.to_string(),
-            record: RecordError::new(next_line, line_too_long()),
-        }));
+        let _ = tx.send(Err(line_too_long_at(file, next_line)));
     }
 }
 
