@@ -81,7 +81,7 @@ impl Provider {
     /// Parses a provider name as written in logs and envelopes (`"openai"`, `"Anthropic"`, `"gemini"`, `"vertex_ai"`).
     pub fn parse(name: &str) -> Option<Provider> {
         // Lowered on the stack: every name read is at most 16 bytes (a longer one is none of them).
-        let name = name.trim().as_bytes();
+        let name = trimmed(name).as_bytes();
         let mut buf = [0u8; 16];
         let lower = buf.get_mut(..name.len())?;
         lower.copy_from_slice(name);
@@ -116,7 +116,7 @@ impl Provider {
     /// them, so the log must name the host.
     pub fn from_model_name(model: &str) -> Option<Provider> {
         // Compared without lowering a copy: this runs for most lines of an API log.
-        let model = model.trim();
+        let model = trimmed(model);
         let starts = |prefix: &str| {
             model
                 .as_bytes()
@@ -703,6 +703,19 @@ pub const MAX_COUNT: u64 = 1_000_000_000_000_000;
 pub const MAX_COST: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
 
 /// The record error for a value outside what aispend accepts: `field 'x': value out of range (…)`.
+/// `s` without surrounding white space, as `str::trim` gives it, returning at once when the ends are
+/// ASCII that is not white space (nearly every name a log writes). `trim` looks at each end as a whole
+/// character; on the fields of an API log line that cost 1.5% of reading it.
+pub fn trimmed(s: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|&b| b.is_ascii_graphic());
+    let bytes = s.as_bytes();
+    if plain(bytes.first()) && plain(bytes.last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 pub fn out_of_range(line: u64, field: &str, why: impl std::fmt::Display) -> RecordError {
     RecordError::field(line, field, format!("value out of range ({why})"))
 }
@@ -799,6 +812,36 @@ pub(crate) mod cache_repr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trimmed_is_trim() {
+        for s in [
+            "",
+            " ",
+            "a",
+            "gpt-4o",
+            " a",
+            "a ",
+            "\tteam\n",
+            "x y",
+            "\u{a0}a",
+            "a\u{2003}",
+            "\u{85}x",
+            "\u{3000}",
+            "é",
+            "aé",
+            "éa",
+            "\u{7f}a",
+            "a\u{7f}",
+            "\u{b}a",
+            "a\r",
+        ] {
+            assert_eq!(trimmed(s), s.trim(), "{s:?}");
+        }
+        // The short way returns the very text it was given.
+        let name = "openai";
+        assert!(std::ptr::eq(trimmed(name), name));
+    }
 
     #[test]
     fn the_bounds_are_ten_to_the_fifteenth() {

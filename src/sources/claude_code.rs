@@ -107,7 +107,7 @@ impl LineParser for ClaudeCode {
         let model = message
             .model
             .as_ref()
-            .map(|m| m.as_str().trim())
+            .map(|m| crate::record::trimmed(m.as_str()))
             .filter(|m| !m.is_empty());
         if model == Some("<synthetic>") {
             return Ok(());
@@ -351,5 +351,36 @@ mod tests {
             Some("api")
         );
         assert_eq!(common::last_component("/"), None);
+        // As the path's text splits it, for names that are not ASCII, white space, and separators in
+        // a row.
+        let by_chars = |path: &str| {
+            path.trim_end_matches(['/', '\\'])
+                .rsplit(['/', '\\'])
+                .next()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+        };
+        for path in [
+            "",
+            "api",
+            "/",
+            "//",
+            "\\",
+            "/a//",
+            "/home/me/ späte ",
+            "/home/me/日本語/",
+            "C:\\x\\é",
+            "/srv/ \u{a0}",
+            "a/\u{2003}b\u{2003}/",
+            "/x/ /",
+            "é/",
+        ] {
+            assert_eq!(
+                common::last_component(path).map(|t| t.to_string()),
+                by_chars(path),
+                "{path:?}"
+            );
+        }
     }
 }

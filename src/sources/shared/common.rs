@@ -587,10 +587,19 @@ pub fn parse_json_bytes_at<'a, T: Deserialize<'a>>(
 
 /// The last component of a path, Unix or Windows (`/home/me/src/ranker/` → `ranker`).
 pub fn last_component(path: &str) -> Option<Text> {
-    path.trim_end_matches(['/', '\\'])
-        .rsplit(['/', '\\'])
-        .next()
-        .map(str::trim)
+    // By bytes: both separators are ASCII, so the bounds found are character bounds. (Runs for every
+    // line of a Claude Code log.)
+    let is_separator = |b: &u8| *b == b'/' || *b == b'\\';
+    let bytes = path.as_bytes();
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_separator(b))
+        .map_or(0, |i| i + 1);
+    let start = bytes[..end]
+        .iter()
+        .rposition(is_separator)
+        .map_or(0, |i| i + 1);
+    Some(crate::record::trimmed(&path[start..end]))
         .filter(|c| !c.is_empty())
         .map(Text::from)
 }

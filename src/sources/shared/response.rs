@@ -50,7 +50,7 @@ impl Label<'_> {
 
     /// The text without surrounding white space, or `None` when nothing is left.
     pub fn nonempty(&self) -> Option<&str> {
-        let s = self.0.trim();
+        let s = crate::record::trimmed(&self.0);
         (!s.is_empty()).then_some(s)
     }
 
