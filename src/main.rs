@@ -6,52 +6,67 @@ use clap::Parser;
 static ALLOCATOR: Allocator = Allocator;
 
 /// mimalloc, asked for plain blocks where the layout needs no more than pointer alignment (nearly every
-/// Rust allocation). `mimalloc::MiMalloc` asks for every block by `mi_malloc_aligned`, whose fast path
-/// holds only up to 1 KiB: a larger block whose size is not a power of two (a line, a chunk's records, a
-/// growing buffer) takes the over-allocating path, which cost 2% of the instructions of reading API logs.
-/// A block from `mi_malloc` is always aligned to a pointer's size, which is the rule mimalloc's own
-/// `mi_realloc_aligned` uses to take the plain path.
+/// Rust allocation), and for aligned blocks otherwise. The `mimalloc` crate's allocator asked for every
+/// block by `mi_malloc_aligned`, whose fast path holds only up to 1 KiB: a larger block whose size is not
+/// a power of two (a line, a chunk's records, a growing buffer) took the over-allocating path, 2% of the
+/// instructions of reading API logs. A block from `mi_malloc` is always aligned to a pointer's size, the
+/// rule mimalloc's own `mi_realloc_aligned` uses to take the plain path.
 struct Allocator;
 
 const PLAIN_ALIGN: usize = std::mem::size_of::<usize>();
 
-// SAFETY: every block comes from mimalloc and goes back to it (`mi_free` takes blocks of either kind);
-// a plain block is asked for only where pointer alignment is all the layout needs, which `mi_malloc`
-// always gives, and any other layout goes to `MiMalloc` unchanged.
+/// A block for `layout`: from `plain` where pointer alignment is all it needs, else from `aligned`.
+#[inline(always)]
+fn block(
+    layout: std::alloc::Layout,
+    plain: unsafe extern "C" fn(usize) -> *mut std::ffi::c_void,
+    aligned: unsafe extern "C" fn(usize, usize) -> *mut std::ffi::c_void,
+) -> *mut u8 {
+    // SAFETY: both take any size, and `aligned` a power of two (which a layout's alignment is); a null
+    // return is the allocation failure `GlobalAlloc` expects.
+    let p = unsafe {
+        if layout.align() <= PLAIN_ALIGN {
+            plain(layout.size())
+        } else {
+            aligned(layout.size(), layout.align())
+        }
+    };
+    p.cast()
+}
+
+// SAFETY: every block comes from mimalloc and goes back to it (`mi_free` takes blocks of either kind),
+// aligned as its layout asks (see `block`); a block is resized by `mi_realloc_aligned` with the
+// alignment it was asked for.
 unsafe impl std::alloc::GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        if layout.align() <= PLAIN_ALIGN {
-            // SAFETY: mi_malloc takes any size; a null return is the allocation failure GlobalAlloc expects.
-            unsafe { libmimalloc_sys::mi_malloc(layout.size()).cast() }
-        } else {
-            // SAFETY: the caller's contract, passed on.
-            unsafe { mimalloc::MiMalloc.alloc(layout) }
-        }
+        block(
+            layout,
+            libmimalloc_sys::mi_malloc,
+            libmimalloc_sys::mi_malloc_aligned,
+        )
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        if layout.align() <= PLAIN_ALIGN {
-            // SAFETY: as in `alloc`.
-            unsafe { libmimalloc_sys::mi_zalloc(layout.size()).cast() }
-        } else {
-            // SAFETY: the caller's contract, passed on.
-            unsafe { mimalloc::MiMalloc.alloc_zeroed(layout) }
-        }
+        block(
+            layout,
+            libmimalloc_sys::mi_zalloc,
+            libmimalloc_sys::mi_zalloc_aligned,
+        )
     }
 
     #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        // SAFETY: the caller's contract, passed on; MiMalloc frees with mi_free, whatever the alignment.
-        unsafe { mimalloc::MiMalloc.dealloc(ptr, layout) }
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: std::alloc::Layout) {
+        // SAFETY: the caller's contract: `ptr` is a live block from this allocator.
+        unsafe { libmimalloc_sys::mi_free(ptr.cast()) }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller's contract, passed on; MiMalloc already takes the plain path for a pointer's
-        // alignment.
-        unsafe { mimalloc::MiMalloc.realloc(ptr, layout, new_size) }
+        // SAFETY: the caller's contract: `ptr` is a live block of `layout`, `new_size` is not zero.
+        // mimalloc takes the plain path itself for a pointer's alignment or less.
+        unsafe { libmimalloc_sys::mi_realloc_aligned(ptr.cast(), new_size, layout.align()).cast() }
     }
 }
 
