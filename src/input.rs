@@ -2024,6 +2024,10 @@ impl MappedLines<'_> {
         } = self;
         let bytes = mapped.map.bytes();
         let (chunks, end) = cut_lines(bytes, mapped.start, chunk_bytes);
+        // The look at each chunk's end mapped a page there, and the kernel maps the whole (large) folio
+        // of the page cache a page is in: up to 2 MiB each, all of a file's ends together. Handed back
+        // at once; each is mapped again when its chunk is read.
+        mapped.map.release(mapped.start, bytes.len());
         let too_long = end < bytes.len();
         let takes = in_order.as_ref().map(|o| o.takes);
         let only = parser.only_lines_with();
