@@ -702,7 +702,6 @@ pub const MAX_COUNT: u64 = 1_000_000_000_000_000;
 /// The largest provider-reported cost (either sign) one record may carry: 10^15 in its currency.
 pub const MAX_COST: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
 
-/// The record error for a value outside what aispend accepts: `field 'x': value out of range (…)`.
 /// `s` without surrounding white space, as `str::trim` gives it, returning at once when the ends are
 /// ASCII that is not white space (nearly every name a log writes). `trim` looks at each end as a whole
 /// character; on the fields of an API log line that cost 1.5% of reading it.
@@ -716,6 +715,7 @@ pub fn trimmed(s: &str) -> &str {
     }
 }
 
+/// The record error for a value outside what aispend accepts: `field 'x': value out of range (…)`.
 pub fn out_of_range(line: u64, field: &str, why: impl std::fmt::Display) -> RecordError {
     RecordError::field(line, field, format!("value out of range ({why})"))
 }
