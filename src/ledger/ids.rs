@@ -10,8 +10,10 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Statement};
 
-/// A fast hasher for the pending slots (keys are hashes of ids read from input files).
-type Fast = xxhash_rust::xxh3::Xxh3DefaultBuilder;
+/// A fast hasher for the pending slots (keys are hashes of ids read from input files): a few
+/// multiplications for an `i64`, seeded at random (xxh3's streaming hasher, used before, set up a state
+/// of hundreds of bytes for every key).
+type Fast = foldhash::fast::RandomState;
 
 /// How many slots wait in memory before they are written (a map of at most ~36 MiB).
 const MAX_PENDING: usize = 1 << 20;

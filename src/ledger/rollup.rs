@@ -218,8 +218,9 @@ pub fn classes(t: &TokenCounts) -> u32 {
     .fold(0, |bits, (i, &on)| bits | (u32::from(on) << i))
 }
 
-/// A fast hasher for the import's in-memory maps (keys are ours, not an attacker's).
-type Fast = xxhash_rust::xxh3::Xxh3DefaultBuilder;
+/// A fast hasher for the import's in-memory maps (keys are ours, not an attacker's): a few
+/// multiplications for an integer key, seeded at random.
+type Fast = foldhash::fast::RandomState;
 
 /// Records handed to the rollup's thread at a time.
 const BATCH: usize = 512;
