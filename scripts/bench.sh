@@ -184,9 +184,13 @@ for _ in $(seq "$runs"); do
     warm "$api" && measure api-cold "${cold_api[@]}"
     [ -n "$duck" ] && warm "$api" && measure api-duckdb "$duck" "$tmp/duck.py" "$api"
   fi
-  rm -rf "$tmp/first"
+  # A first run writes its entries into a folder never used before, not one just emptied: on a file
+  # system without a journal (ext4 created without one, as on the development machine), a new file's
+  # inode is not taken from those deleted in the last minutes, and the kernel checks each of them first,
+  # so creating a thousand entries right after deleting a thousand takes several times as long as on a
+  # fresh folder or a journaled file system. The folders go with $tmp at the end.
   warm "$api"
-  XDG_CACHE_HOME="$tmp/first" measure api-first "${ours_api[@]}"
+  XDG_CACHE_HOME="$tmp/first-api-$run" measure api-first "${ours_api[@]}"
   measure cc-aispend "${ours_cc[@]}"
   if [ $((run % 2)) = 1 ]; then
     [ -n "$ccusage" ] && warm "$cc" && CLAUDE_CONFIG_DIR="$cc" measure cc-ccusage "$ccusage" daily --json --offline
@@ -198,9 +202,8 @@ for _ in $(seq "$runs"); do
   # The floor of the Claude Code report: every file mapped and scanned for line ends and "usage", nothing
   # parsed (examples/floors.rs).
   warm "$cc" && measure cc-floor "$floors" scan "$cc"
-  rm -rf "$tmp/first"
   warm "$cc"
-  XDG_CACHE_HOME="$tmp/first" measure cc-first "${ours_cc[@]}"
+  XDG_CACHE_HOME="$tmp/first-cc-$run" measure cc-first "${ours_cc[@]}"
   python3 "$tmp/grow.py" "$grow_file" 1048576 "$run"
   XDG_CACHE_HOME="$tmp/cache-grow" measure cc-grown "$bin" --quiet report "$grow" --by model --since 2020-01-01 --format json
   rm -f "$tmp/ledger.db"*
