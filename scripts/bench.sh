@@ -268,6 +268,30 @@ awk -v r="$records" -v p="$(cpu api-cold)" -v n="$cores" \
   -v s="$(echo "$store" | sed -n 's/.*storing \([0-9.]*\) s.*/\1/p')" \
   'BEGIN { printf "import: about %.0f records/s at most here (the cold report'"'"'s %.2f CPU-s of parsing and SQLite'"'"'s %.2f s of storing, on %d cores)\n", r / ((p + s) / n), p, s, n }'
 
+# The performance targets, each against what this run measured: met or not.
+echo
+echo "targets (release build, this run; set for 1 GB per input and a 10M-record ledger; this run: $api_mb MB and $cc_mb MB):"
+target() { # LABEL VALUE MET(1/0)
+  printf '  %-52s %12s  %s\n' "$1" "$2" "$([ "$3" = 1 ] && echo met || echo 'NOT MET')"
+}
+if [ -n "$duck" ]; then
+  x=$(awk -v a="$(wall api-cold)" -v d="$(wall api-duckdb)" 'BEGIN { printf "%.2f", d / a }')
+  target "API-log report cold >= 1.5x DuckDB" "${x}x" "$(awk -v x="$x" 'BEGIN { print (x >= 1.5) }')"
+fi
+if [ -n "$ccusage" ]; then
+  x=$(awk -v a="$(wall cc-cold)" -v c="$(wall cc-ccusage)" 'BEGIN { printf "%.2f", c / a }')
+  target "Claude Code report cold >= 5x ccusage" "${x}x" "$(awk -v x="$x" 'BEGIN { print (x >= 5) }')"
+fi
+x=$(awk -v r="$records" -v s="$(wall import)" 'BEGIN { printf "%.0f", r / s }')
+target "import >= 400,000 records/s" "$x/s" "$(awk -v x="$x" 'BEGIN { print (x >= 400000) }')"
+if [ "$big" -gt 0 ]; then
+  x=$(wall big-report)
+  target "report --by team,model from $big records <= 1 s" "$x s" "$(awk -v x="$x" 'BEGIN { print (x <= 1) }')"
+fi
+x=$(( $(printf '%s\n%s\n' "$(rss api-cold)" "$(rss cc-cold)" | sort -n | tail -1) / 1024 ))
+target "report peak memory, cold, <= 100 MiB" "$x MiB" "$([ "$x" -le 100 ] && echo 1 || echo 0)"
+echo
+
 if [ "${BENCH_CALLGRIND:-0}" = 1 ]; then
   # Instructions per record: repeatable on a busy machine, unlike wall time.
   first=$(find "$api" -name '*.jsonl' | sort | sed -n 1p)
