@@ -26,7 +26,8 @@
 #
 # Last, it prints two floors (examples/floors.rs), what this machine allows whatever the code: mapping and
 # scanning the Claude Code tree with nothing parsed, and SQLite alone storing the rows of the ledger the
-# last import wrote. With the report's CPU time they bound what `import` can reach here.
+# last import wrote. With the report's CPU time they bound what `import` can reach here. Then each
+# performance target (README, "Throughput and memory") with this run's figure, met or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mb=${BENCH_SIZE_MB:-1024}
