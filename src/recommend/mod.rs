@@ -563,7 +563,7 @@ fn premium_short_output(inputs: &Inputs, seen: &[Seen], out: &mut Vec<Recommenda
         }
         let swap = format!("{model}={sibling}");
         let scenario = Scenario {
-            swaps: vec![Swap::parse(&swap).expect("a table id pair")],
+            swaps: vec![Swap::new(&model, &sibling)],
             ..Scenario::default()
         };
         push_whatif(

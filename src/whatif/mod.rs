@@ -40,11 +40,17 @@ impl Swap {
                     "invalid --swap '{s}': expected FROM=TO, e.g. claude-opus-4-1=claude-sonnet-4-5 or 'gpt-4o*=gpt-4.1-mini'"
                 ))
             })?;
-        Ok(Swap {
-            from: from.to_ascii_lowercase(),
-            pattern: wildmatch::WildMatch::new(&from.to_ascii_lowercase()),
+        Ok(Swap::new(from, to))
+    }
+
+    /// The swap of models matching `from` (a pattern, `*` and `?` wild) for `to`, both as given.
+    pub fn new(from: &str, to: &str) -> Swap {
+        let from = from.to_ascii_lowercase();
+        Swap {
+            pattern: wildmatch::WildMatch::new(&from),
+            from,
             to: to.to_ascii_lowercase(),
-        })
+        }
     }
 
     fn matches(&self, current: Option<&str>, reported: &str) -> bool {
